@@ -1,0 +1,59 @@
+# Jiayuan 家园 — `make demo` runs everything locally; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+VENDOR := src/jiayuan/web/static/vendor
+MQTT_TEST_PORT ?= 18831
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) assets ## Create or update .venv and the browser assets
+
+frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR)/.stamp: frontend/node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp frontend/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp frontend/node_modules/htmx-ext-ws/dist/ws.min.js $(VENDOR)/htmx-ws.min.js
+	cp frontend/node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	cp frontend/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	@touch $@
+
+assets: $(VENDOR)/.stamp ## Copy the npm assets into the web package
+
+demo: install ## Run the whole platform with embedded defaults (SQLite, embedded broker, simulator)
+	$(BIN)/jiayuan demo
+
+services: ## Start PostgreSQL, the project's Mosquitto and install Chromium when missing
+	./scripts/services.sh
+
+lint: $(STAMP) ## ruff, formatting and import contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP) ## mypy (strict) on src/
+	$(BIN)/mypy
+
+pytest: install services ## pytest on SQLite and PostgreSQL
+	JIAYUAN_TEST_MQTT_URL=mqtt://127.0.0.1:$(MQTT_TEST_PORT) $(BIN)/pytest -q
+
+test: install lint typecheck pytest ## Every check, as CI runs it
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+.PHONY: help install assets demo services lint typecheck pytest test format

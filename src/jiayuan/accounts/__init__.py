@@ -1,0 +1,1 @@
+"""Users, roles, scopes, login, sessions, tokens, lockout and the audit log."""

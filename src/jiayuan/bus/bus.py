@@ -1,0 +1,69 @@
+"""Publish-after-commit: events ride on the session and are delivered once it commits."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from jiayuan.bus.events import DomainEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[DomainEvent], None]
+_PENDING = "jiayuan.pending_events"
+_handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
+_any_handlers: list[Handler] = []
+
+
+def subscribe(event_type: type[DomainEvent], handler: Handler) -> None:
+    """Call `handler` for every committed event of this type (or a subclass)."""
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def subscribe_all(handler: Handler) -> None:
+    """Call `handler` for every committed event (the WebSocket hub uses this)."""
+    if handler not in _any_handlers:
+        _any_handlers.append(handler)
+
+
+def unsubscribe_all(handler: Handler) -> None:
+    """Stop calling a handler registered with `subscribe_all`."""
+    if handler in _any_handlers:
+        _any_handlers.remove(handler)
+
+
+def publish_on_commit(session: Session, domain_event: DomainEvent) -> None:
+    """Queue an event on the session; it is delivered only if the transaction commits."""
+    session.info.setdefault(_PENDING, []).append(domain_event)
+
+
+def deliver(domain_event: DomainEvent) -> None:
+    """Hand one event to its handlers; a failing handler is logged, never fatal to the caller."""
+    targets = [h for t, hs in _handlers.items() if isinstance(domain_event, t) for h in hs]
+    for handler in [*targets, *_any_handlers]:
+        try:
+            handler(domain_event)
+        except Exception:
+            log.exception("event handler %r failed on %s", handler, domain_event.name)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for domain_event in session.info.pop(_PENDING, []):
+        deliver(domain_event)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def pending(session: Session) -> list[Any]:
+    """Events waiting for this session to commit (for tests and diagnostics)."""
+    return list(session.info.get(_PENDING, []))

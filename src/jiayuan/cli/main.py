@@ -1,0 +1,18 @@
+"""The `jiayuan` command."""
+
+from __future__ import annotations
+
+import typer
+
+from jiayuan.cli import db, serve
+
+app = typer.Typer(
+    help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.command("serve")(serve.serve)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Storage: declarative base, engines from settings, unit of work, Alembic migrations."""

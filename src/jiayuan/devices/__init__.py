@@ -1,0 +1,1 @@
+"""Device protocol v1: envelopes, payloads, inbox, dead letters and device status."""

@@ -1,0 +1,1 @@
+"""Dependency-free building blocks: ids, clock, errors, principal, paging, crypto."""

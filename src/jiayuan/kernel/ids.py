@@ -1,0 +1,10 @@
+"""Identifiers: integers for rows, ULIDs for events."""
+
+from __future__ import annotations
+
+from ulid import ULID
+
+
+def new_event_id() -> str:
+    """A sortable unique id for an event (ULID, 26 characters)."""
+    return str(ULID())

@@ -1,0 +1,1 @@
+"""社区底数: communities, compounds, buildings, households, residents and what hangs off them."""

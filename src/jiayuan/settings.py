@@ -1,0 +1,77 @@
+"""One settings class for the whole platform, read from JIAYUAN_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults: usable by `make demo`, refused when env=production.
+DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105
+DEV_PII_KEY = "dev-pii-key-change-me"
+DEV_PASS_KEY = "dev-pass-signing-seed-change-me"  # noqa: S105
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_SHARED_MODEL = _PROJECT_ROOT.parent / "shared" / "models" / "yolox_nano.onnx"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with embedded defaults for development."""
+
+    model_config = SettingsConfigDict(env_prefix="JIAYUAN_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    mqtt_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    pii_key: SecretStr = SecretStr(DEV_PII_KEY)
+    pass_signing_key: SecretStr = SecretStr(DEV_PASS_KEY)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""
+
+    # Password hashing: Argon2id parameters (lowered in tests to keep them quick).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    # Login throttling: after this many failures the account waits, then is locked.
+    login_slowdown_after: int = 3
+    login_lock_after: int = 8
+    login_lock_minutes: int = 15
+    session_hours: int = 12
+
+    # Vision: the pretrained COCO detector; absent file means the no-weights fallback.
+    vision_model_path: Path | None = _SHARED_MODEL if _SHARED_MODEL.exists() else None
+
+    @model_validator(mode="after")
+    def _fill_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'jiayuan.db'}"
+        if self.env == "production":
+            defaults = {
+                "JIAYUAN_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+                "JIAYUAN_PII_KEY": (self.pii_key, DEV_PII_KEY),
+                "JIAYUAN_PASS_SIGNING_KEY": (self.pass_signing_key, DEV_PASS_KEY),
+            }
+            for variable, (value, default) in defaults.items():
+                secret = value.get_secret_value()
+                if secret == default or len(secret) < 16:
+                    raise ValueError(
+                        f"{variable} must be set to a secret of at least 16 characters in production "
+                        f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                    )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the configured database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

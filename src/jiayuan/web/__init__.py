@@ -1,0 +1,1 @@
+"""The ASGI application: pages for each face, the JSON API, WebSocket updates."""

@@ -1,0 +1,46 @@
+"""Application factory: one FastAPI app for every face, built from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from jiayuan.bus.hub import hub
+from jiayuan.settings import Settings, get_settings
+from jiayuan.web.context import AppContext
+from jiayuan.web.errors import install_error_handlers
+from jiayuan.web.routes import health
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database must already be migrated (`jiayuan db upgrade`)."""
+    settings = settings or get_settings()
+    context = AppContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        hub.attach()
+        try:
+            yield
+        finally:
+            hub.detach()
+            context.engine.dispose()
+
+    app = FastAPI(
+        title="Jiayuan 家园 API",
+        version="1",
+        summary="平安家园 · 智慧社区: registry, gates, cases and duty of a community office",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    app.include_router(health.router)
+    STATIC_DIR.mkdir(parents=True, exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,28 @@
+"""Request dependencies: the app context and a unit of work per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from jiayuan.db.uow import unit_of_work
+from jiayuan.web.context import AppContext
+
+
+def get_context(request: Request) -> AppContext:
+    """The application's long-lived objects."""
+    context: AppContext = request.app.state.context
+    return context
+
+
+def get_session(context: Annotated[AppContext, Depends(get_context)]) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    with unit_of_work(context.sessions) as session:
+        yield session
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,1 @@
+"""Routes, one module per domain and face; thin over the domain services."""
