@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 rm -f src/jiayuan/db/migrations/versions/0001_initial.py
+export PYTHONPATH="$(pwd)/src"
 .venv/bin/python - "$tmp" <<'PY'
 import sys
 from alembic import command
