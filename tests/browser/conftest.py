@@ -1,0 +1,86 @@
+"""Browser tests: the real app served by uvicorn in a thread, driven by Debian's chromium.
+
+They run on SQLite only: the pages are the same on both backends, which the API tests cover.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from jiayuan.settings import Settings
+from tests.conftest import create_database, make_test_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless chromium for the whole run."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make services` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings on a fresh migrated SQLite database for one test module."""
+    directory = tmp_path_factory.mktemp("browser")
+    return make_test_settings(create_database("sqlite", directory), directory)
+
+
+@pytest.fixture(scope="module")
+def live_server(live_settings: Settings) -> Iterator[str]:
+    """The app listening on a free local port; yields its base URL."""
+    from jiayuan.web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(live_settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the app did not start within 15 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context and page per test (no shared cookies)."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    new_page = context.new_page()
+    yield new_page
+    context.close()
