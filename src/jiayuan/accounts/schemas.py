@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jiayuan.kernel.clock import LOCAL_TZ
+from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.paging import PageParams
+from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$"
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class ScopeKind(StrEnum):
@@ -13,3 +27,234 @@ class ScopeKind(StrEnum):
     GRID = "grid"
     HOUSEHOLD = "household"
     PERSON = "person"
+
+
+# Roles a person can hold; the system role is the platform itself and never a user.
+USER_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.SYSTEM)
+
+
+def parse_scope(text: str) -> tuple[ScopeKind, int]:
+    """`grid:3` → (ScopeKind.GRID, 3); a clear message names what is wrong."""
+    kind, sep, ref = text.strip().partition(":")
+    kinds = "/".join(k.value for k in ScopeKind)
+    if not sep or kind not in {k.value for k in ScopeKind}:
+        raise Invalid(f"范围格式应为 类型:编号，类型为 {kinds}（收到 {text!r}）", field="scopes")
+    if not ref.isdigit() or int(ref) <= 0 or int(ref) > 2**31 - 1:
+        raise Invalid(f"范围编号必须是正整数（收到 {text!r}）", field="scopes")
+    return ScopeKind(kind), int(ref)
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How failed logins are slowed and locked, and how long a session lasts (from settings)."""
+
+    slowdown_after: int = 3
+    lock_after: int = 8
+    lock_minutes: int = 15
+    session_hours: int = 12
+
+
+class UserCreate(BaseModel):
+    """A new user as an admin enters it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(pattern=USERNAME_PATTERN, description="登录名：字母、数字、汉字、_.-，2–64 位")
+    display_name: str = Field(default="", max_length=64)
+    role: Role
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+    scopes: list[str] = Field(default_factory=list, max_length=50, description="如 community:1、grid:3")
+
+    @field_validator("role")
+    @classmethod
+    def _not_system(cls, role: Role) -> Role:
+        if role is Role.SYSTEM:
+            raise ValueError("system 不是可分配的角色")
+        return role
+
+
+class UserOut(BaseModel):
+    """A user as lists and the API show it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    is_active: bool
+    scopes: list[str]
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _scope_text(cls, value: Any) -> Any:
+        return [s if isinstance(s, str) else f"{s.kind}:{s.ref_id}" for s in value]
+
+
+class LoginRequest(BaseModel):
+    """Username and password for a bearer token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenCreate(BaseModel):
+    """A new bearer token for a user or a device."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    device_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+class TokenIssued(BaseModel):
+    """A token as issued: the plain value is shown this once."""
+
+    id: int
+    token: str
+    token_type: str = "bearer"  # noqa: S105
+    name: str
+    user_id: int | None
+    device_id: str | None
+    expires_at: datetime | None
+
+
+class TokenOut(BaseModel):
+    """A stored token, without its value."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    user_id: int | None
+    device_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class AuditOut(BaseModel):
+    """One audit row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_user_id: int | None
+    actor_name: str
+    actor_role: str
+    action: str
+    target_type: str
+    target_id: str | None
+    target_label: str | None
+    reason: str | None
+    community_id: int | None
+    ip: str | None
+    detail: dict[str, Any] | None
+
+
+def _moment(value: Any, *, end: bool) -> Any:
+    """A date alone means that local day (the start, or the start of the next day for `until`)."""
+    if isinstance(value, str) and _DATE_ONLY.match(value):
+        value = date.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value + timedelta(days=1) if end else value
+        return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+    return value
+
+
+class AuditFilter(BaseModel):
+    """What to look for in the audit log; empty fields match everything."""
+
+    actor: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=64)
+    target: str | None = Field(default=None, max_length=128)
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("actor", "action", "target", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: Any) -> Any:
+        return None if value == "" else _moment(value, end=False)
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _until(cls, value: Any) -> Any:
+        return None if value == "" else _moment(value, end=True)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A time without offset is read as Beijing time, as staff type it.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=LOCAL_TZ)
+        return value
+
+
+class AuditSearch(AuditFilter):
+    """An audit filter plus the page wanted (the query string of the search)."""
+
+    page: int = Field(default=1, ge=1, le=100_000)
+    size: int = Field(default=50, ge=1, le=200)
+
+    def criteria(self) -> AuditFilter:
+        """The filter alone."""
+        return AuditFilter.model_validate(self.model_dump(exclude={"page", "size"}))
+
+    def paging(self) -> PageParams:
+        """The page alone."""
+        return PageParams(page=self.page, size=self.size)
+
+
+class DeactivateRequest(BaseModel):
+    """Why a user is being deactivated (kept in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class PrincipalOut(BaseModel):
+    """Who the caller is, as the API reports it."""
+
+    role: Role
+    role_label: str
+    user_id: int | None
+    username: str
+    community_ids: list[int]
+    compound_ids: list[int]
+    grid_ids: list[int]
+    household_id: int | None
+    person_id: int | None
+    device_id: str | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> PrincipalOut:
+        """The report of one principal."""
+        return cls(
+            role=principal.role,
+            role_label=ROLE_LABELS[principal.role],
+            user_id=principal.user_id,
+            username=principal.username,
+            community_ids=sorted(principal.community_ids),
+            compound_ids=sorted(principal.compound_ids),
+            grid_ids=sorted(principal.grid_ids),
+            household_id=principal.household_id,
+            person_id=principal.person_id,
+            device_id=principal.device_id,
+        )

@@ -1,18 +1,48 @@
-"""Use cases of the accounts domain: users, principals and the audit log."""
+"""Use cases of the accounts domain: users, logins, sessions, tokens and the audit log."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import passwords
-from jiayuan.accounts.models import AuditEntry, User, UserScope
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.kernel.errors import Conflict, Forbidden, Invalid
+from jiayuan.accounts import passwords, policies, repository
+from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, User, UserScope
+from jiayuan.accounts.schemas import (
+    AuditFilter,
+    AuditOut,
+    LoginPolicy,
+    ScopeKind,
+    TokenIssued,
+    TokenOut,
+    UserOut,
+)
+from jiayuan.kernel.clock import local, utcnow
+from jiayuan.kernel.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    JiayuanError,
+    NotFound,
+    Unauthorized,
+)
+from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
+
+USER_TOKEN_PREFIX = "jy_"  # noqa: S105
+DEVICE_TOKEN_PREFIX = "jyd_"  # noqa: S105
+# Writing last_used_at / last_seen_at on every request would turn reads into writes.
+_TOUCH_EVERY = timedelta(minutes=1)
+_MAX_SLOWDOWN_SECONDS = 60
+
+
+# ---------------------------------------------------------------- users
 
 
 def create_user(
@@ -26,21 +56,26 @@ def create_user(
     scopes: Iterable[tuple[ScopeKind, int]] = (),
 ) -> User:
     """Add a user with a role and scope; only admins (and the system) may."""
-    if not actor.has_role(Role.ADMIN):
-        raise Forbidden("只有管理员可以添加用户")
+    policies.require_user_admin(actor)
+    scopes = list(scopes)
     username = username.strip()
     if not username:
         raise Invalid("用户名不能为空", field="username")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名 {username} 已存在", field="username")
+    if len(username) > 64:
+        raise Invalid("用户名最多 64 个字符", field="username")
+    if role is Role.SYSTEM:
+        raise Invalid("system 不是可分配的角色", field="role")
     if password is not None and len(password) < 8:
         raise Invalid("密码至少 8 位", field="password")
+    policies.require_scopes_grantable(actor, scopes)
+    if repository.user_by_username(session, username) is not None:
+        raise Conflict(f"用户名 {username} 已存在", field="username")
     user = User(
         username=username,
-        display_name=display_name or username,
+        display_name=(display_name or username)[:64],
         role=role.value,
         password_hash=passwords.hash_password(password) if password else None,
-        scopes=[UserScope(kind=kind.value, ref_id=ref_id) for kind, ref_id in scopes],
+        scopes=[UserScope(kind=kind.value, ref_id=ref_id) for kind, ref_id in dict.fromkeys(scopes)],
     )
     session.add(user)
     session.flush()
@@ -51,6 +86,7 @@ def create_user(
         target_type="user",
         target_id=user.id,
         target_label=username,
+        community_id=_community_of(user),
         detail={"role": role.value, "scopes": [[k.value, i] for k, i in scopes]},
     )
     return user
@@ -76,6 +112,460 @@ def principal_of(user: User) -> Principal:
     )
 
 
+def list_users(session: Session, *, actor: Principal, params: PageParams) -> Page[UserOut]:
+    """Users the actor administers, a page at a time."""
+    policies.require_user_admin(actor)
+    query = repository.users_in(session, policies.visible_communities(actor))
+    users = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    return Page[UserOut](
+        items=[UserOut.model_validate(u) for u in users],
+        total=repository.count(session, query),
+        page=params.page,
+        size=params.size,
+    )
+
+
+def get_user(session: Session, *, actor: Principal, user_id: int) -> User:
+    """One user the actor administers (404 for anyone else's)."""
+    return policies.require_user_visible(actor, repository.user_by_id(session, user_id))
+
+
+def find_user(session: Session, *, actor: Principal, username: str) -> User:
+    """A user by username, if the actor administers it."""
+    return policies.require_user_visible(actor, repository.user_by_username(session, username.strip()))
+
+
+def deactivate_user(session: Session, *, actor: Principal, user_id: int, reason: str | None = None) -> User:
+    """Stop a user from signing in: ends their sessions and revokes their tokens."""
+    user = get_user(session, actor=actor, user_id=user_id)
+    if user.id == actor.user_id:
+        raise Conflict("不能停用自己的账户", field="user_id")
+    if user.is_active:
+        now = utcnow()
+        user.is_active = False
+        for login in repository.login_sessions_of(session, user.id):
+            session.delete(login)
+        for token in repository.api_tokens(session, user_id=user.id):
+            token.revoked_at = token.revoked_at or now
+        record_audit(
+            session,
+            actor=actor,
+            action="user.deactivate",
+            target_type="user",
+            target_id=user.id,
+            target_label=user.username,
+            reason=reason,
+            community_id=_community_of(user),
+        )
+    return user
+
+
+def unlock_user(session: Session, *, actor: Principal, user_id: int) -> User:
+    """Lift a login lock before it runs out."""
+    user = get_user(session, actor=actor, user_id=user_id)
+    user.failed_logins = 0
+    user.last_failed_login_at = None
+    user.locked_until = None
+    record_audit(
+        session,
+        actor=actor,
+        action="user.unlock",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.username,
+        community_id=_community_of(user),
+    )
+    return user
+
+
+def _community_of(user: User) -> int | None:
+    ids = [s.ref_id for s in user.scopes if s.kind == ScopeKind.COMMUNITY.value]
+    return min(ids) if ids else None
+
+
+# ---------------------------------------------------------------- login
+
+
+class LoginRefused(JiayuanError):
+    """A refused login; `retry_after` (seconds) is set when waiting helps."""
+
+    def __init__(self, message: str, *, status: int, retry_after: int | None = None) -> None:
+        super().__init__(message, field="password")
+        self.status = status
+        self.retry_after = retry_after
+
+
+@cache
+def _dummy_hash() -> str:
+    return passwords.hash_password(secrets.token_urlsafe(16))
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    policy: LoginPolicy,
+    ip: str | None = None,
+) -> User | LoginRefused:
+    """Check a password, counting failures in the users table; returns the user or the refusal.
+
+    The refusal is returned, not raised, so the caller commits the failure count and audit row.
+    """
+    now = utcnow()
+    username = username.strip()[:64]
+    user = repository.user_by_username(session, username)
+    if user is None or not user.is_active or user.password_hash is None:
+        # Same work as a real check, so timing does not tell which usernames exist.
+        passwords.verify_password(_dummy_hash(), password)
+        record_audit(
+            session,
+            actor=Principal.system(),
+            action="login.failed",
+            target_type="user",
+            target_id=user.id if user else None,
+            target_label=username,
+            ip=ip,
+            detail={"reason": "unknown_user" if user is None else "inactive"},
+        )
+        return LoginRefused("用户名或密码错误", status=401)
+
+    community = _community_of(user)
+    if user.locked_until is not None:
+        if user.locked_until > now:
+            return _locked(session, user, now, ip)
+        user.locked_until = None
+        user.failed_logins = 0
+        user.last_failed_login_at = None
+
+    if user.failed_logins >= policy.slowdown_after and user.last_failed_login_at is not None:
+        ready = user.last_failed_login_at + _slowdown(user.failed_logins - policy.slowdown_after)
+        if now < ready:
+            wait = max(1, int((ready - now).total_seconds() + 0.999))
+            return LoginRefused(f"登录失败次数过多，请 {wait} 秒后再试", status=429, retry_after=wait)
+
+    if not passwords.verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        user.last_failed_login_at = now
+        if user.failed_logins >= policy.lock_after:
+            user.locked_until = now + timedelta(minutes=policy.lock_minutes)
+            record_audit(
+                session,
+                actor=Principal.system(),
+                action="user.locked",
+                target_type="user",
+                target_id=user.id,
+                target_label=user.username,
+                community_id=community,
+                ip=ip,
+                detail={"failed_logins": user.failed_logins, "until": user.locked_until.isoformat()},
+            )
+            return _locked(session, user, now, ip, audit=False)
+        record_audit(
+            session,
+            actor=Principal.system(),
+            action="login.failed",
+            target_type="user",
+            target_id=user.id,
+            target_label=user.username,
+            community_id=community,
+            ip=ip,
+            detail={"reason": "bad_password", "failed_logins": user.failed_logins},
+        )
+        left = policy.lock_after - user.failed_logins
+        hint = f"；再错 {left} 次账户将锁定 {policy.lock_minutes} 分钟" if left <= 3 else ""
+        return LoginRefused(f"用户名或密码错误{hint}", status=401)
+
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.failed_logins = 0
+    user.last_failed_login_at = None
+    user.last_login_at = now
+    record_audit(
+        session,
+        actor=principal_of(user),
+        action="login.success",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.username,
+        community_id=community,
+        ip=ip,
+    )
+    return user
+
+
+def _slowdown(excess: int) -> timedelta:
+    """1, 2, 4 … seconds between attempts once failures pile up, capped at a minute."""
+    return timedelta(seconds=min(2 ** max(excess, 0), _MAX_SLOWDOWN_SECONDS))
+
+
+def _locked(
+    session: Session, user: User, now: datetime, ip: str | None, *, audit: bool = True
+) -> LoginRefused:
+    assert user.locked_until is not None
+    if audit:
+        record_audit(
+            session,
+            actor=Principal.system(),
+            action="login.failed",
+            target_type="user",
+            target_id=user.id,
+            target_label=user.username,
+            community_id=_community_of(user),
+            ip=ip,
+            detail={"reason": "locked"},
+        )
+    wait = max(1, int((user.locked_until - now).total_seconds() + 0.999))
+    until = local(user.locked_until).strftime("%Y-%m-%d %H:%M")
+    return LoginRefused(
+        f"密码错误次数过多，账户已锁定至 {until}（北京时间），请届时再试或联系管理员解锁",
+        status=429,
+        retry_after=wait,
+    )
+
+
+# ---------------------------------------------------------------- browser sessions
+
+
+@dataclass(frozen=True)
+class SessionTicket:
+    """What the browser gets for a new session: the cookie value and the form token."""
+
+    cookie: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def _hash(token: str) -> str:
+    # Tokens are 256 random bits, so a plain SHA-256 suffices (no salt or slow hash needed).
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(
+    session: Session,
+    *,
+    user: User,
+    policy: LoginPolicy,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> SessionTicket:
+    """Open a browser session for a user who just proved who they are."""
+    now = utcnow()
+    for stale in repository.expired_sessions(session, now):
+        session.delete(stale)
+    cookie = secrets.token_urlsafe(32)
+    ticket = SessionTicket(
+        cookie=cookie,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=now + timedelta(hours=policy.session_hours),
+    )
+    session.add(
+        LoginSession(
+            token_hash=_hash(cookie),
+            user_id=user.id,
+            csrf_token=ticket.csrf_token,
+            created_at=now,
+            expires_at=ticket.expires_at,
+            last_seen_at=now,
+            ip=ip[:64] if ip else None,
+            user_agent=user_agent[:255] if user_agent else None,
+        )
+    )
+    return ticket
+
+
+def principal_for_session(session: Session, cookie: str) -> tuple[Principal, str] | None:
+    """The principal and CSRF token of a live browser session, or None."""
+    if not cookie or len(cookie) > 128:
+        return None
+    login = repository.login_session_by_hash(session, _hash(cookie))
+    now = utcnow()
+    if login is None or login.expires_at <= now:
+        return None
+    user = repository.user_by_id(session, login.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - login.last_seen_at > _TOUCH_EVERY:
+        login.last_seen_at = now
+    return principal_of(user), login.csrf_token
+
+
+def end_session(session: Session, *, cookie: str) -> None:
+    """Sign out: forget the browser session."""
+    login = repository.login_session_by_hash(session, _hash(cookie)) if cookie else None
+    if login is None:
+        return
+    user = repository.user_by_id(session, login.user_id)
+    session.delete(login)
+    if user is not None:
+        record_audit(
+            session,
+            actor=principal_of(user),
+            action="logout",
+            target_type="user",
+            target_id=user.id,
+            target_label=user.username,
+            community_id=_community_of(user),
+        )
+
+
+# ---------------------------------------------------------------- API and device tokens
+
+
+def create_api_token(
+    session: Session,
+    *,
+    actor: Principal,
+    name: str,
+    user_id: int | None = None,
+    device_id: str | None = None,
+    expires_at: datetime | None = None,
+) -> TokenIssued:
+    """Issue a bearer token for a user or a device; its plain value is returned this once only."""
+    name = name.strip()[:64]
+    if not name:
+        raise Invalid("令牌名称不能为空", field="name")
+    if (user_id is None) == (device_id is None):
+        raise Invalid("请指定用户或设备之一（user_id 或 device_id）", field="user_id")
+    user = None
+    if user_id is not None:
+        user = repository.user_by_id(session, user_id)
+    if device_id is not None:
+        device_id = device_id.strip()
+        if not device_id or len(device_id) > 64:
+            raise Invalid("设备编号须为 1–64 个字符", field="device_id")
+    policies.require_token_issuer(actor, for_user=user, device_id=device_id)
+    if user is not None and not user.is_active:
+        raise Conflict("该用户已停用，不能签发令牌", field="user_id")
+    prefix = DEVICE_TOKEN_PREFIX if device_id is not None else USER_TOKEN_PREFIX
+    plain = prefix + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        token_hash=_hash(plain),
+        user_id=user_id,
+        device_id=device_id,
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="token.issue",
+        target_type="device" if device_id is not None else "user",
+        target_id=device_id if device_id is not None else user_id,
+        target_label=device_id if device_id is not None else (user.username if user else None),
+        community_id=_community_of(user) if user else None,
+        detail={"token_id": token.id, "name": name},
+    )
+    return TokenIssued(
+        id=token.id,
+        token=plain,
+        name=name,
+        user_id=user_id,
+        device_id=device_id,
+        expires_at=expires_at,
+    )
+
+
+def issue_api_token(
+    session: Session,
+    *,
+    actor: Principal,
+    name: str,
+    user_id: int | None = None,
+    device_id: str | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    """Issue a bearer token and return only its plain value (shown once, stored as a hash)."""
+    return create_api_token(
+        session, actor=actor, name=name, user_id=user_id, device_id=device_id, expires_at=expires_at
+    ).token
+
+
+def principal_for_token(session: Session, token: str) -> Principal:
+    """Who a bearer token acts as; a device token gives Role.DEVICE with its device id."""
+    if not token.startswith((USER_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX)) or len(token) > 128:
+        raise Unauthorized("令牌无效")
+    row = repository.api_token_by_hash(session, _hash(token))
+    now = utcnow()
+    if row is None:
+        raise Unauthorized("令牌无效")
+    if row.revoked_at is not None:
+        raise Unauthorized("令牌已被吊销")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized("令牌已过期")
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        row.last_used_at = now
+    if row.device_id is not None:
+        return Principal(role=Role.DEVICE, username=f"device:{row.device_id}", device_id=row.device_id)
+    user = repository.user_by_id(session, row.user_id) if row.user_id is not None else None
+    if user is None or not user.is_active:
+        raise Unauthorized("令牌所属账户已停用")
+    return principal_of(user)
+
+
+def list_api_tokens(session: Session, *, actor: Principal) -> list[TokenOut]:
+    """Tokens the actor may manage: their own, or every one an admin oversees."""
+    if actor.role is Role.DEVICE:
+        raise Forbidden("设备不能查看令牌")
+    rows = repository.api_tokens(session, user_id=None if actor.has_role(Role.ADMIN) else actor.user_id)
+    return [TokenOut.model_validate(t) for t in rows if _token_visible(session, actor, t)]
+
+
+def revoke_api_token(session: Session, *, actor: Principal, token_id: int) -> TokenOut:
+    """Revoke a token at once; revoking twice is harmless."""
+    token = session.get(ApiToken, token_id)
+    if actor.role is Role.DEVICE:
+        raise Forbidden("设备不能吊销令牌")
+    if token is None or not _token_visible(session, actor, token):
+        raise NotFound("令牌不存在", field="token_id")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record_audit(
+            session,
+            actor=actor,
+            action="token.revoke",
+            target_type="device" if token.device_id is not None else "user",
+            target_id=token.device_id if token.device_id is not None else token.user_id,
+            detail={"token_id": token.id, "name": token.name},
+        )
+    return TokenOut.model_validate(token)
+
+
+def revoke_device_tokens(session: Session, *, actor: Principal, device_id: str) -> int:
+    """Revoke every live token of a device (when it is removed or compromised); returns how many."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("只有管理员可以吊销设备令牌")
+    now = utcnow()
+    live = [t for t in repository.device_tokens(session, device_id) if t.revoked_at is None]
+    for token in live:
+        token.revoked_at = now
+    if live:
+        record_audit(
+            session,
+            actor=actor,
+            action="token.revoke",
+            target_type="device",
+            target_id=device_id,
+            detail={"token_ids": [t.id for t in live]},
+        )
+    return len(live)
+
+
+def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:
+    if not policies.may_manage_token(actor, owner_id=token.user_id):
+        return False
+    if token.user_id is None or token.user_id == actor.user_id:
+        return True
+    owner = repository.user_by_id(session, token.user_id)
+    return owner is not None and policies.user_in_scope(actor, owner)
+
+
+# ---------------------------------------------------------------- audit log
+
+
 def record_audit(
     session: Session,
     *,
@@ -89,19 +579,61 @@ def record_audit(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit row in the caller's transaction (so it exists exactly when the change does)."""
+    """Append one audit row in the caller's transaction (so it exists exactly when the change does).
+
+    Without an explicit community the row belongs to the actor's community, so that community's
+    admins find it.
+    """
+    if community_id is None and actor.community_ids:
+        community_id = min(actor.community_ids)
     entry = AuditEntry(
+        at=utcnow(),
         actor_user_id=actor.user_id,
-        actor_name=actor.username,
+        actor_name=actor.username[:64],
         actor_role=actor.role.value,
         action=action,
         target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
-        target_label=target_label,
-        reason=reason,
+        target_id=None if target_id is None else str(target_id)[:64],
+        target_label=target_label[:128] if target_label else target_label,
+        reason=reason[:500] if reason else reason,
         community_id=community_id,
-        ip=ip,
+        ip=ip[:64] if ip else ip,
         detail=detail,
     )
     session.add(entry)
     return entry
+
+
+def search_audit(
+    session: Session, *, actor: Principal, criteria: AuditFilter, params: PageParams
+) -> Page[AuditOut]:
+    """Audit rows matching the filter, newest first (admins only, their communities only)."""
+    policies.require_audit_reader(actor)
+    query = repository.audit_query(criteria, policies.visible_communities(actor))
+    rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    return Page[AuditOut](
+        items=[AuditOut.model_validate(r) for r in rows],
+        total=repository.count(session, query),
+        page=params.page,
+        size=params.size,
+    )
+
+
+AUDIT_EXPORT_LIMIT = 100_000
+
+
+def audit_rows_for_export(session: Session, *, actor: Principal, criteria: AuditFilter) -> list[AuditOut]:
+    """Every matching row (up to the export limit) for a spreadsheet; the export itself is audited."""
+    policies.require_audit_reader(actor)
+    query = repository.audit_query(criteria, policies.visible_communities(actor))
+    if repository.count(session, query) > AUDIT_EXPORT_LIMIT:
+        raise Invalid(f"匹配的审计记录超过 {AUDIT_EXPORT_LIMIT} 条，请缩小时间范围后再导出", field="since")
+    rows = [AuditOut.model_validate(r) for r in session.scalars(query)]
+    record_audit(
+        session,
+        actor=actor,
+        action="audit.export",
+        target_type="audit_log",
+        detail={"rows": len(rows), "filter": criteria.model_dump(mode="json", exclude_none=True)},
+    )
+    return rows

@@ -9,11 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from jiayuan.accounts import passwords
 from jiayuan.bus.hub import hub
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
-from jiayuan.web.routes import health
+from jiayuan.web.routes import accounts_api, auth_pages, console_pages, health
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database must already be migrated (`jiayuan db upgrade`)."""
     settings = settings or get_settings()
     context = AppContext.from_settings(settings)
+    passwords.configure(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = context
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth_pages.router)
+    app.include_router(accounts_api.router)
+    app.include_router(console_pages.router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 16:11:56.187300
+Create Date: 2026-11-27 16:20:04.286796
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("last_failed_login_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("locked_until", jiayuan.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_login_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),

@@ -1,0 +1,79 @@
+"""Who may do what with users, tokens and the audit log."""
+
+from __future__ import annotations
+
+from jiayuan.accounts.models import User
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.principal import Principal, Role
+
+
+def visible_communities(actor: Principal) -> frozenset[int] | None:
+    """The communities whose users and audit rows the actor sees; None means all of them.
+
+    An admin without a community scope administers the whole installation (the district office,
+    or the first account made at setup); an admin with community scopes sees only those.
+    """
+    if actor.is_system or not actor.community_ids:
+        return None
+    return actor.community_ids
+
+
+def require_user_admin(actor: Principal) -> None:
+    """Only admins manage users."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("只有管理员可以管理用户")
+
+
+def require_audit_reader(actor: Principal) -> None:
+    """Only admins read and export the audit log."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("只有管理员可以查看审计日志")
+
+
+def user_in_scope(actor: Principal, user: User) -> bool:
+    """Whether the user belongs to a community the actor administers."""
+    communities = visible_communities(actor)
+    if communities is None:
+        return True
+    return any(s.kind == ScopeKind.COMMUNITY.value and s.ref_id in communities for s in user.scopes)
+
+
+def require_user_visible(actor: Principal, user: User | None) -> User:
+    """The user, if the actor may manage it; otherwise 404 so other communities' users stay unknown."""
+    require_user_admin(actor)
+    if user is None or not user_in_scope(actor, user):
+        raise NotFound("用户不存在")
+    return user
+
+
+def require_scopes_grantable(actor: Principal, scopes: list[tuple[ScopeKind, int]]) -> None:
+    """A community admin may place new users only inside their own communities."""
+    communities = visible_communities(actor)
+    if communities is None:
+        return
+    granted = {ref for kind, ref in scopes if kind is ScopeKind.COMMUNITY}
+    if not granted:
+        raise Forbidden("请为新用户指定所属社区（community:编号）", field="scopes")
+    if not granted <= communities:
+        raise Forbidden("不能把用户分配到您管理范围以外的社区", field="scopes")
+
+
+def require_token_issuer(actor: Principal, *, for_user: User | None, device_id: str | None) -> None:
+    """Anyone signed in may make tokens for themselves; tokens for others or devices need an admin."""
+    if actor.role is Role.DEVICE:
+        raise Forbidden("设备令牌不能再签发令牌")
+    if device_id is not None:
+        if not actor.has_role(Role.ADMIN):
+            raise Forbidden("只有管理员可以签发设备令牌")
+        return
+    if for_user is not None and for_user.id == actor.user_id:
+        return
+    require_user_visible(actor, for_user)
+
+
+def may_manage_token(actor: Principal, *, owner_id: int | None) -> bool:
+    """Whether the actor may see or revoke a token: their own, or any one as an admin."""
+    if actor.has_role(Role.ADMIN):
+        return True
+    return owner_id is not None and owner_id == actor.user_id

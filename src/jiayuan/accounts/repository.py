@@ -1,0 +1,96 @@
+"""Queries of the accounts domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, User, UserScope
+from jiayuan.accounts.schemas import AuditFilter, ScopeKind
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    """The user with this exact username."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    """The user with this id."""
+    return session.get(User, user_id)
+
+
+def users_in(session: Session, community_ids: frozenset[int] | None) -> Select[User]:
+    """Users, all of them (None) or those holding a scope in one of the communities."""
+    query = select(User).order_by(User.id)
+    if community_ids is not None:
+        in_scope = select(UserScope.user_id).where(
+            UserScope.kind == ScopeKind.COMMUNITY.value, UserScope.ref_id.in_(community_ids)
+        )
+        query = query.where(User.id.in_(in_scope))
+    return query
+
+
+def count(session: Session, query: Select[User] | Select[AuditEntry]) -> int:
+    """How many rows a query would return."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def login_session_by_hash(session: Session, token_hash: str) -> LoginSession | None:
+    """The browser session whose cookie hashes to this value."""
+    return session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash))
+
+
+def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
+    """The bearer token that hashes to this value."""
+    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+
+def api_tokens(session: Session, *, user_id: int | None = None) -> Sequence[ApiToken]:
+    """Tokens, newest first; only one user's when `user_id` is given."""
+    query = select(ApiToken).order_by(ApiToken.id.desc())
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return session.scalars(query).all()
+
+
+def audit_query(criteria: AuditFilter, community_ids: frozenset[int] | None) -> Select[AuditEntry]:
+    """Audit rows matching the filter, newest first, limited to the communities when given."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if community_ids is not None:
+        query = query.where(AuditEntry.community_id.in_(community_ids))
+    if criteria.actor:
+        query = query.where(AuditEntry.actor_name.contains(criteria.actor, autoescape=True))
+    if criteria.action:
+        query = query.where(AuditEntry.action.startswith(criteria.action, autoescape=True))
+    if criteria.target:
+        needle = criteria.target
+        query = query.where(
+            or_(
+                AuditEntry.target_label.contains(needle, autoescape=True),
+                AuditEntry.target_id == needle,
+                AuditEntry.target_type == needle,
+            )
+        )
+    if criteria.since is not None:
+        query = query.where(AuditEntry.at >= criteria.since)
+    if criteria.until is not None:
+        query = query.where(AuditEntry.at < criteria.until)
+    return query
+
+
+def login_sessions_of(session: Session, user_id: int) -> Sequence[LoginSession]:
+    """Every browser session of one user."""
+    return session.scalars(select(LoginSession).where(LoginSession.user_id == user_id)).all()
+
+
+def device_tokens(session: Session, device_id: str) -> Sequence[ApiToken]:
+    """Every token ever issued to a device."""
+    return session.scalars(select(ApiToken).where(ApiToken.device_id == device_id)).all()
+
+
+def expired_sessions(session: Session, now: datetime) -> Sequence[LoginSession]:
+    """Browser sessions past their expiry."""
+    return session.scalars(select(LoginSession).where(LoginSession.expires_at < now)).all()

@@ -1,0 +1,165 @@
+"""JSON API of the accounts domain: tokens, who am I, users, audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from jiayuan.accounts import export, service
+from jiayuan.accounts.schemas import (
+    AuditFilter,
+    AuditOut,
+    AuditSearch,
+    DeactivateRequest,
+    LoginRequest,
+    PrincipalOut,
+    TokenCreate,
+    TokenIssued,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    parse_scope,
+)
+from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.clock import local, utcnow
+from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.web.auth import AdminPrincipal, CurrentPrincipal, client_ip, login_policy
+from jiayuan.web.deps import ContextDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenIssued,
+    responses={401: {"description": "用户名或密码错误"}, 429: {"description": "尝试过多或账户已锁定"}},
+)
+def issue_login_token(body: LoginRequest, request: Request, context: ContextDep) -> Response:
+    """Exchange a username and password for a bearer token (valid for the session length)."""
+    policy = login_policy(context.settings)
+    # Own transaction: a refused attempt is still counted and audited.
+    with unit_of_work(context.sessions) as session:
+        outcome = service.authenticate(
+            session, username=body.username, password=body.password, policy=policy, ip=client_ip(request)
+        )
+        issued = None
+        if not isinstance(outcome, service.LoginRefused):
+            issued = service.create_api_token(
+                session,
+                actor=service.principal_of(outcome),
+                user_id=outcome.id,
+                name="登录令牌",
+                expires_at=utcnow() + timedelta(hours=policy.session_hours),
+            )
+    if issued is None:
+        assert isinstance(outcome, service.LoginRefused)
+        headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
+        if outcome.status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+        return JSONResponse(
+            {"detail": outcome.message, "field": "password"}, status_code=outcome.status, headers=headers
+        )
+    return JSONResponse(issued.model_dump(mode="json"))
+
+
+@router.get("/auth/me", response_model=PrincipalOut)
+def who_am_i(principal: CurrentPrincipal) -> PrincipalOut:
+    """The caller's role and scope."""
+    return PrincipalOut.of(principal)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(
+    principal: CurrentPrincipal, session: SessionDep, paging: Annotated[PageParams, Query()]
+) -> Page[UserOut]:
+    """Users the caller administers (admins only)."""
+    return service.list_users(session, actor=principal, params=paging)
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+    """Add a user with a role and scopes such as `community:1`, `grid:3` (admins only)."""
+    user = service.create_user(
+        session,
+        actor=principal,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        password=body.password,
+        scopes=[parse_scope(s) for s in body.scopes],
+    )
+    return UserOut.model_validate(user)
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: int, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+    """One user (admins only; other communities' users are 404)."""
+    return UserOut.model_validate(service.get_user(session, actor=principal, user_id=user_id))
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserOut)
+def deactivate_user(
+    user_id: int, principal: CurrentPrincipal, session: SessionDep, body: DeactivateRequest | None = None
+) -> UserOut:
+    """Stop a user from signing in; their sessions end and their tokens are revoked."""
+    user = service.deactivate_user(
+        session, actor=principal, user_id=user_id, reason=body.reason if body else None
+    )
+    return UserOut.model_validate(user)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserOut)
+def unlock_user(user_id: int, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+    """Lift a login lock early."""
+    return UserOut.model_validate(service.unlock_user(session, actor=principal, user_id=user_id))
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[TokenOut]:
+    """The caller's tokens (an admin sees all within their communities, and device tokens)."""
+    return service.list_api_tokens(session, actor=principal)
+
+
+@router.post("/tokens", response_model=TokenIssued, status_code=201)
+def create_token(body: TokenCreate, principal: CurrentPrincipal, session: SessionDep) -> TokenIssued:
+    """Issue a token for yourself, or (admins) for another user or a device; shown once."""
+    user_id = body.user_id
+    if user_id is None and body.device_id is None:
+        user_id = principal.user_id
+    return service.create_api_token(
+        session, actor=principal, name=body.name, user_id=user_id, device_id=body.device_id
+    )
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, principal: CurrentPrincipal, session: SessionDep) -> TokenOut:
+    """Revoke a token at once."""
+    return service.revoke_api_token(session, actor=principal, token_id=token_id)
+
+
+@router.get("/audit", response_model=Page[AuditOut])
+def search_audit(
+    search: Annotated[AuditSearch, Query()], principal: CurrentPrincipal, session: SessionDep
+) -> Page[AuditOut]:
+    """Search the audit log by actor, action, target and time (admins only)."""
+    return service.search_audit(session, actor=principal, criteria=search.criteria(), params=search.paging())
+
+
+@router.get("/audit/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def export_audit(
+    criteria: Annotated[AuditFilter, Query()], principal: AdminPrincipal, session: SessionDep
+) -> Response:
+    """The matching audit rows as an Excel file with Chinese headers (admins only)."""
+    rows = service.audit_rows_for_export(session, actor=principal, criteria=criteria)
+    filename = f"audit-{local(utcnow()):%Y%m%d-%H%M}.xlsx"
+    return Response(
+        export.audit_workbook(rows),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,130 @@
+"""The login and logout pages of the browser faces."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from jiayuan.accounts import service
+from jiayuan.db.uow import unit_of_work
+from jiayuan.web.auth import (
+    SESSION_COOKIE,
+    OptionalPrincipal,
+    clear_session_cookie,
+    client_ip,
+    login_policy,
+    set_session_cookie,
+)
+from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.templating import render
+
+router = APIRouter(tags=["auth"], include_in_schema=False)
+
+# The login form has no session yet, so it gets its own double-submit token against login CSRF.
+LOGIN_CSRF_COOKIE = "jiayuan_login_csrf"
+DEFAULT_NEXT = "/console"
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after login (never `//host` or `https://…`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return DEFAULT_NEXT
+    return target
+
+
+def _login_form(
+    request: Request,
+    *,
+    next_url: str,
+    username: str = "",
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "login.html",
+        {"next_url": next_url, "username": username, "error": error, "login_csrf": token},
+        status_code=status,
+        headers=headers,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, principal: OptionalPrincipal, next: str | None = None) -> Response:
+    """The sign-in form; someone already signed in goes straight on."""
+    target = safe_next(next)
+    if principal is not None:
+        return RedirectResponse(target, status_code=303)
+    return _login_form(request, next_url=target)
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    context: ContextDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=2000)] = DEFAULT_NEXT,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Check the password; on success set the session cookie and go on, else show why not."""
+    target = safe_next(next)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_form(
+            request, next_url=target, username=username, error="页面已过期，请重新输入后登录", status=403
+        )
+    if not username.strip() or not password:
+        return _login_form(
+            request, next_url=target, username=username, error="请输入用户名和密码", status=422
+        )
+    policy = login_policy(context.settings)
+    # Own transaction: a failed attempt must be committed (counter, audit row) even though it is refused.
+    with unit_of_work(context.sessions) as session:
+        outcome = service.authenticate(
+            session, username=username, password=password, policy=policy, ip=client_ip(request)
+        )
+        ticket = None
+        if not isinstance(outcome, service.LoginRefused):
+            ticket = service.start_session(
+                session,
+                user=outcome,
+                policy=policy,
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+            )
+    if ticket is None:
+        assert isinstance(outcome, service.LoginRefused)
+        headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
+        return _login_form(
+            request,
+            next_url=target,
+            username=username,
+            error=outcome.message,
+            status=outcome.status,
+            headers=headers,
+        )
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, ticket, context.settings)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, context: ContextDep, session: SessionDep, principal: OptionalPrincipal
+) -> Response:
+    """End the browser session (the CSRF token is checked like any other form)."""
+    if principal is not None:
+        service.end_session(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, context.settings)
+    return response

@@ -1,0 +1,66 @@
+"""Jinja2 templates of every HTML face, with the signed-in principal and CSRF token at hand."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import Response
+
+from jiayuan.kernel.clock import local
+from jiayuan.kernel.principal import ROLE_LABELS, Role
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC moment as Beijing time; empty for None."""
+    return local(moment).strftime(fmt) if moment else ""
+
+
+def role_label(role: str | Role | None) -> str:
+    """`grid` → 网格员."""
+    try:
+        return ROLE_LABELS[Role(role)] if role else ""
+    except ValueError:
+        return str(role)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["localtime"] = localtime
+    env.filters["role_label"] = role_label
+    env.globals["ROLE_LABELS"] = {role.value: label for role, label in ROLE_LABELS.items()}
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Render a template with `principal` and `csrf_token` (set by web.auth) added to the context."""
+    values: dict[str, Any] = {
+        "principal": getattr(request.state, "principal", None),
+        "csrf_token": getattr(request.state, "csrf_token", None) or "",
+    }
+    values.update(context or {})
+    return templates.TemplateResponse(
+        request, name, values, status_code=status_code, headers=dict(headers) if headers else None
+    )
