@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jiayuan.cli import db, serve
+from jiayuan.cli import db, residents, serve
 
 app = typer.Typer(
     help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
@@ -12,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(residents.app, name="residents")
 app.command("serve")(serve.serve)
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jiayuan.db.base import Base, TimestampMixin
+from jiayuan.db.base import Base, StringList, TimestampMixin
 
 
 class Street(Base):
@@ -108,8 +108,14 @@ class Resident(TimestampMixin, Base):
 
     __tablename__ = "residents"
     __table_args__ = (
-        Index("ix_residents_name_pinyin", "name_pinyin"),
-        Index("ix_residents_name_initials", "name_initials"),
+        # text_pattern_ops lets PostgreSQL answer `LIKE 'liu%'` from the index under any collation.
+        Index("ix_residents_name_pinyin", "name_pinyin", postgresql_ops={"name_pinyin": "text_pattern_ops"}),
+        Index(
+            "ix_residents_name_initials",
+            "name_initials",
+            postgresql_ops={"name_initials": "text_pattern_ops"},
+        ),
+        Index("ix_residents_name_grams", "name_grams", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,6 +123,9 @@ class Resident(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(32), index=True)
     name_pinyin: Mapped[str] = mapped_column(String(128))
     name_initials: Mapped[str] = mapped_column(String(32))
+    # Every name substring up to 4 characters: a text array with a GIN index on PostgreSQL, so
+    # that "name contains 刘莹" is an index lookup at millions of residents (a JSON list on SQLite).
+    name_grams: Mapped[list[str]] = mapped_column(StringList, default=list)
     gender: Mapped[str] = mapped_column(String(2))
     birth_date: Mapped[date] = mapped_column(Date)
     id_number_cipher: Mapped[str] = mapped_column(String(128))
@@ -154,8 +163,12 @@ class Vehicle(Base):
     """车辆: a resident vehicle, by normalised plate."""
 
     __tablename__ = "vehicles"
+    __table_args__ = (
+        Index("ix_vehicles_plate_prefix", "plate", postgresql_ops={"plate": "text_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised: upper case, no separators (`豫A12345`), see registry.search.normalise_plate.
     plate: Mapped[str] = mapped_column(String(16), unique=True)
     color: Mapped[str] = mapped_column(String(8))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)

@@ -1,0 +1,95 @@
+"""Who may read, change and reveal what in the registry.
+
+Reading: admin and staff see their communities, grid workers the buildings of their grids,
+property companies their compounds, a resident their own household; the system sees all.
+Police, volunteers and devices see no personal registry data. Anything outside a principal's
+scope is reported as not found, so that ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.principal import Principal, Role
+
+_NO_PERSONAL_DATA = "该角色无权查看居民信息"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a registry object sits in the tree (the parts that scope decisions need)."""
+
+    community_id: int
+    compound_id: int | None = None
+    building_id: int | None = None
+    household_id: int | None = None
+    grid_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the registry a principal may read; `everything` only for the system."""
+
+    everything: bool = False
+    community_ids: frozenset[int] = frozenset()
+    compound_ids: frozenset[int] = frozenset()
+    grid_ids: frozenset[int] = frozenset()
+    household_ids: frozenset[int] = frozenset()
+
+    def covers(self, where: Location) -> bool:
+        """Whether an object at `where` lies inside this scope."""
+        if self.everything:
+            return True
+        return (
+            where.community_id in self.community_ids
+            or (where.compound_id is not None and where.compound_id in self.compound_ids)
+            or bool(where.grid_ids & self.grid_ids)
+            or (where.household_id is not None and where.household_id in self.household_ids)
+        )
+
+
+def personal_scope(actor: Principal) -> Scope:
+    """The residents, households and vehicles `actor` may read; Forbidden for roles with none."""
+    if actor.is_system:
+        return Scope(everything=True)
+    if actor.role in (Role.ADMIN, Role.STAFF):
+        return Scope(community_ids=actor.community_ids)
+    if actor.role is Role.GRID:
+        return Scope(grid_ids=actor.grid_ids)
+    if actor.role is Role.PROPERTY:
+        return Scope(compound_ids=actor.compound_ids)
+    if actor.role is Role.RESIDENT:
+        return Scope(household_ids=frozenset({actor.household_id} if actor.household_id else ()))
+    raise Forbidden(_NO_PERSONAL_DATA)
+
+
+def structure_scope(actor: Principal) -> Scope:
+    """The communities, compounds, buildings and units `actor` may list.
+
+    Police and volunteers work in communities too (the shared feed, duty at gates), so they see the
+    tree of their communities, but still no people.
+    """
+    if actor.role in (Role.POLICE, Role.VOLUNTEER):
+        return Scope(community_ids=actor.community_ids)
+    return personal_scope(actor)
+
+
+def require_readable(actor: Principal, where: Location, *, what: str = "居民") -> None:
+    """Refuse roles without registry access (403) and objects outside scope (404)."""
+    if not personal_scope(actor).covers(where):
+        raise NotFound(f"{what}不存在")
+
+
+def require_writable(actor: Principal, where: Location, *, what: str = "居民") -> None:
+    """Only admin and staff of the community (and the system) change the registry."""
+    require_readable(actor, where, what=what)
+    if not actor.has_role(Role.ADMIN, Role.STAFF):
+        raise Forbidden("只有管理员和社区工作人员可以修改居民信息")
+
+
+def require_can_reveal(actor: Principal, where: Location) -> None:
+    """Full ID numbers and phones: admin and staff of the community (and the system) only."""
+    require_readable(actor, where)
+    if not actor.has_role(Role.ADMIN, Role.STAFF):
+        raise Forbidden("该角色无权查看完整身份证号或手机号")

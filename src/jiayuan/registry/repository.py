@@ -1,0 +1,197 @@
+"""Queries of the registry: where things sit in the tree, scoped selects, search conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from jiayuan.registry.models import (
+    Building,
+    Community,
+    Compound,
+    Household,
+    Resident,
+    Unit,
+    Vehicle,
+    grid_buildings,
+)
+from jiayuan.registry.policies import Location, Scope
+from jiayuan.registry.schemas import Address
+from jiayuan.registry.search import GRAM_MAX, PROVINCES, Query, QueryKind
+
+# The columns that make an Address, in a fixed order.
+ADDRESS_COLUMNS = (
+    Community.id,
+    Community.name,
+    Compound.id,
+    Compound.name,
+    Building.id,
+    Building.name,
+    Unit.id,
+    Unit.name,
+    Household.id,
+    Household.room,
+)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
+
+
+def with_tree(stmt: _S) -> _S:
+    """Join a select on residents (or households) up to the community."""
+    return (
+        stmt.join(Unit, Unit.id == Household.unit_id)
+        .join(Building, Building.id == Unit.building_id)
+        .join(Compound, Compound.id == Building.compound_id)
+        .join(Community, Community.id == Compound.community_id)
+    )
+
+
+def scope_clause(scope: Scope) -> ColumnElement[bool]:
+    """The SQL condition (over the joined tree) that keeps rows inside a scope."""
+    if scope.everything:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if scope.community_ids:
+        parts.append(Compound.community_id.in_(sorted(scope.community_ids)))
+    if scope.compound_ids:
+        parts.append(Building.compound_id.in_(sorted(scope.compound_ids)))
+    if scope.grid_ids:
+        covered = select(grid_buildings.c.building_id).where(
+            grid_buildings.c.grid_id.in_(sorted(scope.grid_ids))
+        )
+        parts.append(Building.id.in_(covered))
+    if scope.household_ids:
+        parts.append(Household.id.in_(sorted(scope.household_ids)))
+    return or_(*parts) if parts else false()
+
+
+def address_from_row(row: Sequence[object]) -> Address:
+    """An Address from the ADDRESS_COLUMNS part of a result row."""
+    keys = ["community_id", "community", "compound_id", "compound", "building_id", "building", "unit_id"]
+    keys += ["unit", "household_id", "room"]
+    return Address.model_validate(dict(zip(keys, row, strict=True)))
+
+
+def household_address(session: Session, household_id: int) -> Address | None:
+    """The address of a household, or None when there is no such household."""
+    stmt = with_tree(select(*ADDRESS_COLUMNS)).where(Household.id == household_id)
+    row = session.execute(stmt).first()
+    return address_from_row(tuple(row)) if row else None
+
+
+def building_grids(session: Session, building_id: int) -> frozenset[int]:
+    """The grids that cover a building."""
+    stmt = select(grid_buildings.c.grid_id).where(grid_buildings.c.building_id == building_id)
+    return frozenset(session.scalars(stmt))
+
+
+def location_of(session: Session, address: Address) -> Location:
+    """The scope-relevant position of an address."""
+    return Location(
+        community_id=address.community_id,
+        compound_id=address.compound_id,
+        building_id=address.building_id,
+        household_id=address.household_id,
+        grid_ids=building_grids(session, address.building_id),
+    )
+
+
+def resident_by_id_hash(session: Session, id_hash: str) -> Resident | None:
+    """The resident with this ID-number lookup hash."""
+    return session.scalar(select(Resident).where(Resident.id_number_hash == id_hash))
+
+
+def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> ColumnElement[bool]:
+    """The condition on residents that a parsed search text stands for."""
+    text = query.text
+    if query.kind is QueryKind.NAME:
+        if dialect != "postgresql":
+            return Resident.name.like(f"%{_escape_like(text)}%", escape="\\")
+        grams = type_coerce(Resident.name_grams, postgresql.ARRAY(String))
+        clause = grams.contains([text[:GRAM_MAX]])
+        if len(text) > GRAM_MAX:
+            clause = and_(clause, Resident.name.like(f"%{_escape_like(text)}%", escape="\\"))
+        return clause
+    if query.kind is QueryKind.PINYIN:
+        return or_(Resident.name_pinyin.like(f"{text}%"), Resident.name_initials.like(f"{text}%"))
+    if query.kind is QueryKind.TAIL:
+        return or_(Resident.phone_tail == text, Resident.id_tail == text)
+    if query.kind is QueryKind.PHONE:
+        return Resident.phone_hash == lookup_hash
+    if query.kind is QueryKind.ID_NUMBER:
+        return Resident.id_number_hash == lookup_hash
+    plates: ColumnElement[bool]
+    if query.kind is QueryKind.PLATE:
+        plates = Vehicle.plate.like(f"{text}%")
+    else:
+        # A plate typed without its province character: one index range per province.
+        plates = or_(*(Vehicle.plate.like(f"{province}{text}%") for province in PROVINCES))
+    return Resident.household_id.in_(select(Vehicle.household_id).where(plates))
+
+
+def search_rows(
+    session: Session, *, where: ColumnElement[bool], order_exact: str | None, offset: int, limit: int
+) -> tuple[int, list[tuple[Resident, Address]]]:
+    """The total matching and one page of (resident, address), ordered by id (exact names first)."""
+    count_stmt = with_tree(select(func.count()).select_from(Resident).join(Household)).where(where)
+    total: int = session.scalar(count_stmt) or 0
+    if total == 0 or offset >= total:
+        return total, []
+    order: list[Any] = [Resident.id]
+    if order_exact is not None:
+        # Exact name matches first (False sorts before True).
+        order.insert(0, Resident.name != literal(order_exact))
+    stmt = (
+        with_tree(select(Resident, *ADDRESS_COLUMNS).join(Household, Household.id == Resident.household_id))
+        .where(where)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = session.execute(stmt).all()
+    return total, [(row[0], address_from_row(tuple(row)[1:])) for row in rows]
+
+
+def household_by_names(
+    session: Session, *, community: str, compound: str, building: str, unit: str, room: str
+) -> Household | str:
+    """The household at these names, or the name of the first level that does not exist."""
+    community_ids = list(session.scalars(select(Community.id).where(Community.name == community)))
+    if not community_ids:
+        return "community"
+    compound_id = session.scalar(
+        select(Compound.id).where(Compound.community_id.in_(community_ids), Compound.name == compound)
+    )
+    if compound_id is None:
+        return "compound"
+    building_id = session.scalar(
+        select(Building.id).where(Building.compound_id == compound_id, Building.name == building)
+    )
+    if building_id is None:
+        return "building"
+    unit_id = session.scalar(select(Unit.id).where(Unit.building_id == building_id, Unit.name == unit))
+    if unit_id is None:
+        return "unit"
+    household = session.scalar(select(Household).where(Household.unit_id == unit_id, Household.room == room))
+    return household if household is not None else "room"

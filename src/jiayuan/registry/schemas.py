@@ -1,0 +1,300 @@
+"""Input and output shapes of the registry: residents in (validated), residents out (masked)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from jiayuan.kernel.clock import LOCAL_TZ, utcnow
+from jiayuan.kernel.errors import Invalid
+from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number, validate_phone
+
+
+class Gender(StrEnum):
+    """性别, as the ID number encodes it."""
+
+    MALE = "男"
+    FEMALE = "女"
+
+
+class ResidenceType(StrEnum):
+    """居住类型."""
+
+    REGISTERED = "户籍"
+    PERMANENT = "常住"
+    RENTING = "租住"
+    FLOATING = "流动"
+
+
+class Relation(StrEnum):
+    """与户主关系."""
+
+    HEAD = "户主"
+    SPOUSE = "配偶"
+    CHILD = "子女"
+    PARENT = "父母"
+    GRANDPARENT = "祖父母"
+    GRANDCHILD = "孙子女"
+    SIBLING = "兄弟姐妹"
+    DAUGHTER_IN_LAW = "儿媳"
+    SON_IN_LAW = "女婿"
+    RELATIVE = "其他亲属"
+    TENANT = "租户"
+    OTHER = "其他"
+
+
+class Tag(StrEnum):
+    """关注标签: the fixed vocabulary of care and attention tags."""
+
+    ALONE_ELDERLY = "独居老人"
+    EMPTY_NEST = "空巢老人"
+    OLDEST_OLD = "高龄"
+    DISABLED = "残疾"
+    SUBSISTENCE = "低保"
+    EXTREME_POVERTY = "特困"
+    VETERAN = "退役军人"
+    ENTITLED = "优抚对象"
+    PARTY_MEMBER = "党员"
+    LEFT_BEHIND_CHILD = "留守儿童"
+    PREGNANT = "孕产妇"
+    ATTENTION = "重点关注"
+
+
+class RevealField(StrEnum):
+    """Fields whose full value may be revealed with a reason."""
+
+    ID_NUMBER = "id_number"
+    PHONE = "phone"
+
+
+NAME_MAX = 32
+NOTE_MAX = 255
+REASON_MIN = 4
+REASON_MAX = 200
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("invalid", message)
+
+
+def _today() -> date:
+    return utcnow().astimezone(LOCAL_TZ).date()
+
+
+def clean_name(raw: str) -> str:
+    """A person's name without surrounding or inner blanks; 1–32 characters, no digits."""
+    name = "".join(raw.split())
+    if not name:
+        raise _invalid("姓名不能为空")
+    if len(name) > NAME_MAX:
+        raise _invalid(f"姓名最多 {NAME_MAX} 个字")
+    if any(ch.isdigit() or ch in "<>&\"'%_\\" for ch in name):
+        raise _invalid("姓名不能包含数字或特殊符号")
+    return name
+
+
+class ResidentIn(BaseModel):
+    """A resident as entered by staff, the API or an Excel row; every rule checked here."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    name: str = Field(description="姓名", examples=["刘莹"])
+    id_number: str = Field(description="身份证号（18 位）", examples=["11010519491231002X"])
+    gender: Gender = Field(description="性别，须与身份证号一致")
+    birth_date: date = Field(description="出生日期，须与身份证号一致")
+    phone: str | None = Field(default=None, description="手机号或带区号的固话")
+    relation: Relation = Field(default=Relation.HEAD, description="与户主关系")
+    residence_type: ResidenceType = Field(default=ResidenceType.REGISTERED, description="居住类型")
+    tags: list[Tag] = Field(default_factory=list, max_length=len(Tag), description="关注标签")
+    moved_in_on: date | None = Field(default=None, description="迁入日期")
+    moved_out_on: date | None = Field(default=None, description="迁出日期")
+    note: str = Field(default="", description="备注")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return clean_name(value)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str) -> str:
+        try:
+            return validate_id_number(value)
+        except Invalid as exc:
+            raise _invalid(exc.message) from None
+
+    @field_validator("gender")
+    @classmethod
+    def _gender_matches(cls, value: Gender, info: ValidationInfo) -> Gender:
+        id_number = info.data.get("id_number")
+        if id_number and gender_of(id_number) != value:
+            raise _invalid(f"性别与身份证号不符（身份证号显示为{gender_of(id_number)}）")
+        return value
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_matches(cls, value: date, info: ValidationInfo) -> date:
+        id_number = info.data.get("id_number")
+        if id_number and birth_date_of(id_number) != value:
+            raise _invalid(f"出生日期与身份证号不符（身份证号显示为 {birth_date_of(id_number):%Y-%m-%d}）")
+        return value
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise _invalid("手机号应为文本")
+        try:
+            return validate_phone(value)
+        except Invalid as exc:
+            raise _invalid(exc.message) from None
+
+    @field_validator("tags", mode="after")
+    @classmethod
+    def _unique_tags(cls, value: list[Tag]) -> list[Tag]:
+        return sorted(set(value), key=list(Tag).index)
+
+    @field_validator("moved_in_on", "moved_out_on")
+    @classmethod
+    def _not_future(cls, value: date | None) -> date | None:
+        if value is not None and value > _today():
+            raise _invalid("日期不能晚于今天")
+        return value
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str) -> str:
+        if len(value) > NOTE_MAX:
+            raise _invalid(f"备注最多 {NOTE_MAX} 个字")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ResidentIn:
+        if self.moved_in_on and self.moved_out_on and self.moved_out_on < self.moved_in_on:
+            raise PydanticCustomError("invalid", "迁出日期不能早于迁入日期")
+        return self
+
+
+class ResidentPatch(BaseModel):
+    """A partial change to a resident; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: int | None = Field(default=None, ge=1, description="迁往的户")
+    name: str | None = None
+    id_number: str | None = None
+    gender: Gender | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    relation: Relation | None = None
+    residence_type: ResidenceType | None = None
+    tags: list[Tag] | None = None
+    moved_in_on: date | None = None
+    moved_out_on: date | None = None
+    note: str | None = None
+
+
+def parse_patch(merged: dict[str, Any]) -> ResidentIn:
+    """Validate a stored record with changes applied; Invalid names the first bad field."""
+    try:
+        return ResidentIn.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "resident"
+        raise Invalid(first["msg"], field=field) from None
+
+
+class ResidentCreate(ResidentIn):
+    """A new resident for the API: the household and the person."""
+
+    household_id: int = Field(ge=1, description="所在户的编号")
+
+
+class Address(BaseModel):
+    """Where a household lives, from community down to room."""
+
+    community_id: int
+    community: str
+    compound_id: int
+    compound: str
+    building_id: int
+    building: str
+    unit_id: int
+    unit: str
+    household_id: int
+    room: str
+
+    @property
+    def label(self) -> str:
+        """`锦江花园 3号楼 2单元 301`."""
+        return f"{self.compound} {self.building} {self.unit} {self.room}"
+
+
+class ResidentOut(BaseModel):
+    """A resident as shown: ID number and phone masked."""
+
+    id: int
+    household_id: int
+    name: str
+    gender: Gender
+    birth_date: date
+    age: int
+    id_number_masked: str
+    phone_masked: str | None
+    relation: str
+    residence_type: str
+    tags: list[str]
+    moved_in_on: date | None
+    moved_out_on: date | None
+    note: str
+    address: Address
+    moved_out: bool
+
+
+class RevealIn(BaseModel):
+    """A request to see one full value, with the reason that justifies it."""
+
+    field: RevealField
+    reason: Annotated[str, Field(description=f"查看理由（至少 {REASON_MIN} 个字）")]
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) < REASON_MIN:
+            raise _invalid(f"请填写查看理由（至少 {REASON_MIN} 个字）")
+        if len(value) > REASON_MAX:
+            raise _invalid(f"查看理由最多 {REASON_MAX} 个字")
+        return value
+
+
+class RevealOut(BaseModel):
+    """The full value of one field, returned once and audited."""
+
+    resident_id: int
+    field: RevealField
+    value: str | None
+
+
+def age_on(birth: date, day: date) -> int:
+    """Whole years between a birth date and a day."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def today() -> date:
+    """Today's date in the community's time zone."""
+    return _today()

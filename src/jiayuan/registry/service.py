@@ -1,0 +1,305 @@
+"""Use cases of the community registry: residents in, residents out (masked), search, reveal."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts.service import record_audit
+from jiayuan.bus.bus import publish_on_commit
+from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
+from jiayuan.kernel.errors import Conflict, Invalid, NotFound
+from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry import policies, repository
+from jiayuan.registry.events import ResidentAdded, ResidentUpdated
+from jiayuan.registry.models import Household, Resident, ResidentTag
+from jiayuan.registry.policies import Location
+from jiayuan.registry.schemas import (
+    Address,
+    Gender,
+    Relation,
+    ResidenceType,
+    ResidentIn,
+    ResidentOut,
+    ResidentPatch,
+    RevealField,
+    RevealIn,
+    RevealOut,
+    Tag,
+    age_on,
+    parse_patch,
+    today,
+)
+from jiayuan.registry.search import QueryKind, name_grams, name_pinyin, parse_query
+
+ID_CONTEXT = "id_number"
+PHONE_CONTEXT = "phone"
+_ADDRESS_LEVELS = {
+    "community": "社区",
+    "compound": "小区",
+    "building": "楼栋",
+    "unit": "单元",
+    "room": "户（房号）",
+}
+
+
+def apply_resident_data(resident: Resident, *, vault: PiiVault, data: ResidentIn) -> None:
+    """Write validated data onto a resident: encrypt, hash, tails, pinyin (no scope check, no flush)."""
+    resident.name = data.name
+    resident.name_pinyin, resident.name_initials = name_pinyin(data.name)
+    resident.name_grams = name_grams(data.name)
+    resident.gender = data.gender.value
+    resident.birth_date = data.birth_date
+    resident.id_number_cipher = vault.encrypt(data.id_number, context=ID_CONTEXT)
+    resident.id_number_hash = vault.lookup_hash(data.id_number)
+    resident.id_tail = data.id_number[-4:]
+    if data.phone:
+        resident.phone_cipher = vault.encrypt(data.phone, context=PHONE_CONTEXT)
+        resident.phone_hash = vault.lookup_hash(data.phone)
+        resident.phone_tail = data.phone[-4:]
+    else:
+        resident.phone_cipher = resident.phone_hash = resident.phone_tail = None
+    resident.relation = data.relation.value
+    resident.residence_type = data.residence_type.value
+    resident.moved_in_on = data.moved_in_on
+    resident.moved_out_on = data.moved_out_on
+    resident.note = data.note
+    wanted = [tag.value for tag in data.tags]
+    resident.tags = [t for t in resident.tags if t.tag in wanted] + [
+        ResidentTag(tag=tag) for tag in wanted if tag not in {t.tag for t in resident.tags}
+    ]
+
+
+def _writable_household(session: Session, actor: Principal, household_id: int) -> tuple[Address, Location]:
+    address = repository.household_address(session, household_id)
+    if address is None:
+        raise Invalid(f"户 #{household_id} 不存在", field="household_id")
+    where = repository.location_of(session, address)
+    try:
+        policies.require_writable(actor, where, what="户")
+    except NotFound:
+        raise Invalid(f"户 #{household_id} 不存在", field="household_id") from None
+    return address, where
+
+
+def _ensure_unique_person(
+    session: Session, vault: PiiVault, id_number: str, *, other_than: int | None
+) -> None:
+    existing = repository.resident_by_id_hash(session, vault.lookup_hash(id_number))
+    if existing is not None and existing.id != other_than:
+        raise Conflict("该身份证号已登记，同一人不能重复登记", field="id_number")
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Two writers raced past the check above; the unique hash index decided.
+        raise Conflict("该身份证号已登记，同一人不能重复登记", field="id_number") from exc
+
+
+def add_resident(
+    session: Session, *, actor: Principal, vault: PiiVault, household_id: int, data: ResidentIn
+) -> Resident:
+    """Register a person in a household (admin/staff of its community); the ID number must be new."""
+    address, _where = _writable_household(session, actor, household_id)
+    _ensure_unique_person(session, vault, data.id_number, other_than=None)
+    resident = Resident(household_id=household_id, tags=[])
+    apply_resident_data(resident, vault=vault, data=data)
+    session.add(resident)
+    _flush(session)
+    record_audit(
+        session,
+        actor=actor,
+        action="resident.create",
+        target_type="resident",
+        target_id=resident.id,
+        target_label=resident.name,
+        community_id=address.community_id,
+        detail={"household_id": household_id},
+    )
+    publish_on_commit(
+        session,
+        ResidentAdded(community_id=address.community_id, resident_id=resident.id, household_id=household_id),
+    )
+    return resident
+
+
+def _load(session: Session, actor: Principal, resident_id: int) -> tuple[Resident, Address, Location]:
+    resident = session.get(Resident, resident_id)
+    address = repository.household_address(session, resident.household_id) if resident else None
+    if resident is None or address is None:
+        raise NotFound("居民不存在")
+    where = repository.location_of(session, address)
+    policies.require_readable(actor, where)
+    return resident, address, where
+
+
+def get_resident(session: Session, *, actor: Principal, resident_id: int) -> Resident:
+    """One resident inside the actor's scope (404 outside it, 403 for roles without registry access)."""
+    return _load(session, actor, resident_id)[0]
+
+
+def current_data(resident: Resident, *, vault: PiiVault) -> ResidentIn:
+    """The stored resident as input data (decrypted), e.g. to merge a patch or export a row."""
+    return ResidentIn.model_construct(
+        name=resident.name,
+        id_number=vault.decrypt(resident.id_number_cipher, context=ID_CONTEXT),
+        gender=Gender(resident.gender),
+        birth_date=resident.birth_date,
+        phone=vault.decrypt(resident.phone_cipher, context=PHONE_CONTEXT) if resident.phone_cipher else None,
+        relation=Relation(resident.relation),
+        residence_type=ResidenceType(resident.residence_type),
+        tags=[Tag(t.tag) for t in resident.tags if t.tag in _TAG_RANK],
+        moved_in_on=resident.moved_in_on,
+        moved_out_on=resident.moved_out_on,
+        note=resident.note,
+    )
+
+
+def update_resident(
+    session: Session, *, actor: Principal, vault: PiiVault, resident_id: int, patch: ResidentPatch
+) -> Resident:
+    """Change some fields of a resident (or move them to another household); rules as for a new one."""
+    resident, address, where = _load(session, actor, resident_id)
+    policies.require_writable(actor, where)
+    changes = patch.model_dump(exclude_unset=True)
+    new_household = changes.pop("household_id", None)
+    data = parse_patch(current_data(resident, vault=vault).model_dump() | changes)
+    if new_household is not None and new_household != resident.household_id:
+        address, _ = _writable_household(session, actor, new_household)
+        resident.household_id = new_household
+    _ensure_unique_person(session, vault, data.id_number, other_than=resident.id)
+    apply_resident_data(resident, vault=vault, data=data)
+    _flush(session)
+    fields = sorted([*changes, *(["household_id"] if new_household is not None else [])])
+    record_audit(
+        session,
+        actor=actor,
+        action="resident.update",
+        target_type="resident",
+        target_id=resident.id,
+        target_label=resident.name,
+        community_id=address.community_id,
+        detail={"fields": fields},
+    )
+    publish_on_commit(
+        session,
+        ResidentUpdated(
+            community_id=address.community_id,
+            resident_id=resident.id,
+            household_id=resident.household_id,
+            fields=tuple(fields),
+        ),
+    )
+    return resident
+
+
+def resident_out(resident: Resident, address: Address, *, vault: PiiVault) -> ResidentOut:
+    """The masked view of a resident."""
+    id_number = vault.decrypt(resident.id_number_cipher, context=ID_CONTEXT)
+    phone = vault.decrypt(resident.phone_cipher, context=PHONE_CONTEXT) if resident.phone_cipher else None
+    day = today()
+    return ResidentOut(
+        id=resident.id,
+        household_id=resident.household_id,
+        name=resident.name,
+        gender=Gender(resident.gender),
+        birth_date=resident.birth_date,
+        age=age_on(resident.birth_date, day),
+        id_number_masked=mask_id_number(id_number),
+        phone_masked=mask_phone(phone) if phone else None,
+        relation=resident.relation,
+        residence_type=resident.residence_type,
+        tags=sorted((t.tag for t in resident.tags), key=_tag_order),
+        moved_in_on=resident.moved_in_on,
+        moved_out_on=resident.moved_out_on,
+        note=resident.note,
+        address=address,
+        moved_out=resident.moved_out_on is not None and resident.moved_out_on <= day,
+    )
+
+
+_TAG_RANK = {tag.value: rank for rank, tag in enumerate(Tag)}
+
+
+def _tag_order(tag: str) -> tuple[int, str]:
+    return _TAG_RANK.get(tag, len(_TAG_RANK)), tag
+
+
+def show_resident(session: Session, *, actor: Principal, vault: PiiVault, resident_id: int) -> ResidentOut:
+    """One resident, masked, inside the actor's scope."""
+    resident, address, _where = _load(session, actor, resident_id)
+    return resident_out(resident, address, vault=vault)
+
+
+def search_residents(
+    session: Session, *, actor: Principal, vault: PiiVault, q: str | None, page: PageParams
+) -> Page[ResidentOut]:
+    """Residents in scope matching a name, pinyin, initials, phone/ID tail, full number or plate.
+
+    A blank query lists every resident in scope.
+    """
+    scope = policies.personal_scope(actor)
+    query = parse_query(q or "")
+    where = repository.scope_clause(scope)
+    exact: str | None = None
+    if query is not None:
+        lookup = (
+            vault.lookup_hash(query.text) if query.kind in (QueryKind.PHONE, QueryKind.ID_NUMBER) else None
+        )
+        dialect = session.get_bind().dialect.name
+        where = where & repository.match_clause(query, dialect=dialect, lookup_hash=lookup)
+        exact = query.text if query.kind is QueryKind.NAME else None
+    total, rows = repository.search_rows(
+        session, where=where, order_exact=exact, offset=page.offset, limit=page.size
+    )
+    items = [resident_out(resident, address, vault=vault) for resident, address in rows]
+    return Page[ResidentOut](items=items, total=total, page=page.page, size=page.size)
+
+
+def reveal(
+    session: Session,
+    *,
+    actor: Principal,
+    vault: PiiVault,
+    resident_id: int,
+    request: RevealIn,
+    ip: str | None = None,
+) -> RevealOut:
+    """The full ID number or phone of a resident, for a permitted role with a reason; audited."""
+    resident, address, where = _load(session, actor, resident_id)
+    policies.require_can_reveal(actor, where)
+    if request.field is RevealField.ID_NUMBER:
+        value: str | None = vault.decrypt(resident.id_number_cipher, context=ID_CONTEXT)
+    else:
+        value = vault.decrypt(resident.phone_cipher, context=PHONE_CONTEXT) if resident.phone_cipher else None
+    record_audit(
+        session,
+        actor=actor,
+        action="pii.reveal",
+        target_type="resident",
+        target_id=resident.id,
+        target_label=resident.name,
+        reason=request.reason,
+        community_id=address.community_id,
+        ip=ip,
+        detail={"field": request.field.value},
+    )
+    return RevealOut(resident_id=resident.id, field=request.field, value=value)
+
+
+def household_by_address(
+    session: Session, *, community: str, compound: str, building: str, unit: str, room: str
+) -> Household:
+    """The household at a written address; Invalid names the first level that is unknown."""
+    names = {"community": community, "compound": compound, "building": building, "unit": unit, "room": room}
+    names = {level: value.strip() for level, value in names.items()}
+    for level, value in names.items():
+        if not value:
+            raise Invalid(f"{_ADDRESS_LEVELS[level]}不能为空", field=level)
+    found = repository.household_by_names(session, **names)
+    if isinstance(found, str):
+        raise Invalid(f"{_ADDRESS_LEVELS[found]}“{names[found]}”不存在", field=found)
+    return found
