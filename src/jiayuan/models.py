@@ -1,6 +1,8 @@
 """Imports every domain's models so that Base.metadata knows all tables (for Alembic and tests)."""
 
+from jiayuan.access import models as access_models
 from jiayuan.accounts import models as accounts_models
+from jiayuan.devices import models as devices_models
 from jiayuan.registry import models as registry_models
 
-__all__ = ["accounts_models", "registry_models"]
+__all__ = ["access_models", "accounts_models", "devices_models", "registry_models"]

@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     login_lock_minutes: int = 15
     session_hours: int = 12
 
+    # Device pipeline (DESIGN.md §3): topics live under `{mqtt_topic_prefix}/v1/devices/…`; a test run
+    # may choose its own prefix so parallel runs on one broker never see each other's traffic.
+    mqtt_topic_prefix: str = "jiayuan"
+    mqtt_client_id: str = "jiayuan-ingest"
+    ingest_batch_size: int = 500
+    ingest_batch_interval_ms: int = 20
+    device_event_max_bytes: int = 16384
+    device_clock_future_s: int = 300
+    device_clock_past_days: int = 7
+    device_offline_after_s: int = 120
+    pass_validity_s: int = 45
+
     # Vision: the pretrained COCO detector; absent file means the no-weights fallback.
     vision_model_path: Path | None = _SHARED_MODEL if _SHARED_MODEL.exists() else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jiayuan.cli import db, residents, serve
+from jiayuan.cli import db, ingest, residents, serve
 
 app = typer.Typer(
     help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
@@ -14,6 +14,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(residents.app, name="residents")
 app.command("serve")(serve.serve)
+app.command("ingest")(ingest.ingest)
 
 if __name__ == "__main__":
     app()

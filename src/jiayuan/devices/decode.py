@@ -1,0 +1,148 @@
+"""Turn one raw MQTT/HTTP message into a checked envelope or a dead-letter reason (no database)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from jiayuan.devices.schemas import EVENT_PAYLOADS, DeviceStatusMessage, Envelope
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the platform accepts: size and how far the device clock may drift."""
+
+    max_bytes: int = 16384
+    future: timedelta = timedelta(minutes=5)
+    past: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic scheme under a prefix (`jiayuan` in production, a private one per test run)."""
+
+    prefix: str = "jiayuan"
+
+    @property
+    def events_filter(self) -> str:
+        """Subscription filter for every device's events."""
+        return f"{self.prefix}/v1/devices/+/events"
+
+    @property
+    def status_filter(self) -> str:
+        """Subscription filter for every device's retained status."""
+        return f"{self.prefix}/v1/devices/+/status"
+
+    def events(self, device_id: str) -> str:
+        """The topic a device publishes its events on."""
+        return f"{self.prefix}/v1/devices/{device_id}/events"
+
+    def status(self, device_id: str) -> str:
+        """The topic of a device's retained online/offline state."""
+        return f"{self.prefix}/v1/devices/{device_id}/status"
+
+    def commands(self, device_id: str) -> str:
+        """The topic a device reads its commands from."""
+        return f"{self.prefix}/v1/devices/{device_id}/commands"
+
+    def parse(self, topic: str) -> tuple[str, str] | None:
+        """`(device_id, kind)` of a device topic under this prefix, or None."""
+        head = f"{self.prefix}/v1/devices/"
+        if not topic.startswith(head):
+            return None
+        parts = topic[len(head) :].split("/")
+        if len(parts) != 2 or not parts[0] or parts[1] not in ("events", "status"):
+            return None
+        return parts[0], parts[1]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A well-formed event: envelope plus its typed payload."""
+
+    envelope: Envelope
+    payload: BaseModel
+
+
+@dataclass(frozen=True)
+class Status:
+    """A well-formed status message of one device."""
+
+    device_id: str
+    message: DeviceStatusMessage
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A message that goes to dead letters, with the reason code and a readable detail."""
+
+    reason: str
+    detail: str
+    device_id: str | None = None
+
+
+Decoded = Event | Status | Rejected
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error.get("loc", ())) or "(root)"
+    return f"{where}: {error.get('msg', 'invalid')}"[:500]
+
+
+def decode_event(raw: bytes, *, now: datetime, limits: Limits, topic_device: str | None) -> Decoded:
+    """Check one event message; `topic_device` is who the channel says sent it (None over HTTP)."""
+    claimed = topic_device
+    if len(raw) > limits.max_bytes:
+        return Rejected("too_large", f"{len(raw)} bytes > {limits.max_bytes}", claimed)
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Rejected("bad_json", str(exc)[:500], claimed)
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as exc:
+        return Rejected("bad_envelope", _first_error(exc), claimed)
+    if topic_device is not None and envelope.device != topic_device:
+        return Rejected("topic_mismatch", f"envelope device {envelope.device} on {topic_device}", claimed)
+    schema = EVENT_PAYLOADS.get(envelope.type)
+    if schema is None:
+        return Rejected("unknown_type", f"type {envelope.type!r}", envelope.device)
+    try:
+        payload = schema.model_validate(envelope.payload)
+    except ValidationError as exc:
+        return Rejected("bad_payload", "payload." + _first_error(exc), envelope.device)
+    if envelope.ts > now + limits.future:
+        return Rejected("clock", f"ts {envelope.ts.isoformat()} is in the future", envelope.device)
+    if envelope.ts < now - limits.past:
+        return Rejected("clock", f"ts {envelope.ts.isoformat()} is too old", envelope.device)
+    return Event(envelope, payload)
+
+
+def decode_status(raw: bytes, *, device_id: str, limits: Limits) -> Decoded:
+    """Check one retained status message."""
+    if len(raw) > limits.max_bytes:
+        return Rejected("too_large", f"{len(raw)} bytes > {limits.max_bytes}", device_id)
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Rejected("bad_json", str(exc)[:500], device_id)
+    try:
+        return Status(device_id, DeviceStatusMessage.model_validate(data))
+    except ValidationError as exc:
+        return Rejected("bad_envelope", _first_error(exc), device_id)
+
+
+def decode(topic: str, raw: bytes, *, topics: Topics, now: datetime, limits: Limits) -> Decoded:
+    """Check a message received on an MQTT topic."""
+    parsed = topics.parse(topic)
+    if parsed is None:
+        return Rejected("bad_envelope", f"not a device topic: {topic[:200]}")
+    device_id, kind = parsed
+    if kind == "status":
+        return decode_status(raw, device_id=device_id, limits=limits)
+    return decode_event(raw, now=now, limits=limits, topic_device=device_id)

@@ -1,0 +1,38 @@
+"""Queries of the devices domain, portable across SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+# Keeps one statement below both backends' bound-parameter limits.
+_CHUNK = 1000
+
+
+def insert_ignoring_conflicts(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    keys: Sequence[str],
+    returning: Sequence[str],
+) -> list[Row[Any]]:
+    """INSERT … ON CONFLICT (keys) DO NOTHING RETURNING …; returns only the rows really inserted."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted: list[Row[Any]] = []
+    for start in range(0, len(rows), _CHUNK):
+        statement = (
+            insert(table)
+            .values(list(rows[start : start + _CHUNK]))
+            .on_conflict_do_nothing(index_elements=list(keys))
+            .returning(*[table.c[name] for name in returning])
+        )
+        inserted.extend(session.execute(statement).all())
+    return inserted

@@ -1,0 +1,428 @@
+"""Use cases of the devices domain: accept a batch of raw messages, dead letters, device status."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jiayuan.bus.bus import publish_on_commit
+from jiayuan.devices import policies
+from jiayuan.devices.decode import Event, Limits, Rejected, Status, Topics, decode, decode_event
+from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateChanged
+from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.devices.repository import insert_ignoring_conflicts
+from jiayuan.devices.schemas import Envelope, Heartbeat
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry import directory
+from jiayuan.registry.directory import DeviceInfo
+
+RAW_KEPT = 4096
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """Bytes as they arrived, with where and when."""
+
+    channel: str
+    topic: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An event stored for the first time, ready for the domain handlers."""
+
+    row_id: int
+    device: DeviceInfo
+    envelope: Envelope
+    payload: BaseModel
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did: accepted events, duplicates, dead letters, status changes."""
+
+    accepted: list[Accepted] = field(default_factory=list)
+    duplicates: int = 0
+    dead: Counter[str] = field(default_factory=Counter)
+    statuses: int = 0
+    came_back: list[DeviceInfo] = field(default_factory=list)
+    rejections: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The pipeline's configuration: topic scheme, limits, how long silence is allowed."""
+
+    topics: Topics = field(default_factory=Topics)
+    limits: Limits = field(default_factory=Limits)
+    silent_after: timedelta = timedelta(minutes=2)
+
+
+def accept_batch(
+    session: Session,
+    *,
+    actor: Principal,
+    messages: Sequence[RawMessage],
+    pipeline: Pipeline,
+    now: datetime | None = None,
+) -> BatchOutcome:
+    """Check, de-duplicate and store a batch of MQTT messages; refused ones become dead letters."""
+    now = now or utcnow()
+    decoded = [
+        (m, decode(m.topic, m.payload, topics=pipeline.topics, now=now, limits=pipeline.limits))
+        for m in messages
+    ]
+    for message, _ in decoded:
+        parsed = pipeline.topics.parse(message.topic)
+        policies.require_can_publish(actor, parsed[0] if parsed else "")
+    return _store(session, decoded, pipeline=pipeline, now=now)
+
+
+def accept_http(
+    session: Session,
+    *,
+    actor: Principal,
+    device_id: str,
+    body: bytes,
+    pipeline: Pipeline,
+    now: datetime | None = None,
+) -> BatchOutcome:
+    """Check and store one event pushed over HTTP by the device itself."""
+    policies.require_can_publish(actor, device_id)
+    now = now or utcnow()
+    message = RawMessage("http", f"POST /api/v1/devices/{device_id}/events", body, now)
+    result = decode_event(body, now=now, limits=pipeline.limits, topic_device=device_id)
+    return _store(session, [(message, result)], pipeline=pipeline, now=now)
+
+
+def _device_of(result: Event | Status | Rejected) -> str | None:
+    if isinstance(result, Event):
+        return result.envelope.device
+    return result.device_id
+
+
+def _store(
+    session: Session,
+    decoded: Sequence[tuple[RawMessage, Event | Status | Rejected]],
+    *,
+    pipeline: Pipeline,
+    now: datetime,
+) -> BatchOutcome:
+    outcome = BatchOutcome()
+    known = directory.devices_by_ids(session, {d for _, r in decoded if (d := _device_of(r)) is not None})
+    dead: list[tuple[RawMessage, Rejected]] = []
+    events: dict[tuple[str, str], tuple[RawMessage, Event]] = {}
+    statuses: list[tuple[RawMessage, Status]] = []
+    in_batch_duplicates = 0
+    for message, result in decoded:
+        if isinstance(result, Rejected):
+            dead.append((message, result))
+            continue
+        device_id = _device_of(result) or ""
+        device = known.get(device_id)
+        if device is None:
+            dead.append(
+                (message, Rejected("unknown_device", f"device {device_id} is not registered", device_id))
+            )
+        elif not device.enabled:
+            dead.append((message, Rejected("revoked_device", f"device {device_id} is disabled", device_id)))
+        elif isinstance(result, Status):
+            statuses.append((message, result))
+        else:
+            key = (device_id, result.envelope.id)
+            if key in events:
+                in_batch_duplicates += 1
+            else:
+                events[key] = (message, result)
+
+    dead_known = {r.device_id for _, r in dead if r.device_id in known}
+    touched = sorted({d for d, _ in events} | {s.device_id for _, s in statuses} | dead_known)
+    status_rows = _lock_status_rows(session, touched)
+
+    inserted = insert_ignoring_conflicts(
+        session,
+        DeviceEvent.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "device_id": event.envelope.device,
+                "event_id": event.envelope.id,
+                "type": event.envelope.type,
+                "ts": event.envelope.ts,
+                "received_at": message.received_at,
+                "seq": event.envelope.seq,
+                "gate_id": known[event.envelope.device].gate_id,
+                "community_id": known[event.envelope.device].community_id,
+                "payload": event.envelope.payload,
+            }
+            for message, event in events.values()
+        ],
+        keys=("device_id", "event_id"),
+        returning=("id", "device_id", "event_id"),
+    )
+    new_keys = {(row.device_id, row.event_id): row.id for row in inserted}
+    outcome.duplicates = in_batch_duplicates + len(events) - len(new_keys)
+
+    accepted_per_device: Counter[str] = Counter()
+    duplicates_per_device: Counter[str] = Counter()
+    for (device_id, event_id), (_message, event) in events.items():
+        row_id = new_keys.get((device_id, event_id))
+        if row_id is None:
+            duplicates_per_device[device_id] += 1
+            continue
+        accepted_per_device[device_id] += 1
+        device = known[device_id]
+        outcome.accepted.append(Accepted(row_id, device, event.envelope, event.payload))
+        publish_on_commit(
+            session,
+            DeviceEventStored(
+                community_id=device.community_id,
+                device_id=device_id,
+                event_id=event_id,
+                type=event.envelope.type,
+                ts=event.envelope.ts,
+                gate_id=device.gate_id,
+                payload=event.envelope.payload,
+            ),
+        )
+    duplicates_per_device.update(_in_batch_duplicates(decoded, known))
+
+    dead_per_device = Counter(r.device_id for _, r in dead if r.device_id in known)
+    _park(session, dead, known)
+    for _, rejection in dead:
+        outcome.dead[rejection.reason] += 1
+        outcome.rejections.append(rejection)
+
+    for device_id in touched:
+        row = status_rows[device_id]
+        row.events_accepted += accepted_per_device[device_id]
+        row.duplicates += duplicates_per_device[device_id]
+        row.dead_letters += dead_per_device[device_id]
+    for (device_id, _), (message, event) in events.items():
+        row = status_rows[device_id]
+        if row.silent:
+            row.silent = False
+            outcome.came_back.append(known[device_id])
+            publish_on_commit(session, _state_event(known[device_id], "back"))
+        _seen(row, message.received_at, pipeline)
+        if event.envelope.seq is not None:
+            row.last_seq = event.envelope.seq
+        if isinstance(event.payload, Heartbeat):
+            row.last_heartbeat_at = message.received_at
+            row.fw = event.payload.fw
+    for message, status in statuses:
+        row = status_rows[status.device_id]
+        outcome.statuses += 1
+        if row.state_at is not None and status.message.ts < row.state_at:
+            continue  # an older retained message replayed after a newer one
+        row.state = status.message.state
+        row.state_at = status.message.ts
+        publish_on_commit(session, _state_event(known[status.device_id], status.message.state))
+        if status.message.state == "online":
+            if row.silent:
+                row.silent = False
+                outcome.came_back.append(known[status.device_id])
+            _seen(row, message.received_at, pipeline)
+    session.flush()
+    return outcome
+
+
+def _in_batch_duplicates(
+    decoded: Sequence[tuple[RawMessage, Event | Status | Rejected]], known: dict[str, DeviceInfo]
+) -> Counter[str]:
+    seen: set[tuple[str, str]] = set()
+    duplicates: Counter[str] = Counter()
+    for _, result in decoded:
+        if isinstance(result, Event) and (device := known.get(result.envelope.device)) and device.enabled:
+            key = (result.envelope.device, result.envelope.id)
+            if key in seen:
+                duplicates[key[0]] += 1
+            seen.add(key)
+    return duplicates
+
+
+def _seen(row: DeviceStatus, at: datetime, pipeline: Pipeline) -> None:
+    if row.last_seen_at is None or at > row.last_seen_at:
+        row.last_seen_at = at
+        row.silent_due_at = at + pipeline.silent_after
+
+
+def _state_event(device: DeviceInfo, state: str) -> DeviceStateChanged:
+    return DeviceStateChanged(
+        community_id=device.community_id, device_id=device.id, gate_id=device.gate_id, state=state
+    )
+
+
+def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, DeviceStatus]:
+    """The status rows of these devices, created when missing and locked for this transaction."""
+    if not device_ids:
+        return {}
+    insert_ignoring_conflicts(
+        session,
+        DeviceStatus.__table__,  # type: ignore[arg-type]
+        [
+            {"device_id": d, "state": "unknown", "events_accepted": 0, "duplicates": 0, "dead_letters": 0}
+            for d in device_ids
+        ],
+        keys=("device_id",),
+        returning=("device_id",),
+    )
+    rows = session.scalars(
+        select(DeviceStatus)
+        .where(DeviceStatus.device_id.in_(device_ids))
+        .order_by(DeviceStatus.device_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.device_id: row for row in rows}
+
+
+def _park(
+    session: Session, dead: Sequence[tuple[RawMessage, Rejected]], known: dict[str, DeviceInfo]
+) -> None:
+    for message, rejection in dead:
+        session.add(
+            DeadLetter(
+                received_at=message.received_at,
+                channel=message.channel,
+                topic=message.topic[:255],
+                device_id=rejection.device_id[:64] if rejection.device_id else None,
+                reason=rejection.reason,
+                detail=rejection.detail[:500],
+                raw=message.payload[:RAW_KEPT],
+                raw_size=len(message.payload),
+            )
+        )
+        device = known.get(rejection.device_id or "")
+        publish_on_commit(
+            session,
+            DeadLettered(
+                community_id=device.community_id if device else None,
+                device_id=rejection.device_id,
+                reason=rejection.reason,
+                detail=rejection.detail[:500],
+            ),
+        )
+
+
+def park(session: Session, *, actor: Principal, message: RawMessage, rejection: Rejected) -> BatchOutcome:
+    """Store one message as a dead letter (a message a domain handler could not take)."""
+    policies.require_can_publish(actor, "")
+    known = directory.devices_by_ids(session, [rejection.device_id] if rejection.device_id else [])
+    _park(session, [(message, rejection)], known)
+    outcome = BatchOutcome()
+    outcome.dead[rejection.reason] += 1
+    outcome.rejections.append(rejection)
+    return outcome
+
+
+def claim_silent(session: Session, *, actor: Principal, now: datetime | None = None) -> list[DeviceInfo]:
+    """Mark devices whose silence is due as silent (once each) and return them."""
+    policies.require_can_publish(actor, "")
+    now = now or utcnow()
+    rows = session.scalars(
+        select(DeviceStatus)
+        .where(DeviceStatus.silent_due_at <= now, DeviceStatus.silent.is_(False))
+        .order_by(DeviceStatus.device_id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    infos = directory.devices_by_ids(session, [r.device_id for r in rows])
+    claimed: list[DeviceInfo] = []
+    for row in rows:
+        row.silent = True
+        device = infos.get(row.device_id)
+        if device is not None:
+            claimed.append(device)
+            publish_on_commit(session, _state_event(device, "silent"))
+    session.flush()
+    return claimed
+
+
+def next_silence_due(session: Session) -> datetime | None:
+    """When the next device falls silent if nothing is heard (the scheduler sleeps until then)."""
+    return session.scalar(select(func.min(DeviceStatus.silent_due_at)).where(DeviceStatus.silent.is_(False)))
+
+
+@dataclass(frozen=True)
+class DeadLetterCount:
+    """How many messages of one device were refused for one reason."""
+
+    device_id: str | None
+    reason: str
+    count: int
+
+
+def dead_letter_counts(session: Session, *, actor: Principal) -> list[DeadLetterCount]:
+    """Dead letters counted per device and reason (devices outside the actor's scope hidden)."""
+    policies.require_can_inspect(actor)
+    rows = session.execute(
+        select(DeadLetter.device_id, DeadLetter.reason, func.count())
+        .group_by(DeadLetter.device_id, DeadLetter.reason)
+        .order_by(DeadLetter.device_id, DeadLetter.reason)
+    ).all()
+    allowed = _visible_devices(session, actor, [r[0] for r in rows if r[0]])
+    return [
+        DeadLetterCount(d, reason, n) for d, reason, n in rows if allowed is None or d is None or d in allowed
+    ]
+
+
+def list_dead_letters(
+    session: Session,
+    *,
+    actor: Principal,
+    device_id: str | None = None,
+    reason: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[DeadLetter]:
+    """The newest dead letters, optionally of one device or reason."""
+    policies.require_can_inspect(actor)
+    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(min(max(limit, 1), 500))
+    if device_id is not None:
+        query = query.where(DeadLetter.device_id == device_id)
+    if reason is not None:
+        query = query.where(DeadLetter.reason == reason)
+    if before_id is not None:
+        query = query.where(DeadLetter.id < before_id)
+    rows = list(session.scalars(query))
+    allowed = _visible_devices(session, actor, [r.device_id for r in rows if r.device_id])
+    return [r for r in rows if allowed is None or r.device_id is None or r.device_id in allowed]
+
+
+def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo, DeviceStatus | None]]:
+    """Every visible device with its liveness and counters."""
+    policies.require_can_inspect(actor)
+    communities = policies.visible_communities(actor)
+    devices = [
+        d
+        for d in directory.all_devices(session)
+        if communities is None or (d.community_id is not None and d.community_id in communities)
+    ]
+    rows = {
+        r.device_id: r
+        for r in session.scalars(
+            select(DeviceStatus).where(DeviceStatus.device_id.in_([d.id for d in devices]))
+        )
+    }
+    return [(d, rows.get(d.id)) for d in devices]
+
+
+def _visible_devices(session: Session, actor: Principal, device_ids: Sequence[str]) -> set[str] | None:
+    """Device ids the actor may see, None meaning every one.
+
+    Messages claiming an unregistered device belong to no community; staff see them so that a
+    misconfigured device can be found at all.
+    """
+    communities = policies.visible_communities(actor)
+    if communities is None:
+        return None
+    infos = directory.devices_by_ids(session, device_ids)
+    return {d for d in device_ids if d not in infos or infos[d].community_id in communities}

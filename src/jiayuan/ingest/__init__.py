@@ -1,0 +1,1 @@
+"""Entry point: the MQTT loop that feeds device events into the devices and access domains."""

@@ -1,0 +1,168 @@
+"""Read-only lookups the other domains need from the registry (devices, gates, households, plates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jiayuan.registry.models import Building, Compound, Device, Gate, Household, Resident, Unit, Vehicle
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """A device with where it stands: gate, compound, community."""
+
+    id: str
+    kind: str
+    name: str
+    enabled: bool
+    gate_id: int | None
+    gate_name: str | None
+    compound_id: int | None
+    community_id: int | None
+
+
+@dataclass(frozen=True)
+class GateInfo:
+    """A gate with its compound and devices."""
+
+    id: int
+    code: str
+    name: str
+    compound_id: int
+    compound_name: str
+    community_id: int
+    device_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    """A resident with the household and compound they may enter."""
+
+    id: int
+    household_id: int
+    compound_id: int
+    community_id: int
+    moved_out: bool
+
+
+@dataclass(frozen=True)
+class VehicleInfo:
+    """A registered resident vehicle."""
+
+    plate: str
+    household_id: int
+    compound_id: int
+    community_id: int
+
+
+def devices_by_ids(session: Session, ids: Iterable[str]) -> dict[str, DeviceInfo]:
+    """The devices among `ids` that exist, keyed by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Device, Gate.name, Gate.compound_id, Compound.community_id)
+        .outerjoin(Gate, Device.gate_id == Gate.id)
+        .outerjoin(Compound, Gate.compound_id == Compound.id)
+        .where(Device.id.in_(wanted))
+    ).all()
+    return {
+        device.id: DeviceInfo(
+            id=device.id,
+            kind=device.kind,
+            name=device.name,
+            enabled=device.enabled,
+            gate_id=device.gate_id,
+            gate_name=gate_name,
+            compound_id=compound_id,
+            community_id=community_id,
+        )
+        for device, gate_name, compound_id, community_id in rows
+    }
+
+
+def list_gates(session: Session, *, community_ids: Iterable[int] | None = None) -> list[GateInfo]:
+    """Gates (optionally of some communities) with their compound and device ids."""
+    query = select(Gate, Compound).join(Compound, Gate.compound_id == Compound.id).order_by(Gate.id)
+    if community_ids is not None:
+        query = query.where(Compound.community_id.in_(list(community_ids)))
+    gates = session.execute(query).all()
+    device_rows = session.execute(select(Device.gate_id, Device.id).order_by(Device.id)).all()
+    by_gate: dict[int, list[str]] = {}
+    for gate_id, device_id in device_rows:
+        if gate_id is not None:
+            by_gate.setdefault(gate_id, []).append(device_id)
+    return [
+        GateInfo(
+            id=gate.id,
+            code=gate.code,
+            name=gate.name,
+            compound_id=compound.id,
+            compound_name=compound.name,
+            community_id=compound.community_id,
+            device_ids=tuple(by_gate.get(gate.id, ())),
+        )
+        for gate, compound in gates
+    ]
+
+
+def gate_by_ref(session: Session, ref: str) -> GateInfo | None:
+    """A gate by numeric id or by code."""
+    for gate in list_gates(session):
+        if gate.code == ref or str(gate.id) == ref:
+            return gate
+    return None
+
+
+def person(session: Session, person_id: int) -> PersonInfo | None:
+    """A resident with household, compound and community."""
+    row = session.execute(
+        select(Resident.id, Resident.household_id, Compound.id, Compound.community_id, Resident.moved_out_on)
+        .join(Household, Resident.household_id == Household.id)
+        .join(Unit, Household.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .join(Compound, Building.compound_id == Compound.id)
+        .where(Resident.id == person_id)
+    ).first()
+    if row is None:
+        return None
+    return PersonInfo(row[0], row[1], row[2], row[3], row[4] is not None)
+
+
+def household_compound(session: Session, household_id: int) -> tuple[int, int] | None:
+    """`(compound_id, community_id)` of a household."""
+    row = session.execute(
+        select(Compound.id, Compound.community_id)
+        .join(Building, Building.compound_id == Compound.id)
+        .join(Unit, Unit.building_id == Building.id)
+        .join(Household, Household.unit_id == Unit.id)
+        .where(Household.id == household_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def vehicles_by_plates(session: Session, plates: Iterable[str]) -> dict[str, VehicleInfo]:
+    """Registered resident vehicles among `plates`, keyed by plate."""
+    wanted = sorted(set(plates))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Vehicle.plate, Vehicle.household_id, Compound.id, Compound.community_id)
+        .join(Household, Vehicle.household_id == Household.id)
+        .join(Unit, Household.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .join(Compound, Building.compound_id == Compound.id)
+        .where(Vehicle.plate.in_(wanted))
+    ).all()
+    return {plate: VehicleInfo(plate, hh, comp, comm) for plate, hh, comp, comm in rows}
+
+
+def all_devices(session: Session) -> list[DeviceInfo]:
+    """Every registered device with its gate, compound and community."""
+    ids = session.scalars(select(Device.id).order_by(Device.id)).all()
+    found = devices_by_ids(session, ids)
+    return [found[i] for i in ids]

@@ -1,0 +1,44 @@
+"""Broker fixtures: the project's Mosquitto (JIAYUAN_TEST_MQTT_URL), a private topic prefix per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from jiayuan.ingest.mqtt_url import parse_mqtt_url
+
+MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
+
+
+@pytest.fixture
+def mqtt_url() -> str:
+    """The test broker's URL; tests needing it are skipped (with the reason) when it is unset."""
+    if not MQTT_URL:
+        pytest.skip("JIAYUAN_TEST_MQTT_URL is not set (make services starts the project's Mosquitto)")
+    return MQTT_URL
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A topic prefix no other test run uses, so runs on the shared broker never mix."""
+    return f"jytest-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def publisher(mqtt_url: str) -> Iterator[mqtt.Client]:
+    """A connected QoS 1 publisher (MQTT 3.1.1)."""
+    target = parse_mqtt_url(mqtt_url)
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    client.max_inflight_messages_set(0)
+    client.connect(target.host, target.port)
+    client.loop_start()
+    yield client
+    client.loop_stop()
+    client.disconnect()

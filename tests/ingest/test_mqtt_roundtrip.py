@@ -1,0 +1,107 @@
+"""Device events published to the project's Mosquitto are stored once, and bad ones parked."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.bus import bus
+from jiayuan.bus.events import DomainEvent
+from jiayuan.devices.events import DeviceEventStored
+from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.ingest.runner import IngestLoop
+from jiayuan.kernel.clock import utcnow
+from jiayuan.settings import Settings
+from tests.conftest import make_test_settings
+from tests.devices.helpers import envelope, seed_site
+
+pytestmark = pytest.mark.mqtt
+HB = {"uptime_s": 5, "fw": "1.0"}
+
+
+def wait_for(predicate: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def ingest_settings(database_url: str, tmp_path: Path, mqtt_url: str, prefix: str) -> Settings:
+    settings = make_test_settings(database_url, tmp_path)
+    return settings.model_copy(
+        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
+    )
+
+
+def test_events_flow_from_broker_to_database_and_bus(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    mqtt_url: str,
+    prefix: str,
+    publisher: mqtt.Client,
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    seen: list[DomainEvent] = []
+    bus.subscribe(DeviceEventStored, seen.append)
+    loop = IngestLoop(ingest_settings(database_url, tmp_path, mqtt_url, prefix), sessions=sessions)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    try:
+        assert loop.connected.wait(10)
+        time.sleep(0.3)  # the SUBACK
+        now = utcnow()
+        topic = f"{prefix}/v1/devices/jjhy-gate1-qr/events"
+        raws = [envelope("jjhy-gate1-qr", "heartbeat", HB, ts=now) for _ in range(50)]
+        for raw in raws + raws[:10]:
+            publisher.publish(topic, raw, qos=1).wait_for_publish(5)
+        publisher.publish(topic, b"garbage", qos=1).wait_for_publish(5)
+        publisher.publish(
+            f"{prefix}/v1/devices/jjhy-gate1-qr/events",
+            envelope("jjhy-gate1-qr", "heartbeat", HB, ts=now + timedelta(hours=1)),
+            qos=1,
+        ).wait_for_publish(5)
+        publisher.publish(
+            f"{prefix}/v1/devices/jjhy-gate1-qr/status",
+            b'{"v":1,"state":"online","ts":"%s"}' % now.isoformat().encode(),
+            qos=1,
+            retain=True,
+        ).wait_for_publish(5)
+
+        def done() -> bool:
+            with sessions() as s:
+                return (
+                    (s.scalar(select(func.count()).select_from(DeadLetter)) or 0) >= 2
+                    and (s.scalar(select(func.count()).select_from(DeviceEvent)) == 50)
+                    and loop.stats.messages >= 63
+                )
+
+        wait_for(done)
+    finally:
+        loop.stop()
+        thread.join(10)
+        publisher.publish(
+            f"{prefix}/v1/devices/jjhy-gate1-qr/status", b"", qos=1, retain=True
+        ).wait_for_publish(5)
+    with sessions() as session:
+        status = session.get(DeviceStatus, "jjhy-gate1-qr")
+        assert status is not None
+        assert (status.events_accepted, status.duplicates, status.dead_letters, status.state) == (
+            50,
+            10,
+            2,
+            "online",
+        )
+        reasons = sorted(session.scalars(select(DeadLetter.reason)))
+        assert reasons == ["bad_json", "clock"]
+    assert len([e for e in seen if isinstance(e, DeviceEventStored) and e.device_id == "jjhy-gate1-qr"]) >= 50
