@@ -94,11 +94,14 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {error.get('msg', 'invalid')}"[:500]
 
 
-def decode_event(raw: bytes, *, now: datetime, limits: Limits, topic_device: str | None) -> Decoded:
-    """Check one event message; `topic_device` is who the channel says sent it (None over HTTP)."""
+def decode_event(
+    raw: bytes, *, now: datetime, limits: Limits, topic_device: str | None, size: int | None = None
+) -> Decoded:
+    """Check one event message; `topic_device` is who the channel says sent it (the topic or URL)."""
     claimed = topic_device
-    if len(raw) > limits.max_bytes:
-        return Rejected("too_large", f"{len(raw)} bytes > {limits.max_bytes}", claimed)
+    size = len(raw) if size is None else size
+    if size > limits.max_bytes:
+        return Rejected("too_large", f"{size} bytes > {limits.max_bytes}", claimed)
     try:
         data: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

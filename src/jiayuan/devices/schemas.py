@@ -208,3 +208,56 @@ DEAD_LETTER_REASONS = (
     "revoked_device",
     "handler_error",
 )
+
+
+class DeadLetterOut(BaseModel):
+    """A dead letter as the API shows it; `raw` is the kept bytes decoded leniently for reading."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: AwareDatetime
+    channel: str
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    raw: str
+    raw_size: int
+
+
+class DeadLetterCountOut(BaseModel):
+    """Dead letters of one device for one reason."""
+
+    device_id: str | None
+    reason: str
+    count: int
+
+
+class DeviceStatusOut(BaseModel):
+    """A device with its liveness and counters."""
+
+    device_id: str
+    name: str
+    kind: str
+    enabled: bool
+    gate_id: int | None
+    gate_name: str | None
+    compound_id: int | None
+    state: str
+    state_at: AwareDatetime | None
+    last_seen_at: AwareDatetime | None
+    last_heartbeat_at: AwareDatetime | None
+    silent: bool
+    fw: str | None
+    events_accepted: int
+    duplicates: int
+    dead_letters: int
+
+
+class PushResult(BaseModel):
+    """The answer to an event pushed over HTTP."""
+
+    result: Literal["accepted", "duplicate", "dead_letter"]
+    reason: str | None = None
+    detail: str | None = None

@@ -34,6 +34,12 @@ class RawMessage:
     topic: str
     payload: bytes
     received_at: datetime
+    size: int | None = None
+
+    @property
+    def raw_size(self) -> int:
+        """The size as received (the payload may have been cut short while reading)."""
+        return len(self.payload) if self.size is None else self.size
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,19 @@ class Pipeline:
     limits: Limits = field(default_factory=Limits)
     silent_after: timedelta = timedelta(minutes=2)
 
+    @classmethod
+    def build(
+        cls, *, prefix: str, max_bytes: int, future_s: int, past_days: int, silent_after_s: int
+    ) -> Pipeline:
+        """The pipeline from plain configuration values (entry points pass their settings)."""
+        return cls(
+            topics=Topics(prefix),
+            limits=Limits(
+                max_bytes=max_bytes, future=timedelta(seconds=future_s), past=timedelta(days=past_days)
+            ),
+            silent_after=timedelta(seconds=silent_after_s),
+        )
+
 
 def accept_batch(
     session: Session,
@@ -94,13 +113,14 @@ def accept_http(
     device_id: str,
     body: bytes,
     pipeline: Pipeline,
+    size: int | None = None,
     now: datetime | None = None,
 ) -> BatchOutcome:
-    """Check and store one event pushed over HTTP by the device itself."""
+    """Check and store one event pushed over HTTP by the device itself (`size` if `body` was cut short)."""
     policies.require_can_publish(actor, device_id)
     now = now or utcnow()
-    message = RawMessage("http", f"POST /api/v1/devices/{device_id}/events", body, now)
-    result = decode_event(body, now=now, limits=pipeline.limits, topic_device=device_id)
+    message = RawMessage("http", f"POST /api/v1/devices/{device_id}/events", body, now, size)
+    result = decode_event(body, now=now, limits=pipeline.limits, topic_device=device_id, size=size)
     return _store(session, [(message, result)], pipeline=pipeline, now=now)
 
 
@@ -298,7 +318,7 @@ def _park(
                 reason=rejection.reason,
                 detail=rejection.detail[:500],
                 raw=message.payload[:RAW_KEPT],
-                raw_size=len(message.payload),
+                raw_size=message.raw_size,
             )
         )
         device = known.get(rejection.device_id or "")

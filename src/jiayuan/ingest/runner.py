@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import service as devices
-from jiayuan.devices.decode import Limits, Rejected, Topics
+from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.ingest import handlers
 from jiayuan.ingest.mqtt_url import parse_mqtt_url
@@ -63,14 +62,12 @@ class Stats:
 
 def pipeline_of(settings: Settings) -> Pipeline:
     """The pipeline configuration from settings."""
-    return Pipeline(
-        topics=Topics(settings.mqtt_topic_prefix),
-        limits=Limits(
-            max_bytes=settings.device_event_max_bytes,
-            future=timedelta(seconds=settings.device_clock_future_s),
-            past=timedelta(days=settings.device_clock_past_days),
-        ),
-        silent_after=timedelta(seconds=settings.device_offline_after_s),
+    return Pipeline.build(
+        prefix=settings.mqtt_topic_prefix,
+        max_bytes=settings.device_event_max_bytes,
+        future_s=settings.device_clock_future_s,
+        past_days=settings.device_clock_past_days,
+        silent_after_s=settings.device_offline_after_s,
     )
 
 

@@ -1,0 +1,166 @@
+"""JSON API of the device pipeline: HTTP push for devices, dead letters and device status for staff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from jiayuan.access import service as access
+from jiayuan.devices import service
+from jiayuan.devices.models import DeadLetter
+from jiayuan.devices.schemas import (
+    DEAD_LETTER_REASONS,
+    DeadLetterCountOut,
+    DeadLetterOut,
+    DeviceId,
+    DeviceStatusOut,
+    PushResult,
+)
+from jiayuan.devices.service import Pipeline
+from jiayuan.kernel.principal import Principal
+from jiayuan.settings import Settings
+from jiayuan.web.auth import CurrentPrincipal
+from jiayuan.web.deps import ContextDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+# Bodies are read up to this many bytes; beyond it only the size is counted (the event is too large anyway).
+_READ_CAP = 64 * 1024
+
+
+def pipeline_for(settings: Settings) -> Pipeline:
+    """The device pipeline as configured."""
+    return Pipeline.build(
+        prefix=settings.mqtt_topic_prefix,
+        max_bytes=settings.device_event_max_bytes,
+        future_s=settings.device_clock_future_s,
+        past_days=settings.device_clock_past_days,
+        silent_after_s=settings.device_offline_after_s,
+    )
+
+
+class RawBody:
+    """The request body as bytes, bounded in memory, with its true size."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data = data
+        self.size = size
+
+
+async def raw_body(request: Request) -> RawBody:
+    """Read the body without parsing it: malformed JSON must reach the dead letters, not a 422."""
+    kept = bytearray()
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if len(kept) < _READ_CAP:
+            kept.extend(chunk[: _READ_CAP - len(kept)])
+    return RawBody(bytes(kept), size)
+
+
+@router.post(
+    "/{device_id}/events",
+    response_model=PushResult,
+    status_code=202,
+    responses={
+        200: {"model": PushResult, "description": "已收到过（重复）duplicate"},
+        401: {"description": "令牌缺失或无效"},
+        403: {"description": "令牌属于其他设备"},
+        422: {"model": PushResult, "description": "已放入死信 dead letter"},
+    },
+)
+def push_event(
+    device_id: Annotated[DeviceId, Path()],
+    body: Annotated[RawBody, Depends(raw_body)],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+) -> JSONResponse:
+    """A device posts one event envelope (DESIGN.md §3) with its own bearer token."""
+    outcome = service.accept_http(
+        session,
+        actor=principal,
+        device_id=device_id,
+        body=body.data,
+        size=body.size,
+        pipeline=pipeline_for(context.settings),
+    )
+    access.handle_device_events(
+        session, actor=Principal.system(), accepted=outcome.accepted, came_back=outcome.came_back
+    )
+    if outcome.accepted:
+        return JSONResponse(PushResult(result="accepted").model_dump(), status_code=202)
+    if outcome.duplicates:
+        return JSONResponse(PushResult(result="duplicate").model_dump(), status_code=200)
+    rejection = outcome.rejections[0]
+    result = PushResult(result="dead_letter", reason=rejection.reason, detail=rejection.detail)
+    return JSONResponse(result.model_dump(), status_code=422)
+
+
+def _out(letter: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=letter.id,
+        received_at=letter.received_at,
+        channel=letter.channel,
+        topic=letter.topic,
+        device_id=letter.device_id,
+        reason=letter.reason,
+        detail=letter.detail,
+        raw=letter.raw.decode("utf-8", errors="replace"),
+        raw_size=letter.raw_size,
+    )
+
+
+@router.get("/dead-letters", response_model=list[DeadLetterOut])
+def dead_letters(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    device_id: Annotated[str | None, Query(max_length=64)] = None,
+    reason: Annotated[str | None, Query(pattern="^(" + "|".join(DEAD_LETTER_REASONS) + ")$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[DeadLetterOut]:
+    """The newest refused messages with their reason and the first bytes as received."""
+    letters = service.list_dead_letters(
+        session, actor=principal, device_id=device_id, reason=reason, limit=limit, before_id=before_id
+    )
+    return [_out(letter) for letter in letters]
+
+
+@router.get("/dead-letters/counts", response_model=list[DeadLetterCountOut])
+def dead_letter_counts(principal: CurrentPrincipal, session: SessionDep) -> list[DeadLetterCountOut]:
+    """Refused messages counted per device and reason."""
+    return [
+        DeadLetterCountOut(device_id=c.device_id, reason=c.reason, count=c.count)
+        for c in service.dead_letter_counts(session, actor=principal)
+    ]
+
+
+@router.get("/status", response_model=list[DeviceStatusOut])
+def device_status(principal: CurrentPrincipal, session: SessionDep) -> list[DeviceStatusOut]:
+    """Every visible device: online/offline, last heard, counters."""
+    result = []
+    for device, row in service.list_status(session, actor=principal):
+        result.append(
+            DeviceStatusOut(
+                device_id=device.id,
+                name=device.name,
+                kind=device.kind,
+                enabled=device.enabled,
+                gate_id=device.gate_id,
+                gate_name=device.gate_name,
+                compound_id=device.compound_id,
+                state=row.state if row else "unknown",
+                state_at=row.state_at if row else None,
+                last_seen_at=row.last_seen_at if row else None,
+                last_heartbeat_at=row.last_heartbeat_at if row else None,
+                silent=row.silent if row else False,
+                fw=row.fw if row else None,
+                events_accepted=row.events_accepted if row else 0,
+                duplicates=row.duplicates if row else 0,
+                dead_letters=row.dead_letters if row else 0,
+            )
+        )
+    return result
