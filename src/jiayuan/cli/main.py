@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jiayuan.cli import db, ingest, residents, serve
+from jiayuan.cli import db, ingest, residents, serve, vision
 
 app = typer.Typer(
     help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
@@ -15,6 +15,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(residents.app, name="residents")
 app.command("serve")(serve.serve)
 app.command("ingest")(ingest.ingest)
+app.add_typer(vision.app, name="vision")
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,213 @@
+"""`jiayuan vision`: run a camera worker, and evaluate the vision code on labelled data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress
+
+from jiayuan.cli.common import console, err_console, settings
+
+app = typer.Typer(help="摄像机分析：计数、车牌、二维码。", no_args_is_help=True)
+eval_app = typer.Typer(help="在带标签的数据上评估（见 shared/data/README.md）。", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+class DetectorChoice(StrEnum):
+    """Which detector the worker uses."""
+
+    auto = "auto"
+    yolox = "yolox"
+    fallback = "fallback"
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]{message}[/red]")
+    return typer.Exit(2)
+
+
+@app.command("run")
+def run(
+    camera: str = typer.Option(..., "--camera", help="摄像机（设备）编号，即 MQTT 设备 ID。"),
+    source: str = typer.Option(..., "--source", help="rtsp:// 或 http://（MJPEG）地址，或视频文件。"),
+    loop: bool = typer.Option(False, "--loop", help="视频文件播完后从头再播。"),
+    config_file: Path | None = typer.Option(None, "--config", help="摄像机配置 JSON（计数线、区域、视角）。"),
+    lines: list[str] = typer.Option([], "--line", help="计数线 名称:x1,y1,x2,y2（可多次）。"),
+    zones: list[str] = typer.Option([], "--zone", help="区域 名称:x,y;x,y;x,y（可多次）。"),
+    dewarp: str | None = typer.Option(None, "--dewarp", help="360° 画面类型: fisheye 或 panorama。"),
+    view: str | None = typer.Option(None, "--view", help="朝向大门的视角 方位角,俯仰角,视场角（度）。"),
+    lane_class: str | None = typer.Option(None, "--lane-class", help="车道摄像机：非行人目标都按此类计数。"),
+    qr: bool = typer.Option(False, "--qr", help="识读出示的二维码通行证。"),
+    detector: DetectorChoice = typer.Option(DetectorChoice.auto, "--detector", help="检测器。"),
+    mqtt_url: str | None = typer.Option(None, "--mqtt", help="MQTT 地址（默认 JIAYUAN_MQTT_URL）。"),
+    prefix: str | None = typer.Option(
+        None, "--topic-prefix", help="主题前缀（默认 JIAYUAN_MQTT_TOPIC_PREFIX）。"
+    ),
+    token: str | None = typer.Option(
+        None, "--token", envvar="JIAYUAN_DEVICE_TOKEN", help="设备令牌（MQTT 密码）。"
+    ),
+    fps: float = typer.Option(10.0, "--fps", min=0.5, max=60, help="每秒分析的帧数。"),
+    live_fps: float = typer.Option(2.0, "--live-fps", min=0, max=15, help="实时画面每秒帧数（0 关闭）。"),
+    realtime: bool = typer.Option(True, "--realtime/--fast", help="视频文件按原速播放。"),
+) -> None:
+    """Analyse one camera and publish its events over MQTT until stopped (SIGTERM or Ctrl-C)."""
+    from pydantic import ValidationError
+
+    from jiayuan.vision.capture import FrameSource
+    from jiayuan.vision.config import (
+        CameraConfig,
+        ConfigError,
+        DewarpConfig,
+        LineConfig,
+        ZoneConfig,
+        describe,
+    )
+    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.pipeline import Pipeline
+    from jiayuan.vision.plates import PlateReader
+    from jiayuan.vision.publish import Publisher
+    from jiayuan.vision.worker import run_camera
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config_settings = settings()
+    try:
+        base: dict[str, Any] = (
+            CameraConfig.load(config_file).model_dump() if config_file else {"camera": camera}
+        )
+        base["camera"] = camera
+        if lines:
+            base["lines"] = [LineConfig.parse(text) for text in lines]
+        if zones:
+            base["zones"] = [ZoneConfig.parse(text) for text in zones]
+        if dewarp or view:
+            base["dewarp"] = DewarpConfig.parse_view(dewarp or "fisheye", view or "0,45,90")
+        if lane_class:
+            base["lane_class"] = lane_class
+        if qr:
+            base["qr"] = True
+        config = CameraConfig.model_validate(base)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    except ValidationError as exc:
+        raise _fail(describe(exc, "命令行")) from exc
+    url = mqtt_url or config_settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    stop = threading.Event()
+    try:
+        publisher = Publisher(url, camera, prefix=prefix or config_settings.mqtt_topic_prefix, token=token)
+        frames = FrameSource(
+            source,
+            loop=loop,
+            realtime=realtime,
+            on_offline=lambda: publisher.status("offline"),
+            on_online=lambda: publisher.status("online"),
+        )
+        found = make_detector(detector.value, config_settings.vision_model_path)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if not publisher.start():
+        err_console.print(f"[yellow]MQTT 代理 {url} 暂未连上，事件将排队并自动重连。[/yellow]")
+    plate_reader = PlateReader() if config.plates and config.lines else None
+    pipeline = Pipeline(config, found, frame_rate=fps, plate_reader=plate_reader)
+    console.print(f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {url}")
+    try:
+        stats = run_camera(frames, pipeline, publisher, stop, analysis_fps=fps, live_fps=live_fps)
+    finally:
+        publisher.stop()
+    console.print(f"已停止：读取 {stats.frames} 帧，分析 {stats.analysed} 帧，发布 {stats.events} 个事件。")
+
+
+def _print(result: dict[str, Any], as_json: bool, keep: tuple[str, ...] = ()) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for key, value in result.items():
+        if key not in ("misses", "rows") or key in keep:
+            console.print(f"{key}: {value}")
+
+
+def _folder(directory: Path) -> Path:
+    if not directory.is_dir():
+        raise _fail(f"数据目录不存在: {directory}")
+    return directory
+
+
+def _run_with_progress(label: str, work: Any, as_json: bool) -> dict[str, Any]:
+    from jiayuan.vision.evaluate import DataError
+
+    with Progress(console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            result: dict[str, Any] = work(advance)
+        except DataError as exc:
+            raise _fail(str(exc)) from exc
+    return result
+
+
+@eval_app.command("plates")
+def eval_plates(
+    directory: Path = typer.Argument(..., help="车牌数据目录（labels.csv: file,plate,color）。"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
+    threads: int = typer.Option(1, "--threads", min=1, max=8, help="OCR 线程数。"),
+) -> None:
+    """Read every plate image and compare with the labels (exact text, and colour)."""
+    from jiayuan.vision.evaluate import eval_plates as evaluate
+
+    folder = _folder(directory)
+    _print(
+        _run_with_progress("车牌", lambda p: evaluate(folder, threads=threads, progress=p), as_json), as_json
+    )
+
+
+@eval_app.command("qr")
+def eval_qr(
+    directory: Path = typer.Argument(..., help="二维码数据目录（labels.csv: file,text）。"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
+) -> None:
+    """Decode every QR image and compare with the labels; zxing-cpp alone is reported beside."""
+    from jiayuan.vision.evaluate import eval_qr as evaluate
+
+    folder = _folder(directory)
+    _print(_run_with_progress("二维码", lambda p: evaluate(folder, progress=p), as_json), as_json)
+
+
+@eval_app.command("count")
+def eval_count(
+    directory: Path = typer.Argument(
+        ..., help="计数视频目录（labels.csv: file,line,direction,class,count）。"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
+    detector: DetectorChoice = typer.Option(DetectorChoice.auto, "--detector", help="检测器。"),
+    lane: bool = typer.Option(True, "--lane/--no-lane", help="只标注车辆的片段按车道摄像机配置。"),
+    fps: float | None = typer.Option(None, "--fps", min=0.5, max=60, help="分析帧率（默认全部帧）。"),
+) -> None:
+    """Count line crossings in every clip and compare with the labels; the error is |counted−true|/true."""
+    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.evaluate import eval_count as evaluate
+
+    folder = _folder(directory)
+    model = settings().vision_model_path
+    try:
+        name = make_detector(detector.value, model).name
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    result = _run_with_progress(
+        "计数",
+        lambda p: evaluate(
+            folder, lambda: make_detector(detector.value, model), lane=lane, analysis_fps=fps, progress=p
+        ),
+        as_json,
+    )
+    _print({"detector": name, **result}, as_json)

@@ -1,0 +1,252 @@
+"""One camera's analysis: dewarp, motion gate, detect, track, count, zones, plates and QR."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jiayuan.kernel.clock import local, utcnow
+from jiayuan.vision.annotate import draw
+from jiayuan.vision.config import CameraConfig, ObjectClass
+from jiayuan.vision.counting import LineCounter, ZoneWatch
+from jiayuan.vision.detect import Detector, FakeDetector, Frame, to_protocol_class
+from jiayuan.vision.dewarp import Dewarper
+from jiayuan.vision.envelope import EventType
+from jiayuan.vision.geometry import Box, centre, edge_entry, iou
+from jiayuan.vision.motion import MotionGate
+from jiayuan.vision.plates import PlateRead, PlateReader
+from jiayuan.vision.qr import decode as decode_qr
+from jiayuan.vision.track import Track, Tracker
+
+VEHICLES: frozenset[ObjectClass] = frozenset({"car", "truck", "bus"})
+
+
+@dataclass
+class VisionEvent:
+    """An event to publish; `evidence` is the frame to store as its snapshot."""
+
+    type: EventType
+    payload: dict[str, Any]
+    evidence: Frame | None = None
+
+
+@dataclass
+class FrameResult:
+    """What one frame produced."""
+
+    view: Frame
+    tracks: list[Track]
+    events: list[VisionEvent]
+    detected: bool
+
+
+@dataclass
+class _PlateState:
+    best: PlateRead | None = None
+    evidence: Frame | None = None
+    tries: int = 0
+    last_try: float = -1e9
+    direction: str | None = None
+
+
+class Pipeline:
+    """Turns frames into events; holds all per-camera state, needs no broker and no database."""
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        detector: Detector,
+        *,
+        frame_rate: float,
+        plate_reader: PlateReader | None = None,
+        now_local: Callable[[], datetime] = lambda: local(utcnow()),
+        lost_seconds: float = 2.0,
+        plate_interval: float = 0.5,
+        plate_tries: int = 6,
+        backfill_frames: int = 5,
+    ) -> None:
+        self.config = config
+        self.detector = detector
+        self.dewarper = Dewarper(config.dewarp) if config.dewarp else None
+        self.motion = MotionGate()
+        self.tracker = Tracker(frame_rate=frame_rate, lost_seconds=lost_seconds)
+        self.counters = [
+            LineCounter(line, margin=config.line_margin, confirm_hits=config.confirm_hits)
+            for line in config.lines
+        ]
+        self.zones = [
+            ZoneWatch(zone, stable_seconds=config.occupancy_stable_seconds, confirm_hits=config.confirm_hits)
+            for zone in config.zones
+        ]
+        self.plate_reader = plate_reader
+        self.now_local = now_local
+        # Tracks are kept a little past the tracker's own buffer, since still frames are not detected.
+        self.expire_after = max(lost_seconds, 2 * config.keyframe_seconds)
+        self.plate_interval, self.plate_tries = plate_interval, plate_tries
+        self._plates: dict[int, _PlateState] = {}
+        self._last_detect = -1e9
+        self._qr_seen: dict[str, float] = {}
+        self._recent: deque[list[Box]] = deque(maxlen=backfill_frames)
+        self._last_qr = -1e9
+        self.qr_interval = 0.3
+        self.frames = 0
+        self.detections_run = 0
+
+    def process(self, frame: Frame, t: float) -> FrameResult:
+        """Analyse one frame taken at t seconds."""
+        self.frames += 1
+        view = self.dewarper(frame) if self.dewarper else frame
+        moved = self.motion.moved(view)
+        detect = (
+            not self.config.motion_gating or moved or t - self._last_detect >= self.config.keyframe_seconds
+        )
+        seen: list[Track] = []
+        events: list[VisionEvent] = []
+        if detect:
+            self._last_detect = t
+            self.detections_run += 1
+            seen = self._detect_and_track(view, t)
+        if isinstance(self.detector, FakeDetector):
+            self.detector.advance()
+        for track in seen:
+            for counter in self.counters:
+                for crossing in counter.update(track):
+                    payload = {
+                        "line": crossing.line,
+                        "class": crossing.label,
+                        "direction": crossing.direction,
+                        "count": 1,
+                        "track_id": crossing.track_id,
+                    }
+                    events.append(VisionEvent("line_cross", payload, self._evidence(view, track.track_id)))
+                    if crossing.label in VEHICLES:
+                        self._plates.setdefault(track.track_id, _PlateState()).direction = crossing.direction
+        live = list(self.tracker.tracks.values())
+        local_now = self.now_local()
+        for watch in self.zones:
+            changes, loiterers = watch.update(live, t, local_now)
+            for label, count in changes.items():
+                events.append(
+                    VisionEvent("occupancy", {"zone": watch.zone.name, "class": label, "count": count})
+                )
+            for item in loiterers:
+                payload = {
+                    "zone": item.zone,
+                    "class": item.label,
+                    "seconds": item.seconds,
+                    "track_id": item.track_id,
+                }
+                events.append(VisionEvent("loitering", payload, self._evidence(view, item.track_id)))
+        if self.plate_reader is not None and self.config.plates:
+            self._read_plates(view, seen, t)
+        if self.config.qr and t - self._last_qr >= self.qr_interval:
+            self._last_qr = t
+            events.extend(self._scan_qr(view, t))
+        for track in self.tracker.expire(t, self.expire_after):
+            events.extend(self._finish(track))
+        return FrameResult(view=view, tracks=live, events=events, detected=detect)
+
+    def close(self) -> list[VisionEvent]:
+        """Finish every open track (the end of a file): their best plate reads."""
+        events: list[VisionEvent] = []
+        for track in list(self.tracker.tracks.values()):
+            events.extend(self._finish(track))
+        self.tracker.tracks.clear()
+        return events
+
+    def _detect_and_track(self, view: Frame, t: float) -> list[Track]:
+        boxes, scores, labels = [], [], []
+        for det in self.detector.detect(view):
+            label = to_protocol_class(det.label, self.config.lane_class)
+            x1, y1, x2, y2 = det.box
+            if label is None or (x2 - x1) * (y2 - y1) < self.config.min_box_area:
+                continue
+            boxes.append(det.box)
+            scores.append(det.score)
+            labels.append(label)
+        seen = self.tracker.update(boxes, scores, labels, t)
+        h, w = view.shape[:2]
+        for track in seen:
+            if track.hits == 1:
+                path = self._backfill(track.box)
+                points = [centre(b) for b in path]
+                entry = edge_entry(path[0] if path else track.box, w, h)
+                for p in ([entry] if entry else []) + points:
+                    for counter in self.counters:
+                        counter.observe(track.track_id, p)
+        self._recent.append(boxes)
+        return seen
+
+    def _backfill(self, box: Box) -> list[Box]:
+        """Where a new track probably was before the tracker started it, oldest first.
+
+        The tracker starts a track only from a confident box, so an object entering at the frame
+        edge may already be past a line by then; the weaker boxes of the frames before, chained
+        by overlap, show where it came from.
+        """
+        path: list[Box] = []
+        for boxes in reversed(self._recent):
+            best = max(boxes, key=lambda b: iou(b, box), default=None)
+            if best is None or iou(best, box) < 0.2:
+                break
+            path.append(best)
+            box = best
+        return path[::-1]
+
+    def _evidence(self, view: Frame, track_id: int) -> Frame:
+        return draw(view, self.config, self.tracker.tracks.values(), self.counters, highlight=track_id)
+
+    def _read_plates(self, view: Frame, seen: list[Track], t: float) -> None:
+        assert self.plate_reader is not None
+        for track in seen:
+            x1, y1, x2, y2 = (int(v) for v in track.box)
+            if track.label not in VEHICLES or track.hits < self.config.confirm_hits or x2 - x1 < 80:
+                continue
+            state = self._plates.setdefault(track.track_id, _PlateState())
+            if state.tries >= self.plate_tries or t - state.last_try < self.plate_interval:
+                continue
+            state.tries += 1
+            state.last_try = t
+            crop = view[max(0, y1) : y2, max(0, x1) : x2]
+            read = self.plate_reader.read_scene(crop)
+            if read is not None and (
+                state.best is None
+                or (read.valid, read.confidence) > (state.best.valid, state.best.confidence)
+            ):
+                state.best, state.evidence = read, crop.copy()
+
+    def _finish(self, track: Track) -> list[VisionEvent]:
+        for counter in self.counters:
+            counter.forget(track.track_id)
+        for watch in self.zones:
+            watch.forget(track.track_id)
+        state = self._plates.pop(track.track_id, None)
+        if state is None or state.best is None or state.direction is None:
+            return []  # only vehicles that passed a gate line are reported
+        best = state.best
+        payload = {
+            "plate": best.plate,
+            "color": best.color,
+            "confidence": round(best.confidence, 3),
+            "direction": state.direction,
+            "track_id": track.track_id,
+        }
+        return [VisionEvent("plate_read", payload, state.evidence)]
+
+    def _scan_qr(self, view: Frame, t: float) -> list[VisionEvent]:
+        events = []
+        for text in decode_qr(view):
+            if t - self._qr_seen.get(text, -1e9) < 10.0:
+                continue  # the same pass held up for a while is one scan
+            self._qr_seen[text] = t
+            payload = {
+                "token": text,
+                "direction": self.config.qr_direction,
+                "local_decision": None,
+                "local_reason": None,
+            }
+            events.append(VisionEvent("qr_scan", payload))
+        return events

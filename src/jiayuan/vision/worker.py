@@ -1,0 +1,90 @@
+"""The camera worker: frames in, events, evidence snapshots and live frames out over MQTT."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from jiayuan.vision.annotate import draw, to_jpeg
+from jiayuan.vision.capture import FrameSource
+from jiayuan.vision.pipeline import Pipeline, VisionEvent
+from jiayuan.vision.publish import Publisher
+
+log = logging.getLogger(__name__)
+FIRMWARE = "jiayuan-vision/1"
+
+
+@dataclass
+class WorkerStats:
+    """Counters a running worker keeps (for logs and the heartbeat)."""
+
+    frames: int = 0
+    analysed: int = 0
+    events: int = 0
+    started: float = 0.0
+
+
+def publish_event(publisher: Publisher, event: VisionEvent) -> None:
+    """Store the evidence snapshot first, then publish the event that references it."""
+    payload = dict(event.payload)
+    if event.evidence is not None:
+        payload["snapshot"] = publisher.snapshot(to_jpeg(event.evidence))
+    elif event.type in ("line_cross", "plate_read", "loitering"):
+        payload["snapshot"] = None
+    publisher.event(event.type, payload)
+
+
+def _heartbeat(publisher: Publisher, stats: WorkerStats, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        publisher.event(
+            "heartbeat", {"uptime_s": round(time.monotonic() - stats.started), "fw": FIRMWARE, "queue": 0}
+        )
+
+
+def run_camera(
+    source: FrameSource,
+    pipeline: Pipeline,
+    publisher: Publisher,
+    stop: threading.Event,
+    *,
+    analysis_fps: float = 10.0,
+    live_fps: float = 2.0,
+    heartbeat_seconds: float = 30.0,
+) -> WorkerStats:
+    """Run until the source ends or `stop` is set; returns what was done."""
+    stats = WorkerStats(started=time.monotonic())
+    beat = threading.Thread(target=_heartbeat, args=(publisher, stats, stop, heartbeat_seconds), daemon=True)
+    beat.start()
+    last_analysis = last_live = -1e9
+    try:
+        for frame, t in source.frames(stop.wait):
+            stats.frames += 1
+            if t - last_analysis < 1.0 / analysis_fps - 1e-6:
+                continue  # the camera is faster than the analysis rate
+            last_analysis = t
+            stats.analysed += 1
+            result = pipeline.process(frame, t)
+            for event in result.events:
+                publish_event(publisher, event)
+                stats.events += 1
+            now = time.monotonic()
+            if live_fps > 0 and now - last_live >= 1.0 / live_fps:
+                last_live = now
+                annotated = draw(result.view, pipeline.config, result.tracks, pipeline.counters)
+                publisher.live(to_jpeg(annotated, max_bytes=256 * 1024, max_width=960, quality=70))
+        for event in pipeline.close():
+            publish_event(publisher, event)
+            stats.events += 1
+    finally:
+        stop.set()
+        beat.join(timeout=1)
+    log.info(
+        "camera %s: %d frames, %d analysed, %d events",
+        publisher.device,
+        stats.frames,
+        stats.analysed,
+        stats.events,
+    )
+    return stats

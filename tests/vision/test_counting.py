@@ -1,0 +1,161 @@
+"""Line crossing per direction and class, hysteresis, confirmation, occupancy and night loitering."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from jiayuan.kernel.clock import LOCAL_TZ
+from jiayuan.vision.config import LineConfig, ZoneConfig
+from jiayuan.vision.counting import LineCounter, ZoneWatch, is_night
+from jiayuan.vision.track import Track
+
+# Horizontal line across y = 50; `in` is moving up the image (from s > 0 below to s < 0 above).
+LINE = LineConfig(name="gate", x1=0, y1=50, x2=100, y2=50)
+
+
+def track_at(track_id: int, cx: float, cy: float, *, hits: int = 5, label: str = "person") -> Track:
+    """A track whose box is centred on (cx, cy)."""
+    tr = Track(
+        track_id=track_id,
+        box=(cx - 5, cy - 5, cx + 5, cy + 5),
+        score=0.9,
+        first_seen=0,
+        last_seen=0,
+        hits=hits,
+    )
+    tr.votes[label] += 1  # type: ignore[index]
+    return tr
+
+
+def walk(
+    counter: LineCounter, track_id: int, ys: list[float], *, x: float = 50, label: str = "person"
+) -> list[str]:
+    """Move a track through the given y positions; the directions counted."""
+    counted: list[str] = []
+    for y in ys:
+        counted += [c.direction for c in counter.update(track_at(track_id, x, y, label=label))]
+    return counted
+
+
+def test_crossing_up_counts_in_and_down_counts_out() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=1)
+    assert walk(counter, 1, [80, 65, 52, 40, 20]) == ["in"]
+    assert walk(counter, 2, [20, 40, 60, 90]) == ["out"]
+    assert counter.totals[("in", "person")] == 1
+    assert counter.totals[("out", "person")] == 1
+
+
+def test_jitter_inside_the_band_never_counts() -> None:
+    counter = LineCounter(LINE, margin=5, confirm_hits=1)
+    # Oscillating around the line within ±4 px: never settles on the other side.
+    assert walk(counter, 1, [70, 54, 47, 53, 46, 54, 48, 70]) == []
+
+
+def test_hysteresis_needs_the_margin_on_both_sides() -> None:
+    counter = LineCounter(LINE, margin=5, confirm_hits=1)
+    assert walk(counter, 1, [70, 53, 46]) == []  # 46 is only 4 px past the line
+    assert walk(counter, 1, [44]) == ["in"]
+
+
+def test_back_and_forth_counts_each_real_crossing() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=1)
+    assert walk(counter, 1, [80, 20, 80]) == ["in", "out"]
+
+
+def test_passing_beside_the_segment_does_not_count() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=1)
+    assert walk(counter, 1, [80, 20], x=150) == []
+
+
+def test_crossing_waits_for_a_confirmed_track() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=3)
+    assert counter.update(track_at(1, 50, 80, hits=1)) == []
+    assert counter.update(track_at(1, 50, 20, hits=2)) == []
+    crossings = counter.update(track_at(1, 50, 15, hits=3))
+    assert [(c.direction, c.label, c.track_id) for c in crossings] == [("in", "person", 1)]
+
+
+def test_unconfirmed_track_that_vanishes_is_never_counted() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=3)
+    counter.update(track_at(1, 50, 80, hits=1))
+    counter.update(track_at(1, 50, 20, hits=2))
+    counter.forget(1)
+    assert counter.update(track_at(1, 50, 15, hits=3)) == []
+    assert not counter.totals
+
+
+def test_counts_per_class_and_line_class_filter() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=1)
+    assert walk(counter, 1, [80, 20], label="car") == ["in"]
+    assert walk(counter, 2, [80, 20], label="bicycle") == ["in"]
+    assert counter.totals == {("in", "car"): 1, ("in", "bicycle"): 1}
+    people_only = LineCounter(LINE.model_copy(update={"classes": ("person",)}), margin=3, confirm_hits=1)
+    assert walk(people_only, 1, [80, 20], label="truck") == []
+
+
+def test_in_follows_the_label_convention_for_a_vertical_line() -> None:
+    # Line 600,432 → 600,0: s = 432·(x − 600); moving right goes from s < 0 to s > 0, which is `out`.
+    counter = LineCounter(LineConfig(name="exit", x1=600, y1=432, x2=600, y2=0), margin=3, confirm_hits=1)
+    counted = [c.direction for x in (500, 580, 620, 700) for c in counter.update(track_at(1, x, 200))]
+    assert counted == ["out"]
+
+
+ZONE = ZoneConfig(name="door", points=((0, 0), (100, 0), (100, 100), (0, 100)), loiter_seconds=60)
+NIGHT = datetime(2026, 11, 27, 23, 30, tzinfo=LOCAL_TZ)
+DAY = datetime(2026, 11, 27, 14, 0, tzinfo=LOCAL_TZ)
+
+
+def test_occupancy_is_reported_once_the_count_holds() -> None:
+    watch = ZoneWatch(ZONE, stable_seconds=1.0, confirm_hits=1)
+    inside = [track_at(1, 50, 40), track_at(2, 30, 40)]
+    assert watch.update(inside, 0.0, DAY)[0] == {}
+    assert watch.update(inside, 0.5, DAY)[0] == {}
+    assert watch.update(inside, 1.0, DAY)[0] == {"person": 2}
+    assert watch.update(inside, 2.0, DAY)[0] == {}  # unchanged: nothing new to say
+    # A one-frame flicker to 1 is not reported; a lasting drop is.
+    assert watch.update(inside[:1], 3.0, DAY)[0] == {}
+    assert watch.update(inside, 3.2, DAY)[0] == {}
+    assert watch.update([], 4.0, DAY)[0] == {}
+    assert watch.update([], 5.0, DAY)[0] == {"person": 0}
+
+
+def test_tracks_outside_the_zone_or_unconfirmed_do_not_occupy_it() -> None:
+    watch = ZoneWatch(ZONE, stable_seconds=0, confirm_hits=3)
+    tracks = [track_at(1, 150, 40), track_at(2, 50, 40, hits=1)]
+    assert watch.update(tracks, 0.0, DAY)[0] == {}
+
+
+def test_loitering_at_night_is_reported_once() -> None:
+    watch = ZoneWatch(ZONE, stable_seconds=0, confirm_hits=1)
+    person = [track_at(7, 50, 40)]
+    assert watch.update(person, 0.0, NIGHT)[1] == []
+    assert watch.update(person, 59.0, NIGHT)[1] == []
+    found = watch.update(person, 61.0, NIGHT)[1]
+    assert [(x.zone, x.track_id, x.seconds) for x in found] == [("door", 7, 61.0)]
+    assert watch.update(person, 120.0, NIGHT)[1] == []
+
+
+def test_no_loitering_by_day_or_for_vehicles() -> None:
+    watch = ZoneWatch(ZONE, stable_seconds=0, confirm_hits=1)
+    assert watch.update([track_at(1, 50, 40)], 0.0, DAY)[1] == []
+    assert watch.update([track_at(1, 50, 40)], 500.0, DAY)[1] == []
+    car = [track_at(2, 50, 40, label="car")]
+    watch.update(car, 0.0, NIGHT)
+    assert watch.update(car, 500.0, NIGHT)[1] == []
+
+
+def test_leaving_the_zone_restarts_the_loitering_clock() -> None:
+    watch = ZoneWatch(ZONE, stable_seconds=0, confirm_hits=1)
+    watch.update([track_at(1, 50, 40)], 0.0, NIGHT)
+    watch.update([track_at(1, 150, 40)], 50.0, NIGHT)
+    watch.update([track_at(1, 50, 40)], 55.0, NIGHT)
+    assert watch.update([track_at(1, 50, 40)], 100.0, NIGHT)[1] == []
+    assert len(watch.update([track_at(1, 50, 40)], 116.0, NIGHT)[1]) == 1
+
+
+def test_night_window_wraps_midnight() -> None:
+    start, end = time(22, 0), time(6, 0)
+    assert is_night(NIGHT, start, end)
+    assert is_night(NIGHT.replace(hour=3), start, end)
+    assert not is_night(DAY, start, end)
+    assert is_night(DAY, time(13, 0), time(15, 0))

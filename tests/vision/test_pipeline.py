@@ -1,0 +1,162 @@
+"""The pipeline with a scripted detector on tiny frames: counts, evidence, motion gating, plates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jiayuan.vision.config import CameraConfig, LineConfig
+from jiayuan.vision.detect import Detection, FakeDetector
+from jiayuan.vision.pipeline import Pipeline
+
+from .conftest import blank
+
+LINE = LineConfig(name="gate", x1=0, y1=60, x2=160, y2=60)
+
+
+def moving_box(frame: int, *, start: float, step: float, label: str = "person") -> list[Detection]:
+    """One 20×30 box whose centre moves vertically by `step` px per frame."""
+    cy = start + step * frame
+    return [Detection(box=(70, cy - 15, 90, cy + 15), score=0.9, label=label)]
+
+
+def frame_with_box(i: int, start: float, step: float) -> np.ndarray:
+    """A frame that changes each time, so the motion gate lets it through."""
+    frame = blank()
+    cy = int(start + step * i)
+    frame[max(0, cy - 15) : cy + 15, 70:90] = 255
+    return frame
+
+
+def run(config: CameraConfig, detector: FakeDetector, frames: list[np.ndarray], fps: float = 10) -> Pipeline:
+    """Feed the frames; the pipeline (its events are collected in `.collected`)."""
+    pipeline = Pipeline(config, detector, frame_rate=fps)
+    collected = []
+    for i, frame in enumerate(frames):
+        collected += pipeline.process(frame, i / fps).events
+    collected += pipeline.close()
+    pipeline.collected = collected  # type: ignore[attr-defined]
+    return pipeline
+
+
+def crossings(pipeline: Pipeline) -> list[tuple[str, str, str]]:
+    """(line, direction, class) of every line_cross event."""
+    return [
+        (e.payload["line"], e.payload["direction"], e.payload["class"])
+        for e in pipeline.collected  # type: ignore[attr-defined]
+        if e.type == "line_cross"
+    ]
+
+
+def test_person_walking_up_is_counted_in_once_with_evidence() -> None:
+    detector = FakeDetector(lambda i: moving_box(i, start=105, step=-6))
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False)
+    pipeline = run(config, detector, [frame_with_box(i, 105, -6) for i in range(14)])
+    assert crossings(pipeline) == [("gate", "in", "person")]
+    event = next(e for e in pipeline.collected if e.type == "line_cross")  # type: ignore[attr-defined]
+    assert event.evidence is not None and event.evidence.shape == (120, 160, 3)
+    assert event.payload["count"] == 1 and isinstance(event.payload["track_id"], int)
+
+
+def test_car_driving_down_is_counted_out_as_car() -> None:
+    detector = FakeDetector(lambda i: moving_box(i, start=15, step=6, label="car"))
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False)
+    pipeline = run(config, detector, [frame_with_box(i, 15, 6) for i in range(14)])
+    assert crossings(pipeline) == [("gate", "out", "car")]
+
+
+def test_lane_camera_counts_mislabelled_vehicles_as_the_lane_class() -> None:
+    # Seen from above, a COCO model calls cars "cell_phone"; on a lane every non-person is the lane class.
+    detector = FakeDetector(lambda i: moving_box(i, start=15, step=6, label="cell_phone"))
+    lane = CameraConfig(camera="lane", lines=(LINE,), lane_class="car", min_box_area=0, plates=False)
+    assert crossings(run(lane, detector, [frame_with_box(i, 15, 6) for i in range(14)])) == [
+        ("gate", "out", "car")
+    ]
+    detector = FakeDetector(lambda i: moving_box(i, start=15, step=6, label="cell_phone"))
+    plain = CameraConfig(camera="gate", lines=(LINE,), min_box_area=0, plates=False)
+    assert crossings(run(plain, detector, [frame_with_box(i, 15, 6) for i in range(14)])) == []
+
+
+def test_object_entering_at_the_frame_edge_already_past_the_line_is_counted() -> None:
+    # First box touches the bottom edge with its centre above the line (a big object coming in).
+    def script(i: int) -> list[Detection]:
+        top = 20 - 5 * i
+        return [Detection(box=(40, top, 120, 120 if i < 3 else top + 100), score=0.9, label="person")]
+
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False)
+    frames = [frame_with_box(i, 60, -5) for i in range(6)]
+    assert crossings(run(config, FakeDetector(script), frames)) == [("gate", "in", "person")]
+
+
+def test_still_frames_are_not_detected_except_keyframes() -> None:
+    detector = FakeDetector(lambda i: [])
+    config = CameraConfig(camera="gate-1", lines=(LINE,), keyframe_seconds=2.0, plates=False)
+    still = blank()
+    run(config, detector, [still] * 50, fps=10)  # 5 s of the same frame
+    assert detector.calls == 3  # the first frame, then one keyframe every 2 s
+    ungated = FakeDetector(lambda i: [])
+    run(config.model_copy(update={"motion_gating": False}), ungated, [still] * 50)
+    assert ungated.calls == 50
+
+
+def test_occupancy_events_come_from_the_pipeline() -> None:
+    detector = FakeDetector(lambda i: [Detection(box=(60, 40, 80, 80), score=0.9, label="person")])
+    config = CameraConfig.model_validate(
+        {
+            "camera": "c",
+            "zones": [{"name": "door", "points": [[0, 0], [160, 0], [160, 120], [0, 120]]}],
+            "min_box_area": 0,
+        }
+    )
+    frames = [frame_with_box(i % 2, 60, 1) for i in range(30)]
+    pipeline = run(config, detector, frames)
+    occupancy = [e.payload for e in pipeline.collected if e.type == "occupancy"]  # type: ignore[attr-defined]
+    assert occupancy[0] == {"zone": "door", "class": "person", "count": 1}
+
+
+class ScriptedPlates:
+    """A plate reader that reads a better plate the second time."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def read_scene(self, image: np.ndarray) -> object:
+        from jiayuan.vision.plates import PlateRead
+
+        self.calls += 1
+        if self.calls == 1:
+            return PlateRead(plate="豫A1234", raw="豫A1234", valid=False, color="blue", confidence=0.3)
+        return PlateRead(plate="豫A12345", raw="豫A·12345", valid=True, color="blue", confidence=0.93)
+
+
+def test_best_plate_read_per_vehicle_track_is_reported_with_its_direction() -> None:
+    def script(i: int) -> list[Detection]:
+        cy = 100 - 6 * i
+        return [Detection(box=(20, cy - 30, 140, cy + 30), score=0.9, label="car")]
+
+    frames = [frame_with_box(i, 100, -6) for i in range(14)]
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0)
+    pipeline = Pipeline(config, FakeDetector(script), frame_rate=10, plate_reader=ScriptedPlates())  # type: ignore[arg-type]
+    events = []
+    for i, frame in enumerate(frames):
+        events += pipeline.process(frame, i / 10).events
+    events += pipeline.close()
+    plates = [e for e in events if e.type == "plate_read"]
+    assert len(plates) == 1
+    assert plates[0].payload["plate"] == "豫A12345" and plates[0].payload["direction"] == "in"
+    assert plates[0].payload["confidence"] == 0.93 and plates[0].evidence is not None
+
+
+def test_qr_pass_held_up_is_scanned_once() -> None:
+    import segno
+
+    qr = segno.make("JY1.test-pass.sig", error="m")
+    code = np.array(qr.matrix, dtype=np.uint8)
+    code = np.kron(1 - code, np.ones((4, 4), dtype=np.uint8)) * 255
+    code = np.pad(code, 16, constant_values=255)
+    frame = np.dstack([code] * 3)
+    config = CameraConfig(camera="gate-qr", qr=True, plates=False)
+    pipeline = run(config, FakeDetector(lambda i: []), [frame] * 20)
+    scans = [e.payload for e in pipeline.collected if e.type == "qr_scan"]  # type: ignore[attr-defined]
+    assert scans == [
+        {"token": "JY1.test-pass.sig", "direction": "in", "local_decision": None, "local_reason": None}
+    ]
