@@ -61,8 +61,6 @@ def require_scopes_grantable(actor: Principal, scopes: list[tuple[ScopeKind, int
 
 def require_token_issuer(actor: Principal, *, for_user: User | None, device_id: str | None) -> None:
     """Anyone signed in may make tokens for themselves; tokens for others or devices need an admin."""
-    if actor.role is Role.DEVICE:
-        raise Forbidden("设备令牌不能再签发令牌")
     if device_id is not None:
         if not actor.has_role(Role.ADMIN):
             raise Forbidden("只有管理员可以签发设备令牌")

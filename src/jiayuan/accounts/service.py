@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import passwords, policies, repository
 from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, User, UserScope
 from jiayuan.accounts.schemas import (
+    USERNAME_PATTERN,
     AuditFilter,
     AuditOut,
     LoginPolicy,
@@ -61,8 +63,8 @@ def create_user(
     username = username.strip()
     if not username:
         raise Invalid("用户名不能为空", field="username")
-    if len(username) > 64:
-        raise Invalid("用户名最多 64 个字符", field="username")
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise Invalid("用户名须为 2–64 位字母、数字、汉字或 _.-", field="username")
     if role is Role.SYSTEM:
         raise Invalid("system 不是可分配的角色", field="role")
     if password is not None and len(password) < 8:
@@ -226,7 +228,7 @@ def authenticate(
             target_id=user.id if user else None,
             target_label=username,
             ip=ip,
-            detail={"reason": "unknown_user" if user is None else "inactive"},
+            detail={"reason": _why_unusable(user)},
         )
         return LoginRefused("用户名或密码错误", status=401)
 
@@ -292,6 +294,12 @@ def authenticate(
         ip=ip,
     )
     return user
+
+
+def _why_unusable(user: User | None) -> str:
+    if user is None:
+        return "unknown_user"
+    return "inactive" if not user.is_active else "no_password"
 
 
 def _slowdown(excess: int) -> timedelta:
@@ -422,6 +430,8 @@ def create_api_token(
     expires_at: datetime | None = None,
 ) -> TokenIssued:
     """Issue a bearer token for a user or a device; its plain value is returned this once only."""
+    if actor.role is Role.DEVICE:
+        raise Forbidden("设备令牌不能再签发令牌")
     name = name.strip()[:64]
     if not name:
         raise Invalid("令牌名称不能为空", field="name")

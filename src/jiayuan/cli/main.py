@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jiayuan.cli import db, ingest, residents, serve, vision
+from jiayuan.cli import db, ingest, residents, serve, users, vision
 
 app = typer.Typer(
     help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(residents.app, name="residents")
+app.add_typer(users.app, name="user")
 app.command("serve")(serve.serve)
 app.command("ingest")(ingest.ingest)
 app.add_typer(vision.app, name="vision")
