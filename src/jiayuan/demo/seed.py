@@ -1,0 +1,362 @@
+"""Write the demo community into an empty registry, in one transaction, the same way every time."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user, record_audit
+from jiayuan.demo.accounts import DEMO_ACCOUNTS, RESIDENT_HOME, DemoAccount
+from jiayuan.demo.layout import (
+    CITY,
+    COMPOUNDS,
+    GATE_DEVICES,
+    GRIDS,
+    MAIN_COMMUNITY,
+    MAIN_STREET,
+    SHOP_COMMUNITY,
+    SHOP_STREET,
+)
+from jiayuan.demo.people import HouseholdPlan, PeopleFactory, PersonPlan, draw_households
+from jiayuan.demo.shops import LENGTH_M, SECTIONS, STREET_NAME, WIDTH_M, draw_shops
+from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry.models import (
+    Building,
+    Community,
+    Compound,
+    Device,
+    Gate,
+    Grid,
+    Household,
+    Resident,
+    ResidentTag,
+    Shop,
+    ShopStreet,
+    Street,
+    StreetSection,
+    Unit,
+    Vehicle,
+)
+from jiayuan.registry.schemas import ResidentIn
+from jiayuan.registry.service import PHONE_CONTEXT, apply_resident_data
+
+# The one seed of the demo: change it and every name, ID number and plate changes.
+DEMO_SEED = 20261127
+# The marker that says the demo is already loaded: the first compound's code.
+MARKER_COMPOUND = COMPOUNDS[0].code
+
+
+class SeedProgress(Protocol):
+    """Where the seeder reports its stages and steps (a progress bar in the CLI)."""
+
+    def stage(self, label: str, total: int) -> None:
+        """A new stage of `total` steps begins."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Some steps of the current stage are done."""
+
+
+class _Silent:
+    def stage(self, label: str, total: int) -> None:
+        """Nothing to show."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Nothing to show."""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What seeding did: `created` is False when the demo data was already there."""
+
+    created: bool
+    households: int = 0
+    residents: int = 0
+    vehicles: int = 0
+    shops: int = 0
+    users: int = 0
+
+
+def demo_present(session: Session) -> bool:
+    """Whether the demo community has been loaded into this database already."""
+    return session.scalar(select(Compound.id).where(Compound.code == MARKER_COMPOUND)) is not None
+
+
+def seed_demo(session: Session, *, vault: PiiVault, progress: SeedProgress | None = None) -> SeedResult:
+    """Load the demo data unless it is present; the caller's transaction commits it all or nothing."""
+    if demo_present(session):
+        return SeedResult(created=False)
+    bar = progress or _Silent()
+    rng = random.Random(DEMO_SEED)
+    factory = PeopleFactory(rng)
+    plans = [(plan, draw_households(factory, plan)) for plan in COMPOUNDS]
+    shops = draw_shops(rng, factory.phone)
+
+    main = _community(session, MAIN_STREET, MAIN_COMMUNITY)
+    compounds: dict[str, Compound] = {}
+    units: dict[tuple[str, str, str], Unit] = {}
+    buildings: dict[tuple[str, str], Building] = {}
+    for plan, _households in plans:
+        compound = Compound(community_id=main.id, name=plan.name, code=plan.code, address=plan.address)
+        session.add(compound)
+        compounds[plan.code] = compound
+        for building_name in plan.building_names():
+            building = Building(compound=compound, name=building_name, floors=plan.floors)
+            buildings[(plan.code, building_name)] = building
+            session.add(building)
+            for unit_name in plan.unit_names():
+                unit = Unit(building=building, name=unit_name)
+                units[(plan.code, building_name, unit_name)] = unit
+                session.add(unit)
+    session.flush()
+
+    total_households = sum(len(households) for _plan, households in plans)
+    bar.stage("住户与居民", total_households)
+    counts = {"residents": 0, "vehicles": 0}
+    homes: dict[tuple[str, str, str, str], int] = {}
+    for _plan, households in plans:
+        for chunk in _chunks(households, 250):
+            written = _write_households(session, vault, units, chunk)
+            homes.update(written)
+            counts["residents"] += sum(len(h.people) for h in chunk)
+            counts["vehicles"] += sum(len(h.vehicles) for h in chunk)
+            bar.advance(len(chunk))
+
+    bar.stage("网格、出入口与设备", len(GRIDS) + len(COMPOUNDS))
+    grids = _write_grids(session, main, buildings)
+    bar.advance(len(GRIDS))
+    _write_gates(session, compounds)
+    bar.advance(len(COMPOUNDS))
+
+    bar.stage("园丁街商铺", len(shops))
+    shop_community = _community(session, SHOP_STREET, SHOP_COMMUNITY)
+    street = ShopStreet(community_id=shop_community.id, name=STREET_NAME, length_m=LENGTH_M, width_m=WIDTH_M)
+    session.add(street)
+    session.flush()
+    sections = {name: StreetSection(street_id=street.id, name=name) for name, _count in SECTIONS}
+    session.add_all(sections.values())
+    session.flush()
+    for shop in shops:
+        session.add(
+            Shop(
+                section_id=sections[shop.section].id,
+                number=shop.number,
+                name=shop.name,
+                business=shop.business,
+                operator_name=shop.operator_name,
+                operator_phone_cipher=vault.encrypt(shop.operator_phone, context=PHONE_CONTEXT),
+                operator_phone_tail=shop.operator_phone[-4:],
+            )
+        )
+    session.flush()
+    bar.advance(len(shops))
+
+    bar.stage("账号", len(DEMO_ACCOUNTS))
+    communities = {MAIN_COMMUNITY: main.id, SHOP_COMMUNITY: shop_community.id}
+    for account in DEMO_ACCOUNTS:
+        user = create_user(
+            session,
+            actor=Principal.system(),
+            username=account.username,
+            display_name=account.display_name,
+            role=account.role,
+            password=account.password,
+            scopes=_scopes(session, account, communities, compounds, grids, homes),
+        )
+        for grid in grids.values():
+            if account.grids == (grid.name,):
+                grid.worker_user_id = user.id
+        bar.advance()
+    session.flush()
+
+    result = SeedResult(
+        created=True,
+        households=total_households,
+        residents=counts["residents"],
+        vehicles=counts["vehicles"],
+        shops=len(shops),
+        users=len(DEMO_ACCOUNTS),
+    )
+    record_audit(
+        session,
+        actor=Principal.system(),
+        action="demo.seed",
+        target_type="community",
+        target_id=main.id,
+        target_label=MAIN_COMMUNITY,
+        community_id=main.id,
+        detail={"seed": DEMO_SEED, "households": result.households, "residents": result.residents},
+    )
+    return result
+
+
+def _community(session: Session, street_name: str, community_name: str) -> Community:
+    street = Street(name=street_name, city=CITY)
+    community = Community(street=street, name=community_name)
+    session.add_all([street, community])
+    session.flush()
+    return community
+
+
+def _chunks(items: list[HouseholdPlan], size: int) -> Iterable[list[HouseholdPlan]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_households(
+    session: Session,
+    vault: PiiVault,
+    units: dict[tuple[str, str, str], Unit],
+    plans: list[HouseholdPlan],
+) -> dict[tuple[str, str, str, str], int]:
+    """Households, residents, tags and vehicles as bulk inserts (the ORM unit of work is too slow here).
+
+    Each resident's stored columns come from the registry's own writer (`apply_resident_data`), so
+    the rows are exactly what `add_resident` stores: encrypted, hashed, tails and pinyin.
+    """
+    household_ids = _insert_ids(
+        session, _HOUSEHOLDS, [{"unit_id": units[_unit_key(p)].id, "room": p.room} for p in plans]
+    )
+    people: list[dict[str, Any]] = []
+    people_tags: list[list[str]] = []
+    for plan, household_id in zip(plans, household_ids, strict=True):
+        for person in plan.people:
+            row, person_tags = _resident_row(vault, person)
+            people.append(row | {"household_id": household_id})
+            people_tags.append(person_tags)
+    resident_ids = _insert_ids(session, _RESIDENTS, people)
+    tags = [
+        {"resident_id": resident_id, "tag": tag}
+        for resident_id, person_tags in zip(resident_ids, people_tags, strict=True)
+        for tag in person_tags
+    ]
+    vehicles: list[dict[str, Any]] = []
+    next_ids = iter(resident_ids)
+    for plan, household_id in zip(plans, household_ids, strict=True):
+        ids = [next(next_ids) for _person in plan.people]
+        vehicles += [
+            {
+                "plate": vehicle.plate,
+                "color": vehicle.color,
+                "model": vehicle.model,
+                "household_id": household_id,
+                "owner_id": ids[vehicle.owner_index],
+            }
+            for vehicle in plan.vehicles
+        ]
+    if tags:
+        session.connection().execute(insert(_RESIDENT_TAGS), tags)
+    if vehicles:
+        session.connection().execute(insert(_VEHICLES), vehicles)
+    return {_home_key(plan): household_id for plan, household_id in zip(plans, household_ids, strict=True)}
+
+
+def _unit_key(plan: HouseholdPlan) -> tuple[str, str, str]:
+    return plan.compound, plan.building, plan.unit
+
+
+def _home_key(plan: HouseholdPlan) -> tuple[str, str, str, str]:
+    return plan.compound, plan.building, plan.unit, plan.room
+
+
+def _insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in batched statements and return their ids in the order given.
+
+    Core inserts, not ORM bulk inserts: the ORM splits a batch wherever a column is None in some
+    rows (phones of children), which turns 7,000 rows into thousands of statements on PostgreSQL.
+    """
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.connection().execute(stmt, rows).scalars())
+
+
+_HOUSEHOLDS = cast(Table, Household.__table__)
+_RESIDENTS = cast(Table, Resident.__table__)
+_RESIDENT_TAGS = cast(Table, ResidentTag.__table__)
+_VEHICLES = cast(Table, Vehicle.__table__)
+_RESIDENT_COLUMNS = tuple(
+    column.key
+    for column in Resident.__table__.columns
+    if column.key not in ("id", "household_id", "created_at", "updated_at")
+)
+
+
+def _resident_row(vault: PiiVault, person: PersonPlan) -> tuple[dict[str, Any], list[str]]:
+    """The column values and tags the registry stores for this person."""
+    data = ResidentIn.model_validate(
+        {
+            "name": person.name,
+            "id_number": person.id_number,
+            "gender": person.gender,
+            "birth_date": person.birth_date,
+            "phone": person.phone,
+            "relation": person.relation,
+            "residence_type": person.residence_type,
+            "tags": list(person.tags),
+            "moved_in_on": person.moved_in_on,
+        }
+    )
+    resident = Resident(tags=[])
+    apply_resident_data(resident, vault=vault, data=data)
+    return {key: getattr(resident, key) for key in _RESIDENT_COLUMNS}, [t.tag for t in resident.tags]
+
+
+def _write_grids(
+    session: Session, community: Community, buildings: dict[tuple[str, str], Building]
+) -> dict[str, Grid]:
+    grids = {}
+    for name, code, first, last in GRIDS:
+        covered = [buildings[(code, f"{number}号楼")] for number in range(first, last + 1)]
+        grids[name] = Grid(community_id=community.id, name=name, buildings=covered)
+    session.add_all(grids.values())
+    session.flush()
+    return grids
+
+
+def _write_gates(session: Session, compounds: dict[str, Compound]) -> None:
+    for plan in COMPOUNDS:
+        compound = compounds[plan.code]
+        gate = Gate(compound_id=compound.id, code=f"{plan.code}-gate1", name=f"{plan.name}{plan.gate}")
+        session.add(gate)
+        session.flush()
+        for suffix, kind, label in GATE_DEVICES:
+            session.add(
+                Device(
+                    id=f"{gate.code}-{suffix}",
+                    gate_id=gate.id,
+                    kind=kind,
+                    name=f"{gate.name}{label}",
+                    config={},
+                )
+            )
+    session.flush()
+
+
+def _scopes(
+    session: Session,
+    account: DemoAccount,
+    communities: dict[str, int],
+    compounds: dict[str, Compound],
+    grids: dict[str, Grid],
+    homes: dict[tuple[str, str, str, str], int],
+) -> list[tuple[ScopeKind, int]]:
+    scopes = [(ScopeKind.COMMUNITY, communities[name]) for name in account.communities]
+    scopes += [(ScopeKind.COMPOUND, compounds[code].id) for code in account.compounds]
+    scopes += [(ScopeKind.GRID, grids[name].id) for name in account.grids]
+    if account.home is not None:
+        home = homes.get(account.home) or min(homes.values())
+        head = session.scalar(
+            select(Resident.id).where(Resident.household_id == home).order_by(Resident.id).limit(1)
+        )
+        scopes.append((ScopeKind.HOUSEHOLD, home))
+        if head is not None:
+            scopes.append((ScopeKind.PERSON, head))
+    return scopes
+
+
+__all__ = ["DEMO_SEED", "RESIDENT_HOME", "SeedProgress", "SeedResult", "demo_present", "seed_demo"]
