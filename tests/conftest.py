@@ -94,10 +94,9 @@ def wipe(engine: Engine) -> None:
 
 @pytest.fixture
 def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
-    """A session factory on an empty database; the tables are emptied afterwards."""
+    """A session factory on an empty database (emptied before each test, not after: halves the cost)."""
     wipe(engine)
     yield make_sessionmaker(engine)
-    wipe(engine)
 
 
 @pytest.fixture
