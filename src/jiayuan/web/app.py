@@ -14,7 +14,15 @@ from jiayuan.bus.hub import hub
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
-from jiayuan.web.routes import accounts_api, auth_pages, console_pages, devices_api, health, stats_api
+from jiayuan.web.routes import (
+    accounts_api,
+    auth_pages,
+    console_pages,
+    devices_api,
+    health,
+    stats_api,
+    vision_pages,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -48,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_pages.router)
     app.include_router(devices_api.router)
     app.include_router(stats_api.router)
+    app.include_router(vision_pages.router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,79 @@
+"""The live-view relay: keeps the latest annotated JPEG each camera worker publishes on its live topic.
+
+Workers need no database and no web server: they publish a few frames a second over MQTT, and the
+web app, which checks who may watch, relays the newest frame of a camera to browsers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from jiayuan.kernel.ids import new_event_id
+from jiayuan.vision.publish import parse_mqtt_url
+
+
+@dataclass(frozen=True)
+class LiveFrame:
+    """One annotated frame: its JPEG bytes, a per-camera sequence number and when it arrived."""
+
+    jpeg: bytes
+    seq: int
+    received: float
+
+
+class LiveRelay:
+    """Subscribes to every camera's live topic and keeps the newest frame of each."""
+
+    def __init__(self, url: str, *, prefix: str = "jiayuan") -> None:
+        host, port, username, password = parse_mqtt_url(url)
+        self._filter = f"{prefix}/v1/devices/+/live"
+        self._frames: dict[str, LiveFrame] = {}
+        self._lock = threading.Lock()
+        self.subscribed = threading.Event()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"live-relay-{new_event_id()[-10:]}",
+            protocol=mqtt.MQTTv311,
+        )
+        if username:
+            self._client.username_pw_set(username, password)
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = lambda *args: self.subscribed.set()
+        self._client.on_message = self._on_message
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.connect_async(host, port, keepalive=30)
+        self._client.loop_start()
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if not reason.is_failure:
+            client.subscribe(self._filter, qos=0)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        device = message.topic.split("/")[-2]
+        payload = bytes(message.payload)
+        if payload[:2] != b"\xff\xd8":
+            return  # not a JPEG: nothing a browser could show
+        with self._lock:
+            previous = self._frames.get(device)
+            self._frames[device] = LiveFrame(payload, (previous.seq + 1) if previous else 1, time.monotonic())
+
+    def latest(self, device: str, *, max_age: float = 10.0) -> LiveFrame | None:
+        """The camera's newest frame if it is fresh enough."""
+        with self._lock:
+            frame = self._frames.get(device)
+        if frame is None or time.monotonic() - frame.received > max_age:
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -1,0 +1,129 @@
+"""Live view of the gate cameras: a page of streams, an MJPEG stream and a snapshot per camera.
+
+The camera workers publish annotated frames over MQTT; this app relays them to signed-in users
+whose scope covers the camera's gate (same roles as the rest of the gate data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from jiayuan.access.policies import require_can_view_gates
+from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry.directory import DeviceInfo, all_devices, devices_by_ids
+from jiayuan.vision.relay import LiveRelay
+from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
+from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.templating import render
+
+router = APIRouter(tags=["cameras"])
+CAMERA_KINDS = frozenset({"cam", "camera"})
+BOUNDARY = "jiayuanframe"
+NO_FRAME_TIMEOUT = 30.0
+
+
+def _in_scope(principal: Principal, device: DeviceInfo) -> bool:
+    if principal.is_system:
+        return True
+    if device.compound_id is not None and device.compound_id in principal.compound_ids:
+        return True
+    return device.community_id is not None and device.community_id in principal.community_ids
+
+
+def visible_cameras(session: Session, principal: Principal) -> list[DeviceInfo]:
+    """The enabled cameras whose gate lies in the principal's scope."""
+    require_can_view_gates(principal)
+    return [
+        d for d in all_devices(session) if d.kind in CAMERA_KINDS and d.enabled and _in_scope(principal, d)
+    ]
+
+
+def camera_for(session: Session, principal: Principal, device_id: str) -> DeviceInfo:
+    """One camera the principal may watch; NotFound or Forbidden otherwise."""
+    require_can_view_gates(principal)
+    device = devices_by_ids(session, [device_id]).get(device_id)
+    if device is None or device.kind not in CAMERA_KINDS:
+        raise NotFound(f"没有编号为 {device_id} 的摄像机", field="device_id")
+    if not _in_scope(principal, device):
+        raise Forbidden("无权查看该摄像机")
+    return device
+
+
+def _relay(request: Request, context: ContextDep) -> LiveRelay | None:
+    relay: LiveRelay | None = getattr(request.app.state, "live_relay", None)
+    if relay is None and context.settings.mqtt_url:
+        relay = LiveRelay(context.settings.mqtt_url, prefix=context.settings.mqtt_topic_prefix)
+        request.app.state.live_relay = relay
+    return relay
+
+
+def _unavailable() -> Response:
+    return JSONResponse({"detail": "实时画面不可用：平台未配置 MQTT（JIAYUAN_MQTT_URL）"}, status_code=503)
+
+
+@router.get("/console/cameras", include_in_schema=False)
+def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
+    """Every camera the user may watch, live."""
+    try:
+        cameras = visible_cameras(session, principal)
+    except Forbidden as exc:
+        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+    return render(request, "vision/cameras.html", {"cameras": cameras})
+
+
+@router.get("/api/v1/cameras/{device_id}/snapshot.jpg", response_class=Response)
+def snapshot(
+    device_id: str, request: Request, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> Response:
+    """The camera's newest annotated frame as JPEG."""
+    camera_for(session, principal, device_id)
+    relay = _relay(request, context)
+    if relay is None:
+        return _unavailable()
+    frame = relay.latest(device_id)
+    if frame is None:
+        raise NotFound("该摄像机暂无实时画面（分析程序未运行或未连上 MQTT）", field="device_id")
+    return Response(frame.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+async def _mjpeg(relay: LiveRelay, device_id: str, limit: int | None) -> AsyncIterator[bytes]:
+    last, sent, waiting_since = 0, 0, time.monotonic()
+    while limit is None or sent < limit:
+        frame = relay.latest(device_id)
+        if frame is None or frame.seq == last:
+            if time.monotonic() - waiting_since > NO_FRAME_TIMEOUT:
+                return  # the worker went away; the browser reconnects when it likes
+            await asyncio.sleep(0.05)
+            continue
+        last, sent, waiting_since = frame.seq, sent + 1, time.monotonic()
+        head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n\r\n"
+        yield head.encode() + frame.jpeg + b"\r\n"
+
+
+@router.get("/api/v1/cameras/{device_id}/live.mjpeg", response_class=Response)
+def live(
+    device_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+    frames: Annotated[int | None, Query(ge=1, le=100000, description="停止前发送的帧数（默认不限）")] = None,
+) -> Response:
+    """The camera's annotated frames as an MJPEG stream (multipart/x-mixed-replace)."""
+    camera_for(session, principal, device_id)
+    relay = _relay(request, context)
+    if relay is None:
+        return _unavailable()
+    return StreamingResponse(
+        _mjpeg(relay, device_id, frames),
+        media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,220 @@
+"""The worker on a real clip, through the project's Mosquitto and the ingest pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.devices.schemas import EVENT_PAYLOADS
+from jiayuan.devices.schemas import Envelope as PlatformEnvelope
+from jiayuan.ingest.mqtt_url import parse_mqtt_url
+from jiayuan.ingest.runner import IngestLoop
+from jiayuan.vision.capture import FrameSource
+from jiayuan.vision.config import CameraConfig, LineConfig
+from jiayuan.vision.detect import make_detector
+from jiayuan.vision.pipeline import Pipeline
+from jiayuan.vision.publish import Publisher
+from jiayuan.vision.worker import run_camera
+from tests.conftest import make_test_settings
+from tests.devices.helpers import seed_site
+
+pytestmark = pytest.mark.mqtt
+CAMERA = "jjhy-gate1-cam"  # a camera device of gate 1 in the seeded registry
+CLIP = "person_5.mp4"
+# The clip's labelled lines (data/count/labels.csv): entering (in = up) and leaving (out = right).
+ENTRY, EXIT = "0,360,560,360", "600,432,600,0"
+
+
+@pytest.fixture
+def mqtt_url() -> str:
+    """The test broker; skipped (with the reason) only when it is not configured."""
+    url = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
+    if not url:
+        pytest.skip("JIAYUAN_TEST_MQTT_URL is not set (make services starts the project's Mosquitto)")
+    return url
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A topic prefix of this test alone."""
+    return f"jyvision-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def model(data_dir: Path) -> Path:
+    """The YOLOX-Nano file that sits beside the shared data."""
+    path = data_dir.parent / "models" / "yolox_nano.onnx"
+    assert path.is_file(), f"{path} is missing although the shared data is there"
+    return path
+
+
+class Recorder:
+    """Subscribes to everything under a prefix and keeps what arrives."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        target = parse_mqtt_url(url)
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        subscribed = threading.Event()
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.connect(target.host, target.port)
+        self.client.loop_start()
+        self.client.subscribe(f"{prefix}/#", qos=1)
+        assert subscribed.wait(5)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((message.topic, message.payload, bool(message.retain)))
+
+    def topics(self, suffix: str) -> list[tuple[str, bytes]]:
+        with self._lock:
+            return [(t, p) for t, p, _ in self.messages if t.endswith(suffix) or f"/{suffix}/" in t]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def recorder(mqtt_url: str, prefix: str) -> Iterator[Recorder]:
+    """Everything published under the test's prefix."""
+    rec = Recorder(mqtt_url, prefix)
+    yield rec
+    rec.close()
+    cleaner = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    target = parse_mqtt_url(mqtt_url)
+    cleaner.connect(target.host, target.port)
+    cleaner.loop_start()
+    for topic in {t for t, _, retained in rec.messages if t.endswith("/status")}:
+        cleaner.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained status
+    cleaner.loop_stop()
+    cleaner.disconnect()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    mqtt_url: str,
+    prefix: str,
+    recorder: Recorder,
+    data_dir: Path,
+    model: Path,
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
+    )
+    ingest = IngestLoop(settings, sessions=sessions)
+    ingest_thread = threading.Thread(target=ingest.run, daemon=True)
+    ingest_thread.start()
+    try:
+        assert ingest.connected.wait(10)
+        time.sleep(0.3)  # its SUBACK
+        config = CameraConfig(
+            camera=CAMERA,
+            lines=(LineConfig.parse(f"entry:{ENTRY}"), LineConfig.parse(f"exit:{EXIT}")),
+            plates=False,
+        )
+        publisher = Publisher(mqtt_url, CAMERA, prefix=prefix)
+        assert publisher.start()
+        source = FrameSource(str(data_dir / "count" / CLIP), realtime=False)
+        pipeline = Pipeline(config, make_detector("yolox", model), frame_rate=10)
+        stats = run_camera(source, pipeline, publisher, threading.Event(), analysis_fps=10, live_fps=2)
+        publisher.stop()
+        assert stats.analysed > 100
+
+        def crossings_stored() -> bool:
+            with sessions() as s:
+                return len(list(s.scalars(select(DeviceEvent).where(DeviceEvent.type == "line_cross")))) >= 2
+
+        wait_for(crossings_stored)
+    finally:
+        ingest.stop()
+        ingest_thread.join(10)
+
+    envelopes = [json.loads(p) for _, p in recorder.topics("events")]
+    for raw in envelopes:
+        parsed = PlatformEnvelope.model_validate(raw)
+        EVENT_PAYLOADS[parsed.type].model_validate(parsed.payload)
+    crossings = sorted(
+        (e["payload"]["line"], e["payload"]["direction"], e["payload"]["class"])
+        for e in envelopes
+        if e["type"] == "line_cross"
+    )
+    assert crossings == [("entry", "in", "person"), ("exit", "out", "person")]
+    snapshots = {t.rsplit("/", 1)[1]: p for t, p in recorder.topics("snapshots")}
+    for e in envelopes:
+        if e["type"] == "line_cross":
+            jpeg = snapshots[e["payload"]["snapshot"]]
+            assert jpeg[:2] == b"\xff\xd8" and len(jpeg) <= 512 * 1024
+    assert [e["seq"] for e in envelopes] == sorted(e["seq"] for e in envelopes)
+    live = recorder.topics("live")
+    assert live and all(p[:2] == b"\xff\xd8" for _, p in live)
+    states = [json.loads(p)["state"] for _, p in recorder.topics("status")]
+    assert states[0] == "online" and states[-1] == "offline"
+
+    with sessions() as session:
+        stored = list(session.scalars(select(DeviceEvent).where(DeviceEvent.device_id == CAMERA)))
+        assert sorted(
+            (e.payload["line"], e.payload["direction"]) for e in stored if e.type == "line_cross"
+        ) == [
+            ("entry", "in"),
+            ("exit", "out"),
+        ]
+        assert all(e.gate_id is not None for e in stored)
+        assert not list(session.scalars(select(DeadLetter)))
+
+
+def test_cli_worker_loops_a_file_and_stops_cleanly_on_sigterm(
+    mqtt_url: str, prefix: str, recorder: Recorder, data_dir: Path, model: Path
+) -> None:
+    env = {
+        **os.environ,
+        "JIAYUAN_VISION_MODEL_PATH": str(model),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+    }
+    command = [
+        sys.executable, "-m", "jiayuan.cli.main", "vision", "run", "--camera", "gate-test-cam",
+        "--source", str(data_dir / "count" / CLIP), "--loop", "--mqtt", mqtt_url, "--topic-prefix", prefix,
+        "--line", f"entry:{ENTRY}", "--live-fps", "4",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: len(recorder.topics("live")) >= 2, timeout=30)
+        assert [json.loads(p)["state"] for _, p in recorder.topics("status")][:1] == ["online"]
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, out.decode(errors="replace")
+    assert "已停止" in out.decode()
+    wait_for(lambda: json.loads(recorder.topics("status")[-1][1])["state"] == "offline", timeout=5)
