@@ -88,6 +88,8 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     # audit log: admins only
     ("GET", "/api/v1/audit", None,                          (200, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/audit/export.xlsx", None,              (200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # registry counts: each role sees the part of the tree it works in; devices none
+    ("GET", "/api/v1/stats", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
     # devices: only the device itself pushes its events; the pipeline's state is for the office
     ("POST", "/api/v1/devices/{device}/events", "heartbeat", (403, 403, 403, 403, 403, 403, 403, 202, 401)),
     ("POST", "/api/v1/devices/jjhy-gate9-qr/events", "heartbeat",
