@@ -50,7 +50,8 @@ ADDRESS_COLUMNS = (
 )
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards (the escape character is a backslash)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -58,7 +59,7 @@ _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 
 def with_tree(stmt: _S) -> _S:
-    """Join a select on residents (or households) up to the community."""
+    """Join a select on residents, households or vehicles up to the community."""
     return (
         stmt.join(Unit, Unit.id == Household.unit_id)
         .join(Building, Building.id == Unit.building_id)
@@ -73,7 +74,7 @@ def scope_clause(scope: Scope) -> ColumnElement[bool]:
         return true()
     parts: list[ColumnElement[bool]] = []
     if scope.community_ids:
-        parts.append(Compound.community_id.in_(sorted(scope.community_ids)))
+        parts.append(Community.id.in_(sorted(scope.community_ids)))
     if scope.compound_ids:
         parts.append(Building.compound_id.in_(sorted(scope.compound_ids)))
     if scope.grid_ids:
@@ -84,6 +85,26 @@ def scope_clause(scope: Scope) -> ColumnElement[bool]:
     if scope.household_ids:
         parts.append(Household.id.in_(sorted(scope.household_ids)))
     return or_(*parts) if parts else false()
+
+
+def tree_rows(column: Any, where: ColumnElement[bool]) -> Select[Any]:
+    """`column` of every path community → compound → building → unit → household (outer joins) matching."""
+    return (
+        select(column)
+        .select_from(Community)
+        .outerjoin(Compound, Compound.community_id == Community.id)
+        .outerjoin(Building, Building.compound_id == Compound.id)
+        .outerjoin(Unit, Unit.building_id == Building.id)
+        .outerjoin(Household, Household.unit_id == Unit.id)
+        .where(where)
+    )
+
+
+def visible_clause(id_column: Any, scope: Scope) -> ColumnElement[bool]:
+    """Rows of one tree level that lie in, or lead to, a part of the scope."""
+    if scope.everything:
+        return true()
+    return id_column.in_(tree_rows(id_column, scope_clause(scope)).distinct())  # type: ignore[no-any-return]
 
 
 def address_from_row(row: Sequence[object]) -> Address:
@@ -127,11 +148,11 @@ def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> Colu
     text = query.text
     if query.kind is QueryKind.NAME:
         if dialect != "postgresql":
-            return Resident.name.like(f"%{_escape_like(text)}%", escape="\\")
+            return Resident.name.like(f"%{escape_like(text)}%", escape="\\")
         grams = type_coerce(Resident.name_grams, postgresql.ARRAY(String))
         clause = grams.contains([text[:GRAM_MAX]])
         if len(text) > GRAM_MAX:
-            clause = and_(clause, Resident.name.like(f"%{_escape_like(text)}%", escape="\\"))
+            clause = and_(clause, Resident.name.like(f"%{escape_like(text)}%", escape="\\"))
         return clause
     if query.kind is QueryKind.PINYIN:
         return or_(Resident.name_pinyin.like(f"{text}%"), Resident.name_initials.like(f"{text}%"))
@@ -195,3 +216,45 @@ def household_by_names(
         return "unit"
     household = session.scalar(select(Household).where(Household.unit_id == unit_id, Household.room == room))
     return household if household is not None else "room"
+
+
+def residents_of(session: Session, household_ids: Sequence[int]) -> list[Resident]:
+    """The residents of some households, by household and id."""
+    if not household_ids:
+        return []
+    stmt = select(Resident).where(Resident.household_id.in_(household_ids))
+    return list(session.scalars(stmt.order_by(Resident.household_id, Resident.id)))
+
+
+def vehicles_where(
+    session: Session, where: ColumnElement[bool], *, offset: int, limit: int
+) -> tuple[int, list[tuple[Vehicle, Address]]]:
+    """A page of vehicles (with their household's address) matching a condition over the tree."""
+    base = with_tree(select(func.count()).select_from(Vehicle).join(Household)).where(where)
+    total: int = session.scalar(base) or 0
+    stmt = (
+        with_tree(select(Vehicle, *ADDRESS_COLUMNS).join(Household, Household.id == Vehicle.household_id))
+        .where(where)
+        .order_by(Vehicle.plate)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = session.execute(stmt).all() if total > offset else []
+    return total, [(row[0], address_from_row(tuple(row)[1:])) for row in rows]
+
+
+def households_where(
+    session: Session, where: ColumnElement[bool], *, offset: int, limit: int
+) -> tuple[int, list[tuple[Household, Address, int]]]:
+    """A page of households with address and member count, ordered by address."""
+    members = select(func.count(Resident.id)).where(Resident.household_id == Household.id).scalar_subquery()
+    total: int = session.scalar(with_tree(select(func.count()).select_from(Household)).where(where)) or 0
+    stmt = (
+        with_tree(select(Household, members, *ADDRESS_COLUMNS).select_from(Household))
+        .where(where)
+        .order_by(Compound.name, Building.name, Unit.name, Household.room)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = session.execute(stmt).all() if total > offset else []
+    return total, [(row[0], address_from_row(tuple(row)[2:]), int(row[1])) for row in rows]

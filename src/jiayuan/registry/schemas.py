@@ -79,6 +79,8 @@ class RevealField(StrEnum):
     PHONE = "phone"
 
 
+# Row ids are 32-bit integers in storage; larger numbers can name nothing.
+MAX_ID = 2**31 - 1
 NAME_MAX = 32
 NOTE_MAX = 255
 REASON_MIN = 4
@@ -93,9 +95,16 @@ def _today() -> date:
     return utcnow().astimezone(LOCAL_TZ).date()
 
 
+def printable(value: str, label: str) -> str:
+    """Refuse control characters (they break storage and display)."""
+    if not value.isprintable():
+        raise _invalid(f"{label}包含不可见的控制字符")
+    return value
+
+
 def clean_name(raw: str) -> str:
     """A person's name without surrounding or inner blanks; 1–32 characters, no digits."""
-    name = "".join(raw.split())
+    name = printable("".join(raw.split()), "姓名")
     if not name:
         raise _invalid("姓名不能为空")
     if len(name) > NAME_MAX:
@@ -180,7 +189,7 @@ class ResidentIn(BaseModel):
     def _note(cls, value: str) -> str:
         if len(value) > NOTE_MAX:
             raise _invalid(f"备注最多 {NOTE_MAX} 个字")
-        return value
+        return printable(value, "备注")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ResidentIn:
@@ -194,7 +203,7 @@ class ResidentPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: int | None = Field(default=None, ge=1, description="迁往的户")
+    household_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="迁往的户")
     name: str | None = None
     id_number: str | None = None
     gender: Gender | None = None
@@ -221,7 +230,7 @@ def parse_patch(merged: dict[str, Any]) -> ResidentIn:
 class ResidentCreate(ResidentIn):
     """A new resident for the API: the household and the person."""
 
-    household_id: int = Field(ge=1, description="所在户的编号")
+    household_id: int = Field(ge=1, le=MAX_ID, description="所在户的编号")
 
 
 class Address(BaseModel):
@@ -279,7 +288,7 @@ class RevealIn(BaseModel):
             raise _invalid(f"请填写查看理由（至少 {REASON_MIN} 个字）")
         if len(value) > REASON_MAX:
             raise _invalid(f"查看理由最多 {REASON_MAX} 个字")
-        return value
+        return printable(value, "查看理由")
 
 
 class RevealOut(BaseModel):
@@ -298,3 +307,93 @@ def age_on(birth: date, day: date) -> int:
 def today() -> date:
     """Today's date in the community's time zone."""
     return _today()
+
+
+class CommunityOut(BaseModel):
+    """社区."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    street_id: int
+
+
+class CompoundOut(BaseModel):
+    """小区/楼院."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    community_id: int
+    name: str
+    code: str
+    address: str
+
+
+class BuildingOut(BaseModel):
+    """楼栋."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    compound_id: int
+    name: str
+    floors: int
+
+
+class UnitOut(BaseModel):
+    """单元."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    building_id: int
+    name: str
+
+
+class VehicleOut(BaseModel):
+    """A resident vehicle and where it belongs."""
+
+    id: int
+    plate: str
+    color: str
+    model: str
+    household_id: int
+    owner_id: int | None
+    address: Address
+
+
+class HouseholdOut(BaseModel):
+    """户: its address, members (masked) and vehicles."""
+
+    id: int
+    unit_id: int
+    room: str
+    address: Address
+    member_count: int
+    members: list[ResidentOut] = Field(default_factory=list)
+    vehicles: list[VehicleOut] = Field(default_factory=list)
+
+
+class GridOut(BaseModel):
+    """网格 and the buildings it covers."""
+
+    id: int
+    community_id: int
+    name: str
+    worker_user_id: int | None
+    building_ids: list[int]
+
+
+class ShopOut(BaseModel):
+    """商铺 on a commercial street; the operator's phone only as its last four digits."""
+
+    id: int
+    street: str
+    section: str
+    number: str
+    name: str
+    business: str
+    operator_name: str
+    operator_phone_masked: str | None

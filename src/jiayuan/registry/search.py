@@ -57,8 +57,8 @@ _PLATE_BODY = re.compile(r"^[A-Z][A-Z0-9]{0,6}$")
 _SEPARATORS = re.compile(r"[\s·•．.\-_]+")
 _HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
 _LETTERS = re.compile(r"^[a-z]+$")
-_ID_LIKE = re.compile(r"^\d{17}[\dX]$")
-_TAIL = re.compile(r"^\d{3}[\dX]$")
+_ID_LIKE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+_TAIL = re.compile(r"^\d{3}[\dX]$", re.ASCII)
 _FULL_WIDTH = str.maketrans({chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000": " "})
 
 
@@ -126,9 +126,9 @@ def parse_query(raw: str) -> Query | None:
         return Query(QueryKind.TAIL, upper)
     if _ID_LIKE.match(upper):
         return Query(QueryKind.ID_NUMBER, upper)
-    if compact.isdigit() or compact.startswith("+86"):
+    if (compact.isascii() and compact.isdigit()) or compact.startswith("+86"):
         phone = normalise_phone(compact)
-        if len(phone) == 11 and phone.isdigit():
+        if len(phone) == 11 and phone.isascii() and phone.isdigit():
             return Query(QueryKind.PHONE, phone)
         raise Invalid("数字请输入手机号或身份证号的后 4 位，或完整的 11 位手机号、18 位身份证号", field="q")
     if _PLATE_BODY.match(upper) and any(ch.isdigit() for ch in upper) and len(upper) >= 3:

@@ -20,6 +20,8 @@ from jiayuan.web.routes import (
     console_pages,
     devices_api,
     health,
+    registry_api,
+    registry_pages,
     stats_api,
     vision_pages,
 )
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(devices_api.router)
     app.include_router(stats_api.router)
     app.include_router(vision_pages.router)
+    app.include_router(registry_api.router)
+    app.include_router(registry_pages.router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,131 @@
+"""Console pages of the registry: resident search, resident detail with reveal, household."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError, NotFound
+from jiayuan.kernel.paging import PageParams
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry import service
+from jiayuan.registry.schemas import REASON_MIN, RevealIn
+from jiayuan.web.auth import PagePrincipal, client_ip
+from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.templating import render
+
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _may_reveal(principal: Principal) -> bool:
+    return principal.has_role(Role.ADMIN, Role.STAFF)
+
+
+def _refused(request: Request, exc: JiayuanError) -> Response:
+    if isinstance(exc, NotFound):
+        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=404)
+    return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+
+
+@router.get("/residents")
+def residents_page(
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    context: ContextDep,
+    q: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Search residents; htmx requests (the live search box) get only the results."""
+    error: str | None = None
+    results = None
+    try:
+        results = service.search_residents(
+            session, actor=principal, vault=context.vault, q=q, page=PageParams(page=page, size=20)
+        )
+    except Invalid as exc:
+        error = exc.message
+    except Forbidden as exc:
+        return _refused(request, exc)
+    values = {"results": results, "q": q, "error": error}
+    if request.headers.get("hx-request"):
+        return render(request, "registry/_results.html", values)
+    return render(request, "registry/residents.html", values)
+
+
+@router.get("/residents/{resident_id}")
+def resident_page(
+    request: Request, resident_id: Id, principal: PagePrincipal, session: SessionDep, context: ContextDep
+) -> Response:
+    """One resident, masked, with the reveal form for those who may use it."""
+    try:
+        resident = service.show_resident(
+            session, actor=principal, vault=context.vault, resident_id=resident_id
+        )
+    except (Forbidden, NotFound) as exc:
+        return _refused(request, exc)
+    values = {"r": resident, "may_reveal": _may_reveal(principal), "reason_min": REASON_MIN}
+    return render(request, "registry/resident.html", values)
+
+
+@router.post("/residents/{resident_id}/reveal")
+def reveal(
+    request: Request,
+    resident_id: Id,
+    principal: PagePrincipal,
+    session: SessionDep,
+    context: ContextDep,
+    field: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Show one full value (a fragment for htmx); the reason and the reveal go to the audit log."""
+    values: dict[str, object] = {"resident_id": resident_id, "reason_min": REASON_MIN, "field": field}
+    try:
+        body = RevealIn.model_validate({"field": field, "reason": reason})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        values["error"] = "请选择要查看的项目" if first["loc"][0] == "field" else first["msg"]
+        return render(
+            request,
+            "registry/_reveal.html",
+            values,
+            status_code=422 if not request.headers.get("hx-request") else 200,
+        )
+    try:
+        shown = service.reveal(
+            session,
+            actor=principal,
+            vault=context.vault,
+            resident_id=resident_id,
+            request=body,
+            ip=client_ip(request),
+        )
+    except (Forbidden, NotFound) as exc:
+        values["error"] = exc.message
+        return render(
+            request,
+            "registry/_reveal.html",
+            values,
+            status_code=200 if request.headers.get("hx-request") else exc.status,
+        )
+    values["shown"] = shown
+    return render(request, "registry/_reveal.html", values)
+
+
+@router.get("/households/{household_id}")
+def household_page(
+    request: Request, household_id: Id, principal: PagePrincipal, session: SessionDep, context: ContextDep
+) -> Response:
+    """A household: its members (masked) and vehicles."""
+    try:
+        household = service.show_household(
+            session, actor=principal, vault=context.vault, household_id=household_id
+        )
+    except (Forbidden, NotFound) as exc:
+        return _refused(request, exc)
+    return render(request, "registry/household.html", {"h": household})
