@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jiayuan.cli import db, ingest, residents, seed, serve, stats, users, vision
+from jiayuan.cli import db, demo, ingest, residents, seed, serve, stats, users, vision
 
 app = typer.Typer(
     help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
@@ -19,6 +19,7 @@ app.command("ingest")(ingest.ingest)
 app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")
 app.command("stats")(stats.stats)
+app.command("demo")(demo.demo)
 
 if __name__ == "__main__":
     app()

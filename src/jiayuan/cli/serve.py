@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+
 import typer
 import uvicorn
 
-from jiayuan.cli.common import settings
+from jiayuan.cli.common import console, settings
 from jiayuan.db import migrate
+from jiayuan.settings import Settings
+
+
+def run_platform(
+    config: Settings, *, host: str, port: int, also_stop: Iterable[Callable[[], None]] = ()
+) -> None:
+    """Serve the web app and API; with a broker configured, run the ingest loop beside it."""
+    from jiayuan.web.app import create_app
+
+    stops = list(also_stop)
+    if config.mqtt_url:
+        from jiayuan.ingest.runner import start_in_background
+
+        stops.insert(0, start_in_background(config))
+        console.print(f"设备事件接入 ingest: {config.mqtt_topic_prefix}/v1/devices/+/events")
+    try:
+        uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+    finally:
+        for stop in stops:
+            stop()
 
 
 def serve(
@@ -14,10 +37,11 @@ def serve(
     port: int = typer.Option(None, help="Port (default JIAYUAN_PORT)."),
     migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="Run migrations first."),
 ) -> None:
-    """Run the web app and API (uvicorn)."""
-    from jiayuan.web.app import create_app
-
+    """Run the web app, the API and (when JIAYUAN_MQTT_URL is set) the device ingest."""
     config = settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if migrate_first:
         migrate.upgrade(config.database_url)
-    uvicorn.run(create_app(config), host=host or config.host, port=port or config.port, log_level="info")
+    host, port = host or config.host, port or config.port
+    console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")
+    run_platform(config, host=host, port=port)
