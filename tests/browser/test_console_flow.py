@@ -1,0 +1,94 @@
+"""A secretary signs in, finds a resident by pinyin, reveals the ID number with a reason, sees it audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from jiayuan.accounts import passwords
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user
+from jiayuan.db.session import make_engine, make_sessionmaker
+from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
+from jiayuan.registry.schemas import ResidentIn
+from jiayuan.registry.service import add_resident
+from jiayuan.settings import Settings
+
+ID_NUMBER = "410181199003070022"
+PASSWORD = "secretary-pass-1"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def community(live_settings: Settings) -> None:
+    """One compound, one flat, one resident (刘莹) and the secretary's account."""
+    passwords.configure(time_cost=1, memory_kib=1024)
+    vault = PiiVault.from_secret(live_settings.pii_key.get_secret_value())
+    engine = make_engine(live_settings.database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        community = Community(street=Street(name="紫荆路街道", city="巩义市"), name="紫荆路社区")
+        unit = Unit(
+            building=Building(
+                compound=Compound(community=community, name="锦江花园", code="jjhy"), name="1号楼"
+            ),
+            name="1单元",
+        )
+        household = Household(unit=unit, room="301")
+        session.add(household)
+        session.flush()
+        add_resident(
+            session,
+            actor=Principal.system(),
+            vault=vault,
+            household_id=household.id,
+            data=ResidentIn(
+                name="刘莹",
+                id_number=ID_NUMBER,
+                gender="女",  # type: ignore[arg-type]
+                birth_date=date(1990, 3, 7),
+                phone="13912345678",
+            ),
+        )
+        create_user(
+            session,
+            actor=Principal.system(),
+            username="shuji",
+            display_name="孙书记",
+            role=Role.ADMIN,
+            password=PASSWORD,
+            scopes=[(ScopeKind.COMMUNITY, community.id)],
+        )
+    engine.dispose()
+
+
+def test_sign_in_search_reveal_and_audit(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/console/residents")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("input[name=username]", "shuji")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button[type=submit]")
+    expect(page.locator("body")).to_contain_text("用户名或密码")
+
+    page.fill("input[name=username]", "shuji")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/console/residents"))
+
+    page.fill("#q", "liuying")
+    row = page.locator("#resident-results tr", has_text="刘莹")
+    expect(row).to_contain_text("4101**********0022")
+    expect(page.locator("#resident-results")).not_to_contain_text(ID_NUMBER)
+
+    row.locator("a", has_text="刘莹").click()
+    page.click("text=查看完整信息")
+    page.fill("input[name=reason]", "核对独居老人走访登记信息")
+    page.click("text=确认查看")
+    expect(page.locator("#reveal-result")).to_contain_text(ID_NUMBER)
+
+    page.goto(f"{live_server}/console/audit")
+    expect(page.locator("body")).to_contain_text("核对独居老人走访登记信息")
