@@ -25,4 +25,6 @@ def get_session(context: Annotated[AppContext, Depends(get_context)]) -> Iterato
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit (or roll back) as soon as the route returns, before the response is sent,
+# so a client never sees a success whose commit then fails, and streams hold no transaction open.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from jiayuan.accounts import service
-from jiayuan.accounts.schemas import USER_ROLES, AuditSearch
-from jiayuan.kernel.errors import Forbidden
+from jiayuan.accounts.schemas import USER_ROLES, AuditSearch, parse_scope
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.web.auth import PagePrincipal
@@ -47,6 +52,9 @@ def _areas(principal: Principal) -> list[dict[str, str]]:
     return areas
 
 
+_AUDIT_FIELDS = ("actor", "action", "target", "since", "until")
+
+
 def _forbidden(request: Request, message: str) -> Response:
     return render(request, "console/forbidden.html", {"message": message}, status_code=403)
 
@@ -58,24 +66,29 @@ def console_home(request: Request, principal: PagePrincipal) -> Response:
 
 
 @router.get("/audit")
-def audit_page(
-    request: Request,
-    principal: PagePrincipal,
-    session: SessionDep,
-    search: Annotated[AuditSearch, Query()],
-) -> Response:
+def audit_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """The audit log with filters; htmx requests get only the results table."""
+    error = None
+    try:
+        search = AuditSearch.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        error = "筛选条件有误：" + "；".join(
+            f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors()
+        )
+        search = AuditSearch()
     try:
         results = service.search_audit(
             session, actor=principal, criteria=search.criteria(), params=search.paging()
         )
     except Forbidden as exc:
         return _forbidden(request, exc.message)
-    query = search.model_dump(mode="json", exclude_none=True, exclude={"page", "size"})
-    context = {"results": results, "search": search, "query": query}
+    # The filter as typed, for the form, the page links and the export link.
+    query = {k: v for k in _AUDIT_FIELDS if (v := request.query_params.get(k, "").strip())}
+    context = {"results": results, "query": query, "error": error}
+    status = 422 if error else 200
     if request.headers.get("hx-request"):
-        return render(request, "console/_audit_results.html", context)
-    return render(request, "console/audit.html", context)
+        return render(request, "console/_audit_results.html", context, status_code=status)
+    return render(request, "console/audit.html", context, status_code=status)
 
 
 @router.get("/users")
@@ -84,10 +97,100 @@ def users_page(
     principal: PagePrincipal,
     session: SessionDep,
     paging: Annotated[PageParams, Query()],
+    notice: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """Users of the admin's communities."""
+    """Users of the admin's communities, with forms to add, deactivate and unlock."""
+    return _users_view(request, principal, session, paging=paging, notice=notice)
+
+
+def _users_view(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    *,
+    paging: PageParams | None = None,
+    notice: str | None = None,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     try:
-        users = service.list_users(session, actor=principal, params=paging)
+        users = service.list_users(session, actor=principal, params=paging or PageParams(size=200))
     except Forbidden as exc:
         return _forbidden(request, exc.message)
-    return render(request, "console/users.html", {"users": users, "roles": USER_ROLES})
+    context = {
+        "users": users,
+        "roles": USER_ROLES,
+        "now": utcnow(),
+        "notice": notice,
+        "error": error,
+        "form": form or {},
+    }
+    return render(request, "console/users.html", context, status_code=status_code)
+
+
+def _done(message: str) -> Response:
+    return RedirectResponse(f"/console/users?notice={quote(message)}", status_code=303)
+
+
+@router.post("/users")
+def add_user(
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    username: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    scopes: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a user from the console form; errors come back beside the form."""
+    form = {"username": username, "display_name": display_name, "role": role, "scopes": scopes}
+    try:
+        if role not in {r.value for r in USER_ROLES}:
+            raise Invalid("请选择角色", field="role")
+        if len(password) > 256:
+            raise Invalid("密码过长", field="password")
+        user = service.create_user(
+            session,
+            actor=principal,
+            username=username,
+            display_name=display_name.strip()[:64],
+            role=Role(role),
+            password=password or None,
+            scopes=[parse_scope(s) for s in scopes.replace("，", ",").replace(",", " ").split()],
+        )
+    except JiayuanError as exc:
+        session.rollback()
+        return _users_view(request, principal, session, error=exc.message, form=form, status_code=exc.status)
+    return _done(f"已添加用户 {user.username}")
+
+
+@router.post("/users/{user_id}/deactivate")
+def deactivate_user(
+    request: Request,
+    user_id: int,
+    principal: PagePrincipal,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Deactivate a user from the console."""
+    try:
+        user = service.deactivate_user(
+            session, actor=principal, user_id=user_id, reason=reason.strip() or None
+        )
+    except JiayuanError as exc:
+        session.rollback()
+        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
+    return _done(f"已停用 {user.username}")
+
+
+@router.post("/users/{user_id}/unlock")
+def unlock_user(request: Request, user_id: int, principal: PagePrincipal, session: SessionDep) -> Response:
+    """Lift a login lock from the console."""
+    try:
+        user = service.unlock_user(session, actor=principal, user_id=user_id)
+    except JiayuanError as exc:
+        session.rollback()
+        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
+    return _done(f"已解除 {user.username} 的登录锁定")

@@ -1,0 +1,114 @@
+"""The console's users page: add, deactivate and unlock through forms, with CSRF and clear errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.accounts.models import AuditEntry, User
+from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.principal import Role
+from tests.integration.accounts.helpers import csrf_token, login, make_user
+
+
+def signed_in_admin(client: TestClient, sessions: sessionmaker[Session]) -> str:
+    make_user(sessions, "boss", Role.ADMIN, scopes=["community:1"])
+    login(client, "boss")
+    return csrf_token(client)
+
+
+def user_named(sessions: sessionmaker[Session], username: str) -> User | None:
+    with sessions() as session:
+        return session.scalars(select(User).where(User.username == username)).one_or_none()
+
+
+def test_admin_adds_a_user_from_the_form(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    token = signed_in_admin(client, sessions)
+    form = {
+        "csrf_token": token,
+        "username": "gw01",
+        "display_name": "王丽娟",
+        "role": "grid",
+        "password": "grid-pass-2026",
+        "scopes": "community:1，grid:3",
+    }
+    response = client.post("/console/users", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    page = client.get(response.headers["location"])
+    assert "已添加用户 gw01" in page.text
+    assert "王丽娟" in page.text and "网格员" in page.text and "grid:3" in page.text
+    user = user_named(sessions, "gw01")
+    assert user is not None and sorted(f"{s.kind}:{s.ref_id}" for s in user.scopes) == [
+        "community:1",
+        "grid:3",
+    ]
+
+
+def test_form_errors_are_shown_beside_the_form_and_nothing_is_written(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    token = signed_in_admin(client, sessions)
+    base = {"csrf_token": token, "username": "gw02", "role": "grid", "password": "grid-pass-2026"}
+    cases = [
+        ({"scopes": "community:1 grid:x"}, 422, "范围编号必须是正整数"),
+        ({"scopes": "community:2"}, 403, "管理范围以外的社区"),
+        ({"scopes": "community:1", "role": "boss"}, 422, "请选择角色"),
+        ({"scopes": "community:1", "password": "short"}, 422, "密码至少 8 位"),
+        ({"scopes": "community:1", "username": "boss"}, 409, "已存在"),
+        ({"scopes": "community:1", "username": "<b>x</b>"}, 422, "用户名须为"),
+    ]
+    for change, status, message in cases:
+        response = client.post("/console/users", data={**base, **change})
+        assert response.status_code == status, change
+        assert message in response.text, change
+        assert "<b>x</b>" not in response.text
+    assert user_named(sessions, "gw02") is None
+    refused = client.post("/console/users", data={**base, "csrf_token": "", "scopes": "community:1"})
+    assert refused.status_code == 403
+    assert user_named(sessions, "gw02") is None
+
+
+def test_admin_unlocks_and_deactivates_from_the_list(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    target = make_user(sessions, "wangfang", Role.STAFF, scopes=["community:1"])
+    with unit_of_work(sessions) as session:
+        user = session.get(User, target)
+        assert user is not None
+        user.locked_until = utcnow() + timedelta(minutes=10)
+        user.failed_logins = 8
+    token = signed_in_admin(client, sessions)
+    page = client.get("/console/users")
+    assert "锁定至" in page.text and f"/console/users/{target}/unlock" in page.text
+    response = client.post(
+        f"/console/users/{target}/unlock", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    unlocked = user_named(sessions, "wangfang")
+    assert unlocked is not None and unlocked.locked_until is None and unlocked.failed_logins == 0
+    response = client.post(
+        f"/console/users/{target}/deactivate",
+        data={"csrf_token": token, "reason": "调离"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert "已停用" in client.get("/console/users").text
+    gone = client.post("/console/users/999999/deactivate", data={"csrf_token": token})
+    assert gone.status_code == 404 and "用户不存在" in gone.text
+    with sessions() as session:
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.actor_name == "boss")).all()
+    assert "user.unlock" in actions and "user.deactivate" in actions
+
+
+def test_audit_page_explains_a_bad_filter(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    signed_in_admin(client, sessions)
+    response = client.get("/console/audit", params={"since": "昨天"})
+    assert response.status_code == 422
+    assert "筛选条件有误" in response.text and "since" in response.text
+    ok = client.get("/console/audit", params={"since": "2026-01-01", "until": "2026-12-31", "actor": "boss"})
+    assert ok.status_code == 200
+    assert 'value="2026-01-01"' in ok.text and "export.xlsx?actor=boss&amp;since=2026-01-01" in ok.text
