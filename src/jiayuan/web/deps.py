@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from jiayuan.db.uow import unit_of_work
@@ -28,3 +28,7 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 # scope="function": commit (or roll back) as soon as the route returns, before the response is sent,
 # so a client never sees a success whose commit then fails, and streams hold no transaction open.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+# Row ids in paths: positive and within a 32-bit INTEGER, so an absurd id is a 422, never a database error.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="编号")]

@@ -28,7 +28,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.web.auth import AdminPrincipal, CurrentPrincipal, client_ip, login_policy
-from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -98,14 +98,14 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(user_id: int, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+def get_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """One user (admins only; other communities' users are 404)."""
     return UserOut.model_validate(service.get_user(session, actor=principal, user_id=user_id))
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
 def deactivate_user(
-    user_id: int, principal: CurrentPrincipal, session: SessionDep, body: DeactivateRequest | None = None
+    user_id: RowId, principal: CurrentPrincipal, session: SessionDep, body: DeactivateRequest | None = None
 ) -> UserOut:
     """Stop a user from signing in; their sessions end and their tokens are revoked."""
     user = service.deactivate_user(
@@ -115,7 +115,7 @@ def deactivate_user(
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut)
-def unlock_user(user_id: int, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+def unlock_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """Lift a login lock early."""
     return UserOut.model_validate(service.unlock_user(session, actor=principal, user_id=user_id))
 
@@ -138,7 +138,7 @@ def create_token(body: TokenCreate, principal: CurrentPrincipal, session: Sessio
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, principal: CurrentPrincipal, session: SessionDep) -> TokenOut:
+def revoke_token(token_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> TokenOut:
     """Revoke a token at once."""
     return service.revoke_api_token(session, actor=principal, token_id=token_id)
 
