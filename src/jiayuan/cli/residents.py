@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -11,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import User
 from jiayuan.accounts.service import principal_of
-from jiayuan.cli.common import console, session_scope, vault
-from jiayuan.kernel.errors import NotFound
+from jiayuan.cli.common import console, err_console, session_scope, vault
+from jiayuan.cli.progress import stage_bar
+from jiayuan.kernel.errors import NotFound, RowErrors
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import service
+from jiayuan.registry import importing, service
 
 app = typer.Typer(help="居民 Residents: search, import and export.", no_args_is_help=True)
 
@@ -62,3 +64,56 @@ def find(
             " ".join(item.tags),
         )
     console.print(table)
+
+
+@app.command("export")
+def export_(
+    path: Path = typer.Argument(..., help="The .xlsx file to write.", dir_okay=False),
+    as_user: str | None = typer.Option(None, "--as", help="Export as this user (default: the system)."),
+    reason: str | None = typer.Option(None, "--reason", help="Why the export is needed (audited)."),
+) -> None:
+    """Write the residents in scope to Excel (full ID numbers only for admin/staff; audited)."""
+    with session_scope() as session:
+        content = importing.export_residents(
+            session, actor=acting_principal(session, as_user), vault=vault(), reason=reason
+        )
+    path.write_bytes(content)
+    console.print(f"已导出到 {path}")
+
+
+@app.command("template")
+def template(path: Path = typer.Argument(..., help="The .xlsx file to write.", dir_okay=False)) -> None:
+    """Write the blank import template (header, dropdowns and an instructions sheet)."""
+    path.write_bytes(importing.template_workbook())
+    console.print(f"模板已保存到 {path}")
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="The .xlsx file to read.", exists=True, dir_okay=False),
+    as_user: str | None = typer.Option(None, "--as", help="Import as this user (default: the system)."),
+    errors_path: Path | None = typer.Option(
+        None, "--errors", help="On failure, write the rows with a 错误原因 column here.", dir_okay=False
+    ),
+) -> None:
+    """Check every row, then add or update residents; if any row is bad nothing is written."""
+    content = path.read_bytes()
+    try:
+        with session_scope() as session, stage_bar() as bar:
+            report = importing.import_residents(
+                session,
+                actor=acting_principal(session, as_user),
+                vault=vault(),
+                content=content,
+                progress=bar,
+            )
+    except typer.Exit as stop:
+        failure = stop.__cause__
+        if errors_path is not None and isinstance(failure, RowErrors):
+            errors_path.write_bytes(importing.error_workbook(content, failure.errors))
+            err_console.print(f"已将带“错误原因”列的文件写入 {errors_path}，修改后可重新导入")
+        raise
+    console.print(
+        f"导入完成：共 {report.rows} 行，新增 {report.created} 人，更新 {report.updated} 人，"
+        f"未变 {report.unchanged} 人，新建 {report.households_created} 户"
+    )

@@ -21,6 +21,7 @@ from jiayuan.web.routes import (
     devices_api,
     health,
     registry_api,
+    registry_excel,
     registry_pages,
     stats_api,
     vision_pages,
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = context
     install_error_handlers(app)
     app.include_router(health.router)
+    # Before the registry's routes: `/residents/import` must not be read as `/residents/{resident_id}`.
+    app.include_router(registry_excel.api)
+    app.include_router(registry_excel.pages)
     app.include_router(auth_pages.router)
     app.include_router(accounts_api.router)
     app.include_router(console_pages.router)

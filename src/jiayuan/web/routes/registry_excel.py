@@ -1,0 +1,128 @@
+"""Residents in Excel: export, template and all-or-nothing import, as API endpoints and a console page."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from jiayuan.kernel.clock import local, utcnow
+from jiayuan.kernel.errors import Invalid, JiayuanError, RowErrors
+from jiayuan.registry import excel, importing
+from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
+from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.templating import render
+
+api = APIRouter(prefix="/api/v1", tags=["registry"])
+pages = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {XLSX: {}}}}
+_IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "未登录"},
+    403: {"description": "只有管理员和社区工作人员可以导入"},
+    422: {"description": "文件无法读取，或列出每一行的错误（行号、列名、原因），未写入任何数据"},
+}
+
+
+class ImportResult(BaseModel):
+    """What an import did."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    households_created: int
+
+
+def _attachment(content: bytes, stem: str) -> Response:
+    filename = f"{stem}-{local(utcnow()):%Y%m%d-%H%M}.xlsx"
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{filename}"},
+    )
+
+
+async def _upload(file: UploadFile) -> bytes:
+    """The uploaded bytes, refused (422) past the size limit without reading further."""
+    content = await file.read(excel.MAX_BYTES + 1)
+    if len(content) > excel.MAX_BYTES:
+        raise Invalid(f"文件过大（超过 {excel.MAX_BYTES // (1024 * 1024)} MB），请分批导入", field="file")
+    return content
+
+
+@api.get("/residents/export.xlsx", response_class=Response, responses=_XLSX_RESPONSE)
+def export_residents(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+    reason: Annotated[str | None, Query(max_length=200, description="导出理由（记入审计）")] = None,
+) -> Response:
+    """Residents in scope as Excel; full ID numbers and phones for admin/staff only; audited."""
+    content = importing.export_residents(
+        session, actor=principal, vault=context.vault, reason=reason, ip=client_ip(request)
+    )
+    return _attachment(content, "residents")
+
+
+@api.get("/residents/template.xlsx", response_class=Response, responses=_XLSX_RESPONSE)
+def resident_template(principal: CurrentPrincipal) -> Response:
+    """The blank import template with an instructions sheet."""
+    return _attachment(importing.template_workbook(), "residents-template")
+
+
+@api.post("/residents/import", response_model=ImportResult, responses=_IMPORT_ERRORS)
+async def import_residents(
+    file: Annotated[UploadFile, File(description="居民信息表 .xlsx")],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+) -> ImportResult:
+    """Check every row, then write them all; 422 with every row's errors and nothing written otherwise."""
+    content = await _upload(file)
+    report = importing.import_residents(session, actor=principal, vault=context.vault, content=content)
+    return ImportResult(**report.__dict__)
+
+
+@pages.get("/residents/import")
+def import_page(request: Request, principal: PagePrincipal) -> Response:
+    """The upload form, with links to the template and the export."""
+    return render(request, "registry/import.html", {"result": None, "errors": [], "problem": None})
+
+
+@pages.post("/residents/import")
+async def import_upload(
+    request: Request,
+    principal: PagePrincipal,
+    context: ContextDep,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Run an import from the form; show what was done, or every bad row and a workbook marking them."""
+    values: dict[str, Any] = {"result": None, "errors": [], "problem": None, "filename": file.filename or ""}
+    status = 200
+    try:
+        content = await _upload(file)
+        with context.sessions() as session:
+            try:
+                values["result"] = importing.import_residents(
+                    session, actor=principal, vault=context.vault, content=content
+                )
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    except RowErrors as failure:
+        status = 422
+        values["errors"] = failure.errors
+        marked = importing.error_workbook(content, failure.errors)
+        values["error_workbook"] = base64.b64encode(marked).decode("ascii")
+    except JiayuanError as problem:
+        status = problem.status
+        values["problem"] = problem.message
+    partial = "registry/_import_result.html" if request.headers.get("HX-Request") else "registry/import.html"
+    return render(request, partial, values, status_code=status)

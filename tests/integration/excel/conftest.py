@@ -1,0 +1,155 @@
+"""A small registry with a few residents (added through the registry service) and workbook helpers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+import xlsxwriter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts.models import AuditEntry
+from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.excel import COLUMNS
+from jiayuan.registry.models import (
+    Building,
+    Community,
+    Compound,
+    Grid,
+    Household,
+    Resident,
+    ResidentTag,
+    Street,
+    Unit,
+)
+from jiayuan.registry.schemas import ResidentIn
+from jiayuan.registry.service import add_resident
+from jiayuan.registry.validation import id_check_digit
+
+
+def make_id(born: date, serial: int) -> str:
+    """A valid 巩义 ID number; an odd `serial` is a man, an even one a woman."""
+    first17 = f"410181{born:%Y%m%d}{serial:03d}"
+    return first17 + id_check_digit(first17)
+
+
+@dataclass
+class Place:
+    """The test registry: one community, two compounds, a grid over 锦江花园 1号楼."""
+
+    community_id: int
+    other_community_id: int
+    jinjiang_id: int
+    grid_id: int
+    h101: int
+    h102: int
+    h201: int
+
+    def staff(self) -> Principal:
+        """A staff member of the community."""
+        return Principal(
+            role=Role.STAFF, user_id=None, username="staff", community_ids=frozenset({self.community_id})
+        )
+
+
+PEOPLE: list[dict[str, Any]] = [
+    {"name": "刘莹", "born": date(1990, 3, 7), "serial": 2, "phone": "13812345678", "relation": "户主",
+     "tags": ["党员"], "moved_in_on": date(2015, 6, 1), "note": "楼长"},
+    {"name": "王建国", "born": date(1988, 11, 2), "serial": 11, "phone": "0371-64123456", "relation": "配偶"},
+    {"name": "王子轩", "born": date(2016, 5, 20), "serial": 13, "phone": None, "relation": "子女"},
+    {"name": "张秀英", "born": date(1940, 1, 15), "serial": 22, "phone": None, "relation": "户主",
+     "tags": ["独居老人", "高龄"], "residence_type": "户籍"},
+    {"name": "欧阳娜娜", "born": date(1999, 8, 30), "serial": 24, "phone": "19912345678", "relation": "户主",
+     "residence_type": "租住", "moved_in_on": date(2023, 3, 1), "moved_out_on": date(2025, 2, 28)},
+]  # fmt: skip
+
+
+def resident_data(person: dict[str, Any]) -> ResidentIn:
+    """Registry input for one of PEOPLE."""
+    id_number = make_id(person["born"], person["serial"])
+    extra = {k: v for k, v in person.items() if k not in ("born", "serial")}
+    return ResidentIn.model_validate(
+        extra
+        | {
+            "id_number": id_number,
+            "gender": "男" if person["serial"] % 2 else "女",
+            "birth_date": person["born"],
+        }
+    )
+
+
+@pytest.fixture
+def place(db: Session) -> Place:
+    """紫荆路社区 with 锦江花园 (1号楼 1单元 101, 102; 2单元 empty) and 森海一期 (1号楼 1单元 201)."""
+    street = Street(name="紫荆路街道", city="巩义市")
+    community = Community(street=street, name="紫荆路社区")
+    other = Community(street=Street(name="杜甫路街道", city="巩义市"), name="桐本南路社区")
+    jinjiang = Compound(community=community, name="锦江花园", code="jjhy")
+    senhai = Compound(community=community, name="森海一期", code="sh1")
+    far = Compound(community=other, name="远方小区", code="yf")
+    b1 = Building(compound=jinjiang, name="1号楼")
+    b2 = Building(compound=senhai, name="1号楼")
+    b3 = Building(compound=far, name="1号楼")
+    u1 = Unit(building=b1, name="1单元")
+    Unit(building=b1, name="2单元")
+    u2 = Unit(building=b2, name="1单元")
+    Unit(building=b3, name="1单元")
+    h101, h102, h201 = (
+        Household(unit=u1, room="101"),
+        Household(unit=u1, room="102"),
+        Household(unit=u2, room="201"),
+    )
+    db.add_all([street, other, h101, h102, h201, far, b3])
+    db.flush()
+    grid = Grid(community_id=community.id, name="第一网格", buildings=[b1])
+    db.add(grid)
+    db.commit()
+    return Place(community.id, other.id, jinjiang.id, grid.id, h101.id, h102.id, h201.id)
+
+
+@pytest.fixture
+def residents(db: Session, place: Place, vault: PiiVault) -> list[int]:
+    """The five PEOPLE: a family of three in 101, 张秀英 alone in 102, 欧阳娜娜 (moved out) in 201."""
+    homes = [place.h101, place.h101, place.h101, place.h102, place.h201]
+    ids = []
+    for person, home in zip(PEOPLE, homes, strict=True):
+        added = add_resident(
+            db, actor=Principal.system(), vault=vault, household_id=home, data=resident_data(person)
+        )
+        ids.append(added.id)
+    db.commit()
+    return ids
+
+
+def workbook(rows: Sequence[Sequence[object]], headers: Sequence[str] = COLUMNS) -> bytes:
+    """An .xlsx with a header and rows written as given (numbers stay numbers, like a hand-made file)."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet("居民")
+    sheet.write_row(0, 0, list(headers))
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
+            if value is not None and value != "":
+                sheet.write(number, column, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def row(**values: object) -> list[object]:
+    """A row in column order from Chinese column names."""
+    return [values.get(column, "") for column in COLUMNS]
+
+
+def counts(db: Session) -> dict[str, int]:
+    """Row counts of what an import may write."""
+    db.expire_all()
+    return {
+        model.__tablename__: db.scalar(select(func.count()).select_from(model)) or 0
+        for model in (Resident, ResidentTag, Household, AuditEntry)
+    }

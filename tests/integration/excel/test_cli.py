@@ -1,0 +1,66 @@
+"""`jiayuan residents export | import | template` on a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from jiayuan.cli.main import app as cli
+from jiayuan.settings import get_settings
+from tests.conftest import TEST_PII_KEY
+from tests.integration.excel.conftest import Place, counts, row, workbook
+
+
+@pytest.fixture
+def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI on the test database."""
+    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("JIAYUAN_PII_KEY", TEST_PII_KEY)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_export_then_import_round_trip(
+    env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
+) -> None:
+    target = tmp_path / "居民.xlsx"
+    exported = CliRunner().invoke(cli, ["residents", "export", str(target), "--reason", "核对"])
+    assert exported.exit_code == 0, exported.output
+    assert target.stat().st_size > 0
+    before = counts(db)
+    imported = CliRunner().invoke(cli, ["residents", "import", str(target)])
+    assert imported.exit_code == 0, imported.output
+    assert "未变 5 人" in imported.stdout
+    assert counts(db)["residents"] == before["residents"]
+
+
+def test_bad_file_exits_non_zero_and_writes_the_error_workbook(
+    env: None, db: Session, place: Place, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.xlsx"
+    source.write_bytes(
+        workbook([row(小区="锦江花园", 楼栋="1号楼", 单元="1单元", 户号="101", 姓名="某", 身份证号="123")])
+    )
+    marked = tmp_path / "errors.xlsx"
+    before = counts(db)
+    result = CliRunner().invoke(cli, ["residents", "import", str(source), "--errors", str(marked)])
+    assert result.exit_code == 1
+    assert "第 2 行 [身份证号]" in result.stderr and "第 2 行 [与户主关系]" in result.stderr
+    assert "未写入任何数据" in result.stderr
+    assert counts(db) == before
+    cells = CalamineWorkbook.from_path(str(marked)).get_sheet_by_name("居民").to_python()
+    assert cells[0][-1] == "错误原因" and "身份证号" in cells[1][-1]
+
+
+def test_template(env: None, tmp_path: Path) -> None:
+    target = tmp_path / "模板.xlsx"
+    result = CliRunner().invoke(cli, ["residents", "template", str(target)])
+    assert result.exit_code == 0, result.output
+    sheet = CalamineWorkbook.from_path(str(target)).get_sheet_by_name("居民").to_python()
+    assert sheet[0][:5] == ["小区", "楼栋", "单元", "户号", "姓名"]
