@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -26,12 +27,16 @@ from jiayuan.accounts import service
 from jiayuan.accounts.schemas import parse_scope
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import local, utcnow
+from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Building, Community, Compound, Device, Gate, Grid, Household, Street, Unit
+from jiayuan.registry import service as registry
+from jiayuan.registry.models import Device, Gate
+from tests.integration.registry.helpers import build_tree, make_id, person
 
 ROLES = ("admin", "staff", "grid", "property", "police", "volunteer", "resident", "device", "anonymous")
 DEVICE_ID = "jjhy-gate1-qr"
+BORN = date(1958, 6, 1)
 
 Body = Callable[["World", str], dict[str, Any]]
 
@@ -48,6 +53,24 @@ def heartbeat(_world: World, _role: str) -> dict[str, Any]:
     }
 
 
+def new_resident(household: str) -> Body:
+    """A new person for a household of the world, with an ID number unique to the calling role."""
+
+    def body(world: World, role: str) -> dict[str, Any]:
+        serial = 100 + ROLES.index(role) * 2 + (1 if household == "h_far" else 0)
+        return {
+            "household_id": world.ids[household],
+            "name": "单雄信",
+            "id_number": make_id(BORN, serial),
+            "gender": "男" if serial % 2 else "女",
+            "birth_date": BORN.isoformat(),
+            "relation": "户主",
+            "residence_type": "常住",
+        }
+
+    return body
+
+
 BODIES: dict[str, Body] = {
     "new_user": lambda _w, role: {
         "username": f"new-{role}",
@@ -59,6 +82,10 @@ BODIES: dict[str, Body] = {
     "device_token": lambda _w, _role: {"name": "门禁", "device_id": "jjhy-gate1-plate"},
     "reason": lambda _w, _role: {"reason": "核对"},
     "heartbeat": heartbeat,
+    "resident_here": new_resident("h102"),
+    "resident_elsewhere": new_resident("h_far"),
+    "phone": lambda _w, _role: {"phone": "13900001111"},
+    "reveal": lambda _w, _role: {"field": "id_number", "reason": "核对低保申请材料"},
 }
 
 # method, path, body (a key of BODIES or None), then the status for each role in ROLES:
@@ -88,6 +115,36 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     # audit log: admins only
     ("GET", "/api/v1/audit", None,                          (200, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/audit/export.xlsx", None,              (200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # residents: masked reads for the roles that work with people, in their scope only (others' ids are 404);
+    # police, volunteers and devices see no personal data (403); only admin and staff write and reveal
+    ("GET", "/api/v1/residents", None,                      (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/residents/{in_grid}", None,            (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/residents/{outside_grid}", None,       (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/residents/{elsewhere}", None,          (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/residents/999999", None,               (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/residents", "resident_here",          (201, 201, 403, 403, 403, 403, 422, 403, 401)),
+    ("POST", "/api/v1/residents", "resident_elsewhere",     (422, 422, 422, 422, 403, 403, 422, 403, 401)),
+    ("PATCH", "/api/v1/residents/{in_grid}", "phone",       (200, 200, 403, 403, 403, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/residents/{elsewhere}", "phone",     (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/residents/{in_grid}/reveal", "reveal", (200, 200, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/residents/{outside_grid}/reveal", "reveal",
+                                                            (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/residents/{elsewhere}/reveal", "reveal",
+                                                            (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    # households and vehicles: personal data, same scope as residents
+    ("GET", "/api/v1/households", None,                     (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/households/{h101}", None,              (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/households/{h201}", None,              (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/households/{h_far}", None,             (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/households/999999", None,              (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/vehicles", None,                       (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/shops", None,                          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    # the tree above the people: police and volunteers see their community's structure too
+    ("GET", "/api/v1/communities", None,                    (200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/compounds", None,                      (200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/buildings", None,                      (200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/units", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/grids", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
     # registry counts: each role sees the part of the tree it works in; devices none
     ("GET", "/api/v1/stats", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
     # devices: only the device itself pushes its events; the pipeline's state is for the office
@@ -97,7 +154,29 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/devices/status", None,                 (200, 200, 403, 200, 200, 403, 403, 403, 401)),
     ("GET", "/api/v1/devices/dead-letters", None,           (200, 200, 403, 200, 200, 403, 403, 403, 401)),
     ("GET", "/api/v1/devices/dead-letters/counts", None,    (200, 200, 403, 200, 200, 403, 403, 403, 401)),
+    # cameras: gate roles see their community's cameras (503 here only because tests run without a broker);
+    # another community's camera is refused, an unknown one is 404
+    ("GET", "/api/v1/cameras/{camera}/snapshot.jpg", None,  (503, 503, 503, 503, 503, 503, 403, 403, 401)),
+    ("GET", "/api/v1/cameras/{camera_elsewhere}/snapshot.jpg", None,
+                                                            (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/cameras/jjhy-gate9-cam/snapshot.jpg", None,
+                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+    ("GET", "/api/v1/cameras/{camera}/live.mjpeg", None,    (503, 503, 503, 503, 503, 503, 403, 403, 401)),
 ]  # fmt: skip
+
+
+# Lines where the platform does not yet answer as the table says; each fails loudly once fixed
+# (strict xfail), so the entry is removed then.
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    (
+        "GET",
+        "/api/v1/residents/999999",
+    ): "roles without registry access get 404 for unknown ids, 403 for known",
+    (
+        "GET",
+        "/api/v1/households/999999",
+    ): "roles without registry access get 404 for unknown ids, 403 for known",
+}
 
 
 @dataclass
@@ -117,45 +196,57 @@ class World:
         return template.format(**self.ids, own_token=self.own_token_ids.get(role, 0))
 
 
-def build_tree(session: Session) -> dict[str, Any]:
-    """紫荆路社区 with 锦江花园 (gate, QR reader, grid) and 森海一期, and 桐本南路社区 elsewhere."""
-    street = Street(name="紫荆路街道", city="巩义市")
-    community = Community(street=street, name="紫荆路社区")
-    elsewhere = Community(street=Street(name="杜甫路街道", city="巩义市"), name="桐本南路社区")
-    jinjiang = Compound(community=community, name="锦江花园", code="JJHY")
-    senhai = Compound(community=community, name="森海一期", code="SH1")
-    far = Compound(community=elsewhere, name="远方小区", code="YF")
-    b1, b2, b_far = (Building(compound=c, name="1号楼") for c in (jinjiang, senhai, far))
-    h101 = Household(unit=Unit(building=b1, name="1单元"), room="101")
-    h201 = Household(unit=Unit(building=b2, name="1单元"), room="201")
-    h_far = Household(unit=Unit(building=b_far, name="1单元"), room="301")
-    gate = Gate(compound=jinjiang, code="JJHY-1", name="锦江花园1号门")
-    session.add_all([street, elsewhere, h101, h201, h_far, gate])
-    session.add(Device(id=DEVICE_ID, gate=gate, kind="qr", name="1号门二维码", config={}))
-    session.flush()
-    grid = Grid(community_id=community.id, name="第一网格", buildings=[b1])
-    session.add(grid)
+def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
+    """The registry's test tree, gates with a QR reader and cameras, and one resident per household.
+
+    紫荆路社区: 锦江花园 1号楼 (101, 102; the grid covers it; the property company runs the compound)
+    and 森海一期 201; 桐本南路社区 (elsewhere): 远方小区 301.
+    """
+    tree = build_tree(session)
+    gate = Gate(compound=tree.jinjiang, code="JJHY-1", name="锦江花园1号门")
+    far_gate = Gate(compound=tree.far, code="YF-1", name="远方小区1号门")
+    session.add_all([gate, far_gate])
+    session.add_all(
+        [
+            Device(id=DEVICE_ID, gate=gate, kind="qr", name="1号门二维码", config={}),
+            Device(id="jjhy-gate1-cam", gate=gate, kind="camera", name="1号门全景", config={}),
+            Device(id="yf-gate1-cam", gate=far_gate, kind="camera", name="远方1号门全景", config={}),
+        ]
+    )
+    system = Principal.system()
+    people = {}
+    for key, household, serial in (
+        ("in_grid", tree.h101, 2),
+        ("outside_grid", tree.h201, 4),
+        ("elsewhere", tree.h_far, 6),
+    ):
+        data = person("刘莹", BORN, serial, phone="13812345678")
+        people[key] = registry.add_resident(
+            session, actor=system, vault=vault, household_id=household.id, data=data
+        ).id
     session.flush()
     return {
-        "community": community.id,
-        "elsewhere": elsewhere.id,
-        "jinjiang": jinjiang.id,
-        "senhai": senhai.id,
-        "far": far.id,
-        "h101": h101.id,
-        "h201": h201.id,
-        "h_far": h_far.id,
-        "grid": grid.id,
+        "community": tree.community.id,
+        "elsewhere_community": tree.other_community.id,
+        "jinjiang": tree.jinjiang.id,
+        "h101": tree.h101.id,
+        "h102": tree.h102.id,
+        "h201": tree.h201.id,
+        "h_far": tree.h_far.id,
+        "grid": tree.grid.id,
         "device": DEVICE_ID,
+        "camera": "jjhy-gate1-cam",
+        "camera_elsewhere": "yf-gate1-cam",
+        **people,
     }
 
 
-def build_world(sessions: sessionmaker[Session]) -> World:
+def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
     """The tree, one user per role (plus a bystander here and one elsewhere) and their tokens."""
     world = World()
     system = Principal.system()
     with unit_of_work(sessions) as session:
-        ids = build_tree(session)
+        ids = build_registry(session, vault)
         here = f"community:{ids['community']}"
         scopes = {
             "admin": [here],
@@ -194,7 +285,7 @@ def build_world(sessions: sessionmaker[Session]) -> World:
             username="stranger",
             display_name="",
             role=Role.STAFF,
-            scopes=[parse_scope(f"community:{ids['elsewhere']}")],
+            scopes=[parse_scope(f"community:{ids['elsewhere_community']}")],
         )
         ids["user_here"] = bystander.id
         ids["user_elsewhere"] = stranger.id
@@ -222,14 +313,18 @@ def test_matrix_lines_are_well_formed() -> None:
     ids=[f"{method} {path}" + (f" ({body})" if body else "") for method, path, body, expected in MATRIX],
 )
 def test_scope_matrix(
+    request: pytest.FixtureRequest,
     client: TestClient,
     sessions: sessionmaker[Session],
+    vault: PiiVault,
     method: str,
     path: str,
     body: str | None,
     expected: tuple[int, ...],
 ) -> None:
-    world = build_world(sessions)
+    if (method, path) in KNOWN_GAPS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[(method, path)]))
+    world = build_world(sessions, vault)
     wrong: list[str] = []
     for role, want in zip(ROLES, expected, strict=True):
         url = world.path(path, role)
@@ -240,3 +335,46 @@ def test_scope_matrix(
                 f"{role}: {method} {url} → {response.status_code}, expected {want}: {response.text[:200]}"
             )
     assert not wrong, "\n".join(wrong)
+
+
+# What each role finds when listing: the ids (keys of World.ids) a list may hold, per role.
+LIST_SCOPE: list[tuple[str, str, dict[str, set[str]]]] = [
+    (
+        "/api/v1/residents",
+        "id",
+        {
+            "admin": {"in_grid", "outside_grid"},
+            "staff": {"in_grid", "outside_grid"},
+            "grid": {"in_grid"},
+            "property": {"in_grid"},
+            "resident": {"in_grid"},
+        },
+    ),
+    (
+        "/api/v1/households",
+        "id",
+        {
+            "admin": {"h101", "h102", "h201"},
+            "staff": {"h101", "h102", "h201"},
+            "grid": {"h101", "h102"},
+            "property": {"h101", "h102"},
+            "resident": {"h101"},
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "key", "expected"), LIST_SCOPE, ids=[line[0] for line in LIST_SCOPE])
+def test_lists_hold_only_what_is_in_scope(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    vault: PiiVault,
+    path: str,
+    key: str,
+    expected: dict[str, set[str]],
+) -> None:
+    world = build_world(sessions, vault)
+    for role, names in expected.items():
+        body = client.get(path, params={"size": 200}, headers=world.headers(role)).json()
+        found = {item[key] for item in body["items"]}
+        assert found == {world.ids[name] for name in names}, role
