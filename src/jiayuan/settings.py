@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     device_clock_past_days: int = 7
     device_offline_after_s: int = 120
     pass_validity_s: int = 45
+    pass_key_id: str = "k1"  # noqa: S105 - a key id, not a secret
 
     # Vision: the pretrained COCO detector; absent file means the no-weights fallback.
     vision_model_path: Path | None = _SHARED_MODEL if _SHARED_MODEL.exists() else None

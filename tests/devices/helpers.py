@@ -81,3 +81,31 @@ def doc_blocks() -> list[DocBlock]:
         raw = match.group(2).encode()
         blocks.append(DocBlock(json.loads(raw), raw, tag.group(1) if tag else None))
     return blocks
+
+
+def add_person(
+    session: Session, compound_id: int, *, room: str = "101", name: str = "张三"
+) -> tuple[int, int]:
+    """A household with one resident in the compound; returns (household_id, person_id)."""
+    from datetime import date
+
+    from jiayuan.registry.models import Building, Household, Resident, Unit
+
+    building = session.query(Building).filter_by(compound_id=compound_id, name="1号楼").one_or_none()
+    if building is None:
+        building = Building(compound_id=compound_id, name="1号楼")
+        unit = Unit(building=building, name="1单元")
+        session.add_all([building, unit])
+        session.flush()
+    unit = building.units[0]
+    household = Household(unit_id=unit.id, room=room)
+    session.add(household)
+    session.flush()
+    resident = Resident(
+        household_id=household.id, name=name, name_pinyin="zhangsan", name_initials="zs", gender="男",
+        birth_date=date(1980, 1, 1), id_number_cipher="x", id_number_hash=f"h{household.id}{room}",
+        id_tail="0000", relation="户主", residence_type="户籍",
+    )  # fmt: skip
+    session.add(resident)
+    session.commit()
+    return household.id, resident.id

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.access.models import Alarm, PassCheck, VehiclePassage
 from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.schemas import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope
@@ -61,7 +62,7 @@ def _replay(sessions: sessionmaker[Session]) -> None:
         outcome = accept_batch(
             session, actor=Principal.system(), messages=_messages(), pipeline=PIPELINE, now=NOW
         )
-        handlers.dispatch(session, outcome, now=NOW)
+        handlers.dispatch(session, outcome, public_keys={}, now=NOW)
         session.commit()
 
 
@@ -82,6 +83,11 @@ def test_examples_replay_through_the_pipeline(sessions: sessionmaker[Session]) -
         assert mismatch.raw == next(b.raw for b in blocks if b.dead_letter == "topic_mismatch")
         total = session.scalar(select(func.sum(DeviceStatus.events_accepted)))
         assert total == len(good)
+        # The domain handlers ran on them: the example pass is checked (its signature is a placeholder),
+        # the plate read is classified, the SOS press is an alarm.
+        assert [c.reason for c in session.scalars(select(PassCheck))] == ["bad_signature"]
+        assert [p.plate for p in session.scalars(select(VehiclePassage))] == ["豫A12345"]
+        assert [a.type for a in session.scalars(select(Alarm))] == ["sos"]
 
 
 def test_replaying_the_examples_twice_stores_nothing_new(sessions: sessionmaker[Session]) -> None:

@@ -29,3 +29,41 @@ class AlarmCleared(DomainEvent):
     type: str
     gate_id: int | None = None
     device_id: str | None = None
+
+
+class PassChecked(DomainEvent):
+    """A pass was checked at a gate (the person's id stays out of the live feed)."""
+
+    name: ClassVar[str] = "access.pass_checked"
+    check_id: int
+    gate_id: int
+    compound_id: int
+    direction: str
+    decision: str
+    reason: str
+    kind: str | None = None
+    visitor_entries_left: int | None = None
+
+
+class VehicleSeen(DomainEvent):
+    """A plate was read at a gate and classified."""
+
+    name: ClassVar[str] = "access.vehicle_seen"
+    passage_id: int
+    gate_id: int
+    compound_id: int
+    plate: str
+    category: str
+    direction: str
+    valid_format: bool
+    notes: list[str] = Field(default_factory=list)
+
+
+class FlowChanged(DomainEvent):
+    """A gate's flow counters moved (the live flow stream)."""
+
+    name: ClassVar[str] = "access.flow"
+    gate_id: int
+    compound_id: int
+    bucket: str
+    deltas: dict[str, int] = Field(default_factory=dict)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from jiayuan.kernel.errors import Forbidden
+from collections.abc import Callable
+
+from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from jiayuan.bus.events import DomainEvent
+from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
+
+_GATE_ROLES = (Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER)
 
 
 def require_system(actor: Principal) -> None:
@@ -13,11 +21,89 @@ def require_system(actor: Principal) -> None:
 
 
 def require_can_view_gates(actor: Principal) -> None:
-    """Gates, flow and alarms: office staff, property companies and police."""
-    if not actor.has_role(Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER):
+    """Gates, flow and alarms: office staff, grid workers, volunteers, property companies and police."""
+    if not actor.has_role(*_GATE_ROLES):
         raise Forbidden("无权查看门岗数据")
 
 
-def visible_communities(actor: Principal) -> frozenset[int] | None:
-    """Communities the actor sees; None means every one."""
-    return None if actor.is_system else actor.community_ids
+def sees(actor: Principal, *, community_id: int | None, compound_id: int | None) -> bool:
+    """Whether a gate-level record of this community/compound is inside the actor's scope."""
+    if actor.is_system:
+        return True
+    if actor.role is Role.PROPERTY:
+        return compound_id is not None and compound_id in actor.compound_ids
+    return community_id is not None and community_id in actor.community_ids
+
+
+def scope_filter(
+    actor: Principal,
+    community: InstrumentedAttribute[int | None],
+    compound: InstrumentedAttribute[int | None],
+) -> ColumnElement[bool]:
+    """The same scope as `sees`, as a SQL condition."""
+    if actor.is_system:
+        return true()
+    if actor.role is Role.PROPERTY:
+        return compound.in_(actor.compound_ids) if actor.compound_ids else false()
+    return community.in_(actor.community_ids) if actor.community_ids else false()
+
+
+def require_gate_visible(actor: Principal, *, community_id: int, compound_id: int) -> None:
+    """A gate outside the scope is reported as not found (ids cannot be probed)."""
+    require_can_view_gates(actor)
+    if not sees(actor, community_id=community_id, compound_id=compound_id):
+        raise NotFound("出入口不存在", field="gate")
+
+
+def require_can_verify(actor: Principal, *, community_id: int, compound_id: int) -> None:
+    """Checking a pass at a gate: the gate's own devices, staff on duty there, the platform."""
+    if actor.role is Role.DEVICE:
+        return  # the caller checked that the device stands at this gate
+    require_gate_visible(actor, community_id=community_id, compound_id=compound_id)
+
+
+def require_can_issue_resident_pass(
+    actor: Principal, *, person_id: int, household_id: int, community_id: int
+) -> None:
+    """A resident for themself or their household; staff and admins of the community."""
+    if actor.is_system:
+        return
+    if actor.role is Role.RESIDENT and (actor.person_id == person_id or actor.household_id == household_id):
+        return
+    if actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids:
+        return
+    raise NotFound("居民不存在", field="resident")
+
+
+def require_can_invite(actor: Principal, *, household_id: int, community_id: int) -> None:
+    """A household invites its own visitors; staff and admins may register one for it."""
+    if actor.is_system:
+        return
+    if actor.role is Role.RESIDENT and actor.household_id == household_id:
+        return
+    if actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids:
+        return
+    raise Forbidden("只能为本户邀请访客")
+
+
+def require_can_manage_passes(actor: Principal, *, community_id: int | None) -> None:
+    """Revocations and home isolation records: staff and admins of the community."""
+    if actor.is_system:
+        return
+    if actor.role in (Role.ADMIN, Role.STAFF) and (
+        community_id is None or community_id in actor.community_ids
+    ):
+        return
+    raise Forbidden("只有社区工作人员可以管理通行码")
+
+
+def require_can_watch(actor: Principal, *, community_id: int) -> None:
+    """The plate watch list: police, staff and admins of the community."""
+    if actor.is_system:
+        return
+    if actor.role in (Role.ADMIN, Role.STAFF, Role.POLICE) and community_id in actor.community_ids:
+        return
+    raise Forbidden("无权设置布控车辆")
+
+
+EventFilter = Callable[[DomainEvent], bool]

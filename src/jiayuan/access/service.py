@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.access import alarms, policies
+from jiayuan.access import alarms, gate_checks, policies, rules, vehicles
+from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Alarm
+from jiayuan.devices.schemas import Door, LineCross, PlateRead, QrScan, Sos
 from jiayuan.devices.service import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
@@ -24,13 +26,58 @@ def handle_device_events(
     actor: Principal,
     accepted: Sequence[Accepted],
     came_back: Sequence[DeviceInfo],
+    public_keys: dict[str, str],
     now: datetime | None = None,
 ) -> None:
-    """React to freshly stored device events in the ingest transaction."""
+    """React to freshly stored device events in the same transaction that stores them."""
     policies.require_system(actor)
     now = now or utcnow()
     for alarm in alarms.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in came_back]):
         alarms.clear(session, alarm, at=now)
+    for event in accepted:
+        gate = GateRef.of_device(event.device)
+        if gate is None:
+            continue
+        at = event.envelope.ts
+        payload = event.payload
+        if isinstance(payload, QrScan):
+            gate_checks.check(
+                session,
+                token=payload.token,
+                gate=gate,
+                direction=payload.direction,
+                at=at,
+                public_keys=public_keys,
+                device=event.device,
+                device_event_id=event.row_id,
+                local_decision=payload.local_decision,
+            )
+        elif isinstance(payload, PlateRead):
+            vehicles.record_plate(
+                session, read=payload, gate=gate, device=event.device, at=at, device_event_id=event.row_id
+            )
+        elif isinstance(payload, LineCross):
+            rules.record_line_cross(
+                session, cross=payload, gate=gate, device=event.device, at=at, device_event_id=event.row_id
+            )
+        elif isinstance(payload, Sos):
+            alarms.raise_alarm(
+                session,
+                type="sos",
+                device=event.device,
+                at=at,
+                summary=f"{gate.name} 一键报警（{payload.button}）",
+                evidence={"device_event_id": event.row_id, "pressed": payload.pressed},
+            )
+        elif isinstance(payload, Door) and payload.state == "forced":
+            alarms.raise_alarm(
+                session,
+                type="door_forced",
+                device=event.device,
+                at=at,
+                summary=f"{gate.name} 门被强行打开",
+                evidence={"device_event_id": event.row_id},
+            )
 
 
 def raise_device_offline(
@@ -64,9 +111,7 @@ def list_alarms(
     """Alarms the actor may see, newest first."""
     policies.require_can_view_gates(actor)
     query = select(Alarm).order_by(Alarm.id.desc()).limit(min(max(limit, 1), 500))
-    communities = policies.visible_communities(actor)
-    if communities is not None:
-        query = query.where(Alarm.community_id.in_(communities))
+    query = query.where(policies.scope_filter(actor, Alarm.community_id, Alarm.compound_id))
     if state is not None:
         query = query.where(Alarm.state == state)
     if type is not None:

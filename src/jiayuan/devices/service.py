@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.upsert import insert_ignoring_conflicts
 from jiayuan.devices import policies
 from jiayuan.devices.decode import Event, Limits, Rejected, Status, Topics, decode, decode_event
 from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateChanged
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
-from jiayuan.devices.repository import insert_ignoring_conflicts
 from jiayuan.devices.schemas import Envelope, Heartbeat
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal

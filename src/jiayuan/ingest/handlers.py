@@ -12,10 +12,17 @@ from jiayuan.devices.service import BatchOutcome
 from jiayuan.kernel.principal import Principal
 
 
-def dispatch(session: Session, outcome: BatchOutcome, *, now: datetime | None = None) -> None:
+def dispatch(
+    session: Session, outcome: BatchOutcome, *, public_keys: dict[str, str], now: datetime | None = None
+) -> None:
     """Let the access domain react to the batch's new events before the batch commits."""
     access.handle_device_events(
-        session, actor=Principal.system(), accepted=outcome.accepted, came_back=outcome.came_back, now=now
+        session,
+        actor=Principal.system(),
+        accepted=outcome.accepted,
+        came_back=outcome.came_back,
+        public_keys=public_keys,
+        now=now,
     )
 
 

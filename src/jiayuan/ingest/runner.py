@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.access.passes import signer_for
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import service as devices
@@ -85,6 +86,9 @@ class IngestLoop:
             raise ValueError("JIAYUAN_MQTT_URL is not set")
         self.settings = settings
         self.pipeline = pipeline_of(settings)
+        self.public_keys = signer_for(
+            settings.pass_signing_key.get_secret_value(), settings.pass_key_id
+        ).public_keys()
         self._engine: Engine | None = None
         if sessions is None:
             self._engine = make_engine(settings.database_url)
@@ -223,7 +227,7 @@ class IngestLoop:
         system = Principal.system()
         with unit_of_work(self.sessions) as session:
             outcome = devices.accept_batch(session, actor=system, messages=raws, pipeline=self.pipeline)
-            handlers.dispatch(session, outcome)
+            handlers.dispatch(session, outcome, public_keys=self.public_keys)
         return outcome
 
     def _commit_one_by_one(self, raws: list[RawMessage]) -> devices.BatchOutcome:

@@ -15,6 +15,8 @@ from jiayuan.settings import Settings, get_settings
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
 from jiayuan.web.routes import (
+    access_api,
+    access_ws,
     accounts_api,
     auth_pages,
     console_pages,
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(console_pages.router)
     app.include_router(devices_api.router)
+    app.include_router(access_api.router)
+    app.include_router(access_ws.router)
     app.include_router(stats_api.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from jiayuan.access import service as access
+from jiayuan.access.passes import signer_for
 from jiayuan.devices import service
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.schemas import (
@@ -87,8 +88,13 @@ def push_event(
         size=body.size,
         pipeline=pipeline_for(context.settings),
     )
+    signer = signer_for(context.settings.pass_signing_key.get_secret_value(), context.settings.pass_key_id)
     access.handle_device_events(
-        session, actor=Principal.system(), accepted=outcome.accepted, came_back=outcome.came_back
+        session,
+        actor=Principal.system(),
+        accepted=outcome.accepted,
+        came_back=outcome.came_back,
+        public_keys=signer.public_keys(),
     )
     if outcome.accepted:
         return JSONResponse(PushResult(result="accepted").model_dump(), status_code=202)

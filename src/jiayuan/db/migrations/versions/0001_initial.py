@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 16:24:55.628594
+Create Date: 2026-11-27 17:01:46.946319
 """
 
 from __future__ import annotations
@@ -126,6 +126,100 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_device_status_silent_due_at"), ["silent_due_at"], unique=False)
 
     op.create_table(
+        "flow_buckets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("gate_id", sa.Integer(), nullable=False),
+        sa.Column("compound_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("bucket", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("people_in", sa.Integer(), nullable=False),
+        sa.Column("people_out", sa.Integer(), nullable=False),
+        sa.Column("camera_in", sa.Integer(), nullable=False),
+        sa.Column("camera_out", sa.Integer(), nullable=False),
+        sa.Column("vehicles_in", sa.Integer(), nullable=False),
+        sa.Column("vehicles_out", sa.Integer(), nullable=False),
+        sa.Column("outside_in", sa.Integer(), nullable=False),
+        sa.Column("outside_out", sa.Integer(), nullable=False),
+        sa.Column("refused", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_buckets")),
+        sa.UniqueConstraint("gate_id", "bucket", name=op.f("uq_flow_buckets_gate_id_bucket")),
+    )
+    with op.batch_alter_table("flow_buckets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_flow_buckets_community_id"), ["community_id"], unique=False)
+        batch_op.create_index("ix_flow_buckets_compound", ["compound_id", "bucket"], unique=False)
+
+    op.create_table(
+        "isolations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("starts_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("purpose", sa.String(length=200), nullable=False),
+        sa.Column("consent_recorded", sa.Boolean(), nullable=False),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_isolations")),
+    )
+    with op.batch_alter_table("isolations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_isolations_community_id"), ["community_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_isolations_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "pass_checks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("gate_id", sa.Integer(), nullable=False),
+        sa.Column("compound_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.String(length=64), nullable=True),
+        sa.Column("device_event_id", sa.BigInteger(), nullable=True),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("kind", sa.String(length=1), nullable=True),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("visitor_pass_id", sa.Integer(), nullable=True),
+        sa.Column("household_id", sa.Integer(), nullable=True),
+        sa.Column("nonce", sa.String(length=32), nullable=True),
+        sa.Column("decision", sa.String(length=8), nullable=False),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.Column("local_decision", sa.String(length=8), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pass_checks")),
+        sa.UniqueConstraint("device_event_id", name=op.f("uq_pass_checks_device_event_id")),
+    )
+    with op.batch_alter_table("pass_checks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pass_checks_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_pass_checks_community_id"), ["community_id"], unique=False)
+        batch_op.create_index("ix_pass_checks_gate_at", ["gate_id", "at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_pass_checks_person_id"), ["person_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_pass_checks_reason"), ["reason"], unique=False)
+
+    op.create_table(
+        "pass_revocations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ref", sa.String(length=64), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("revoked_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pass_revocations")),
+        sa.UniqueConstraint("ref", name=op.f("uq_pass_revocations_ref")),
+    )
+    with op.batch_alter_table("pass_revocations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pass_revocations_community_id"), ["community_id"], unique=False)
+
+    op.create_table(
+        "pass_uses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("nonce", sa.String(length=32), nullable=False),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("used_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pass_uses")),
+        sa.UniqueConstraint("nonce", "direction", name=op.f("uq_pass_uses_nonce_direction")),
+    )
+    with op.batch_alter_table("pass_uses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pass_uses_used_at"), ["used_at"], unique=False)
+
+    op.create_table(
         "streets",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -152,6 +246,93 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
+
+    op.create_table(
+        "vehicle_passages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("gate_id", sa.Integer(), nullable=False),
+        sa.Column("compound_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.String(length=64), nullable=False),
+        sa.Column("device_event_id", sa.BigInteger(), nullable=True),
+        sa.Column("plate_raw", sa.String(length=16), nullable=False),
+        sa.Column("plate", sa.String(length=16), nullable=False),
+        sa.Column("color", sa.String(length=8), nullable=False),
+        sa.Column("confidence", sa.Double(), nullable=False),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("category", sa.String(length=8), nullable=False),
+        sa.Column("valid_format", sa.Boolean(), nullable=False),
+        sa.Column("notes", sa.JSON(), nullable=False),
+        sa.Column("snapshot", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vehicle_passages")),
+        sa.UniqueConstraint("device_event_id", name=op.f("uq_vehicle_passages_device_event_id")),
+    )
+    with op.batch_alter_table("vehicle_passages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_vehicle_passages_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vehicle_passages_community_id"), ["community_id"], unique=False)
+        batch_op.create_index("ix_vehicle_passages_gate_at", ["gate_id", "at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vehicle_passages_plate"), ["plate"], unique=False)
+
+    op.create_table(
+        "vehicle_presence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plate", sa.String(length=16), nullable=False),
+        sa.Column("compound_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=8), nullable=False),
+        sa.Column("entered_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("entered_gate_id", sa.Integer(), nullable=True),
+        sa.Column("left_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("left_gate_id", sa.Integer(), nullable=True),
+        sa.Column("dwell_s", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vehicle_presence")),
+    )
+    with op.batch_alter_table("vehicle_presence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_vehicle_presence_category"), ["category"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vehicle_presence_community_id"), ["community_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vehicle_presence_left_at"), ["left_at"], unique=False)
+        batch_op.create_index("ix_vehicle_presence_open", ["compound_id", "plate", "left_at"], unique=False)
+
+    op.create_table(
+        "visitor_passes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("compound_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("phone_cipher", sa.String(length=128), nullable=False),
+        sa.Column("phone_tail", sa.String(length=4), nullable=False),
+        sa.Column("plate", sa.String(length=16), nullable=True),
+        sa.Column("valid_from", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_until", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("entries_allowed", sa.Integer(), nullable=False),
+        sa.Column("entries_used", sa.Integer(), nullable=False),
+        sa.Column("invited_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("revoked_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visitor_passes")),
+    )
+    with op.batch_alter_table("visitor_passes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_visitor_passes_community_id"), ["community_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visitor_passes_compound_id"), ["compound_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visitor_passes_household_id"), ["household_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visitor_passes_plate"), ["plate"], unique=False)
+
+    op.create_table(
+        "watch_plates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("plate", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("added_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_watch_plates")),
+        sa.UniqueConstraint("community_id", "plate", name=op.f("uq_watch_plates_community_id_plate")),
+    )
+    with op.batch_alter_table("watch_plates", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_watch_plates_community_id"), ["community_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_watch_plates_plate"), ["plate"], unique=False)
 
     op.create_table(
         "api_tokens",
@@ -562,11 +743,63 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_tokens_device_id"))
 
     op.drop_table("api_tokens")
+    with op.batch_alter_table("watch_plates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_watch_plates_plate"))
+        batch_op.drop_index(batch_op.f("ix_watch_plates_community_id"))
+
+    op.drop_table("watch_plates")
+    with op.batch_alter_table("visitor_passes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visitor_passes_plate"))
+        batch_op.drop_index(batch_op.f("ix_visitor_passes_household_id"))
+        batch_op.drop_index(batch_op.f("ix_visitor_passes_compound_id"))
+        batch_op.drop_index(batch_op.f("ix_visitor_passes_community_id"))
+
+    op.drop_table("visitor_passes")
+    with op.batch_alter_table("vehicle_presence", schema=None) as batch_op:
+        batch_op.drop_index("ix_vehicle_presence_open")
+        batch_op.drop_index(batch_op.f("ix_vehicle_presence_left_at"))
+        batch_op.drop_index(batch_op.f("ix_vehicle_presence_community_id"))
+        batch_op.drop_index(batch_op.f("ix_vehicle_presence_category"))
+
+    op.drop_table("vehicle_presence")
+    with op.batch_alter_table("vehicle_passages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vehicle_passages_plate"))
+        batch_op.drop_index("ix_vehicle_passages_gate_at")
+        batch_op.drop_index(batch_op.f("ix_vehicle_passages_community_id"))
+        batch_op.drop_index(batch_op.f("ix_vehicle_passages_at"))
+
+    op.drop_table("vehicle_passages")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_role"))
 
     op.drop_table("users")
     op.drop_table("streets")
+    with op.batch_alter_table("pass_uses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pass_uses_used_at"))
+
+    op.drop_table("pass_uses")
+    with op.batch_alter_table("pass_revocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pass_revocations_community_id"))
+
+    op.drop_table("pass_revocations")
+    with op.batch_alter_table("pass_checks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pass_checks_reason"))
+        batch_op.drop_index(batch_op.f("ix_pass_checks_person_id"))
+        batch_op.drop_index("ix_pass_checks_gate_at")
+        batch_op.drop_index(batch_op.f("ix_pass_checks_community_id"))
+        batch_op.drop_index(batch_op.f("ix_pass_checks_at"))
+
+    op.drop_table("pass_checks")
+    with op.batch_alter_table("isolations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_isolations_person_id"))
+        batch_op.drop_index(batch_op.f("ix_isolations_community_id"))
+
+    op.drop_table("isolations")
+    with op.batch_alter_table("flow_buckets", schema=None) as batch_op:
+        batch_op.drop_index("ix_flow_buckets_compound")
+        batch_op.drop_index(batch_op.f("ix_flow_buckets_community_id"))
+
+    op.drop_table("flow_buckets")
     with op.batch_alter_table("device_status", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_device_status_silent_due_at"))
 

@@ -1,4 +1,4 @@
-"""Queries of the devices domain, portable across SQLite and PostgreSQL."""
+"""Portable INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,0 +1,170 @@
+"""扫码验码 on the platform: signature, expiry, revocation, compound, isolation, replay, visitor rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from jiayuan.access import alarms, flow
+from jiayuan.access.events import PassChecked
+from jiayuan.access.gates import GateRef
+from jiayuan.access.models import Isolation, PassCheck, PassRevocation, PassUse, VisitorPass
+from jiayuan.access.passes import BadPass, Claims, verify
+from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.upsert import insert_ignoring_conflicts
+from jiayuan.registry.directory import DeviceInfo
+
+REASONS = (
+    "ok",
+    "expired",
+    "bad_signature",
+    "replayed",
+    "wrong_compound",
+    "revoked",
+    "isolation",
+    "visitor_window",
+    "visitor_used_up",
+)
+
+
+def active_isolation(session: Session, person_id: int, at: datetime) -> Isolation | None:
+    """The isolation a person is under at `at` (only records with consent count)."""
+    return session.scalar(
+        select(Isolation)
+        .where(
+            Isolation.person_id == person_id,
+            Isolation.starts_at <= at,
+            Isolation.ends_at > at,
+            Isolation.consent_recorded.is_(True),
+        )
+        .limit(1)
+    )
+
+
+def _revoked(session: Session, claims: Claims) -> bool:
+    refs = [claims.n, f"{'p' if claims.t == 'r' else 'v'}:{claims.p}"]
+    return session.scalar(select(PassRevocation.id).where(PassRevocation.ref.in_(refs)).limit(1)) is not None
+
+
+def _decide(
+    session: Session, claims: Claims, *, gate: GateRef, direction: str, at: datetime
+) -> tuple[str, VisitorPass | None]:
+    if at.timestamp() > claims.exp:
+        return "expired", None
+    if _revoked(session, claims):
+        return "revoked", None
+    if gate.compound_id not in claims.c:
+        return "wrong_compound", None
+    if claims.t == "r":
+        if active_isolation(session, claims.p, at) is not None:
+            return "isolation", None
+        used = insert_ignoring_conflicts(
+            session,
+            PassUse.__table__,  # type: ignore[arg-type]
+            [{"nonce": claims.n, "direction": direction, "used_at": at}],
+            keys=("nonce", "direction"),
+            returning=("id",),
+        )
+        return ("ok" if used else "replayed"), None
+    visitor = session.get(VisitorPass, claims.p)
+    if visitor is None or visitor.revoked_at is not None or visitor.household_id != claims.h:
+        return "revoked", visitor
+    if not visitor.valid_from <= at <= visitor.valid_until:
+        return "visitor_window", visitor
+    if direction == "in":
+        # One atomic step, so two gates reading the same code at once cannot both use the last entry.
+        taken = session.execute(
+            update(VisitorPass)
+            .where(VisitorPass.id == visitor.id, VisitorPass.entries_used < VisitorPass.entries_allowed)
+            .values(entries_used=VisitorPass.entries_used + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 0:  # type: ignore[attr-defined]
+            return "visitor_used_up", visitor
+        session.refresh(visitor)
+    return "ok", visitor
+
+
+def check(
+    session: Session,
+    *,
+    token: str,
+    gate: GateRef,
+    direction: str,
+    at: datetime,
+    public_keys: dict[str, str],
+    device: DeviceInfo | None = None,
+    device_event_id: int | None = None,
+    local_decision: str | None = None,
+) -> PassCheck:
+    """Decide on one scanned token at a gate, record the result and count it in the flow."""
+    claims: Claims | None
+    try:
+        claims = verify(token, public_keys)
+    except BadPass:
+        claims = None
+    visitor = None
+    reason = "bad_signature" if claims is None else "ok"
+    if claims is not None:
+        reason, visitor = _decide(session, claims, gate=gate, direction=direction, at=at)
+    record = PassCheck(
+        at=at,
+        gate_id=gate.id,
+        compound_id=gate.compound_id,
+        community_id=gate.community_id,
+        device_id=device.id if device else None,
+        device_event_id=device_event_id,
+        direction=direction,
+        kind=claims.t if claims else None,
+        person_id=claims.p if claims and claims.t == "r" else None,
+        visitor_pass_id=claims.p if claims and claims.t == "v" else None,
+        household_id=claims.h if claims else None,
+        nonce=claims.n if claims else None,
+        decision="ok" if reason == "ok" else "refused",
+        reason=reason,
+        local_decision=local_decision,
+    )
+    session.add(record)
+    session.flush()
+    counter = ("people_in" if direction == "in" else "people_out") if reason == "ok" else "refused"
+    flow.bump(
+        session,
+        gate_id=gate.id,
+        compound_id=gate.compound_id,
+        community_id=gate.community_id,
+        at=at,
+        **{counter: 1},
+    )
+    if reason == "isolation":
+        alarms.raise_alarm(
+            session,
+            type="isolation_scan",
+            device=device,
+            gate_id=gate.id,
+            community_id=gate.community_id,
+            compound_id=gate.compound_id,
+            at=at,
+            summary=f"{gate.name} 居家隔离人员扫码（{'进' if direction == 'in' else '出'}）",
+            evidence={
+                "pass_check_id": record.id,
+                "person_id": record.person_id,
+                "device_event_id": device_event_id,
+            },
+        )
+    publish_on_commit(
+        session,
+        PassChecked(
+            community_id=gate.community_id,
+            check_id=record.id,
+            gate_id=gate.id,
+            compound_id=gate.compound_id,
+            direction=direction,
+            decision=record.decision,
+            reason=reason,
+            kind=record.kind,
+            visitor_entries_left=(visitor.entries_allowed - visitor.entries_used) if visitor else None,
+        ),
+    )
+    return record

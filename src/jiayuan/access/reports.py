@@ -1,0 +1,243 @@
+"""Reads of the access domain: gates, flow per gate and compound, daily summary, vehicles inside."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jiayuan.access import flow, policies
+from jiayuan.access.models import Alarm, FlowBucket, PassCheck, VehiclePresence, WatchPlate
+from jiayuan.access.plates import normalise
+from jiayuan.access.schemas import (
+    DailySummary,
+    FlowBucketOut,
+    FlowOut,
+    GateDeviceOut,
+    GateOut,
+    PresenceOut,
+    WatchPlateIn,
+)
+from jiayuan.accounts.service import record_audit
+from jiayuan.kernel.clock import LOCAL_TZ, utcnow
+from jiayuan.kernel.errors import Invalid, NotFound
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry import directory
+
+MAX_FLOW_SPAN = timedelta(days=7)
+
+
+def list_gates(session: Session, *, actor: Principal) -> list[GateOut]:
+    """Gates the actor may see, with compound and devices."""
+    policies.require_can_view_gates(actor)
+    devices = {d.id: d for d in directory.all_devices(session)}
+    return [
+        GateOut(
+            id=g.id,
+            code=g.code,
+            name=g.name,
+            compound_id=g.compound_id,
+            compound_name=g.compound_name,
+            community_id=g.community_id,
+            devices=[
+                GateDeviceOut(id=d, kind=devices[d].kind, name=devices[d].name, enabled=devices[d].enabled)
+                for d in g.device_ids
+            ],
+        )
+        for g in directory.list_gates(session)
+        if policies.sees(actor, community_id=g.community_id, compound_id=g.compound_id)
+    ]
+
+
+def _totals(buckets: list[FlowBucketOut], at: datetime) -> FlowBucketOut:
+    sums = {name: sum(getattr(b, name) for b in buckets) for name in flow.COUNTERS}
+    return FlowBucketOut(bucket=at, **sums)
+
+
+def _outside_present(session: Session, compound_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(VehiclePresence)
+            .where(
+                VehiclePresence.compound_id == compound_id,
+                VehiclePresence.category == "outside",
+                VehiclePresence.left_at.is_(None),
+                VehiclePresence.entered_at.is_not(None),
+            )
+        )
+        or 0
+    )
+
+
+def _since(since: datetime | None, until: datetime) -> datetime:
+    since = since or until - timedelta(hours=24)
+    if since.tzinfo is None:
+        raise Invalid("since 须带时区，例如 2026-11-27T08:00:00+08:00", field="since")
+    if since > until:
+        raise Invalid("since 不能晚于现在", field="since")
+    if until - since > MAX_FLOW_SPAN:
+        raise Invalid("最多查询 7 天", field="since")
+    return since
+
+
+def gate_flow(
+    session: Session,
+    *,
+    actor: Principal,
+    gate_id: int,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> FlowOut:
+    """A gate's 5-minute buckets since a moment (default: the last 24 hours)."""
+    gate = next((g for g in directory.list_gates(session) if g.id == gate_id), None)
+    if gate is None:
+        raise NotFound("出入口不存在", field="gate_id")
+    policies.require_gate_visible(actor, community_id=gate.community_id, compound_id=gate.compound_id)
+    now = now or utcnow()
+    start = _since(since, now)
+    rows = session.scalars(
+        select(FlowBucket)
+        .where(FlowBucket.gate_id == gate_id, FlowBucket.bucket >= flow.bucket_of(start))
+        .order_by(FlowBucket.bucket)
+    ).all()
+    buckets = [FlowBucketOut.model_validate(r) for r in rows]
+    return FlowOut(
+        gate_id=gate_id,
+        compound_id=gate.compound_id,
+        since=start,
+        buckets=buckets,
+        totals=_totals(buckets, start),
+        outside_present=_outside_present(session, gate.compound_id),
+    )
+
+
+def compound_flow(
+    session: Session,
+    *,
+    actor: Principal,
+    compound_id: int,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> FlowOut:
+    """A compound's buckets (all its gates summed)."""
+    gates = [g for g in directory.list_gates(session) if g.compound_id == compound_id]
+    if not gates:
+        raise NotFound("小区不存在或没有出入口", field="compound_id")
+    policies.require_gate_visible(actor, community_id=gates[0].community_id, compound_id=compound_id)
+    now = now or utcnow()
+    start = _since(since, now)
+    rows = session.execute(
+        select(FlowBucket.bucket, *[func.sum(getattr(FlowBucket, c)) for c in flow.COUNTERS])
+        .where(FlowBucket.compound_id == compound_id, FlowBucket.bucket >= flow.bucket_of(start))
+        .group_by(FlowBucket.bucket)
+        .order_by(FlowBucket.bucket)
+    ).all()
+    buckets = [
+        FlowBucketOut(bucket=r[0], **dict(zip(flow.COUNTERS, map(int, r[1:]), strict=True))) for r in rows
+    ]
+    return FlowOut(
+        compound_id=compound_id,
+        since=start,
+        buckets=buckets,
+        totals=_totals(buckets, start),
+        outside_present=_outside_present(session, compound_id),
+    )
+
+
+def daily_summary(session: Session, *, actor: Principal, compound_id: int, day: str) -> DailySummary:
+    """One local (Asia/Shanghai) day of a compound: totals, peak, alarms, refusals by reason."""
+    try:
+        start = datetime.combine(datetime.fromisoformat(day).date(), time(), tzinfo=LOCAL_TZ)
+    except ValueError as exc:
+        raise Invalid("日期格式应为 YYYY-MM-DD", field="day") from exc
+    end = start + timedelta(days=1)
+    flow_out = compound_flow(session, actor=actor, compound_id=compound_id, since=start, now=end)
+    buckets = [b for b in flow_out.buckets if b.bucket < end]
+    peak = max(buckets, key=lambda b: b.people_in + b.camera_in, default=None)
+    alarm_types = Counter(
+        session.scalars(
+            select(Alarm.type).where(
+                Alarm.compound_id == compound_id, Alarm.raised_at >= start, Alarm.raised_at < end
+            )
+        )
+    )
+    refused = Counter(
+        session.scalars(
+            select(PassCheck.reason).where(
+                PassCheck.compound_id == compound_id,
+                PassCheck.at >= start,
+                PassCheck.at < end,
+                PassCheck.decision == "refused",
+            )
+        )
+    )
+    return DailySummary(
+        compound_id=compound_id,
+        day=start.date().isoformat(),
+        totals=_totals(buckets, start),
+        peak_in_bucket=peak.bucket if peak else None,
+        peak_in=(peak.people_in + peak.camera_in) if peak else 0,
+        alarms=dict(alarm_types),
+        refused=dict(refused),
+    )
+
+
+def overnight_outside(
+    session: Session, *, actor: Principal, morning: datetime | None = None
+) -> list[PresenceOut]:
+    """Outside vehicles that entered before midnight and are still inside (the morning list)."""
+    policies.require_can_view_gates(actor)
+    morning = (morning or utcnow()).astimezone(LOCAL_TZ)
+    midnight = datetime.combine(morning.date(), time(), tzinfo=LOCAL_TZ)
+    rows = session.scalars(
+        select(VehiclePresence)
+        .where(
+            VehiclePresence.category == "outside",
+            VehiclePresence.left_at.is_(None),
+            VehiclePresence.entered_at < midnight,
+            policies.scope_filter(actor, VehiclePresence.community_id, VehiclePresence.compound_id),
+        )
+        .order_by(VehiclePresence.entered_at)
+    ).all()
+    return [
+        PresenceOut(
+            plate=r.plate,
+            compound_id=r.compound_id,
+            category=r.category,
+            entered_at=r.entered_at,
+            entered_gate_id=r.entered_gate_id,
+            dwell_s=int((morning - r.entered_at).total_seconds()) if r.entered_at else None,
+        )
+        for r in rows
+    ]
+
+
+def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -> WatchPlate:
+    """Put a plate on a community's watch list (police, staff, admins)."""
+    policies.require_can_watch(actor, community_id=data.community_id)
+    plate = normalise(data.plate)
+    if not plate.valid_format:
+        raise Invalid(f"车牌格式不正确：{'；'.join(plate.notes)}", field="plate")
+    existing = session.scalar(
+        select(WatchPlate).where(WatchPlate.community_id == data.community_id, WatchPlate.plate == plate.text)
+    )
+    if existing is not None:
+        return existing
+    entry = WatchPlate(
+        community_id=data.community_id, plate=plate.text, reason=data.reason, added_at=utcnow()
+    )
+    session.add(entry)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="watchlist.add",
+        target_type="plate",
+        target_id=plate.text,
+        reason=data.reason,
+        community_id=data.community_id,
+    )
+    return entry

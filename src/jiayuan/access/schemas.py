@@ -1,0 +1,230 @@
+"""Input and output shapes of the access domain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_VISITOR_WINDOW = timedelta(days=7)
+
+
+class VisitorInvite(BaseModel):
+    """A household invites a visitor: who, when, how many entries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: int = Field(ge=1)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=20)]
+    plate: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = None
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    entries: int = Field(default=1, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _window(self) -> VisitorInvite:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until 必须晚于 valid_from")
+        if self.valid_until - self.valid_from > MAX_VISITOR_WINDOW:
+            raise ValueError("访客时段最长 7 天")
+        return self
+
+
+class VisitorOut(BaseModel):
+    """A visitor pass as shown to the household and staff (phone masked)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    household_id: int
+    compound_id: int
+    name: str
+    phone_masked: str
+    plate: str | None
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    entries_allowed: int
+    entries_used: int
+    revoked: bool
+    token: str | None = None
+
+
+class IssuedPass(BaseModel):
+    """A freshly signed e-pass."""
+
+    token: str
+    expires_at: AwareDatetime
+    kind: Literal["r", "v"]
+
+
+class VerifyRequest(BaseModel):
+    """A token scanned at a gate, checked by staff or a device over the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    gate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    direction: Literal["in", "out"] = "in"
+
+
+class CheckOut(BaseModel):
+    """The platform's decision on a pass."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: AwareDatetime
+    gate_id: int
+    direction: str
+    kind: str | None
+    decision: str
+    reason: str
+
+
+class PublicKeyOut(BaseModel):
+    """One pass-verification key (same shape as the `keys` command)."""
+
+    kid: str
+    ed25519: str
+
+
+class RevocationsOut(BaseModel):
+    """The revocation list (same shape as the `revocations` command)."""
+
+    version: int
+    revoked: list[str]
+
+
+class IsolationIn(BaseModel):
+    """A home isolation record: only with the person's recorded consent and an end date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int = Field(ge=1)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    consent_recorded: bool
+
+    @model_validator(mode="after")
+    def _checks(self) -> IsolationIn:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at 必须晚于 starts_at")
+        if not self.consent_recorded:
+            raise ValueError("须记录本人同意（consent_recorded）")
+        return self
+
+
+class RevokeIn(BaseModel):
+    """Put a person (`p:ID`), a visitor pass (`v:ID`) or one pass nonce on the revocation list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ref: Annotated[
+        str, StringConstraints(strip_whitespace=True, pattern=r"^(p:\d{1,12}|v:\d{1,12}|[0-9a-f]{16})$")
+    ]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
+class GateDeviceOut(BaseModel):
+    """A device at a gate."""
+
+    id: str
+    kind: str
+    name: str
+    enabled: bool
+
+
+class GateOut(BaseModel):
+    """A gate with its compound and devices."""
+
+    id: int
+    code: str
+    name: str
+    compound_id: int
+    compound_name: str
+    community_id: int
+    devices: list[GateDeviceOut]
+
+
+class FlowBucketOut(BaseModel):
+    """One 5-minute bucket of one gate (or of a compound when summed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    bucket: AwareDatetime
+    people_in: int
+    people_out: int
+    camera_in: int
+    camera_out: int
+    vehicles_in: int
+    vehicles_out: int
+    outside_in: int
+    outside_out: int
+    refused: int
+
+
+class FlowOut(BaseModel):
+    """Flow of a gate or compound since a moment, with outside vehicles present now."""
+
+    gate_id: int | None = None
+    compound_id: int
+    since: AwareDatetime
+    buckets: list[FlowBucketOut]
+    totals: FlowBucketOut
+    outside_present: int
+
+
+class DailySummary(BaseModel):
+    """A compound's day: totals, peak bucket, alarms, overnight outside vehicles."""
+
+    compound_id: int
+    day: str
+    totals: FlowBucketOut
+    peak_in_bucket: AwareDatetime | None
+    peak_in: int
+    alarms: dict[str, int]
+    refused: dict[str, int]
+
+
+class PresenceOut(BaseModel):
+    """A vehicle inside a compound."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    plate: str
+    compound_id: int
+    category: str
+    entered_at: AwareDatetime | None
+    entered_gate_id: int | None
+    dwell_s: int | None = None
+
+
+class WatchPlateIn(BaseModel):
+    """Put a plate on a community's watch list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    community_id: int = Field(ge=1)
+    plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=16)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
+class AlarmOut(BaseModel):
+    """A gate alarm."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: str
+    state: str
+    community_id: int | None
+    compound_id: int | None
+    gate_id: int | None
+    device_id: str | None
+    raised_at: AwareDatetime
+    cleared_at: AwareDatetime | None
+    summary: str
+    evidence: dict[str, object]

@@ -1,0 +1,192 @@
+"""JSON API of gate access: gates, flow, passes, visitors, isolation, vehicles, alarms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from jiayuan.access import passes_service, reports
+from jiayuan.access import service as access
+from jiayuan.access.passes import Signer, signer_for
+from jiayuan.access.schemas import (
+    AlarmOut,
+    CheckOut,
+    DailySummary,
+    FlowOut,
+    GateOut,
+    IsolationIn,
+    IssuedPass,
+    PresenceOut,
+    PublicKeyOut,
+    RevocationsOut,
+    RevokeIn,
+    VerifyRequest,
+    VisitorInvite,
+    VisitorOut,
+    WatchPlateIn,
+)
+from jiayuan.kernel.errors import Invalid
+from jiayuan.web.auth import CurrentPrincipal
+from jiayuan.web.deps import ContextDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["access"])
+
+
+def _signer(context: ContextDep) -> Signer:
+    return signer_for(context.settings.pass_signing_key.get_secret_value(), context.settings.pass_key_id)
+
+
+@router.get("/gates", response_model=list[GateOut])
+def gates(principal: CurrentPrincipal, session: SessionDep) -> list[GateOut]:
+    """Gates with their compound and devices."""
+    return reports.list_gates(session, actor=principal)
+
+
+@router.get("/gates/{gate_id}/flow", response_model=FlowOut)
+def gate_flow(
+    gate_id: int, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
+) -> FlowOut:
+    """People and vehicles through a gate in 5-minute buckets since `since` (default 24 h, at most 7 days)."""
+    return reports.gate_flow(session, actor=principal, gate_id=gate_id, since=since)
+
+
+@router.get("/compounds/{compound_id}/flow", response_model=FlowOut)
+def compound_flow(
+    compound_id: int, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
+) -> FlowOut:
+    """A compound's flow (its gates summed) and the outside vehicles inside now."""
+    return reports.compound_flow(session, actor=principal, compound_id=compound_id, since=since)
+
+
+@router.get("/compounds/{compound_id}/daily", response_model=DailySummary)
+def daily(
+    compound_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    day: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+) -> DailySummary:
+    """A compound's day (Asia/Shanghai): totals, peak, alarms, refusals by reason."""
+    return reports.daily_summary(session, actor=principal, compound_id=compound_id, day=day)
+
+
+@router.get("/passes/keys", response_model=list[PublicKeyOut])
+def keys(_principal: CurrentPrincipal, context: ContextDep) -> list[PublicKeyOut]:
+    """Public keys for verifying passes offline (what the `keys` command carries)."""
+    return [PublicKeyOut(kid=k, ed25519=v) for k, v in _signer(context).public_keys().items()]
+
+
+@router.get("/passes/revocations", response_model=RevocationsOut)
+def revocations(_principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
+    """The revocation list with its version."""
+    version, refs = passes_service.revocation_list(session)
+    return RevocationsOut(version=version, revoked=refs)
+
+
+@router.post("/passes/revocations", response_model=RevocationsOut, status_code=201)
+def revoke(body: RevokeIn, principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
+    """Revoke a person's passes (`p:ID`), a visitor pass (`v:ID`) or one pass (its nonce)."""
+    passes_service.revoke(session, actor=principal, data=body)
+    version, refs = passes_service.revocation_list(session)
+    return RevocationsOut(version=version, revoked=refs)
+
+
+class ResidentPassRequest(BaseModel):
+    """Which resident; a resident may leave it out for themself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int | None = Field(default=None, ge=1)
+
+
+@router.post("/passes/resident", response_model=IssuedPass)
+def resident_pass(
+    body: ResidentPassRequest, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> IssuedPass:
+    """A fresh resident e-pass (the phone asks again every 30–60 s)."""
+    person_id = body.person_id or principal.person_id
+    if person_id is None:
+        raise Invalid("请指定居民编号", field="person_id")
+    return passes_service.issue_resident_pass(
+        session,
+        actor=principal,
+        signer=_signer(context),
+        person_id=person_id,
+        validity_s=context.settings.pass_validity_s,
+    )
+
+
+@router.post("/passes/verify", response_model=CheckOut)
+def verify(
+    body: VerifyRequest, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> CheckOut:
+    """Check a scanned token at a gate and record the decision."""
+    check = passes_service.verify_at_gate(
+        session,
+        actor=principal,
+        token=body.token,
+        gate_ref=body.gate,
+        direction=body.direction,
+        public_keys=_signer(context).public_keys(),
+    )
+    return CheckOut.model_validate(check)
+
+
+@router.post("/visitors", response_model=VisitorOut, status_code=201)
+def invite(
+    body: VisitorInvite, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> VisitorOut:
+    """A household invites a visitor; the answer carries the visitor's QR token."""
+    visitor = passes_service.invite_visitor(session, actor=principal, vault=context.vault, invite=body)
+    token = passes_service.visitor_token(
+        session, actor=principal, signer=_signer(context), visitor_id=visitor.id
+    )
+    return passes_service.visitor_out(visitor, vault=context.vault, token=token.token)
+
+
+class IsolationOut(BaseModel):
+    """A stored isolation record."""
+
+    id: int
+    person_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+@router.post("/isolations", response_model=IsolationOut, status_code=201)
+def isolate(body: IsolationIn, principal: CurrentPrincipal, session: SessionDep) -> IsolationOut:
+    """Record a home isolation (consent, purpose, end date) that the gates enforce."""
+    record = passes_service.record_isolation(session, actor=principal, data=body)
+    return IsolationOut(
+        id=record.id, person_id=record.person_id, starts_at=record.starts_at, ends_at=record.ends_at
+    )
+
+
+@router.get("/vehicles/overnight", response_model=list[PresenceOut])
+def overnight(principal: CurrentPrincipal, session: SessionDep) -> list[PresenceOut]:
+    """Outside vehicles that stayed overnight and are still inside."""
+    return reports.overnight_outside(session, actor=principal)
+
+
+@router.post("/watch-plates", status_code=201)
+def watch(body: WatchPlateIn, principal: CurrentPrincipal, session: SessionDep) -> dict[str, str]:
+    """Put a plate on the watch list; a read at any gate of the community raises an alarm."""
+    entry = reports.add_watch_plate(session, actor=principal, data=body)
+    return {"plate": entry.plate}
+
+
+@router.get("/alarms", response_model=list[AlarmOut])
+def alarms(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: Literal["open", "acknowledged", "cleared"] | None = None,
+    type: Annotated[str | None, Query(max_length=24)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlarmOut]:
+    """Gate alarms in scope, newest first."""
+    return [
+        AlarmOut.model_validate(a)
+        for a in access.list_alarms(session, actor=principal, state=state, type=type, limit=limit)
+    ]
