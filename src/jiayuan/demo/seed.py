@@ -45,7 +45,7 @@ from jiayuan.registry.models import (
     Vehicle,
 )
 from jiayuan.registry.schemas import ResidentIn
-from jiayuan.registry.service import PHONE_CONTEXT, apply_resident_data
+from jiayuan.registry.service import PHONE_CONTEXT, resident_columns
 
 # The one seed of the demo: change it and every name, ID number and plate changes.
 DEMO_SEED = 20261127
@@ -217,8 +217,9 @@ def _write_households(
 ) -> dict[tuple[str, str, str, str], int]:
     """Households, residents, tags and vehicles as bulk inserts (the ORM unit of work is too slow here).
 
-    Each resident's stored columns come from the registry's own writer (`apply_resident_data`), so
-    the rows are exactly what `add_resident` stores: encrypted, hashed, tails and pinyin.
+    Each resident's stored columns come from the registry's own `resident_columns` (which
+    `add_resident` writes through), so the rows are exactly what it stores: encrypted, hashed,
+    tails and pinyin.
     """
     household_ids = _insert_ids(
         session, _HOUSEHOLDS, [{"unit_id": units[_unit_key(p)].id, "room": p.room} for p in plans]
@@ -279,11 +280,6 @@ _HOUSEHOLDS = cast(Table, Household.__table__)
 _RESIDENTS = cast(Table, Resident.__table__)
 _RESIDENT_TAGS = cast(Table, ResidentTag.__table__)
 _VEHICLES = cast(Table, Vehicle.__table__)
-_RESIDENT_COLUMNS = tuple(
-    column.key
-    for column in Resident.__table__.columns
-    if column.key not in ("id", "household_id", "created_at", "updated_at")
-)
 
 
 def _resident_row(vault: PiiVault, person: PersonPlan) -> tuple[dict[str, Any], list[str]]:
@@ -301,9 +297,7 @@ def _resident_row(vault: PiiVault, person: PersonPlan) -> tuple[dict[str, Any], 
             "moved_in_on": person.moved_in_on,
         }
     )
-    resident = Resident(tags=[])
-    apply_resident_data(resident, vault=vault, data=data)
-    return {key: getattr(resident, key) for key in _RESIDENT_COLUMNS}, [t.tag for t in resident.tags]
+    return resident_columns(vault=vault, data=data), [tag.value for tag in data.tags]
 
 
 def _write_grids(

@@ -68,27 +68,38 @@ _ADDRESS_LEVELS = {
 }
 
 
+def resident_columns(*, vault: PiiVault, data: ResidentIn) -> dict[str, Any]:
+    """The stored column values of a resident with this data: encrypted, hashed, tails, pinyin.
+
+    The one place these are computed; bulk writers (the demo seeder) insert exactly these values.
+    """
+    pinyin, initials = name_pinyin(data.name)
+    phone = data.phone or None
+    return {
+        "name": data.name,
+        "name_pinyin": pinyin,
+        "name_initials": initials,
+        "name_grams": name_grams(data.name),
+        "gender": data.gender.value,
+        "birth_date": data.birth_date,
+        "id_number_cipher": vault.encrypt(data.id_number, context=ID_CONTEXT),
+        "id_number_hash": vault.lookup_hash(data.id_number),
+        "id_tail": data.id_number[-4:],
+        "phone_cipher": vault.encrypt(phone, context=PHONE_CONTEXT) if phone else None,
+        "phone_hash": vault.lookup_hash(phone) if phone else None,
+        "phone_tail": phone[-4:] if phone else None,
+        "relation": data.relation.value,
+        "residence_type": data.residence_type.value,
+        "moved_in_on": data.moved_in_on,
+        "moved_out_on": data.moved_out_on,
+        "note": data.note,
+    }
+
+
 def apply_resident_data(resident: Resident, *, vault: PiiVault, data: ResidentIn) -> None:
     """Write validated data onto a resident: encrypt, hash, tails, pinyin (no scope check, no flush)."""
-    resident.name = data.name
-    resident.name_pinyin, resident.name_initials = name_pinyin(data.name)
-    resident.name_grams = name_grams(data.name)
-    resident.gender = data.gender.value
-    resident.birth_date = data.birth_date
-    resident.id_number_cipher = vault.encrypt(data.id_number, context=ID_CONTEXT)
-    resident.id_number_hash = vault.lookup_hash(data.id_number)
-    resident.id_tail = data.id_number[-4:]
-    if data.phone:
-        resident.phone_cipher = vault.encrypt(data.phone, context=PHONE_CONTEXT)
-        resident.phone_hash = vault.lookup_hash(data.phone)
-        resident.phone_tail = data.phone[-4:]
-    else:
-        resident.phone_cipher = resident.phone_hash = resident.phone_tail = None
-    resident.relation = data.relation.value
-    resident.residence_type = data.residence_type.value
-    resident.moved_in_on = data.moved_in_on
-    resident.moved_out_on = data.moved_out_on
-    resident.note = data.note
+    for column, value in resident_columns(vault=vault, data=data).items():
+        setattr(resident, column, value)
     wanted = [tag.value for tag in data.tags]
     resident.tags = [t for t in resident.tags if t.tag in wanted] + [
         ResidentTag(tag=tag) for tag in wanted if tag not in {t.tag for t in resident.tags}
