@@ -193,7 +193,7 @@ class World:
 
     def path(self, template: str, role: str) -> str:
         """The path with ids filled in (`{own_token}` is the caller's own token)."""
-        return template.format(**self.ids, own_token=self.own_token_ids.get(role, 0))
+        return template.format(**self.ids, own_token=self.own_token_ids.get(role, 1))
 
 
 def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
@@ -292,9 +292,9 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         for user, key in ((bystander, "token_of_here"), (stranger, "token_of_elsewhere")):
             service.issue_api_token(session, actor=system, user_id=user.id, name="他人")
             ids[key] = service.list_api_tokens(session, actor=service.principal_of(user))[0].id
-        world.tokens["device"] = service.issue_api_token(
-            session, actor=system, device_id=DEVICE_ID, name="矩阵"
-        )
+        issued = service.create_api_token(session, actor=system, device_id=DEVICE_ID, name="矩阵")
+        world.tokens["device"] = issued.token
+        world.own_token_ids["device"] = issued.id
     world.ids = ids
     return world
 
