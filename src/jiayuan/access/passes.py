@@ -88,11 +88,11 @@ class Signer:
         compounds: list[int],
         iat: int,
         exp: int,
+        nonce: str | None = None,
     ) -> tuple[str, Claims]:
-        """A fresh token with a random nonce."""
-        claims = Claims(
-            self.key_id, kind, person, household, tuple(sorted(compounds)), iat, exp, secrets.token_hex(8)
-        )
+        """A fresh token; the nonce is random unless given (the simulator replays a seed)."""
+        nonce = nonce or secrets.token_hex(8)
+        claims = Claims(self.key_id, kind, person, household, tuple(sorted(compounds)), iat, exp, nonce)
         payload = canonical(claims.as_dict())
         return f"{PREFIX}.{b64url(payload)}.{b64url(self._private.sign(payload))}", claims
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from jiayuan.cli import db, demo, gates, ingest, passes, residents, seed, serve, stats, users, vision
+from jiayuan.cli import (
+    db,
+    demo,
+    gates,
+    ingest,
+    passes,
+    residents,
+    seed,
+    serve,
+    simulate,
+    stats,
+    users,
+    vision,
+)
 
 app = typer.Typer(
     help="家园 Jiayuan: 平安家园 · 智慧社区 platform.",
@@ -18,6 +31,7 @@ app.command("serve")(serve.serve)
 app.command("ingest")(ingest.ingest)
 app.add_typer(passes.app, name="pass")
 app.add_typer(gates.app, name="gates")
+app.add_typer(simulate.app, name="simulate")
 app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")
 app.command("stats")(stats.stats)

@@ -166,3 +166,32 @@ def all_devices(session: Session) -> list[DeviceInfo]:
     ids = session.scalars(select(Device.id).order_by(Device.id)).all()
     found = devices_by_ids(session, ids)
     return [found[i] for i in ids]
+
+
+def people_of_compound(session: Session, compound_id: int, *, limit: int = 500) -> list[tuple[int, int]]:
+    """`(person_id, household_id)` of residents living in a compound (not moved out)."""
+    rows = session.execute(
+        select(Resident.id, Resident.household_id)
+        .join(Household, Resident.household_id == Household.id)
+        .join(Unit, Household.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .where(Building.compound_id == compound_id, Resident.moved_out_on.is_(None))
+        .order_by(Resident.id)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def plates_of_compound(session: Session, compound_id: int, *, limit: int = 500) -> list[str]:
+    """Registered resident plates of a compound."""
+    return list(
+        session.scalars(
+            select(Vehicle.plate)
+            .join(Household, Vehicle.household_id == Household.id)
+            .join(Unit, Household.unit_id == Unit.id)
+            .join(Building, Unit.building_id == Building.id)
+            .where(Building.compound_id == compound_id)
+            .order_by(Vehicle.plate)
+            .limit(limit)
+        )
+    )

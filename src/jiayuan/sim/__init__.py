@@ -1,0 +1,1 @@
+"""Entry point: the gate traffic simulator for demos and load."""

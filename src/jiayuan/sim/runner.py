@@ -1,0 +1,179 @@
+"""Publish simulated gate traffic for the demo community's gates over MQTT (QoS 1)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy.orm import Session
+
+from jiayuan.access import passes_service
+from jiayuan.access.passes import signer_for
+from jiayuan.access.schemas import VisitorInvite
+from jiayuan.db.session import make_engine, make_sessionmaker
+from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry import directory
+from jiayuan.settings import Settings
+from jiayuan.sim.traffic import Message, SimGate, Traffic
+
+HEARTBEAT_EVERY_S = 30
+
+
+@dataclass
+class SimStats:
+    """What was published."""
+
+    messages: int = 0
+    ticks: int = 0
+
+
+def load_gates(session: Session, settings: Settings, *, visitors_per_gate: int = 3) -> list[SimGate]:
+    """The registered gates with their QR, plate and camera devices, residents, plates and a few visitors."""
+    signer = signer_for(settings.pass_signing_key.get_secret_value(), settings.pass_key_id)
+    vault = PiiVault.from_secret(settings.pii_key.get_secret_value())
+    devices = {d.id: d for d in directory.all_devices(session)}
+    system = Principal.system()
+    now = utcnow()
+    gates = []
+    for gate in directory.list_gates(session):
+        kinds = {devices[d].kind: d for d in gate.device_ids if devices[d].enabled}
+        people = directory.people_of_compound(session, gate.compound_id, limit=300)
+        tokens = []
+        for person_id, household_id in people[:visitors_per_gate]:
+            del person_id
+            visitor = passes_service.invite_visitor(
+                session,
+                actor=system,
+                vault=vault,
+                invite=VisitorInvite(
+                    household_id=household_id,
+                    name="模拟访客",
+                    phone="13800000000",
+                    valid_from=now - timedelta(minutes=5),
+                    valid_until=now + timedelta(hours=12),
+                    entries=5,
+                ),
+            )
+            tokens.append(
+                passes_service.visitor_token(
+                    session, actor=system, signer=signer, visitor_id=visitor.id
+                ).token
+            )
+        gates.append(
+            SimGate(
+                id=gate.id,
+                compound_id=gate.compound_id,
+                qr=_first(kinds, "qr_reader", "qr"),
+                plate=_first(kinds, "plate_camera", "plate"),
+                camera=_first(kinds, "camera_360", "cam"),
+                devices=tuple(kinds.values()),
+                people=tuple(people),
+                plates=tuple(directory.plates_of_compound(session, gate.compound_id, limit=200)),
+                visitor_tokens=tuple(tokens),
+            )
+        )
+    return gates
+
+
+def _first(kinds: dict[str, str], *names: str) -> str | None:
+    return next((kinds[n] for n in names if n in kinds), None)
+
+
+def connect(url: str, client_id: str) -> mqtt.Client:
+    """A connected MQTT 3.1.1 publisher (the embedded broker wants a username)."""
+    parts = urlsplit(url)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
+    )
+    client.username_pw_set(unquote(parts.username) if parts.username else "jiayuan-sim",
+                           unquote(parts.password) if parts.password else None)  # fmt: skip
+    client.max_inflight_messages_set(0)
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+    client.loop_start()
+    return client
+
+
+def run(
+    settings: Settings,
+    *,
+    rate: float,
+    duration: float | None,
+    seed: int,
+    stop: threading.Event | None = None,
+    progress: Callable[[SimStats], None] | None = None,
+) -> SimStats:
+    """Publish `rate` happenings/s at peak (shaped by the daily curve) for `duration` s or until stopped."""
+    if not settings.mqtt_url:
+        raise ValueError("JIAYUAN_MQTT_URL is not set")
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            gates = load_gates(session, settings)
+    finally:
+        engine.dispose()
+    if not gates:
+        raise ValueError("no gates registered: load the demo data first (jiayuan seed demo)")
+    signer = signer_for(settings.pass_signing_key.get_secret_value(), settings.pass_key_id)
+    traffic = Traffic(gates, signer, seed=seed)
+    client = connect(settings.mqtt_url, f"jiayuan-sim-{seed}")
+    prefix = settings.mqtt_topic_prefix
+    stop = stop or threading.Event()
+    stats = SimStats()
+    started = time.monotonic()
+    last_heartbeat = -float(HEARTBEAT_EVERY_S)
+
+    def publish(messages: list[Message]) -> None:
+        for message in messages:
+            topic = f"{prefix}/v1/devices/{message.device}/{message.kind}"
+            client.publish(topic, message.body, qos=1, retain=message.retain)
+            stats.messages += 1
+
+    try:
+        publish(traffic.online(utcnow()))
+        next_at = time.monotonic()
+        while not stop.is_set():
+            elapsed = time.monotonic() - started
+            if duration is not None and elapsed >= duration:
+                break
+            now = utcnow()
+            if elapsed - last_heartbeat >= HEARTBEAT_EVERY_S:
+                publish(traffic.heartbeats(now, int(elapsed)))
+                last_heartbeat = elapsed
+            publish(traffic.tick(now))
+            stats.ticks += 1
+            if progress is not None:
+                progress(stats)
+            # Poisson arrivals at the curve's rate.
+            next_at += traffic.rng.expovariate(rate * traffic.curve(now))
+            stop.wait(max(0.0, next_at - time.monotonic()))
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return stats
+
+
+def start_in_background(settings: Settings, *, rate: float = 5.0, seed: int = 1) -> Callable[[], None]:
+    """Run the simulator in a daemon thread (for `jiayuan demo`); returns the stop function."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run, kwargs={"settings": settings, "rate": rate, "duration": None, "seed": seed, "stop": stop},
+        name="jiayuan-sim", daemon=True,
+    )  # fmt: skip
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return halt
