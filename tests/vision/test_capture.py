@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from jiayuan.vision.capture import Backoff, FrameSource
+from jiayuan.vision.capture import Backoff, FrameSource, RateGate
 
 
 def test_backoff_doubles_up_to_the_cap_and_resets() -> None:
@@ -120,3 +120,20 @@ def test_stop_ends_the_frames() -> None:
 def test_missing_file_is_a_clear_error() -> None:
     with pytest.raises(FileNotFoundError, match="找不到视频文件"):
         FrameSource("/nonexistent/clip.mp4")
+
+
+@pytest.mark.parametrize(
+    ("source_fps", "target", "expected"), [(12.5, 5, 5), (10, 5, 5), (25, 5, 5), (4, 5, 4), (30, 10, 10)]
+)
+def test_rate_gate_keeps_the_target_rate(source_fps: float, target: float, expected: int) -> None:
+    gate = RateGate(target)
+    admitted = sum(gate.admit(i / source_fps) for i in range(int(source_fps * 10)))
+    assert admitted == pytest.approx(expected * 10, abs=1)
+
+
+def test_rate_gate_does_not_bank_a_backlog_after_a_gap() -> None:
+    gate = RateGate(5)
+    assert gate.admit(0.0)
+    assert gate.admit(3.0)  # after a 3 s gap: one frame, then the normal spacing again
+    assert not gate.admit(3.1)
+    assert gate.admit(3.2)

@@ -135,7 +135,10 @@ def test_best_plate_read_per_vehicle_track_is_reported_with_its_direction() -> N
 
     frames = [frame_with_box(i, 100, -6) for i in range(14)]
     config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0)
-    pipeline = Pipeline(config, FakeDetector(script), frame_rate=10, plate_reader=ScriptedPlates())  # type: ignore[arg-type]
+    reader = ScriptedPlates()
+    pipeline = Pipeline(
+        config, FakeDetector(script), frame_rate=10, plate_reader=reader, plate_background=False
+    )  # type: ignore[arg-type]
     events = []
     for i, frame in enumerate(frames):
         events += pipeline.process(frame, i / 10).events
@@ -160,3 +163,17 @@ def test_qr_pass_held_up_is_scanned_once() -> None:
     assert scans == [
         {"token": "JY1.test-pass.sig", "direction": "in", "local_decision": None, "local_reason": None}
     ]
+
+
+def test_plate_reading_in_the_background_still_reports_the_track() -> None:
+    def script(i: int) -> list[Detection]:
+        cy = 100 - 6 * i
+        return [Detection(box=(20, cy - 30, 140, cy + 30), score=0.9, label="car")]
+
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0)
+    pipeline = Pipeline(config, FakeDetector(script), frame_rate=10, plate_reader=ScriptedPlates())  # type: ignore[arg-type]
+    events = []
+    for i in range(14):
+        events += pipeline.process(frame_with_box(i, 100, -6), i / 10).events
+    events += pipeline.close()
+    assert [e.payload["direction"] for e in events if e.type == "plate_read"] == ["in"]

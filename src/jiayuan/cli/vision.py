@@ -117,12 +117,54 @@ def run(
         err_console.print(f"[yellow]MQTT 代理 {url} 暂未连上，事件将排队并自动重连。[/yellow]")
     plate_reader = PlateReader() if config.plates and config.lines else None
     pipeline = Pipeline(config, found, frame_rate=fps, plate_reader=plate_reader)
-    console.print(f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {url}")
+    console.print(f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {url}", soft_wrap=True)
     try:
         stats = run_camera(frames, pipeline, publisher, stop, analysis_fps=fps, live_fps=live_fps)
     finally:
         publisher.stop()
-    console.print(f"已停止：读取 {stats.frames} 帧，分析 {stats.analysed} 帧，发布 {stats.events} 个事件。")
+    console.print(
+        f"已停止：读取 {stats.frames} 帧，分析 {stats.analysed} 帧（每秒 {stats.analysis_fps:.2f} 帧），"
+        f"发布 {stats.events} 个事件。",
+        soft_wrap=True,
+    )
+
+
+@app.command("demo")
+def demo(
+    clips: Path = typer.Option(None, "--clips", help="计数视频目录（默认 ../shared/data/count）。"),
+    cameras: str | None = typer.Option(
+        None, "--cameras", help="摄像机编号，逗号分隔（默认演示社区五个门岗）。"
+    ),
+    mqtt_url: str | None = typer.Option(None, "--mqtt", help="MQTT 地址（默认 JIAYUAN_MQTT_URL）。"),
+    prefix: str | None = typer.Option(
+        None, "--topic-prefix", help="主题前缀（默认 JIAYUAN_MQTT_TOPIC_PREFIX）。"
+    ),
+    fps: float = typer.Option(5.0, "--fps", min=0.5, max=30, help="每台摄像机每秒分析的帧数。"),
+) -> None:
+    """Run one worker per demo gate camera on looping clips until stopped (SIGTERM or Ctrl-C)."""
+    from jiayuan.demo.layout import COMPOUNDS
+    from jiayuan.vision.feed import demo_commands, run_feeds
+
+    config_settings = settings()
+    ids = (
+        [c.strip() for c in cameras.split(",") if c.strip()]
+        if cameras
+        else [f"{plan.code}-gate1-cam360" for plan in COMPOUNDS]
+    )
+    folder = clips or Path(__file__).resolve().parents[3].parent / "shared" / "data" / "count"
+    url = mqtt_url or config_settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    try:
+        commands = demo_commands(
+            ids, folder, mqtt_url=url, prefix=prefix or config_settings.mqtt_topic_prefix, fps=fps
+        )
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"启动 {len(commands)} 个摄像机分析进程（{', '.join(ids)}），MQTT {url}", soft_wrap=True)
+    codes = run_feeds(commands, stop)
+    console.print(f"已停止，退出码 {codes}", soft_wrap=True)
 
 
 def _print(result: dict[str, Any], as_json: bool, keep: tuple[str, ...] = ()) -> None:

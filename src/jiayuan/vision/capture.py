@@ -45,6 +45,24 @@ class Backoff:
         self._next = 0.0
 
 
+class RateGate:
+    """Lets through frames at a target rate by their timestamps, whatever the source's own rate."""
+
+    def __init__(self, fps: float) -> None:
+        self.period = 1.0 / fps
+        self._due: float | None = None
+
+    def admit(self, t: float) -> bool:
+        """Whether the frame taken at t is due for analysis."""
+        if self._due is not None and t + 1e-6 < self._due:
+            return False
+        # Keep the schedule (12.5 fps in, 5 fps out gives exactly 5), but never bank a backlog.
+        self._due = (
+            t + self.period if self._due is None or t - self._due >= self.period else self._due + self.period
+        )
+        return True
+
+
 def is_file(source: str) -> bool:
     """Whether the source is a local video file rather than a stream URL."""
     return "://" not in source

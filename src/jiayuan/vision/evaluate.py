@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from jiayuan.vision.capture import RateGate
 from jiayuan.vision.config import CameraConfig, LineConfig, ObjectClass
 from jiayuan.vision.detect import Detector
 from jiayuan.vision.pipeline import Pipeline
@@ -151,13 +152,13 @@ def count_clip(
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     pipeline = Pipeline(config, detector, frame_rate=analysis_fps or fps)
     counts: Counter[tuple[str, str, str]] = Counter()
-    frames, last = 0, -1e9
+    gate = RateGate(analysis_fps) if analysis_fps else None
+    frames = 0
     for frame in _frames(capture):
         t = frames / fps
         frames += 1
-        if analysis_fps and t - last < 1.0 / analysis_fps - 1e-6:
+        if gate is not None and not gate.admit(t):
             continue
-        last = t
         for event in pipeline.process(frame, t).events:
             if event.type == "line_cross":
                 p = event.payload

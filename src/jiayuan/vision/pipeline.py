@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,7 @@ class Pipeline:
         plate_interval: float = 0.5,
         plate_tries: int = 6,
         backfill_frames: int = 5,
+        plate_background: bool = True,
     ) -> None:
         self.config = config
         self.detector = detector
@@ -87,6 +89,10 @@ class Pipeline:
         self.expire_after = max(lost_seconds, 2 * config.keyframe_seconds)
         self.plate_interval, self.plate_tries = plate_interval, plate_tries
         self._plates: dict[int, _PlateState] = {}
+        # Plate OCR takes 50 ms to seconds: it runs beside the analysis, one read at a time.
+        self.plate_background = plate_background
+        self._plate_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"plates-{config.camera}")
+        self._plate_job: tuple[int, Frame, Future[PlateRead | None]] | None = None
         self._last_detect = -1e9
         self._qr_seen: dict[str, float] = {}
         self._recent: deque[list[Box]] = deque(maxlen=backfill_frames)
@@ -151,6 +157,8 @@ class Pipeline:
 
     def close(self) -> list[VisionEvent]:
         """Finish every open track (the end of a file): their best plate reads."""
+        self._collect_plates(wait=True)
+        self._plate_pool.shutdown(wait=True)
         events: list[VisionEvent] = []
         for track in list(self.tracker.tracks.values()):
             events.extend(self._finish(track))
@@ -201,6 +209,9 @@ class Pipeline:
 
     def _read_plates(self, view: Frame, seen: list[Track], t: float) -> None:
         assert self.plate_reader is not None
+        self._collect_plates(wait=False)
+        if self._plate_job is not None and self.plate_background:
+            return  # one read at a time: the analysis never waits for the OCR
         for track in seen:
             x1, y1, x2, y2 = (int(v) for v in track.box)
             if track.label not in VEHICLES or track.hits < self.config.confirm_hits or x2 - x1 < 80:
@@ -210,13 +221,30 @@ class Pipeline:
                 continue
             state.tries += 1
             state.last_try = t
-            crop = view[max(0, y1) : y2, max(0, x1) : x2]
-            read = self.plate_reader.read_scene(crop)
-            if read is not None and (
-                state.best is None
-                or (read.valid, read.confidence) > (state.best.valid, state.best.confidence)
-            ):
-                state.best, state.evidence = read, crop.copy()
+            crop = view[max(0, y1) : y2, max(0, x1) : x2].copy()
+            if self.plate_background:
+                self._plate_job = (
+                    track.track_id,
+                    crop,
+                    self._plate_pool.submit(self.plate_reader.read_scene, crop),
+                )
+            else:
+                self._fold_plate(track.track_id, crop, self.plate_reader.read_scene(crop))
+            return
+
+    def _collect_plates(self, *, wait: bool) -> None:
+        job = self._plate_job
+        if job is None or not (wait or job[2].done()):
+            return
+        self._plate_job = None
+        self._fold_plate(job[0], job[1], job[2].result())
+
+    def _fold_plate(self, track_id: int, crop: Frame, read: PlateRead | None) -> None:
+        state = self._plates.get(track_id)
+        if state is None or read is None:
+            return
+        if state.best is None or (read.valid, read.confidence) > (state.best.valid, state.best.confidence):
+            state.best, state.evidence = read, crop
 
     def _finish(self, track: Track) -> list[VisionEvent]:
         for counter in self.counters:

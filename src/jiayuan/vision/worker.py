@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from jiayuan.vision.annotate import draw, to_jpeg
-from jiayuan.vision.capture import FrameSource
+from jiayuan.vision.capture import FrameSource, RateGate
 from jiayuan.vision.pipeline import Pipeline, VisionEvent
 from jiayuan.vision.publish import Publisher
 
@@ -24,6 +24,14 @@ class WorkerStats:
     analysed: int = 0
     events: int = 0
     started: float = 0.0
+    first_frame: float | None = None
+    ended: float = 0.0
+
+    @property
+    def analysis_fps(self) -> float:
+        """Frames analysed per second of running time, from the first frame on."""
+        span = self.ended - (self.first_frame or self.ended)
+        return self.analysed / span if span > 0 else 0.0
 
 
 def publish_event(publisher: Publisher, event: VisionEvent) -> None:
@@ -57,13 +65,15 @@ def run_camera(
     stats = WorkerStats(started=time.monotonic())
     beat = threading.Thread(target=_heartbeat, args=(publisher, stats, stop, heartbeat_seconds), daemon=True)
     beat.start()
-    last_analysis = last_live = -1e9
+    gate = RateGate(analysis_fps)
+    last_live = -1e9
     try:
         for frame, t in source.frames(stop.wait):
             stats.frames += 1
-            if t - last_analysis < 1.0 / analysis_fps - 1e-6:
+            if stats.first_frame is None:
+                stats.first_frame = time.monotonic()
+            if not gate.admit(t):
                 continue  # the camera is faster than the analysis rate
-            last_analysis = t
             stats.analysed += 1
             result = pipeline.process(frame, t)
             for event in result.events:
@@ -78,6 +88,7 @@ def run_camera(
             publish_event(publisher, event)
             stats.events += 1
     finally:
+        stats.ended = time.monotonic()
         stop.set()
         beat.join(timeout=1)
     log.info(

@@ -25,7 +25,7 @@ from jiayuan.web.deps import ContextDep, SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(tags=["cameras"])
-CAMERA_KINDS = frozenset({"cam", "camera"})
+CAMERA_KINDS = frozenset({"cam", "camera", "camera_360", "plate_camera"})
 BOUNDARY = "jiayuanframe"
 NO_FRAME_TIMEOUT = 30.0
 

@@ -1,0 +1,69 @@
+"""Demo feeds: one worker process per gate camera, each playing a labelled clip in a loop."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+
+def clip_options(clips_dir: Path) -> list[tuple[Path, list[str]]]:
+    """Every clip of a count folder with the worker options its labels imply (lines, lane class)."""
+    labels = clips_dir / "labels.csv"
+    if not labels.is_file():
+        raise FileNotFoundError(f"{clips_dir} 中没有 labels.csv（视频片段与计数线）")
+    lines: dict[str, list[str]] = {}
+    classes: dict[str, set[str]] = {}
+    with labels.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            found = lines.setdefault(row["file"], [])
+            if row["line"] not in found:
+                found.append(row["line"])
+            classes.setdefault(row["file"], set()).add(row["class"])
+    result = []
+    for file in sorted(lines):
+        options: list[str] = []
+        for i, line in enumerate(lines[file], start=1):
+            options += ["--line", f"line{i}:{line}"]
+        vehicles = classes[file] - {"person", "bicycle"}
+        if vehicles and vehicles == classes[file]:
+            options += ["--lane-class", sorted(vehicles)[0]]
+        result.append((clips_dir / file, options))
+    return result
+
+
+def demo_commands(
+    cameras: list[str], clips_dir: Path, *, mqtt_url: str, prefix: str, fps: float = 5.0
+) -> list[list[str]]:
+    """The `jiayuan vision run` command line of each camera; clips are dealt out in turn."""
+    clips = clip_options(clips_dir)
+    if not clips:
+        raise FileNotFoundError(f"{clips_dir} 中没有视频片段")
+    commands = []
+    for i, camera in enumerate(cameras):
+        clip, options = clips[i % len(clips)]
+        run = ["vision", "run", "--camera", camera, "--source", str(clip), "--loop", "--fps", str(fps)]
+        publish = ["--live-fps", "2", "--mqtt", mqtt_url, "--topic-prefix", prefix]
+        commands.append([sys.executable, "-m", "jiayuan.cli.main", *run, *publish, *options])
+    return commands
+
+
+def run_feeds(commands: list[list[str]], stop: threading.Event) -> list[int]:
+    """Start every worker, wait for `stop`, then end them with SIGTERM; their exit codes."""
+    processes = [subprocess.Popen(command) for command in commands]
+    try:
+        while not stop.wait(1.0):
+            if all(p.poll() is not None for p in processes):
+                break
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return [p.returncode for p in processes]

@@ -1,0 +1,48 @@
+"""Demo feeds: worker command lines from a labelled clip folder, started and stopped together."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from jiayuan.vision.feed import clip_options, demo_commands, run_feeds
+
+
+def test_clip_options_carry_the_labelled_lines_and_lane_class(data_dir: Path) -> None:
+    options = dict(clip_options(data_dir / "count"))
+    assert options[data_dir / "count" / "car_1.mp4"] == [
+        "--line",
+        "line1:0,216,768,216",
+        "--lane-class",
+        "car",
+    ]
+    assert options[data_dir / "count" / "person_1.mp4"] == [
+        "--line", "line1:0,360,560,360", "--line", "line2:600,432,600,0",
+    ]  # fmt: skip
+
+
+def test_each_camera_gets_a_looping_clip(data_dir: Path) -> None:
+    cameras = [f"g{i}-cam360" for i in range(8)]
+    commands = demo_commands(cameras, data_dir / "count", mqtt_url="mqtt://127.0.0.1:18831", prefix="demo")
+    assert len(commands) == 8
+    assert all(
+        "--loop" in c and c[c.index("--camera") + 1] == cam for c, cam in zip(commands, cameras, strict=True)
+    )
+    assert commands[0][commands[0].index("--source") + 1] != commands[1][commands[1].index("--source") + 1]
+
+
+def test_missing_labels_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"labels\.csv"):
+        demo_commands(["c"], tmp_path, mqtt_url="mqtt://x", prefix="p")
+
+
+def test_feeds_stop_together() -> None:
+    stop = threading.Event()
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    codes = run_feeds([sleeper, sleeper], stop)
+    assert len(codes) == 2 and all(code != 0 for code in codes)  # ended by SIGTERM
