@@ -42,7 +42,7 @@ def test_missing_labels_is_a_clear_error(tmp_path: Path) -> None:
 def test_feeds_stop_together() -> None:
     stop = threading.Event()
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
-    timer = threading.Timer(0.5, stop.set)
+    timer = threading.Timer(2.0, stop.set)
     timer.start()
     codes = run_feeds([sleeper, sleeper], stop)
     assert len(codes) == 2 and all(code != 0 for code in codes)  # ended by SIGTERM

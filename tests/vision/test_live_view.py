@@ -76,10 +76,14 @@ def test_staff_in_scope_watch_the_stream_and_snapshot(
     assert (
         client.get(f"/api/v1/cameras/{CAMERA}/snapshot.jpg").status_code == 404
     )  # relay starts, no frame yet
-    time.sleep(1.0)  # the relay's SUBACK
+    assert client.app.state.live_relay.subscribed.wait(10)  # type: ignore[attr-defined]
     last = publish_frames(url, prefix, CAMERA, 3)
-    time.sleep(0.3)
-    shot = client.get(f"/api/v1/cameras/{CAMERA}/snapshot.jpg")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        shot = client.get(f"/api/v1/cameras/{CAMERA}/snapshot.jpg")
+        if shot.status_code == 200 and shot.content == last:
+            break
+        time.sleep(0.1)
     assert shot.status_code == 200 and shot.headers["content-type"] == "image/jpeg" and shot.content == last
     with client.stream("GET", f"/api/v1/cameras/{CAMERA}/live.mjpeg?frames=1") as stream:
         assert stream.headers["content-type"].startswith("multipart/x-mixed-replace; boundary=")

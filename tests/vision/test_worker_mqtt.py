@@ -1,4 +1,4 @@
-"""The worker on a real clip, through the project's Mosquitto and the ingest pipeline."""
+"""The worker on a real clip, through the project's Mosquitto and ingest into the gate's flow counters."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.access.models import FlowBucket
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.devices.schemas import EVENT_PAYLOADS
 from jiayuan.devices.schemas import Envelope as PlatformEnvelope
@@ -108,7 +109,7 @@ def recorder(mqtt_url: str, prefix: str) -> Iterator[Recorder]:
     cleaner.disconnect()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -128,7 +129,7 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
     model: Path,
 ) -> None:
     with sessions() as session:
-        seed_site(session)
+        site = seed_site(session)
     settings = make_test_settings(database_url, tmp_path).model_copy(
         update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
     )
@@ -151,11 +152,12 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
         publisher.stop()
         assert stats.analysed > 100
 
-        def crossings_stored() -> bool:
+        def counted() -> bool:
             with sessions() as s:
-                return len(list(s.scalars(select(DeviceEvent).where(DeviceEvent.type == "line_cross")))) >= 2
+                buckets = list(s.scalars(select(FlowBucket).where(FlowBucket.gate_id == site.gate_id)))
+                return sum(b.camera_in + b.camera_out for b in buckets) >= 2
 
-        wait_for(crossings_stored)
+        wait_for(counted)
     finally:
         ingest.stop()
         ingest_thread.join(10)
@@ -189,8 +191,11 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
             ("entry", "in"),
             ("exit", "out"),
         ]
-        assert all(e.gate_id is not None for e in stored)
+        assert all(e.gate_id == site.gate_id for e in stored)
         assert not list(session.scalars(select(DeadLetter)))
+        # The gate-access pipeline turned the two crossings into the gate's camera flow.
+        buckets = list(session.scalars(select(FlowBucket).where(FlowBucket.gate_id == site.gate_id)))
+        assert (sum(b.camera_in for b in buckets), sum(b.camera_out for b in buckets)) == (1, 1)
 
 
 def test_cli_worker_loops_a_file_and_stops_cleanly_on_sigterm(
@@ -208,13 +213,13 @@ def test_cli_worker_loops_a_file_and_stops_cleanly_on_sigterm(
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: len(recorder.topics("live")) >= 2, timeout=30)
+        wait_for(lambda: len(recorder.topics("live")) >= 2, timeout=90)
         assert [json.loads(p)["state"] for _, p in recorder.topics("status")][:1] == ["online"]
         process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=20)
+        out, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, out.decode(errors="replace")
     assert "已停止" in out.decode()
-    wait_for(lambda: json.loads(recorder.topics("status")[-1][1])["state"] == "offline", timeout=5)
+    wait_for(lambda: json.loads(recorder.topics("status")[-1][1])["state"] == "offline", timeout=15)
