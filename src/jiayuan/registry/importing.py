@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import record_audit
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
-from jiayuan.kernel.errors import Forbidden, RowError, RowErrors
+from jiayuan.kernel.errors import Forbidden, Invalid, RowError, RowErrors
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import excel, policies, repository
 from jiayuan.registry.models import Building, Compound, Household, Resident, Unit
@@ -321,8 +321,8 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> ResidentIn | None:
     elif id_text:
         try:
             id_number = validate_id_number(id_text)
-        except Exception as exc:  # Invalid carries the Chinese reason
-            errors.append(RowError(row.number, "身份证号", getattr(exc, "message", "身份证号格式不正确")))
+        except Invalid as exc:
+            errors.append(RowError(row.number, "身份证号", exc.message))
     values["name"] = row.get("姓名")
     values["id_number"] = id_number or id_text
     gender = row.get("性别").strip()

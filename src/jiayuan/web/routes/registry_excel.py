@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -86,7 +87,7 @@ async def import_residents(
     """Check every row, then write them all; 422 with every row's errors and nothing written otherwise."""
     content = await _upload(file)
     report = importing.import_residents(session, actor=principal, vault=context.vault, content=content)
-    return ImportResult(**report.__dict__)
+    return ImportResult.model_validate(asdict(report))
 
 
 @pages.get("/residents/import")
@@ -124,5 +125,7 @@ async def import_upload(
     except JiayuanError as problem:
         status = problem.status
         values["problem"] = problem.message
-    partial = "registry/_import_result.html" if request.headers.get("HX-Request") else "registry/import.html"
-    return render(request, partial, values, status_code=status)
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers; the refusal is in the fragment itself.
+        return render(request, "registry/_import_result.html", values)
+    return render(request, "registry/import.html", values, status_code=status)

@@ -1,0 +1,81 @@
+"""A secretary downloads the template, uploads a file with a bad row, sees why, fixes it and imports."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from jiayuan.accounts import passwords
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user
+from jiayuan.db.session import make_engine, make_sessionmaker
+from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry import excel
+from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
+from jiayuan.settings import Settings
+
+PASSWORD = "secretary-pass-2"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROW = ["锦江花园", "1号楼", "1单元", "301", "刘莹", "女", "1990-03-07", "410181199003070022", "13912345678"]
+ROW += ["户主", "户籍", "党员", "2015-06-01", "", ""]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def community(live_settings: Settings) -> None:
+    """One compound with one flat, and the secretary's account."""
+    passwords.configure(time_cost=1, memory_kib=1024)
+    engine = make_engine(live_settings.database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        community = Community(street=Street(name="紫荆路街道", city="巩义市"), name="紫荆路社区")
+        compound = Compound(community=community, name="锦江花园", code="jjhy")
+        unit = Unit(building=Building(compound=compound, name="1号楼"), name="1单元")
+        session.add(Household(unit=unit, room="301"))
+        session.flush()
+        create_user(
+            session,
+            actor=Principal.system(),
+            username="shuji2",
+            display_name="孙书记",
+            role=Role.ADMIN,
+            password=PASSWORD,
+            scopes=[(ScopeKind.COMMUNITY, community.id)],
+        )
+    engine.dispose()
+
+
+def test_upload_shows_errors_then_imports(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/console/residents/import")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("input[name=username]", "shuji2")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/console/residents/import"))
+
+    with page.expect_download() as template:
+        page.click("#template-download")
+    assert template.value.suggested_filename.endswith(".xlsx")
+
+    bad = list(ROW)
+    bad[7] = "410181199003070021"  # wrong check digit
+    page.set_input_files(
+        "input[name=file]", {"name": "居民.xlsx", "mimeType": XLSX, "buffer": excel.write_rows([bad])}
+    )
+    page.click("#import-form button[type=submit]")
+    errors = page.locator("#import-errors")
+    expect(errors).to_contain_text("未写入任何数据")
+    expect(errors.locator("tbody tr")).to_have_count(1)
+    expect(errors.locator("tbody tr")).to_contain_text("身份证号校验位错误")
+    with page.expect_download() as marked:
+        page.click("#error-workbook")
+    assert marked.value.suggested_filename.startswith("错误原因")
+
+    page.set_input_files(
+        "input[name=file]", {"name": "居民.xlsx", "mimeType": XLSX, "buffer": excel.write_rows([ROW])}
+    )
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-done")).to_contain_text("新增 1 人")
+    page.click("#import-form button[type=submit]")
+    expect(page.locator("#import-done")).to_contain_text("未变 1 人")
