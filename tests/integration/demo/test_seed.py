@@ -159,9 +159,8 @@ def test_people_are_consistent(demo_db: Session, vault: PiiVault) -> None:
         for member in members:
             tags = {t.tag for t in member.tags}
             age = _age(member.birth_date)
-            assert ("独居老人" in tags) == (len(members) == 1 and age >= 60 and "独居老人" in tags)
-            if "独居老人" in tags:
-                assert len(members) == 1 and age >= 60
+            # 独居老人 exactly for old people living alone.
+            assert ("独居老人" in tags) == (len(members) == 1 and age >= 60)
             assert ("高龄" in tags) == (age >= 80)
             if member.relation == "配偶":
                 assert member.gender != head.gender
