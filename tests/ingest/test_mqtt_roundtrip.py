@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -54,6 +55,9 @@ def test_events_flow_from_broker_to_database_and_bus(
         seed_site(session)
     seen: list[DomainEvent] = []
     bus.subscribe(DeviceEventStored, seen.append)
+    commands: list[dict[str, object]] = []
+    publisher.on_message = lambda _c, _u, m: commands.append(json.loads(m.payload))
+    publisher.subscribe(f"{prefix}/v1/devices/jjhy-gate1-qr/commands", qos=1)
     loop = IngestLoop(ingest_settings(database_url, tmp_path, mqtt_url, prefix), sessions=sessions)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
@@ -84,6 +88,7 @@ def test_events_flow_from_broker_to_database_and_bus(
                     (s.scalar(select(func.count()).select_from(DeadLetter)) or 0) >= 2
                     and (s.scalar(select(func.count()).select_from(DeviceEvent)) == 50)
                     and loop.stats.messages >= 63
+                    and len(commands) >= 2
                 )
 
         wait_for(done)
@@ -104,4 +109,7 @@ def test_events_flow_from_broker_to_database_and_bus(
         )
         reasons = sorted(session.scalars(select(DeadLetter.reason)))
         assert reasons == ["bad_json", "clock"]
+    # The reader came online, so it was sent what it needs to verify passes offline.
+    assert {c["type"] for c in commands} == {"keys", "revocations"}
+    assert all(c["device"] == "jjhy-gate1-qr" for c in commands)
     assert len([e for e in seen if isinstance(e, DeviceEventStored) and e.device_id == "jjhy-gate1-qr"]) >= 50

@@ -227,3 +227,10 @@ def verify_at_gate(
         at=now or utcnow(),
         public_keys=public_keys,
     )
+
+
+def pass_material(session: Session, *, signer: Signer) -> dict[str, dict[str, object]]:
+    """The payloads of the `keys` and `revocations` commands a gate reader needs to verify offline."""
+    version, refs = revocation_list(session)
+    keys = [{"kid": kid, "ed25519": key} for kid, key in signer.public_keys().items()]
+    return {"keys": {"keys": keys}, "revocations": {"version": version, "revoked": refs}}

@@ -29,3 +29,38 @@ def list_gates(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
             str(gate.id), gate.code, gate.name, gate.compound_name, ", ".join(d.id for d in gate.devices)
         )
     console.print(table)
+
+
+@app.command("push-keys")
+def push_keys() -> None:
+    """Send the pass keys and the revocation list to every QR reader over the command topic."""
+    from jiayuan.access import passes_service
+    from jiayuan.access.passes import signer_for
+    from jiayuan.cli.common import err_console, settings
+    from jiayuan.devices import commands
+    from jiayuan.devices.decode import Topics
+    from jiayuan.sim.runner import connect
+
+    config = settings()
+    if not config.mqtt_url:
+        err_console.print("[red]未配置 JIAYUAN_MQTT_URL[/red]")
+        raise typer.Exit(2)
+    signer = signer_for(config.pass_signing_key.get_secret_value(), config.pass_key_id)
+    with session_scope() as session:
+        material = passes_service.pass_material(session, signer=signer)
+        readers = [d.id for g in reports.list_gates(session, actor=Principal.system()) for d in g.devices
+                   if d.kind in commands.QR_KINDS and d.enabled]  # fmt: skip
+    client = connect(config.mqtt_url, "jiayuan-push-keys")
+    topics = Topics(config.mqtt_topic_prefix)
+    try:
+        for device_id in readers:
+            for type, payload in material.items():
+                client.publish(
+                    topics.commands(device_id), commands.build(device_id, type, payload), qos=1
+                ).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    console.print(
+        f"已向 {len(readers)} 个读头下发公钥和吊销名单 (version {material['revocations']['version']})"
+    )

@@ -61,6 +61,7 @@ class BatchOutcome:
     dead: Counter[str] = field(default_factory=Counter)
     statuses: int = 0
     came_back: list[DeviceInfo] = field(default_factory=list)
+    came_online: list[DeviceInfo] = field(default_factory=list)
     rejections: list[Rejected] = field(default_factory=list)
 
 
@@ -247,6 +248,7 @@ def _store(
         row.state_at = status.message.ts
         publish_on_commit(session, _state_event(known[status.device_id], status.message.state))
         if status.message.state == "online":
+            outcome.came_online.append(known[status.device_id])
             if row.silent:
                 row.silent = False
                 outcome.came_back.append(known[status.device_id])

@@ -22,9 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.access import passes_service
 from jiayuan.access.passes import signer_for
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
+from jiayuan.devices import commands
 from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
@@ -199,8 +201,25 @@ class IngestLoop:
         self.stats.accepted += len(outcome.accepted)
         self.stats.duplicates += outcome.duplicates
         self.stats.dead += sum(outcome.dead.values())
+        self._send_pass_material([d.id for d in outcome.came_online if d.kind in commands.QR_KINDS])
         if self.on_commit is not None:
             self.on_commit(outcome)
+
+    def _send_pass_material(self, device_ids: list[str]) -> None:
+        """A QR reader that comes online gets the current keys and revocation list at once."""
+        if not device_ids:
+            return
+        signer = signer_for(self.settings.pass_signing_key.get_secret_value(), self.settings.pass_key_id)
+        try:
+            with unit_of_work(self.sessions) as session:
+                material = passes_service.pass_material(session, signer=signer)
+        except _TRANSIENT:
+            log.warning("database unavailable; pass keys not sent to %s", device_ids)
+            return
+        for device_id in device_ids:
+            for type, payload in material.items():
+                body = commands.build(device_id, type, payload)
+                self._client.publish(self.pipeline.topics.commands(device_id), body, qos=1)
 
     def _commit_retrying(self, raws: list[RawMessage]) -> devices.BatchOutcome | None:
         delay = 0.2
