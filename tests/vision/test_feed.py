@@ -46,3 +46,19 @@ def test_feeds_stop_together() -> None:
     timer.start()
     codes = run_feeds([sleeper, sleeper], stop)
     assert len(codes) == 2 and all(code != 0 for code in codes)  # ended by SIGTERM
+
+
+def test_demo_cameras_are_the_five_gates() -> None:
+    from jiayuan.vision.feed import demo_cameras
+
+    assert demo_cameras() == [
+        "jjhy-gate1-cam360", "sh1-gate1-cam360", "sh2-gate1-cam360", "hyjy-gate1-cam360", "wy-gate1-cam360",
+    ]  # fmt: skip
+
+
+def test_background_feeds_need_a_broker(tmp_path: Path) -> None:
+    from jiayuan.settings import Settings
+    from jiayuan.vision.feed import start_in_background
+
+    with pytest.raises(ValueError, match="MQTT"):
+        start_in_background(Settings(mqtt_url=None))

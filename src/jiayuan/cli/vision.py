@@ -142,16 +142,11 @@ def demo(
     fps: float = typer.Option(5.0, "--fps", min=0.5, max=30, help="每台摄像机每秒分析的帧数。"),
 ) -> None:
     """Run one worker per demo gate camera on looping clips until stopped (SIGTERM or Ctrl-C)."""
-    from jiayuan.demo.layout import COMPOUNDS
-    from jiayuan.vision.feed import demo_commands, run_feeds
+    from jiayuan.vision.feed import SHARED_CLIPS, demo_cameras, demo_commands, run_feeds
 
     config_settings = settings()
-    ids = (
-        [c.strip() for c in cameras.split(",") if c.strip()]
-        if cameras
-        else [f"{plan.code}-gate1-cam360" for plan in COMPOUNDS]
-    )
-    folder = clips or Path(__file__).resolve().parents[3].parent / "shared" / "data" / "count"
+    ids = [c.strip() for c in cameras.split(",") if c.strip()] if cameras else demo_cameras()
+    folder = clips or SHARED_CLIPS
     url = mqtt_url or config_settings.mqtt_url or "mqtt://127.0.0.1:1883"
     try:
         commands = demo_commands(

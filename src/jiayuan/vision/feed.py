@@ -6,7 +6,18 @@ import csv
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+from jiayuan.demo.layout import COMPOUNDS
+from jiayuan.settings import Settings
+
+SHARED_CLIPS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "count"
+
+
+def demo_cameras() -> list[str]:
+    """The 360° camera of every gate of the demo community (`jjhy-gate1-cam360`, …)."""
+    return [f"{plan.code}-gate1-cam360" for plan in COMPOUNDS]
 
 
 def clip_options(clips_dir: Path) -> list[tuple[Path, list[str]]]:
@@ -67,3 +78,37 @@ def run_feeds(commands: list[list[str]], stop: threading.Event) -> list[int]:
             except subprocess.TimeoutExpired:
                 process.kill()
     return [p.returncode for p in processes]
+
+
+def start_in_background(
+    settings: Settings,
+    *,
+    cameras: list[str] | None = None,
+    clips: Path | None = None,
+    fps: float = 5.0,
+) -> Callable[[], None]:
+    """Start a worker per camera (default: the demo gates) on looping clips; returns the stop function.
+
+    Needs `settings.mqtt_url` (the embedded broker's URL in `jiayuan demo`). Raises
+    FileNotFoundError when the clip folder or its labels.csv is missing.
+    """
+    if not settings.mqtt_url:
+        raise ValueError("视频分析需要 MQTT（JIAYUAN_MQTT_URL）")
+    commands = demo_commands(
+        cameras or demo_cameras(),
+        clips or SHARED_CLIPS,
+        mqtt_url=settings.mqtt_url,
+        prefix=settings.mqtt_topic_prefix,
+        fps=fps,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_feeds, args=(commands, stop), name="jiayuan-vision-feeds", daemon=True
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=20)
+
+    return halt
