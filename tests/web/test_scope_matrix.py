@@ -30,12 +30,14 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry import importing
 from jiayuan.registry import service as registry
 from jiayuan.registry.models import Device, Gate
 from tests.integration.registry.helpers import build_tree, make_id, person
 
 ROLES = ("admin", "staff", "grid", "property", "police", "volunteer", "resident", "device", "anonymous")
 DEVICE_ID = "jjhy-gate1-qr"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BORN = date(1958, 6, 1)
 
 Body = Callable[["World", str], dict[str, Any]]
@@ -103,6 +105,14 @@ def isolation(person: str) -> Body:
     return body
 
 
+def blank_template() -> tuple[str, bytes, str]:
+    """The registry's blank import workbook, as a browser would upload it."""
+    return ("居民.xlsx", importing.template_workbook(), XLSX)
+
+
+# Bodies sent as a multipart file upload instead of JSON.
+UPLOADS: dict[str, Callable[[], tuple[str, bytes, str]]] = {"blank_template": blank_template}
+
 BODIES: dict[str, Body] = {
     "new_user": lambda _w, role: {
         "username": f"new-{role}",
@@ -117,6 +127,7 @@ BODIES: dict[str, Body] = {
     "resident_here": new_resident("h102"),
     "resident_elsewhere": new_resident("h_far"),
     "phone": lambda _w, _role: {"phone": "13900001111"},
+    "login": lambda _w, _role: {"username": "u-staff", "password": "long-enough-1"},
     "reveal": lambda _w, _role: {"field": "id_number", "reason": "核对低保申请材料"},
     "revoke_person": lambda w, _role: {"ref": f"p:{w.ids['in_grid']}", "reason": "已迁出"},
     "pass_in_grid": lambda w, _role: {"person_id": w.ids["in_grid"]},
@@ -143,6 +154,8 @@ BODIES: dict[str, Body] = {
 # method, path, body (a key of BODIES or None), then the status for each role in ROLES:
 #                                                         admin staff grid prop police vol  res  dev  anon
 MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
+    # signing in needs no credential, only the password in the body
+    ("POST", "/api/v1/auth/token", "login",                 (200, 200, 200, 200, 200, 200, 200, 200, 200)),
     # who am I
     ("GET", "/api/v1/auth/me", None,                        (200, 200, 200, 200, 200, 200, 200, 200, 401)),
     # users: admins of the community only; other communities' users do not exist for them
@@ -183,6 +196,9 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
                                                             (200, 200, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/residents/{elsewhere}/reveal", "reveal",
                                                             (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/residents/export.xlsx", None,          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/residents/template.xlsx", None,        (200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    ("POST", "/api/v1/residents/import", "blank_template",  (200, 200, 403, 403, 403, 403, 403, 403, 401)),
     # households and vehicles: personal data, same scope as residents
     ("GET", "/api/v1/households", None,                     (200, 200, 200, 200, 403, 403, 200, 403, 401)),
     ("GET", "/api/v1/households/{h101}", None,              (200, 200, 200, 200, 403, 403, 200, 403, 401)),
@@ -385,7 +401,7 @@ def test_matrix_lines_are_well_formed() -> None:
     for method, path, body, expected in MATRIX:
         assert method in {"GET", "POST", "PATCH", "PUT", "DELETE"}, path
         assert path.startswith("/api/v1/"), path
-        assert body is None or body in BODIES, path
+        assert body is None or body in BODIES or body in UPLOADS, path
         assert len(expected) == len(ROLES), path
 
 
@@ -397,8 +413,13 @@ def mismatches(
     wrong = []
     for role, want in zip(ROLES, expected, strict=True):
         url = world.path(path, role)
-        payload = BODIES[body](world, role) if body else None
-        response = client.request(method, url, json=payload, headers=world.headers(role))
+        if body in UPLOADS:
+            response = client.request(
+                method, url, files={"file": UPLOADS[body]()}, headers=world.headers(role)
+            )
+        else:
+            payload = BODIES[body](world, role) if body else None
+            response = client.request(method, url, json=payload, headers=world.headers(role))
         if response.status_code != want:
             wrong.append(
                 f"{role}: {method} {url} → {response.status_code}, expected {want}: {response.text[:200]}"
