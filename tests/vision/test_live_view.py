@@ -72,7 +72,9 @@ def test_staff_in_scope_watch_the_stream_and_snapshot(
     make_user(sessions, "zhangwei", Role.STAFF, scopes=[f"community:{site.community_id}"])
     assert login(client, "zhangwei").status_code == 303
     page = client.get("/console/cameras")
-    assert page.status_code == 200 and f"/api/v1/cameras/{CAMERA}/live.mjpeg" in page.text
+    assert page.status_code == 200 and f"/api/v1/cameras/{CAMERA}/snapshot.jpg" in page.text
+    single = client.get(f"/console/cameras/{CAMERA}")
+    assert single.status_code == 200 and f"/api/v1/cameras/{CAMERA}/live.mjpeg" in single.text
     assert (
         client.get(f"/api/v1/cameras/{CAMERA}/snapshot.jpg").status_code == 404
     )  # relay starts, no frame yet
@@ -107,6 +109,8 @@ def test_out_of_scope_unknown_and_anonymous_are_refused(
     assert client.get("/api/v1/cameras/nope/snapshot.jpg").status_code == 404
     assert client.get(f"/api/v1/cameras/{CAMERA}/live.mjpeg?frames=0").status_code == 422
     assert CAMERA not in client.get("/console/cameras").text
+    assert client.get(f"/console/cameras/{CAMERA}").status_code == 403
+    assert client.get("/console/cameras/nope").status_code == 404
 
 
 def test_residents_may_not_watch(

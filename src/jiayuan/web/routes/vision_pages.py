@@ -79,6 +79,16 @@ def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep
     return render(request, "vision/cameras.html", {"cameras": cameras})
 
 
+@router.get("/console/cameras/{device_id}", include_in_schema=False)
+def camera_page(device_id: str, request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
+    """One camera's live stream, large (the big screen, a phone)."""
+    try:
+        camera = camera_for(session, principal, device_id)
+    except Forbidden as exc:
+        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+    return render(request, "vision/camera.html", {"camera": camera})
+
+
 @router.get("/api/v1/cameras/{device_id}/snapshot.jpg", response_class=Response)
 def snapshot(
     device_id: str, request: Request, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
