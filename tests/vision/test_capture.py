@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -137,3 +139,43 @@ def test_rate_gate_does_not_bank_a_backlog_after_a_gap() -> None:
     assert gate.admit(3.0)  # after a 3 s gap: one frame, then the normal spacing again
     assert not gate.admit(3.1)
     assert gate.admit(3.2)
+
+
+class MjpegCamera(BaseHTTPRequestHandler):
+    """An HTTP MJPEG camera that sends 20 frames per connection, then drops it."""
+
+    connections = 0
+
+    def do_GET(self) -> None:
+        type(self).connections += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        for i in range(20):
+            jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), i * 10, dtype=np.uint8))[1].tobytes()
+            head = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
+            self.wfile.write(head + jpeg + b"\r\n")
+            self.wfile.flush()
+            time.sleep(0.02)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_http_mjpeg_camera_is_read_and_reconnected_when_it_drops() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MjpegCamera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+        source = FrameSource(url, backoff=Backoff(initial=0.1))
+        frames = []
+        for frame, t in source.frames(threading.Event().wait):
+            frames.append((frame.shape, t))
+            if len(frames) == 50:
+                break
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(shape == (48, 64, 3) for shape, _ in frames)
+    assert MjpegCamera.connections >= 3  # 20 frames per connection: it reconnected at least twice
+    assert [t for _, t in frames] == sorted(t for _, t in frames)

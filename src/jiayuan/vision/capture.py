@@ -68,9 +68,17 @@ def is_file(source: str) -> bool:
     return "://" not in source
 
 
+STREAM_TIMEOUT_MS = 10_000
+
+
 def open_capture(source: str) -> Capture:
-    """OpenCV's capture for a file or URL (FFmpeg backend: RTSP over TCP, HTTP MJPEG)."""
-    return cv2.VideoCapture(source, cv2.CAP_FFMPEG) if not is_file(source) else cv2.VideoCapture(source)
+    """OpenCV's capture for a file or URL (FFmpeg backend: RTSP, HTTP MJPEG) with open and read timeouts."""
+    if is_file(source):
+        return cv2.VideoCapture(source)
+    # Without a read timeout a stalled stream blocks in read() and the camera never counts as offline.
+    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+    timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+    return cv2.VideoCapture(source, cv2.CAP_FFMPEG, timeouts)
 
 
 class FrameSource:
