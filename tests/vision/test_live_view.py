@@ -122,3 +122,13 @@ def test_residents_may_not_watch(
     make_user(sessions, "jumin", Role.RESIDENT)
     login(client, "jumin")
     assert client.get(f"/api/v1/cameras/{CAMERA}/snapshot.jpg").status_code == 403
+
+
+def test_without_a_broker_the_live_view_says_so(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        site = seed_site(session)
+    make_user(sessions, "zhangwei", Role.STAFF, scopes=[f"community:{site.community_id}"])
+    login(client, "zhangwei")
+    response = client.get(f"/api/v1/cameras/{CAMERA}/snapshot.jpg")
+    assert response.status_code == 404 and "MQTT" in response.json()["detail"]
+    assert client.get(f"/api/v1/cameras/{CAMERA}/live.mjpeg").status_code == 404

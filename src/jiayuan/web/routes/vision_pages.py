@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from jiayuan.access.policies import require_can_view_gates
 from jiayuan.kernel.errors import Forbidden, NotFound
@@ -65,8 +65,9 @@ def _relay(request: Request, context: ContextDep) -> LiveRelay | None:
     return relay
 
 
-def _unavailable() -> Response:
-    return JSONResponse({"detail": "实时画面不可用：平台未配置 MQTT（JIAYUAN_MQTT_URL）"}, status_code=503)
+def _unavailable() -> NotFound:
+    # Not a server fault: this installation simply has no broker to take live frames from.
+    return NotFound("没有实时画面：平台未配置 MQTT（JIAYUAN_MQTT_URL）", field="device_id")
 
 
 @router.get("/console/cameras", include_in_schema=False)
@@ -97,7 +98,7 @@ def snapshot(
     camera_for(session, principal, device_id)
     relay = _relay(request, context)
     if relay is None:
-        return _unavailable()
+        raise _unavailable()
     frame = relay.latest(device_id)
     if frame is None:
         raise NotFound("该摄像机暂无实时画面（分析程序未运行或未连上 MQTT）", field="device_id")
@@ -131,7 +132,7 @@ def live(
     camera_for(session, principal, device_id)
     relay = _relay(request, context)
     if relay is None:
-        return _unavailable()
+        raise _unavailable()
     return StreamingResponse(
         _mjpeg(relay, device_id, frames),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
