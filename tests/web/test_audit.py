@@ -154,9 +154,9 @@ def test_export_is_an_excel_file_with_chinese_headers(
     )
     assert sheet[0][:4] == ["时间（北京时间）", "操作人", "角色", "操作"]
     assert len(sheet) == 62
-    assert sheet[1][1:4] == ["wangfang", "社区工作人员", "resident.update"]
+    assert sheet[1][1:5] == ["wangfang", "社区工作人员", "修改居民信息", "resident.update"]
     # Stored text stays text: nothing becomes a formula.
-    assert sheet[1][6] == '=HYPERLINK("http://x")'
+    assert sheet[1][7] == '=HYPERLINK("http://x")'
     assert rows(sessions)[-1].action == "audit.export"
     staff = bearer(token_for(sessions, make_user(sessions, "wangfang", Role.STAFF, scopes=["community:1"])))
     assert client.get("/api/v1/audit/export.xlsx", headers=staff).status_code == 403

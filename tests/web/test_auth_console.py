@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts.models import AuditEntry, User
+from jiayuan.accounts.models import AuditEntry, LoginSession, User
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
@@ -112,3 +113,37 @@ def test_audit_page_explains_a_bad_filter(client: TestClient, sessions: sessionm
     ok = client.get("/console/audit", params={"since": "2026-01-01", "until": "2026-12-31", "actor": "boss"})
     assert ok.status_code == 200
     assert 'value="2026-01-01"' in ok.text and "export.xlsx?actor=boss&amp;since=2026-01-01" in ok.text
+
+
+def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    expected = {
+        Role.ADMIN: {
+            "/console/residents",
+            "/console/residents/import",
+            "/console/cameras",
+            "/console/users",
+            "/console/audit",
+        },
+        Role.STAFF: {"/console/residents", "/console/residents/import", "/console/cameras"},
+        Role.GRID: {"/console/residents", "/console/cameras"},
+        Role.VOLUNTEER: {"/console/cameras"},
+        Role.RESIDENT: {"/console/residents"},
+    }
+    for role, areas in expected.items():
+        make_user(sessions, f"u-{role.value}", role, scopes=["community:1"])
+        client.cookies.clear()
+        login(client, f"u-{role.value}")
+        main = client.get("/console").text.split("<main", 1)[1]
+        shown = set(re.findall(r'<a class="area" href="([^"]+)"', main))
+        assert shown == areas, role
+
+
+def test_an_expired_session_is_refused(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    make_user(sessions, "wangfang", Role.STAFF)
+    login(client, "wangfang")
+    assert client.get("/api/v1/auth/me").status_code == 200
+    with unit_of_work(sessions) as session:
+        for stored in session.scalars(select(LoginSession)):
+            stored.expires_at = utcnow() - timedelta(seconds=1)
+    assert client.get("/api/v1/auth/me").status_code == 401
+    assert client.get("/console", follow_redirects=False).status_code == 303

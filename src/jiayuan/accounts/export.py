@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import xlsxwriter
 
-from jiayuan.accounts.schemas import AuditOut
+from jiayuan.accounts.schemas import ACTION_LABELS, AuditOut
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 
@@ -17,6 +17,7 @@ HEADERS = (
     "操作人",
     "角色",
     "操作",
+    "操作代码",
     "对象类型",
     "对象编号",
     "对象",
@@ -25,7 +26,7 @@ HEADERS = (
     "IP",
     "详情",
 )
-_WIDTHS = (20, 14, 12, 18, 12, 12, 18, 30, 8, 16, 50)
+_WIDTHS = (20, 14, 12, 16, 18, 12, 12, 18, 30, 8, 16, 50)
 
 
 def _role(value: str) -> str:
@@ -50,6 +51,7 @@ def audit_workbook(rows: Sequence[AuditOut]) -> bytes:
             local(row.at).strftime("%Y-%m-%d %H:%M:%S"),
             row.actor_name,
             _role(row.actor_role),
+            ACTION_LABELS.get(row.action, row.action),
             row.action,
             row.target_type,
             row.target_id or "",

@@ -140,6 +140,32 @@ class TokenOut(BaseModel):
     last_used_at: datetime | None
 
 
+# How the console names audit actions; an action missing here is shown by its code.
+ACTION_LABELS: dict[str, str] = {
+    "login.success": "登录成功",
+    "login.failed": "登录失败",
+    "logout": "退出登录",
+    "user.create": "添加用户",
+    "user.deactivate": "停用用户",
+    "user.unlock": "解除锁定",
+    "user.locked": "账户锁定",
+    "token.issue": "签发令牌",
+    "token.revoke": "吊销令牌",
+    "audit.export": "导出审计日志",
+    "resident.create": "登记居民",
+    "resident.update": "修改居民信息",
+    "resident.import": "导入居民",
+    "resident.export": "导出居民",
+    "household.create": "新建住户",
+    "pii.reveal": "查看完整个人信息",
+    "pass.revoke": "吊销通行码",
+    "visitor.invite": "邀请访客",
+    "isolation.record": "登记居家隔离",
+    "watchlist.add": "布控车辆",
+    "demo.seed": "载入演示数据",
+}
+
+
 class AuditOut(BaseModel):
     """One audit row."""
 

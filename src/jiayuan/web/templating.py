@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
+from jiayuan.accounts.schemas import ACTION_LABELS
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 
@@ -40,6 +41,7 @@ def _environment() -> Environment:
     )
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
+    env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
     env.globals["ROLE_LABELS"] = {role.value: label for role, label in ROLE_LABELS.items()}
     return env
 

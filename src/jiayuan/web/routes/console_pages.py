@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -24,35 +25,53 @@ from jiayuan.web.templating import render
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 
-def _areas(principal: Principal) -> list[dict[str, str]]:
-    """The console areas this principal may open, as cards on the home page."""
-    areas = [
-        {
-            "href": "/console/residents",
-            "title": "居民",
-            "text": "社区底数：小区、楼栋、住户与居民，按姓名、拼音、电话尾号查找。",
-            "icon": "🏠",
-        },
-    ]
-    if principal.has_role(Role.ADMIN):
-        areas += [
-            {
-                "href": "/console/users",
-                "title": "用户",
-                "text": "账户、角色与负责范围；停用账户、解除锁定。",
-                "icon": "👥",
-            },
-            {
-                "href": "/console/audit",
-                "title": "审计",
-                "text": "谁在何时对谁做了什么、为什么；可筛选并导出 Excel。",
-                "icon": "📋",
-            },
-        ]
-    return areas
+@dataclass(frozen=True)
+class Area:
+    """A part of the console, shown as a card on the home page to the roles that may use it."""
+
+    href: str
+    title: str
+    text: str
+    icon: str
+    roles: frozenset[Role]
 
 
-_AUDIT_FIELDS = ("actor", "action", "target", "since", "until")
+_PEOPLE = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT})
+_OFFICE = frozenset({Role.ADMIN, Role.STAFF})
+_GATES = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.POLICE, Role.VOLUNTEER})
+
+AREAS = (
+    Area(
+        "/console/residents",
+        "居民",
+        "社区底数：小区、楼栋、住户与居民，按姓名、拼音、电话尾号查找。",
+        "居",
+        _PEOPLE,
+    ),
+    Area(
+        "/console/residents/import",
+        "导入导出",
+        "用 Excel 批量导入、导出居民信息，逐行校验，出错不写入。",
+        "表",
+        _OFFICE,
+    ),
+    Area("/console/cameras", "摄像机", "各出入口的实时画面与通行计数。", "像", _GATES),
+    Area(
+        "/console/users", "用户", "账户、角色与负责范围；停用账户、解除锁定。", "人", frozenset({Role.ADMIN})
+    ),
+    Area(
+        "/console/audit",
+        "审计",
+        "谁在何时对谁做了什么、为什么；可筛选并导出 Excel。",
+        "审",
+        frozenset({Role.ADMIN}),
+    ),
+)
+
+
+def _areas(principal: Principal) -> list[Area]:
+    """The areas this principal may open."""
+    return [a for a in AREAS if principal.has_role(*a.roles)]
 
 
 def _forbidden(request: Request, message: str) -> Response:
@@ -63,6 +82,9 @@ def _forbidden(request: Request, message: str) -> Response:
 def console_home(request: Request, principal: PagePrincipal) -> Response:
     """The landing page with links to the areas of the console."""
     return render(request, "console/index.html", {"areas": _areas(principal)})
+
+
+_AUDIT_FIELDS = ("actor", "action", "target", "since", "until")
 
 
 @router.get("/audit")
