@@ -50,6 +50,7 @@ class VehicleSeen(DomainEvent):
 
     name: ClassVar[str] = "access.vehicle_seen"
     passage_id: int
+    event_id: str | None = None
     gate_id: int
     compound_id: int
     plate: str

@@ -1,7 +1,13 @@
-"""Flow counters in 5-minute buckets per gate, bumped atomically (ingest processes may share a bucket)."""
+"""Flow counters in 5-minute buckets per gate.
+
+Counts are gathered on the session while a batch is handled and written once per gate and bucket
+(`flush`), each as an atomic `SET n = n + k`, so several ingest processes may share a bucket.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -24,6 +30,16 @@ COUNTERS = (
     "outside_out",
     "refused",
 )
+_PENDING = "jiayuan.flow_pending"
+
+
+@dataclass
+class Pending:
+    """Counts gathered for one gate and bucket, not yet written."""
+
+    compound_id: int
+    community_id: int
+    deltas: Counter[str] = field(default_factory=Counter)
 
 
 def bucket_of(at: datetime) -> datetime:
@@ -35,36 +51,53 @@ def bucket_of(at: datetime) -> datetime:
 def bump(
     session: Session, *, gate_id: int, compound_id: int, community_id: int, at: datetime, **deltas: int
 ) -> None:
-    """Add to a gate's counters in the bucket of `at`."""
+    """Add to a gate's counters in the bucket of `at` (written by `flush`, in the same transaction)."""
     unknown = set(deltas) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown flow counters {sorted(unknown)}")
-    bucket = bucket_of(at)
+    pending: dict[tuple[int, datetime], Pending] = session.info.setdefault(_PENDING, {})
+    entry = pending.setdefault((gate_id, bucket_of(at)), Pending(compound_id, community_id))
+    entry.deltas.update({k: v for k, v in deltas.items() if v})
+
+
+def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
+    """Write the gathered counts; returns what changed per (gate, bucket)."""
+    pending: dict[tuple[int, datetime], Pending] = session.info.pop(_PENDING, {})
+    if not pending:
+        return {}
     insert_ignoring_conflicts(
         session,
         FlowBucket.__table__,  # type: ignore[arg-type]
         [
-            {"gate_id": gate_id, "compound_id": compound_id, "community_id": community_id, "bucket": bucket}
+            {
+                "gate_id": gate_id,
+                "compound_id": p.compound_id,
+                "community_id": p.community_id,
+                "bucket": bucket,
+            }
             | dict.fromkeys(COUNTERS, 0)
+            for (gate_id, bucket), p in sorted(pending.items())
         ],
         keys=("gate_id", "bucket"),
         returning=("id",),
     )
-    values = {name: getattr(FlowBucket, name) + n for name, n in deltas.items() if n}
-    if values:
+    for (gate_id, bucket), p in sorted(pending.items()):
+        if not p.deltas:
+            continue
         session.execute(
             update(FlowBucket)
             .where(FlowBucket.gate_id == gate_id, FlowBucket.bucket == bucket)
-            .values(values)
+            .values({name: getattr(FlowBucket, name) + n for name, n in p.deltas.items()})
             .execution_options(synchronize_session=False)
         )
         publish_on_commit(
             session,
             FlowChanged(
-                community_id=community_id,
+                community_id=p.community_id,
                 gate_id=gate_id,
-                compound_id=compound_id,
+                compound_id=p.compound_id,
                 bucket=bucket.isoformat(),
-                deltas={k: v for k, v in deltas.items() if v},
+                deltas=dict(p.deltas),
             ),
         )
+    return {key: p.deltas for key, p in pending.items()}

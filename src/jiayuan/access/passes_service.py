@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jiayuan.access import gate_checks, policies
+from jiayuan.access import flow, gate_checks, policies
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Isolation, PassCheck, PassRevocation, VisitorPass
 from jiayuan.access.passes import Signer
@@ -219,7 +219,7 @@ def verify_at_gate(
         raise NotFound(f"出入口 {gate_ref} 不存在", field="gate")
     if direction not in ("in", "out"):
         raise Invalid("方向须为 in 或 out", field="direction")
-    return gate_checks.check(
+    check = gate_checks.check(
         session,
         token=token,
         gate=GateRef.of_gate(gate),
@@ -227,6 +227,8 @@ def verify_at_gate(
         at=now or utcnow(),
         public_keys=public_keys,
     )
+    flow.flush(session)
+    return check
 
 
 def pass_material(session: Session, *, signer: Signer) -> dict[str, dict[str, object]]:

@@ -19,16 +19,8 @@ TAILGATE_MARGIN = 5
 TAILGATE_RATIO = 2.0
 
 
-def record_line_cross(
-    session: Session,
-    *,
-    cross: LineCross,
-    gate: GateRef,
-    device: DeviceInfo,
-    at: datetime,
-    device_event_id: int | None,
-) -> None:
-    """Count people crossing the gate line and check the tailgating rule for the bucket."""
+def record_line_cross(session: Session, *, cross: LineCross, gate: GateRef, at: datetime) -> None:
+    """Count people crossing the gate line (the tailgating check runs once the batch's counts are written)."""
     if cross.class_ != "person":
         return
     counter = "camera_in" if cross.direction == "in" else "camera_out"
@@ -40,13 +32,10 @@ def record_line_cross(
         at=at,
         **{counter: cross.count},
     )
-    if cross.direction == "in":
-        _check_tailgating(session, gate=gate, device=device, at=at, device_event_id=device_event_id)
 
 
-def _check_tailgating(
-    session: Session, *, gate: GateRef, device: DeviceInfo, at: datetime, device_event_id: int | None
-) -> None:
+def check_tailgating(session: Session, *, gate: GateRef, device: DeviceInfo, at: datetime) -> None:
+    """Raise `tailgating` once per gate and bucket when the camera counted far more people in than scans."""
     bucket = flow.bucket_of(at)
     counts = session.execute(
         select(FlowBucket.camera_in, FlowBucket.people_in).where(
@@ -60,7 +49,12 @@ def _check_tailgating(
         return
     already = session.scalar(
         select(Alarm.id)
-        .where(Alarm.type == "tailgating", Alarm.gate_id == gate.id, Alarm.raised_at >= bucket)
+        .where(
+            Alarm.type == "tailgating",
+            Alarm.gate_id == gate.id,
+            Alarm.raised_at >= bucket,
+            Alarm.raised_at < bucket + flow.BUCKET,
+        )
         .limit(1)
     )
     if already is not None:
@@ -71,10 +65,5 @@ def _check_tailgating(
         device=device,
         at=at,
         summary=f"{gate.name} 进入人数（摄像机 {camera}）远多于扫码（{scans}），疑似尾随",
-        evidence={
-            "bucket": bucket.isoformat(),
-            "camera_in": camera,
-            "scans_in": scans,
-            "device_event_id": device_event_id,
-        },
+        evidence={"bucket": bucket.isoformat(), "camera_in": camera, "scans_in": scans},
     )

@@ -8,13 +8,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.access import alarms, gate_checks, policies, rules, vehicles
+from jiayuan.access import alarms, flow, gate_checks, policies, rules, vehicles
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Alarm
+from jiayuan.access.plates import normalise
 from jiayuan.devices.schemas import Door, LineCross, PlateRead, QrScan, Sos
 from jiayuan.devices.service import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
+from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
 
 DEVICE_OFFLINE = "device_offline"
@@ -34,6 +36,9 @@ def handle_device_events(
     now = now or utcnow()
     for alarm in alarms.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in came_back]):
         alarms.clear(session, alarm, at=now)
+    plates = [normalise(e.payload.plate).text for e in accepted if isinstance(e.payload, PlateRead)]
+    registered = directory.vehicles_by_plates(session, plates) if plates else {}
+    counted_in: dict[int, tuple[GateRef, DeviceInfo, datetime]] = {}
     for event in accepted:
         gate = GateRef.of_device(event.device)
         if gate is None:
@@ -54,12 +59,19 @@ def handle_device_events(
             )
         elif isinstance(payload, PlateRead):
             vehicles.record_plate(
-                session, read=payload, gate=gate, device=event.device, at=at, device_event_id=event.row_id
+                session,
+                read=payload,
+                gate=gate,
+                device=event.device,
+                at=at,
+                device_event_id=event.row_id,
+                event_id=event.envelope.id,
+                registered=registered,
             )
         elif isinstance(payload, LineCross):
-            rules.record_line_cross(
-                session, cross=payload, gate=gate, device=event.device, at=at, device_event_id=event.row_id
-            )
+            rules.record_line_cross(session, cross=payload, gate=gate, at=at)
+            if payload.direction == "in" and payload.class_ == "person":
+                counted_in[gate.id] = (gate, event.device, at)
         elif isinstance(payload, Sos):
             alarms.raise_alarm(
                 session,
@@ -78,6 +90,10 @@ def handle_device_events(
                 summary=f"{gate.name} 门被强行打开",
                 evidence={"device_event_id": event.row_id},
             )
+
+    flow.flush(session)
+    for gate, device, at in counted_in.values():
+        rules.check_tailgating(session, gate=gate, device=device, at=at)
 
 
 def raise_device_offline(

@@ -20,8 +20,10 @@ from jiayuan.registry.directory import DeviceInfo
 LOW_CONFIDENCE = 0.6
 
 
-def _category(session: Session, plate: str, gate: GateRef, at: datetime) -> str:
-    registered = directory.vehicles_by_plates(session, [plate]).get(plate)
+def _category(
+    session: Session, plate: str, gate: GateRef, at: datetime, known: dict[str, directory.VehicleInfo] | None
+) -> str:
+    registered = (known if known is not None else directory.vehicles_by_plates(session, [plate])).get(plate)
     if registered is not None and registered.community_id == gate.community_id:
         return "resident"
     visitor = session.scalar(
@@ -89,10 +91,12 @@ def record_plate(
     device: DeviceInfo,
     at: datetime,
     device_event_id: int | None,
+    event_id: str | None = None,
+    registered: dict[str, directory.VehicleInfo] | None = None,
 ) -> VehiclePassage:
     """Store and classify one plate read; count it, track presence, check the watch list."""
     plate = normalise(read.plate)
-    category = _category(session, plate.text, gate, at)
+    category = _category(session, plate.text, gate, at, registered)
     notes = list(plate.notes)
     if category == "outside" and plate.alternatives:
         matches = directory.vehicles_by_plates(session, plate.alternatives)
@@ -161,6 +165,7 @@ def record_plate(
         VehicleSeen(
             community_id=gate.community_id,
             passage_id=passage.id,
+            event_id=event_id,
             gate_id=gate.id,
             compound_id=gate.compound_id,
             plate=plate.text,

@@ -1,0 +1,304 @@
+"""Ingest throughput and latency through Mosquitto into PostgreSQL and SQLite, beside the raw ceiling.
+
+    PYTHONPATH=src .venv/bin/python bench/ingest/bench_ingest.py --backend both
+
+Per backend, in one run on the same machine:
+- ceiling: a bare paho subscriber (MQTT 3.1.1, persistent session, PUBACK after commit) that only batches
+  rows into one table with executemany;
+- pipeline: `IngestLoop` (validation, de-duplication, status counters, domain handlers, bus);
+- latency at a steady rate: publish→stored (batch committed) and publish→WebSocket (a client of
+  `/ws/v1/access` receiving `access.vehicle_seen`), with the web app and ingest in one process as
+  `jiayuan serve` runs them.
+A separate publisher process shares the two cores with the consumer, as devices would not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import uvicorn
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, text
+from websockets.sync.client import connect as ws_connect
+
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.bus.hub import hub
+from jiayuan.db import migrate
+from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
+from jiayuan.devices.service import BatchOutcome
+from jiayuan.ingest.runner import IngestLoop
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Community, Compound, Device, Gate, Street
+from jiayuan.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+PG_ADMIN = os.environ.get("JIAYUAN_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "mqtt://127.0.0.1:18831")
+
+
+def publish_time(event_id: str) -> float:
+    """The publish time (s) the publisher wrote into the event id."""
+    return int(event_id[1:].split("x")[0]) / 1e9
+
+
+def new_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]:
+    """A migrated empty database and how to drop it."""
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+        migrate.upgrade(url)
+        return url, lambda: None
+    name = f"jiayuan_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    migrate.upgrade(url)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def seed(url: str) -> str:
+    """One compound with a gate, its devices and a staff account; returns the staff's API token."""
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        street = Street(name="紫荆路街道")
+        community = Community(street=street, name="紫荆路社区")
+        compound = Compound(community=community, name="锦江花园", code="jjhy")
+        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
+        session.add_all([street, community, compound, gate])
+        session.flush()
+        session.add_all(
+            [
+                Device(id=f"bench-{kind}", gate_id=gate.id, kind=kind, name=kind)
+                for kind in ("hb", "plate", "raw")
+            ]
+        )
+        user = create_user(
+            session, actor=Principal.system(), username="staff", display_name="staff", role=Role.STAFF,
+            scopes=[(ScopeKind.COMMUNITY, community.id)],
+        )  # fmt: skip
+        session.flush()
+        token = issue_api_token(session, actor=Principal.system(), name="bench", user_id=user.id)
+        session.commit()
+    engine.dispose()
+    return token
+
+
+def publish(prefix: str, device: str, kind: str, count: int, rate: float = 0) -> subprocess.Popen[bytes]:
+    """Start the publisher process."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "publisher.py"),
+            "--url",
+            MQTT_URL,
+            "--prefix",
+            prefix,
+            "--device",
+            device,
+            "--kind",
+            kind,
+            "--count",
+            str(count),
+            "--rate",
+            str(rate),
+        ],
+    )
+
+
+def ceiling(url: str, count: int) -> float:
+    """Events/s of a bare subscriber that only batches rows into the database."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(url)
+    table = Table(
+        "bench_raw", MetaData(), Column("device", String(64)), Column("event_id", String(64), unique=True),
+        Column("body", Text),
+    )  # fmt: skip
+    table.create(engine, checkfirst=True)
+    inbox: queue.Queue[tuple[int, bytes]] = queue.Queue()
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id=prefix, clean_session=False,
+        protocol=mqtt.MQTTv311, manual_ack=True,
+    )  # fmt: skip
+    client.username_pw_set("bench")
+    ready = threading.Event()
+    client.on_connect = lambda c, *_a: (c.subscribe(f"{prefix}/v1/devices/+/events", qos=1), ready.set())
+    client.on_message = lambda _c, _u, m: inbox.put((m.mid, bytes(m.payload)))
+    client.connect("127.0.0.1", int(MQTT_URL.rsplit(":", 1)[1]))
+    client.loop_start()
+    ready.wait(10)
+    time.sleep(0.3)
+    publisher = publish(prefix, "bench-raw", "heartbeat", count)
+    stored = 0
+    first = last = 0.0
+    while stored < count:
+        batch = [inbox.get()]
+        first = first or time.perf_counter()
+        deadline = time.perf_counter() + 0.01
+        while len(batch) < 500 and time.perf_counter() < deadline:
+            try:
+                batch.append(inbox.get(timeout=max(deadline - time.perf_counter(), 0)))
+            except queue.Empty:
+                break
+        rows = []
+        for _mid, body in batch:
+            data = json.loads(body)
+            rows.append({"device": data["device"], "event_id": data["id"], "body": body.decode()})
+        with engine.begin() as connection:
+            connection.execute(insert(table), rows)
+        for mid, _ in batch:
+            client.ack(mid, 1)
+        stored += len(batch)
+        last = time.perf_counter()
+    publisher.wait()
+    client.loop_stop()
+    client.disconnect()
+    engine.dispose()
+    return count / (last - first)
+
+
+def pipeline(settings: Settings, kind: str, device: str, count: int) -> float:
+    """Events/s through `IngestLoop`, flat out."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"mqtt_topic_prefix": prefix, "mqtt_client_id": prefix})
+    marks: list[float] = []
+    done = threading.Event()
+    total = 0
+
+    def on_commit(outcome: BatchOutcome) -> None:
+        nonlocal total
+        total += len(outcome.accepted)
+        marks.append(time.perf_counter())
+        if total >= count:
+            done.set()
+
+    loop = IngestLoop(settings, on_commit=on_commit)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    loop.connected.wait(10)
+    time.sleep(0.3)
+    publisher = publish(prefix, device, kind, count)
+    first = None
+    while not done.wait(0.001):
+        if first is None and not loop._inbox.empty():  # the first message arrived
+            first = time.perf_counter()
+    publisher.wait()
+    loop.stop()
+    thread.join(10)
+    return count / (marks[-1] - (first or marks[0]))
+
+
+def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict[str, float]:
+    """p50/p99 publish→stored and publish→WebSocket at a steady rate, app and ingest in one process."""
+    from jiayuan.web.app import create_app
+
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = settings.model_copy(update={"mqtt_topic_prefix": prefix, "mqtt_client_id": prefix})
+    stored: list[float] = []
+
+    def on_commit(outcome: BatchOutcome) -> None:
+        now = time.time()
+        stored.extend(now - publish_time(a.envelope.id) for a in outcome.accepted)
+
+    port = 18000 + os.getpid() % 1000
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    loop = IngestLoop(settings, on_commit=on_commit)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    loop.connected.wait(10)
+    pushed: list[float] = []
+    count = int(rate * seconds)
+    with ws_connect(f"ws://127.0.0.1:{port}/ws/v1/access?token={token}") as ws:
+        time.sleep(0.3)
+        publisher = publish(prefix, "bench-plate", "plate", count, rate)
+        deadline = time.monotonic() + seconds + 30
+        while len(pushed) < count and time.monotonic() < deadline:
+            try:
+                message = json.loads(ws.recv(timeout=1))
+            except TimeoutError:
+                continue
+            if message["event"] == "access.vehicle_seen" and message.get("event_id"):
+                pushed.append(time.time() - publish_time(message["event_id"]))
+        publisher.wait()
+    loop.stop()
+    thread.join(10)
+    server.should_exit = True
+    hub.detach()
+
+    def pct(values: list[float], q: float) -> float:
+        return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 2 else float("nan")
+
+    return {
+        "stored_p50": pct(stored, 50), "stored_p99": pct(stored, 99),
+        "ws_p50": pct(pushed, 50), "ws_p99": pct(pushed, 99), "ws_received": len(pushed), "sent": count,
+    }  # fmt: skip
+
+
+def main() -> None:
+    """Run every measurement on the chosen backends and print a Markdown table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--rate", type=float, default=2000)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in backends:
+            url, drop = new_database(backend, Path(workdir))
+            try:
+                token = seed(url)
+                settings = Settings(env="test", database_url=url, mqtt_url=MQTT_URL, var_dir=Path(workdir))
+                raw = ceiling(url, args.events)
+                beats = pipeline(settings, "heartbeat", "bench-hb", args.events)
+                plates = pipeline(settings, "plate", "bench-plate", args.events // 2)
+                lat = latency(settings, token, args.rate, args.seconds)
+                rows.append((backend, raw, beats, plates, lat))
+            finally:
+                drop()
+    load = os.getloadavg()[0]
+    print(
+        f"load average {load:.1f}; {args.events} events flat out;"
+        f" latency at {args.rate:.0f}/s for {args.seconds:.0f} s"
+    )
+    print(
+        "| backend | ceiling (bare subscriber) | pipeline, heartbeats | ratio | pipeline, plate reads |"
+        " ratio | p50/p99 publish→stored | p50/p99 publish→WebSocket | WS messages |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for backend, raw, beats, plates, lat in rows:
+        stored = f"{lat['stored_p50']:.0f} / {lat['stored_p99']:.0f} ms"
+        pushed = f"{lat['ws_p50']:.0f} / {lat['ws_p99']:.0f} ms"
+        print(
+            f"| {backend} | {raw:,.0f}/s | {beats:,.0f}/s | {beats / raw:.0%} | {plates:,.0f}/s"
+            f" | {plates / raw:.0%} | {stored} | {pushed} | {lat['ws_received']:.0f}/{lat['sent']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
