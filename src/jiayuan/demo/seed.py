@@ -340,6 +340,12 @@ def _scopes(
     homes: dict[tuple[str, str, str, str], int],
 ) -> list[tuple[ScopeKind, int]]:
     scopes = [(ScopeKind.COMMUNITY, communities[name]) for name in account.communities]
+    # Every account also belongs to the community it works in, so that community's admin manages it.
+    belongs = {compounds[code].community_id for code in account.compounds}
+    belongs |= {grids[name].community_id for name in account.grids}
+    if account.home is not None:
+        belongs.add(compounds[account.home[0]].community_id)
+    scopes += [(ScopeKind.COMMUNITY, c) for c in sorted(belongs) if (ScopeKind.COMMUNITY, c) not in scopes]
     scopes += [(ScopeKind.COMPOUND, compounds[code].id) for code in account.compounds]
     scopes += [(ScopeKind.GRID, grids[name].id) for name in account.grids]
     if account.home is not None:
