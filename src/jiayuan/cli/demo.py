@@ -10,14 +10,15 @@ import typer
 
 from jiayuan.cli import seed
 from jiayuan.cli.common import console, settings
-from jiayuan.cli.serve import run_platform
+from jiayuan.cli.serve import run_platform, start_ingest
+from jiayuan.settings import Settings
 
 
 def demo(
     host: str = typer.Option(None, help="Interface to listen on (default JIAYUAN_HOST)."),
     port: int = typer.Option(None, help="Port (default JIAYUAN_PORT)."),
 ) -> None:
-    """Migrate, load the demo community once, then run broker, ingest and the web app together."""
+    """Migrate, load the demo community once, then run broker, ingest, simulator, cameras and web app."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
     config = settings()
@@ -33,10 +34,39 @@ def demo(
         config = config.model_copy(update={"mqtt_url": broker.url})
         console.print(f"内置 MQTT 服务 embedded broker: 127.0.0.1:{broker.port}")
 
+    # Ingest first: its persistent session must exist before the gates start publishing.
+    stops.insert(0, start_ingest(config))
+    stops.insert(0, start_simulator(config))
+    stops.insert(0, start_cameras(config))
+
     host, port = host or config.host, port or config.port
     seed.print_accounts()
     console.print(
         f"[bold green]平安家园 · 智慧社区 ready in {time.monotonic() - started:.1f} s → "
         f"http://{host}:{port}/console[/bold green]   (Ctrl-C 停止 to stop)"
     )
-    run_platform(config, host=host, port=port, also_stop=stops)
+    run_platform(config, host=host, port=port, stops=stops)
+
+
+def start_simulator(config: Settings) -> Callable[[], None]:
+    """Gate traffic for the demo community's five gates."""
+    from jiayuan.sim.runner import start_in_background
+
+    stop = start_in_background(config)
+    console.print("闸机模拟器 gate simulator: 5 gates")
+    return stop
+
+
+def start_cameras(config: Settings) -> Callable[[], None]:
+    """One vision worker per gate camera, on the shared sample clips; none when the clips are absent."""
+    from jiayuan.vision.feed import start_in_background
+
+    try:
+        stop = start_in_background(config)
+    except FileNotFoundError as missing:
+        console.print(
+            f"[yellow]未找到示例视频，摄像机分析未启动 (no sample clips, cameras off): {missing}[/yellow]"
+        )
+        return lambda: None
+    console.print("摄像机分析 vision workers: gate cameras on the sample clips")
+    return stop

@@ -13,18 +13,19 @@ from jiayuan.db import migrate
 from jiayuan.settings import Settings
 
 
-def run_platform(
-    config: Settings, *, host: str, port: int, also_stop: Iterable[Callable[[], None]] = ()
-) -> None:
-    """Serve the web app and API; with a broker configured, run the ingest loop beside it."""
+def start_ingest(config: Settings) -> Callable[[], None]:
+    """Run the device ingest loop in the background; returns its stop function."""
+    from jiayuan.ingest.runner import start_in_background
+
+    stop = start_in_background(config)
+    console.print(f"设备事件接入 ingest: {config.mqtt_topic_prefix}/v1/devices/+/events")
+    return stop
+
+
+def run_platform(config: Settings, *, host: str, port: int, stops: Iterable[Callable[[], None]] = ()) -> None:
+    """Serve the web app and API until interrupted, then call each stop function in order."""
     from jiayuan.web.app import create_app
 
-    stops = list(also_stop)
-    if config.mqtt_url:
-        from jiayuan.ingest.runner import start_in_background
-
-        stops.insert(0, start_in_background(config))
-        console.print(f"设备事件接入 ingest: {config.mqtt_topic_prefix}/v1/devices/+/events")
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
     finally:
@@ -44,4 +45,4 @@ def serve(
         migrate.upgrade(config.database_url)
     host, port = host or config.host, port or config.port
     console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")
-    run_platform(config, host=host, port=port)
+    run_platform(config, host=host, port=port, stops=[start_ingest(config)] if config.mqtt_url else [])
