@@ -49,7 +49,8 @@ def find(
     if as_json:
         typer.echo(json.dumps(found.model_dump(mode="json"), ensure_ascii=False))
         return
-    table = Table(title=f"“{query}” 共 {found.total} 人，第 {found.page} 页")
+    more = "" if found.total_exact else "+"
+    table = Table(title=f"“{query}” 共 {found.total}{more} 人，第 {found.page} 页")
     for column in ("编号", "姓名", "性别", "年龄", "身份证号", "手机号", "住址", "标签"):
         table.add_column(column)
     for item in found.items:

@@ -10,6 +10,8 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
+    cast,
     false,
     func,
     literal,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from jiayuan.registry.models import (
     Building,
@@ -27,6 +29,7 @@ from jiayuan.registry.models import (
     Compound,
     Household,
     Resident,
+    ResidentTag,
     Unit,
     Vehicle,
     grid_buildings,
@@ -143,6 +146,16 @@ def resident_by_id_hash(session: Session, id_hash: str) -> Resident | None:
     return session.scalar(select(Resident).where(Resident.id_number_hash == id_hash))
 
 
+def _inline(value: str) -> Any:
+    """A value written into the SQL text rather than sent as a parameter.
+
+    Prefix patterns must reach the PostgreSQL planner as constants: a prepared statement's generic
+    plan cannot turn `LIKE $1` into an index range and scans the whole table. The values here are
+    already restricted to letters, digits and Han characters by `parse_query`.
+    """
+    return bindparam(None, value, type_=String, literal_execute=True)
+
+
 def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> ColumnElement[bool]:
     """The condition on residents that a parsed search text stands for."""
     text = query.text
@@ -150,48 +163,80 @@ def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> Colu
         if dialect != "postgresql":
             return Resident.name.like(f"%{escape_like(text)}%", escape="\\")
         grams = type_coerce(Resident.name_grams, postgresql.ARRAY(String))
-        clause = grams.contains([text[:GRAM_MAX]])
+        gram = postgresql.array([_inline(text[:GRAM_MAX])], type_=String)
+        clause = grams.contains(cast(gram, postgresql.ARRAY(String)))
         if len(text) > GRAM_MAX:
-            clause = and_(clause, Resident.name.like(f"%{escape_like(text)}%", escape="\\"))
+            clause = and_(clause, Resident.name.like(_inline(f"%{escape_like(text)}%"), escape="\\"))
         return clause
     if query.kind is QueryKind.PINYIN:
-        return or_(Resident.name_pinyin.like(f"{text}%"), Resident.name_initials.like(f"{text}%"))
+        return or_(
+            Resident.name_pinyin.like(_inline(f"{text}%")), Resident.name_initials.like(_inline(f"{text}%"))
+        )
     if query.kind is QueryKind.TAIL:
-        return or_(Resident.phone_tail == text, Resident.id_tail == text)
+        return or_(Resident.phone_tail == _inline(text), Resident.id_tail == _inline(text))
     if query.kind is QueryKind.PHONE:
         return Resident.phone_hash == lookup_hash
     if query.kind is QueryKind.ID_NUMBER:
         return Resident.id_number_hash == lookup_hash
     plates: ColumnElement[bool]
     if query.kind is QueryKind.PLATE:
-        plates = Vehicle.plate.like(f"{text}%")
+        plates = Vehicle.plate.like(_inline(f"{text}%"))
     else:
         # A plate typed without its province character: one index range per province.
-        plates = or_(*(Vehicle.plate.like(f"{province}{text}%") for province in PROVINCES))
+        plates = or_(*(Vehicle.plate.like(_inline(f"{province}{text}%")) for province in PROVINCES))
     return Resident.household_id.in_(select(Vehicle.household_id).where(plates))
+
+
+# Beyond this many matches the search reports "more than COUNT_CAP": counting every one of tens of
+# thousands of matches of a two-letter query would cost more than the page itself.
+COUNT_CAP = 1000
+
+
+def scope_households(scope: Scope) -> ColumnElement[bool]:
+    """Residents whose household lies in the scope, as a semi-join PostgreSQL can hash once."""
+    if scope.everything:
+        return true()
+    inside = with_tree(select(Household.id).select_from(Household)).where(scope_clause(scope))
+    return Resident.household_id.in_(inside)
 
 
 def search_rows(
     session: Session, *, where: ColumnElement[bool], order_exact: str | None, offset: int, limit: int
-) -> tuple[int, list[tuple[Resident, Address]]]:
-    """The total matching and one page of (resident, address), ordered by id (exact names first)."""
-    count_stmt = with_tree(select(func.count()).select_from(Resident).join(Household)).where(where)
-    total: int = session.scalar(count_stmt) or 0
-    if total == 0 or offset >= total:
-        return total, []
+) -> tuple[int, bool, list[tuple[Resident, Address, list[str]]]]:
+    """(total up to COUNT_CAP, whether that total is exact, one page of (resident, address, tags)).
+
+    One round trip: the page's ids are chosen on the residents table alone (ordered by id, exact
+    names first), then only those rows are joined to their addresses and tags; the capped count
+    rides along as an uncorrelated subquery.
+    """
     order: list[Any] = [Resident.id]
     if order_exact is not None:
         # Exact name matches first (False sorts before True).
         order.insert(0, Resident.name != literal(order_exact))
+    matching = select(Resident.id).where(where)
+    counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
+    tags = (
+        select(func.aggregate_strings(ResidentTag.tag, ","))
+        .where(ResidentTag.resident_id == Resident.id)
+        .scalar_subquery()
+    )
+    page_ids = matching.order_by(*order).offset(offset).limit(limit)
     stmt = (
-        with_tree(select(Resident, *ADDRESS_COLUMNS).join(Household, Household.id == Resident.household_id))
-        .where(where)
+        with_tree(
+            select(Resident, counted, tags, *ADDRESS_COLUMNS).join(
+                Household, Household.id == Resident.household_id
+            )
+        )
+        .where(Resident.id.in_(page_ids))
         .order_by(*order)
-        .offset(offset)
-        .limit(limit)
+        .options(lazyload(Resident.tags))
     )
     rows = session.execute(stmt).all()
-    return total, [(row[0], address_from_row(tuple(row)[1:])) for row in rows]
+    # An empty page means nothing matches, or the page lies past the end (then count apart).
+    past_end = not rows and offset > 0
+    capped = int(session.scalar(select(counted)) or 0) if past_end else int(rows[0][1]) if rows else 0
+    page = [(row[0], address_from_row(tuple(row)[3:]), row[2].split(",") if row[2] else []) for row in rows]
+    return min(capped, COUNT_CAP), capped <= COUNT_CAP, page
 
 
 def household_by_names(

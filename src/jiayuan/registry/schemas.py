@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from jiayuan.kernel.clock import LOCAL_TZ, utcnow
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.paging import Page
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number, validate_phone
 
 
@@ -272,6 +273,12 @@ class ResidentOut(BaseModel):
     note: str
     address: Address
     moved_out: bool
+
+
+class ResidentPage(Page[ResidentOut]):
+    """A page of search results; `total_exact` is false when there were more than `total`."""
+
+    total_exact: bool = True
 
 
 class RevealIn(BaseModel):

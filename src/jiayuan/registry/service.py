@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,6 +44,7 @@ from jiayuan.registry.schemas import (
     ResidenceType,
     ResidentIn,
     ResidentOut,
+    ResidentPage,
     ResidentPatch,
     RevealField,
     RevealIn,
@@ -231,11 +233,18 @@ def update_resident(
     return resident
 
 
-def resident_out(resident: Resident, address: Address, *, vault: PiiVault) -> ResidentOut:
-    """The masked view of a resident."""
+def resident_out(
+    resident: Resident,
+    address: Address,
+    *,
+    vault: PiiVault,
+    day: date | None = None,
+    tags: list[str] | None = None,
+) -> ResidentOut:
+    """The masked view of a resident (ages counted on `day`, default today; tags if already loaded)."""
     id_number = vault.decrypt(resident.id_number_cipher, context=ID_CONTEXT)
     phone = vault.decrypt(resident.phone_cipher, context=PHONE_CONTEXT) if resident.phone_cipher else None
-    day = today()
+    day = day or today()
     return ResidentOut(
         id=resident.id,
         household_id=resident.household_id,
@@ -247,7 +256,7 @@ def resident_out(resident: Resident, address: Address, *, vault: PiiVault) -> Re
         phone_masked=mask_phone(phone) if phone else None,
         relation=resident.relation,
         residence_type=resident.residence_type,
-        tags=sorted((t.tag for t in resident.tags), key=_tag_order),
+        tags=sorted(tags if tags is not None else (t.tag for t in resident.tags), key=_tag_order),
         moved_in_on=resident.moved_in_on,
         moved_out_on=resident.moved_out_on,
         note=resident.note,
@@ -271,14 +280,15 @@ def show_resident(session: Session, *, actor: Principal, vault: PiiVault, reside
 
 def search_residents(
     session: Session, *, actor: Principal, vault: PiiVault, q: str | None, page: PageParams
-) -> Page[ResidentOut]:
+) -> ResidentPage:
     """Residents in scope matching a name, pinyin, initials, phone/ID tail, full number or plate.
 
-    A blank query lists every resident in scope.
+    A blank query lists every resident in scope. Beyond COUNT_CAP matches the total says so
+    (`total_exact` false) instead of counting them all.
     """
     scope = policies.personal_scope(actor)
     query = parse_query(q or "")
-    where = repository.scope_clause(scope)
+    where = repository.scope_households(scope)
     exact: str | None = None
     if query is not None:
         lookup = (
@@ -287,11 +297,12 @@ def search_residents(
         dialect = session.get_bind().dialect.name
         where = where & repository.match_clause(query, dialect=dialect, lookup_hash=lookup)
         exact = query.text if query.kind is QueryKind.NAME else None
-    total, rows = repository.search_rows(
+    total, total_exact, rows = repository.search_rows(
         session, where=where, order_exact=exact, offset=page.offset, limit=page.size
     )
-    items = [resident_out(resident, address, vault=vault) for resident, address in rows]
-    return Page[ResidentOut](items=items, total=total, page=page.page, size=page.size)
+    day = today()
+    items = [resident_out(r, address, vault=vault, day=day, tags=tags) for r, address, tags in rows]
+    return ResidentPage(items=items, total=total, total_exact=total_exact, page=page.page, size=page.size)
 
 
 def reveal(

@@ -17,6 +17,7 @@ from jiayuan.registry.schemas import (
     HouseholdOut,
     ResidentCreate,
     ResidentOut,
+    ResidentPage,
     ResidentPatch,
     RevealIn,
     RevealOut,
@@ -42,7 +43,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = _ERRORS | {409: {"description": "同一人已登记"}}
 
 
-@router.get("/residents", response_model=Page[ResidentOut], responses=_ERRORS)
+@router.get("/residents", response_model=ResidentPage, responses=_ERRORS)
 def search_residents(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -52,7 +53,7 @@ def search_residents(
     ] = None,
     page: PageNo = 1,
     size: PageSize = 20,
-) -> Page[ResidentOut]:
+) -> ResidentPage:
     """Search residents in the caller's scope; a blank `q` lists them all. Numbers come masked."""
     return service.search_residents(
         session, actor=principal, vault=context.vault, q=q, page=PageParams(page=page, size=size)
