@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -189,19 +190,57 @@ def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> Colu
 
 # Beyond this many matches the search reports "more than COUNT_CAP": counting every one of tens of
 # thousands of matches of a two-letter query would cost more than the page itself.
-COUNT_CAP = 1000
+COUNT_CAP = 200
 
 
-def scope_households(scope: Scope) -> ColumnElement[bool]:
-    """Residents whose household lies in the scope, as a semi-join PostgreSQL can hash once."""
+@dataclass(frozen=True)
+class Reach:
+    """A scope flattened to the buildings and households it covers (None: everything)."""
+
+    building_ids: list[int] | None
+    household_ids: list[int]
+
+
+def reach_of(session: Session, scope: Scope) -> Reach:
+    """The buildings (a few hundred at most for an office) and households a scope covers.
+
+    Searching filters matches by their unit's building instead of joining every household of a
+    community: a handful of index lookups per match rather than hashing tens of thousands of rows.
+    """
     if scope.everything:
+        return Reach(building_ids=None, household_ids=[])
+    parts = scope_clause(
+        Scope(community_ids=scope.community_ids, compound_ids=scope.compound_ids, grid_ids=scope.grid_ids)
+    )
+    stmt = (
+        select(Building.id)
+        .join(Compound, Compound.id == Building.compound_id)
+        .join(Community, Community.id == Compound.community_id)
+    )
+    buildings = list(session.scalars(stmt.where(parts))) if parts is not false() else []
+    return Reach(building_ids=buildings, household_ids=sorted(scope.household_ids))
+
+
+def reach_clause(reach: Reach) -> ColumnElement[bool]:
+    """Residents inside the reach (the select must join Household and Unit)."""
+    if reach.building_ids is None:
         return true()
-    inside = with_tree(select(Household.id).select_from(Household)).where(scope_clause(scope))
-    return Resident.household_id.in_(inside)
+    parts: list[ColumnElement[bool]] = []
+    if reach.building_ids:
+        parts.append(Unit.building_id.in_(reach.building_ids))
+    if reach.household_ids:
+        parts.append(Household.id.in_(reach.household_ids))
+    return or_(*parts) if parts else false()
 
 
 def search_rows(
-    session: Session, *, where: ColumnElement[bool], order_exact: str | None, offset: int, limit: int
+    session: Session,
+    *,
+    where: ColumnElement[bool],
+    reach: Reach,
+    order_exact: str | None,
+    offset: int,
+    limit: int,
 ) -> tuple[int, bool, list[tuple[Resident, Address, list[str]]]]:
     """(total up to COUNT_CAP, whether that total is exact, one page of (resident, address, tags)).
 
@@ -214,6 +253,12 @@ def search_rows(
         # Exact name matches first (False sorts before True).
         order.insert(0, Resident.name != literal(order_exact))
     matching = select(Resident.id).where(where)
+    if reach.building_ids is not None:
+        matching = (
+            matching.join(Household, Household.id == Resident.household_id)
+            .join(Unit, Unit.id == Household.unit_id)
+            .where(reach_clause(reach))
+        )
     counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
     tags = (
         select(func.aggregate_strings(ResidentTag.tag, ","))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -288,17 +288,22 @@ def search_residents(
     """
     scope = policies.personal_scope(actor)
     query = parse_query(q or "")
-    where = repository.scope_households(scope)
+    if session.get_bind().dialect.name == "postgresql":
+        # A search touches at most a few thousand rows: starting parallel workers costs more
+        # (tens of ms on a busy box) than it saves. LOCAL: only for this transaction.
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    reach = repository.reach_of(session, scope)
+    where: ColumnElement[bool] = true()
     exact: str | None = None
     if query is not None:
         lookup = (
             vault.lookup_hash(query.text) if query.kind in (QueryKind.PHONE, QueryKind.ID_NUMBER) else None
         )
         dialect = session.get_bind().dialect.name
-        where = where & repository.match_clause(query, dialect=dialect, lookup_hash=lookup)
+        where = repository.match_clause(query, dialect=dialect, lookup_hash=lookup)
         exact = query.text if query.kind is QueryKind.NAME else None
     total, total_exact, rows = repository.search_rows(
-        session, where=where, order_exact=exact, offset=page.offset, limit=page.size
+        session, where=where, reach=reach, order_exact=exact, offset=page.offset, limit=page.size
     )
     day = today()
     items = [resident_out(r, address, vault=vault, day=day, tags=tags) for r, address, tags in rows]
@@ -457,11 +462,11 @@ def list_vehicles(
 ) -> Page[VehicleOut]:
     """Vehicles in scope; `plate` matches from the start (with or without the province character)."""
     where = repository.scope_clause(policies.personal_scope(actor))
-    text = normalise_plate(plate or "")
-    if text:
-        if len(text) > 16:
+    wanted = normalise_plate(plate or "")
+    if wanted:
+        if len(wanted) > 16:
             raise Invalid("车牌最多 16 个字符", field="plate")
-        prefix = repository.escape_like(text)
+        prefix = repository.escape_like(wanted)
         where = where & (
             Vehicle.plate.like(f"{prefix}%", escape="\\") | Vehicle.plate.like(f"_{prefix}%", escape="\\")
         )

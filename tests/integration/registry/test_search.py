@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
+from jiayuan.registry.repository import COUNT_CAP
 from jiayuan.registry.search import QueryKind, parse_query
 from tests.integration.registry.helpers import Tree, make_id, person
 
@@ -154,3 +155,22 @@ def test_nonsense_queries_are_invalid_on_q(q: str) -> None:
 def test_query_kinds(q: str, kind: QueryKind) -> None:
     parsed = parse_query(q)
     assert parsed is not None and parsed.kind is kind
+
+
+def test_total_is_capped_beyond_count_cap(db: Session, tree: Tree, vault: PiiVault) -> None:
+    for day in range(COUNT_CAP + 5):
+        born = date(1960, 1, 1) + timedelta(days=day)
+        service.add_resident(
+            db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("王伟", born, 1)
+        )
+    db.commit()
+    first = service.search_residents(db, actor=SYSTEM, vault=vault, q="王伟", page=FIRST)
+    assert (first.total, first.total_exact, len(first.items)) == (COUNT_CAP, False, 20)
+    last = service.search_residents(
+        db, actor=SYSTEM, vault=vault, q="wangwei", page=PageParams(page=11, size=20)
+    )
+    assert [len(last.items), last.total_exact] == [5, False]
+    exact = service.search_residents(
+        db, actor=tree.staff(), vault=vault, q="wangwei", page=PageParams(page=99, size=20)
+    )
+    assert (exact.items, exact.total, exact.total_exact) == ([], COUNT_CAP, False)
