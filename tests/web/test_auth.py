@@ -153,3 +153,14 @@ def test_missing_or_bad_credentials_are_401_and_wrong_role_is_403(
         assert response.headers["www-authenticate"] == "Bearer"
     token = token_for(sessions, volunteer)
     assert client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_odd_login_forms_get_the_form_back_not_an_error(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    make_user(sessions, "zhao", Role.STAFF)
+    for username, password, status in (("zhao", "x" * 300, 422), ("", "", 422), ("z" * 500, "pw", 401)):
+        response = login(client, username, password)
+        assert response.status_code == status
+        assert "<form" in response.text
+    assert client.post("/login", json={"username": "zhao"}).status_code == 403

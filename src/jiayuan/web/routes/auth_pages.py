@@ -70,21 +70,26 @@ def login_page(request: Request, principal: OptionalPrincipal, next: str | None 
 def login_submit(
     request: Request,
     context: ContextDep,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=2000)] = DEFAULT_NEXT,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = DEFAULT_NEXT,
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Check the password; on success set the session cookie and go on, else show why not."""
-    target = safe_next(next)
+    target = safe_next(next[:2000])
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(
             request, next_url=target, username=username, error="页面已过期，请重新输入后登录", status=403
         )
-    if not username.strip() or not password:
+    username = username.strip()[:64]
+    if not username or not password:
         return _login_form(
             request, next_url=target, username=username, error="请输入用户名和密码", status=422
+        )
+    if len(password) > 256:
+        return _login_form(
+            request, next_url=target, username=username, error="密码过长（最多 256 位）", status=422
         )
     policy = login_policy(context.settings)
     # Own transaction: a failed attempt must be committed (counter, audit row) even though it is refused.
