@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from jiayuan.kernel.clock import LOCAL_TZ, utcnow
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number, validate_phone
 
@@ -81,7 +82,7 @@ class RevealField(StrEnum):
 
 
 # Row ids are 32-bit integers in storage; larger numbers can name nothing.
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_ROW_ID
 NAME_MAX = 32
 NOTE_MAX = 255
 REASON_MIN = 4

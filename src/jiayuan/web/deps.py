@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.web.context import AppContext
 
 
@@ -30,5 +31,4 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 # Row ids in paths: positive and within a 32-bit INTEGER, so an absurd id is a 422, never a database error.
-MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="编号")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry import service
@@ -26,11 +26,10 @@ from jiayuan.registry.schemas import (
     VehicleOut,
 )
 from jiayuan.web.auth import CurrentPrincipal, client_ip
-from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
-Id = Annotated[int, Path(ge=1, le=MAX_ID, description="编号")]
 ParentId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PageNo = Annotated[int, Query(ge=1, le=100_000, description="页码，从 1 开始")]
 PageSize = Annotated[int, Query(ge=1, le=200, description="每页条数")]
@@ -62,7 +61,7 @@ def search_residents(
 
 @router.get("/residents/{resident_id}", response_model=ResidentOut, responses=_ERRORS)
 def get_resident(
-    resident_id: Id, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+    resident_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> ResidentOut:
     """One resident, masked."""
     return service.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
@@ -81,7 +80,7 @@ def add_resident(
 
 @router.patch("/residents/{resident_id}", response_model=ResidentOut, responses=_WRITE_ERRORS)
 def update_resident(
-    resident_id: Id,
+    resident_id: RowId,
     body: ResidentPatch,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -96,7 +95,7 @@ def update_resident(
 
 @router.post("/residents/{resident_id}/reveal", response_model=RevealOut, responses=_ERRORS)
 def reveal(
-    resident_id: Id,
+    resident_id: RowId,
     body: RevealIn,
     request: Request,
     principal: CurrentPrincipal,
@@ -158,7 +157,7 @@ def households(
 
 @router.get("/households/{household_id}", response_model=HouseholdOut, responses=_ERRORS)
 def household(
-    household_id: Id, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+    household_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> HouseholdOut:
     """One household with its members (masked) and vehicles."""
     return service.show_household(session, actor=principal, vault=context.vault, household_id=household_id)

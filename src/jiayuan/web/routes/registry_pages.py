@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -14,12 +14,10 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
 from jiayuan.registry.schemas import REASON_MIN, RevealIn
 from jiayuan.web.auth import PagePrincipal, client_ip
-from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _may_reveal(principal: Principal) -> bool:
@@ -60,7 +58,7 @@ def residents_page(
 
 @router.get("/residents/{resident_id}")
 def resident_page(
-    request: Request, resident_id: Id, principal: PagePrincipal, session: SessionDep, context: ContextDep
+    request: Request, resident_id: RowId, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """One resident, masked, with the reveal form for those who may use it."""
     try:
@@ -76,7 +74,7 @@ def resident_page(
 @router.post("/residents/{resident_id}/reveal")
 def reveal(
     request: Request,
-    resident_id: Id,
+    resident_id: RowId,
     principal: PagePrincipal,
     session: SessionDep,
     context: ContextDep,
@@ -119,7 +117,7 @@ def reveal(
 
 @router.get("/households/{household_id}")
 def household_page(
-    request: Request, household_id: Id, principal: PagePrincipal, session: SessionDep, context: ContextDep
+    request: Request, household_id: RowId, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """A household: its members (masked) and vehicles."""
     try:
