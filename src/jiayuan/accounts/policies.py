@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jiayuan.accounts.models import User
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -54,7 +54,7 @@ def require_scopes_grantable(actor: Principal, scopes: list[tuple[ScopeKind, int
         return
     granted = {ref for kind, ref in scopes if kind is ScopeKind.COMMUNITY}
     if not granted:
-        raise Forbidden("请为新用户指定所属社区（community:编号）", field="scopes")
+        raise Invalid("请为新用户指定所属社区（community:编号）", field="scopes")
     if not granted <= communities:
         raise Forbidden("不能把用户分配到您管理范围以外的社区", field="scopes")
 

@@ -104,7 +104,7 @@ def test_community_admins_stay_inside_their_communities(sessions: sessionmaker[S
                 role=Role.STAFF,
                 scopes=[(ScopeKind.COMMUNITY, 2)],
             )
-        with pytest.raises(Forbidden):
+        with pytest.raises(Invalid, match="所属社区"):
             service.create_user(session, actor=admin, username="x3", display_name="", role=Role.STAFF)
         whole = service.list_users(session, actor=Principal.system(), params=PageParams())
         assert whole.total == 3
