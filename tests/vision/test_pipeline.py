@@ -177,3 +177,44 @@ def test_plate_reading_in_the_background_still_reports_the_track() -> None:
         events += pipeline.process(frame_with_box(i, 100, -6), i / 10).events
     events += pipeline.close()
     assert [e.payload["direction"] for e in events if e.type == "plate_read"] == ["in"]
+
+
+def test_a_frame_that_breaks_the_detector_does_not_stop_the_worker() -> None:
+    import threading
+
+    from jiayuan.vision.worker import run_camera
+
+    class Source:
+        def frames(self, wait: object) -> object:
+            return iter([(frame_with_box(i, 105, -6), i / 10) for i in range(14)])
+
+    class Sink:
+        device = "gate-1"
+
+        def __init__(self) -> None:
+            self.events: list[tuple[str, dict[str, object]]] = []
+
+        def event(self, kind: str, payload: dict[str, object]) -> str:
+            self.events.append((kind, payload))
+            return "id"
+
+        def snapshot(self, jpeg: bytes) -> str:
+            return "snap"
+
+        def live(self, jpeg: bytes) -> None:
+            pass
+
+    broken = [True]
+
+    def script(i: int) -> list[Detection]:
+        if i == 4 and broken:
+            broken.clear()
+            raise RuntimeError("corrupt frame")  # once: the next frame is fine again
+        return moving_box(i, start=105, step=-6)
+
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False)
+    pipeline = Pipeline(config, FakeDetector(script), frame_rate=10)
+    sink = Sink()
+    stats = run_camera(Source(), pipeline, sink, threading.Event(), live_fps=0)  # type: ignore[arg-type]
+    assert stats.failed == 1 and stats.analysed == 14
+    assert [p["direction"] for k, p in sink.events if k == "line_cross"] == ["in"]

@@ -23,6 +23,7 @@ class WorkerStats:
     frames: int = 0
     analysed: int = 0
     events: int = 0
+    failed: int = 0
     started: float = 0.0
     first_frame: float | None = None
     ended: float = 0.0
@@ -75,9 +76,19 @@ def run_camera(
             if not gate.admit(t):
                 continue  # the camera is faster than the analysis rate
             stats.analysed += 1
-            result = pipeline.process(frame, t)
+            try:
+                result = pipeline.process(frame, t)
+            except Exception:
+                # One undecodable or odd frame must not take the gate's camera down.
+                stats.failed += 1
+                log.exception("camera %s: frame at %.2f s could not be analysed", publisher.device, t)
+                continue
             for event in result.events:
-                publish_event(publisher, event)
+                try:
+                    publish_event(publisher, event)
+                except ValueError:
+                    log.exception("camera %s: %s event not published", publisher.device, event.type)
+                    continue
                 stats.events += 1
             now = time.monotonic()
             if live_fps > 0 and now - last_live >= 1.0 / live_fps:
