@@ -137,3 +137,17 @@ def unlock(username: str = typer.Argument(..., help="登录名 Username.")) -> N
         user = service.find_user(session, actor=Principal.system(), username=username)
         service.unlock_user(session, actor=Principal.system(), user_id=user.id)
     console.print(f"已解除 {username} 的登录锁定")
+
+
+@app.command("deactivate")
+def deactivate(
+    username: str = typer.Argument(..., help="登录名 Username."),
+    reason: str = typer.Option("", "--reason", help="停用原因（记入审计日志）."),
+) -> None:
+    """Stop a user from signing in; ends their sessions and revokes their tokens."""
+    with session_scope() as session:
+        user = service.find_user(session, actor=Principal.system(), username=username)
+        service.deactivate_user(
+            session, actor=Principal.system(), user_id=user.id, reason=reason.strip() or None
+        )
+    console.print(f"已停用 {username}，其会话已结束、令牌已吊销")

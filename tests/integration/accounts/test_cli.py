@@ -66,6 +66,10 @@ def test_device_token_and_unlock(env: None, sessions: sessionmaker[Session]) -> 
     run("user", "add", "liuying", "--role", "staff", "--password", "staff-pass-2026")
     code, out, _ = run("user", "unlock", "liuying")
     assert code == 0 and "已解除" in out
+    code, out, _ = run("user", "deactivate", "liuying", "--reason", "调离")
+    assert code == 0 and "已停用" in out
+    with sessions() as session:
+        assert session.scalars(select(User.is_active).where(User.username == "liuying")).one() is False
 
 
 @pytest.mark.parametrize(
