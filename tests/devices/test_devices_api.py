@@ -131,3 +131,29 @@ def test_staff_read_dead_letters_counts_and_status(
     assert client.get("/api/v1/devices/dead-letters?reason=nope", headers=staff).status_code == 422
     assert client.get("/api/v1/devices/dead-letters?limit=0", headers=staff).status_code == 422
     assert json.loads(client.get("/api/v1/devices/status").text)["detail"]
+
+
+def test_console_page_shows_devices_and_dead_letters(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, tok = tokens(sessions)
+    device = bearer(tok["jjhy-gate1-qr"])
+    client.post("/api/v1/devices/jjhy-gate1-qr/events", content=b"{oops<script>", headers=device)
+    page = client.get("/console/devices", headers={"Authorization": f"Bearer {tok['staff']}"})
+    assert page.status_code == 200
+    assert "jjhy-gate1-qr" in page.text and "不是合法 JSON" in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text  # raw bytes are escaped
+    filtered = client.get(
+        "/console/devices?reason=clock", headers={"Authorization": f"Bearer {tok['staff']}"}
+    )
+    assert filtered.status_code == 200 and "{oops" not in filtered.text
+    assert (
+        client.get(
+            "/console/devices?reason=<x>", headers={"Authorization": f"Bearer {tok['staff']}"}
+        ).status_code
+        == 200
+    )
+    refused = client.get("/console/devices", headers={"Authorization": f"Bearer {tok['resident']}"})
+    assert refused.status_code == 403
+    anonymous = client.get("/console/devices", follow_redirects=False)
+    assert anonymous.status_code == 303

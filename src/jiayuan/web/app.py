@@ -21,6 +21,7 @@ from jiayuan.web.routes import (
     auth_pages,
     console_pages,
     devices_api,
+    devices_pages,
     health,
     registry_api,
     registry_excel,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(console_pages.router)
     app.include_router(devices_api.router)
+    app.include_router(devices_pages.router)
     app.include_router(access_api.router)
     app.include_router(access_ws.router)
     app.include_router(stats_api.router)

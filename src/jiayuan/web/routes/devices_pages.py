@@ -1,0 +1,63 @@
+"""Console page of the device pipeline: device liveness and counters, dead letters by device and reason."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from jiayuan.devices import service
+from jiayuan.devices.schemas import DEAD_LETTER_REASONS
+from jiayuan.kernel.errors import Forbidden
+from jiayuan.web.auth import PagePrincipal
+from jiayuan.web.deps import SessionDep
+from jiayuan.web.templating import render
+
+router = APIRouter(tags=["devices"], include_in_schema=False)
+
+REASON_LABELS = {
+    "bad_json": "不是合法 JSON",
+    "bad_envelope": "信封格式错误",
+    "unknown_device": "设备未登记",
+    "topic_mismatch": "设备与主题不符",
+    "unknown_type": "未知事件类型",
+    "bad_payload": "内容格式错误",
+    "too_large": "超过 16 KiB",
+    "clock": "设备时钟偏差过大",
+    "revoked_device": "设备已停用",
+    "handler_error": "平台处理失败",
+}
+
+
+@router.get("/console/devices")
+def devices_page(
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    reason: Annotated[str | None, Query(max_length=16)] = None,
+    device_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """Devices with liveness and counters, and the newest dead letters."""
+    if reason not in (None, "", *DEAD_LETTER_REASONS):
+        reason = None
+    try:
+        statuses = service.list_status(session, actor=principal)
+        counts = service.dead_letter_counts(session, actor=principal)
+        letters = service.list_dead_letters(
+            session, actor=principal, reason=reason or None, device_id=device_id or None, limit=50
+        )
+    except Forbidden as exc:
+        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+    return render(
+        request,
+        "devices/status.html",
+        {
+            "statuses": statuses,
+            "counts": counts,
+            "letters": letters,
+            "labels": REASON_LABELS,
+            "reason": reason or "",
+            "device_id": device_id or "",
+        },
+    )
