@@ -98,15 +98,9 @@ def recorder(mqtt_url: str, prefix: str) -> Iterator[Recorder]:
     """Everything published under the test's prefix."""
     rec = Recorder(mqtt_url, prefix)
     yield rec
+    for topic in {t for t, _, _ in rec.messages if t.endswith("/status")}:
+        rec.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained status
     rec.close()
-    cleaner = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-    target = parse_mqtt_url(mqtt_url)
-    cleaner.connect(target.host, target.port)
-    cleaner.loop_start()
-    for topic in {t for t, _, retained in rec.messages if t.endswith("/status")}:
-        cleaner.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained status
-    cleaner.loop_stop()
-    cleaner.disconnect()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
