@@ -38,6 +38,7 @@ class Area:
 
 _PEOPLE = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT})
 _OFFICE = frozenset({Role.ADMIN, Role.STAFF})
+_DEVICES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE})
 _GATES = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.POLICE, Role.VOLUNTEER})
 
 AREAS = (
@@ -56,6 +57,7 @@ AREAS = (
         _OFFICE,
     ),
     Area("/console/cameras", "摄像机", "各出入口的实时画面与通行计数。", "像", _GATES),
+    Area("/console/devices", "设备", "门岗设备是否在线、上报计数，以及被拒收的消息和原因。", "设", _DEVICES),
     Area(
         "/console/users", "用户", "账户、角色与负责范围；停用账户、解除锁定。", "人", frozenset({Role.ADMIN})
     ),
