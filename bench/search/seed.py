@@ -177,6 +177,9 @@ def main() -> None:
                 (
                     "id",
                     "household_id",
+                    "community_id",
+                    "compound_id",
+                    "building_id",
                     "name",
                     "name_pinyin",
                     "name_initials",
@@ -218,6 +221,8 @@ def main() -> None:
                 room_index, unit_index = 0, unit_index + 1
             household_id += 1
             household_rows.append((household_id, unit_id, room))
+            # Unit id = building × 10 + u; building = compound × 100 + b; compound = community × 100 + k.
+            place = (unit_id // 10 // 100 // 100, unit_id // 10 // 100, unit_id // 10)
             members = min(rng.choice((1, 2, 2, 3, 3, 3, 4, 4, 5)), args.residents - resident_id)
             head = None
             for member in range(members):
@@ -238,7 +243,7 @@ def main() -> None:
                 full, initials, grams = names[name]
                 phone = rng.choice(MOBILE) + f"{rng.randrange(10**8):08d}" if rng.random() < 0.85 else None
                 resident_rows.append((
-                    resident_id, household_id, name, full, initials, grams, gender, born,
+                    resident_id, household_id, *place, name, full, initials, grams, gender, born,
                     vault.encrypt(id_number, context="id_number"),
                     vault.lookup_hash(id_number), id_number[-4:],
                     vault.encrypt(phone, context="phone") if phone else None,

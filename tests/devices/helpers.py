@@ -89,7 +89,7 @@ def add_person(
     """A household with one resident in the compound; returns (household_id, person_id)."""
     from datetime import date
 
-    from jiayuan.registry.models import Building, Household, Resident, Unit
+    from jiayuan.registry.models import Building, Compound, Household, Resident, Unit
 
     building = session.query(Building).filter_by(compound_id=compound_id, name="1号楼").one_or_none()
     if building is None:
@@ -101,8 +101,10 @@ def add_person(
     household = Household(unit_id=unit.id, room=room)
     session.add(household)
     session.flush()
+    community_id = session.get_one(Compound, compound_id).community_id
     resident = Resident(
-        household_id=household.id, name=name, name_pinyin="zhangsan", name_initials="zs", gender="男",
+        household_id=household.id, community_id=community_id, compound_id=compound_id,
+        building_id=building.id, name=name, name_pinyin="zhangsan", name_initials="zs", gender="男",
         birth_date=date(1980, 1, 1), id_number_cipher="x", id_number_hash=f"h{household.id}{room}",
         id_tail="0000", relation="户主", residence_type="户籍",
     )  # fmt: skip

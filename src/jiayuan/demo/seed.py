@@ -44,7 +44,7 @@ from jiayuan.registry.models import (
     Unit,
     Vehicle,
 )
-from jiayuan.registry.schemas import ResidentIn
+from jiayuan.registry.schemas import Place, ResidentIn
 from jiayuan.registry.service import PHONE_CONTEXT, resident_columns
 
 # The one seed of the demo: change it and every name, ID number and plate changes.
@@ -227,8 +227,14 @@ def _write_households(
     people: list[dict[str, Any]] = []
     people_tags: list[list[str]] = []
     for plan, household_id in zip(plans, household_ids, strict=True):
+        building = units[_unit_key(plan)].building
+        place = Place(
+            community_id=building.compound.community_id,
+            compound_id=building.compound_id,
+            building_id=building.id,
+        )
         for person in plan.people:
-            row, person_tags = _resident_row(vault, person)
+            row, person_tags = _resident_row(vault, person, place)
             people.append(row | {"household_id": household_id})
             people_tags.append(person_tags)
     resident_ids = _insert_ids(session, _RESIDENTS, people)
@@ -282,8 +288,8 @@ _RESIDENT_TAGS = cast(Table, ResidentTag.__table__)
 _VEHICLES = cast(Table, Vehicle.__table__)
 
 
-def _resident_row(vault: PiiVault, person: PersonPlan) -> tuple[dict[str, Any], list[str]]:
-    """The column values and tags the registry stores for this person."""
+def _resident_row(vault: PiiVault, person: PersonPlan, place: Place) -> tuple[dict[str, Any], list[str]]:
+    """The column values and tags the registry stores for this person living at `place`."""
     data = ResidentIn.model_validate(
         {
             "name": person.name,
@@ -297,7 +303,7 @@ def _resident_row(vault: PiiVault, person: PersonPlan) -> tuple[dict[str, Any], 
             "moved_in_on": person.moved_in_on,
         }
     )
-    return resident_columns(vault=vault, data=data), [tag.value for tag in data.tags]
+    return resident_columns(vault=vault, data=data, place=place), [tag.value for tag in data.tags]
 
 
 def _write_grids(

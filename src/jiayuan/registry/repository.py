@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -193,43 +192,29 @@ def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> Colu
 COUNT_CAP = 200
 
 
-@dataclass(frozen=True)
-class Reach:
-    """A scope flattened to the buildings and households it covers (None: everything)."""
+def resident_scope_clause(session: Session, scope: Scope) -> ColumnElement[bool]:
+    """Residents inside a scope, as a condition on the residents table alone.
 
-    building_ids: list[int] | None
-    household_ids: list[int]
-
-
-def reach_of(session: Session, scope: Scope) -> Reach:
-    """The buildings (a few hundred at most for an office) and households a scope covers.
-
-    Searching filters matches by their unit's building instead of joining every household of a
-    community: a handful of index lookups per match rather than hashing tens of thousands of rows.
+    Each resident row carries its household's community, compound and building, so a community's
+    staff filter on one indexed column instead of gathering the community's households per search.
+    A grid's buildings (a few dozen) are looked up first and passed as constants.
     """
     if scope.everything:
-        return Reach(building_ids=None, household_ids=[])
-    parts = scope_clause(
-        Scope(community_ids=scope.community_ids, compound_ids=scope.compound_ids, grid_ids=scope.grid_ids)
-    )
-    stmt = (
-        select(Building.id)
-        .join(Compound, Compound.id == Building.compound_id)
-        .join(Community, Community.id == Compound.community_id)
-    )
-    buildings = list(session.scalars(stmt.where(parts))) if parts is not false() else []
-    return Reach(building_ids=buildings, household_ids=sorted(scope.household_ids))
-
-
-def reach_clause(reach: Reach) -> ColumnElement[bool]:
-    """Residents inside the reach (the select must join Household and Unit)."""
-    if reach.building_ids is None:
         return true()
     parts: list[ColumnElement[bool]] = []
-    if reach.building_ids:
-        parts.append(Unit.building_id.in_(reach.building_ids))
-    if reach.household_ids:
-        parts.append(Household.id.in_(reach.household_ids))
+    if scope.community_ids:
+        parts.append(Resident.community_id.in_(sorted(scope.community_ids)))
+    if scope.compound_ids:
+        parts.append(Resident.compound_id.in_(sorted(scope.compound_ids)))
+    if scope.grid_ids:
+        covered = select(grid_buildings.c.building_id).where(
+            grid_buildings.c.grid_id.in_(sorted(scope.grid_ids))
+        )
+        buildings = sorted(set(session.scalars(covered)))
+        if buildings:
+            parts.append(Resident.building_id.in_(buildings))
+    if scope.household_ids:
+        parts.append(Resident.household_id.in_(sorted(scope.household_ids)))
     return or_(*parts) if parts else false()
 
 
@@ -237,7 +222,6 @@ def search_rows(
     session: Session,
     *,
     where: ColumnElement[bool],
-    reach: Reach,
     order_exact: str | None,
     offset: int,
     limit: int,
@@ -253,12 +237,6 @@ def search_rows(
         # Exact name matches first (False sorts before True).
         order.insert(0, Resident.name != literal(order_exact))
     matching = select(Resident.id).where(where)
-    if reach.building_ids is not None:
-        matching = (
-            matching.join(Household, Household.id == Resident.household_id)
-            .join(Unit, Unit.id == Household.unit_id)
-            .where(reach_clause(reach))
-        )
     counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
     tags = (
         select(func.aggregate_strings(ResidentTag.tag, ","))

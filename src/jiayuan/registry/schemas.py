@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
@@ -253,6 +254,22 @@ class Address(BaseModel):
     def label(self) -> str:
         """`锦江花园 3号楼 2单元 301`."""
         return f"{self.compound} {self.building} {self.unit} {self.room}"
+
+    @property
+    def place(self) -> Place:
+        """The community, compound and building (the parts stored on each resident)."""
+        return Place(
+            community_id=self.community_id, compound_id=self.compound_id, building_id=self.building_id
+        )
+
+
+@dataclass(frozen=True)
+class Place:
+    """The community, compound and building of a household, as stored on its residents."""
+
+    community_id: int
+    compound_id: int
+    building_id: int
 
 
 class ResidentOut(BaseModel):

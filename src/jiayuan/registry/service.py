@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text, true
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from jiayuan.registry.schemas import (
     Gender,
     GridOut,
     HouseholdOut,
+    Place,
     Relation,
     ResidenceType,
     ResidentIn,
@@ -70,14 +71,19 @@ _ADDRESS_LEVELS = {
 }
 
 
-def resident_columns(*, vault: PiiVault, data: ResidentIn) -> dict[str, Any]:
-    """The stored column values of a resident with this data: encrypted, hashed, tails, pinyin.
+def resident_columns(*, vault: PiiVault, data: ResidentIn, place: Place) -> dict[str, Any]:
+    """The stored column values of a resident with this data living at `place`.
 
-    The one place these are computed; bulk writers (the demo seeder) insert exactly these values.
+    Encrypted, hashed, tails, pinyin, and the household's community, compound and building (what
+    scoped search filters on). The one place these are computed; bulk writers (the demo seeder)
+    insert exactly these values.
     """
     pinyin, initials = name_pinyin(data.name)
     phone = data.phone or None
     return {
+        "community_id": place.community_id,
+        "compound_id": place.compound_id,
+        "building_id": place.building_id,
         "name": data.name,
         "name_pinyin": pinyin,
         "name_initials": initials,
@@ -98,9 +104,9 @@ def resident_columns(*, vault: PiiVault, data: ResidentIn) -> dict[str, Any]:
     }
 
 
-def apply_resident_data(resident: Resident, *, vault: PiiVault, data: ResidentIn) -> None:
-    """Write validated data onto a resident: encrypt, hash, tails, pinyin (no scope check, no flush)."""
-    for column, value in resident_columns(vault=vault, data=data).items():
+def apply_resident_data(resident: Resident, *, vault: PiiVault, data: ResidentIn, place: Place) -> None:
+    """Write validated data onto a resident living at `place` (no scope check, no flush)."""
+    for column, value in resident_columns(vault=vault, data=data, place=place).items():
         setattr(resident, column, value)
     wanted = [tag.value for tag in data.tags]
     resident.tags = [t for t in resident.tags if t.tag in wanted] + [
@@ -143,7 +149,7 @@ def add_resident(
     address, _where = _writable_household(session, actor, household_id)
     _ensure_unique_person(session, vault, data.id_number, other_than=None)
     resident = Resident(household_id=household_id, tags=[])
-    apply_resident_data(resident, vault=vault, data=data)
+    apply_resident_data(resident, vault=vault, data=data, place=address.place)
     session.add(resident)
     _flush(session)
     record_audit(
@@ -208,7 +214,8 @@ def update_resident(
         address, _ = _writable_household(session, actor, new_household)
         resident.household_id = new_household
     _ensure_unique_person(session, vault, data.id_number, other_than=resident.id)
-    apply_resident_data(resident, vault=vault, data=data)
+    # `address` is the new household's after a move, so the stored place moves with the resident.
+    apply_resident_data(resident, vault=vault, data=data, place=address.place)
     _flush(session)
     fields = sorted([*changes, *(["household_id"] if new_household is not None else [])])
     record_audit(
@@ -292,18 +299,17 @@ def search_residents(
         # A search touches at most a few thousand rows: starting parallel workers costs more
         # (tens of ms on a busy box) than it saves. LOCAL: only for this transaction.
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    reach = repository.reach_of(session, scope)
-    where: ColumnElement[bool] = true()
+    where = repository.resident_scope_clause(session, scope)
     exact: str | None = None
     if query is not None:
         lookup = (
             vault.lookup_hash(query.text) if query.kind in (QueryKind.PHONE, QueryKind.ID_NUMBER) else None
         )
         dialect = session.get_bind().dialect.name
-        where = repository.match_clause(query, dialect=dialect, lookup_hash=lookup)
+        where = and_(where, repository.match_clause(query, dialect=dialect, lookup_hash=lookup))
         exact = query.text if query.kind is QueryKind.NAME else None
     total, total_exact, rows = repository.search_rows(
-        session, where=where, reach=reach, order_exact=exact, offset=page.offset, limit=page.size
+        session, where=where, order_exact=exact, offset=page.offset, limit=page.size
     )
     day = today()
     items = [resident_out(r, address, vault=vault, day=day, tags=tags) for r, address, tags in rows]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 17:01:46.946319
+Create Date: 2026-11-27 17:56:43.585312
 """
 
 from __future__ import annotations
@@ -571,6 +571,9 @@ def upgrade() -> None:
         "residents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("compound_id", sa.Integer(), nullable=False),
+        sa.Column("building_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("name_pinyin", sa.String(length=128), nullable=False),
         sa.Column("name_initials", sa.String(length=32), nullable=False),
@@ -591,12 +594,28 @@ def upgrade() -> None:
         sa.Column("created_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
+            ["building_id"], ["buildings.id"], name=op.f("fk_residents_building_id_buildings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["community_id"], ["communities.id"], name=op.f("fk_residents_community_id_communities")
+        ),
+        sa.ForeignKeyConstraint(
+            ["compound_id"], ["compounds.id"], name=op.f("fk_residents_compound_id_compounds")
+        ),
+        sa.ForeignKeyConstraint(
             ["household_id"], ["households.id"], name=op.f("fk_residents_household_id_households")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residents")),
         sa.UniqueConstraint("id_number_hash", name=op.f("uq_residents_id_number_hash")),
     )
     with op.batch_alter_table("residents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_residents_building_id"), ["building_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_residents_community_id"), ["community_id"], unique=False)
+        batch_op.create_index("ix_residents_community_id_tail", ["community_id", "id_tail"], unique=False)
+        batch_op.create_index(
+            "ix_residents_community_phone_tail", ["community_id", "phone_tail"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_residents_compound_id"), ["compound_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_residents_household_id"), ["household_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_residents_id_tail"), ["id_tail"], unique=False)
         batch_op.create_index(batch_op.f("ix_residents_name"), ["name"], unique=False)
@@ -683,6 +702,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_residents_name"))
         batch_op.drop_index(batch_op.f("ix_residents_id_tail"))
         batch_op.drop_index(batch_op.f("ix_residents_household_id"))
+        batch_op.drop_index(batch_op.f("ix_residents_compound_id"))
+        batch_op.drop_index("ix_residents_community_phone_tail")
+        batch_op.drop_index("ix_residents_community_id_tail")
+        batch_op.drop_index(batch_op.f("ix_residents_community_id"))
+        batch_op.drop_index(batch_op.f("ix_residents_building_id"))
 
     op.drop_table("residents")
     with op.batch_alter_table("households", schema=None) as batch_op:
