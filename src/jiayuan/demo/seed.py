@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from jiayuan.demo.people import HouseholdPlan, PeopleFactory, PersonPlan, draw_h
 from jiayuan.demo.shops import LENGTH_M, SECTIONS, STREET_NAME, WIDTH_M, draw_shops
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
+from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry.models import (
     Building,
     Community,
@@ -53,24 +54,6 @@ DEMO_SEED = 20261127
 MARKER_COMPOUND = COMPOUNDS[0].code
 
 
-class SeedProgress(Protocol):
-    """Where the seeder reports its stages and steps (a progress bar in the CLI)."""
-
-    def stage(self, label: str, total: int) -> None:
-        """A new stage of `total` steps begins."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Some steps of the current stage are done."""
-
-
-class _Silent:
-    def stage(self, label: str, total: int) -> None:
-        """Nothing to show."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Nothing to show."""
-
-
 @dataclass(frozen=True)
 class SeedResult:
     """What seeding did: `created` is False when the demo data was already there."""
@@ -88,11 +71,11 @@ def demo_present(session: Session) -> bool:
     return session.scalar(select(Compound.id).where(Compound.code == MARKER_COMPOUND)) is not None
 
 
-def seed_demo(session: Session, *, vault: PiiVault, progress: SeedProgress | None = None) -> SeedResult:
+def seed_demo(session: Session, *, vault: PiiVault, progress: Progress | None = None) -> SeedResult:
     """Load the demo data unless it is present; the caller's transaction commits it all or nothing."""
     if demo_present(session):
         return SeedResult(created=False)
-    bar = progress or _Silent()
+    bar = progress or Silent()
     rng = random.Random(DEMO_SEED)
     factory = PeopleFactory(rng)
     plans = [(plan, draw_households(factory, plan)) for plan in COMPOUNDS]
@@ -365,4 +348,4 @@ def _scopes(
     return scopes
 
 
-__all__ = ["DEMO_SEED", "RESIDENT_HOME", "SeedProgress", "SeedResult", "demo_present", "seed_demo"]
+__all__ = ["DEMO_SEED", "RESIDENT_HOME", "SeedResult", "demo_present", "seed_demo"]

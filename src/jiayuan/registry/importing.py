@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from jiayuan.accounts.service import record_audit
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Forbidden, Invalid, RowError, RowErrors
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
 from jiayuan.registry.models import Building, Compound, Household, Resident, Unit
 from jiayuan.registry.schemas import Gender, Relation, ResidenceType, ResidentIn, ResidentPatch, Tag
@@ -44,24 +45,6 @@ _FIELD_COLUMNS = {
 _TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _TAG_RANK = {tag.value: rank for rank, tag in enumerate(Tag)}
-
-
-class ImportProgress(Protocol):
-    """Where the importer reports its stages and steps (a progress bar in the CLI)."""
-
-    def stage(self, label: str, total: int) -> None:
-        """A new stage of `total` steps begins."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Some steps of the current stage are done."""
-
-
-class _Silent:
-    def stage(self, label: str, total: int) -> None:
-        """Nothing to show."""
-
-    def advance(self, steps: int = 1) -> None:
-        """Nothing to show."""
 
 
 @dataclass(frozen=True)
@@ -171,11 +154,11 @@ def import_residents(
     actor: Principal,
     vault: PiiVault,
     content: bytes,
-    progress: ImportProgress | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Check every row, then write them all (or raise RowErrors listing every bad row and write nothing)."""
     scope = _require_writer(actor, "导入居民信息")
-    bar = progress or _Silent()
+    bar = progress or Silent()
     sheet = excel.read_sheet(content)
     bar.stage("检查", len(sheet.rows))
     places = _places(session, scope)
@@ -190,7 +173,7 @@ def check_workbook(session: Session, *, actor: Principal, vault: PiiVault, conte
     """Every problem in a workbook without writing anything (what an import would refuse)."""
     scope = _require_writer(actor, "导入居民信息")
     sheet = excel.read_sheet(content)
-    return _check(session, _places(session, scope), vault, sheet, _Silent())[1]
+    return _check(session, _places(session, scope), vault, sheet, Silent())[1]
 
 
 def error_workbook(content: bytes, errors: list[RowError]) -> bytes:
@@ -234,7 +217,7 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _check(
-    session: Session, places: _Places, vault: PiiVault, sheet: excel.Sheet, bar: ImportProgress
+    session: Session, places: _Places, vault: PiiVault, sheet: excel.Sheet, bar: Progress
 ) -> tuple[list[_Planned], list[RowError]]:
     planned: list[_Planned] = []
     errors: list[RowError] = []
@@ -426,7 +409,7 @@ def _write(
     planned: list[_Planned],
     stored: dict[str, Resident],
     households: dict[tuple[int, str], int],
-    bar: ImportProgress,
+    bar: Progress,
 ) -> ImportReport:
     bar.stage("写入", len(planned))
     created = updated = unchanged = new_households = 0
