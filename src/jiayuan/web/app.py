@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_excel.pages)
     app.include_router(auth_pages.router)
     app.include_router(accounts_api.router)
+    app.include_router(console_pages.entry)
     app.include_router(console_pages.router)
     app.include_router(devices_api.router)
     app.include_router(devices_pages.router)

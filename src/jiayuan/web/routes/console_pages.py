@@ -23,6 +23,14 @@ from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+# The bare address a person types into the browser leads to the console (and from there to login).
+entry = APIRouter(include_in_schema=False)
+
+
+@entry.get("/")
+def root() -> RedirectResponse:
+    """Send visitors of `/` to the console."""
+    return RedirectResponse("/console", status_code=303)
 
 
 @dataclass(frozen=True)
