@@ -265,12 +265,7 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
 
 # Lines where the platform does not yet answer as the table says; each fails loudly once fixed
 # (strict xfail), so the entry is removed then.
-_PROBE = "roles without access get 404 for unknown ids but 403 for existing ones, so ids can be probed"
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("GET", "/api/v1/residents/999999"): _PROBE,
-    ("GET", "/api/v1/households/999999"): _PROBE,
-    ("GET", "/api/v1/gates/999999/flow"): _PROBE,
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @dataclass

@@ -92,6 +92,7 @@ def gate_flow(
     now: datetime | None = None,
 ) -> FlowOut:
     """A gate's 5-minute buckets since a moment (default: the last 24 hours)."""
+    policies.require_can_view_gates(actor)  # roles without gate access learn nothing, not even existence
     gate = next((g for g in directory.list_gates(session) if g.id == gate_id), None)
     if gate is None:
         raise NotFound("出入口不存在", field="gate_id")

@@ -170,6 +170,7 @@ def add_resident(
 
 
 def _load(session: Session, actor: Principal, resident_id: int) -> tuple[Resident, Address, Location]:
+    policies.personal_scope(actor)  # roles without registry access learn nothing, not even existence
     resident = session.get(Resident, resident_id)
     address = repository.household_address(session, resident.household_id) if resident else None
     if resident is None or address is None:
@@ -430,6 +431,7 @@ def list_households(
 
 def show_household(session: Session, *, actor: Principal, vault: PiiVault, household_id: int) -> HouseholdOut:
     """One household with its members (masked) and vehicles."""
+    policies.personal_scope(actor)  # roles without registry access learn nothing, not even existence
     address = repository.household_address(session, household_id)
     if address is None:
         raise NotFound("户不存在")
