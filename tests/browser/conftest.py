@@ -15,6 +15,13 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from jiayuan.accounts import passwords
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user
+from jiayuan.db.session import make_engine, make_sessionmaker
+from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
 from jiayuan.settings import Settings
 from tests.conftest import create_database, make_test_settings
 
@@ -36,6 +43,32 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def seed_secretary(settings: Settings, *, username: str, password: str) -> int:
+    """锦江花园 1号楼 1单元 301 and a secretary (admin) of its community; returns the flat's id."""
+    passwords.configure(time_cost=1, memory_kib=1024)
+    engine = make_engine(settings.database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        community = Community(street=Street(name="紫荆路街道", city="巩义市"), name="紫荆路社区")
+        compound = Compound(community=community, name="锦江花园", code="jjhy")
+        household = Household(
+            unit=Unit(building=Building(compound=compound, name="1号楼"), name="1单元"), room="301"
+        )
+        session.add(household)
+        session.flush()
+        create_user(
+            session,
+            actor=Principal.system(),
+            username=username,
+            display_name="孙书记",
+            role=Role.ADMIN,
+            password=password,
+            scopes=[(ScopeKind.COMMUNITY, community.id)],
+        )
+        household_id = household.id
+    engine.dispose()
+    return household_id
 
 
 @pytest.fixture(scope="session")

@@ -8,17 +8,14 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
-from jiayuan.accounts import passwords
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
+from jiayuan.kernel.principal import Principal
 from jiayuan.registry.schemas import ResidentIn
 from jiayuan.registry.service import add_resident
 from jiayuan.settings import Settings
+from tests.browser.conftest import seed_secretary
 
 ID_NUMBER = "410181199003070022"
 PASSWORD = "secretary-pass-1"
@@ -27,25 +24,15 @@ PASSWORD = "secretary-pass-1"
 @pytest.fixture(scope="module", autouse=True)
 def community(live_settings: Settings) -> None:
     """One compound, one flat, one resident (刘莹) and the secretary's account."""
-    passwords.configure(time_cost=1, memory_kib=1024)
+    household_id = seed_secretary(live_settings, username="shuji", password=PASSWORD)
     vault = PiiVault.from_secret(live_settings.pii_key.get_secret_value())
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        community = Community(street=Street(name="紫荆路街道", city="巩义市"), name="紫荆路社区")
-        unit = Unit(
-            building=Building(
-                compound=Compound(community=community, name="锦江花园", code="jjhy"), name="1号楼"
-            ),
-            name="1单元",
-        )
-        household = Household(unit=unit, room="301")
-        session.add(household)
-        session.flush()
         add_resident(
             session,
             actor=Principal.system(),
             vault=vault,
-            household_id=household.id,
+            household_id=household_id,
             data=ResidentIn(
                 name="刘莹",
                 id_number=ID_NUMBER,
@@ -53,15 +40,6 @@ def community(live_settings: Settings) -> None:
                 birth_date=date(1990, 3, 7),
                 phone="13912345678",
             ),
-        )
-        create_user(
-            session,
-            actor=Principal.system(),
-            username="shuji",
-            display_name="孙书记",
-            role=Role.ADMIN,
-            password=PASSWORD,
-            scopes=[(ScopeKind.COMMUNITY, community.id)],
         )
     engine.dispose()
 

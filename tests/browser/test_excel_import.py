@@ -7,15 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from jiayuan.accounts import passwords
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user
-from jiayuan.db.session import make_engine, make_sessionmaker
-from jiayuan.db.uow import unit_of_work
-from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import excel
-from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
 from jiayuan.settings import Settings
+from tests.browser.conftest import seed_secretary
 
 PASSWORD = "secretary-pass-2"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,24 +20,7 @@ ROW += ["户主", "户籍", "党员", "2015-06-01", "", ""]
 @pytest.fixture(scope="module", autouse=True)
 def community(live_settings: Settings) -> None:
     """One compound with one flat, and the secretary's account."""
-    passwords.configure(time_cost=1, memory_kib=1024)
-    engine = make_engine(live_settings.database_url)
-    with unit_of_work(make_sessionmaker(engine)) as session:
-        community = Community(street=Street(name="紫荆路街道", city="巩义市"), name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        unit = Unit(building=Building(compound=compound, name="1号楼"), name="1单元")
-        session.add(Household(unit=unit, room="301"))
-        session.flush()
-        create_user(
-            session,
-            actor=Principal.system(),
-            username="shuji2",
-            display_name="孙书记",
-            role=Role.ADMIN,
-            password=PASSWORD,
-            scopes=[(ScopeKind.COMMUNITY, community.id)],
-        )
-    engine.dispose()
+    seed_secretary(live_settings, username="shuji2", password=PASSWORD)
 
 
 def test_upload_shows_errors_then_imports(page: Page, live_server: str) -> None:
