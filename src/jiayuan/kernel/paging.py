@@ -8,12 +8,16 @@ from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
+# Bounds shared by every paged list: the API, the console pages and the CLI.
+MAX_PAGE = 100_000
+MAX_PAGE_SIZE = 200
+
 
 class PageParams(BaseModel):
     """Which page to return; pages count from 1."""
 
-    page: int = Field(default=1, ge=1, le=100_000)
-    size: int = Field(default=20, ge=1, le=200)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
 
     @property
     def offset(self) -> int:

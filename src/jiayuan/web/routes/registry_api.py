@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
 from jiayuan.registry import service
 from jiayuan.registry.schemas import (
     MAX_ID,
@@ -31,8 +31,8 @@ from jiayuan.web.deps import ContextDep, RowId, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
 ParentId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-PageNo = Annotated[int, Query(ge=1, le=100_000, description="页码，从 1 开始")]
-PageSize = Annotated[int, Query(ge=1, le=200, description="每页条数")]
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码，从 1 开始")]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="每页条数")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "未登录"},
     403: {"description": "角色无权访问"},

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError, NotFound
-from jiayuan.kernel.paging import PageParams
+from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
 from jiayuan.registry.schemas import REASON_MIN, RevealIn
@@ -37,7 +37,7 @@ def residents_page(
     session: SessionDep,
     context: ContextDep,
     q: Annotated[str, Query(max_length=64)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     """Search residents; htmx requests (the live search box) get only the results."""
     error: str | None = None
