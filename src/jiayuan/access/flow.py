@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from jiayuan.access.events import FlowChanged
 from jiayuan.access.models import FlowBucket
 from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.base import table_of
 from jiayuan.db.upsert import insert_ignoring_conflicts
 
 BUCKET = timedelta(minutes=5)
@@ -67,7 +68,7 @@ def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
         return {}
     insert_ignoring_conflicts(
         session,
-        FlowBucket.__table__,  # type: ignore[arg-type]
+        table_of(FlowBucket),
         [
             {
                 "gate_id": gate_id,

@@ -13,6 +13,7 @@ from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Isolation, PassCheck, PassRevocation, PassUse, VisitorPass
 from jiayuan.access.passes import BadPass, Claims, verify
 from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.base import table_of
 from jiayuan.db.upsert import insert_ignoring_conflicts
 from jiayuan.registry.directory import DeviceInfo
 
@@ -62,7 +63,7 @@ def _decide(
             return "isolation", None
         used = insert_ignoring_conflicts(
             session,
-            PassUse.__table__,  # type: ignore[arg-type]
+            table_of(PassUse),
             [{"nonce": claims.n, "direction": direction, "used_at": at}],
             keys=("nonce", "direction"),
             returning=("id",),

@@ -11,12 +11,10 @@ from sqlalchemy.orm import Session
 from jiayuan.access import alarms, flow, gate_checks, policies, rules, vehicles
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Alarm
-from jiayuan.access.plates import normalise
 from jiayuan.devices.schemas import Door, LineCross, PlateRead, QrScan, Sos
 from jiayuan.devices.service import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
 
 DEVICE_OFFLINE = "device_offline"
@@ -36,8 +34,7 @@ def handle_device_events(
     now = now or utcnow()
     for alarm in alarms.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in came_back]):
         alarms.clear(session, alarm, at=now)
-    plates = [normalise(e.payload.plate).text for e in accepted if isinstance(e.payload, PlateRead)]
-    registered = directory.vehicles_by_plates(session, plates) if plates else {}
+    sightings: list[vehicles.Sighting] = []
     counted_in: dict[int, tuple[GateRef, DeviceInfo, datetime]] = {}
     for event in accepted:
         gate = GateRef.of_device(event.device)
@@ -58,15 +55,8 @@ def handle_device_events(
                 local_decision=payload.local_decision,
             )
         elif isinstance(payload, PlateRead):
-            vehicles.record_plate(
-                session,
-                read=payload,
-                gate=gate,
-                device=event.device,
-                at=at,
-                device_event_id=event.row_id,
-                event_id=event.envelope.id,
-                registered=registered,
+            sightings.append(
+                vehicles.Sighting(payload, gate, event.device, at, event.row_id, event.envelope.id)
             )
         elif isinstance(payload, LineCross):
             rules.record_line_cross(session, cross=payload, gate=gate, at=at)
@@ -91,6 +81,7 @@ def handle_device_events(
                 evidence={"device_event_id": event.row_id},
             )
 
+    vehicles.record_plates(session, sightings)
     flow.flush(session)
     for gate, device, at in counted_in.values():
         rules.check_tailgating(session, gate=gate, device=device, at=at)

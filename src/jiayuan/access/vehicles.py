@@ -1,18 +1,27 @@
-"""外来车辆: classify plate reads, track presence with dwell time, watch list."""
+"""外来车辆: classify plate reads, track presence with dwell time, watch list.
+
+A batch of reads costs a fixed number of statements whatever its size: each lookup (registered
+vehicles, visitor passes, open presences, watch list) runs once for all the batch's plates, and
+passages and presences are written with one multi-row statement each.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from jiayuan.access import alarms, flow
+from jiayuan.access import alarms, flow, repository
 from jiayuan.access.events import VehicleSeen
 from jiayuan.access.gates import GateRef
-from jiayuan.access.models import VehiclePassage, VehiclePresence, VisitorPass, WatchPlate
-from jiayuan.access.plates import normalise
+from jiayuan.access.models import VehiclePassage, VehiclePresence
+from jiayuan.access.plates import Plate, normalise
 from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.base import table_of
 from jiayuan.devices.schemas import PlateRead
 from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
@@ -20,159 +29,222 @@ from jiayuan.registry.directory import DeviceInfo
 LOW_CONFIDENCE = 0.6
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """One plate read at a gate, as it came from the device."""
+
+    read: PlateRead
+    gate: GateRef
+    device: DeviceInfo
+    at: datetime
+    device_event_id: int
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Classified:
+    sighting: Sighting
+    plate: Plate
+    category: str
+    notes: list[str]
+
+
 def _category(
-    session: Session, plate: str, gate: GateRef, at: datetime, known: dict[str, directory.VehicleInfo] | None
+    plate: str,
+    sighting: Sighting,
+    registered: dict[str, directory.VehicleInfo],
+    visitors: dict[str, list[repository.VisitorWindow]],
 ) -> str:
-    registered = (known if known is not None else directory.vehicles_by_plates(session, [plate])).get(plate)
-    if registered is not None and registered.community_id == gate.community_id:
+    vehicle = registered.get(plate)
+    if vehicle is not None and vehicle.community_id == sighting.gate.community_id:
         return "resident"
-    visitor = session.scalar(
-        select(VisitorPass.id)
-        .where(
-            VisitorPass.plate == plate,
-            VisitorPass.compound_id == gate.compound_id,
-            VisitorPass.valid_from <= at,
-            VisitorPass.valid_until >= at,
-            VisitorPass.revoked_at.is_(None),
-        )
-        .limit(1)
-    )
-    return "visitor" if visitor is not None else "outside"
+    if any(w.covers(sighting.gate.compound_id, sighting.at) for w in visitors.get(plate, ())):
+        return "visitor"
+    return "outside"
 
 
-def _track_presence(session: Session, passage: VehiclePassage, gate: GateRef) -> None:
-    open_row = session.scalar(
-        select(VehiclePresence)
-        .where(
-            VehiclePresence.compound_id == gate.compound_id,
-            VehiclePresence.plate == passage.plate,
-            VehiclePresence.left_at.is_(None),
-        )
-        .order_by(VehiclePresence.id.desc())
-        .limit(1)
-    )
-    if passage.direction == "in":
-        if open_row is None:
-            session.add(
-                VehiclePresence(
-                    plate=passage.plate,
-                    compound_id=gate.compound_id,
-                    community_id=gate.community_id,
-                    category=passage.category,
-                    entered_at=passage.at,
-                    entered_gate_id=gate.id,
-                )
-            )
-        return
-    if open_row is None:
-        # An exit without a recorded entry (entered before the system ran, or a missed read).
-        session.add(
-            VehiclePresence(
-                plate=passage.plate,
-                compound_id=gate.compound_id,
-                community_id=gate.community_id,
-                category=passage.category,
-                left_at=passage.at,
-                left_gate_id=gate.id,
-            )
-        )
-        return
-    open_row.left_at = passage.at
-    open_row.left_gate_id = gate.id
-    if open_row.entered_at is not None:
-        open_row.dwell_s = max(int((passage.at - open_row.entered_at).total_seconds()), 0)
-
-
-def record_plate(
-    session: Session,
-    *,
-    read: PlateRead,
-    gate: GateRef,
-    device: DeviceInfo,
-    at: datetime,
-    device_event_id: int | None,
-    event_id: str | None = None,
-    registered: dict[str, directory.VehicleInfo] | None = None,
-) -> VehiclePassage:
-    """Store and classify one plate read; count it, track presence, check the watch list."""
-    plate = normalise(read.plate)
-    category = _category(session, plate.text, gate, at, registered)
-    notes = list(plate.notes)
-    if category == "outside" and plate.alternatives:
-        matches = directory.vehicles_by_plates(session, plate.alternatives)
-        notes += [f"若识别有误，可能是登记车辆 {p}" for p in sorted(matches)]
-    if read.confidence < LOW_CONFIDENCE:
-        notes.append(f"识别置信度低（{read.confidence:.2f}）")
-    passage = VehiclePassage(
-        at=at,
-        gate_id=gate.id,
-        compound_id=gate.compound_id,
-        community_id=gate.community_id,
-        device_id=device.id,
-        device_event_id=device_event_id,
-        plate_raw=read.plate[:16],
-        plate=plate.text[:16],
-        color=read.color,
-        confidence=read.confidence,
-        direction=read.direction,
-        category=category,
-        valid_format=plate.valid_format,
-        notes=notes,
-        snapshot=read.snapshot,
-    )
-    session.add(passage)
-    session.flush()
-    _track_presence(session, passage, gate)
-    counts = {"vehicles_in" if read.direction == "in" else "vehicles_out": 1}
-    if category == "outside":
-        counts["outside_in" if read.direction == "in" else "outside_out"] = 1
-    flow.bump(
+def _classify(session: Session, sightings: Sequence[Sighting]) -> list[_Classified]:
+    plates = [normalise(s.read.plate) for s in sightings]
+    texts = {p.text for p in plates}
+    registered = directory.vehicles_by_plates(session, texts)
+    visitors = repository.visitor_windows(
         session,
-        gate_id=gate.id,
-        compound_id=gate.compound_id,
-        community_id=gate.community_id,
-        at=at,
-        **counts,
+        plates=texts,
+        compound_ids={s.gate.compound_id for s in sightings},
+        since=min(s.at for s in sightings),
+        until=max(s.at for s in sightings),
     )
-    watched = session.scalars(
-        select(WatchPlate).where(
-            WatchPlate.community_id == gate.community_id,
-            WatchPlate.plate.in_([plate.text, *plate.alternatives]),
-        )
-    ).all()
-    for entry in watched:
-        exact = entry.plate == plate.text
-        alarms.raise_alarm(
+    categories = [_category(p.text, s, registered, visitors) for p, s in zip(plates, sightings, strict=True)]
+    suspects = {
+        alt for p, c in zip(plates, categories, strict=True) if c == "outside" for alt in p.alternatives
+    }
+    misread = directory.vehicles_by_plates(session, suspects)
+    classified = []
+    for sighting, plate, category in zip(sightings, plates, categories, strict=True):
+        notes = list(plate.notes)
+        if category == "outside":
+            notes += [
+                f"若识别有误，可能是登记车辆 {p}" for p in sorted(set(plate.alternatives) & set(misread))
+            ]
+        if sighting.read.confidence < LOW_CONFIDENCE:
+            notes.append(f"识别置信度低（{sighting.read.confidence:.2f}）")
+        classified.append(_Classified(sighting, plate, category, notes))
+    return classified
+
+
+def _passage_row(item: _Classified) -> dict[str, Any]:
+    s, read = item.sighting, item.sighting.read
+    return {
+        "at": s.at,
+        "gate_id": s.gate.id,
+        "compound_id": s.gate.compound_id,
+        "community_id": s.gate.community_id,
+        "device_id": s.device.id,
+        "device_event_id": s.device_event_id,
+        "plate_raw": read.plate[:16],
+        "plate": item.plate.text[:16],
+        "color": read.color,
+        "confidence": read.confidence,
+        "direction": read.direction,
+        "category": item.category,
+        "valid_format": item.plate.valid_format,
+        "notes": item.notes,
+        "snapshot": read.snapshot,
+    }
+
+
+def _presence_row(item: _Classified) -> dict[str, Any]:
+    gate = item.sighting.gate
+    return {
+        "plate": item.plate.text[:16],
+        "compound_id": gate.compound_id,
+        "community_id": gate.community_id,
+        "category": item.category,
+        "entered_at": None,
+        "entered_gate_id": None,
+        "left_at": None,
+        "left_gate_id": None,
+        "dwell_s": None,
+    }
+
+
+def _dwell(entered_at: datetime | None, left_at: datetime) -> int | None:
+    return None if entered_at is None else max(int((left_at - entered_at).total_seconds()), 0)
+
+
+def _track_presence(session: Session, items: Sequence[_Classified]) -> None:
+    """Open a presence on entry, close the open one on exit (an exit without entry is kept, closed)."""
+    stored = repository.open_presences(
+        session,
+        plates={i.plate.text[:16] for i in items},
+        compound_ids={i.sighting.gate.compound_id for i in items},
+    )
+    opened: dict[tuple[int, str], dict[str, Any]] = {}  # rows of this batch, still open
+    new_rows: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
+    for item in items:
+        gate, at = item.sighting.gate, item.sighting.at
+        key = (gate.compound_id, item.plate.text[:16])
+        if item.sighting.read.direction == "in":
+            if key not in stored and key not in opened:
+                row = _presence_row(item) | {"entered_at": at, "entered_gate_id": gate.id}
+                new_rows.append(row)
+                opened[key] = row
+            continue
+        exit = {"left_at": at, "left_gate_id": gate.id}
+        if key in opened:
+            row = opened.pop(key)
+            row.update(exit, dwell_s=_dwell(row["entered_at"], at))
+        elif key in stored:
+            presence = stored.pop(key)
+            closed.append({"id": presence.id, **exit, "dwell_s": _dwell(presence.entered_at, at)})
+        else:
+            # An exit without a recorded entry (entered before the system ran, or a missed read).
+            new_rows.append(_presence_row(item) | exit)
+    if new_rows:
+        session.execute(insert(table_of(VehiclePresence)), new_rows)
+    if closed:
+        session.execute(update(VehiclePresence), closed)
+
+
+def _check_watch_list(session: Session, items: Sequence[_Classified], passage_ids: Sequence[int]) -> None:
+    watched = repository.watched_plates(
+        session,
+        plates={p for i in items for p in (i.plate.text, *i.plate.alternatives)},
+        community_ids={i.sighting.gate.community_id for i in items},
+    )
+    if not watched:
+        return
+    for item, passage_id in zip(items, passage_ids, strict=True):
+        s, plate = item.sighting, item.plate
+        for candidate in (plate.text, *plate.alternatives):
+            entry = watched.get((s.gate.community_id, candidate))
+            if entry is None:
+                continue
+            exact = entry.plate == plate.text
+            suspected = "" if exact else f"（疑似，识别为 {plate.text}）"
+            alarms.raise_alarm(
+                session,
+                type="watchlist_plate",
+                device=s.device,
+                at=s.at,
+                summary=f"{s.gate.name} 布控车辆 {entry.plate}{suspected}",
+                evidence={
+                    "passage_id": passage_id,
+                    "plate_read": s.read.plate,
+                    "plate": plate.text,
+                    "watch_plate": entry.plate,
+                    "exact": exact,
+                    "reason": entry.reason,
+                    "snapshot": s.read.snapshot,
+                    "device_event_id": s.device_event_id,
+                },
+            )
+
+
+def record_plates(session: Session, sightings: Sequence[Sighting]) -> list[int]:
+    """Store and classify plate reads in order; count them, track presence, check the watch list.
+
+    Returns the new passage ids, in the order of `sightings`.
+    """
+    if not sightings:
+        return []
+    items = _classify(session, sightings)
+    # Matched back through the unique device event id: no ordered RETURNING needed (SQLite has none).
+    stored = session.execute(
+        insert(table_of(VehiclePassage)).returning(VehiclePassage.device_event_id, VehiclePassage.id),
+        [_passage_row(i) for i in items],
+    )
+    id_of: dict[int | None, int] = dict(stored.tuples().all())
+    passage_ids = [id_of[i.sighting.device_event_id] for i in items]
+    _track_presence(session, items)
+    _check_watch_list(session, items, passage_ids)
+    for item, passage_id in zip(items, passage_ids, strict=True):
+        s = item.sighting
+        counts = {"vehicles_in" if s.read.direction == "in" else "vehicles_out": 1}
+        if item.category == "outside":
+            counts["outside_in" if s.read.direction == "in" else "outside_out"] = 1
+        flow.bump(
             session,
-            type="watchlist_plate",
-            device=device,
-            at=at,
-            summary=f"{gate.name} 布控车辆 {entry.plate}"
-            + ("" if exact else f"（疑似，识别为 {plate.text}）"),
-            evidence={
-                "passage_id": passage.id,
-                "plate_read": read.plate,
-                "plate": plate.text,
-                "watch_plate": entry.plate,
-                "exact": exact,
-                "reason": entry.reason,
-                "snapshot": read.snapshot,
-                "device_event_id": device_event_id,
-            },
+            gate_id=s.gate.id,
+            compound_id=s.gate.compound_id,
+            community_id=s.gate.community_id,
+            at=s.at,
+            **counts,
         )
-    publish_on_commit(
-        session,
-        VehicleSeen(
-            community_id=gate.community_id,
-            passage_id=passage.id,
-            event_id=event_id,
-            gate_id=gate.id,
-            compound_id=gate.compound_id,
-            plate=plate.text,
-            category=category,
-            direction=read.direction,
-            valid_format=plate.valid_format,
-            notes=notes,
-        ),
-    )
-    return passage
+        publish_on_commit(
+            session,
+            VehicleSeen(
+                community_id=s.gate.community_id,
+                passage_id=passage_id,
+                event_id=s.event_id,
+                gate_id=s.gate.id,
+                compound_id=s.gate.compound_id,
+                plate=item.plate.text,
+                category=item.category,
+                direction=s.read.direction,
+                valid_format=item.plate.valid_format,
+                notes=item.notes,
+            ),
+        )
+    return passage_ids

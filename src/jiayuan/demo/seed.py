@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, record_audit
+from jiayuan.db.base import table_of
 from jiayuan.demo.accounts import DEMO_ACCOUNTS, RESIDENT_HOME, DemoAccount
 from jiayuan.demo.layout import (
     CITY,
@@ -265,10 +266,10 @@ def _insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> l
     return list(session.connection().execute(stmt, rows).scalars())
 
 
-_HOUSEHOLDS = cast(Table, Household.__table__)
-_RESIDENTS = cast(Table, Resident.__table__)
-_RESIDENT_TAGS = cast(Table, ResidentTag.__table__)
-_VEHICLES = cast(Table, Vehicle.__table__)
+_HOUSEHOLDS = table_of(Household)
+_RESIDENTS = table_of(Resident)
+_RESIDENT_TAGS = table_of(ResidentTag)
+_VEHICLES = table_of(Vehicle)
 
 
 def _resident_row(vault: PiiVault, person: PersonPlan, place: Place) -> tuple[dict[str, Any], list[str]]:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.base import table_of
 from jiayuan.db.upsert import insert_ignoring_conflicts
 from jiayuan.devices import policies
 from jiayuan.devices.decode import Event, Limits, Rejected, Status, Topics, decode, decode_event
@@ -171,7 +172,7 @@ def _store(
 
     inserted = insert_ignoring_conflicts(
         session,
-        DeviceEvent.__table__,  # type: ignore[arg-type]
+        table_of(DeviceEvent),
         [
             {
                 "device_id": event.envelope.device,
@@ -289,7 +290,7 @@ def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, 
         return {}
     insert_ignoring_conflicts(
         session,
-        DeviceStatus.__table__,  # type: ignore[arg-type]
+        table_of(DeviceStatus),
         [
             {"device_id": d, "state": "unknown", "events_accepted": 0, "duplicates": 0, "dead_letters": 0}
             for d in device_ids
