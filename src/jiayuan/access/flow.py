@@ -17,7 +17,7 @@ from jiayuan.access.events import FlowChanged
 from jiayuan.access.models import FlowBucket
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
-from jiayuan.db.upsert import insert_ignoring_conflicts
+from jiayuan.db.bulk import insert_rows
 
 BUCKET = timedelta(minutes=5)
 COUNTERS = (
@@ -66,7 +66,7 @@ def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
     pending: dict[tuple[int, datetime], Pending] = session.info.pop(_PENDING, {})
     if not pending:
         return {}
-    insert_ignoring_conflicts(
+    insert_rows(
         session,
         table_of(FlowBucket),
         [
@@ -79,8 +79,7 @@ def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
             | dict.fromkeys(COUNTERS, 0)
             for (gate_id, bucket), p in sorted(pending.items())
         ],
-        keys=("gate_id", "bucket"),
-        returning=("id",),
+        ignore_conflicts_on=("gate_id", "bucket"),
     )
     for (gate_id, bucket), p in sorted(pending.items()):
         if not p.deltas:

@@ -14,7 +14,7 @@ from jiayuan.access.models import Isolation, PassCheck, PassRevocation, PassUse,
 from jiayuan.access.passes import BadPass, Claims, verify
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
-from jiayuan.db.upsert import insert_ignoring_conflicts
+from jiayuan.db.bulk import insert_rows
 from jiayuan.registry.directory import DeviceInfo
 
 REASONS = (
@@ -61,11 +61,11 @@ def _decide(
     if claims.t == "r":
         if active_isolation(session, claims.p, at) is not None:
             return "isolation", None
-        used = insert_ignoring_conflicts(
+        used = insert_rows(
             session,
             table_of(PassUse),
             [{"nonce": claims.n, "direction": direction, "used_at": at}],
-            keys=("nonce", "direction"),
+            ignore_conflicts_on=("nonce", "direction"),
             returning=("id",),
         )
         return ("ok" if used else "replayed"), None

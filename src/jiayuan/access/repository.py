@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.access.models import VehiclePresence, VisitorPass, WatchPlate
+from jiayuan.db.bulk import one_of
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ def visitor_windows(
         select(
             VisitorPass.plate, VisitorPass.compound_id, VisitorPass.valid_from, VisitorPass.valid_until
         ).where(
-            VisitorPass.plate.in_(sorted(plates)),
-            VisitorPass.compound_id.in_(sorted(compound_ids)),
+            one_of(session, VisitorPass.plate, plates),
+            one_of(session, VisitorPass.compound_id, compound_ids),
             VisitorPass.valid_from <= until,
             VisitorPass.valid_until >= since,
             VisitorPass.revoked_at.is_(None),
@@ -74,8 +75,8 @@ def open_presences(
             VehiclePresence.id, VehiclePresence.compound_id, VehiclePresence.plate, VehiclePresence.entered_at
         )
         .where(
-            VehiclePresence.plate.in_(sorted(plates)),
-            VehiclePresence.compound_id.in_(sorted(compound_ids)),
+            one_of(session, VehiclePresence.plate, plates),
+            one_of(session, VehiclePresence.compound_id, compound_ids),
             VehiclePresence.left_at.is_(None),
         )
         .order_by(VehiclePresence.id)
@@ -92,7 +93,8 @@ def watched_plates(
         return {}
     rows = session.scalars(
         select(WatchPlate).where(
-            WatchPlate.community_id.in_(sorted(community_ids)), WatchPlate.plate.in_(sorted(plates))
+            one_of(session, WatchPlate.community_id, community_ids),
+            one_of(session, WatchPlate.plate, plates),
         )
     ).all()
     return {(row.community_id, row.plate): row for row in rows}

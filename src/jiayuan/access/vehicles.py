@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from jiayuan.access import alarms, flow, repository
@@ -22,6 +22,7 @@ from jiayuan.access.models import VehiclePassage, VehiclePresence
 from jiayuan.access.plates import Plate, normalise
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
+from jiayuan.db.bulk import insert_rows
 from jiayuan.devices.schemas import PlateRead
 from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
@@ -162,7 +163,7 @@ def _track_presence(session: Session, items: Sequence[_Classified]) -> None:
             # An exit without a recorded entry (entered before the system ran, or a missed read).
             new_rows.append(_presence_row(item) | exit)
     if new_rows:
-        session.execute(insert(table_of(VehiclePresence)), new_rows)
+        insert_rows(session, table_of(VehiclePresence), new_rows)
     if closed:
         session.execute(update(VehiclePresence), closed)
 
@@ -211,11 +212,9 @@ def record_plates(session: Session, sightings: Sequence[Sighting]) -> list[int]:
         return []
     items = _classify(session, sightings)
     # Matched back through the unique device event id: no ordered RETURNING needed (SQLite has none).
-    stored = session.execute(
-        insert(table_of(VehiclePassage)).returning(VehiclePassage.device_event_id, VehiclePassage.id),
-        [_passage_row(i) for i in items],
-    )
-    id_of: dict[int | None, int] = dict(stored.tuples().all())
+    rows = [_passage_row(i) for i in items]
+    stored = insert_rows(session, table_of(VehiclePassage), rows, returning=("device_event_id", "id"))
+    id_of: dict[int, int] = {row.device_event_id: row.id for row in stored}
     passage_ids = [id_of[i.sighting.device_event_id] for i in items]
     _track_presence(session, items)
     _check_watch_list(session, items, passage_ids)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
-from jiayuan.db.upsert import insert_ignoring_conflicts
+from jiayuan.db.bulk import insert_rows
 from jiayuan.devices import policies
 from jiayuan.devices.decode import Event, Limits, Rejected, Status, Topics, decode, decode_event
 from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateChanged
@@ -170,7 +170,7 @@ def _store(
     touched = sorted({d for d, _ in events} | {s.device_id for _, s in statuses} | dead_known)
     status_rows = _lock_status_rows(session, touched)
 
-    inserted = insert_ignoring_conflicts(
+    inserted = insert_rows(
         session,
         table_of(DeviceEvent),
         [
@@ -187,7 +187,7 @@ def _store(
             }
             for message, event in events.values()
         ],
-        keys=("device_id", "event_id"),
+        ignore_conflicts_on=("device_id", "event_id"),
         returning=("id", "device_id", "event_id"),
     )
     new_keys = {(row.device_id, row.event_id): row.id for row in inserted}
@@ -288,15 +288,14 @@ def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, 
     """The status rows of these devices, created when missing and locked for this transaction."""
     if not device_ids:
         return {}
-    insert_ignoring_conflicts(
+    insert_rows(
         session,
         table_of(DeviceStatus),
         [
             {"device_id": d, "state": "unknown", "events_accepted": 0, "duplicates": 0, "dead_letters": 0}
             for d in device_ids
         ],
-        keys=("device_id",),
-        returning=("device_id",),
+        ignore_conflicts_on=("device_id",),
     )
     rows = session.scalars(
         select(DeviceStatus)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiayuan.db.bulk import one_of
 from jiayuan.registry.models import Building, Compound, Device, Gate, Household, Resident, Unit, Vehicle
 
 
@@ -156,7 +157,7 @@ def vehicles_by_plates(session: Session, plates: Iterable[str]) -> dict[str, Veh
         .join(Unit, Household.unit_id == Unit.id)
         .join(Building, Unit.building_id == Building.id)
         .join(Compound, Building.compound_id == Compound.id)
-        .where(Vehicle.plate.in_(wanted))
+        .where(one_of(session, Vehicle.plate, wanted))
     ).all()
     return {plate: VehicleInfo(plate, hh, comp, comm) for plate, hh, comp, comm in rows}
 
