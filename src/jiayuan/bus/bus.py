@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -15,9 +15,10 @@ from jiayuan.bus.events import DomainEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[DomainEvent], None]
+BatchHandler = Callable[[Sequence[DomainEvent]], None]
 _PENDING = "jiayuan.pending_events"
 _handlers: dict[type[DomainEvent], list[Handler]] = defaultdict(list)
-_any_handlers: list[Handler] = []
+_any_handlers: list[BatchHandler] = []
 
 
 def subscribe(event_type: type[DomainEvent], handler: Handler) -> None:
@@ -26,13 +27,16 @@ def subscribe(event_type: type[DomainEvent], handler: Handler) -> None:
         _handlers[event_type].append(handler)
 
 
-def subscribe_all(handler: Handler) -> None:
-    """Call `handler` for every committed event (the WebSocket hub uses this)."""
+def subscribe_all(handler: BatchHandler) -> None:
+    """Call `handler` with all the events of each commit, in order (the WebSocket hub uses this).
+
+    One call per transaction rather than per event: an ingest batch commits hundreds at once.
+    """
     if handler not in _any_handlers:
         _any_handlers.append(handler)
 
 
-def unsubscribe_all(handler: Handler) -> None:
+def unsubscribe_all(handler: BatchHandler) -> None:
     """Stop calling a handler registered with `subscribe_all`."""
     if handler in _any_handlers:
         _any_handlers.remove(handler)
@@ -43,20 +47,26 @@ def publish_on_commit(session: Session, domain_event: DomainEvent) -> None:
     session.info.setdefault(_PENDING, []).append(domain_event)
 
 
-def deliver(domain_event: DomainEvent) -> None:
-    """Hand one event to its handlers; a failing handler is logged, never fatal to the caller."""
-    targets = [h for t, hs in _handlers.items() if isinstance(domain_event, t) for h in hs]
-    for handler in [*targets, *_any_handlers]:
+def deliver(domain_events: Sequence[DomainEvent]) -> None:
+    """Hand committed events to their handlers; a failing handler is logged, never fatal to the caller."""
+    for domain_event in domain_events:
+        for handler in [h for t, hs in _handlers.items() if isinstance(domain_event, t) for h in hs]:
+            try:
+                handler(domain_event)
+            except Exception:
+                log.exception("event handler %r failed on %s", handler, domain_event.name)
+    if not domain_events:
+        return
+    for batch_handler in list(_any_handlers):
         try:
-            handler(domain_event)
+            batch_handler(domain_events)
         except Exception:
-            log.exception("event handler %r failed on %s", handler, domain_event.name)
+            log.exception("event handler %r failed on %d events", batch_handler, len(domain_events))
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    for domain_event in session.info.pop(_PENDING, []):
-        deliver(domain_event)
+    deliver(session.info.pop(_PENDING, []))
 
 
 @event.listens_for(Session, "after_rollback")

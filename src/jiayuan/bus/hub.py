@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +23,13 @@ class Subscription:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: int = 0
 
-    def offer(self, message: dict[str, Any]) -> None:
+    def offer(self, messages: Sequence[dict[str, Any]]) -> None:
         # A slow client loses its oldest updates rather than stalling everyone else.
-        if self.queue.full():
-            self.queue.get_nowait()
-            self.dropped += 1
-        self.queue.put_nowait(message)
+        for message in messages:
+            if self.queue.full():
+                self.queue.get_nowait()
+                self.dropped += 1
+            self.queue.put_nowait(message)
 
 
 class Hub:
@@ -58,14 +59,27 @@ class Hub:
         with self._lock:
             self._subscriptions.discard(subscription)
 
-    def publish(self, domain_event: DomainEvent) -> None:
-        """Thread-safe: called by the bus after commit, from request threads or the ingest thread."""
-        message = domain_event.to_message()
+    def publish(self, domain_events: Sequence[DomainEvent]) -> None:
+        """Thread-safe: called by the bus after each commit, from request threads or the ingest thread.
+
+        Each event is serialised once, only if someone may see it, and each client's loop is woken
+        once per commit rather than once per event.
+        """
         with self._lock:
-            targets = [s for s in self._subscriptions if s.may_see(domain_event)]
-        for subscription in targets:
-            if not subscription.loop.is_closed():
-                subscription.loop.call_soon_threadsafe(subscription.offer, message)
+            subscriptions = list(self._subscriptions)
+        if not subscriptions:
+            return
+        messages: dict[int, dict[str, Any]] = {}
+
+        def message(domain_event: DomainEvent) -> dict[str, Any]:
+            if id(domain_event) not in messages:
+                messages[id(domain_event)] = domain_event.to_message()
+            return messages[id(domain_event)]
+
+        for subscription in subscriptions:
+            visible = [message(e) for e in domain_events if subscription.may_see(e)]
+            if visible and not subscription.loop.is_closed():
+                subscription.loop.call_soon_threadsafe(subscription.offer, visible)
 
 
 hub = Hub()

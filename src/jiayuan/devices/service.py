@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -228,18 +228,17 @@ def _store(
         row.events_accepted += accepted_per_device[device_id]
         row.duplicates += duplicates_per_device[device_id]
         row.dead_letters += dead_per_device[device_id]
-    for (device_id, _), (message, event) in events.items():
+    for device_id, latest in _latest_per_device(events.values()).items():
         row = status_rows[device_id]
         if row.silent:
             row.silent = False
             outcome.came_back.append(known[device_id])
             publish_on_commit(session, _state_event(known[device_id], "back"))
-        _seen(row, message.received_at, pipeline)
-        if event.envelope.seq is not None:
-            row.last_seq = event.envelope.seq
-        if isinstance(event.payload, Heartbeat):
-            row.last_heartbeat_at = message.received_at
-            row.fw = event.payload.fw
+        _seen(row, latest.received_at, pipeline)
+        if latest.seq is not None:
+            row.last_seq = latest.seq
+        if latest.heartbeat is not None:
+            row.last_heartbeat_at, row.fw = latest.heartbeat
     for message, status in statuses:
         row = status_rows[status.device_id]
         outcome.statuses += 1
@@ -256,6 +255,27 @@ def _store(
             _seen(row, message.received_at, pipeline)
     session.flush()
     return outcome
+
+
+@dataclass
+class _Latest:
+    """What a batch says last about one device (its status row is then written once, not per event)."""
+
+    received_at: datetime
+    seq: int | None = None
+    heartbeat: tuple[datetime, str | None] | None = None
+
+
+def _latest_per_device(events: Iterable[tuple[RawMessage, Event]]) -> dict[str, _Latest]:
+    latest: dict[str, _Latest] = {}
+    for message, event in events:
+        entry = latest.setdefault(event.envelope.device, _Latest(message.received_at))
+        entry.received_at = max(entry.received_at, message.received_at)
+        if event.envelope.seq is not None:
+            entry.seq = event.envelope.seq
+        if isinstance(event.payload, Heartbeat):
+            entry.heartbeat = (message.received_at, event.payload.fw)
+    return latest
 
 
 def _in_batch_duplicates(

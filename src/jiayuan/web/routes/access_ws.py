@@ -80,6 +80,8 @@ async def access_stream(websocket: WebSocket, gate_id: int | None = None, token:
             done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
                 await websocket.send_json(getter.result())
+                while not subscription.queue.empty():  # the rest of a batch, without a task each
+                    await websocket.send_json(subscription.queue.get_nowait())
             else:
                 getter.cancel()
     except (WebSocketDisconnect, RuntimeError):
