@@ -225,6 +225,10 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
                                                             (200, 200, 200, 200, 200, 200, 403, 403, 401)),
     ("GET", "/api/v1/compounds/{far}/daily?day=2026-11-27", None,
                                                             (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+    ("GET", "/api/v1/flow/today?compound_id={jinjiang}", None,
+                                                            (200, 200, 200, 200, 200, 200, 403, 403, 401)),
+    ("GET", "/api/v1/flow/today?compound_id={far}", None,   (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+    ("GET", "/api/v1/flow/today?gate_id={gate_far}", None,  (404, 404, 404, 404, 404, 404, 403, 403, 401)),
     ("GET", "/api/v1/vehicles/overnight", None,             (200, 200, 200, 200, 200, 200, 403, 403, 401)),
     ("GET", "/api/v1/alarms", None,                         (200, 200, 200, 200, 200, 200, 403, 403, 401)),
     # passes: keys and revocations are public to every signed-in caller (gate readers need them);

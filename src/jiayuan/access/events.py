@@ -15,6 +15,7 @@ class AlarmRaised(DomainEvent):
     name: ClassVar[str] = "access.alarm_raised"
     alarm_id: int
     type: str
+    compound_id: int | None = None
     gate_id: int | None = None
     device_id: str | None = None
     summary: str
@@ -27,6 +28,7 @@ class AlarmCleared(DomainEvent):
     name: ClassVar[str] = "access.alarm_cleared"
     alarm_id: int
     type: str
+    compound_id: int | None = None
     gate_id: int | None = None
     device_id: str | None = None
 

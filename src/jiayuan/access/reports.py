@@ -1,32 +1,39 @@
-"""Reads of the access domain: gates, flow per gate and compound, daily summary, vehicles inside."""
+"""Reads of the access domain: gates, flow per gate and compound, daily summary, vehicles inside, today."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.access import flow, policies
-from jiayuan.access.models import Alarm, FlowBucket, PassCheck, VehiclePresence, WatchPlate
+from jiayuan.access.events import AlarmRaised, PassChecked, VehicleSeen
+from jiayuan.access.models import Alarm, FlowBucket, PassCheck, VehiclePassage, VehiclePresence, WatchPlate
 from jiayuan.access.plates import normalise
 from jiayuan.access.schemas import (
     DailySummary,
     FlowBucketOut,
     FlowOut,
+    FlowToday,
+    GateBrief,
     GateDeviceOut,
     GateOut,
     PresenceOut,
     WatchPlateIn,
 )
+from jiayuan.access.states import AlarmState
 from jiayuan.accounts.service import record_audit
-from jiayuan.kernel.clock import LOCAL_TZ, utcnow
+from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry import directory
 
 MAX_FLOW_SPAN = timedelta(days=7)
+FEED_SIZE = 30
+OPEN_ALARMS_SHOWN = 20
 
 
 def list_gates(session: Session, *, actor: Principal) -> list[GateOut]:
@@ -242,3 +249,134 @@ def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -
         community_id=data.community_id,
     )
     return entry
+
+
+def _feed(session: Session, gate_ids: list[int]) -> list[dict[str, Any]]:
+    """The newest plate reads and pass checks at these gates, as the live stream sends them."""
+    plates = session.scalars(
+        select(VehiclePassage)
+        .where(VehiclePassage.gate_id.in_(gate_ids))
+        .order_by(VehiclePassage.at.desc(), VehiclePassage.id.desc())
+        .limit(FEED_SIZE)
+    ).all()
+    checks = session.scalars(
+        select(PassCheck)
+        .where(PassCheck.gate_id.in_(gate_ids))
+        .order_by(PassCheck.at.desc(), PassCheck.id.desc())
+        .limit(FEED_SIZE)
+    ).all()
+    events: list[tuple[datetime, VehicleSeen | PassChecked]] = [
+        (
+            p.at,
+            VehicleSeen(
+                community_id=p.community_id,
+                occurred_at=p.at,
+                passage_id=p.id,
+                gate_id=p.gate_id,
+                compound_id=p.compound_id,
+                plate=p.plate,
+                category=p.category,
+                direction=p.direction,
+                valid_format=p.valid_format,
+                notes=p.notes,
+            ),
+        )
+        for p in plates
+    ]
+    events += [
+        (
+            c.at,
+            PassChecked(
+                community_id=c.community_id,
+                occurred_at=c.at,
+                check_id=c.id,
+                gate_id=c.gate_id,
+                compound_id=c.compound_id,
+                direction=c.direction,
+                decision=c.decision,
+                reason=c.reason,
+                kind=c.kind,
+            ),
+        )
+        for c in checks
+    ]
+    events.sort(key=lambda pair: pair[0], reverse=True)
+    return [event.to_message() for _, event in events[:FEED_SIZE]]
+
+
+def _open_alarms(session: Session, gate_ids: list[int], compound_id: int | None) -> list[dict[str, Any]]:
+    """Alarms not yet cleared at these gates (and, given a compound, at no gate of it), newest first."""
+    where: ColumnElement[bool] = Alarm.gate_id.in_(gate_ids)
+    if compound_id is not None:
+        where = or_(where, (Alarm.compound_id == compound_id) & Alarm.gate_id.is_(None))
+    rows = session.scalars(
+        select(Alarm)
+        .where(Alarm.state != AlarmState.CLEARED.value, where)
+        .order_by(Alarm.id.desc())
+        .limit(OPEN_ALARMS_SHOWN)
+    ).all()
+    return [
+        AlarmRaised(
+            community_id=a.community_id,
+            occurred_at=a.raised_at,
+            alarm_id=a.id,
+            type=a.type,
+            compound_id=a.compound_id,
+            gate_id=a.gate_id,
+            device_id=a.device_id,
+            summary=a.summary,
+            evidence=a.evidence,
+        ).to_message()
+        for a in rows
+    ]
+
+
+def flow_today(
+    session: Session,
+    *,
+    actor: Principal,
+    compound_id: int | None = None,
+    gate_id: int | None = None,
+    now: datetime | None = None,
+) -> FlowToday:
+    """Today (Beijing time) at one gate or one compound (default: the first compound in scope)."""
+    visible = list_gates(session, actor=actor)
+    if gate_id is not None:
+        gate = next((g for g in visible if g.id == gate_id), None)
+        if gate is None:
+            raise NotFound("出入口不存在", field="gate_id")
+        if compound_id is not None and compound_id != gate.compound_id:
+            raise Invalid("该出入口不属于所选小区", field="gate_id")
+        compound_id = gate.compound_id
+    elif compound_id is None:
+        if not visible:
+            raise NotFound("负责范围内没有出入口", field="compound_id")
+        compound_id = visible[0].compound_id
+    gates = [
+        GateBrief(id=g.id, name=g.name, compound_id=g.compound_id, compound_name=g.compound_name)
+        for g in visible
+        if g.compound_id == compound_id
+    ]
+    if not gates:
+        raise NotFound("小区不存在或没有出入口", field="compound_id")
+    now = now or utcnow()
+    day_start = datetime.combine(local(now).date(), time(), tzinfo=LOCAL_TZ)
+    if gate_id is not None:
+        flow_out = gate_flow(session, actor=actor, gate_id=gate_id, since=day_start, now=now)
+    else:
+        flow_out = compound_flow(session, actor=actor, compound_id=compound_id, since=day_start, now=now)
+    watched = [gate_id] if gate_id is not None else [g.id for g in gates]
+    return FlowToday(
+        compound_id=compound_id,
+        compound_name=gates[0].compound_name,
+        gate_id=gate_id,
+        day_start=day_start,
+        as_of=now,
+        gates=gates,
+        flow=flow_out,
+        overnight=[
+            v for v in overnight_outside(session, actor=actor, morning=now) if v.compound_id == compound_id
+        ],
+        feed=_feed(session, watched),
+        alarms=_open_alarms(session, watched, compound_id if gate_id is None else None),
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -228,3 +228,29 @@ class AlarmOut(BaseModel):
     cleared_at: AwareDatetime | None
     summary: str
     evidence: dict[str, object]
+
+
+class GateBrief(BaseModel):
+    """A gate's name and compound, for labelling a flow view."""
+
+    id: int
+    name: str
+    compound_id: int
+    compound_name: str
+
+
+class FlowToday(BaseModel):
+    """A gate's or compound's day so far: what the duty page shows before the live stream takes over."""
+
+    compound_id: int
+    compound_name: str
+    gate_id: int | None
+    day_start: AwareDatetime = Field(description="北京时间零点；桶序号 = (bucket − day_start) / 5 分钟")
+    as_of: AwareDatetime = Field(description="读取时刻；此后的实时事件不在本结果中")
+    gates: list[GateBrief] = Field(description="该小区的全部出入口")
+    flow: FlowOut
+    overnight: list[PresenceOut] = Field(description="过夜仍在小区内的外来车辆")
+    feed: list[dict[str, Any]] = Field(
+        description="最近的通行记录（新的在前），与实时推送的 access.vehicle_seen、access.pass_checked 同形"
+    )
+    alarms: list[dict[str, Any]] = Field(description="未解除的告警（新的在前），与 access.alarm_raised 同形")

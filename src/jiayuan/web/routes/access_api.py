@@ -16,6 +16,7 @@ from jiayuan.access.schemas import (
     CheckOut,
     DailySummary,
     FlowOut,
+    FlowToday,
     GateOut,
     IsolationIn,
     IssuedPass,
@@ -29,6 +30,7 @@ from jiayuan.access.schemas import (
     WatchPlateIn,
 )
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import ContextDep, SessionDep
 
@@ -59,6 +61,17 @@ def compound_flow(
 ) -> FlowOut:
     """A compound's flow (its gates summed) and the outside vehicles inside now."""
     return reports.compound_flow(session, actor=principal, compound_id=compound_id, since=since)
+
+
+@router.get("/flow/today", response_model=FlowToday)
+def flow_today(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    compound_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    gate_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> FlowToday:
+    """Today so far at a gate or compound (default: the first in scope): flow, vehicles, passages, alarms."""
+    return reports.flow_today(session, actor=principal, compound_id=compound_id, gate_id=gate_id)
 
 
 @router.get("/compounds/{compound_id}/daily", response_model=DailySummary)

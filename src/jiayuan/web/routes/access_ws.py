@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from jiayuan.access import policies
+from jiayuan.access import policies, reports
 from jiayuan.accounts import service as accounts
 from jiayuan.bus.events import DomainEvent
 from jiayuan.bus.hub import hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError
+from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.auth import SESSION_COOKIE
 from jiayuan.web.context import AppContext
@@ -43,13 +45,31 @@ def _principal(context: AppContext, token: str | None, cookie: str | None) -> Pr
         return found[0] if found else None
 
 
-def stream_filter(principal: Principal, gate_id: int | None) -> policies.EventFilter:
-    """What this client may see of the committed events."""
+def _compound_gates(context: AppContext, principal: Principal, compound_id: int) -> frozenset[int]:
+    """The ids of a compound's gates that the principal may see (none when out of scope)."""
+    with unit_of_work(context.sessions) as session:
+        gates = reports.list_gates(session, actor=principal)
+    return frozenset(g.id for g in gates if g.compound_id == compound_id)
+
+
+def stream_filter(
+    principal: Principal,
+    gate_id: int | None,
+    compound_id: int | None = None,
+    compound_gates: frozenset[int] = frozenset(),
+) -> policies.EventFilter:
+    """What this client may see of the committed events (of one gate or one compound when asked)."""
 
     def may_see(event: DomainEvent) -> bool:
         if event.name not in STREAM_EVENTS:
             return False
-        if gate_id is not None and getattr(event, "gate_id", None) != gate_id:
+        event_gate = getattr(event, "gate_id", None)
+        if gate_id is not None and event_gate != gate_id:
+            return False
+        # Device state changes carry only their gate; everything else carries its compound too.
+        if compound_id is not None and not (
+            event_gate in compound_gates or getattr(event, "compound_id", None) == compound_id
+        ):
             return False
         return policies.sees(
             principal, community_id=event.community_id, compound_id=getattr(event, "compound_id", None)
@@ -59,8 +79,16 @@ def stream_filter(principal: Principal, gate_id: int | None) -> policies.EventFi
 
 
 @router.websocket("/ws/v1/access")
-async def access_stream(websocket: WebSocket, gate_id: int | None = None, token: str | None = None) -> None:
-    """Send each permitted access event as JSON; authenticate with `?token=` or the session cookie."""
+async def access_stream(
+    websocket: WebSocket,
+    gate_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    compound_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    token: str | None = None,
+) -> None:
+    """Send each permitted access event as JSON; authenticate with `?token=` or the session cookie.
+
+    `gate_id` or `compound_id` narrows the stream to one gate or one compound's gates.
+    """
     context: AppContext = websocket.app.state.context
     principal = await run_in_threadpool(_principal, context, token, websocket.cookies.get(SESSION_COOKIE))
     if principal is None:
@@ -71,8 +99,14 @@ async def access_stream(websocket: WebSocket, gate_id: int | None = None, token:
     except JiayuanError:
         await websocket.close(code=4403, reason="forbidden")
         return
+    compound_gates: frozenset[int] = frozenset()
+    if compound_id is not None:
+        compound_gates = await run_in_threadpool(_compound_gates, context, principal, compound_id)
+        if not compound_gates:
+            await websocket.close(code=4404, reason="compound not found")
+            return
     await websocket.accept()
-    subscription = hub.subscribe(stream_filter(principal, gate_id))
+    subscription = hub.subscribe(stream_filter(principal, gate_id, compound_id, compound_gates))
     receiver = asyncio.create_task(_drain(websocket))
     try:
         while not receiver.done():
