@@ -139,9 +139,11 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         make_user(sessions, f"u-{role.value}", role, scopes=["community:1"])
         client.cookies.clear()
         login(client, f"u-{role.value}")
-        main = client.get("/console").text.split("<main", 1)[1]
+        header, main = client.get("/console").text.split("<main", 1)
         shown = set(re.findall(r'<a class="area" href="([^"]+)"', main))
         assert shown == areas, role
+        # The top bar offers the same areas, and nothing else of the console.
+        assert set(re.findall(r'<a href="(/console/[^"]+)"', header)) == areas, role
 
 
 def test_an_expired_session_is_refused(client: TestClient, sessions: sessionmaker[Session]) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from jiayuan.accounts.schemas import ACTION_LABELS
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
+from jiayuan.web.areas import areas_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -57,9 +58,11 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Render a template with `principal` and `csrf_token` (set by web.auth) added to the context."""
+    """Render a template with `principal`, its `nav_areas` and `csrf_token` (set by web.auth) added."""
+    principal = getattr(request.state, "principal", None)
     values: dict[str, Any] = {
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
+        "nav_areas": areas_for(principal),
         "csrf_token": getattr(request.state, "csrf_token", None) or "",
     }
     values.update(context or {})

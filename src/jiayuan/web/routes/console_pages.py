@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -18,6 +17,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.web.areas import areas_for
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
@@ -33,57 +33,6 @@ def root() -> RedirectResponse:
     return RedirectResponse("/console", status_code=303)
 
 
-@dataclass(frozen=True)
-class Area:
-    """A part of the console, shown as a card on the home page to the roles that may use it."""
-
-    href: str
-    title: str
-    text: str
-    icon: str
-    roles: frozenset[Role]
-
-
-_PEOPLE = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT})
-_OFFICE = frozenset({Role.ADMIN, Role.STAFF})
-_DEVICES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE})
-_GATES = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.POLICE, Role.VOLUNTEER})
-
-AREAS = (
-    Area(
-        "/console/residents",
-        "居民",
-        "社区底数：小区、楼栋、住户与居民，按姓名、拼音、电话尾号查找。",
-        "居",
-        _PEOPLE,
-    ),
-    Area(
-        "/console/residents/import",
-        "导入导出",
-        "用 Excel 批量导入、导出居民信息，逐行校验，出错不写入。",
-        "表",
-        _OFFICE,
-    ),
-    Area("/console/cameras", "摄像机", "各出入口的实时画面与通行计数。", "像", _GATES),
-    Area("/console/devices", "设备", "门岗设备是否在线、上报计数，以及被拒收的消息和原因。", "设", _DEVICES),
-    Area(
-        "/console/users", "用户", "账户、角色与负责范围；停用账户、解除锁定。", "人", frozenset({Role.ADMIN})
-    ),
-    Area(
-        "/console/audit",
-        "审计",
-        "谁在何时对谁做了什么、为什么；可筛选并导出 Excel。",
-        "审",
-        frozenset({Role.ADMIN}),
-    ),
-)
-
-
-def _areas(principal: Principal) -> list[Area]:
-    """The areas this principal may open."""
-    return [a for a in AREAS if principal.has_role(*a.roles)]
-
-
 def _forbidden(request: Request, message: str) -> Response:
     return render(request, "console/forbidden.html", {"message": message}, status_code=403)
 
@@ -91,7 +40,7 @@ def _forbidden(request: Request, message: str) -> Response:
 @router.get("")
 def console_home(request: Request, principal: PagePrincipal) -> Response:
     """The landing page with links to the areas of the console."""
-    return render(request, "console/index.html", {"areas": _areas(principal)})
+    return render(request, "console/index.html", {"areas": areas_for(principal)})
 
 
 _AUDIT_FIELDS = ("actor", "action", "target", "since", "until")

@@ -1,0 +1,84 @@
+"""The parts of the console, shown as home-page cards and top-bar links to the roles that may use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jiayuan.access.policies import GATE_ROLES
+from jiayuan.kernel.principal import Principal, Role
+
+
+@dataclass(frozen=True)
+class Area:
+    """A part of the console: its address, card title, top-bar label, card text and who may open it."""
+
+    href: str
+    title: str
+    nav: str
+    icon: str
+    text: str
+    roles: frozenset[Role]
+
+
+_PEOPLE = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT})
+_OFFICE = frozenset({Role.ADMIN, Role.STAFF})
+_DEVICES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE})
+_ADMIN = frozenset({Role.ADMIN})
+
+AREAS = (
+    Area(
+        href="/console/residents",
+        title="居民",
+        nav="居民",
+        icon="居",
+        text="社区底数：小区、楼栋、住户与居民，按姓名、拼音、电话尾号查找。",
+        roles=_PEOPLE,
+    ),
+    Area(
+        href="/console/residents/import",
+        title="导入导出",
+        nav="导入导出",
+        icon="表",
+        text="用 Excel 批量导入、导出居民信息，逐行校验，出错不写入。",
+        roles=_OFFICE,
+    ),
+    Area(
+        href="/console/cameras",
+        title="摄像机",
+        nav="实时画面",
+        icon="像",
+        text="各出入口的实时画面与通行计数。",
+        roles=GATE_ROLES,
+    ),
+    Area(
+        href="/console/devices",
+        title="设备",
+        nav="设备",
+        icon="设",
+        text="门岗设备是否在线、上报计数，以及被拒收的消息和原因。",
+        roles=_DEVICES,
+    ),
+    Area(
+        href="/console/users",
+        title="用户",
+        nav="用户",
+        icon="人",
+        text="账户、角色与负责范围；停用账户、解除锁定。",
+        roles=_ADMIN,
+    ),
+    Area(
+        href="/console/audit",
+        title="审计",
+        nav="审计",
+        icon="审",
+        text="谁在何时对谁做了什么、为什么；可筛选并导出 Excel。",
+        roles=_ADMIN,
+    ),
+)
+
+
+def areas_for(principal: Principal | None) -> list[Area]:
+    """The areas this principal may open (none for an anonymous visitor)."""
+    if principal is None:
+        return []
+    return [a for a in AREAS if principal.has_role(*a.roles)]
