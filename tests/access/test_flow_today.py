@@ -18,6 +18,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Vehicle
 from jiayuan.web.routes.access_ws import stream_filter
 from tests.devices.helpers import Site, add_person, envelope, seed_site
+from tests.integration.accounts.helpers import login, make_user
 
 
 def auth(token: str) -> dict[str, str]:
@@ -133,6 +134,42 @@ def test_today_refuses_bad_input_and_other_scopes(
     assert response.status_code == status, response.text
     body = response.json()
     assert field is None or field in (body.get("field"), *(e["field"] for e in body.get("errors", [])))
+
+
+def test_console_page_by_role(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        site = seed_site(session)
+    assert client.get("/console/flow", follow_redirects=False).status_code == 303
+    make_user(sessions, "zhangwei", Role.STAFF, scopes=[f"community:{site.community_id}"])
+    make_user(sessions, "jumin", Role.RESIDENT, scopes=[f"community:{site.community_id}"])
+    make_user(sessions, "other", Role.STAFF, scopes=[f"community:{site.other_community_id}"])
+
+    login(client, "jumin")
+    refused = client.get("/console/flow")
+    assert refused.status_code == 403 and "无权查看门岗数据" in refused.text
+    assert 'href="/console/flow"' not in refused.text  # not in the resident's top bar either
+
+    client.cookies.clear()
+    login(client, "zhangwei")
+    page = client.get("/console/flow")
+    assert page.status_code == 200
+    assert 'href="/console/flow"' in page.text and 'id="flow-data"' in page.text
+    assert f'value="/console/flow?gate_id={site.gate2_id}"' in page.text and "锦江花园 · 2号门" in page.text
+    assert '<script type="module" src="/static/js/flow.js">' in page.text
+    gate_view = client.get(f"/console/flow?gate_id={site.gate_id}")
+    assert (
+        gate_view.status_code == 200
+        and f'value="/console/flow?gate_id={site.gate_id}" selected' in gate_view.text
+    )
+    assert client.get("/console/flow?gate_id=999999").status_code == 404
+    assert client.get("/console/flow?gate_id=-1").status_code == 422
+    assert client.get("/static/js/flow.js").status_code == 200
+
+    client.cookies.clear()
+    login(client, "other")
+    empty = client.get("/console/flow")
+    assert empty.status_code == 200 and "没有出入口" in empty.text and "flow.js" not in empty.text
+    assert client.get(f"/console/flow?compound_id={site.compound_id}").status_code == 404
 
 
 def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmaker[Session]) -> None:

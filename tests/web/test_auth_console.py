@@ -120,6 +120,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         Role.ADMIN: {
             "/console/residents",
             "/console/residents/import",
+            "/console/flow",
             "/console/cameras",
             "/console/devices",
             "/console/users",
@@ -128,11 +129,12 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         Role.STAFF: {
             "/console/residents",
             "/console/residents/import",
+            "/console/flow",
             "/console/cameras",
             "/console/devices",
         },
-        Role.GRID: {"/console/residents", "/console/cameras"},
-        Role.VOLUNTEER: {"/console/cameras"},
+        Role.GRID: {"/console/residents", "/console/flow", "/console/cameras"},
+        Role.VOLUNTEER: {"/console/flow", "/console/cameras"},
         Role.RESIDENT: {"/console/residents"},
     }
     for role, areas in expected.items():

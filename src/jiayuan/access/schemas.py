@@ -230,6 +230,31 @@ class AlarmOut(BaseModel):
     evidence: dict[str, object]
 
 
+# Chinese words of the codes the gates report, for the console (the API keeps the codes).
+CATEGORY_LABELS = {"resident": "业主", "visitor": "登记访客", "outside": "外来"}
+REASON_LABELS = {
+    "ok": "通过",
+    "expired": "通行码已过期",
+    "bad_signature": "通行码无效（签名不符）",
+    "replayed": "通行码重复使用",
+    "wrong_compound": "非本小区通行码",
+    "revoked": "通行码已吊销",
+    "isolation": "居家隔离期间",
+    "visitor_window": "不在访客有效时段",
+    "visitor_used_up": "访客次数已用完",
+}
+PASS_KIND_LABELS = {"r": "居民码", "v": "访客码"}
+ALARM_LABELS = {
+    "device_offline": "设备离线",
+    "isolation_scan": "隔离人员扫码",
+    "watchlist_plate": "布控车辆",
+    "tailgating": "疑似尾随",
+    "sos": "一键报警",
+    "door_forced": "门被强行打开",
+}
+DEVICE_STATE_LABELS = {"online": "上线", "offline": "下线", "silent": "超过 2 分钟无消息", "back": "恢复"}
+
+
 class GateBrief(BaseModel):
     """A gate's name and compound, for labelling a flow view."""
 

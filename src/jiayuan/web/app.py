@@ -16,6 +16,7 @@ from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
 from jiayuan.web.routes import (
     access_api,
+    access_pages,
     access_ws,
     accounts_api,
     auth_pages,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(devices_pages.router)
     app.include_router(access_api.router)
     app.include_router(access_ws.router)
+    app.include_router(access_pages.router)
     app.include_router(stats_api.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)

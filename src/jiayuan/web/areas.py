@@ -43,6 +43,14 @@ AREAS = (
         roles=_OFFICE,
     ),
     Area(
+        href="/console/flow",
+        title="闸口通行",
+        nav="闸口通行",
+        icon="闸",
+        text="今日人员进出与外来车辆，实时通行记录、扫码结果与告警。",
+        roles=GATE_ROLES,
+    ),
+    Area(
         href="/console/cameras",
         title="摄像机",
         nav="实时画面",
