@@ -32,11 +32,12 @@ import paho.mqtt.client as mqtt
 import uvicorn
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, text
-from websockets.sync.client import connect as ws_connect
+from ws_client import publish_time  # this script's folder is on sys.path
 
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.bus.hub import hub
+from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.devices.service import BatchOutcome
@@ -48,11 +49,6 @@ from jiayuan.settings import Settings
 HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("JIAYUAN_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "mqtt://127.0.0.1:18831")
-
-
-def publish_time(event_id: str) -> float:
-    """The publish time (s) the publisher wrote into the event id."""
-    return int(event_id[1:].split("x")[0]) / 1e9
 
 
 def new_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]:
@@ -209,8 +205,6 @@ def pipeline(settings: Settings, kind: str, device: str, count: int) -> float:
 
 def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict[str, float]:
     """p50/p99 publish→stored and publish→WebSocket at a steady rate, app and ingest in one process."""
-    from jiayuan.web.app import create_app
-
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = settings.model_copy(update={"mqtt_topic_prefix": prefix, "mqtt_client_id": prefix})
     stored: list[float] = []
@@ -220,9 +214,7 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
         stored.extend(now - publish_time(a.envelope.id) for a in outcome.accepted)
 
     port = 18000 + os.getpid() % 1000
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(server_config(settings, host="127.0.0.1", port=port))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -230,20 +222,18 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
     loop.connected.wait(10)
-    pushed: list[float] = []
     count = int(rate * seconds)
-    with ws_connect(f"ws://127.0.0.1:{port}/ws/v1/access?token={token}") as ws:
-        time.sleep(0.3)
-        publisher = publish(prefix, "bench-plate", "plate", count, rate)
-        deadline = time.monotonic() + seconds + 30
-        while len(pushed) < count and time.monotonic() < deadline:
-            try:
-                message = json.loads(ws.recv(timeout=1))
-            except TimeoutError:
-                continue
-            if message["event"] == "access.vehicle_seen" and message.get("event_id"):
-                pushed.append(time.time() - publish_time(message["event_id"]))
-        publisher.wait()
+    client = subprocess.Popen(
+        [sys.executable, str(HERE / "ws_client.py"), "--url", f"ws://127.0.0.1:{port}/ws/v1/access?token={token}",
+         "--count", str(count), "--seconds", str(seconds + 30)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert client.stdout is not None
+    client.stdout.readline()  # "ready"
+    publisher = publish(prefix, "bench-plate", "plate", count, rate)
+    pushed: list[float] = json.loads(client.stdout.readline() or "[]")
+    client.wait()
+    publisher.wait()
     loop.stop()
     thread.join(10)
     server.should_exit = True

@@ -103,12 +103,10 @@ def decode_event(
     if size > limits.max_bytes:
         return Rejected("too_large", f"{size} bytes > {limits.max_bytes}", claimed)
     try:
-        data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Rejected("bad_json", str(exc)[:500], claimed)
-    try:
-        envelope = Envelope.model_validate(data)
+        envelope = Envelope.model_validate_json(raw)  # parsed and checked in one pass, in pydantic-core
     except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            return Rejected("bad_json", _first_error(exc), claimed)
         return Rejected("bad_envelope", _first_error(exc), claimed)
     if topic_device is not None and envelope.device != topic_device:
         return Rejected("topic_mismatch", f"envelope device {envelope.device} on {topic_device}", claimed)

@@ -142,7 +142,8 @@ class IngestLoop:
 
     def _on_disconnect(self, *_args: object) -> None:
         self.connected.clear()
-        log.warning("ingest lost the broker; paho reconnects and the session resumes")
+        if not self._stop.is_set():
+            log.warning("ingest lost the broker; paho reconnects and the session resumes")
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         raw = RawMessage("mqtt", message.topic, bytes(message.payload), utcnow())
