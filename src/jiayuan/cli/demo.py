@@ -29,7 +29,8 @@ def demo(
     if not config.mqtt_url:
         from jiayuan.ingest.embedded_broker import EmbeddedBroker
 
-        broker = EmbeddedBroker().start()
+        broker = EmbeddedBroker(database_url=config.database_url, prefix=config.mqtt_topic_prefix)
+        broker.start()
         stops.append(broker.stop)
         config = config.model_copy(update={"mqtt_url": broker.url})
         console.print(f"内置 MQTT 服务 embedded broker: 127.0.0.1:{broker.port}")

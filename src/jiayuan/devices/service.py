@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts import service as accounts
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
@@ -20,6 +21,7 @@ from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateC
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.schemas import Envelope, Heartbeat
 from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.errors import Unauthorized
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
@@ -468,3 +470,19 @@ def _visible_devices(session: Session, actor: Principal, device_ids: Sequence[st
         return None
     infos = directory.devices_by_ids(session, device_ids)
     return {d for d in device_ids if d not in infos or infos[d].community_id in communities}
+
+
+def check_broker_login(session: Session, *, device_id: str, token: str) -> DeviceInfo:
+    """The registered, enabled device signing in to the MQTT broker with its own token.
+
+    Raises Unauthorized saying why not (the message never repeats the token).
+    """
+    device = directory.devices_by_ids(session, [device_id]).get(device_id)
+    if device is None:
+        raise Unauthorized("设备未登记", field="username")
+    if not device.enabled:
+        raise Unauthorized("设备已停用", field="username")
+    principal = accounts.principal_for_token(session, token)
+    if principal.device_id != device_id:
+        raise Unauthorized("令牌不属于该设备", field="password")
+    return device
