@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from jiayuan.devices.schemas import EVENT_PAYLOADS, DeviceStatusMessage
 from jiayuan.devices.schemas import Envelope as PlatformEnvelope
 from jiayuan.vision.envelope import Envelope, Topics, make_envelope
-from jiayuan.vision.publish import Publisher, parse_mqtt_url
+from jiayuan.vision.publish import Publisher, parse_mqtt_url, redacted
 
 SAMPLES = {
     "line_cross": {
@@ -78,6 +78,11 @@ def test_topics_follow_the_prefix() -> None:
 
 def test_status_message_matches_the_platform_schema() -> None:
     DeviceStatusMessage.model_validate_json(Publisher._status("online"))
+
+
+def test_printed_urls_hide_the_password() -> None:
+    assert redacted("mqtt://jiayuan:s3cret@127.0.0.1:1883") == "mqtt://jiayuan:***@127.0.0.1:1883"
+    assert redacted("mqtt://127.0.0.1:1883") == "mqtt://127.0.0.1:1883"
 
 
 def test_mqtt_url_is_checked() -> None:

@@ -26,7 +26,7 @@ def test_clip_options_carry_the_labelled_lines_and_lane_class(data_dir: Path) ->
 
 def test_each_camera_gets_a_looping_clip(data_dir: Path) -> None:
     cameras = [f"g{i}-cam360" for i in range(8)]
-    commands = demo_commands(cameras, data_dir / "count", mqtt_url="mqtt://127.0.0.1:18831", prefix="demo")
+    commands = demo_commands(cameras, data_dir / "count", prefix="demo")
     assert len(commands) == 8
     assert all(
         "--loop" in c and c[c.index("--camera") + 1] == cam for c, cam in zip(commands, cameras, strict=True)
@@ -34,9 +34,25 @@ def test_each_camera_gets_a_looping_clip(data_dir: Path) -> None:
     assert commands[0][commands[0].index("--source") + 1] != commands[1][commands[1].index("--source") + 1]
 
 
+def test_workers_get_the_broker_url_in_their_environment_not_their_command_line(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    url = "mqtt://jiayuan:s3cret@127.0.0.1:18831"
+    commands = demo_commands(["g1-cam360"], data_dir / "count", prefix="demo")
+    assert not any("s3cret" in part or part == "--mqtt" for part in commands[0])
+    seen = tmp_path / "seen.txt"
+    reader = [
+        sys.executable,
+        "-c",
+        f"import os, pathlib; pathlib.Path({str(seen)!r}).write_text(os.environ['JIAYUAN_MQTT_URL'])",
+    ]
+    assert run_feeds([reader], threading.Event(), mqtt_url=url) == [0]
+    assert seen.read_text() == url
+
+
 def test_missing_labels_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"labels\.csv"):
-        demo_commands(["c"], tmp_path, mqtt_url="mqtt://x", prefix="p")
+        demo_commands(["c"], tmp_path, prefix="p")
 
 
 def test_feeds_stop_together() -> None:

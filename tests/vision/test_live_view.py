@@ -41,9 +41,8 @@ def live_client(
     app = create_app(settings)
     with TestClient(app) as client:
         yield client, url, prefix
-        relay = getattr(app.state, "live_relay", None)
-        if relay is not None:
-            relay.close()
+    relay = getattr(app.state, "live_relay", None)
+    assert relay is None or not relay._client.is_connected()  # the app's shutdown closed it
 
 
 def publish_frames(url: str, prefix: str, device: str, count: int) -> bytes:

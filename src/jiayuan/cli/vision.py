@@ -72,7 +72,7 @@ def run(
     from jiayuan.vision.detect import make_detector
     from jiayuan.vision.pipeline import Pipeline
     from jiayuan.vision.plates import PlateReader
-    from jiayuan.vision.publish import Publisher
+    from jiayuan.vision.publish import Publisher, redacted
     from jiayuan.vision.worker import run_camera
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -114,10 +114,12 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if not publisher.start():
-        err_console.print(f"[yellow]MQTT 代理 {url} 暂未连上，事件将排队并自动重连。[/yellow]")
+        err_console.print(f"[yellow]MQTT 代理 {redacted(url)} 暂未连上，事件将排队并自动重连。[/yellow]")
     plate_reader = PlateReader() if config.plates and config.lines else None
     pipeline = Pipeline(config, found, frame_rate=fps, plate_reader=plate_reader)
-    console.print(f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {url}", soft_wrap=True)
+    console.print(
+        f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {redacted(url)}", soft_wrap=True
+    )
     try:
         stats = run_camera(frames, pipeline, publisher, stop, analysis_fps=fps, live_fps=live_fps)
     finally:
@@ -143,22 +145,23 @@ def demo(
 ) -> None:
     """Run one worker per demo gate camera on looping clips until stopped (SIGTERM or Ctrl-C)."""
     from jiayuan.vision.feed import SHARED_CLIPS, demo_cameras, demo_commands, run_feeds
+    from jiayuan.vision.publish import redacted
 
     config_settings = settings()
     ids = [c.strip() for c in cameras.split(",") if c.strip()] if cameras else demo_cameras()
     folder = clips or SHARED_CLIPS
     url = mqtt_url or config_settings.mqtt_url or "mqtt://127.0.0.1:1883"
     try:
-        commands = demo_commands(
-            ids, folder, mqtt_url=url, prefix=prefix or config_settings.mqtt_topic_prefix, fps=fps
-        )
+        commands = demo_commands(ids, folder, prefix=prefix or config_settings.mqtt_topic_prefix, fps=fps)
     except FileNotFoundError as exc:
         raise _fail(str(exc)) from exc
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    console.print(f"启动 {len(commands)} 个摄像机分析进程（{', '.join(ids)}），MQTT {url}", soft_wrap=True)
-    codes = run_feeds(commands, stop)
+    console.print(
+        f"启动 {len(commands)} 个摄像机分析进程（{', '.join(ids)}），MQTT {redacted(url)}", soft_wrap=True
+    )
+    codes = run_feeds(commands, stop, mqtt_url=url)
     console.print(f"已停止，退出码 {codes}", soft_wrap=True)
 
 

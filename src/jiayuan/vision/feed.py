@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 import threading
@@ -45,10 +46,12 @@ def clip_options(clips_dir: Path) -> list[tuple[Path, list[str]]]:
     return result
 
 
-def demo_commands(
-    cameras: list[str], clips_dir: Path, *, mqtt_url: str, prefix: str, fps: float = 5.0
-) -> list[list[str]]:
-    """The `jiayuan vision run` command line of each camera; clips are dealt out in turn."""
+def demo_commands(cameras: list[str], clips_dir: Path, *, prefix: str, fps: float = 5.0) -> list[list[str]]:
+    """The `jiayuan vision run` command line of each camera; clips are dealt out in turn.
+
+    The broker URL is not among the arguments (it may carry a password, and any local user can read
+    a command line): `run_feeds` hands it to the workers in their environment.
+    """
     clips = clip_options(clips_dir)
     if not clips:
         raise FileNotFoundError(f"{clips_dir} 中没有视频片段")
@@ -56,14 +59,16 @@ def demo_commands(
     for i, camera in enumerate(cameras):
         clip, options = clips[i % len(clips)]
         run = ["vision", "run", "--camera", camera, "--source", str(clip), "--loop", "--fps", str(fps)]
-        publish = ["--live-fps", "2", "--mqtt", mqtt_url, "--topic-prefix", prefix]
+        publish = ["--live-fps", "2", "--topic-prefix", prefix]
         commands.append([sys.executable, "-m", "jiayuan.cli.main", *run, *publish, *options])
     return commands
 
 
-def run_feeds(commands: list[list[str]], stop: threading.Event) -> list[int]:
-    """Start every worker, wait for `stop`, then end them with SIGTERM; their exit codes."""
-    processes = [subprocess.Popen(command) for command in commands]
+def run_feeds(commands: list[list[str]], stop: threading.Event, *, mqtt_url: str | None = None) -> list[int]:
+    """Start every worker (with JIAYUAN_MQTT_URL = `mqtt_url`), wait for `stop`, then end them with
+    SIGTERM; their exit codes."""
+    env = {**os.environ, "JIAYUAN_MQTT_URL": mqtt_url} if mqtt_url else None
+    processes = [subprocess.Popen(command, env=env) for command in commands]
     try:
         while not stop.wait(1.0):
             if all(p.poll() is not None for p in processes):
@@ -97,13 +102,16 @@ def start_in_background(
     commands = demo_commands(
         cameras or demo_cameras(),
         clips or SHARED_CLIPS,
-        mqtt_url=settings.mqtt_url,
         prefix=settings.mqtt_topic_prefix,
         fps=fps,
     )
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_feeds, args=(commands, stop), name="jiayuan-vision-feeds", daemon=True
+        target=run_feeds,
+        args=(commands, stop),
+        kwargs={"mqtt_url": settings.mqtt_url},
+        name="jiayuan-vision-feeds",
+        daemon=True,
     )
     thread.start()
 

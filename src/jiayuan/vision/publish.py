@@ -33,6 +33,14 @@ def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:
     return parts.hostname, parts.port or 1883, parts.username, parts.password
 
 
+def redacted(url: str) -> str:
+    """The URL as it may be printed: any password replaced by `***`."""
+    parts = urlparse(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
 class Publisher:
     """Publishes one camera's messages; paho reconnects on its own and queues QoS 1 meanwhile."""
 

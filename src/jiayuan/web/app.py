@@ -41,12 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     passwords.configure(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach()
         try:
             yield
         finally:
             hub.detach()
+            # The live-view relay's MQTT client leaves with the app, before the broker goes away.
+            relay = getattr(app.state, "live_relay", None)
+            if relay is not None:
+                relay.close()
             context.engine.dispose()
 
     app = FastAPI(
