@@ -181,8 +181,9 @@ def test_pushed_plate_read_reaches_alarms_and_the_live_stream(
     outsider = Principal(role=Role.STAFF, community_ids=frozenset({site.other_community_id}))
     staff = Principal(role=Role.STAFF, community_ids=frozenset({site.community_id}))
     event = AlarmRaised(community_id=site.community_id, alarm_id=1, type="x", summary="s")
-    assert stream_filter(staff, None)(event) and not stream_filter(outsider, None)(event)
-    assert not stream_filter(staff, site.gate2_id)(event.model_copy(update={"gate_id": site.gate_id}))
+    message = event.to_message()
+    assert stream_filter(staff, None)(message) and not stream_filter(outsider, None)(message)
+    assert not stream_filter(staff, site.gate2_id)(message | {"gate_id": site.gate_id})
     alarms = client.get("/api/v1/alarms?state=open", headers=auth(tok["staff"])).json()
     assert [a["type"] for a in alarms] == ["watchlist_plate"]
     assert client.get("/api/v1/alarms", headers=auth(tok["outsider"])).json() == []

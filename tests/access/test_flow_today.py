@@ -190,18 +190,18 @@ def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmake
     mine = stream_filter(staff, None, site.compound_id, frozenset({site.gate_id, site.gate2_id}))
     here = {"community_id": site.community_id, "gate_id": site.gate_id, "compound_id": site.compound_id}
     flow = FlowChanged(**here, bucket="2026-11-27T00:00:00+00:00", deltas={"people_in": 1})
-    assert mine(flow) and not mine(flow.model_copy(update={"compound_id": 999, "gate_id": 999}))
+    assert mine(flow.to_message())
+    assert not mine(flow.model_copy(update={"compound_id": 999, "gate_id": 999}).to_message())
     device = DeviceStateChanged(
         community_id=site.community_id, device_id="x", gate_id=site.gate_id, state="offline"
     )
-    assert mine(device) and not mine(device.model_copy(update={"gate_id": 999}))
+    assert mine(device.to_message()) and not mine(device.model_copy(update={"gate_id": 999}).to_message())
     seen = VehicleSeen(
         **here, passage_id=1, plate="豫C66666", category="outside", direction="in", valid_format=True
     )
-    assert mine(seen)
+    assert mine(seen.to_message())
     # A property company scoped to the compound sees its alarms (they carry the compound).
     agent = Principal(role=Role.PROPERTY, compound_ids=frozenset({site.compound_id}))
     alarm = AlarmRaised(**here, alarm_id=1, type="sos", summary="1号门 一键报警")
-    assert stream_filter(agent, None)(alarm) and not stream_filter(agent, None)(
-        alarm.model_copy(update={"compound_id": 999})
-    )
+    assert stream_filter(agent, None)(alarm.to_message())
+    assert not stream_filter(agent, None)(alarm.model_copy(update={"compound_id": 999}).to_message())

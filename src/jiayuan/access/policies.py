@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
-from jiayuan.bus.events import DomainEvent
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
 
@@ -105,6 +102,3 @@ def require_can_watch(actor: Principal, *, community_id: int) -> None:
     if actor.role in (Role.ADMIN, Role.STAFF, Role.POLICE) and community_id in actor.community_ids:
         return
     raise Forbidden("无权设置布控车辆")
-
-
-EventFilter = Callable[[DomainEvent], bool]

@@ -1,4 +1,8 @@
-"""Fan-out of committed events to live subscribers (WebSocket clients), filtered per recipient."""
+"""Fan-out of committed events to live subscribers (WebSocket clients), filtered per recipient.
+
+Events reach the hub as JSON-ready messages, from two places: this process's own commits (through
+the bus) and the ingest process's commits (through the live relay, see `web.live_feed`).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,21 @@ from typing import Any
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 
-Filter = Callable[[DomainEvent], bool]
+Message = dict[str, Any]
+Filter = Callable[[Message], bool]
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One live client: its queue, its loop, and what it may see."""
+    """One live client: the event names it wants, what of those it may see, its queue and loop."""
 
+    names: frozenset[str]
     may_see: Filter
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: int = 0
 
-    def offer(self, messages: Sequence[dict[str, Any]]) -> None:
+    def offer(self, messages: Sequence[Message]) -> None:
         # A slow client loses its oldest updates rather than stalling everyone else.
         for message in messages:
             if self.queue.full():
@@ -33,23 +39,23 @@ class Subscription:
 
 
 class Hub:
-    """Receives every committed event (from any thread) and offers it to permitted subscribers."""
+    """Receives committed events (from any thread) and offers them to permitted subscribers."""
 
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self._lock = threading.Lock()
 
     def attach(self) -> None:
-        """Start receiving events from the bus."""
-        bus.subscribe_all(self.publish)
+        """Start receiving this process's committed events from the bus."""
+        bus.subscribe_all(self.publish_events)
 
     def detach(self) -> None:
         """Stop receiving events from the bus."""
-        bus.unsubscribe_all(self.publish)
+        bus.unsubscribe_all(self.publish_events)
 
-    def subscribe(self, may_see: Filter) -> Subscription:
+    def subscribe(self, names: frozenset[str], may_see: Filter) -> Subscription:
         """Register a client on the running loop."""
-        subscription = Subscription(may_see=may_see, loop=asyncio.get_running_loop())
+        subscription = Subscription(names=names, may_see=may_see, loop=asyncio.get_running_loop())
         with self._lock:
             self._subscriptions.add(subscription)
         return subscription
@@ -59,25 +65,23 @@ class Hub:
         with self._lock:
             self._subscriptions.discard(subscription)
 
-    def publish(self, domain_events: Sequence[DomainEvent]) -> None:
-        """Thread-safe: called by the bus after each commit, from request threads or the ingest thread.
+    def wanted(self) -> frozenset[str]:
+        """The event names some client wants now."""
+        with self._lock:
+            return frozenset().union(*(s.names for s in self._subscriptions))
 
-        Each event is serialised once, only if someone may see it, and each client's loop is woken
-        once per commit rather than once per event.
-        """
+    def publish_events(self, domain_events: Sequence[DomainEvent]) -> None:
+        """The bus's batch handler: serialise only the events some client wants."""
+        wanted = self.wanted()
+        if wanted:
+            self.publish([e.to_message() for e in domain_events if e.name in wanted])
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        """Thread-safe: offer one commit's messages; each client's loop is woken once, not per message."""
         with self._lock:
             subscriptions = list(self._subscriptions)
-        if not subscriptions:
-            return
-        messages: dict[int, dict[str, Any]] = {}
-
-        def message(domain_event: DomainEvent) -> dict[str, Any]:
-            if id(domain_event) not in messages:
-                messages[id(domain_event)] = domain_event.to_message()
-            return messages[id(domain_event)]
-
         for subscription in subscriptions:
-            visible = [message(e) for e in domain_events if subscription.may_see(e)]
+            visible = [m for m in messages if m["event"] in subscription.names and subscription.may_see(m)]
             if visible and not subscription.loop.is_closed():
                 subscription.loop.call_soon_threadsafe(subscription.offer, visible)
 

@@ -11,8 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from jiayuan.access import policies, reports
 from jiayuan.accounts import service as accounts
-from jiayuan.bus.events import DomainEvent
-from jiayuan.bus.hub import hub
+from jiayuan.bus.hub import Filter, Message, hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.ids import MAX_ROW_ID
@@ -57,22 +56,22 @@ def stream_filter(
     gate_id: int | None,
     compound_id: int | None = None,
     compound_gates: frozenset[int] = frozenset(),
-) -> policies.EventFilter:
+) -> Filter:
     """What this client may see of the committed events (of one gate or one compound when asked)."""
 
-    def may_see(event: DomainEvent) -> bool:
-        if event.name not in STREAM_EVENTS:
+    def may_see(message: Message) -> bool:
+        if message["event"] not in STREAM_EVENTS:
             return False
-        event_gate = getattr(event, "gate_id", None)
+        event_gate = message.get("gate_id")
         if gate_id is not None and event_gate != gate_id:
             return False
         # Device state changes carry only their gate; everything else carries its compound too.
         if compound_id is not None and not (
-            event_gate in compound_gates or getattr(event, "compound_id", None) == compound_id
+            event_gate in compound_gates or message.get("compound_id") == compound_id
         ):
             return False
         return policies.sees(
-            principal, community_id=event.community_id, compound_id=getattr(event, "compound_id", None)
+            principal, community_id=message.get("community_id"), compound_id=message.get("compound_id")
         )
 
     return may_see
@@ -106,7 +105,8 @@ async def access_stream(
             await websocket.close(code=4404, reason="compound not found")
             return
     await websocket.accept()
-    subscription = hub.subscribe(stream_filter(principal, gate_id, compound_id, compound_gates))
+    may_see = stream_filter(principal, gate_id, compound_id, compound_gates)
+    subscription = hub.subscribe(STREAM_EVENTS, may_see)
     receiver = asyncio.create_task(_drain(websocket))
     try:
         while not receiver.done():
