@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -74,6 +73,6 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def pending(session: Session) -> list[Any]:
-    """Events waiting for this session to commit (for tests and diagnostics)."""
+def pending(session: Session) -> list[DomainEvent]:
+    """Events waiting for this session to commit (the ingest loop relays them once committed)."""
     return list(session.info.get(_PENDING, []))

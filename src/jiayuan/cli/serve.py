@@ -14,10 +14,10 @@ from jiayuan.settings import Settings
 
 
 def start_ingest(config: Settings) -> Callable[[], None]:
-    """Run the device ingest loop in the background; returns its stop function."""
-    from jiayuan.ingest.runner import start_in_background
+    """Run the device ingest loop in a child process; returns its stop function."""
+    from jiayuan.ingest.runner import start_in_child_process
 
-    stop = start_in_background(config)
+    stop = start_in_child_process(config)
     console.print(f"设备事件接入 ingest: {config.mqtt_topic_prefix}/v1/devices/+/events")
     return stop
 

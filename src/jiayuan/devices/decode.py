@@ -49,6 +49,11 @@ class Topics:
         """The topic a device reads its commands from."""
         return f"{self.prefix}/v1/devices/{device_id}/commands"
 
+    @property
+    def live(self) -> str:
+        """Where the ingest process announces the events each batch committed (the web app relays them)."""
+        return f"{self.prefix}/v1/platform/live"
+
     def parse(self, topic: str) -> tuple[str, str] | None:
         """`(device_id, kind)` of a device topic under this prefix, or None."""
         head = f"{self.prefix}/v1/devices/"

@@ -7,12 +7,18 @@ unique `(device, id)` makes the second delivery a no-op.
 
 from __future__ import annotations
 
+import json
 import logging
+import multiprocessing
+import os
 import queue
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.synchronize import Event as ProcessEvent
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -24,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
 from jiayuan.access.passes import signer_for
+from jiayuan.bus import bus
+from jiayuan.bus.events import DomainEvent
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import commands
@@ -40,6 +48,9 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "the database is not reachable right now": keep the batch, wait, try again.
 _TRANSIENT = (OperationalError, DisconnectionError)
+# Raw device events stay in this process; what people watch (vehicles, checks, flow, alarms) is relayed.
+_NOT_RELAYED = frozenset({"device.event"})
+_RELAY_CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,21 @@ class IngestLoop:
         if self.on_commit is not None:
             self.on_commit(outcome)
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A unit of work whose events, once committed, are also announced on the live topic."""
+        with unit_of_work(self.sessions) as session:
+            yield session
+            committed = bus.pending(session)
+        self._relay(committed)
+
+    def _relay(self, domain_events: Sequence[DomainEvent]) -> None:
+        """Web processes feed these to their live clients; QoS 0: a live view, not a record."""
+        messages = [e.to_message() for e in domain_events if e.name not in _NOT_RELAYED]
+        for start in range(0, len(messages), _RELAY_CHUNK):
+            body = json.dumps(messages[start : start + _RELAY_CHUNK], ensure_ascii=False)
+            self._client.publish(self.pipeline.topics.live, body.encode(), qos=0)
+
     def _send_pass_material(self, device_ids: list[str]) -> None:
         """A QR reader that comes online gets the current keys and revocation list at once."""
         if not device_ids:
@@ -245,7 +271,7 @@ class IngestLoop:
 
     def _commit(self, raws: list[RawMessage]) -> devices.BatchOutcome:
         system = Principal.system()
-        with unit_of_work(self.sessions) as session:
+        with self._transaction() as session:
             outcome = devices.accept_batch(session, actor=system, messages=raws, pipeline=self.pipeline)
             handlers.dispatch(session, outcome, public_keys=self.public_keys)
         return outcome
@@ -260,7 +286,7 @@ class IngestLoop:
                 raise
             except Exception as exc:
                 log.exception("message on %s refused by a handler", raw.topic)
-                with unit_of_work(self.sessions) as session:
+                with self._transaction() as session:
                     outcome = devices.park(
                         session,
                         actor=Principal.system(),
@@ -278,20 +304,55 @@ class IngestLoop:
             return
         self._next_liveness = time.monotonic() + 1.0
         try:
-            with unit_of_work(self.sessions) as session:
+            with self._transaction() as session:
                 handlers.check_liveness(session, now=utcnow())
         except _TRANSIENT:
             log.warning("database unavailable; liveness check postponed")
 
 
-def start_in_background(settings: Settings) -> Callable[[], None]:
-    """Run the ingest loop in a daemon thread (inside `jiayuan serve`); returns the stop function."""
+def _run_child(settings: Settings, ready: ProcessEvent, stop: ProcessEvent) -> None:
+    """The child process: run the loop until the parent asks it to stop or goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     loop = IngestLoop(settings)
-    thread = threading.Thread(target=loop.run, name="jiayuan-ingest", daemon=True)
-    thread.start()
+    parent = os.getppid()
 
-    def stop() -> None:
+    def watch() -> None:
+        if loop.connected.wait(60):
+            ready.set()
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                break
         loop.stop()
-        thread.join(timeout=10)
 
-    return stop
+    threading.Thread(target=watch, name="jiayuan-ingest-watch", daemon=True).start()
+    loop.run()
+
+
+def start_in_child_process(settings: Settings, *, timeout: float = 60.0) -> Callable[[], None]:
+    """Run the ingest loop in its own process (`jiayuan serve`, `jiayuan demo`); returns the stop function.
+
+    Its own interpreter means its own core: the web app's requests and live clients never wait for
+    the ingest loop's Python work. Returns once the loop is subscribed, so that devices started
+    next cannot publish before the persistent session exists.
+    """
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Event(), context.Event()
+    process = context.Process(
+        target=_run_child, args=(settings, ready, stop), name="jiayuan-ingest", daemon=True
+    )
+    process.start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.2):
+        if not process.is_alive() or time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError("设备事件接入进程未能连接 MQTT：请检查 JIAYUAN_MQTT_URL 与数据库设置")
+
+    def stop_process() -> None:
+        stop.set()
+        process.join(timeout=15)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
+
+    return stop_process

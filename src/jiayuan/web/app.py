@@ -14,6 +14,7 @@ from jiayuan.bus.hub import hub
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
+from jiayuan.web.live_feed import LiveFeed
 from jiayuan.web.routes import (
     access_api,
     access_pages,
@@ -43,9 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach()
+        feed = (
+            LiveFeed(settings.mqtt_url, prefix=settings.mqtt_topic_prefix, hub=hub).start()
+            if settings.mqtt_url
+            else None
+        )
         try:
             yield
         finally:
+            if feed is not None:
+                feed.close()
             hub.detach()
             # The live-view relay's MQTT client leaves with the app, before the broker goes away.
             relay = getattr(app.state, "live_relay", None)

@@ -1,0 +1,65 @@
+"""The live feed from the ingest process: committed gate events, relayed to this app's live clients.
+
+Device events are stored by the ingest process (`jiayuan ingest`, or the child process `jiayuan
+serve` starts); after each batch commits it publishes what it committed on the live topic. Every web
+process subscribes and hands the messages to its hub, which checks who may see each one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from jiayuan.bus.hub import Hub
+from jiayuan.devices.decode import Topics
+from jiayuan.kernel.ids import new_event_id
+from jiayuan.vision.publish import parse_mqtt_url
+
+log = logging.getLogger(__name__)
+
+
+class LiveFeed:
+    """Subscribes to the live topic (QoS 0: a live view, not a record) and feeds a hub."""
+
+    def __init__(self, url: str, *, prefix: str, hub: Hub) -> None:
+        host, port, username, password = parse_mqtt_url(url)
+        self._topic = Topics(prefix).live
+        self._hub = hub
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"live-feed-{new_event_id()[-10:]}", protocol=mqtt.MQTTv311
+        )
+        if username:
+            self._client.username_pw_set(username, password)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.connect_async(host, port, keepalive=30)
+
+    def start(self) -> LiveFeed:
+        """Connect in the background (and reconnect forever)."""
+        self._client.loop_start()
+        return self
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("live feed: broker refused the connection: %s", reason)
+            return
+        client.subscribe(self._topic, qos=0)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            messages = json.loads(message.payload)
+        except ValueError:
+            log.warning("live feed: a message on %s is not JSON; ignored", message.topic)
+            return
+        if isinstance(messages, list):
+            self._hub.publish([m for m in messages if isinstance(m, dict) and "event" in m])
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -1,0 +1,67 @@
+"""Events the ingest process commits reach the web app's live clients, once, through the broker."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.ingest.runner import start_in_child_process
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.web.app import create_app
+from tests.conftest import make_test_settings
+from tests.devices.helpers import envelope, seed_site
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
+
+
+def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_clients(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    mqtt_url: str,
+    prefix: str,
+    publisher: mqtt.Client,
+) -> None:
+    with sessions() as session:
+        site = seed_site(session)
+        staff = create_user(
+            session, actor=Principal.system(), username="staff", display_name="值班员", role=Role.STAFF,
+            scopes=[(ScopeKind.COMMUNITY, site.community_id)],
+        )  # fmt: skip
+        session.flush()
+        token = issue_api_token(session, actor=Principal.system(), name="t", user_id=staff.id)
+        session.commit()
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
+    )
+    stop_ingest = start_in_child_process(settings)
+    try:
+        with (
+            TestClient(create_app(settings)) as client,
+            client.websocket_connect(f"/ws/v1/access?token={token}") as live,
+        ):
+            topic = f"{prefix}/v1/devices/jjhy-gate1-plate/events"
+            plates = ["豫C66666", "豫C77777"]
+            for plate in plates:
+                payload = {"plate": plate, "color": "blue", "confidence": 0.9, "direction": "in"}
+                raw = envelope("jjhy-gate1-plate", "plate_read", payload, ts=utcnow())
+                publisher.publish(topic, raw, qos=1).wait_for_publish(5)
+            seen: list[dict[str, object]] = []
+            while len([m for m in seen if m["event"] == "access.vehicle_seen"]) < len(plates):
+                seen.append(live.receive_json())
+            # A sentinel through the web process's own bus: everything before it has arrived.
+            client.post("/api/v1/devices/none/events", content=b"{}")
+            vehicles = Counter(str(m["plate"]) for m in seen if m["event"] == "access.vehicle_seen")
+            assert vehicles == Counter(plates)
+            assert all(m["community_id"] == site.community_id for m in seen)
+            assert "device.event" not in {m["event"] for m in seen}
+    finally:
+        stop_ingest()
