@@ -7,10 +7,10 @@ unique `(device, id)` makes the second delivery a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.synchronize import Event as ProcessEvent
+from multiprocessing.connection import Connection
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -310,19 +310,17 @@ class IngestLoop:
             log.warning("database unavailable; liveness check postponed")
 
 
-def _run_child(settings: Settings, ready: ProcessEvent, stop: ProcessEvent) -> None:
-    """The child process: run the loop until the parent asks it to stop or goes away."""
+def _run_child(settings: Settings, parent: Connection) -> None:
+    """The child process: run the loop until the parent says stop or goes away (its end closes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     loop = IngestLoop(settings)
-    parent = os.getppid()
 
     def watch() -> None:
         if loop.connected.wait(60):
-            ready.set()
-        while not stop.wait(1.0):
-            if os.getppid() != parent:
-                break
+            parent.send("ready")
+        with contextlib.suppress(EOFError, OSError):
+            parent.recv()
         loop.stop()
 
     threading.Thread(target=watch, name="jiayuan-ingest-watch", daemon=True).start()
@@ -337,22 +335,25 @@ def start_in_child_process(settings: Settings, *, timeout: float = 60.0) -> Call
     next cannot publish before the persistent session exists.
     """
     context = multiprocessing.get_context("spawn")
-    ready, stop = context.Event(), context.Event()
-    process = context.Process(
-        target=_run_child, args=(settings, ready, stop), name="jiayuan-ingest", daemon=True
-    )
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_run_child, args=(settings, theirs), name="jiayuan-ingest", daemon=True)
     process.start()
-    deadline = time.monotonic() + timeout
-    while not ready.wait(0.2):
-        if not process.is_alive() or time.monotonic() > deadline:
-            process.terminate()
-            raise RuntimeError("设备事件接入进程未能连接 MQTT：请检查 JIAYUAN_MQTT_URL 与数据库设置")
+    theirs.close()
+    try:
+        if not ours.poll(timeout):
+            raise EOFError
+        ours.recv()  # EOFError too when the child died on the way
+    except EOFError:
+        process.terminate()
+        raise RuntimeError("设备事件接入进程未能连接 MQTT：请检查 JIAYUAN_MQTT_URL 与数据库设置") from None
 
     def stop_process() -> None:
-        stop.set()
+        with contextlib.suppress(OSError):
+            ours.send("stop")
         process.join(timeout=15)
         if process.is_alive():
             process.terminate()
             process.join(timeout=5)
+        ours.close()
 
     return stop_process
