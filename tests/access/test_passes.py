@@ -131,7 +131,7 @@ def test_visitor_window_entries_and_compound(sessions: sessionmaker[Session], pl
             ),
         )  # fmt: skip
         assert visitor.plate == "豫A12345"
-        out = svc.visitor_out(visitor, vault=VAULT)
+        out = svc.describe_visitors(session, [visitor], vault=VAULT)[0]
         assert out.phone_masked == "138****8000"
         token = svc.visitor_token(session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW).token
         assert check(session, token, at=NOW - timedelta(minutes=1)) == "visitor_window"

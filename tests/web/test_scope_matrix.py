@@ -23,6 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.access import passes_service
+from jiayuan.access.schemas import VisitorInvite
 from jiayuan.accounts import service
 from jiayuan.accounts.schemas import parse_scope
 from jiayuan.db.uow import unit_of_work
@@ -243,6 +245,18 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("POST", "/api/v1/passes/verify", "scan_elsewhere",     (404, 404, 404, 404, 404, 404, 403, 404, 401)),
     ("POST", "/api/v1/visitors", "visitor_here",            (201, 201, 403, 403, 403, 403, 201, 403, 401)),
     ("POST", "/api/v1/visitors", "visitor_elsewhere",       (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # visitor passes: a household's guests, so they reach as far as the household's registry record (a grid
+    # worker's grids, a property company's compounds); police, volunteers and devices only scan them (403
+    # for every id); only the inviting household and the office cancel ({mine[…]}: a pass per role)
+    ("GET", "/api/v1/visitors", None,                       (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/visitors/{v_here}", None,              (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/visitors/{v_outside_grid}", None,      (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/visitors/{v_far}", None,               (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/visitors/999999", None,                (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/visitors/{mine[h101]}/cancel", None,  (200, 200, 403, 403, 403, 403, 200, 403, 401)),
+    ("POST", "/api/v1/visitors/{mine[h201]}/cancel", None,  (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/visitors/{v_far}/cancel", None,       (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/visitors/999999/cancel", None,        (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/isolations", "isolation_here",        (201, 201, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/isolations", "isolation_elsewhere",   (403, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/watch-plates", "watch_here",          (201, 201, 403, 403, 201, 403, 403, 403, 401)),
@@ -279,14 +293,16 @@ class World:
     ids: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     own_token_ids: dict[str, int] = field(default_factory=dict)
+    # A visitor pass per role and household key, so that one role's cancelling leaves the next its own.
+    mine: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def headers(self, role: str) -> dict[str, str]:
         """The Authorization header of a role (none for the anonymous caller)."""
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
 
     def path(self, template: str, role: str) -> str:
-        """The path with ids filled in (`{own_token}` is the caller's own token)."""
-        return template.format(**self.ids, own_token=self.own_token_ids.get(role, 1))
+        """The path with ids filled in (`{own_token}` is the caller's own token, `{mine[h101]}` its pass)."""
+        return template.format(**self.ids, own_token=self.own_token_ids.get(role, 1), mine=self.mine[role])
 
 
 def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
@@ -336,6 +352,16 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
         "camera_elsewhere": "yf-gate1-cam",
         **people,
     }
+
+
+def invite_guest(session: Session, vault: PiiVault, household_id: int) -> int:
+    """A visitor pass of a household, valid for the next four hours; returns its id."""
+    now = utcnow()
+    invite = VisitorInvite(
+        household_id=household_id, name="张三", phone="13800001111", plate="豫A12345", valid_from=now,
+        valid_until=now + timedelta(hours=4),
+    )  # fmt: skip
+    return passes_service.invite_visitor(session, actor=Principal.system(), vault=vault, invite=invite).id
 
 
 def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
@@ -392,6 +418,13 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         issued = service.create_api_token(session, actor=system, device_id=DEVICE_ID, name="矩阵")
         world.tokens["device"] = issued.token
         world.own_token_ids["device"] = issued.id
+        for key, household in (("v_here", "h101"), ("v_outside_grid", "h201"), ("v_far", "h_far")):
+            ids[key] = invite_guest(session, vault, ids[household])
+        for role in ROLES:
+            world.mine[role] = {}
+            for household in ("h101", "h201"):
+                ids[f"mine_{household}_{role}"] = invite_guest(session, vault, ids[household])
+                world.mine[role][household] = ids[f"mine_{household}_{role}"]
     world.ids = ids
     return world
 
@@ -463,6 +496,10 @@ def test_scope_matrix_writes(
     assert not wrong, "\n".join(wrong)
 
 
+# The visitor passes of 锦江花园 1号楼 101 (the grid's and the property company's) and of the community.
+HERE_GUESTS = {"v_here", *(f"mine_h101_{role}" for role in ROLES)}
+COMMUNITY_GUESTS = HERE_GUESTS | {"v_outside_grid", *(f"mine_h201_{role}" for role in ROLES)}
+
 # What each role finds when listing: the ids (keys of World.ids) a list may hold, per role.
 LIST_SCOPE: list[tuple[str, str, dict[str, set[str]]]] = [
     (
@@ -485,6 +522,17 @@ LIST_SCOPE: list[tuple[str, str, dict[str, set[str]]]] = [
             "grid": {"h101", "h102"},
             "property": {"h101", "h102"},
             "resident": {"h101"},
+        },
+    ),
+    (
+        "/api/v1/visitors",
+        "id",
+        {
+            "admin": COMMUNITY_GUESTS,
+            "staff": COMMUNITY_GUESTS,
+            "grid": HERE_GUESTS,
+            "property": HERE_GUESTS,
+            "resident": HERE_GUESTS,
         },
     ),
 ]

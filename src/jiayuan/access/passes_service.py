@@ -1,4 +1,4 @@
-"""Use cases of passes: issue e-passes, invite visitors, revoke, isolate, verify at a gate."""
+"""Use cases of passes: issue e-passes, invite, list and cancel visitors, revoke, isolate, verify."""
 
 from __future__ import annotations
 
@@ -7,18 +7,29 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jiayuan.access import flow, gate_checks, policies
+from jiayuan.access import flow, gate_checks, policies, visitor_queries
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Isolation, PassCheck, PassRevocation, VisitorPass
 from jiayuan.access.passes import Signer
 from jiayuan.access.plates import normalise
-from jiayuan.access.schemas import IsolationIn, IssuedPass, RevokeIn, VisitorInvite, VisitorOut
+from jiayuan.access.schemas import (
+    IsolationIn,
+    IssuedPass,
+    RevokeIn,
+    VisitorFilter,
+    VisitorInvite,
+    VisitorOut,
+)
+from jiayuan.access.states import VisitorState, visitor_state
+from jiayuan.accounts import repository as accounts
 from jiayuan.accounts.service import record_audit
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault, mask_phone
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
-from jiayuan.kernel.principal import Principal
+from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import directory
+from jiayuan.registry.policies import Location
 from jiayuan.registry.validation import validate_phone
 
 MIN_VALIDITY_S, MAX_VALIDITY_S = 30, 60
@@ -96,22 +107,118 @@ def invite_visitor(
     return visitor
 
 
-def visitor_out(visitor: VisitorPass, *, vault: PiiVault, token: str | None = None) -> VisitorOut:
-    """The API shape of a visitor pass."""
-    return VisitorOut(
-        id=visitor.id,
-        household_id=visitor.household_id,
+def describe_visitors(
+    session: Session, visitors: list[VisitorPass], *, vault: PiiVault, at: datetime | None = None
+) -> list[VisitorOut]:
+    """The API shape of visitor passes: place, state at `at`, who invited; phone masked."""
+    at = at or utcnow()
+    places = directory.household_places(session, [v.household_id for v in visitors])
+    names = accounts.display_names(session, [v.invited_by_user_id for v in visitors if v.invited_by_user_id])
+    described = []
+    for visitor in visitors:
+        place = places.get(visitor.household_id)
+        state = visitor_state(visitor, at=at)
+        described.append(
+            VisitorOut(
+                id=visitor.id,
+                household_id=visitor.household_id,
+                household=place.label if place else "",
+                compound_id=visitor.compound_id,
+                compound=place.compound_name if place else "",
+                name=visitor.name,
+                phone_masked=mask_phone(vault.decrypt(visitor.phone_cipher, context="visitor.phone")),
+                plate=visitor.plate,
+                valid_from=visitor.valid_from,
+                valid_until=visitor.valid_until,
+                entries_allowed=visitor.entries_allowed,
+                entries_used=visitor.entries_used,
+                status=state,
+                status_label=state.label,
+                revoked=visitor.revoked_at is not None,
+                revoked_at=visitor.revoked_at,
+                invited_by=names.get(visitor.invited_by_user_id) if visitor.invited_by_user_id else None,
+                created_at=visitor.created_at,
+            )
+        )
+    return described
+
+
+def list_visitors(
+    session: Session,
+    *,
+    actor: Principal,
+    vault: PiiVault,
+    criteria: VisitorFilter,
+    params: PageParams,
+    now: datetime | None = None,
+) -> Page[VisitorOut]:
+    """Visitor passes in the actor's scope, newest first; a filter outside the scope finds nothing."""
+    scope = policies.visitor_scope(actor)
+    now = now or utcnow()
+    query = visitor_queries.visitors_where(scope, criteria, at=now)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.scalars(query.offset(params.offset).limit(params.size)))
+    return Page[VisitorOut](
+        items=describe_visitors(session, rows, vault=vault, at=now), total=total, page=params.page,
+        size=params.size,
+    )  # fmt: skip
+
+
+def _visible_visitor(session: Session, actor: Principal, visitor_id: int) -> tuple[VisitorPass, Location]:
+    policies.visitor_scope(actor)  # roles without any access are refused before the id is looked at
+    visitor = session.get(VisitorPass, visitor_id)
+    if visitor is None:
+        raise NotFound("访客通行证不存在", field="visitor_id")
+    place = directory.household_places(session, [visitor.household_id]).get(visitor.household_id)
+    where = Location(
+        community_id=visitor.community_id,
         compound_id=visitor.compound_id,
-        name=visitor.name,
-        phone_masked=mask_phone(vault.decrypt(visitor.phone_cipher, context="visitor.phone")),
-        plate=visitor.plate,
-        valid_from=visitor.valid_from,
-        valid_until=visitor.valid_until,
-        entries_allowed=visitor.entries_allowed,
-        entries_used=visitor.entries_used,
-        revoked=visitor.revoked_at is not None,
-        token=token,
+        household_id=visitor.household_id,
+        grid_ids=place.grid_ids if place else frozenset(),
     )
+    policies.require_visitor_visible(actor, where)
+    return visitor, where
+
+
+def show_visitor(
+    session: Session, *, actor: Principal, vault: PiiVault, visitor_id: int, now: datetime | None = None
+) -> VisitorOut:
+    """One visitor pass in the actor's scope (404 outside it)."""
+    visitor, _ = _visible_visitor(session, actor, visitor_id)
+    return describe_visitors(session, [visitor], vault=vault, at=now)[0]
+
+
+def cancel_visitor(
+    session: Session,
+    *,
+    actor: Principal,
+    visitor_id: int,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> VisitorPass:
+    """撤销: put the pass on the revocation list, so every gate refuses it as `revoked`; audited."""
+    visitor, where = _visible_visitor(session, actor, visitor_id)
+    policies.require_can_cancel_visitor(actor, where)
+    now = now or utcnow()
+    state = visitor_state(visitor, at=now)
+    if state is VisitorState.REVOKED:
+        raise Conflict("该访客通行证已撤销，无需重复撤销", field="visitor_id")
+    if state is VisitorState.EXPIRED:
+        raise Conflict("该访客通行证已过期，无需撤销", field="visitor_id")
+    reason = reason or ("住户撤销邀请" if actor.role is Role.RESIDENT else "社区撤销访客通行证")
+    _add_revocation(session, ref=f"v:{visitor.id}", community_id=visitor.community_id, reason=reason, at=now)
+    record_audit(
+        session,
+        actor=actor,
+        action="visitor.cancel",
+        target_type="visitor_pass",
+        target_id=visitor.id,
+        target_label=visitor.name,
+        reason=reason,
+        community_id=visitor.community_id,
+        detail={"household_id": visitor.household_id, "entries_used": visitor.entries_used},
+    )
+    return visitor
 
 
 def visitor_token(
@@ -137,13 +244,7 @@ def revoke(session: Session, *, actor: Principal, data: RevokeIn) -> PassRevocat
     existing = session.scalar(select(PassRevocation).where(PassRevocation.ref == data.ref))
     if existing is not None:
         return existing
-    entry = PassRevocation(ref=data.ref, community_id=community_id, reason=data.reason, revoked_at=utcnow())
-    session.add(entry)
-    if data.ref.startswith("v:"):
-        visitor = session.get(VisitorPass, int(data.ref[2:]))
-        if visitor is not None and visitor.revoked_at is None:
-            visitor.revoked_at = entry.revoked_at
-    session.flush()
+    entry = _add_revocation(session, ref=data.ref, community_id=community_id, reason=data.reason, at=utcnow())
     record_audit(
         session,
         actor=actor,
@@ -153,6 +254,20 @@ def revoke(session: Session, *, actor: Principal, data: RevokeIn) -> PassRevocat
         reason=data.reason,
         community_id=community_id,
     )
+    return entry
+
+
+def _add_revocation(
+    session: Session, *, ref: str, community_id: int | None, reason: str, at: datetime
+) -> PassRevocation:
+    """One new entry of the revocation list; a visitor pass is also marked revoked on its row."""
+    entry = PassRevocation(ref=ref, community_id=community_id, reason=reason, revoked_at=at)
+    session.add(entry)
+    if ref.startswith("v:"):
+        visitor = session.get(VisitorPass, int(ref[2:]))
+        if visitor is not None and visitor.revoked_at is None:
+            visitor.revoked_at = at
+    session.flush()
     return entry
 
 

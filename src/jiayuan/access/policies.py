@@ -7,6 +7,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.policies import Location, Scope, personal_scope
 
 # The roles that work the gates (the console shows them the gate pages).
 GATE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER})
@@ -82,6 +83,35 @@ def require_can_invite(actor: Principal, *, household_id: int, community_id: int
     if actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids:
         return
     raise Forbidden("只能为本户邀请访客")
+
+
+def visitor_scope(actor: Principal) -> Scope:
+    """Whose visitor passes `actor` may read; Forbidden (for every id) for roles that may read none.
+
+    A visitor pass carries a household's guest (name, phone, plate), so it reaches exactly as far as
+    that household's registry record: staff and admins their community, grid workers the buildings of
+    their grids, property companies (the gate guards) their compounds, a resident their own household.
+    Police, volunteers and devices check passes at the gate by scanning them, not by browsing the list.
+    """
+    return personal_scope(actor)
+
+
+def require_visitor_visible(actor: Principal, where: Location) -> None:
+    """A pass outside the scope is reported as not found (ids cannot be probed)."""
+    if not visitor_scope(actor).covers(where):
+        raise NotFound("访客通行证不存在", field="visitor_id")
+
+
+def require_can_cancel_visitor(actor: Principal, where: Location) -> None:
+    """The inviting household and the community's staff and admins cancel; the rest only read."""
+    require_visitor_visible(actor, where)
+    if actor.is_system:
+        return
+    if actor.role is Role.RESIDENT and actor.household_id == where.household_id:
+        return
+    if actor.role in (Role.ADMIN, Role.STAFF) and where.community_id in actor.community_ids:
+        return
+    raise Forbidden("只有邀请的住户和社区工作人员可以撤销访客通行证")
 
 
 def require_can_manage_passes(actor: Principal, *, community_id: int | None) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from jiayuan.access.states import VisitorState
+from jiayuan.kernel.ids import MAX_ROW_ID
 
 MAX_VISITOR_WINDOW = timedelta(days=7)
 
@@ -33,13 +36,13 @@ class VisitorInvite(BaseModel):
 
 
 class VisitorOut(BaseModel):
-    """A visitor pass as shown to the household and staff (phone masked)."""
-
-    model_config = ConfigDict(from_attributes=True)
+    """A visitor pass as shown to the household, the gate and the office (phone masked, plate shown)."""
 
     id: int
     household_id: int
+    household: str
     compound_id: int
+    compound: str
     name: str
     phone_masked: str
     plate: str | None
@@ -47,8 +50,32 @@ class VisitorOut(BaseModel):
     valid_until: AwareDatetime
     entries_allowed: int
     entries_used: int
+    status: VisitorState
+    status_label: str
     revoked: bool
+    revoked_at: AwareDatetime | None
+    invited_by: str | None
+    created_at: AwareDatetime
     token: str | None = None
+
+
+class VisitorFilter(BaseModel):
+    """Which visitor passes to list: by compound, household, state, or the local day they are valid on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    compound_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    household_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    status: VisitorState | None = None
+    on: date | None = None
+
+
+class VisitorCancel(BaseModel):
+    """Why a visitor pass is cancelled (optional; the audit log keeps it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
 class IssuedPass(BaseModel):

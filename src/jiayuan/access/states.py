@@ -1,12 +1,14 @@
-"""Alarm states: open → cleared (by the condition ending) or acknowledged → cleared."""
+"""Alarm states (open → cleared, or acknowledged → cleared) and the states of a visitor pass."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from jiayuan.access.models import Alarm
-from jiayuan.kernel.errors import Conflict
+from sqlalchemy import ColumnElement, and_
+
+from jiayuan.access.models import Alarm, VisitorPass
+from jiayuan.kernel.errors import Conflict, Invalid
 
 
 class AlarmState(StrEnum):
@@ -32,3 +34,66 @@ def transition(alarm: Alarm, target: AlarmState, *, at: datetime) -> None:
     alarm.state = target.value
     if target is AlarmState.CLEARED:
         alarm.cleared_at = at
+
+
+class VisitorState(StrEnum):
+    """Where a visitor pass stands, derived (never stored) from revocation, entries and window."""
+
+    ACTIVE = "active"
+    PENDING = "pending"
+    USED_UP = "used_up"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        """有效 / 未生效 / 已用完 / 已过期 / 已撤销."""
+        return VISITOR_STATE_LABELS[self]
+
+    @classmethod
+    def parse(cls, text: str) -> VisitorState:
+        """A state from its code or its Chinese label; Invalid naming `status` otherwise."""
+        text = text.strip()
+        for state in cls:
+            if text in (state.value, state.label):
+                return state
+        choices = "、".join(f"{s.value}（{s.label}）" for s in cls)
+        raise Invalid(f"状态须为 {choices} 之一", field="status")
+
+
+VISITOR_STATE_LABELS: dict[VisitorState, str] = {
+    VisitorState.ACTIVE: "有效",
+    VisitorState.PENDING: "未生效",
+    VisitorState.USED_UP: "已用完",
+    VisitorState.EXPIRED: "已过期",
+    VisitorState.REVOKED: "已撤销",
+}
+
+
+def visitor_state(visitor: VisitorPass, *, at: datetime) -> VisitorState:
+    """The state at `at`. A revocation outranks everything; a pass whose entries were all used stays
+    "used up" after its window ends (it says the visitor came), an unused one becomes "expired"."""
+    if visitor.revoked_at is not None:
+        return VisitorState.REVOKED
+    if visitor.entries_used >= visitor.entries_allowed:
+        return VisitorState.USED_UP
+    if at > visitor.valid_until:
+        return VisitorState.EXPIRED
+    if at < visitor.valid_from:
+        return VisitorState.PENDING
+    return VisitorState.ACTIVE
+
+
+def visitor_state_clause(state: VisitorState, *, at: datetime) -> ColumnElement[bool]:
+    """`visitor_state(v, at=at) == state` as a SQL condition (the same precedence)."""
+    not_revoked = VisitorPass.revoked_at.is_(None)
+    left = VisitorPass.entries_used < VisitorPass.entries_allowed
+    if state is VisitorState.REVOKED:
+        return VisitorPass.revoked_at.is_not(None)
+    if state is VisitorState.USED_UP:
+        return and_(not_revoked, VisitorPass.entries_used >= VisitorPass.entries_allowed)
+    if state is VisitorState.EXPIRED:
+        return and_(not_revoked, left, VisitorPass.valid_until < at)
+    if state is VisitorState.PENDING:
+        return and_(not_revoked, left, VisitorPass.valid_from > at)
+    return and_(not_revoked, left, VisitorPass.valid_from <= at, VisitorPass.valid_until >= at)

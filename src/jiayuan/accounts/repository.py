@@ -94,3 +94,12 @@ def device_tokens(session: Session, device_id: str) -> Sequence[ApiToken]:
 def expired_sessions(session: Session, now: datetime) -> Sequence[LoginSession]:
     """Browser sessions past their expiry."""
     return session.scalars(select(LoginSession).where(LoginSession.expires_at < now)).all()
+
+
+def display_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """How the users among `ids` are shown: their display name, or the username when it is blank."""
+    if not ids:
+        return {}
+    wanted = sorted(set(ids))
+    rows = session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(wanted)))
+    return {user_id: display or username for user_id, display, username in rows}

@@ -160,6 +160,7 @@ ACTION_LABELS: dict[str, str] = {
     "pii.reveal": "查看完整个人信息",
     "pass.revoke": "吊销通行码",
     "visitor.invite": "邀请访客",
+    "visitor.cancel": "撤销访客通行证",
     "isolation.record": "登记居家隔离",
     "watchlist.add": "布控车辆",
     "demo.seed": "载入演示数据",

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from jiayuan.access import passes_service
 from jiayuan.access.passes import Signer, signer_for
-from jiayuan.cli.common import console, err_console, session_scope, settings
+from jiayuan.access.schemas import VisitorFilter
+from jiayuan.access.states import VisitorState
+from jiayuan.cli.common import console, err_console, session_scope, settings, vault
+from jiayuan.cli.residents import acting_principal
+from jiayuan.kernel.clock import local
+from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
 from jiayuan.kernel.principal import Principal
 
-app = typer.Typer(help="通行码 E-passes: issue and verify.", no_args_is_help=True)
+app = typer.Typer(help="通行码 E-passes: issue and verify them, list visitor passes.", no_args_is_help=True)
 
 
 def _signer() -> Signer:
@@ -71,3 +78,54 @@ def verify(
         console.print(label)
     if decision != "ok":
         raise typer.Exit(1)
+
+
+@app.command()
+def visitors(
+    compound: int | None = typer.Option(None, "--compound", min=1, help="Compound id (小区编号)."),
+    household: int | None = typer.Option(None, "--household", min=1, help="Household id (住户编号)."),
+    status: str | None = typer.Option(
+        None, "--status", help="active/有效, pending/未生效, used_up/已用完, expired/已过期, revoked/已撤销."
+    ),
+    on: datetime | None = typer.Option(None, "--on", formats=["%Y-%m-%d"], help="Valid on this day."),
+    page: int = typer.Option(1, "--page", min=1, max=MAX_PAGE, help="Page number (from 1)."),
+    size: int = typer.Option(20, "--size", min=1, max=MAX_PAGE_SIZE, help="Passes per page."),
+    as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
+    as_user: str | None = typer.Option(None, "--as", help="List as this user (default: the system)."),
+) -> None:
+    """List visitor passes (访客通行证), newest first, as the API and the console do; phones masked."""
+    with session_scope() as session:
+        criteria = VisitorFilter(
+            compound_id=compound,
+            household_id=household,
+            status=VisitorState.parse(status) if status is not None else None,
+            on=on.date() if on else None,
+        )
+        found = passes_service.list_visitors(
+            session,
+            actor=acting_principal(session, as_user),
+            vault=vault(),
+            criteria=criteria,
+            params=PageParams(page=page, size=size),
+        )
+    if as_json:
+        typer.echo(json.dumps(found.model_dump(mode="json"), ensure_ascii=False))
+        return
+    table = Table(title=f"访客通行证 共 {found.total} 张，第 {found.page} 页")
+    for column in ("编号", "访客", "手机号", "车牌", "小区", "住户", "时段", "次数", "状态", "邀请人"):
+        table.add_column(column)
+    for item in found.items:
+        window = f"{local(item.valid_from):%m-%d %H:%M} ~ {local(item.valid_until):%m-%d %H:%M}"
+        table.add_row(
+            str(item.id),
+            item.name,
+            item.phone_masked,
+            item.plate or "",
+            item.compound,
+            item.household,
+            window,
+            f"{item.entries_used}/{item.entries_allowed}",
+            item.status_label,
+            item.invited_by or "",
+        )
+    console.print(table)

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from jiayuan.db.bulk import one_of
-from jiayuan.registry.models import Building, Compound, Device, Gate, Household, Resident, Unit, Vehicle
+from jiayuan.registry.models import (
+    Building,
+    Compound,
+    Device,
+    Gate,
+    Household,
+    Resident,
+    Unit,
+    Vehicle,
+    grid_buildings,
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,58 @@ def household_compound(session: Session, household_id: int) -> tuple[int, int] |
         .where(Household.id == household_id)
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+@dataclass(frozen=True)
+class HouseholdPlace:
+    """A household with its compound, community and the grids covering its building."""
+
+    id: int
+    compound_id: int
+    compound_name: str
+    community_id: int
+    label: str
+    grid_ids: frozenset[int]
+
+
+def household_places(session: Session, ids: Iterable[int]) -> dict[int, HouseholdPlace]:
+    """The households among `ids` that exist, keyed by id (`label` is `1号楼 1单元 301`)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Household.id, Household.room, Unit.name, Building.id, Building.name, Compound.id,
+               Compound.name, Compound.community_id)
+        .join(Unit, Household.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .join(Compound, Building.compound_id == Compound.id)
+        .where(Household.id.in_(wanted))
+    ).all()  # fmt: skip
+    buildings = {row[3] for row in rows}
+    grids: dict[int, set[int]] = {}
+    for grid_id, building_id in session.execute(
+        select(grid_buildings.c.grid_id, grid_buildings.c.building_id).where(
+            grid_buildings.c.building_id.in_(sorted(buildings))
+        )
+    ):
+        grids.setdefault(building_id, set()).add(grid_id)
+    return {
+        household: HouseholdPlace(
+            id=household,
+            compound_id=compound,
+            compound_name=compound_name,
+            community_id=community,
+            label=f"{building_name} {unit} {room}",
+            grid_ids=frozenset(grids.get(building, ())),
+        )
+        for household, room, unit, building, building_name, compound, compound_name, community in rows
+    }
+
+
+def households_in_grids(grid_ids: Iterable[int]) -> Select[int]:
+    """The ids of the households whose building a grid among `grid_ids` covers (a subquery)."""
+    covered = select(grid_buildings.c.building_id).where(grid_buildings.c.grid_id.in_(sorted(set(grid_ids))))
+    return select(Household.id).join(Unit, Household.unit_id == Unit.id).where(Unit.building_id.in_(covered))
 
 
 def vehicles_by_plates(session: Session, plates: Iterable[str]) -> dict[str, VehicleInfo]:

@@ -1,9 +1,9 @@
-"""JSON API of gate access: gates, flow, passes, visitors, isolation, vehicles, alarms."""
+"""JSON API of gate access: gates, flow, passes, visitors (invite, list, cancel), isolation, alarms."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,14 +25,18 @@ from jiayuan.access.schemas import (
     RevocationsOut,
     RevokeIn,
     VerifyRequest,
+    VisitorCancel,
+    VisitorFilter,
     VisitorInvite,
     VisitorOut,
     WatchPlateIn,
 )
+from jiayuan.access.states import VisitorState
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
 from jiayuan.web.auth import CurrentPrincipal
-from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -156,7 +160,69 @@ def invite(
     token = passes_service.visitor_token(
         session, actor=principal, signer=_signer(context), visitor_id=visitor.id
     )
-    return passes_service.visitor_out(visitor, vault=context.vault, token=token.token)
+    out = passes_service.describe_visitors(session, [visitor], vault=context.vault)[0]
+    return out.model_copy(update={"token": token.token})
+
+
+_VISITOR_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "未登录"},
+    403: {"description": "角色无权查看或撤销访客通行证"},
+    404: {"description": "不存在或不在权限范围内"},
+    422: {"description": "输入有误（指出字段）"},
+}
+
+
+@router.get("/visitors", response_model=Page[VisitorOut], responses=_VISITOR_ERRORS)
+def visitors(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+    compound_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="小区编号")] = None,
+    household_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="住户编号")] = None,
+    status: Annotated[
+        VisitorState | None,
+        Query(description="active 有效, pending 未生效, used_up 已用完, expired 已过期, revoked 已撤销"),
+    ] = None,
+    on: Annotated[date | None, Query(description="在这一天（北京时间）有效的通行证，如 2026-11-27")] = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码，从 1 开始")] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="每页条数")] = 20,
+) -> Page[VisitorOut]:
+    """Visitor passes in scope, newest first: the household's own, the compound's, the community's."""
+    criteria = VisitorFilter(compound_id=compound_id, household_id=household_id, status=status, on=on)
+    return passes_service.list_visitors(
+        session,
+        actor=principal,
+        vault=context.vault,
+        criteria=criteria,
+        params=PageParams(page=page, size=size),
+    )
+
+
+@router.get("/visitors/{visitor_id}", response_model=VisitorOut, responses=_VISITOR_ERRORS)
+def visitor(
+    visitor_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> VisitorOut:
+    """One visitor pass (the phone masked)."""
+    return passes_service.show_visitor(session, actor=principal, vault=context.vault, visitor_id=visitor_id)
+
+
+@router.post(
+    "/visitors/{visitor_id}/cancel",
+    response_model=VisitorOut,
+    responses=_VISITOR_ERRORS | {409: {"description": "已撤销或已过期"}},
+)
+def cancel_visitor(
+    visitor_id: RowId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+    body: VisitorCancel | None = None,
+) -> VisitorOut:
+    """撤销: every gate refuses the pass from now on (reason `revoked`); audited."""
+    cancelled = passes_service.cancel_visitor(
+        session, actor=principal, visitor_id=visitor_id, reason=body.reason if body else None
+    )
+    return passes_service.describe_visitors(session, [cancelled], vault=context.vault)[0]
 
 
 class IsolationOut(BaseModel):
