@@ -209,6 +209,7 @@ def _api_setup(sessions: sessionmaker[Session], place: Place) -> dict[str, str]:
         users = {
             "staff": (Role.STAFF, [(ScopeKind.COMMUNITY, place.community_id)]),
             "outsider": (Role.STAFF, [(ScopeKind.COMMUNITY, place.community_id + 1)]),
+            "volunteer": (Role.VOLUNTEER, [(ScopeKind.COMMUNITY, place.community_id)]),
         }
         tokens = {
             "resident": issue_api_token(session, actor=SYSTEM, name="t", user_id=place.resident.user_id)
@@ -285,6 +286,48 @@ def test_api_list_show_cancel_and_the_gate(
     assert (checked.json()["decision"], checked.json()["reason"]) == ("refused", "revoked")
     revocations = client.get("/api/v1/passes/revocations", headers={"Authorization": auth["qr"]}).json()
     assert f"v:{visitor_id}" in revocations["revoked"]
+
+
+def test_console_page_filters_and_cancels(
+    client: TestClient, sessions: sessionmaker[Session], place: Place
+) -> None:
+    auth = _api_setup(sessions, place)
+    vault = client.app.state.context.vault  # type: ignore[attr-defined]
+    with sessions() as session:
+        visitor, other = (
+            svc.invite_visitor(
+                session, actor=place.resident, vault=vault,
+                invite=VisitorInvite(
+                    household_id=place.household, name=name, phone="13800138000", valid_from=utcnow(),
+                    valid_until=utcnow() + timedelta(hours=2),
+                ),
+            )
+            for name in ("李四", "王二")
+        )  # fmt: skip
+        session.commit()
+    staff = {"Authorization": auth["staff"]}
+    page = client.get("/console/visitors", headers=staff)
+    assert page.status_code == 200 and "李四" in page.text and "138****8000" in page.text
+    assert "13800138000" not in page.text and "/console/visitors/" in page.text
+    bad = client.get("/console/visitors", params={"status": "soon", "on": "x"}, headers=staff)
+    assert bad.status_code == 422 and "筛选条件有误：日期、状态" in bad.text
+    empty = client.get("/console/visitors", params={"status": "revoked"}, headers=staff)
+    assert "没有符合条件的访客通行证" in empty.text
+    refused = client.get("/console/visitors", headers={"Authorization": auth["volunteer"]})
+    assert refused.status_code == 403 and "无权访问" in refused.text
+
+    cancel = f"/console/visitors/{visitor.id}/cancel"
+    htmx = {**staff, "HX-Request": "true"}
+    row = client.post(cancel, data={"reason": "客人不来了"}, headers=htmx)
+    assert row.status_code == 200 and row.text.lstrip().startswith("<tr") and "已撤销" in row.text
+    again = client.post(cancel, data={}, headers=htmx)
+    assert again.status_code == 200 and "无需重复撤销" in again.text
+    plain = client.post(cancel, data={}, headers=staff, follow_redirects=False)
+    assert plain.status_code == 409 and "无需重复撤销" in plain.text
+    done = client.post(f"/console/visitors/{other.id}/cancel", data={}, headers=staff, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/console/visitors?notice=")
+    hidden = client.post(cancel, data={}, headers={"Authorization": auth["outsider"], "HX-Request": "true"})
+    assert "访客通行证不存在" in hidden.text and "李四" not in hidden.text
 
 
 def test_cli_lists_visitors(

@@ -121,6 +121,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/residents",
             "/console/residents/import",
             "/console/flow",
+            "/console/visitors",
             "/console/cameras",
             "/console/devices",
             "/console/users",
@@ -130,12 +131,13 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/residents",
             "/console/residents/import",
             "/console/flow",
+            "/console/visitors",
             "/console/cameras",
             "/console/devices",
         },
-        Role.GRID: {"/console/residents", "/console/flow", "/console/cameras"},
+        Role.GRID: {"/console/residents", "/console/flow", "/console/visitors", "/console/cameras"},
         Role.VOLUNTEER: {"/console/flow", "/console/cameras"},
-        Role.RESIDENT: {"/console/residents"},
+        Role.RESIDENT: {"/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():
         make_user(sessions, f"u-{role.value}", role, scopes=["community:1"])

@@ -30,6 +30,7 @@ from jiayuan.web.routes import (
     registry_pages,
     stats_api,
     vision_pages,
+    visitor_pages,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_api.router)
     app.include_router(access_ws.router)
     app.include_router(access_pages.router)
+    app.include_router(visitor_pages.router)
     app.include_router(stats_api.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)

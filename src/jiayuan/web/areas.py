@@ -51,6 +51,14 @@ AREAS = (
         roles=GATE_ROLES,
     ),
     Area(
+        href="/console/visitors",
+        title="访客",
+        nav="访客",
+        icon="访",
+        text="住户邀请的访客通行证：时段、次数与状态，按小区、状态、日期筛选，可撤销。",
+        roles=_PEOPLE,  # the roles whose scope reaches a household (access.policies.visitor_scope)
+    ),
+    Area(
         href="/console/cameras",
         title="摄像机",
         nav="实时画面",
