@@ -3,21 +3,22 @@
 On PostgreSQL the rows travel as one JSON document (`json_to_recordset`) and a list of values as
 one array (`= ANY`), so the statement text is short and the same for every batch: psycopg parses
 it once and caches it, where a 500-row `VALUES` or `IN` list is parsed again, in Python, for every
-batch (profiled: half the time of an ingest batch), and the rows are encoded by the C JSON encoder.
+batch (profiled: half the time of an ingest batch); orjson encodes the rows, datetimes included.
 SQLite gets the usual multi-row forms, which its in-process driver runs cheaply.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, ColumnElement, Row, Table, Text, any_, bindparam, cast, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from jiayuan.db.base import UTCDateTime
 
 
 def _postgresql(session: Session) -> bool:
@@ -58,7 +59,12 @@ def _insert_from_json(
     ignore_conflicts_on: Sequence[str],
 ) -> list[Row[Any]]:
     names = list(rows[0])
-    document = bindparam("rows", json.dumps(rows, default=_json_default, ensure_ascii=False), type_=Text)
+    for name in names:
+        if isinstance(table.c[name].type, UTCDateTime) and any(
+            row[name] is not None and row[name].tzinfo is None for row in rows
+        ):
+            raise ValueError(f"naive datetime given to the UTC column {table.name}.{name}")
+    document = bindparam("rows", orjson.dumps(rows).decode(), type_=Text)
     source = (
         func.json_to_recordset(cast(document, JSON))
         .table_valued(*[column(name, table.c[name].type) for name in names])
@@ -71,14 +77,6 @@ def _insert_from_json(
         session.execute(statement)
         return []
     return list(session.execute(statement.returning(*[table.c[n] for n in returning])).all())
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} cannot be written in a multi-row insert")
 
 
 def one_of(

@@ -8,7 +8,6 @@ unique `(device, id)` makes the second delivery a no-op.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import multiprocessing
 import queue
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
@@ -229,8 +229,8 @@ class IngestLoop:
         """Web processes feed these to their live clients; QoS 0: a live view, not a record."""
         messages = [e.to_message() for e in domain_events if e.name not in _NOT_RELAYED]
         for start in range(0, len(messages), _RELAY_CHUNK):
-            body = json.dumps(messages[start : start + _RELAY_CHUNK], ensure_ascii=False)
-            self._client.publish(self.pipeline.topics.live, body.encode(), qos=0)
+            body = orjson.dumps(messages[start : start + _RELAY_CHUNK])
+            self._client.publish(self.pipeline.topics.live, body, qos=0)
 
     def _send_pass_material(self, device_ids: list[str]) -> None:
         """A QR reader that comes online gets the current keys and revocation list at once."""

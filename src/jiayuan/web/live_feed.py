@@ -7,10 +7,10 @@ process subscribes and hands the messages to its hub, which checks who may see e
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -52,8 +52,8 @@ class LiveFeed:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            messages = json.loads(message.payload)
-        except ValueError:
+            messages = orjson.loads(message.payload)
+        except orjson.JSONDecodeError:
             log.warning("live feed: a message on %s is not JSON; ignored", message.topic)
             return
         if isinstance(messages, list):

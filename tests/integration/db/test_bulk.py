@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from jiayuan.db.base import table_of
@@ -59,3 +61,9 @@ def test_one_of_matches_like_in(db: Session) -> None:
     found = db.scalars(select(DeviceEvent.event_id).where(wanted))
     assert sorted(found) == ["e1", "e3"]
     assert db.scalars(select(DeviceEvent.id).where(one_of(db, DeviceEvent.event_id, []))).all() == []
+
+
+def test_naive_datetimes_are_refused(db: Session) -> None:
+    naive = event("n", {}) | {"ts": datetime(2026, 11, 27, 8, 30)}
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        insert_rows(db, table_of(DeviceEvent), [naive])
