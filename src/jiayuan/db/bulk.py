@@ -9,6 +9,7 @@ SQLite gets the usual multi-row forms, which its in-process driver runs cheaply.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import JSON, ColumnElement, Row, Table, Text, any_, bindparam, c
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.expression import Executable
 
 from jiayuan.db.base import UTCDateTime
 
@@ -40,43 +42,49 @@ def insert_rows(
     """
     if not rows:
         return []
-    if _postgresql(session):
-        return _insert_from_json(session, table, rows, returning, ignore_conflicts_on)
-    statement = sqlite.insert(table)
-    if ignore_conflicts_on:
-        statement = statement.on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
-    if not returning:
-        session.execute(statement, list(rows))
-        return []
-    return list(session.execute(statement.returning(*[table.c[n] for n in returning]), list(rows)).all())
+    postgres = _postgresql(session)
+    shape = (tuple(rows[0]), tuple(returning), tuple(ignore_conflicts_on))
+    statement = _insert_statement(postgres, table, *shape)
+    if postgres:
+        _refuse_naive_datetimes(table, rows)
+        result = session.execute(statement, {"rows": orjson.dumps(rows).decode()})
+    else:
+        result = session.execute(statement, list(rows))
+    return list(result.all()) if returning else []
 
 
-def _insert_from_json(
-    session: Session,
+@functools.cache
+def _insert_statement(
+    postgres: bool,
     table: Table,
-    rows: Sequence[dict[str, Any]],
-    returning: Sequence[str],
-    ignore_conflicts_on: Sequence[str],
-) -> list[Row[Any]]:
-    names = list(rows[0])
-    for name in names:
+    names: tuple[str, ...],
+    returning: tuple[str, ...],
+    conflict: tuple[str, ...],
+) -> Executable:
+    """Built once per shape: building and keying a statement costs more than running it on a short batch."""
+    if postgres:
+        document = cast(bindparam("rows", type_=Text), JSON)
+        source = (
+            func.json_to_recordset(document)
+            .table_valued(*[column(name, table.c[name].type) for name in names])
+            .render_derived(with_types=True)
+        )
+        statement = postgresql.insert(table).from_select(names, select(*source.c))
+        if conflict:
+            statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+        return statement.returning(*[table.c[n] for n in returning]) if returning else statement
+    lite = sqlite.insert(table)
+    if conflict:
+        lite = lite.on_conflict_do_nothing(index_elements=list(conflict))
+    return lite.returning(*[table.c[n] for n in returning]) if returning else lite
+
+
+def _refuse_naive_datetimes(table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    for name in rows[0]:
         if isinstance(table.c[name].type, UTCDateTime) and any(
             row[name] is not None and row[name].tzinfo is None for row in rows
         ):
             raise ValueError(f"naive datetime given to the UTC column {table.name}.{name}")
-    document = bindparam("rows", orjson.dumps(rows).decode(), type_=Text)
-    source = (
-        func.json_to_recordset(cast(document, JSON))
-        .table_valued(*[column(name, table.c[name].type) for name in names])
-        .render_derived(with_types=True)
-    )
-    statement = postgresql.insert(table).from_select(names, select(*source.c))
-    if ignore_conflicts_on:
-        statement = statement.on_conflict_do_nothing(index_elements=list(ignore_conflicts_on))
-    if not returning:
-        session.execute(statement)
-        return []
-    return list(session.execute(statement.returning(*[table.c[n] for n in returning])).all())
 
 
 def one_of(
