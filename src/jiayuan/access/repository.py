@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from jiayuan.access.models import VehiclePresence, VisitorPass, WatchPlate
-from jiayuan.db.bulk import one_of
+from jiayuan.db.bulk import in_list, is_postgresql
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,18 @@ class OpenPresence:
     entered_at: datetime | None
 
 
+@functools.cache
+def _visitor_windows_query(postgres: bool) -> Select[str | None, int, datetime, datetime]:
+    window = (VisitorPass.plate, VisitorPass.compound_id, VisitorPass.valid_from, VisitorPass.valid_until)
+    return select(*window).where(
+        in_list(VisitorPass.plate, "plates", postgres=postgres),
+        in_list(VisitorPass.compound_id, "compounds", postgres=postgres),
+        VisitorPass.valid_from <= bindparam("until"),
+        VisitorPass.valid_until >= bindparam("since"),
+        VisitorPass.revoked_at.is_(None),
+    )
+
+
 def visitor_windows(
     session: Session,
     *,
@@ -47,21 +60,29 @@ def visitor_windows(
     if not plates or not compound_ids:
         return {}
     rows = session.execute(
-        select(
-            VisitorPass.plate, VisitorPass.compound_id, VisitorPass.valid_from, VisitorPass.valid_until
-        ).where(
-            one_of(session, VisitorPass.plate, plates),
-            one_of(session, VisitorPass.compound_id, compound_ids),
-            VisitorPass.valid_from <= until,
-            VisitorPass.valid_until >= since,
-            VisitorPass.revoked_at.is_(None),
-        )
+        _visitor_windows_query(is_postgresql(session)),
+        {"plates": sorted(plates), "compounds": sorted(compound_ids), "since": since, "until": until},
     ).all()
     found: dict[str, list[VisitorWindow]] = {}
     for plate, compound_id, valid_from, valid_until in rows:
         if plate is not None:  # always: `IN` matches no NULL plate
             found.setdefault(plate, []).append(VisitorWindow(plate, compound_id, valid_from, valid_until))
     return found
+
+
+@functools.cache
+def _open_presences_query(postgres: bool) -> Select[int, int, str, datetime | None]:
+    return (
+        select(
+            VehiclePresence.id, VehiclePresence.compound_id, VehiclePresence.plate, VehiclePresence.entered_at
+        )
+        .where(
+            in_list(VehiclePresence.plate, "plates", postgres=postgres),
+            in_list(VehiclePresence.compound_id, "compounds", postgres=postgres),
+            VehiclePresence.left_at.is_(None),
+        )
+        .order_by(VehiclePresence.id)
+    )
 
 
 def open_presences(
@@ -71,18 +92,19 @@ def open_presences(
     if not plates or not compound_ids:
         return {}
     rows = session.execute(
-        select(
-            VehiclePresence.id, VehiclePresence.compound_id, VehiclePresence.plate, VehiclePresence.entered_at
-        )
-        .where(
-            one_of(session, VehiclePresence.plate, plates),
-            one_of(session, VehiclePresence.compound_id, compound_ids),
-            VehiclePresence.left_at.is_(None),
-        )
-        .order_by(VehiclePresence.id)
+        _open_presences_query(is_postgresql(session)),
+        {"plates": sorted(plates), "compounds": sorted(compound_ids)},
     ).all()
     # Ordered by id, so the newest row of a (compound, plate) is the one left in the dict.
     return {(compound_id, plate): OpenPresence(id, entered_at) for id, compound_id, plate, entered_at in rows}
+
+
+@functools.cache
+def _watched_query(postgres: bool) -> Select[WatchPlate]:
+    return select(WatchPlate).where(
+        in_list(WatchPlate.community_id, "communities", postgres=postgres),
+        in_list(WatchPlate.plate, "plates", postgres=postgres),
+    )
 
 
 def watched_plates(
@@ -92,9 +114,7 @@ def watched_plates(
     if not plates or not community_ids:
         return {}
     rows = session.scalars(
-        select(WatchPlate).where(
-            one_of(session, WatchPlate.community_id, community_ids),
-            one_of(session, WatchPlate.plate, plates),
-        )
+        _watched_query(is_postgresql(session)),
+        {"communities": sorted(community_ids), "plates": sorted(plates)},
     ).all()
     return {(row.community_id, row.plate): row for row in rows}

@@ -10,7 +10,7 @@ SQLite gets the usual multi-row forms, which its in-process driver runs cheaply.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -87,10 +87,16 @@ def _refuse_naive_datetimes(table: Table, rows: Sequence[dict[str, Any]]) -> Non
             raise ValueError(f"naive datetime given to the UTC column {table.name}.{name}")
 
 
-def one_of(
-    session: Session, column: InstrumentedAttribute[Any], values: Collection[Any]
-) -> ColumnElement[bool]:
-    """`column IN (values)`, written as `column = ANY(array)` on PostgreSQL."""
-    if _postgresql(session):
-        return column == any_(bindparam(None, sorted(values), type_=ARRAY(column.type)))
-    return column.in_(sorted(values))
+def in_list(column: InstrumentedAttribute[Any], name: str, *, postgres: bool) -> ColumnElement[bool]:
+    """`column IN :name` for a statement built once and run with a list under `name`.
+
+    On PostgreSQL it reads `column = ANY(:name)` with the list sent as one array.
+    """
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def is_postgresql(session: Session) -> bool:
+    """Whether the session talks to PostgreSQL (statements built once are kept per dialect)."""
+    return _postgresql(session)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from jiayuan.db.bulk import one_of
+from jiayuan.db.bulk import in_list, is_postgresql
 from jiayuan.registry.models import (
     Building,
     Compound,
@@ -208,19 +209,25 @@ def households_in_grids(grid_ids: Iterable[int]) -> Select[int]:
     return select(Household.id).join(Unit, Household.unit_id == Unit.id).where(Unit.building_id.in_(covered))
 
 
-def vehicles_by_plates(session: Session, plates: Iterable[str]) -> dict[str, VehicleInfo]:
-    """Registered resident vehicles among `plates`, keyed by plate."""
-    wanted = sorted(set(plates))
-    if not wanted:
-        return {}
-    rows = session.execute(
+@functools.cache
+def _vehicles_query(postgres: bool) -> Select[str, int, int, int]:
+    # Built once: the ingest loop runs it for every batch of plate reads.
+    return (
         select(Vehicle.plate, Vehicle.household_id, Compound.id, Compound.community_id)
         .join(Household, Vehicle.household_id == Household.id)
         .join(Unit, Household.unit_id == Unit.id)
         .join(Building, Unit.building_id == Building.id)
         .join(Compound, Building.compound_id == Compound.id)
-        .where(one_of(session, Vehicle.plate, wanted))
-    ).all()
+        .where(in_list(Vehicle.plate, "plates", postgres=postgres))
+    )
+
+
+def vehicles_by_plates(session: Session, plates: Iterable[str]) -> dict[str, VehicleInfo]:
+    """Registered resident vehicles among `plates`, keyed by plate."""
+    wanted = sorted(set(plates))
+    if not wanted:
+        return {}
+    rows = session.execute(_vehicles_query(is_postgresql(session)), {"plates": wanted}).all()
     return {plate: VehicleInfo(plate, hh, comp, comm) for plate, hh, comp, comm in rows}
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from jiayuan.db.base import table_of
-from jiayuan.db.bulk import insert_rows, one_of
+from jiayuan.db.bulk import in_list, insert_rows, is_postgresql
 from jiayuan.devices.models import DeviceEvent
 
 AT = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
@@ -55,12 +55,12 @@ def test_insert_without_returning_and_empty_input(db: Session) -> None:
     assert db.scalar(select(DeviceEvent.payload).where(DeviceEvent.event_id == "a")) == {"k": "v"}
 
 
-def test_one_of_matches_like_in(db: Session) -> None:
+def test_in_list_matches_like_in(db: Session) -> None:
     insert_rows(db, table_of(DeviceEvent), [event(f"e{i}", {}) for i in range(5)])
-    wanted = one_of(db, DeviceEvent.event_id, {"e1", "e3", "x"})
-    found = db.scalars(select(DeviceEvent.event_id).where(wanted))
-    assert sorted(found) == ["e1", "e3"]
-    assert db.scalars(select(DeviceEvent.id).where(one_of(db, DeviceEvent.event_id, []))).all() == []
+    wanted = in_list(DeviceEvent.event_id, "ids", postgres=is_postgresql(db))
+    query = select(DeviceEvent.event_id).where(wanted)
+    assert sorted(db.scalars(query, {"ids": ["e1", "e3", "x"]})) == ["e1", "e3"]
+    assert db.scalars(query, {"ids": []}).all() == []
 
 
 def test_naive_datetimes_are_refused(db: Session) -> None:
