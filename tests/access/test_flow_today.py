@@ -205,3 +205,7 @@ def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmake
     alarm = AlarmRaised(**here, alarm_id=1, type="sos", summary="1号门 一键报警")
     assert stream_filter(agent, None)(alarm.to_message())
     assert not stream_filter(agent, None)(alarm.model_copy(update={"compound_id": 999}).to_message())
+    # … and its gate devices going offline (state changes carry the compound too).
+    gone = DeviceStateChanged(**here, device_id="x", state="offline")
+    assert stream_filter(agent, None)(gone.to_message())
+    assert not stream_filter(agent, None)(gone.model_copy(update={"compound_id": 999}).to_message())

@@ -37,4 +37,5 @@ class DeviceStateChanged(DomainEvent):
     name: ClassVar[str] = "device.state"
     device_id: str
     gate_id: int | None = None
+    compound_id: int | None = None
     state: str

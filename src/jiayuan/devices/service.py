@@ -302,7 +302,11 @@ def _seen(row: DeviceStatus, at: datetime, pipeline: Pipeline) -> None:
 
 def _state_event(device: DeviceInfo, state: str) -> DeviceStateChanged:
     return DeviceStateChanged(
-        community_id=device.community_id, device_id=device.id, gate_id=device.gate_id, state=state
+        community_id=device.community_id,
+        device_id=device.id,
+        gate_id=device.gate_id,
+        compound_id=device.compound_id,
+        state=state,
     )
 
 
