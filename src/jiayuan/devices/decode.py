@@ -50,9 +50,9 @@ class Topics:
         return f"{self.prefix}/v1/devices/{device_id}/commands"
 
     @property
-    def live(self) -> str:
-        """Where the ingest process announces the events each batch committed (the web app relays them)."""
-        return f"{self.prefix}/v1/platform/live"
+    def committed(self) -> str:
+        """Where the ingest process announces the events each batch committed (web apps relay them)."""
+        return f"{self.prefix}/v1/platform/committed"
 
     def parse(self, topic: str) -> tuple[str, str] | None:
         """`(device_id, kind)` of a device topic under this prefix, or None."""

@@ -219,7 +219,7 @@ class IngestLoop:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        """A unit of work whose events, once committed, are also announced on the live topic."""
+        """A unit of work whose events, once committed, are also announced to the web processes."""
         with unit_of_work(self.sessions) as session:
             yield session
             committed = bus.pending(session)
@@ -230,7 +230,7 @@ class IngestLoop:
         messages = [e.to_message() for e in domain_events if e.name not in _NOT_RELAYED]
         for start in range(0, len(messages), _RELAY_CHUNK):
             body = orjson.dumps(messages[start : start + _RELAY_CHUNK])
-            self._client.publish(self.pipeline.topics.live, body, qos=0)
+            self._client.publish(self.pipeline.topics.committed, body, qos=0)
 
     def _send_pass_material(self, device_ids: list[str]) -> None:
         """A QR reader that comes online gets the current keys and revocation list at once."""

@@ -1,8 +1,9 @@
 """The live feed from the ingest process: committed gate events, relayed to this app's live clients.
 
 Device events are stored by the ingest process (`jiayuan ingest`, or the child process `jiayuan
-serve` starts); after each batch commits it publishes what it committed on the live topic. Every web
-process subscribes and hands the messages to its hub, which checks who may see each one.
+serve` starts); after each batch commits it publishes what it committed on the topic
+`{prefix}/v1/platform/committed`. Every web process subscribes and hands the messages to its hub,
+which checks who may see each one.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ log = logging.getLogger(__name__)
 
 
 class LiveFeed:
-    """Subscribes to the live topic (QoS 0: a live view, not a record) and feeds a hub."""
+    """Subscribes to the committed-events topic (QoS 0: a live view, not a record) and feeds a hub."""
 
     def __init__(self, url: str, *, prefix: str, hub: Hub) -> None:
         host, port, username, password = parse_mqtt_url(url)
-        self._topic = Topics(prefix).live
+        self._topic = Topics(prefix).committed
         self._hub = hub
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"live-feed-{new_event_id()[-10:]}", protocol=mqtt.MQTTv311
