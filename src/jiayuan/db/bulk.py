@@ -23,7 +23,8 @@ from sqlalchemy.sql.expression import Executable
 from jiayuan.db.base import UTCDateTime
 
 
-def _postgresql(session: Session) -> bool:
+def is_postgresql(session: Session) -> bool:
+    """Whether the session talks to PostgreSQL (statements built once are kept per dialect)."""
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -42,7 +43,7 @@ def insert_rows(
     """
     if not rows:
         return []
-    postgres = _postgresql(session)
+    postgres = is_postgresql(session)
     shape = (tuple(rows[0]), tuple(returning), tuple(ignore_conflicts_on))
     statement = _insert_statement(postgres, table, *shape)
     if postgres:
@@ -95,8 +96,3 @@ def in_list(column: InstrumentedAttribute[Any], name: str, *, postgres: bool) ->
     if postgres:
         return column == any_(bindparam(name, type_=ARRAY(column.type)))
     return column.in_(bindparam(name, expanding=True))
-
-
-def is_postgresql(session: Session) -> bool:
-    """Whether the session talks to PostgreSQL (statements built once are kept per dialect)."""
-    return _postgresql(session)
