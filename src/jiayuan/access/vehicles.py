@@ -84,9 +84,7 @@ def _classify(session: Session, sightings: Sequence[Sighting]) -> list[_Classifi
     for sighting, plate, category in zip(sightings, plates, categories, strict=True):
         notes = list(plate.notes)
         if category == "outside":
-            notes += [
-                f"若识别有误，可能是登记车辆 {p}" for p in sorted(set(plate.alternatives) & set(misread))
-            ]
+            notes += [f"若识别有误，可能是登记车辆 {p}" for p in sorted(plate.alternatives) if p in misread]
         if sighting.read.confidence < LOW_CONFIDENCE:
             notes.append(f"识别置信度低（{sighting.read.confidence:.2f}）")
         classified.append(_Classified(sighting, plate, category, notes))

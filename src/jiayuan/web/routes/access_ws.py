@@ -57,15 +57,16 @@ def stream_filter(
     compound_id: int | None = None,
     compound_gates: frozenset[int] = frozenset(),
 ) -> Filter:
-    """What this client may see of the committed events (of one gate or one compound when asked)."""
+    """What this client may see of the stream's events (of one gate or one compound when asked).
+
+    The hub offers a subscription only the event names it asked for (`STREAM_EVENTS` here).
+    """
 
     def may_see(message: Message) -> bool:
-        if message["event"] not in STREAM_EVENTS:
-            return False
         event_gate = message.get("gate_id")
         if gate_id is not None and event_gate != gate_id:
             return False
-        # Device state changes carry only their gate; everything else carries its compound too.
+        # Stream messages carry their compound; one carrying only a gate counts by its gate.
         if compound_id is not None and not (
             event_gate in compound_gates or message.get("compound_id") == compound_id
         ):
