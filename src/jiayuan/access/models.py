@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiayuan.db.base import Base, TimestampMixin
@@ -156,16 +156,29 @@ class VehiclePresence(Base):
     """A vehicle inside a compound: from its entry until its exit, with the dwell time."""
 
     __tablename__ = "vehicle_presence"
-    __table_args__ = (Index("ix_vehicle_presence_open", "compound_id", "plate", "left_at"),)
+    # Open presences are looked up by plate at every read, and outside vehicles inside now by
+    # compound. Partial indexes keep both small; the second one's predicate names the category, so
+    # the planner cannot pick it for the plate lookup, even before the table has statistics.
+    __table_args__ = (
+        Index(
+            "ix_vehicle_presence_open_plate", "plate", "compound_id",
+            postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL"),
+        ),
+        Index(
+            "ix_vehicle_presence_outside_inside", "compound_id",
+            postgresql_where=text("left_at IS NULL AND category = 'outside'"),
+            sqlite_where=text("left_at IS NULL AND category = 'outside'"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plate: Mapped[str] = mapped_column(String(16))
     compound_id: Mapped[int]
     community_id: Mapped[int] = mapped_column(index=True)
-    category: Mapped[str] = mapped_column(String(8), index=True)
+    category: Mapped[str] = mapped_column(String(8))
     entered_at: Mapped[datetime | None]
     entered_gate_id: Mapped[int | None]
-    left_at: Mapped[datetime | None] = mapped_column(index=True)
+    left_at: Mapped[datetime | None]
     left_gate_id: Mapped[int | None]
     dwell_s: Mapped[int | None]
 
