@@ -242,6 +242,7 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     ours, theirs = context.Pipe()
     ingest = context.Process(target=ingest_child, args=(settings, theirs), daemon=True)
     ingest.start()
+    theirs.close()  # so that a child dying on the way ends the wait below instead of hanging it
     ours.recv()  # "ready"
     count = int(rate * seconds)
     client = subprocess.Popen(

@@ -70,3 +70,10 @@ class FlowChanged(DomainEvent):
     compound_id: int
     bucket: str
     deltas: dict[str, int] = Field(default_factory=dict)
+
+
+class PassRevoked(DomainEvent):
+    """A pass went on the revocation list: gate readers that verify offline need the new list."""
+
+    name: ClassVar[str] = "access.pass_revoked"
+    revocation_version: int

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.access import flow, gate_checks, policies, visitor_queries
+from jiayuan.access.events import PassRevoked
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Isolation, PassCheck, PassRevocation, VisitorPass
 from jiayuan.access.passes import Signer
@@ -23,6 +24,8 @@ from jiayuan.access.schemas import (
 from jiayuan.access.states import VisitorState, visitor_state
 from jiayuan.accounts import repository as accounts
 from jiayuan.accounts.service import record_audit
+from jiayuan.bus import bus
+from jiayuan.devices.commands import QR_KINDS
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault, mask_phone
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
@@ -268,6 +271,7 @@ def _add_revocation(
         if visitor is not None and visitor.revoked_at is None:
             visitor.revoked_at = at
     session.flush()
+    bus.publish_on_commit(session, PassRevoked(community_id=community_id, revocation_version=entry.id))
     return entry
 
 
@@ -346,8 +350,22 @@ def verify_at_gate(
     return check
 
 
+def qr_readers(session: Session) -> list[str]:
+    """The ids of the enabled QR readers at gates: where keys and revocation lists are sent."""
+    return [
+        d.id
+        for d in directory.all_devices(session)
+        if d.kind in QR_KINDS and d.enabled and d.gate_id is not None
+    ]
+
+
+def revocations_payload(session: Session) -> dict[str, object]:
+    """The payload of the `revocations` command."""
+    version, refs = revocation_list(session)
+    return {"version": version, "revoked": refs}
+
+
 def pass_material(session: Session, *, signer: Signer) -> dict[str, dict[str, object]]:
     """The payloads of the `keys` and `revocations` commands a gate reader needs to verify offline."""
-    version, refs = revocation_list(session)
     keys = [{"kid": kid, "ed25519": key} for kid, key in signer.public_keys().items()]
-    return {"keys": {"keys": keys}, "revocations": {"version": version, "revoked": refs}}
+    return {"keys": {"keys": keys}, "revocations": revocations_payload(session)}

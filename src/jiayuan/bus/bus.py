@@ -26,6 +26,12 @@ def subscribe(event_type: type[DomainEvent], handler: Handler) -> None:
         _handlers[event_type].append(handler)
 
 
+def unsubscribe(event_type: type[DomainEvent], handler: Handler) -> None:
+    """Stop calling a handler registered with `subscribe`."""
+    if handler in _handlers[event_type]:
+        _handlers[event_type].remove(handler)
+
+
 def subscribe_all(handler: BatchHandler) -> None:
     """Call `handler` with all the events of each commit, in order (the WebSocket hub uses this).
 

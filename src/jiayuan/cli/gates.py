@@ -48,8 +48,7 @@ def push_keys() -> None:
     signer = signer_for(config.pass_signing_key.get_secret_value(), config.pass_key_id)
     with session_scope() as session:
         material = passes_service.pass_material(session, signer=signer)
-        readers = [d.id for g in reports.list_gates(session, actor=Principal.system()) for d in g.devices
-                   if d.kind in commands.QR_KINDS and d.enabled]  # fmt: skip
+        readers = passes_service.qr_readers(session)
     client = connect(config.mqtt_url, "jiayuan-push-keys")
     topics = Topics(config.mqtt_topic_prefix)
     try:

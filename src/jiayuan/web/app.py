@@ -15,6 +15,7 @@ from jiayuan.settings import Settings, get_settings
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
 from jiayuan.web.live_feed import LiveFeed
+from jiayuan.web.reader_updates import ReaderUpdates
 from jiayuan.web.routes import (
     access_api,
     access_pages,
@@ -45,16 +46,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach()
-        feed = (
-            LiveFeed(settings.mqtt_url, prefix=settings.mqtt_topic_prefix, hub=hub).start()
-            if settings.mqtt_url
-            else None
-        )
+        broker_links: list[LiveFeed | ReaderUpdates] = []
+        if settings.mqtt_url:
+            prefix = settings.mqtt_topic_prefix
+            broker_links.append(LiveFeed(settings.mqtt_url, prefix=prefix, hub=hub).start())
+            broker_links.append(
+                ReaderUpdates(settings.mqtt_url, prefix=prefix, sessions=context.sessions).start()
+            )
         try:
             yield
         finally:
-            if feed is not None:
-                feed.close()
+            for link in broker_links:
+                link.close()
             hub.detach()
             # The live-view relay's MQTT client leaves with the app, before the broker goes away.
             relay = getattr(app.state, "live_relay", None)

@@ -1,0 +1,84 @@
+"""A cancelled visitor pass reaches the gate readers at once, over their command topics."""
+
+from __future__ import annotations
+
+import json
+import queue
+from datetime import timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.access.models import VisitorPass
+from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.web.app import create_app
+from tests.conftest import make_test_settings
+from tests.devices.helpers import add_person, seed_site
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
+
+
+def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enabled_reader(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    mqtt_url: str,
+    prefix: str,
+    publisher: mqtt.Client,
+    vault: PiiVault,
+) -> None:
+    now = utcnow()
+    phone = vault.encrypt("13800000000", context="visitor.phone")
+    with sessions() as session:
+        site = seed_site(session)
+        household, _person = add_person(session, site.compound_id)
+        visitor = VisitorPass(
+            household_id=household, compound_id=site.compound_id, community_id=site.community_id,
+            name="李四", phone_cipher=phone, phone_tail="0000", valid_from=now - timedelta(hours=1),
+            valid_until=now + timedelta(hours=3), entries_allowed=2,
+        )  # fmt: skip
+        staff = create_user(
+            session, actor=Principal.system(), username="staff", display_name="值班员", role=Role.STAFF,
+            scopes=[(ScopeKind.COMMUNITY, site.community_id)],
+        )  # fmt: skip
+        session.add(visitor)
+        session.flush()
+        token = issue_api_token(session, actor=Principal.system(), name="t", user_id=staff.id)
+        visitor_id = visitor.id
+        session.commit()
+    received: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+    publisher.on_message = lambda _c, _u, m: received.put((m.topic, json.loads(m.payload)))
+    publisher.subscribe(f"{prefix}/v1/devices/+/commands", qos=1)
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix}
+    )
+    with TestClient(create_app(settings)) as client:
+        cancelled = client.post(
+            f"/api/v1/visitors/{visitor_id}/cancel", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        commands: dict[str, dict[str, object]] = {}
+        while len(commands) < 2:
+            topic, command = received.get(timeout=10)
+            assert command["type"] == "revocations", command
+            commands[topic.split("/")[-2]] = command
+        # A second cancel is refused, and sends nothing.
+        again = client.post(
+            f"/api/v1/visitors/{visitor_id}/cancel", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert again.status_code == 409
+    assert set(commands) == {"jjhy-gate1-qr", "jjhy-gate2-qr"}  # not the disabled reader
+    for device_id, command in commands.items():
+        assert command["device"] == device_id
+        payload = command["payload"]
+        assert isinstance(payload, dict)
+        assert f"v:{visitor_id}" in payload["revoked"] and payload["version"] >= 1
+    with pytest.raises(queue.Empty):
+        received.get(timeout=0.5)
