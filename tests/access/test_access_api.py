@@ -194,9 +194,14 @@ def test_stream_refuses_anonymous_and_residents(client: TestClient, sessions: se
     _, _, _, tok = setup(sessions)
     from starlette.websockets import WebSocketDisconnect
 
-    for query in ("", "?token=nonsense", f"?token={tok['resident']}"):
-        with pytest.raises(WebSocketDisconnect), client.websocket_connect(f"/ws/v1/access{query}") as ws:
+    # Accepted, then closed with a code a browser can act on (a refused handshake has none).
+    for query, code in (("", 4401), ("?token=nonsense", 4401), (f"?token={tok['resident']}", 4403)):
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect(f"/ws/v1/access{query}") as ws,
+        ):
             ws.receive_json()
+        assert refused.value.code == code, query
 
 
 def test_cli_issue_verify_and_gates(

@@ -179,12 +179,13 @@ def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmake
         received = [ws.receive_json(), ws.receive_json()]
     assert {m["event"] for m in received} == {"access.vehicle_seen", "access.flow"}
     assert all(m["compound_id"] == site.compound_id for m in received)
-    for query in (f"compound_id={site.compound_id + 1000}", "compound_id=0"):
+    for query, code in ((f"compound_id={site.compound_id + 1000}", 4404), ("compound_id=0", 1008)):
         with (
-            pytest.raises(WebSocketDisconnect),
+            pytest.raises(WebSocketDisconnect) as refused,
             client.websocket_connect(f"/ws/v1/access?{query}&token={tok['staff']}") as ws,
         ):
             ws.receive_json()
+        assert refused.value.code == code, query
 
     staff = Principal(role=Role.STAFF, community_ids=frozenset({site.community_id}))
     mine = stream_filter(staff, None, site.compound_id, frozenset({site.gate_id, site.gate2_id}))

@@ -215,3 +215,5 @@ def test_a_dropped_connection_comes_back_and_catches_up(
     page.context.clear_cookies()  # the session ends: the page stops retrying and says why
     sockets[1].close(code=1012, reason="restart")
     expect(page.locator("#flow-conn")).to_have_text("登录已失效，请刷新页面重新登录")
+    page.wait_for_timeout(1500)  # longer than the first retry delay: it does not try again
+    assert len(sockets) == 3

@@ -92,18 +92,18 @@ async def access_stream(
     context: AppContext = websocket.app.state.context
     principal = await run_in_threadpool(_principal, context, token, websocket.cookies.get(SESSION_COOKIE))
     if principal is None:
-        await websocket.close(code=4401, reason="unauthorized")
+        await _refuse(websocket, 4401, "unauthorized")
         return
     try:
         policies.require_can_view_gates(principal)
     except JiayuanError:
-        await websocket.close(code=4403, reason="forbidden")
+        await _refuse(websocket, 4403, "forbidden")
         return
     compound_gates: frozenset[int] = frozenset()
     if compound_id is not None:
         compound_gates = await run_in_threadpool(_compound_gates, context, principal, compound_id)
         if not compound_gates:
-            await websocket.close(code=4404, reason="compound not found")
+            await _refuse(websocket, 4404, "compound not found")
             return
     await websocket.accept()
     may_see = stream_filter(principal, gate_id, compound_id, compound_gates)
@@ -126,6 +126,13 @@ async def access_stream(
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
             await receiver
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """Accept, then close with the code: a handshake refused outright reaches a browser only as a
+    failed connection, with no reason it could act on."""
+    await websocket.accept()
+    await websocket.close(code=code, reason=reason)
 
 
 async def _drain(websocket: WebSocket) -> None:

@@ -15,12 +15,13 @@ const SERIES = [
   { key: "outside_in", name: "外来车辆进", color: "#d68910", dash: "dashed" },
   { key: "outside_out", name: "外来车辆出", color: "#17a589", dash: "dashed" },
 ];
-// Answers after which reconnecting cannot help (the socket handshake is refused for the same reasons).
+// Answers after which reconnecting cannot help. The stream closes with 4401/4403/4404 for the same reasons.
 const REFUSALS = {
   401: "登录已失效，请刷新页面重新登录",
   403: "无权查看门岗数据",
   404: "该出入口或小区已不在负责范围内",
 };
+const CLOSE_CODE_BASE = 4000;
 
 const { today: initial, labels } = JSON.parse(document.getElementById("flow-data").textContent);
 const query = initial.gate_id ? `gate_id=${initial.gate_id}` : `compound_id=${initial.compound_id}`;
@@ -399,11 +400,15 @@ function connect() {
     if (buffered) buffered.push(message);
     else handle(message);
   });
-  current.addEventListener("close", async () => {
+  current.addEventListener("close", async (event) => {
     if (socket === current) socket = null;
     if (stopped) return;
+    if (event.code - CLOSE_CODE_BASE in REFUSALS) {
+      stop(event.code - CLOSE_CODE_BASE);
+      return;
+    }
     if (!opened) {
-      // A refused handshake looks like any network failure to the page: ask the API why.
+      // Never connected (server away, or a proxy in between refused it): ask the API why.
       const { status } = await fetchToday();
       if (status in REFUSALS) {
         stop(status);
