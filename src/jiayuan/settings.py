@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults: usable by `make demo`, refused when env=production.
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # may choose its own prefix so parallel runs on one broker never see each other's traffic.
     mqtt_topic_prefix: str = "jiayuan"
     mqtt_client_id: str = "jiayuan-ingest"
+    # `jiayuan demo` without JIAYUAN_MQTT_URL: the embedded broker's port (another free one when taken).
+    embedded_mqtt_port: int = Field(default=1883, ge=1, le=65535)
     ingest_batch_size: int = 500
     ingest_batch_interval_ms: int = 20
     device_event_max_bytes: int = 16384

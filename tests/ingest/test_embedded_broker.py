@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts import service as accounts
 from jiayuan.devices.models import DeviceEvent
-from jiayuan.ingest.embedded_broker import EmbeddedBroker
+from jiayuan.ingest.embedded_broker import EmbeddedBroker, free_port
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id
@@ -251,3 +252,16 @@ def test_shutdown_with_clients_still_connected_is_clean(
     gc.collect()  # tasks the broker left pending complain only when collected
     problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert problems == []
+
+
+def test_the_demo_port_is_kept_when_free_and_replaced_when_taken() -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = taken.getsockname()[1]
+    try:
+        other = free_port(busy)
+        assert other != busy and other > 0
+    finally:
+        taken.close()
+    assert free_port(busy) == busy  # free again once closed

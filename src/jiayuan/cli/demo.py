@@ -27,13 +27,21 @@ def demo(
 
     stops: list[Callable[[], None]] = []
     if not config.mqtt_url:
-        from jiayuan.ingest.embedded_broker import EmbeddedBroker
+        from jiayuan.ingest.embedded_broker import EmbeddedBroker, free_port
 
-        broker = EmbeddedBroker(database_url=config.database_url, prefix=config.mqtt_topic_prefix)
+        wanted = config.embedded_mqtt_port
+        broker = EmbeddedBroker(
+            database_url=config.database_url, prefix=config.mqtt_topic_prefix, port=free_port(wanted)
+        )
         broker.start()
         stops.append(broker.stop)
         config = config.model_copy(update={"mqtt_url": broker.url})
         console.print(f"内置 MQTT 服务 embedded broker: 127.0.0.1:{broker.port}")
+        if broker.port != wanted:
+            console.print(
+                f"[yellow]端口 {wanted} 已被占用，改用 {broker.port} (port {wanted} is taken; set"
+                " JIAYUAN_EMBEDDED_MQTT_PORT to choose one)[/yellow]"
+            )
 
     # Ingest first: its persistent session must exist before the gates start publishing.
     stops.insert(0, start_ingest(config))

@@ -39,10 +39,13 @@ log = logging.getLogger(__name__)
 DeviceCheck = Callable[[str, str], "str | None"]
 
 
-def free_port() -> int:
-    """An unused local TCP port."""
+def free_port(preferred: int = 0) -> int:
+    """`preferred` when nothing listens on it locally, else an unused local TCP port."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 

@@ -68,7 +68,9 @@ def run_feeds(commands: list[list[str]], stop: threading.Event, *, mqtt_url: str
     """Start every worker (with JIAYUAN_MQTT_URL = `mqtt_url`), wait for `stop`, then end them with
     SIGTERM; their exit codes."""
     env = {**os.environ, "JIAYUAN_MQTT_URL": mqtt_url} if mqtt_url else None
-    processes = [subprocess.Popen(command, env=env) for command in commands]
+    # Their own process group: a Ctrl-C at the terminal reaches only the parent, which stops them in
+    # order (a worker still importing would otherwise die with a KeyboardInterrupt traceback).
+    processes = [subprocess.Popen(command, env=env, process_group=0) for command in commands]
     try:
         while not stop.wait(1.0):
             if all(p.poll() is not None for p in processes):
