@@ -190,7 +190,7 @@ def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmake
     staff = Principal(role=Role.STAFF, community_ids=frozenset({site.community_id}))
     mine = stream_filter(staff, None, site.compound_id, frozenset({site.gate_id, site.gate2_id}))
     here = {"community_id": site.community_id, "gate_id": site.gate_id, "compound_id": site.compound_id}
-    flow = FlowChanged(**here, bucket="2026-11-27T00:00:00+00:00", deltas={"people_in": 1})
+    flow = FlowChanged(**here, bucket="2026-11-27T00:00:00+00:00", deltas={"people_in": 1}, revision=1)
     assert mine(flow.to_message())
     assert not mine(flow.model_copy(update={"compound_id": 999, "gate_id": 999}).to_message())
     device = DeviceStateChanged(
@@ -210,3 +210,35 @@ def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmake
     gone = DeviceStateChanged(**here, device_id="x", state="offline")
     assert stream_filter(agent, None)(gone.to_message())
     assert not stream_filter(agent, None)(gone.model_copy(update={"compound_id": 999}).to_message())
+
+
+def test_marks_say_which_live_counts_a_reload_already_holds(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    site, tok = setup(sessions)
+    at = utcnow()  # one bucket for every read below
+    query = f"gate_id={site.gate_id}&token={tok['staff']}"
+    with client.websocket_connect(f"/ws/v1/access?{query}") as ws:
+
+        def next_flow() -> dict[str, object]:
+            while (message := ws.receive_json())["event"] != "access.flow":
+                pass
+            return message
+
+        plate(client, tok, "豫C00001", "in", at)
+        plate(client, tok, "豫C00002", "in", at)
+        before = [next_flow(), next_flow()]
+        today = client.get(f"/api/v1/flow/today?gate_id={site.gate_id}", headers=auth(tok["staff"])).json()
+        plate(client, tok, "豫C00003", "out", at)
+        after = next_flow()
+    marks = today["flow"]["marks"]
+    assert [(m["gate_id"], m["revision"]) for m in marks] == [(site.gate_id, 2)]
+    assert [m["revision"] for m in before] == [1, 2] and after["revision"] == 3
+    # The reload plus the events above its mark is what a fresh read shows: each change once.
+    fresh = client.get(f"/api/v1/flow/today?gate_id={site.gate_id}", headers=auth(tok["staff"])).json()
+    assert today["flow"]["totals"]["vehicles_in"] == 2 and after["deltas"] == {
+        "vehicles_out": 1,
+        "outside_out": 1,
+    }
+    assert fresh["flow"]["totals"]["vehicles_out"] == today["flow"]["totals"]["vehicles_out"] + 1
+    assert fresh["flow"]["marks"][0]["revision"] == 3

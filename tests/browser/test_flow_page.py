@@ -217,3 +217,32 @@ def test_a_dropped_connection_comes_back_and_catches_up(
     expect(page.locator("#flow-conn")).to_have_text("登录已失效，请刷新页面重新登录")
     page.wait_for_timeout(1500)  # longer than the first retry delay: it does not try again
     assert len(sockets) == 3
+
+
+def test_a_count_delivered_twice_is_counted_once(page: Page, live_server: str, gates: Gates) -> None:
+    routes: list[WebSocketRoute] = []
+    flows: list[str | bytes] = []
+
+    def through(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        def relay(message: str | bytes) -> None:
+            if "access.flow" in str(message):
+                flows.append(message)
+            route.send(message)
+
+        server.on_message(relay)
+        routes.append(route)
+
+    page.route_web_socket(re.compile(r"/ws/v1/access"), through)
+    sign_in(page, live_server)
+    expect(page.locator("#flow-conn")).to_have_text("实时更新中")
+    counted = page.locator("#n-outside_in")
+    before = int(counted.inner_text())
+    read_plate(live_server, gates, "豫F12345")
+    expect(counted).to_have_text(str(before + 1))
+    routes[0].send(flows[-1])  # the same change again, as a reload and the stream can both carry it
+    read_plate(live_server, gates, "豫F12346")  # a new change, after it on the same socket
+    expect(page.locator("#flow-feed li[data-kind=plate]", has_text="豫F12346")).to_be_visible()
+    expect(counted).to_have_text(str(before + 2))
+    assert chart_sum(page, 2) == before + 2

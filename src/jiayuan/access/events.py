@@ -70,6 +70,7 @@ class FlowChanged(DomainEvent):
     compound_id: int
     bucket: str
     deltas: dict[str, int] = Field(default_factory=dict)
+    revision: int = Field(description="the bucket's revision after this change (see FlowOut.marks)")
 
 
 class PassRevoked(DomainEvent):

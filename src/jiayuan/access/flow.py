@@ -77,6 +77,7 @@ def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
                 "bucket": bucket,
             }
             | dict.fromkeys(COUNTERS, 0)
+            | {"revision": 0}
             for (gate_id, bucket), p in sorted(pending.items())
         ],
         ignore_conflicts_on=("gate_id", "bucket"),
@@ -84,12 +85,16 @@ def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
     for (gate_id, bucket), p in sorted(pending.items()):
         if not p.deltas:
             continue
-        session.execute(
+        revision = session.execute(
             update(FlowBucket)
             .where(FlowBucket.gate_id == gate_id, FlowBucket.bucket == bucket)
-            .values({name: getattr(FlowBucket, name) + n for name, n in p.deltas.items()})
+            .values(
+                {name: getattr(FlowBucket, name) + n for name, n in p.deltas.items()}
+                | {"revision": FlowBucket.revision + 1}
+            )
+            .returning(FlowBucket.revision)
             .execution_options(synchronize_session=False)
-        )
+        ).scalar_one()
         publish_on_commit(
             session,
             FlowChanged(
@@ -98,6 +103,7 @@ def flush(session: Session) -> dict[tuple[int, datetime], Counter[str]]:
                 compound_id=p.compound_id,
                 bucket=bucket.isoformat(),
                 deltas=dict(p.deltas),
+                revision=revision,
             ),
         )
     return {key: p.deltas for key, p in pending.items()}

@@ -206,3 +206,6 @@ class FlowBucket(Base):
     outside_in: Mapped[int] = mapped_column(default=0)
     outside_out: Mapped[int] = mapped_column(default=0)
     refused: Mapped[int] = mapped_column(default=0)
+    # Raised by one at every change: a live `access.flow` event carries the revision it made, so a
+    # client that reloaded the counters knows which events they already hold.
+    revision: Mapped[int] = mapped_column(default=0)

@@ -16,6 +16,7 @@ from jiayuan.access.plates import normalise
 from jiayuan.access.schemas import (
     DailySummary,
     FlowBucketOut,
+    FlowMark,
     FlowOut,
     FlowToday,
     GateBrief,
@@ -106,12 +107,7 @@ def gate_flow(
     policies.require_gate_visible(actor, community_id=gate.community_id, compound_id=gate.compound_id)
     now = now or utcnow()
     start = _since(since, now)
-    rows = session.scalars(
-        select(FlowBucket)
-        .where(FlowBucket.gate_id == gate_id, FlowBucket.bucket >= flow.bucket_of(start))
-        .order_by(FlowBucket.bucket)
-    ).all()
-    buckets = [FlowBucketOut.model_validate(r) for r in rows]
+    buckets, marks = _read_buckets(session, FlowBucket.gate_id == gate_id, start)
     return FlowOut(
         gate_id=gate_id,
         compound_id=gate.compound_id,
@@ -119,6 +115,7 @@ def gate_flow(
         buckets=buckets,
         totals=_totals(buckets, start),
         outside_present=_outside_present(session, gate.compound_id),
+        marks=marks,
     )
 
 
@@ -137,22 +134,38 @@ def compound_flow(
     policies.require_gate_visible(actor, community_id=gates[0].community_id, compound_id=compound_id)
     now = now or utcnow()
     start = _since(since, now)
-    rows = session.execute(
-        select(FlowBucket.bucket, *[func.sum(getattr(FlowBucket, c)) for c in flow.COUNTERS])
-        .where(FlowBucket.compound_id == compound_id, FlowBucket.bucket >= flow.bucket_of(start))
-        .group_by(FlowBucket.bucket)
-        .order_by(FlowBucket.bucket)
-    ).all()
-    buckets = [
-        FlowBucketOut(bucket=r[0], **dict(zip(flow.COUNTERS, map(int, r[1:]), strict=True))) for r in rows
-    ]
+    buckets, marks = _read_buckets(session, FlowBucket.compound_id == compound_id, start)
     return FlowOut(
         compound_id=compound_id,
         since=start,
         buckets=buckets,
         totals=_totals(buckets, start),
         outside_present=_outside_present(session, compound_id),
+        marks=marks,
     )
+
+
+def _read_buckets(
+    session: Session, where: ColumnElement[bool], start: datetime
+) -> tuple[list[FlowBucketOut], list[FlowMark]]:
+    """The buckets since `start`, the gates' rows summed, and each row's revision, from one read:
+    counts and marks agree, so a client replaying live events after them counts each once."""
+    counters = [getattr(FlowBucket, name) for name in flow.COUNTERS]
+    rows = session.execute(
+        select(FlowBucket.gate_id, FlowBucket.bucket, FlowBucket.revision, *counters)
+        .where(where, FlowBucket.bucket >= flow.bucket_of(start))
+        .order_by(FlowBucket.bucket, FlowBucket.gate_id)
+    ).all()
+    sums: dict[datetime, Counter[str]] = {}
+    marks = []
+    for gate_id, bucket, revision, *counts in rows:
+        sums.setdefault(bucket, Counter()).update(dict(zip(flow.COUNTERS, counts, strict=True)))
+        marks.append(FlowMark(gate_id=gate_id, bucket=bucket, revision=revision))
+    buckets = [
+        FlowBucketOut(bucket=bucket, **{name: total[name] for name in flow.COUNTERS})
+        for bucket, total in sums.items()
+    ]
+    return buckets, marks
 
 
 def daily_summary(session: Session, *, actor: Principal, compound_id: int, day: str) -> DailySummary:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 21:38:04.979046
+Create Date: 2026-11-27 21:55:19.316666
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def upgrade() -> None:
         sa.Column("outside_in", sa.Integer(), nullable=False),
         sa.Column("outside_out", sa.Integer(), nullable=False),
         sa.Column("refused", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_buckets")),
         sa.UniqueConstraint("gate_id", "bucket", name=op.f("uq_flow_buckets_gate_id_bucket")),
     )

@@ -38,6 +38,7 @@ const state = {
   series: {},
   totals: {},
   seen: new Set(), // feed entries on screen, so a reload and the stream never show one twice
+  marks: new Map(), // "gate/bucket" → the revisions the numbers hold, so no count is applied twice
   alarms: new Map(),
 };
 
@@ -108,6 +109,9 @@ function loadDay(today) {
     if (i < 0 || i >= BUCKETS_PER_DAY) continue;
     for (const { key } of SERIES) state.series[key][i] = (state.series[key][i] || 0) + bucket[key];
   }
+  state.marks = new Map(
+    today.flow.marks.map((m) => [markKey(m.gate_id, m.bucket), { upTo: m.revision, since: new Set() }]),
+  );
   fillToNow();
   for (const key of COUNTERS) state.totals[key] = today.flow.totals[key];
   state.totals.outside_present = today.flow.outside_present;
@@ -121,6 +125,22 @@ function loadDay(today) {
   for (const message of [...today.feed].reverse()) addToFeed(message, false);
 }
 
+function markKey(gateId, bucket) {
+  return `${gateId}/${Date.parse(bucket)}`;
+}
+
+// Each change of a gate's bucket raises its revision by one. Changes reach the page by two paths (the
+// web app's own commits and the ingest process's relay), so they may arrive out of order: remember
+// every revision applied above the reloaded one.
+function firstTime(message) {
+  const key = markKey(message.gate_id, message.bucket);
+  if (!state.marks.has(key)) state.marks.set(key, { upTo: 0, since: new Set() });
+  const mark = state.marks.get(key);
+  if (message.revision <= mark.upTo || mark.since.has(message.revision)) return false;
+  mark.since.add(message.revision);
+  return true;
+}
+
 function applyFlow(message) {
   const i = bucketIndex(message.bucket);
   if (i >= BUCKETS_PER_DAY) {
@@ -128,6 +148,7 @@ function applyFlow(message) {
     return;
   }
   if (i < 0) return; // a late count for yesterday
+  if (!firstTime(message)) return;
   for (const [key, delta] of Object.entries(message.deltas)) {
     if (key in state.totals) state.totals[key] += delta;
     if (key in state.series) state.series[key][i] = (state.series[key][i] || 0) + delta;
@@ -375,13 +396,9 @@ async function resync() {
     else if (socket) socket.close(); // reconnecting reloads again
     return;
   }
-  const asOf = Date.parse(today.as_of);
   loadDay(today);
-  // Counts from before the reload are already in it; passages and alarms are de-duplicated by id.
-  for (const message of pending) {
-    if (message.event === "access.flow" && Date.parse(message.occurred_at) <= asOf) continue;
-    handle(message);
-  }
+  // Counts already in the reload are skipped by revision; passages and alarms are de-duplicated by id.
+  for (const message of pending) handle(message);
 }
 
 function connect() {
