@@ -46,6 +46,7 @@ from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.devices.service import BatchOutcome
 from jiayuan.ingest.runner import IngestLoop
+from jiayuan.kernel.heap import settle
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Community, Compound, Device, Gate, Street
 from jiayuan.settings import Settings
@@ -224,6 +225,7 @@ def ingest_child(settings: Settings, parent: Connection) -> None:
         loop.stop()
 
     threading.Thread(target=watch, daemon=True).start()
+    settle()
     loop.run()
     parent.send(stored)
 
@@ -235,6 +237,7 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     settings = settings.model_copy(update={"mqtt_topic_prefix": prefix, "mqtt_client_id": prefix})
     port = 18000 + os.getpid() % 1000
     server = uvicorn.Server(server_config(settings, host="127.0.0.1", port=port))
+    settle()  # as `jiayuan serve` does
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

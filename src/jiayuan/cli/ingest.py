@@ -17,6 +17,7 @@ def ingest(
     """Consume device events from MQTT into the database until stopped (Ctrl-C / SIGTERM)."""
     from jiayuan.db import migrate
     from jiayuan.ingest.runner import IngestLoop
+    from jiayuan.kernel.heap import settle
 
     config = settings()
     if not config.mqtt_url:
@@ -33,6 +34,7 @@ def ingest(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     console.print(f"设备事件接入已启动 ingest on {config.mqtt_topic_prefix}/v1/devices/+/events")
+    settle()
     loop.run()
     stats = loop.stats
     console.print(

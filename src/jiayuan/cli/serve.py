@@ -10,6 +10,7 @@ import uvicorn
 
 from jiayuan.cli.common import console, settings
 from jiayuan.db import migrate
+from jiayuan.kernel.heap import settle
 from jiayuan.settings import Settings
 
 
@@ -35,7 +36,9 @@ def server_config(config: Settings, *, host: str, port: int) -> uvicorn.Config:
 def run_platform(config: Settings, *, host: str, port: int, stops: Iterable[Callable[[], None]] = ()) -> None:
     """Serve the web app and API until interrupted, then call each stop function in order."""
     try:
-        uvicorn.Server(server_config(config, host=host, port=port)).run()
+        server = uvicorn.Server(server_config(config, host=host, port=port))
+        settle()
+        server.run()
     finally:
         for stop in stops:
             stop()

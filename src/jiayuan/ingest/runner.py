@@ -41,6 +41,7 @@ from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.ingest import handlers
 from jiayuan.ingest.mqtt_url import parse_mqtt_url
 from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.heap import settle
 from jiayuan.kernel.principal import Principal
 from jiayuan.settings import Settings
 
@@ -324,6 +325,7 @@ def _run_child(settings: Settings, parent: Connection) -> None:
         loop.stop()
 
     threading.Thread(target=watch, name="jiayuan-ingest-watch", daemon=True).start()
+    settle()
     loop.run()
 
 
