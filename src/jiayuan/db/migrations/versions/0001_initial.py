@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-27 21:55:19.316666
+Create Date: 2026-11-27 17:56:43.585312
 """
 
 from __future__ import annotations
@@ -141,7 +141,6 @@ def upgrade() -> None:
         sa.Column("outside_in", sa.Integer(), nullable=False),
         sa.Column("outside_out", sa.Integer(), nullable=False),
         sa.Column("refused", sa.Integer(), nullable=False),
-        sa.Column("revision", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_buckets")),
         sa.UniqueConstraint("gate_id", "bucket", name=op.f("uq_flow_buckets_gate_id_bucket")),
     )
@@ -290,21 +289,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vehicle_presence")),
     )
     with op.batch_alter_table("vehicle_presence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_vehicle_presence_category"), ["category"], unique=False)
         batch_op.create_index(batch_op.f("ix_vehicle_presence_community_id"), ["community_id"], unique=False)
-        batch_op.create_index(
-            "ix_vehicle_presence_open_plate",
-            ["plate", "compound_id"],
-            unique=False,
-            postgresql_where=sa.text("left_at IS NULL"),
-            sqlite_where=sa.text("left_at IS NULL"),
-        )
-        batch_op.create_index(
-            "ix_vehicle_presence_outside_inside",
-            ["compound_id"],
-            unique=False,
-            postgresql_where=sa.text("left_at IS NULL AND category = 'outside'"),
-            sqlite_where=sa.text("left_at IS NULL AND category = 'outside'"),
-        )
+        batch_op.create_index(batch_op.f("ix_vehicle_presence_left_at"), ["left_at"], unique=False)
+        batch_op.create_index("ix_vehicle_presence_open", ["compound_id", "plate", "left_at"], unique=False)
 
     op.create_table(
         "visitor_passes",
@@ -792,17 +780,10 @@ def downgrade() -> None:
 
     op.drop_table("visitor_passes")
     with op.batch_alter_table("vehicle_presence", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_vehicle_presence_outside_inside",
-            postgresql_where=sa.text("left_at IS NULL AND category = 'outside'"),
-            sqlite_where=sa.text("left_at IS NULL AND category = 'outside'"),
-        )
-        batch_op.drop_index(
-            "ix_vehicle_presence_open_plate",
-            postgresql_where=sa.text("left_at IS NULL"),
-            sqlite_where=sa.text("left_at IS NULL"),
-        )
+        batch_op.drop_index("ix_vehicle_presence_open")
+        batch_op.drop_index(batch_op.f("ix_vehicle_presence_left_at"))
         batch_op.drop_index(batch_op.f("ix_vehicle_presence_community_id"))
+        batch_op.drop_index(batch_op.f("ix_vehicle_presence_category"))
 
     op.drop_table("vehicle_presence")
     with op.batch_alter_table("vehicle_passages", schema=None) as batch_op:
