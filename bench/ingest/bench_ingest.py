@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import queue
 import statistics
@@ -29,7 +28,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -45,7 +43,7 @@ from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.devices.service import BatchOutcome
-from jiayuan.ingest.runner import IngestLoop
+from jiayuan.ingest.runner import IngestLoop, start_in_child_process
 from jiayuan.kernel.heap import settle
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Community, Compound, Device, Gate, Street
@@ -208,26 +206,21 @@ def pipeline(settings: Settings, kind: str, device: str, count: int) -> float:
     return count / (marks[-1] - (first or marks[0]))
 
 
-def ingest_child(settings: Settings, parent: Connection) -> None:
-    """The ingest process as `jiayuan serve` starts it, also noting publish→commit per event."""
-    stored: list[float] = []
+class CommitTimes:
+    """publish→commit of every stored event, taken inside the ingest process (a `CommitObserver`)."""
 
-    def on_commit(outcome: BatchOutcome) -> None:
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __call__(self, outcome: BatchOutcome) -> None:
         now = time.time()
-        stored.extend(now - publish_time(a.envelope.id) for a in outcome.accepted)
+        self.seconds.extend(now - publish_time(a.envelope.id) for a in outcome.accepted)
 
-    loop = IngestLoop(settings, on_commit=on_commit)
+    def report(self) -> list[float]:
+        return self.seconds
 
-    def watch() -> None:
-        loop.connected.wait(30)
-        parent.send("ready")
-        parent.recv()
-        loop.stop()
-
-    threading.Thread(target=watch, daemon=True).start()
-    settle()
-    loop.run()
-    parent.send(stored)
+    def receive(self, report: list[float]) -> None:
+        self.seconds = report
 
 
 def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict[str, float]:
@@ -241,12 +234,8 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    ingest = context.Process(target=ingest_child, args=(settings, theirs), daemon=True)
-    ingest.start()
-    theirs.close()  # so that a child dying on the way ends the wait below instead of hanging it
-    ours.recv()  # "ready"
+    commits = CommitTimes()
+    stop_ingest = start_in_child_process(settings, observer=commits)
     count = int(rate * seconds)
     client = subprocess.Popen(
         [sys.executable, str(HERE / "ws_client.py"), "--url", f"ws://127.0.0.1:{port}/ws/v1/access?token={token}",
@@ -260,9 +249,8 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     pushed: list[float] = json.loads(client.stdout.readline() or "[]")
     client.wait()
     publisher.wait()
-    ours.send("stop")
-    stored: list[float] = ours.recv()
-    ingest.join(10)
+    stop_ingest()
+    stored = commits.seconds
     server.should_exit = True
     hub.detach()
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.devices.service import BatchOutcome
 from jiayuan.ingest.runner import start_in_child_process
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
@@ -20,6 +21,22 @@ from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope, seed_site
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
+
+
+class StoredIds:
+    """What the ingest process committed, reported back when it stops."""
+
+    def __init__(self) -> None:
+        self.event_ids: list[str] = []
+
+    def __call__(self, outcome: BatchOutcome) -> None:
+        self.event_ids.extend(a.envelope.id for a in outcome.accepted)
+
+    def report(self) -> list[str]:
+        return self.event_ids
+
+    def receive(self, report: list[str]) -> None:
+        self.event_ids = report
 
 
 def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_clients(
@@ -42,7 +59,8 @@ def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_client
     settings = make_test_settings(database_url, tmp_path).model_copy(
         update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
     )
-    stop_ingest = start_in_child_process(settings)
+    stored = StoredIds()
+    stop_ingest = start_in_child_process(settings, observer=stored)
     try:
         with (
             TestClient(create_app(settings)) as client,
@@ -50,9 +68,10 @@ def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_client
         ):
             topic = f"{prefix}/v1/devices/jjhy-gate1-plate/events"
             plates = ["豫C66666", "豫C77777"]
-            for plate in plates:
+            sent = [f"live-relay-{i}" for i in range(len(plates))]
+            for plate, event_id in zip(plates, sent, strict=True):
                 payload = {"plate": plate, "color": "blue", "confidence": 0.9, "direction": "in"}
-                raw = envelope("jjhy-gate1-plate", "plate_read", payload, ts=utcnow())
+                raw = envelope("jjhy-gate1-plate", "plate_read", payload, ts=utcnow(), id=event_id)
                 publisher.publish(topic, raw, qos=1).wait_for_publish(5)
             seen: list[dict[str, object]] = []
             while len([m for m in seen if m["event"] == "access.vehicle_seen"]) < len(plates):
@@ -65,3 +84,4 @@ def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_client
             assert "device.event" not in {m["event"] for m in seen}
     finally:
         stop_ingest()
+    assert stored.event_ids == sent  # the observer's findings came back from the child process

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any, Protocol
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -311,11 +312,25 @@ class IngestLoop:
             log.warning("database unavailable; liveness check postponed")
 
 
-def _run_child(settings: Settings, parent: Connection) -> None:
+class CommitObserver(Protocol):
+    """Sees every committed batch inside the ingest process (the benchmark times them this way).
+
+    The child process holds its own copy: `report` is called there once the loop has stopped, and what
+    it returns is handed to `receive` of the parent's copy before `stop()` returns.
+    """
+
+    def __call__(self, outcome: devices.BatchOutcome) -> None: ...
+
+    def report(self) -> Any: ...
+
+    def receive(self, report: Any) -> None: ...
+
+
+def _run_child(settings: Settings, parent: Connection, observer: CommitObserver | None) -> None:
     """The child process: run the loop until the parent says stop or goes away (its end closes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    loop = IngestLoop(settings)
+    loop = IngestLoop(settings, on_commit=observer)
 
     def watch() -> None:
         if loop.connected.wait(60):
@@ -327,9 +342,14 @@ def _run_child(settings: Settings, parent: Connection) -> None:
     threading.Thread(target=watch, name="jiayuan-ingest-watch", daemon=True).start()
     settle()
     loop.run()
+    if observer is not None:
+        with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
+            parent.send(observer.report())
 
 
-def start_in_child_process(settings: Settings, *, timeout: float = 60.0) -> Callable[[], None]:
+def start_in_child_process(
+    settings: Settings, *, timeout: float = 60.0, observer: CommitObserver | None = None
+) -> Callable[[], None]:
     """Run the ingest loop in its own process (`jiayuan serve`, `jiayuan demo`); returns the stop function.
 
     Its own interpreter means its own core: the web app's requests and live clients never wait for
@@ -338,7 +358,9 @@ def start_in_child_process(settings: Settings, *, timeout: float = 60.0) -> Call
     """
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_run_child, args=(settings, theirs), name="jiayuan-ingest", daemon=True)
+    process = context.Process(
+        target=_run_child, args=(settings, theirs, observer), name="jiayuan-ingest", daemon=True
+    )
     process.start()
     theirs.close()
     try:
@@ -352,6 +374,9 @@ def start_in_child_process(settings: Settings, *, timeout: float = 60.0) -> Call
     def stop_process() -> None:
         with contextlib.suppress(OSError):
             ours.send("stop")
+        if observer is not None and ours.poll(15):
+            with contextlib.suppress(EOFError, OSError):
+                observer.receive(ours.recv())
         process.join(timeout=15)
         if process.is_alive():
             process.terminate()
