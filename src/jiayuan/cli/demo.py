@@ -54,11 +54,14 @@ def demo(
 
     host, port = host or config.host, port or config.port
     seed.print_accounts()
-    console.print(
-        f"[bold green]平安家园 · 智慧社区 ready in {time.monotonic() - started:.1f} s → "
-        f"http://{host}:{port}/console[/bold green]   (Ctrl-C 停止 to stop)"
-    )
-    run_platform(config, host=host, port=port, stops=stops)
+
+    def ready() -> None:
+        console.print(
+            f"[bold green]平安家园 · 智慧社区 ready in {time.monotonic() - started:.1f} s → "
+            f"http://{host}:{port}/console[/bold green]   (Ctrl-C 停止 to stop)"
+        )
+
+    run_platform(config, host=host, port=port, stops=stops, when_listening=ready)
 
 
 def start_simulator(config: Settings) -> Callable[[], None]:

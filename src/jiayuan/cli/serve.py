@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 
 import typer
@@ -33,15 +35,38 @@ def server_config(config: Settings, *, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def run_platform(config: Settings, *, host: str, port: int, stops: Iterable[Callable[[], None]] = ()) -> None:
-    """Serve the web app and API until interrupted, then call each stop function in order."""
+def run_platform(
+    config: Settings,
+    *,
+    host: str,
+    port: int,
+    stops: Iterable[Callable[[], None]] = (),
+    when_listening: Callable[[], None] | None = None,
+) -> None:
+    """Serve the web app and API until interrupted, then call each stop function in order.
+
+    `when_listening` is called once the port accepts connections: a URL printed earlier could be
+    opened before there is anything behind it.
+    """
     try:
         server = uvicorn.Server(server_config(config, host=host, port=port))
         settle()
+        if when_listening is not None:
+            threading.Thread(
+                target=_call_when_started, args=(server, when_listening), name="jiayuan-ready", daemon=True
+            ).start()
         server.run()
     finally:
         for stop in stops:
             stop()
+
+
+def _call_when_started(server: uvicorn.Server, callback: Callable[[], None]) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    callback()
 
 
 def serve(
@@ -55,5 +80,9 @@ def serve(
     if migrate_first:
         migrate.upgrade(config.database_url)
     host, port = host or config.host, port or config.port
-    console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")
-    run_platform(config, host=host, port=port, stops=[start_ingest(config)] if config.mqtt_url else [])
+    stops = [start_ingest(config)] if config.mqtt_url else []
+
+    def listening() -> None:
+        console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")
+
+    run_platform(config, host=host, port=port, stops=stops, when_listening=listening)
