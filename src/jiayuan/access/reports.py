@@ -16,7 +16,6 @@ from jiayuan.access.plates import normalise
 from jiayuan.access.schemas import (
     DailySummary,
     FlowBucketOut,
-    FlowMark,
     FlowOut,
     FlowToday,
     GateBrief,
@@ -147,7 +146,7 @@ def compound_flow(
 
 def _read_buckets(
     session: Session, where: ColumnElement[bool], start: datetime
-) -> tuple[list[FlowBucketOut], list[FlowMark]]:
+) -> tuple[list[FlowBucketOut], dict[datetime, dict[int, int]]]:
     """The buckets since `start`, the gates' rows summed, and each row's revision, from one read:
     counts and marks agree, so a client replaying live events after them counts each once."""
     counters = [getattr(FlowBucket, name) for name in flow.COUNTERS]
@@ -157,10 +156,10 @@ def _read_buckets(
         .order_by(FlowBucket.bucket, FlowBucket.gate_id)
     ).all()
     sums: dict[datetime, Counter[str]] = {}
-    marks = []
+    marks: dict[datetime, dict[int, int]] = {}
     for gate_id, bucket, revision, *counts in rows:
         sums.setdefault(bucket, Counter()).update(dict(zip(flow.COUNTERS, counts, strict=True)))
-        marks.append(FlowMark(gate_id=gate_id, bucket=bucket, revision=revision))
+        marks.setdefault(bucket, {})[gate_id] = revision
     buckets = [
         FlowBucketOut(bucket=bucket, **{name: total[name] for name in flow.COUNTERS})
         for bucket, total in sums.items()

@@ -193,14 +193,6 @@ class FlowBucketOut(BaseModel):
     refused: int
 
 
-class FlowMark(BaseModel):
-    """How far one gate's bucket has counted: its revision when read."""
-
-    gate_id: int
-    bucket: AwareDatetime
-    revision: int
-
-
 class FlowOut(BaseModel):
     """Flow of a gate or compound since a moment, with outside vehicles present now."""
 
@@ -210,9 +202,10 @@ class FlowOut(BaseModel):
     buckets: list[FlowBucketOut]
     totals: FlowBucketOut
     outside_present: int
-    marks: list[FlowMark] = Field(
-        description="每个出入口每个桶读取时的修订号：revision 不大于它的实时 access.flow 事件已计入上面的数字"
-        " (live access.flow events whose revision is at most the mark are already in these numbers)"
+    marks: dict[AwareDatetime, dict[int, int]] = Field(
+        description="每个桶里各出入口读取时的修订号 {桶: {出入口: 修订号}}：revision 不大于它的实时"
+        " access.flow 事件已计入上面的数字 (per bucket, each gate's revision when read: live access.flow"
+        " events whose revision is at most it are already in these numbers)"
     )
 
 

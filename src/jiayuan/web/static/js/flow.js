@@ -109,9 +109,12 @@ function loadDay(today) {
     if (i < 0 || i >= BUCKETS_PER_DAY) continue;
     for (const { key } of SERIES) state.series[key][i] = (state.series[key][i] || 0) + bucket[key];
   }
-  state.marks = new Map(
-    today.flow.marks.map((m) => [markKey(m.gate_id, m.bucket), { upTo: m.revision, since: new Set() }]),
-  );
+  state.marks = new Map();
+  for (const [bucket, gates] of Object.entries(today.flow.marks)) {
+    for (const [gateId, revision] of Object.entries(gates)) {
+      state.marks.set(markKey(gateId, bucket), { upTo: revision, since: new Set() });
+    }
+  }
   fillToNow();
   for (const key of COUNTERS) state.totals[key] = today.flow.totals[key];
   state.totals.outside_present = today.flow.outside_present;
