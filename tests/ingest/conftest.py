@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from jiayuan.ingest.mqtt_url import parse_mqtt_url
+from jiayuan.broker_link import parse_mqtt_url
 
 MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
 

@@ -19,8 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
-from jiayuan.ingest.mqtt_url import parse_mqtt_url
 from jiayuan.kernel.clock import utcnow
 from tests.devices.helpers import envelope, seed_site
 from tests.ingest.proxy import TcpProxy

@@ -7,10 +7,11 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.devices.schemas import EVENT_PAYLOADS, DeviceStatusMessage
 from jiayuan.devices.schemas import Envelope as PlatformEnvelope
 from jiayuan.vision.envelope import Envelope, Topics, make_envelope
-from jiayuan.vision.publish import Publisher, parse_mqtt_url, redacted
+from jiayuan.vision.publish import Publisher, redacted
 
 SAMPLES = {
     "line_cross": {
@@ -86,6 +87,10 @@ def test_printed_urls_hide_the_password() -> None:
 
 
 def test_mqtt_url_is_checked() -> None:
-    assert parse_mqtt_url("mqtt://u:p@127.0.0.1:18831") == ("127.0.0.1", 18831, "u", "p")
+    target = parse_mqtt_url("mqtt://u:p%40ss@127.0.0.1:18831")
+    assert (target.host, target.port, target.username, target.password, target.tls) == (
+        "127.0.0.1", 18831, "u", "p@ss", False
+    )  # fmt: skip
+    assert parse_mqtt_url("mqtts://broker.example").port == 8883
     with pytest.raises(ValueError, match="MQTT"):
         parse_mqtt_url("http://127.0.0.1")

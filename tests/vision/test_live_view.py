@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.ingest.mqtt_url import parse_mqtt_url
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.kernel.principal import Role
 from jiayuan.web.app import create_app
 from tests.conftest import make_test_settings

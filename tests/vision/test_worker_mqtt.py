@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import FlowBucket
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.devices.schemas import EVENT_PAYLOADS
 from jiayuan.devices.schemas import Envelope as PlatformEnvelope
-from jiayuan.ingest.mqtt_url import parse_mqtt_url
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.vision.capture import FrameSource
 from jiayuan.vision.config import CameraConfig, LineConfig

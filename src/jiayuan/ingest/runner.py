@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
 from jiayuan.access.passes import signer_for
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.session import make_engine, make_sessionmaker
@@ -40,7 +41,6 @@ from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.ingest import handlers
-from jiayuan.ingest.mqtt_url import parse_mqtt_url
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.heap import settle
 from jiayuan.kernel.principal import Principal

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.vision.envelope import (
@@ -25,14 +26,6 @@ from jiayuan.vision.envelope import (
 log = logging.getLogger(__name__)
 
 
-def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None]:
-    """Host, port, username and password of an mqtt:// URL."""
-    parts = urlparse(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"MQTT 地址应为 mqtt://主机:端口，收到 {url!r}")
-    return parts.hostname, parts.port or 1883, parts.username, parts.password
-
-
 def redacted(url: str) -> str:
     """The URL as it may be printed: any password replaced by `***`."""
     parts = urlparse(url)
@@ -45,7 +38,7 @@ class Publisher:
     """Publishes one camera's messages; paho reconnects on its own and queues QoS 1 meanwhile."""
 
     def __init__(self, url: str, device: str, *, prefix: str = "jiayuan", token: str | None = None) -> None:
-        host, port, username, password = parse_mqtt_url(url)
+        target = parse_mqtt_url(url)
         self.device = device
         self.topics = Topics(prefix, device)
         self._seq = 0
@@ -56,13 +49,15 @@ class Publisher:
             client_id=f"vision-{device}-{new_event_id()[-8:]}",
             protocol=mqtt.MQTTv311,
         )
-        self._client.username_pw_set(username or device, token or password)
+        self._client.username_pw_set(target.username or device, token or target.password)
+        if target.tls:
+            self._client.tls_set()
         self._client.will_set(self.topics.status, self._status("offline"), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.max_queued_messages_set(10000)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
-        self._host, self._port = host, port
+        self._host, self._port = target.host, target.port
 
     @staticmethod
     def _status(state: str) -> str:

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from jiayuan.kernel.ids import new_event_id
-from jiayuan.vision.publish import parse_mqtt_url
+from jiayuan.broker_link import background_client
 
 
 @dataclass(frozen=True)
@@ -31,23 +29,14 @@ class LiveRelay:
     """Subscribes to every camera's live topic and keeps the newest frame of each."""
 
     def __init__(self, url: str, *, prefix: str = "jiayuan") -> None:
-        host, port, username, password = parse_mqtt_url(url)
         self._filter = f"{prefix}/v1/devices/+/live"
         self._frames: dict[str, LiveFrame] = {}
         self._lock = threading.Lock()
         self.subscribed = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"live-relay-{new_event_id()[-10:]}",
-            protocol=mqtt.MQTTv311,
-        )
-        if username:
-            self._client.username_pw_set(username, password)
+        self._client = background_client(url, name="live-relay")
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda *args: self.subscribed.set()
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.connect_async(host, port, keepalive=30)
         self._client.loop_start()
 
     def _on_connect(

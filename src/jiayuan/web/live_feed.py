@@ -13,12 +13,10 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from jiayuan.broker_link import background_client
 from jiayuan.bus.hub import Hub
 from jiayuan.devices.decode import Topics
-from jiayuan.kernel.ids import new_event_id
-from jiayuan.vision.publish import parse_mqtt_url
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +25,11 @@ class LiveFeed:
     """Subscribes to the committed-events topic (QoS 0: a live view, not a record) and feeds a hub."""
 
     def __init__(self, url: str, *, prefix: str, hub: Hub) -> None:
-        host, port, username, password = parse_mqtt_url(url)
         self._topic = Topics(prefix).committed
         self._hub = hub
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"live-feed-{new_event_id()[-10:]}", protocol=mqtt.MQTTv311
-        )
-        if username:
-            self._client.username_pw_set(username, password)
+        self._client = background_client(url, name="live-feed")
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.connect_async(host, port, keepalive=30)
 
     def start(self) -> LiveFeed:
         """Connect in the background (and reconnect forever)."""

@@ -13,18 +13,16 @@ import logging
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
 from jiayuan.access.events import PassRevoked
+from jiayuan.broker_link import background_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import commands
 from jiayuan.devices.decode import Topics
-from jiayuan.kernel.ids import new_event_id
-from jiayuan.vision.publish import parse_mqtt_url
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +31,9 @@ class ReaderUpdates:
     """Sends the `revocations` command to every QR reader after each committed revocation (QoS 1)."""
 
     def __init__(self, url: str, *, prefix: str, sessions: sessionmaker[Session]) -> None:
-        host, port, username, password = parse_mqtt_url(url)
         self._topics = Topics(prefix)
         self._sessions = sessions
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"reader-updates-{new_event_id()[-10:]}",
-            protocol=mqtt.MQTTv311,
-        )
-        if username:
-            self._client.username_pw_set(username, password)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.connect_async(host, port, keepalive=30)
+        self._client = background_client(url, name="reader-updates")
 
     def start(self) -> ReaderUpdates:
         """Connect in the background and follow revocations."""
