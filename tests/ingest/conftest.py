@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from jiayuan.broker_link import parse_mqtt_url
+from jiayuan.settings import Settings
+from tests.conftest import make_test_settings
 
 MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
 
@@ -27,6 +30,14 @@ def mqtt_url() -> str:
 def prefix() -> str:
     """A topic prefix no other test run uses, so runs on the shared broker never mix."""
     return f"jytest-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def broker_settings(database_url: str, tmp_path: Path, mqtt_url: str, prefix: str) -> Settings:
+    """Test settings on the test broker, under this test's prefix (the ingest client id too)."""
+    return make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
+    )
 
 
 @pytest.fixture

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.devices.service import BatchOutcome
 from jiayuan.ingest.runner import start_in_child_process
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import Role
+from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope, seed_site
+from tests.integration.accounts.helpers import make_user, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
 
@@ -40,30 +38,17 @@ class StoredIds:
 
 
 def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_clients(
-    sessions: sessionmaker[Session],
-    database_url: str,
-    tmp_path: Path,
-    mqtt_url: str,
-    prefix: str,
-    publisher: mqtt.Client,
+    sessions: sessionmaker[Session], broker_settings: Settings, prefix: str, publisher: mqtt.Client
 ) -> None:
     with sessions() as session:
         site = seed_site(session)
-        staff = create_user(
-            session, actor=Principal.system(), username="staff", display_name="值班员", role=Role.STAFF,
-            scopes=[(ScopeKind.COMMUNITY, site.community_id)],
-        )  # fmt: skip
-        session.flush()
-        token = issue_api_token(session, actor=Principal.system(), name="t", user_id=staff.id)
-        session.commit()
-    settings = make_test_settings(database_url, tmp_path).model_copy(
-        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
-    )
+    staff = make_user(sessions, "staff", Role.STAFF, scopes=[f"community:{site.community_id}"])
+    token = token_for(sessions, staff)
     stored = StoredIds()
-    stop_ingest = start_in_child_process(settings, observer=stored)
+    stop_ingest = start_in_child_process(broker_settings, observer=stored)
     try:
         with (
-            TestClient(create_app(settings)) as client,
+            TestClient(create_app(broker_settings)) as client,
             client.websocket_connect(f"/ws/v1/access?token={token}") as live,
         ):
             topic = f"{prefix}/v1/devices/jjhy-gate1-plate/events"

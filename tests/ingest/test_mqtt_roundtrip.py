@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -20,7 +19,6 @@ from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
-from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope, seed_site
 
 pytestmark = pytest.mark.mqtt
@@ -36,20 +34,8 @@ def wait_for(predicate: object, timeout: float = 20.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def ingest_settings(database_url: str, tmp_path: Path, mqtt_url: str, prefix: str) -> Settings:
-    settings = make_test_settings(database_url, tmp_path)
-    return settings.model_copy(
-        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
-    )
-
-
 def test_events_flow_from_broker_to_database_and_bus(
-    sessions: sessionmaker[Session],
-    database_url: str,
-    tmp_path: Path,
-    mqtt_url: str,
-    prefix: str,
-    publisher: mqtt.Client,
+    sessions: sessionmaker[Session], broker_settings: Settings, prefix: str, publisher: mqtt.Client
 ) -> None:
     with sessions() as session:
         seed_site(session)
@@ -58,7 +44,7 @@ def test_events_flow_from_broker_to_database_and_bus(
     commands: list[dict[str, object]] = []
     publisher.on_message = lambda _c, _u, m: commands.append(json.loads(m.payload))
     publisher.subscribe(f"{prefix}/v1/devices/jjhy-gate1-qr/commands", qos=1)
-    loop = IngestLoop(ingest_settings(database_url, tmp_path, mqtt_url, prefix), sessions=sessions)
+    loop = IngestLoop(broker_settings, sessions=sessions)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import queue
 from datetime import timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -13,23 +12,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import VisitorPass
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import Role
+from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.conftest import make_test_settings
 from tests.devices.helpers import add_person, seed_site
+from tests.integration.accounts.helpers import make_user, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 
 
 def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enabled_reader(
     sessions: sessionmaker[Session],
-    database_url: str,
-    tmp_path: Path,
-    mqtt_url: str,
+    broker_settings: Settings,
     prefix: str,
     publisher: mqtt.Client,
     vault: PiiVault,
@@ -44,22 +40,15 @@ def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enable
             name="李四", phone_cipher=phone, phone_tail="0000", valid_from=now - timedelta(hours=1),
             valid_until=now + timedelta(hours=3), entries_allowed=2,
         )  # fmt: skip
-        staff = create_user(
-            session, actor=Principal.system(), username="staff", display_name="值班员", role=Role.STAFF,
-            scopes=[(ScopeKind.COMMUNITY, site.community_id)],
-        )  # fmt: skip
         session.add(visitor)
-        session.flush()
-        token = issue_api_token(session, actor=Principal.system(), name="t", user_id=staff.id)
-        visitor_id = visitor.id
         session.commit()
+        visitor_id = visitor.id
+    staff = make_user(sessions, "staff", Role.STAFF, scopes=[f"community:{site.community_id}"])
+    token = token_for(sessions, staff)
     received: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
     publisher.on_message = lambda _c, _u, m: received.put((m.topic, json.loads(m.payload)))
     publisher.subscribe(f"{prefix}/v1/devices/+/commands", qos=1)
-    settings = make_test_settings(database_url, tmp_path).model_copy(
-        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix}
-    )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(broker_settings)) as client:
         cancelled = client.post(
             f"/api/v1/visitors/{visitor_id}/cancel", headers={"Authorization": f"Bearer {token}"}
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,9 +15,9 @@ from jiayuan.access.passes import Signer
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.registry.models import Vehicle
+from jiayuan.settings import Settings
 from jiayuan.sim.runner import run
 from jiayuan.sim.traffic import SimGate, Traffic
-from tests.conftest import make_test_settings
 from tests.devices.helpers import add_person, seed_site
 
 GATE = SimGate(
@@ -45,7 +44,7 @@ def test_same_seed_same_traffic_and_a_daily_curve() -> None:
 
 @pytest.mark.mqtt
 def test_simulated_traffic_is_all_accounted_for(
-    sessions: sessionmaker[Session], database_url: str, tmp_path: Path, mqtt_url: str, prefix: str
+    sessions: sessionmaker[Session], broker_settings: Settings, prefix: str
 ) -> None:
     with sessions() as session:
         site = seed_site(session)
@@ -53,16 +52,13 @@ def test_simulated_traffic_is_all_accounted_for(
             household, person = add_person(session, site.compound_id, room=room)
         session.add(Vehicle(plate="豫A10345", color="blue", household_id=household, owner_id=person))
         session.commit()
-    settings = make_test_settings(database_url, tmp_path).model_copy(
-        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
-    )
-    loop = IngestLoop(settings, sessions=sessions)
+    loop = IngestLoop(broker_settings, sessions=sessions)
     thread = threading.Thread(target=loop.run, daemon=True)
     thread.start()
     try:
         assert loop.connected.wait(10)
         time.sleep(0.3)
-        stats = run(settings, rate=60, duration=4, seed=3)
+        stats = run(broker_settings, rate=60, duration=4, seed=3)
         deadline = time.monotonic() + 20
         while loop.stats.messages < stats.messages and time.monotonic() < deadline:
             time.sleep(0.1)
