@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     pass_validity_s: int = 45
     pass_key_id: str = "k1"  # noqa: S105 - a key id, not a secret
 
+    # Browser-facing limits: how often an open WebSocket or MJPEG stream re-checks its sign-in, how long
+    # one MJPEG response lasts (the page reconnects), the request body caps, and the site's public origin
+    # (scheme://host[:port]) that WebSocket Origin headers must match besides the request's own Host.
+    stream_recheck_s: float = Field(default=20.0, gt=0, le=3600)
+    mjpeg_max_s: float = Field(default=600.0, gt=0, le=86400)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=21 * 1024 * 1024, ge=1024)  # a 20 MiB workbook and its form
+    public_origin: str = ""
+
     # Vision: the pretrained COCO detector; absent file means the no-weights fallback.
     vision_model_path: Path | None = _SHARED_MODEL if _SHARED_MODEL.exists() else None
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jiayuan.access.states import VisitorState
-from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 
 MAX_VISITOR_WINDOW = timedelta(days=7)
 
@@ -18,7 +18,7 @@ class VisitorInvite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: int = Field(ge=1)
+    household_id: RowIdInt
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=20)]
     plate: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = None
@@ -129,7 +129,7 @@ class IsolationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int = Field(ge=1)
+    person_id: RowIdInt
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
@@ -239,7 +239,7 @@ class WatchPlateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    community_id: int = Field(ge=1)
+    community_id: RowIdInt
     plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=16)]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from annotated_types import Ge, Le
 from ulid import ULID
 
 
@@ -12,3 +15,7 @@ def new_event_id() -> str:
 
 # Row ids are 32-bit INTEGER columns on both backends: anything larger is invalid input, not a lookup.
 MAX_ROW_ID = 2**31 - 1
+
+# A row id as input (path, query or body field): an absurd value is a 422 naming the field, never a
+# database overflow, and the bounds show in the OpenAPI schema.
+RowIdInt = Annotated[int, Ge(1), Le(MAX_ROW_ID)]

@@ -12,8 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from jiayuan.accounts import passwords
 from jiayuan.bus.hub import hub
 from jiayuan.settings import Settings, get_settings
+from jiayuan.web.body_limit import BodyLimit
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
+from jiayuan.web.headers import SecurityHeaders
 from jiayuan.web.live_feed import LiveFeed
 from jiayuan.web.reader_updates import ReaderUpdates
 from jiayuan.web.routes import (
@@ -21,6 +23,7 @@ from jiayuan.web.routes import (
     access_pages,
     access_ws,
     accounts_api,
+    api_docs,
     auth_pages,
     console_pages,
     devices_api,
@@ -70,9 +73,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         summary="平安家园 · 智慧社区: registry, gates, cases and duty of a community office",
         lifespan=lifespan,
+        # Served behind a sign-in by `api_docs` instead (and the pages not at all in production).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     install_error_handlers(app)
+    # The last added runs first: the headers also go on the body limit's 413.
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes, upload=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.include_router(api_docs.router_for(app, with_pages=settings.env != "production"))
     app.include_router(health.router)
     # Before the registry's routes: `/residents/import` must not be read as `/residents/{resident_id}`.
     app.include_router(registry_excel.api)

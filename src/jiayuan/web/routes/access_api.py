@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from jiayuan.access import passes_service, reports
 from jiayuan.access import service as access
@@ -33,7 +33,7 @@ from jiayuan.access.schemas import (
 )
 from jiayuan.access.states import VisitorState
 from jiayuan.kernel.errors import Invalid
-from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
@@ -53,7 +53,7 @@ def gates(principal: CurrentPrincipal, session: SessionDep) -> list[GateOut]:
 
 @router.get("/gates/{gate_id}/flow", response_model=FlowOut)
 def gate_flow(
-    gate_id: int, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
+    gate_id: RowIdInt, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
 ) -> FlowOut:
     """People and vehicles through a gate in 5-minute buckets since `since` (default 24 h, at most 7 days)."""
     return reports.gate_flow(session, actor=principal, gate_id=gate_id, since=since)
@@ -61,7 +61,7 @@ def gate_flow(
 
 @router.get("/compounds/{compound_id}/flow", response_model=FlowOut)
 def compound_flow(
-    compound_id: int, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
+    compound_id: RowIdInt, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
 ) -> FlowOut:
     """A compound's flow (its gates summed) and the outside vehicles inside now."""
     return reports.compound_flow(session, actor=principal, compound_id=compound_id, since=since)
@@ -80,7 +80,7 @@ def flow_today(
 
 @router.get("/compounds/{compound_id}/daily", response_model=DailySummary)
 def daily(
-    compound_id: int,
+    compound_id: RowIdInt,
     principal: CurrentPrincipal,
     session: SessionDep,
     day: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
@@ -115,7 +115,7 @@ class ResidentPassRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int | None = Field(default=None, ge=1)
+    person_id: RowIdInt | None = None
 
 
 @router.post("/passes/resident", response_model=IssuedPass)

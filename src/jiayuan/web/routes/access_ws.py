@@ -10,14 +10,13 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from jiayuan.access import policies, reports
-from jiayuan.accounts import service as accounts
 from jiayuan.bus.hub import Filter, Message, hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.principal import Principal
-from jiayuan.web.auth import SESSION_COOKIE
 from jiayuan.web.context import AppContext
+from jiayuan.web.streams import credential_of, origin_allowed, principal_now, until_signed_out
 
 router = APIRouter(tags=["access"])
 
@@ -31,17 +30,6 @@ STREAM_EVENTS = frozenset(
         "device.state",
     }
 )
-
-
-def _principal(context: AppContext, token: str | None, cookie: str | None) -> Principal | None:
-    with unit_of_work(context.sessions) as session:
-        try:
-            if token:
-                return accounts.principal_for_token(session, token)
-            found = accounts.principal_for_session(session, cookie or "")
-        except JiayuanError:
-            return None
-        return found[0] if found else None
 
 
 def _compound_gates(context: AppContext, principal: Principal, compound_id: int) -> frozenset[int]:
@@ -85,12 +73,18 @@ async def access_stream(
     compound_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     token: str | None = None,
 ) -> None:
-    """Send each permitted access event as JSON; authenticate with `?token=` or the session cookie.
+    """Send each permitted access event as JSON; authenticate with a bearer token (`Authorization`
+    header or `?token=`) or the session cookie.
 
-    `gate_id` or `compound_id` narrows the stream to one gate or one compound's gates.
+    `gate_id` or `compound_id` narrows the stream to one gate or one compound's gates. A browser must
+    open it from this site (4403 otherwise); it closes with 4401 once the sign-in stops being valid.
     """
     context: AppContext = websocket.app.state.context
-    principal = await run_in_threadpool(_principal, context, token, websocket.cookies.get(SESSION_COOKIE))
+    if not origin_allowed(websocket, context.settings.public_origin):
+        await _refuse(websocket, 4403, "origin not allowed")
+        return
+    credential = credential_of(websocket, query_token=token)
+    principal = await run_in_threadpool(principal_now, context, credential)
     if principal is None:
         await _refuse(websocket, 4401, "unauthorized")
         return
@@ -109,23 +103,27 @@ async def access_stream(
     may_see = stream_filter(principal, gate_id, compound_id, compound_gates)
     subscription = hub.subscribe(STREAM_EVENTS, may_see)
     receiver = asyncio.create_task(_drain(websocket))
+    signed_out = asyncio.create_task(until_signed_out(context, credential, principal))
     try:
-        while not receiver.done():
+        while not receiver.done() and not signed_out.done():
             getter = asyncio.create_task(subscription.queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({getter, receiver, signed_out}, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
                 await websocket.send_json(getter.result())
                 while not subscription.queue.empty():  # the rest of a batch, without a task each
                     await websocket.send_json(subscription.queue.get_nowait())
             else:
                 getter.cancel()
+        if signed_out.done():
+            await websocket.close(code=4401, reason="signed out")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         hub.unsubscribe(subscription)
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-            await receiver
+        for task in (receiver, signed_out):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await task
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:

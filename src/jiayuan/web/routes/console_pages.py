@@ -15,6 +15,7 @@ from jiayuan.accounts import service
 from jiayuan.accounts.schemas import USER_ROLES, AuditSearch, parse_scope
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
+from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.web.areas import areas_for
@@ -150,7 +151,7 @@ def add_user(
 @router.post("/users/{user_id}/deactivate")
 def deactivate_user(
     request: Request,
-    user_id: int,
+    user_id: RowIdInt,
     principal: PagePrincipal,
     session: SessionDep,
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -167,7 +168,9 @@ def deactivate_user(
 
 
 @router.post("/users/{user_id}/unlock")
-def unlock_user(request: Request, user_id: int, principal: PagePrincipal, session: SessionDep) -> Response:
+def unlock_user(
+    request: Request, user_id: RowIdInt, principal: PagePrincipal, session: SessionDep
+) -> Response:
     """Lift a login lock from the console."""
     try:
         user = service.unlock_user(session, actor=principal, user_id=user_id)

@@ -20,6 +20,7 @@ from jiayuan.devices.schemas import (
     PushResult,
 )
 from jiayuan.devices.service import Pipeline
+from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.principal import Principal
 from jiayuan.settings import Settings
 from jiayuan.web.auth import CurrentPrincipal
@@ -126,7 +127,7 @@ def dead_letters(
     device_id: Annotated[str | None, Query(max_length=64)] = None,
     reason: Annotated[str | None, Query(pattern="^(" + "|".join(DEAD_LETTER_REASONS) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[RowIdInt | None, Query()] = None,
 ) -> list[DeadLetterOut]:
     """The newest refused messages with their reason and the first bytes as received."""
     letters = service.list_dead_letters(

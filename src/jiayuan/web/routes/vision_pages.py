@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -21,7 +22,9 @@ from jiayuan.kernel.principal import Principal
 from jiayuan.registry.directory import DeviceInfo, all_devices, devices_by_ids
 from jiayuan.vision.relay import LiveRelay
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
+from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.streams import Credential, credential_of, still_signed_in
 from jiayuan.web.templating import render
 
 router = APIRouter(tags=["cameras"])
@@ -81,13 +84,17 @@ def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep
 
 
 @router.get("/console/cameras/{device_id}", include_in_schema=False)
-def camera_page(device_id: str, request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
+def camera_page(
+    device_id: str, request: Request, principal: PagePrincipal, session: SessionDep, context: ContextDep
+) -> Response:
     """One camera's live stream, large (the big screen, a phone)."""
     try:
         camera = camera_for(session, principal, device_id)
     except Forbidden as exc:
         return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
-    return render(request, "vision/camera.html", {"camera": camera})
+    # The page opens a new stream shortly before the server ends one (JIAYUAN_MJPEG_MAX_S).
+    renew_s = max(1, int(context.settings.mjpeg_max_s) - 5)
+    return render(request, "vision/camera.html", {"camera": camera, "renew_s": renew_s})
 
 
 @router.get("/api/v1/cameras/{device_id}/snapshot.jpg", response_class=Response)
@@ -105,16 +112,38 @@ def snapshot(
     return Response(frame.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-async def _mjpeg(relay: LiveRelay, device_id: str, limit: int | None) -> AsyncIterator[bytes]:
+@dataclass(frozen=True)
+class _Viewer:
+    """Who watches a stream, so it can end when they are signed out (see `web.streams`)."""
+
+    context: AppContext
+    credential: Credential
+    principal: Principal
+
+
+async def _mjpeg(
+    relay: LiveRelay, device_id: str, limit: int | None, viewer: _Viewer
+) -> AsyncIterator[bytes]:
+    settings = viewer.context.settings
     last, sent, waiting_since = 0, 0, time.monotonic()
+    # A response lasts at most `mjpeg_max_s` (the page opens a new one), re-checking the sign-in meanwhile.
+    ends_at = waiting_since + settings.mjpeg_max_s
+    recheck_at = waiting_since + settings.stream_recheck_s
     while limit is None or sent < limit:
+        now = time.monotonic()
+        if now >= ends_at:
+            return
+        if now >= recheck_at:
+            if not await still_signed_in(viewer.context, viewer.credential, viewer.principal):
+                return
+            recheck_at = now + settings.stream_recheck_s
         frame = relay.latest(device_id)
         if frame is None or frame.seq == last:
-            if time.monotonic() - waiting_since > NO_FRAME_TIMEOUT:
+            if now - waiting_since > NO_FRAME_TIMEOUT:
                 return  # the worker went away; the browser reconnects when it likes
             await asyncio.sleep(0.05)
             continue
-        last, sent, waiting_since = frame.seq, sent + 1, time.monotonic()
+        last, sent, waiting_since = frame.seq, sent + 1, now
         head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n\r\n"
         yield head.encode() + frame.jpeg + b"\r\n"
 
@@ -128,13 +157,17 @@ def live(
     context: ContextDep,
     frames: Annotated[int | None, Query(ge=1, le=100000, description="停止前发送的帧数（默认不限）")] = None,
 ) -> Response:
-    """The camera's annotated frames as an MJPEG stream (multipart/x-mixed-replace)."""
+    """The camera's annotated frames as an MJPEG stream (multipart/x-mixed-replace).
+
+    It ends after `JIAYUAN_MJPEG_MAX_S` seconds, or sooner once the viewer's sign-in stops being valid.
+    """
     camera_for(session, principal, device_id)
     relay = _relay(request, context)
     if relay is None:
         raise _unavailable()
+    viewer = _Viewer(context, credential_of(request), principal)
     return StreamingResponse(
-        _mjpeg(relay, device_id, frames),
+        _mjpeg(relay, device_id, frames, viewer),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         headers={"Cache-Control": "no-store"},
     )
