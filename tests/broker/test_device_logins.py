@@ -1,0 +1,226 @@
+"""Devices on the production broker (Mosquitto from the shipped configuration, dynamic security).
+
+Anonymous clients are refused, a device signs in with its id and newest live token and is confined to
+its own topics, the platform reads everything, and revoking or disabling refuses a device at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.access.models import Alarm
+from jiayuan.accounts import service as accounts
+from jiayuan.broker.admin import BrokerAdmin
+from jiayuan.broker.sync import BrokerSync, sync_devices
+from jiayuan.db.uow import unit_of_work
+from jiayuan.devices import credentials, lifecycle
+from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.ingest.runner import IngestLoop
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.principal import Principal
+from tests.broker.conftest import PrivateBroker
+from tests.broker.helpers import Probe, eventually
+from tests.conftest import make_test_settings
+from tests.devices.helpers import envelope, seed_site
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
+
+PREFIX = "jiayuan"
+QR, SOS = "jjhy-gate1-qr", "jjhy-gate1-sos"
+SEALER = credentials.sealer_for("test-secret-key-for-broker")
+
+
+def topic(device: str, kind: str) -> str:
+    return f"{PREFIX}/v1/devices/{device}/{kind}"
+
+
+@dataclass
+class Site:
+    """Two devices with tokens, pushed to the broker."""
+
+    broker: PrivateBroker
+    admin: BrokerAdmin
+    tokens: dict[str, str]
+
+
+def issue(sessions: sessionmaker[Session], device_id: str) -> str:
+    with unit_of_work(sessions) as session:
+        return credentials.issue_token(
+            session, actor=Principal.system(), device_id=device_id, name="测试", sealer=SEALER
+        ).token
+
+
+def push(sessions: sessionmaker[Session], admin: BrokerAdmin, *device_ids: str) -> None:
+    results = sync_devices(sessions, admin, sealer=SEALER, prefix=PREFIX, device_ids=device_ids or None)
+    assert [r.error for r in results if r.error] == []
+
+
+@pytest.fixture
+def site(sessions: sessionmaker[Session], mosquitto: PrivateBroker) -> Iterator[Site]:
+    with sessions() as session:
+        seed_site(session)
+    tokens = {device: issue(sessions, device) for device in (QR, SOS)}
+    admin = BrokerAdmin(mosquitto.url).start()
+    push(sessions, admin)
+    yield Site(mosquitto, admin, tokens)
+    admin.close()
+
+
+def device(site: Site, device_id: str, token: str | None = None) -> Probe:
+    return Probe(site.broker.port, device_id, token or site.tokens[device_id], client_id=device_id)
+
+
+def test_anonymous_and_wrong_password_clients_are_refused(mosquitto: PrivateBroker) -> None:
+    anonymous = Probe(mosquitto.port, None)
+    assert not anonymous.accepted
+    assert "authori" in str(anonymous.reason).lower()
+    # Refused at CONNECT: an anonymous client never gets as far as subscribing to `#`.
+    assert anonymous.disconnected.wait(5)
+    wrong = Probe(mosquitto.port, "jiayuan-platform", "guess")
+    assert not wrong.accepted
+    platform = Probe.platform(mosquitto.url)
+    assert platform.accepted and platform.subscribe("#")
+    for probe in (anonymous, wrong, platform):
+        probe.close()
+
+
+def test_a_device_signs_in_with_its_id_and_token_and_is_confined_to_its_own_topics(site: Site) -> None:
+    platform = Probe.platform(site.broker.url)
+    assert platform.subscribe(f"{PREFIX}/#")
+    qr = device(site, QR)
+    assert qr.accepted
+    # Username = client id = device id: the token does not work under another client id or username.
+    assert not Probe(site.broker.port, QR, site.tokens[QR], client_id="someone-else").accepted
+    assert not Probe(site.broker.port, SOS, site.tokens[QR], client_id=SOS).accepted
+
+    assert not qr.subscribe("#")
+    assert not qr.subscribe(topic(SOS, "commands"))
+    assert not qr.subscribe(f"{PREFIX}/v1/devices/+/commands")
+    assert not qr.subscribe(f"{PREFIX}/v1/platform/committed")
+    assert qr.subscribe(topic(QR, "commands"))
+
+    platform.publish(topic(SOS, "commands"), b"for the sos button")
+    platform.publish(topic(QR, "commands"), b"for the reader")
+    assert eventually(lambda: len(qr.received) == 1)
+    assert qr.received == [(topic(QR, "commands"), b"for the reader")]
+
+    for forged in (
+        topic(SOS, "events"),
+        topic(SOS, "status"),
+        topic(QR, "commands"),
+        f"{PREFIX}/v1/platform/committed",
+    ):
+        qr.publish(forged, b"forged")
+    qr.publish(topic(QR, "events"), b"own")
+    assert eventually(lambda: (topic(QR, "events"), b"own") in platform.received)
+    seen = [t for t, body in platform.received if body == b"forged"]
+    assert seen == []
+    for probe in (platform, qr):
+        probe.close()
+
+
+def test_a_device_cannot_forge_another_devices_sos_and_its_own_events_are_ingested(
+    site: Site, sessions: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": site.broker.url, "mqtt_client_id": "ingest-private", "mqtt_topic_prefix": PREFIX}
+    )
+    loop = IngestLoop(settings, sessions=sessions)
+    runner = threading.Thread(target=loop.run, daemon=True)
+    runner.start()
+    try:
+        assert loop.connected.wait(10)
+        qr, sos = device(site, QR), device(site, SOS)
+        sos_payload = {"button": "1号门", "pressed": "long"}
+        # The reader publishes an SOS as the button, on the button's topic: the broker drops it.
+        qr.publish(topic(SOS, "events"), envelope(SOS, "sos", sos_payload, ts=utcnow()))
+        # On its own topic the envelope must name the reader: a dead letter, no alarm.
+        qr.publish(topic(QR, "events"), envelope(SOS, "sos", sos_payload, ts=utcnow()))
+        assert eventually(lambda: _count(sessions, DeadLetter) == 1)
+        # The button itself: stored and an alarm opened.
+        sos.publish(topic(SOS, "events"), envelope(SOS, "sos", sos_payload, ts=utcnow(), id="sos-real-0001"))
+        assert eventually(lambda: _count(sessions, Alarm) == 1)
+        with sessions() as session:
+            assert session.scalars(select(DeviceEvent.event_id)).all() == ["sos-real-0001"]
+            assert session.scalars(select(DeadLetter.reason)).all() == ["topic_mismatch"]
+        qr.close()
+        sos.close()
+    finally:
+        loop.stop()
+        runner.join(15)
+
+
+def _count(sessions: sessionmaker[Session], model: type[Alarm] | type[DeadLetter]) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def follower(site: Site, sessions: sessionmaker[Session]) -> Iterator[BrokerSync]:
+    """What the web process runs: pushes device access changes to the broker after each commit."""
+    sync = BrokerSync(site.broker.url, sessions=sessions, sealer=SEALER, prefix=PREFIX).start()
+    yield sync
+    sync.close()
+
+
+def test_revoking_the_token_disconnects_and_refuses_the_device_at_once(
+    site: Site, sessions: sessionmaker[Session], follower: BrokerSync
+) -> None:
+    qr = device(site, QR)
+    assert qr.accepted
+    with unit_of_work(sessions) as session:
+        assert accounts.revoke_device_tokens(session, actor=Principal.system(), device_id=QR) == 1
+    assert qr.disconnected.wait(10)
+    assert not device(site, QR).accepted
+    # A new token is the password again, pushed as soon as it is issued.
+    token = issue(sessions, QR)
+    follower.wait_idle()
+    assert device(site, QR, token).accepted
+
+
+def test_the_newest_live_token_is_the_mqtt_password(
+    site: Site, sessions: sessionmaker[Session], follower: BrokerSync
+) -> None:
+    old = site.tokens[QR]
+    new = issue(sessions, QR)
+    follower.wait_idle()
+    assert device(site, QR, new).accepted
+    assert not device(site, QR, old).accepted
+    # Revoking the newest makes the older live token the password again.
+    with unit_of_work(sessions) as session:
+        newest = accounts.live_device_token_ids(session, QR)[0]
+        accounts.revoke_api_token(session, actor=Principal.system(), token_id=newest)
+    follower.wait_idle()
+    assert device(site, QR, old).accepted
+
+
+def test_disabling_the_device_disconnects_and_refuses_it_until_enabled(
+    site: Site, sessions: sessionmaker[Session], follower: BrokerSync
+) -> None:
+    sos = device(site, SOS)
+    with unit_of_work(sessions) as session:
+        lifecycle.disable_device(
+            session, actor=Principal.system(), device_id=SOS, reason="设备被拆", revoke_tokens=False
+        )
+    assert sos.disconnected.wait(10)
+    assert not device(site, SOS).accepted
+    with unit_of_work(sessions) as session:
+        lifecycle.enable_device(session, actor=Principal.system(), device_id=SOS, reason="已修复")
+    follower.wait_idle()
+    assert device(site, SOS).accepted
+
+
+def test_broker_sync_restores_device_logins_without_disconnecting_signed_in_devices(
+    site: Site, sessions: sessionmaker[Session]
+) -> None:
+    qr = device(site, QR)
+    push(sessions, site.admin)
+    assert not qr.disconnected.wait(1)
+    qr.close()
