@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import getpass
 import glob
-import json
 import shutil
 import socket
 import subprocess
@@ -17,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from jiayuan.broker import dynsec
+from jiayuan.cli.main import app as cli
 from jiayuan.ingest.embedded_broker import free_port
+from jiayuan.settings import get_settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
 PLATFORM_USER = "jiayuan-platform"
@@ -64,6 +65,16 @@ def render(directory: Path, port: int, plugin: str) -> Path:
     return path
 
 
+def broker_init(url: str, file: Path) -> None:
+    """`jiayuan broker init --file FILE` with JIAYUAN_MQTT_URL=url (the production bootstrap)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JIAYUAN_MQTT_URL", url)
+        get_settings.cache_clear()
+        result = CliRunner().invoke(cli, ["broker", "init", "--file", str(file)])
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[PrivateBroker]:
     """Mosquitto from the shipped configuration with `jiayuan broker init`'s plugin file."""
@@ -73,8 +84,8 @@ def mosquitto(tmp_path: Path) -> Iterator[PrivateBroker]:
     directory = tmp_path / "mosquitto"
     directory.mkdir()
     port = free_port()
-    config = dynsec.initial_config(username=PLATFORM_USER, password=PLATFORM_PASSWORD)
-    (directory / "dynamic-security.json").write_text(json.dumps(config), encoding="utf-8")
+    url = f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@127.0.0.1:{port}"
+    broker_init(url, directory / "dynamic-security.json")
     process = subprocess.Popen(
         ["mosquitto", "-c", str(render(directory, port, plugin))],
         stdout=subprocess.DEVNULL,

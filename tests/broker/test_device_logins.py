@@ -14,17 +14,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from jiayuan.access.models import Alarm
 from jiayuan.accounts import service as accounts
 from jiayuan.broker.admin import BrokerAdmin
 from jiayuan.broker.sync import BrokerSync, sync_devices
+from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import credentials, lifecycle
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
+from jiayuan.settings import get_settings
 from tests.broker.conftest import PrivateBroker
 from tests.broker.helpers import Probe, eventually
 from tests.conftest import make_test_settings
@@ -224,3 +227,29 @@ def test_broker_sync_restores_device_logins_without_disconnecting_signed_in_devi
     push(sessions, site.admin)
     assert not qr.disconnected.wait(1)
     qr.close()
+
+
+def test_the_cli_bootstrap_and_sync_let_enabled_devices_in(
+    mosquitto: PrivateBroker,
+    sessions: sessionmaker[Session],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    token = issue(sessions, QR)
+    old_token = issue(sessions, "jjhy-old-qr")  # a disabled device
+    assert not Probe(mosquitto.port, QR, token, client_id=QR).accepted  # not pushed yet
+    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("JIAYUAN_MQTT_URL", mosquitto.url)
+    monkeypatch.setenv("JIAYUAN_SECRET_KEY", "test-secret-key-for-broker")
+    monkeypatch.setenv("JIAYUAN_MQTT_TOPIC_PREFIX", PREFIX)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["broker", "sync"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "jjhy-old-qr: 拒绝登录" in result.output
+    assert Probe(mosquitto.port, QR, token, client_id=QR).accepted
+    assert not Probe(mosquitto.port, "jjhy-old-qr", old_token, client_id="jjhy-old-qr").accepted
