@@ -52,7 +52,17 @@ from jiayuan.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("JIAYUAN_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "mqtt://127.0.0.1:18831")
+
+
+def _test_broker_url() -> str:
+    """JIAYUAN_TEST_MQTT_URL, else the URL `make services` wrote (the broker refuses anonymous clients)."""
+    written = Path(__file__).resolve().parents[2] / "var" / "test-services.env"
+    if "JIAYUAN_TEST_MQTT_URL" not in os.environ and written.exists():
+        return written.read_text().strip().partition("=")[2]
+    return os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
+
+
+MQTT_URL = _test_broker_url()
 
 
 def new_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]:

@@ -3,7 +3,7 @@
 Roles:
 - `jiayuan-platform`: publish, subscribe and receive everything, and administer the plugin over
   `$CONTROL/dynamic-security/v1` (how the platform keeps device logins in step with tokens).
-- `jiayuan-device-{id}`, one per device: publish its own `events`, `status` and `snapshots/+`,
+- `jiayuan-device-{id}`, one per device: publish its own `events`, `status`, `snapshots/+` and `live`,
   subscribe to and receive its own `commands`; nothing else. (Mosquitto 2.0.11's plugin does not
   expand `%c`/`%u` in ACLs, so each device gets literal topics in a role of its own.)
 Anything not granted is refused: anonymous clients by `allow_anonymous false`, the rest by the
@@ -40,6 +40,7 @@ def device_acls(prefix: str, device_id: str) -> list[dict[str, Any]]:
         _acl("publishClientSend", f"{own}/events"),
         _acl("publishClientSend", f"{own}/status"),
         _acl("publishClientSend", f"{own}/snapshots/+"),
+        _acl("publishClientSend", f"{own}/live"),  # a camera worker's annotated frames (QoS 0)
         _acl("subscribeLiteral", f"{own}/commands"),
         _acl("publishClientReceive", f"{own}/commands"),
         _acl("unsubscribeLiteral", f"{own}/commands"),
