@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -26,12 +28,15 @@ from jiayuan.devices import credentials, lifecycle
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.principal import Principal
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Community
 from jiayuan.settings import get_settings
+from jiayuan.web.app import create_app
 from tests.broker.conftest import PrivateBroker
 from tests.broker.helpers import Probe, eventually
 from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope, seed_site
+from tests.integration.accounts.helpers import make_user, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
 
@@ -253,3 +258,29 @@ def test_the_cli_bootstrap_and_sync_let_enabled_devices_in(
     assert "jjhy-old-qr: 拒绝登录" in result.output
     assert Probe(mosquitto.port, QR, token, client_id=QR).accepted
     assert not Probe(mosquitto.port, "jjhy-old-qr", old_token, client_id="jjhy-old-qr").accepted
+
+
+def test_the_web_app_keeps_the_broker_in_step_with_its_api(
+    site: Site, sessions: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={
+            "mqtt_url": site.broker.url,
+            "mqtt_topic_prefix": PREFIX,
+            "secret_key": SecretStr("test-secret-key-for-broker"),
+        }
+    )
+    with sessions() as session:
+        community = session.scalars(select(Community.id).where(Community.name == "紫荆路社区")).one()
+    admin_id = make_user(sessions, "admin1", Role.ADMIN, scopes=[f"community:{community}"])
+    headers = {"Authorization": f"Bearer {token_for(sessions, admin_id)}"}
+    with TestClient(create_app(settings)) as client:
+        issued = client.post("/api/v1/tokens", json={"name": "新读头", "device_id": QR}, headers=headers)
+        assert issued.status_code == 201, issued.text
+        client.app.state.broker_sync.wait_idle()  # type: ignore[attr-defined]
+        reader = device(site, QR, issued.json()["token"])
+        assert reader.accepted
+        response = client.post(f"/api/v1/devices/{QR}/disable", json={"reason": "被盗"}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert reader.disconnected.wait(10)
+        assert not device(site, QR, issued.json()["token"]).accepted
