@@ -31,6 +31,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Community
 from jiayuan.settings import get_settings
+from jiayuan.vision.publish import Publisher
 from jiayuan.web.app import create_app
 from tests.broker.conftest import PrivateBroker
 from tests.broker.helpers import Probe, eventually
@@ -284,3 +285,21 @@ def test_the_web_app_keeps_the_broker_in_step_with_its_api(
         assert response.status_code == 200, response.text
         assert reader.disconnected.wait(10)
         assert not device(site, QR, issued.json()["token"]).accepted
+
+
+def test_a_camera_worker_signs_in_as_its_device(site: Site, sessions: sessionmaker[Session]) -> None:
+    camera = "jjhy-gate1-cam"
+    token = issue(sessions, camera)
+    push(sessions, site.admin, camera)
+    platform = Probe.platform(site.broker.url)
+    assert platform.subscribe(f"{PREFIX}/#")
+    publisher = Publisher(f"mqtt://127.0.0.1:{site.broker.port}", camera, prefix=PREFIX, token=token)
+    assert publisher.start()
+    try:
+        publisher.event("occupancy", {"zone": "门口", "class": "person", "count": 2})
+        publisher.live(b"\xff\xd8 frame")
+        topics = {f"{PREFIX}/v1/devices/{camera}/{kind}" for kind in ("status", "events", "live")}
+        assert eventually(lambda: topics <= {t for t, _ in platform.received})
+    finally:
+        publisher.stop()
+        platform.close()
