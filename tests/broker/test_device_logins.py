@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from jiayuan.access.models import Alarm
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts.models import ApiToken
 from jiayuan.broker.admin import BrokerAdmin
 from jiayuan.broker.sync import BrokerSync, sync_devices
 from jiayuan.cli.main import app as cli
@@ -303,3 +305,20 @@ def test_a_camera_worker_signs_in_as_its_device(site: Site, sessions: sessionmak
     finally:
         publisher.stop()
         platform.close()
+
+
+def test_a_starting_web_process_refuses_devices_whose_token_expired_meanwhile(
+    site: Site, sessions: sessionmaker[Session]
+) -> None:
+    assert device(site, QR).accepted
+    with unit_of_work(sessions) as session:
+        for token in session.scalars(select(ApiToken).where(ApiToken.device_id == QR)):
+            token.expires_at = utcnow() - timedelta(minutes=1)
+    assert device(site, QR).accepted  # nothing pushed it yet
+    sync = BrokerSync(site.broker.url, sessions=sessions, sealer=SEALER, prefix=PREFIX).start()
+    try:
+        sync.wait_idle()
+        assert not device(site, QR).accepted
+        assert device(site, SOS).accepted
+    finally:
+        sync.close()

@@ -30,6 +30,8 @@ from jiayuan.kernel.principal import Principal
 
 log = logging.getLogger(__name__)
 
+_EVERY_DEVICE = ""  # no device id is empty
+
 
 @dataclass(frozen=True)
 class Synced:
@@ -90,9 +92,11 @@ class BrokerSync:
         self._thread = threading.Thread(target=self._work, name="jiayuan-broker-sync", daemon=True)
 
     def start(self) -> BrokerSync:
-        """Connect and follow the bus."""
+        """Connect, push every device once (changes made while no web process ran, expired tokens),
+        then follow the bus."""
         self._admin.start()
         self._thread.start()
+        self._queue.put(_EVERY_DEVICE)
         bus.subscribe(DeviceAccessChanged, self._on_change)
         bus.subscribe(DeviceTokensRevoked, self._on_change)
         return self
@@ -110,10 +114,10 @@ class BrokerSync:
                     self._admin,
                     sealer=self._sealer,
                     prefix=self._prefix,
-                    device_ids=[device_id],
+                    device_ids=None if device_id == _EVERY_DEVICE else [device_id],
                 ):
                     if result.error:
-                        log.error("broker login of %s not updated: %s", device_id, result.error)
+                        log.error("broker login of %s not updated: %s", result.login.device_id, result.error)
             except Exception:
                 log.exception("broker login of %s not updated", device_id)
             finally:
