@@ -7,6 +7,7 @@ its own topics, the platform reads everything, and revoking or disabling refuses
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import credentials, lifecycle
 from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.ingest.embedded_broker import EmbeddedBroker
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
@@ -322,3 +324,21 @@ def test_a_starting_web_process_refuses_devices_whose_token_expired_meanwhile(
         assert device(site, SOS).accepted
     finally:
         sync.close()
+
+
+def test_a_broker_without_the_plugin_is_reported_once_not_waited_for_per_device(
+    sessions: sessionmaker[Session], database_url: str
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    issue(sessions, QR)
+    broker = EmbeddedBroker(database_url=database_url, prefix=PREFIX).start()  # amqtt: no dynamic security
+    admin = BrokerAdmin(broker.url, timeout=0.5).start()
+    try:
+        started = time.monotonic()
+        results = sync_devices(sessions, admin, sealer=SEALER, prefix=PREFIX)
+        assert time.monotonic() - started < 3
+        assert len(results) > 5 and all(r.error and "动态安全插件" in r.error for r in results)
+    finally:
+        admin.close()
+        broker.stop()

@@ -24,10 +24,15 @@ class BrokerAdminError(RuntimeError):
     """The broker did not answer, or refused a command."""
 
 
+class BrokerSilent(BrokerAdminError):
+    """No answer at all: not connected, no right to administer it, or no dynamic security plugin."""
+
+
 class BrokerAdmin:
     """Sends batches of plugin commands and waits for their answers (thread-safe)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self._timeout = timeout
         self._client = background_client(url, name="broker-admin")
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
@@ -71,10 +76,11 @@ class BrokerAdmin:
                     self._waiting[key] = response
             self._answered.notify_all()
 
-    def run(self, commands: list[dict[str, Any]], *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def run(self, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Send the commands in one message; the plugin's answers in the same order."""
+        timeout = self._timeout
         if not self._ready.wait(timeout):
-            raise BrokerAdminError("MQTT 服务未连接或平台账户无管理权限（$CONTROL/dynamic-security）")
+            raise BrokerSilent("MQTT 服务未连接，或平台账户无权管理动态安全插件（$CONTROL/dynamic-security）")
         tag = uuid.uuid4().hex
         keyed = [{**c, "correlationData": f"{tag}:{i}"} for i, c in enumerate(commands)]
         keys = [c["correlationData"] for c in keyed]
@@ -84,7 +90,7 @@ class BrokerAdmin:
             self._client.publish(dynsec.CONTROL_TOPIC, orjson.dumps({"commands": keyed}), qos=1)
             with self._answered:
                 if not self._answered.wait_for(lambda: all(self._waiting[k] for k in keys), timeout):
-                    raise BrokerAdminError("MQTT 服务未在时限内答复安全插件命令")
+                    raise BrokerSilent("MQTT 服务未在时限内答复安全插件命令（是否加载了动态安全插件？）")
                 return [self._waiting[k] or {} for k in keys]
         finally:
             with self._answered:

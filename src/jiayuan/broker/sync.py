@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.events import DeviceTokensRevoked
 from jiayuan.broker import dynsec
-from jiayuan.broker.admin import BrokerAdmin, BrokerAdminError, check
+from jiayuan.broker.admin import BrokerAdmin, BrokerAdminError, BrokerSilent, check
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.uow import unit_of_work
@@ -66,9 +66,16 @@ def sync_devices(
     with unit_of_work(sessions) as session:
         logins = credentials.broker_logins(session, actor=system, sealer=sealer, device_ids=device_ids)
     results: list[Synced] = []
+    silent: str | None = None
     for login in logins:
+        if silent is not None:  # a broker that did not answer once will not for the next device either
+            results.append(Synced(login, silent))
+            continue
         try:
             apply(admin, login, prefix=prefix, force=force)
+        except BrokerSilent as exc:
+            silent = str(exc)
+            results.append(Synced(login, silent))
         except BrokerAdminError as exc:
             results.append(Synced(login, str(exc)))
         else:
