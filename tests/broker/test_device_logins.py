@@ -257,12 +257,15 @@ def test_the_cli_bootstrap_and_sync_let_enabled_devices_in(
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["broker", "sync"])
+        issued = CliRunner().invoke(cli, ["user", "device-token", SOS])  # pushed by the command itself
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "jjhy-old-qr: 拒绝登录" in result.output
     assert Probe(mosquitto.port, QR, token, client_id=QR).accepted
     assert not Probe(mosquitto.port, "jjhy-old-qr", old_token, client_id="jjhy-old-qr").accepted
+    assert issued.exit_code == 0, issued.output
+    assert Probe(mosquitto.port, SOS, issued.stdout.strip(), client_id=SOS).accepted
 
 
 def test_the_web_app_keeps_the_broker_in_step_with_its_api(
