@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 VENDOR := src/jiayuan/web/static/vendor
-MQTT_TEST_PORT ?= 18831
+# Empty: scripts/services.sh derives the test broker's port from its configuration's hash.
+MQTT_TEST_PORT ?=
 
 .DEFAULT_GOAL := help
 
@@ -36,8 +37,8 @@ assets: $(VENDOR)/.stamp ## Copy the npm assets into the web package
 demo: install ## Run the whole platform with embedded defaults (SQLite, embedded broker, simulator)
 	$(BIN)/jiayuan demo
 
-services: ## Start PostgreSQL, the project's Mosquitto and install Chromium when missing
-	./scripts/services.sh
+services: $(STAMP) ## Start PostgreSQL, the project's Mosquitto and install Chromium when missing
+	JIAYUAN_TEST_MQTT_PORT=$(MQTT_TEST_PORT) ./scripts/services.sh
 
 lint: $(STAMP) ## ruff, formatting and import contracts
 	$(BIN)/ruff check src tests bench
@@ -48,7 +49,7 @@ typecheck: $(STAMP) ## mypy (strict) on src/
 	$(BIN)/mypy
 
 pytest: install services ## pytest on SQLite and PostgreSQL
-	JIAYUAN_TEST_MQTT_URL=mqtt://127.0.0.1:$(MQTT_TEST_PORT) $(BIN)/pytest -q
+	set -a && . var/test-services.env && set +a && $(BIN)/pytest -q
 
 test: install lint typecheck pytest ## Every check, as CI runs it
 

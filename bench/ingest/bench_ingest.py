@@ -38,6 +38,7 @@ from ws_client import publish_time  # this script's folder is on sys.path
 
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.bus.hub import hub
 from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
@@ -51,7 +52,17 @@ from jiayuan.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("JIAYUAN_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "mqtt://127.0.0.1:18831")
+
+
+def _test_broker_url() -> str:
+    """JIAYUAN_TEST_MQTT_URL, else the URL `make services` wrote (the broker refuses anonymous clients)."""
+    written = Path(__file__).resolve().parents[2] / "var" / "test-services.env"
+    if "JIAYUAN_TEST_MQTT_URL" not in os.environ and written.exists():
+        return written.read_text().strip().partition("=")[2]
+    return os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
+
+
+MQTT_URL = _test_broker_url()
 
 
 def new_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]:
@@ -138,11 +149,12 @@ def ceiling(url: str, count: int) -> float:
         callback_api_version=CallbackAPIVersion.VERSION2, client_id=prefix, clean_session=False,
         protocol=mqtt.MQTTv311, manual_ack=True,
     )  # fmt: skip
-    client.username_pw_set("bench")
+    target = parse_mqtt_url(MQTT_URL)
+    client.username_pw_set(target.username or "bench", target.password)
     ready = threading.Event()
     client.on_connect = lambda c, *_a: (c.subscribe(f"{prefix}/v1/devices/+/events", qos=1), ready.set())
     client.on_message = lambda _c, _u, m: inbox.put((m.mid, bytes(m.payload)))
-    client.connect("127.0.0.1", int(MQTT_URL.rsplit(":", 1)[1]))
+    client.connect(target.host, target.port)
     client.loop_start()
     ready.wait(10)
     time.sleep(0.3)

@@ -1,7 +1,7 @@
 """How many live cameras at 5 fps one machine holds: N real worker processes on looping clips.
 
 Run: PYTHONPATH=src .venv/bin/python -m bench.vision.bench_cameras --cameras 5 --seconds 40
-     [--mqtt mqtt://127.0.0.1:18831] [--detector yolox]
+     [--mqtt mqtt://user:password@127.0.0.1:PORT] [--detector yolox]
 
 Each worker plays a shared clip in real time (as a camera would deliver it), analyses 5 frames a
 second, publishes to the broker under a private topic prefix and is stopped with SIGTERM. The
@@ -31,6 +31,14 @@ CLIPS = {
 }
 
 
+def _test_broker_url() -> str:
+    """JIAYUAN_TEST_MQTT_URL, else the URL `make services` wrote (the broker refuses anonymous clients)."""
+    written = Path(__file__).resolve().parents[2] / "var" / "test-services.env"
+    if "JIAYUAN_TEST_MQTT_URL" not in os.environ and written.exists():
+        return written.read_text().strip().partition("=")[2]
+    return os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads) from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -45,7 +53,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=25.0)
     parser.add_argument("--fps", type=float, default=5.0)
     parser.add_argument("--detector", default="yolox")
-    parser.add_argument("--mqtt", default=os.environ.get("JIAYUAN_TEST_MQTT_URL", "mqtt://127.0.0.1:18831"))
+    parser.add_argument("--mqtt", default=_test_broker_url())
     args = parser.parse_args()
     prefix = f"jybench-{uuid.uuid4().hex[:8]}"
     clips = list(CLIPS.items())

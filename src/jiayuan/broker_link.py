@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from jiayuan.kernel.ids import new_event_id
+from jiayuan.kernel.keys import MessageSigner
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,8 @@ def background_client(url: str, *, name: str) -> mqtt.Client:
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     client.connect_async(target.host, target.port, keepalive=30)
     return client
+
+
+def live_feed_signer(secret_key: str) -> MessageSigner:
+    """Signs what ingest publishes on `{prefix}/v1/platform/committed`; web processes check it."""
+    return MessageSigner.from_secret(secret_key, "live-feed")

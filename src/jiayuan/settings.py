@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # may choose its own prefix so parallel runs on one broker never see each other's traffic.
     mqtt_topic_prefix: str = "jiayuan"
     mqtt_client_id: str = "jiayuan-ingest"
+    # Keep Mosquitto's dynamic security plugin in step with device tokens (the account in
+    # JIAYUAN_MQTT_URL must hold the jiayuan-platform role; see docs/devices.md). Off for other brokers.
+    mqtt_dynsec: bool = True
     # `jiayuan demo` without JIAYUAN_MQTT_URL: the embedded broker's port (another free one when taken).
     embedded_mqtt_port: int = Field(default=1883, ge=1, le=65535)
     ingest_batch_size: int = 500

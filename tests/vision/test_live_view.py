@@ -49,6 +49,8 @@ def publish_frames(url: str, prefix: str, device: str, count: int) -> bytes:
     """Publish `count` JPEG frames on a camera's live topic; returns the last one."""
     target = parse_mqtt_url(url)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
     client.connect(target.host, target.port)
     client.loop_start()
     jpeg = b""

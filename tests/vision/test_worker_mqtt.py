@@ -75,6 +75,8 @@ class Recorder:
         subscribed = threading.Event()
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: subscribed.set()
+        if target.username:
+            self.client.username_pw_set(target.username, target.password)
         self.client.connect(target.host, target.port)
         self.client.loop_start()
         self.client.subscribe(f"{prefix}/#", qos=1)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import passwords, policies, repository
+from jiayuan.accounts.events import DeviceTokensRevoked
 from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, User, UserScope
 from jiayuan.accounts.schemas import (
     USERNAME_PATTERN,
@@ -25,6 +26,7 @@ from jiayuan.accounts.schemas import (
     TokenOut,
     UserOut,
 )
+from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import (
     Conflict,
@@ -541,6 +543,8 @@ def revoke_api_token(session: Session, *, actor: Principal, token_id: int) -> To
             target_id=token.device_id if token.device_id is not None else token.user_id,
             detail={"token_id": token.id, "name": token.name},
         )
+        if token.device_id is not None:
+            publish_on_commit(session, DeviceTokensRevoked(device_id=token.device_id, token_ids=[token.id]))
     return TokenOut.model_validate(token)
 
 
@@ -561,7 +565,19 @@ def revoke_device_tokens(session: Session, *, actor: Principal, device_id: str) 
             target_id=device_id,
             detail={"token_ids": [t.id for t in live]},
         )
+        publish_on_commit(session, DeviceTokensRevoked(device_id=device_id, token_ids=[t.id for t in live]))
     return len(live)
+
+
+def live_device_token_ids(session: Session, device_id: str) -> list[int]:
+    """The ids of a device's tokens that still work, newest first (the broker's password is the first)."""
+    now = utcnow()
+    live = [
+        t
+        for t in repository.device_tokens(session, device_id)
+        if t.revoked_at is None and (t.expires_at is None or t.expires_at > now)
+    ]
+    return [t.id for t in sorted(live, key=lambda t: (t.created_at, t.id), reverse=True)]
 
 
 def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:

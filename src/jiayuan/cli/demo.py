@@ -39,7 +39,10 @@ def demo(
         # amqtt lets a connection take over a client id before it has signed in (and drops that
         # id's stored session when it asks for a clean one): the ingest's id is not guessable here.
         ingest_id = f"{config.mqtt_client_id}-{secrets.token_hex(6)}"
-        config = config.model_copy(update={"mqtt_url": broker.url, "mqtt_client_id": ingest_id})
+        # The embedded broker checks device logins against the database itself: nothing to keep in step.
+        config = config.model_copy(
+            update={"mqtt_url": broker.url, "mqtt_client_id": ingest_id, "mqtt_dynsec": False}
+        )
         console.print(f"内置 MQTT 服务 embedded broker: 127.0.0.1:{broker.port}")
         if broker.port != wanted:
             console.print(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from jiayuan.cli import (
+    broker,
     db,
     demo,
+    devices,
     gates,
     ingest,
     passes,
@@ -31,6 +33,8 @@ app.command("serve")(serve.serve)
 app.command("ingest")(ingest.ingest)
 app.add_typer(passes.app, name="pass")
 app.add_typer(gates.app, name="gates")
+app.add_typer(devices.app, name="devices")
+app.add_typer(broker.app, name="broker")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")

@@ -124,10 +124,18 @@ def device_token(
     name: str = typer.Option("设备", "--name", help="令牌名称."),
 ) -> None:
     """Print a new token for a device (MQTT password / HTTP bearer); shown once."""
+    from jiayuan.cli.broker import push_devices
+    from jiayuan.cli.common import settings
+    from jiayuan.devices import credentials
+
+    sealer = credentials.sealer_for(settings().secret_key.get_secret_value())
     with session_scope() as session:
-        plain = service.issue_api_token(session, actor=Principal.system(), device_id=device_id, name=name)
-    err_console.print(f"已为设备 {device_id} 签发令牌（只显示这一次）：")
-    typer.echo(plain)
+        issued = credentials.issue_token(
+            session, actor=Principal.system(), device_id=device_id, name=name, sealer=sealer
+        )
+    err_console.print(f"已为设备 {device_id} 签发令牌（只显示这一次；它也是设备的 MQTT 口令）：")
+    typer.echo(issued.token)
+    push_devices(settings(), [device_id])
 
 
 @app.command("unlock")

@@ -39,3 +39,11 @@ class DeviceStateChanged(DomainEvent):
     gate_id: int | None = None
     compound_id: int | None = None
     state: str
+
+
+class DeviceAccessChanged(DomainEvent):
+    """A device's broker login changed: a token issued, the device disabled or enabled."""
+
+    name: ClassVar[str] = "device.access"
+    device_id: str
+    enabled: bool

@@ -69,3 +69,21 @@ class DeviceStatus(Base):
     # When the device counts as silent unless it is heard from again (the liveness scheduler's due time).
     silent_due_at: Mapped[datetime | None] = mapped_column(index=True)
     silent: Mapped[bool] = mapped_column(default=False)
+
+
+class BrokerCredential(Base):
+    """A device token kept sealed (AES-GCM, key from the secret key) for the MQTT broker.
+
+    The broker stores its own salted hash of a device's password and must be given the password in
+    clear; keeping it sealed lets `jiayuan broker sync` rebuild the broker's accounts at any time.
+    Only the hash is kept for HTTP (accounts.ApiToken); a revoked token's copy is deleted.
+    """
+
+    __tablename__ = "device_broker_credentials"
+
+    token_id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    sealed: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # This token is the password the broker holds now (changing it disconnects the device).
+    on_broker: Mapped[bool] = mapped_column(default=False)

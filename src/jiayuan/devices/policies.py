@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jiayuan.kernel.errors import Forbidden
+from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -24,3 +24,16 @@ def require_can_inspect(actor: Principal) -> None:
 def visible_communities(actor: Principal) -> frozenset[int] | None:
     """Communities whose devices the actor sees; None means all."""
     return None if actor.is_system else actor.community_ids
+
+
+def require_can_switch(actor: Principal, community_id: int | None, *, exists: bool) -> None:
+    """Admins and staff disable and enable the devices of their communities.
+
+    The role is checked first and "outside your communities" reads as "does not exist", so the
+    answer never tells whether a device id exists elsewhere.
+    """
+    if not actor.has_role(Role.ADMIN, Role.STAFF):
+        raise Forbidden("只有管理员和社区工作人员可以停用或启用设备")
+    communities = visible_communities(actor)
+    if not exists or (communities is not None and community_id not in communities):
+        raise NotFound("设备不存在", field="device_id")

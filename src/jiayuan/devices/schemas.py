@@ -261,3 +261,24 @@ class PushResult(BaseModel):
     result: Literal["accepted", "duplicate", "dead_letter"]
     reason: str | None = None
     detail: str | None = None
+
+
+class DeviceDisable(BaseModel):
+    """Disable a device: why (audited), and whether its tokens are revoked too (by default)."""
+
+    reason: str = Field(min_length=1, max_length=200)
+    revoke_tokens: bool = True
+
+
+class DeviceEnable(BaseModel):
+    """Enable a device again: why (audited)."""
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class DeviceSwitchOut(BaseModel):
+    """A device after it was disabled or enabled."""
+
+    device_id: str
+    enabled: bool
+    tokens_revoked: int

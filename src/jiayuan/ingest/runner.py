@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
 from jiayuan.access.passes import signer_for
-from jiayuan.broker_link import parse_mqtt_url
+from jiayuan.broker_link import live_feed_signer, parse_mqtt_url
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.session import make_engine, make_sessionmaker
@@ -116,6 +116,7 @@ class IngestLoop:
         self._inbox: queue.Queue[Received] = queue.Queue()
         self._client = self._make_client()
         self._next_liveness = 0.0
+        self._feed_signer = live_feed_signer(settings.secret_key.get_secret_value())
 
     def _make_client(self) -> mqtt.Client:
         target = parse_mqtt_url(self.settings.mqtt_url or "")
@@ -228,11 +229,14 @@ class IngestLoop:
         self._relay(committed)
 
     def _relay(self, domain_events: Sequence[DomainEvent]) -> None:
-        """Web processes feed these to their live clients; QoS 0: a live view, not a record."""
+        """Web processes feed these to their live clients; QoS 0: a live view, not a record.
+
+        Signed (see `web.live_feed`): the web processes drop what other broker clients publish there.
+        """
         messages = [e.to_message() for e in domain_events if e.name not in _NOT_RELAYED]
         for start in range(0, len(messages), _RELAY_CHUNK):
             body = orjson.dumps(messages[start : start + _RELAY_CHUNK])
-            self._client.publish(self.pipeline.topics.committed, body, qos=0)
+            self._client.publish(self.pipeline.topics.committed, self._feed_signer.sign(body), qos=0)
 
     def _send_pass_material(self, device_ids: list[str]) -> None:
         """A QR reader that comes online gets the current keys and revocation list at once."""

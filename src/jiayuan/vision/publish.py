@@ -44,12 +44,11 @@ class Publisher:
         self._seq = 0
         self._lock = threading.Lock()
         self.connected = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"vision-{device}-{new_event_id()[-8:]}",
-            protocol=mqtt.MQTTv311,
-        )
-        self._client.username_pw_set(target.username or device, token or target.password)
+        username = target.username or device
+        # Signed in as the camera itself, the client id must be the device id (the broker binds them).
+        client_id = device if username == device else f"vision-{device}-{new_event_id()[-8:]}"
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+        self._client.username_pw_set(username, token or target.password)
         if target.tls:
             self._client.tls_set()
         self._client.will_set(self.topics.status, self._status("offline"), qos=1, retain=True)

@@ -10,7 +10,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jiayuan.accounts import passwords
+from jiayuan.broker.sync import BrokerSync
+from jiayuan.broker_link import live_feed_signer
 from jiayuan.bus.hub import hub
+from jiayuan.devices.credentials import sealer_for
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.body_limit import BodyLimit
 from jiayuan.web.context import AppContext
@@ -49,13 +52,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach()
-        broker_links: list[LiveFeed | ReaderUpdates] = []
+        broker_links: list[LiveFeed | ReaderUpdates | BrokerSync] = []
         if settings.mqtt_url:
             prefix = settings.mqtt_topic_prefix
-            broker_links.append(LiveFeed(settings.mqtt_url, prefix=prefix, hub=hub).start())
+            secret = settings.secret_key.get_secret_value()
+            signer = live_feed_signer(secret)
+            broker_links.append(LiveFeed(settings.mqtt_url, prefix=prefix, hub=hub, signer=signer).start())
             broker_links.append(
                 ReaderUpdates(settings.mqtt_url, prefix=prefix, sessions=context.sessions).start()
             )
+            if settings.mqtt_dynsec:
+                sync = BrokerSync(
+                    settings.mqtt_url, sessions=context.sessions, sealer=sealer_for(secret), prefix=prefix
+                ).start()
+                app.state.broker_sync = sync
+                broker_links.append(sync)
         try:
             yield
         finally:

@@ -4,6 +4,10 @@ Device events are stored by the ingest process (`jiayuan ingest`, or the child p
 serve` starts); after each batch commits it publishes what it committed on the topic
 `{prefix}/v1/platform/committed`. Every web process subscribes and hands the messages to its hub,
 which checks who may see each one.
+
+Other clients may publish on the broker too (vision workers and the simulator share the platform's
+account), so each message is signed with a key derived from JIAYUAN_SECRET_KEY, which only the
+web and ingest processes hold; unsigned or badly signed messages are logged and dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import paho.mqtt.client as mqtt
 from jiayuan.broker_link import background_client
 from jiayuan.bus.hub import Hub
 from jiayuan.devices.decode import Topics
+from jiayuan.kernel.keys import MessageSigner
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +29,11 @@ log = logging.getLogger(__name__)
 class LiveFeed:
     """Subscribes to the committed-events topic (QoS 0: a live view, not a record) and feeds a hub."""
 
-    def __init__(self, url: str, *, prefix: str, hub: Hub) -> None:
+    def __init__(self, url: str, *, prefix: str, hub: Hub, signer: MessageSigner) -> None:
         self._topic = Topics(prefix).committed
         self._hub = hub
+        self._signer = signer
+        self.forged = 0
         self._client = background_client(url, name="live-feed")
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
@@ -43,8 +50,13 @@ class LiveFeed:
         client.subscribe(self._topic, qos=0)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        body = self._signer.open(bytes(message.payload))
+        if body is None:
+            self.forged += 1
+            log.warning("live feed: unsigned or badly signed message on %s dropped", message.topic)
+            return
         try:
-            messages = orjson.loads(message.payload)
+            messages = orjson.loads(body)
         except orjson.JSONDecodeError:
             log.warning("live feed: a message on %s is not JSON; ignored", message.topic)
             return

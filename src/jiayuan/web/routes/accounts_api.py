@@ -25,6 +25,7 @@ from jiayuan.accounts.schemas import (
     parse_scope,
 )
 from jiayuan.db.uow import unit_of_work
+from jiayuan.devices import credentials
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.web.auth import AdminPrincipal, CurrentPrincipal, client_ip, login_policy
@@ -127,8 +128,18 @@ def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[TokenO
 
 
 @router.post("/tokens", response_model=TokenIssued, status_code=201)
-def create_token(body: TokenCreate, principal: CurrentPrincipal, session: SessionDep) -> TokenIssued:
-    """Issue a token for yourself, or (admins) for another user or a device; shown once."""
+def create_token(
+    body: TokenCreate, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> TokenIssued:
+    """Issue a token for yourself, or (admins) for another user or a device; shown once.
+
+    A device token is also the device's MQTT password (the newest live one is; docs/devices.md).
+    """
+    if body.device_id is not None and body.user_id is None:
+        sealer = credentials.sealer_for(context.settings.secret_key.get_secret_value())
+        return credentials.issue_token(
+            session, actor=principal, device_id=body.device_id, name=body.name, sealer=sealer
+        )
     user_id = body.user_id
     if user_id is None and body.device_id is None:
         user_id = principal.user_id

@@ -9,14 +9,17 @@ from fastapi.responses import JSONResponse
 
 from jiayuan.access import service as access
 from jiayuan.access.passes import signer_for
-from jiayuan.devices import service
+from jiayuan.devices import lifecycle, service
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
     DeadLetterCountOut,
     DeadLetterOut,
+    DeviceDisable,
+    DeviceEnable,
     DeviceId,
     DeviceStatusOut,
+    DeviceSwitchOut,
     PushResult,
 )
 from jiayuan.devices.service import Pipeline
@@ -171,3 +174,29 @@ def device_status(principal: CurrentPrincipal, session: SessionDep) -> list[Devi
             )
         )
     return result
+
+
+@router.post("/{device_id}/disable", response_model=DeviceSwitchOut)
+def disable_device(
+    device_id: Annotated[DeviceId, Path()],
+    body: DeviceDisable,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> DeviceSwitchOut:
+    """Disable a device (and by default revoke its tokens); the broker disconnects and refuses it."""
+    switched = lifecycle.disable_device(
+        session, actor=principal, device_id=device_id, reason=body.reason, revoke_tokens=body.revoke_tokens
+    )
+    return DeviceSwitchOut(device_id=device_id, enabled=False, tokens_revoked=switched.tokens_revoked)
+
+
+@router.post("/{device_id}/enable", response_model=DeviceSwitchOut)
+def enable_device(
+    device_id: Annotated[DeviceId, Path()],
+    body: DeviceEnable,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> DeviceSwitchOut:
+    """Enable a device again (issue a new token if its tokens were revoked)."""
+    lifecycle.enable_device(session, actor=principal, device_id=device_id, reason=body.reason)
+    return DeviceSwitchOut(device_id=device_id, enabled=True, tokens_revoked=0)

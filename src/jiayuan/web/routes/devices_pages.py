@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
 
-from jiayuan.devices import service
+from jiayuan.devices import lifecycle, service
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS
-from jiayuan.kernel.errors import Forbidden
+from jiayuan.kernel.errors import Forbidden, JiayuanError
+from jiayuan.kernel.principal import Role
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
@@ -37,6 +39,8 @@ def devices_page(
     session: SessionDep,
     reason: Annotated[str | None, Query(max_length=16)] = None,
     device_id: Annotated[str | None, Query(max_length=64)] = None,
+    notice: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Devices with liveness and counters, and the newest dead letters."""
     if reason not in (None, "", *DEAD_LETTER_REASONS):
@@ -59,5 +63,51 @@ def devices_page(
             "labels": REASON_LABELS,
             "reason": reason or "",
             "device_id": device_id or "",
+            "may_switch": principal.has_role(Role.ADMIN, Role.STAFF),
+            "notice": notice,
+            "error": error,
         },
     )
+
+
+def _back(request: Request, **message: str) -> Response:
+    """Back to the device list with a message (htmx follows HX-Redirect, a plain form the 303)."""
+    key, text = next(iter(message.items()))
+    url = f"/console/devices?{key}={quote(text[:200])}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/console/devices/{device_id}/disable")
+def disable_device(
+    request: Request,
+    device_id: str,
+    principal: PagePrincipal,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The device page's 停用 button: disable the device and revoke its tokens."""
+    try:
+        switched = lifecycle.disable_device(session, actor=principal, device_id=device_id, reason=reason)
+    except JiayuanError as exc:
+        session.rollback()
+        return _back(request, error=exc.message)
+    return _back(request, notice=f"已停用 {device_id}，吊销令牌 {switched.tokens_revoked} 个")
+
+
+@router.post("/console/devices/{device_id}/enable")
+def enable_device(
+    request: Request,
+    device_id: str,
+    principal: PagePrincipal,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The device page's 启用 button."""
+    try:
+        lifecycle.enable_device(session, actor=principal, device_id=device_id, reason=reason)
+    except JiayuanError as exc:
+        session.rollback()
+        return _back(request, error=exc.message)
+    return _back(request, notice=f"已启用 {device_id}（令牌已吊销的设备需重新签发令牌）")
