@@ -44,6 +44,8 @@ def _camera_feed(url: str, prefix: str, stop: threading.Event) -> None:
     """A camera worker: a frame every 0.1 s until stopped (at most 30 s)."""
     target = parse_mqtt_url(url)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
     client.connect(target.host, target.port)
     client.loop_start()
     deadline = time.monotonic() + 30
