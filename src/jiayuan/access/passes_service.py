@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.access import flow, gate_checks, policies, visitor_queries
@@ -289,10 +289,21 @@ def _community_of_ref(session: Session, ref: str) -> int | None:
     return None
 
 
-def revocation_list(session: Session) -> tuple[int, list[str]]:
-    """`(version, refs)`: the version grows with every entry, so readers know when to refresh."""
-    version = session.scalar(select(func.max(PassRevocation.id))) or 0
-    return version, list(session.scalars(select(PassRevocation.ref).order_by(PassRevocation.id)))
+def revocation_list(session: Session, *, actor: Principal) -> tuple[int, list[str]]:
+    """`(version, refs)` of the entries in the actor's scope: the version grows with every entry, so
+    readers know when to refresh."""
+    ids = [actor.device_id] if actor.device_id else []
+    device = directory.devices_by_ids(session, ids).get(actor.device_id or "")
+    communities = policies.revocation_communities(
+        actor, device_community=device.community_id if device is not None else None
+    )
+    query = select(PassRevocation.id, PassRevocation.ref).order_by(PassRevocation.id)
+    if communities is not None:
+        query = query.where(
+            or_(PassRevocation.community_id.is_(None), PassRevocation.community_id.in_(sorted(communities)))
+        )
+    rows = session.execute(query).all()
+    return (rows[-1][0] if rows else 0), [ref for _, ref in rows]
 
 
 def record_isolation(session: Session, *, actor: Principal, data: IsolationIn) -> Isolation:
@@ -361,7 +372,7 @@ def qr_readers(session: Session) -> list[str]:
 
 def revocations_payload(session: Session) -> dict[str, object]:
     """The payload of the `revocations` command."""
-    version, refs = revocation_list(session)
+    version, refs = revocation_list(session, actor=Principal.system())
     return {"version": version, "revoked": refs}
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from jiayuan.devices.policies import GATE_ROLES
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.policies import Location, Scope, personal_scope
-
-# The roles that work the gates (the console shows them the gate pages).
-GATE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER})
+from jiayuan.registry.policies import Location, Scope, covers_gate, personal_scope
 
 
 def require_system(actor: Principal) -> None:
@@ -27,11 +25,7 @@ def require_can_view_gates(actor: Principal) -> None:
 
 def sees(actor: Principal, *, community_id: int | None, compound_id: int | None) -> bool:
     """Whether a gate-level record of this community/compound is inside the actor's scope."""
-    if actor.is_system:
-        return True
-    if actor.role is Role.PROPERTY:
-        return compound_id is not None and compound_id in actor.compound_ids
-    return community_id is not None and community_id in actor.community_ids
+    return covers_gate(actor, community_id=community_id, compound_id=compound_id)
 
 
 def scope_filter(
@@ -123,6 +117,21 @@ def require_can_manage_passes(actor: Principal, *, community_id: int | None) -> 
     ):
         return
     raise Forbidden("只有社区工作人员可以管理通行码")
+
+
+def revocation_communities(actor: Principal, *, device_community: int | None = None) -> frozenset[int] | None:
+    """The communities whose revocation entries the actor reads; None means all of them.
+
+    Gate readers need the list to refuse revoked passes offline; the roles that work the gates read
+    their communities' entries; a device token reads its gate's community; residents none (403).
+    Entries of no community (a single pass's nonce) go to every reader.
+    """
+    if actor.is_system:
+        return None
+    if actor.role is Role.DEVICE:
+        return frozenset({device_community}) if device_community is not None else frozenset()
+    require_can_view_gates(actor)
+    return actor.community_ids
 
 
 def require_can_watch(actor: Principal, *, community_id: int) -> None:

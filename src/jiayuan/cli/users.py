@@ -10,10 +10,12 @@ from rich.table import Table
 from jiayuan.accounts import passwords, service
 from jiayuan.accounts.schemas import USER_ROLES, UserOut, parse_scope
 from jiayuan.cli.common import console, err_console, session_scope, settings
+from jiayuan.devices import service as devices
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
+from jiayuan.registry.directory import scope_resolver
 
 app = typer.Typer(help="用户与令牌 Users and API tokens.", no_args_is_help=True)
 
@@ -68,6 +70,7 @@ def add(
             role=chosen,
             password=None if no_password else password,
             scopes=scopes,
+            community_of=scope_resolver(session),
         )
         console.print(f"已添加用户 {user.username}（{ROLE_LABELS[chosen]}，编号 {user.id}）")
 
@@ -125,7 +128,9 @@ def device_token(
 ) -> None:
     """Print a new token for a device (MQTT password / HTTP bearer); shown once."""
     with session_scope() as session:
-        plain = service.issue_api_token(session, actor=Principal.system(), device_id=device_id, name=name)
+        plain = devices.issue_device_token(
+            session, actor=Principal.system(), device_id=device_id, name=name
+        ).token
     err_console.print(f"已为设备 {device_id} 签发令牌（只显示这一次）：")
     typer.echo(plain)
 

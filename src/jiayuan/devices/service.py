@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts.schemas import TokenIssued
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
@@ -21,8 +22,8 @@ from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateC
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.schemas import Envelope, Heartbeat
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Unauthorized
-from jiayuan.kernel.principal import Principal
+from jiayuan.kernel.errors import Forbidden, NotFound, Unauthorized
+from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
 
@@ -416,10 +417,8 @@ def dead_letter_counts(session: Session, *, actor: Principal) -> list[DeadLetter
         .group_by(DeadLetter.device_id, DeadLetter.reason)
         .order_by(DeadLetter.device_id, DeadLetter.reason)
     ).all()
-    allowed = _visible_devices(session, actor, [r[0] for r in rows if r[0]])
-    return [
-        DeadLetterCount(d, reason, n) for d, reason, n in rows if allowed is None or d is None or d in allowed
-    ]
+    allowed = _visible_devices(session, actor, [r[0] for r in rows])
+    return [DeadLetterCount(d, reason, n) for d, reason, n in rows if d in allowed]
 
 
 def list_dead_letters(
@@ -441,19 +440,14 @@ def list_dead_letters(
     if before_id is not None:
         query = query.where(DeadLetter.id < before_id)
     rows = list(session.scalars(query))
-    allowed = _visible_devices(session, actor, [r.device_id for r in rows if r.device_id])
-    return [r for r in rows if allowed is None or r.device_id is None or r.device_id in allowed]
+    allowed = _visible_devices(session, actor, [r.device_id for r in rows])
+    return [r for r in rows if r.device_id in allowed]
 
 
 def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo, DeviceStatus | None]]:
     """Every visible device with its liveness and counters."""
     policies.require_can_inspect(actor)
-    communities = policies.visible_communities(actor)
-    devices = [
-        d
-        for d in directory.all_devices(session)
-        if communities is None or (d.community_id is not None and d.community_id in communities)
-    ]
+    devices = [d for d in directory.all_devices(session) if policies.device_visible(actor, d)]
     rows = {
         r.device_id: r
         for r in session.scalars(
@@ -463,17 +457,61 @@ def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo,
     return [(d, rows.get(d.id)) for d in devices]
 
 
-def _visible_devices(session: Session, actor: Principal, device_ids: Sequence[str]) -> set[str] | None:
-    """Device ids the actor may see, None meaning every one.
+def _visible_devices(session: Session, actor: Principal, device_ids: Iterable[str | None]) -> set[str | None]:
+    """The device ids among `device_ids` the actor may see (None: a message naming no device)."""
+    wanted = set(device_ids)
+    infos = directory.devices_by_ids(session, [d for d in wanted if d is not None])
+    unregistered = policies.sees_unregistered(actor)
+    return {
+        d
+        for d in wanted
+        if (policies.device_visible(actor, infos[d]) if d is not None and d in infos else unregistered)
+    }
 
-    Messages claiming an unregistered device belong to no community; staff see them so that a
-    misconfigured device can be found at all.
+
+CAMERA_KINDS = frozenset({"cam", "camera", "camera_360", "plate_camera"})
+
+
+def visible_cameras(session: Session, *, actor: Principal) -> list[DeviceInfo]:
+    """The enabled cameras whose gate lies in the actor's scope."""
+    policies.require_can_watch(actor)
+    return [
+        d
+        for d in directory.all_devices(session)
+        if d.kind in CAMERA_KINDS and d.enabled and policies.device_visible(actor, d)
+    ]
+
+
+def camera_for(session: Session, *, actor: Principal, device_id: str) -> DeviceInfo:
+    """One camera the actor may watch; one outside the scope is as unknown as a missing one."""
+    policies.require_can_watch(actor)
+    device = directory.devices_by_ids(session, [device_id]).get(device_id)
+    if device is None or device.kind not in CAMERA_KINDS or not policies.device_visible(actor, device):
+        raise NotFound(f"没有编号为 {device_id} 的摄像机", field="device_id")
+    return device
+
+
+def issue_device_token(
+    session: Session, *, actor: Principal, device_id: str, name: str, expires_at: datetime | None = None
+) -> TokenIssued:
+    """A token for a registered device inside the actor's scope (its MQTT password / HTTP bearer).
+
+    A device another community runs is reported exactly like one that does not exist.
     """
-    communities = policies.visible_communities(actor)
-    if communities is None:
-        return None
-    infos = directory.devices_by_ids(session, device_ids)
-    return {d for d in device_ids if d not in infos or infos[d].community_id in communities}
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden("只有管理员可以签发设备令牌")
+    device_id = device_id.strip()
+    device = directory.devices_by_ids(session, [device_id]).get(device_id) if device_id else None
+    if device is None or not policies.device_visible(actor, device):
+        raise NotFound("设备不存在", field="device_id")
+    return accounts.create_api_token(
+        session,
+        actor=actor,
+        name=name,
+        device_id=device_id,
+        expires_at=expires_at,
+        device_community=device.community_id,
+    )
 
 
 def check_broker_login(session: Session, *, device_id: str, token: str) -> DeviceInfo:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from jiayuan.accounts import passwords, service
 from jiayuan.accounts.models import AuditEntry, User
 from jiayuan.cli.main import app as cli
+from jiayuan.registry.models import Device
 from jiayuan.settings import get_settings
 
 
@@ -59,6 +60,11 @@ def test_add_list_and_token(env: None, sessions: sessionmaker[Session]) -> None:
 
 
 def test_device_token_and_unlock(env: None, sessions: sessionmaker[Session]) -> None:
+    code, _, err = run("user", "device-token", "jjhy-gate1-qr")
+    assert code == 1 and "设备不存在" in err  # only a registered device gets a token
+    with sessions() as session:
+        session.add(Device(id="jjhy-gate1-qr", kind="qr", name="1号门二维码", config={}))
+        session.commit()
     code, out, _ = run("user", "device-token", "jjhy-gate1-qr")
     assert code == 0
     with sessions() as session:

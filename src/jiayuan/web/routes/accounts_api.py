@@ -25,8 +25,10 @@ from jiayuan.accounts.schemas import (
     parse_scope,
 )
 from jiayuan.db.uow import unit_of_work
+from jiayuan.devices import service as devices
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.registry.directory import scope_resolver
 from jiayuan.web.auth import AdminPrincipal, CurrentPrincipal, client_ip, login_policy
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
@@ -93,6 +95,7 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
         role=body.role,
         password=body.password,
         scopes=[parse_scope(s) for s in body.scopes],
+        community_of=scope_resolver(session),
     )
     return UserOut.model_validate(user)
 
@@ -129,6 +132,8 @@ def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[TokenO
 @router.post("/tokens", response_model=TokenIssued, status_code=201)
 def create_token(body: TokenCreate, principal: CurrentPrincipal, session: SessionDep) -> TokenIssued:
     """Issue a token for yourself, or (admins) for another user or a device; shown once."""
+    if body.device_id is not None and body.user_id is None:
+        return devices.issue_device_token(session, actor=principal, device_id=body.device_id, name=body.name)
     user_id = body.user_id
     if user_id is None and body.device_id is None:
         user_id = principal.user_id

@@ -12,49 +12,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
-from jiayuan.access.policies import require_can_view_gates
+from jiayuan.devices.service import camera_for, visible_cameras
 from jiayuan.kernel.errors import Forbidden, NotFound
-from jiayuan.kernel.principal import Principal
-from jiayuan.registry.directory import DeviceInfo, all_devices, devices_by_ids
 from jiayuan.vision.relay import LiveRelay
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.deps import ContextDep, SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(tags=["cameras"])
-CAMERA_KINDS = frozenset({"cam", "camera", "camera_360", "plate_camera"})
 BOUNDARY = "jiayuanframe"
 NO_FRAME_TIMEOUT = 30.0
-
-
-def _in_scope(principal: Principal, device: DeviceInfo) -> bool:
-    if principal.is_system:
-        return True
-    if device.compound_id is not None and device.compound_id in principal.compound_ids:
-        return True
-    return device.community_id is not None and device.community_id in principal.community_ids
-
-
-def visible_cameras(session: Session, principal: Principal) -> list[DeviceInfo]:
-    """The enabled cameras whose gate lies in the principal's scope."""
-    require_can_view_gates(principal)
-    return [
-        d for d in all_devices(session) if d.kind in CAMERA_KINDS and d.enabled and _in_scope(principal, d)
-    ]
-
-
-def camera_for(session: Session, principal: Principal, device_id: str) -> DeviceInfo:
-    """One camera the principal may watch; NotFound or Forbidden otherwise."""
-    require_can_view_gates(principal)
-    device = devices_by_ids(session, [device_id]).get(device_id)
-    if device is None or device.kind not in CAMERA_KINDS:
-        raise NotFound(f"没有编号为 {device_id} 的摄像机", field="device_id")
-    if not _in_scope(principal, device):
-        raise Forbidden("无权查看该摄像机")
-    return device
 
 
 def _relay(request: Request, context: ContextDep) -> LiveRelay | None:
@@ -74,7 +43,7 @@ def _unavailable() -> NotFound:
 def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """Every camera the user may watch, live."""
     try:
-        cameras = visible_cameras(session, principal)
+        cameras = visible_cameras(session, actor=principal)
     except Forbidden as exc:
         return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
     return render(request, "vision/cameras.html", {"cameras": cameras})
@@ -84,7 +53,7 @@ def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep
 def camera_page(device_id: str, request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """One camera's live stream, large (the big screen, a phone)."""
     try:
-        camera = camera_for(session, principal, device_id)
+        camera = camera_for(session, actor=principal, device_id=device_id)
     except Forbidden as exc:
         return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
     return render(request, "vision/camera.html", {"camera": camera})
@@ -95,7 +64,7 @@ def snapshot(
     device_id: str, request: Request, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """The camera's newest annotated frame as JPEG."""
-    camera_for(session, principal, device_id)
+    camera_for(session, actor=principal, device_id=device_id)
     relay = _relay(request, context)
     if relay is None:
         raise _unavailable()
@@ -129,7 +98,7 @@ def live(
     frames: Annotated[int | None, Query(ge=1, le=100000, description="停止前发送的帧数（默认不限）")] = None,
 ) -> Response:
     """The camera's annotated frames as an MJPEG stream (multipart/x-mixed-replace)."""
-    camera_for(session, principal, device_id)
+    camera_for(session, actor=principal, device_id=device_id)
     relay = _relay(request, context)
     if relay is None:
         raise _unavailable()
