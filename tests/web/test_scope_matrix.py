@@ -258,7 +258,7 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("POST", "/api/v1/passes/verify", "scan_here",          (200, 200, 200, 200, 200, 200, 403, 200, 401)),
     ("POST", "/api/v1/passes/verify", "scan_elsewhere",     (404, 404, 404, 404, 404, 404, 403, 404, 401)),
     ("POST", "/api/v1/visitors", "visitor_here",            (201, 201, 403, 403, 403, 403, 201, 403, 401)),
-    ("POST", "/api/v1/visitors", "visitor_elsewhere",       (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/visitors", "visitor_elsewhere",       (404, 404, 403, 403, 403, 403, 404, 403, 401)),
     # visitor passes: a household's guests, so they reach as far as the household's registry record (a grid
     # worker's grids, a property company's compounds); police, volunteers and devices only scan them (403
     # for every id); only the inviting household and the office cancel ({mine[…]}: a pass per role)
@@ -272,7 +272,7 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("POST", "/api/v1/visitors/{v_far}/cancel", None,       (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/visitors/999999/cancel", None,        (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/isolations", "isolation_here",        (201, 201, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/isolations", "isolation_elsewhere",   (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/isolations", "isolation_elsewhere",   (404, 404, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/watch-plates", "watch_here",          (201, 201, 403, 403, 201, 403, 403, 403, 401)),
     ("POST", "/api/v1/watch-plates", "watch_elsewhere",     (403, 403, 403, 403, 403, 403, 403, 403, 401)),
     # registry counts: each role sees the part of the tree it works in; devices none
@@ -378,6 +378,8 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
         "far": tree.far.id,
         "camera_elsewhere": "yf-gate1-cam",
         "camera_senhai": "sh1-gate1-cam",
+        "senhai": tree.senhai.id,
+        "gate_senhai": senhai_gate.id,
         **people,
     }
 

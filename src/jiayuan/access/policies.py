@@ -41,18 +41,19 @@ def scope_filter(
     return community.in_(actor.community_ids) if actor.community_ids else false()
 
 
-def require_gate_visible(actor: Principal, *, community_id: int, compound_id: int) -> None:
-    """A gate outside the scope is reported as not found (ids cannot be probed)."""
-    require_can_view_gates(actor)
-    if not sees(actor, community_id=community_id, compound_id=compound_id):
-        raise NotFound("出入口不存在", field="gate")
+def require_verifier(actor: Principal) -> None:
+    """Checking a pass at a gate: the gate's devices, the roles that work the gates, the platform."""
+    if actor.role is not Role.DEVICE:
+        require_can_view_gates(actor)
 
 
-def require_can_verify(actor: Principal, *, community_id: int, compound_id: int) -> None:
-    """Checking a pass at a gate: the gate's own devices, staff on duty there, the platform."""
+def verifies_at(
+    actor: Principal, *, community_id: int, compound_id: int, device_ids: tuple[str, ...]
+) -> bool:
+    """Whether the actor may check passes at this gate: a device standing there, or a gate in scope."""
     if actor.role is Role.DEVICE:
-        return  # the caller checked that the device stands at this gate
-    require_gate_visible(actor, community_id=community_id, compound_id=compound_id)
+        return actor.device_id in device_ids
+    return sees(actor, community_id=community_id, compound_id=compound_id)
 
 
 def require_can_issue_resident_pass(
@@ -68,15 +69,19 @@ def require_can_issue_resident_pass(
     raise NotFound("居民不存在", field="resident")
 
 
-def require_can_invite(actor: Principal, *, household_id: int, community_id: int) -> None:
-    """A household invites its own visitors; staff and admins may register one for it."""
+def require_inviter(actor: Principal) -> None:
+    """Households invite their visitors, staff and admins register them; other roles never (403)."""
+    if not actor.has_role(Role.RESIDENT, Role.ADMIN, Role.STAFF):
+        raise Forbidden("只能为本户邀请访客")
+
+
+def may_invite_for(actor: Principal, *, household_id: int, community_id: int) -> bool:
+    """A household its own visitors; staff and admins of the household's community."""
     if actor.is_system:
-        return
-    if actor.role is Role.RESIDENT and actor.household_id == household_id:
-        return
-    if actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids:
-        return
-    raise Forbidden("只能为本户邀请访客")
+        return True
+    if actor.role is Role.RESIDENT:
+        return actor.household_id == household_id
+    return actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids
 
 
 def visitor_scope(actor: Principal) -> Scope:
@@ -108,15 +113,15 @@ def require_can_cancel_visitor(actor: Principal, where: Location) -> None:
     raise Forbidden("只有邀请的住户和社区工作人员可以撤销访客通行证")
 
 
-def require_can_manage_passes(actor: Principal, *, community_id: int | None) -> None:
-    """Revocations and home isolation records: staff and admins of the community."""
-    if actor.is_system:
-        return
-    if actor.role in (Role.ADMIN, Role.STAFF) and (
-        community_id is None or community_id in actor.community_ids
-    ):
-        return
-    raise Forbidden("只有社区工作人员可以管理通行码")
+def require_pass_manager(actor: Principal) -> None:
+    """Revocations and home isolation records: staff and admins (and the platform); others 403."""
+    if not actor.has_role(Role.ADMIN, Role.STAFF):
+        raise Forbidden("只有社区工作人员可以管理通行码")
+
+
+def manages_passes_of(actor: Principal, *, community_id: int | None) -> bool:
+    """Whether a pass manager reaches this community (None: a pass's nonce, of no community)."""
+    return actor.is_system or community_id is None or community_id in actor.community_ids
 
 
 def revocation_communities(actor: Principal, *, device_community: int | None = None) -> frozenset[int] | None:
