@@ -54,9 +54,10 @@ def require_scopes_grantable(
     """Every granted scope must name an existing registry object inside the actor's communities.
 
     A target outside them gets the same answer as one that does not exist, so an admin cannot learn
-    another community's ids by granting them. The platform itself (CLI, seeding) may grant anything.
+    another community's ids by granting them. The platform itself (CLI, seeding) may grant in any
+    community; given the lookup (the CLI), it too is told which scope does not exist.
     """
-    if actor.is_system:
+    if actor.is_system and community_of is None:
         return
     communities = visible_communities(actor)
     if communities is not None and not any(kind is ScopeKind.COMMUNITY for kind, _ in scopes):
