@@ -30,7 +30,7 @@ from jiayuan.accounts import service
 from jiayuan.accounts.models import User
 from jiayuan.accounts.schemas import parse_scope
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import service as devices
+from jiayuan.devices import cameras
 from jiayuan.devices.models import DeadLetter
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
@@ -556,7 +556,7 @@ def test_camera_streams_follow_the_gate_scope(
                 assert reached_relay == (camera in allowed), (role, camera, tail, answer.text)
         with sessions() as session:
             user = session.scalars(select(User).where(User.username == f"u-{role}")).one()
-            listed = devices.visible_cameras(session, actor=service.principal_of(user))
+            listed = cameras.visible_cameras(session, actor=service.principal_of(user))
         assert {c.id for c in listed} == allowed, role
 
 

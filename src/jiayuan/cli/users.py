@@ -10,7 +10,7 @@ from rich.table import Table
 from jiayuan.accounts import passwords, service
 from jiayuan.accounts.schemas import USER_ROLES, UserOut, parse_scope
 from jiayuan.cli.common import console, err_console, session_scope, settings
-from jiayuan.devices import service as devices
+from jiayuan.devices import tokens as devices
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams

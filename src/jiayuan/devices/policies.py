@@ -27,7 +27,7 @@ def require_can_inspect(actor: Principal) -> None:
         raise Forbidden("无权查看设备状态")
 
 
-def require_can_watch(actor: Principal) -> None:
+def require_can_view_cameras(actor: Principal) -> None:
     """Live camera pictures: the roles that work the gates."""
     if not actor.has_role(*GATE_ROLES):
         raise Forbidden("无权查看门岗数据")

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.schemas import TokenIssued
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
@@ -22,8 +21,8 @@ from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateC
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.schemas import Envelope, Heartbeat
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Forbidden, NotFound, Unauthorized
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.errors import Unauthorized
+from jiayuan.kernel.principal import Principal
 from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
 
@@ -467,52 +466,6 @@ def _visible_devices(session: Session, actor: Principal, device_ids: Iterable[st
         for d in wanted
         if (policies.device_visible(actor, infos[d]) if d is not None and d in infos else unregistered)
     }
-
-
-CAMERA_KINDS = frozenset({"cam", "camera", "camera_360", "plate_camera"})
-
-
-def visible_cameras(session: Session, *, actor: Principal) -> list[DeviceInfo]:
-    """The enabled cameras whose gate lies in the actor's scope."""
-    policies.require_can_watch(actor)
-    return [
-        d
-        for d in directory.all_devices(session)
-        if d.kind in CAMERA_KINDS and d.enabled and policies.device_visible(actor, d)
-    ]
-
-
-def camera_for(session: Session, *, actor: Principal, device_id: str) -> DeviceInfo:
-    """One camera the actor may watch; one outside the scope is as unknown as a missing one."""
-    policies.require_can_watch(actor)
-    device = directory.devices_by_ids(session, [device_id]).get(device_id)
-    if device is None or device.kind not in CAMERA_KINDS or not policies.device_visible(actor, device):
-        raise NotFound(f"没有编号为 {device_id} 的摄像机", field="device_id")
-    return device
-
-
-def issue_device_token(
-    session: Session, *, actor: Principal, device_id: str, name: str, expires_at: datetime | None = None
-) -> TokenIssued:
-    """A token for a registered device (its MQTT password / HTTP bearer).
-
-    The accounts policy decides with the device's community: a device another community runs is
-    reported exactly like one that does not exist.
-    """
-    if not actor.has_role(Role.ADMIN):
-        raise Forbidden("只有管理员可以签发设备令牌")
-    device_id = device_id.strip()
-    device = directory.devices_by_ids(session, [device_id]).get(device_id) if device_id else None
-    if device is None:
-        raise NotFound("设备不存在", field="device_id")
-    return accounts.create_api_token(
-        session,
-        actor=actor,
-        name=name,
-        device_id=device_id,
-        expires_at=expires_at,
-        device_community=device.community_id,
-    )
 
 
 def check_broker_login(session: Session, *, device_id: str, token: str) -> DeviceInfo:

@@ -25,7 +25,7 @@ from jiayuan.accounts.schemas import (
     parse_scope,
 )
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import service as devices
+from jiayuan.devices import tokens as devices
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry.directory import scope_resolver

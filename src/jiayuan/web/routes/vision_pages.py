@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from jiayuan.devices.service import camera_for, visible_cameras
+from jiayuan.devices.cameras import camera_for, visible_cameras
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.vision.relay import LiveRelay
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
