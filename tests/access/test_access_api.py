@@ -120,7 +120,7 @@ def test_visitors_keys_revocations_isolation(client: TestClient, sessions: sessi
         ).status_code
         == 422
     )
-    assert client.post("/api/v1/visitors", json=invite, headers=auth(tok["outsider"])).status_code == 403
+    assert client.post("/api/v1/visitors", json=invite, headers=auth(tok["outsider"])).status_code == 404
 
     keys = client.get("/api/v1/passes/keys", headers=auth(tok["qr"])).json()
     assert keys[0]["kid"] == "k1" and len(keys[0]["ed25519"]) == 43

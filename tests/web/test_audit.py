@@ -14,6 +14,7 @@ from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from tests.integration.accounts.helpers import csrf_token, login, make_user, token_for
+from tests.integration.registry.helpers import build_tree
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -28,7 +29,10 @@ def rows(sessions: sessionmaker[Session]) -> list[AuditEntry]:
 def test_every_account_write_over_http_leaves_an_audit_row(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    make_user(sessions, "boss", Role.ADMIN, scopes=["community:1"])
+    with sessions() as db:
+        tree = build_tree(db)
+    here = tree.community.id
+    make_user(sessions, "boss", Role.ADMIN, scopes=[f"community:{here}"])
     login(client, "boss", "not-it")
     login(client, "boss")
     headers = {"X-CSRF-Token": csrf_token(client)}
@@ -38,7 +42,7 @@ def test_every_account_write_over_http_leaves_an_audit_row(
             "username": "gw1",
             "role": "grid",
             "password": "long-enough-1",
-            "scopes": ["community:1", "grid:3"],
+            "scopes": [f"community:{here}", f"grid:{tree.grid.id}"],
         },
         headers=headers,
     )
@@ -63,7 +67,7 @@ def test_every_account_write_over_http_leaves_an_audit_row(
         "logout",
     ]
     for entry in entries[3:]:
-        assert (entry.actor_name, entry.actor_role, entry.community_id) == ("boss", "admin", 1)
+        assert (entry.actor_name, entry.actor_role, entry.community_id) == ("boss", "admin", here)
     assert entries[3].target_label == "gw1" and entries[3].target_id == str(user_id)
     assert entries[7].reason == "离职"
     assert entries[2].ip == "testclient"

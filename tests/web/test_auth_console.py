@@ -14,12 +14,16 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from tests.integration.accounts.helpers import csrf_token, login, make_user
+from tests.integration.registry.helpers import Tree, build_tree
 
 
-def signed_in_admin(client: TestClient, sessions: sessionmaker[Session]) -> str:
-    make_user(sessions, "boss", Role.ADMIN, scopes=["community:1"])
+def signed_in_admin(client: TestClient, sessions: sessionmaker[Session]) -> tuple[str, Tree]:
+    """The CSRF token of an admin of the registry tree's first community, and the tree."""
+    with sessions() as db:
+        tree = build_tree(db)
+    make_user(sessions, "boss", Role.ADMIN, scopes=[f"community:{tree.community.id}"])
     login(client, "boss")
-    return csrf_token(client)
+    return csrf_token(client), tree
 
 
 def user_named(sessions: sessionmaker[Session], username: str) -> User | None:
@@ -28,39 +32,39 @@ def user_named(sessions: sessionmaker[Session], username: str) -> User | None:
 
 
 def test_admin_adds_a_user_from_the_form(client: TestClient, sessions: sessionmaker[Session]) -> None:
-    token = signed_in_admin(client, sessions)
+    token, tree = signed_in_admin(client, sessions)
+    here, grid = f"community:{tree.community.id}", f"grid:{tree.grid.id}"
     form = {
         "csrf_token": token,
         "username": "gw01",
         "display_name": "王丽娟",
         "role": "grid",
         "password": "grid-pass-2026",
-        "scopes": "community:1，grid:3",
+        "scopes": f"{here}，{grid}",
     }
     response = client.post("/console/users", data=form, follow_redirects=False)
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert "已添加用户 gw01" in page.text
-    assert "王丽娟" in page.text and "网格员" in page.text and "grid:3" in page.text
+    assert "王丽娟" in page.text and "网格员" in page.text and grid in page.text
     user = user_named(sessions, "gw01")
-    assert user is not None and sorted(f"{s.kind}:{s.ref_id}" for s in user.scopes) == [
-        "community:1",
-        "grid:3",
-    ]
+    assert user is not None and sorted(f"{s.kind}:{s.ref_id}" for s in user.scopes) == sorted([here, grid])
 
 
 def test_form_errors_are_shown_beside_the_form_and_nothing_is_written(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    token = signed_in_admin(client, sessions)
+    token, tree = signed_in_admin(client, sessions)
+    here, elsewhere = f"community:{tree.community.id}", f"community:{tree.other_community.id}"
     base = {"csrf_token": token, "username": "gw02", "role": "grid", "password": "grid-pass-2026"}
     cases = [
-        ({"scopes": "community:1 grid:x"}, 422, "范围编号必须是正整数"),
-        ({"scopes": "community:2"}, 403, "管理范围以外的社区"),
-        ({"scopes": "community:1", "role": "boss"}, 422, "请选择角色"),
-        ({"scopes": "community:1", "password": "short"}, 422, "密码至少 8 位"),
-        ({"scopes": "community:1", "username": "boss"}, 409, "已存在"),
-        ({"scopes": "community:1", "username": "<b>x</b>"}, 422, "用户名须为"),
+        ({"scopes": f"{here} grid:x"}, 422, "范围编号必须是正整数"),
+        ({"scopes": elsewhere}, 422, f"范围 {elsewhere} 不存在"),
+        ({"scopes": f"{here} compound:{tree.far.id}"}, 422, f"范围 compound:{tree.far.id} 不存在"),
+        ({"scopes": here, "role": "boss"}, 422, "请选择角色"),
+        ({"scopes": here, "password": "short"}, 422, "密码至少 8 位"),
+        ({"scopes": here, "username": "boss"}, 409, "已存在"),
+        ({"scopes": here, "username": "<b>x</b>"}, 422, "用户名须为"),
     ]
     for change, status, message in cases:
         response = client.post("/console/users", data={**base, **change})
@@ -68,7 +72,7 @@ def test_form_errors_are_shown_beside_the_form_and_nothing_is_written(
         assert message in response.text, change
         assert "<b>x</b>" not in response.text
     assert user_named(sessions, "gw02") is None
-    refused = client.post("/console/users", data={**base, "csrf_token": "", "scopes": "community:1"})
+    refused = client.post("/console/users", data={**base, "csrf_token": "", "scopes": here})
     assert refused.status_code == 403
     assert user_named(sessions, "gw02") is None
 
@@ -82,7 +86,7 @@ def test_admin_unlocks_and_deactivates_from_the_list(
         assert user is not None
         user.locked_until = utcnow() + timedelta(minutes=10)
         user.failed_logins = 8
-    token = signed_in_admin(client, sessions)
+    token, _ = signed_in_admin(client, sessions)
     page = client.get("/console/users")
     assert "锁定至" in page.text and f"/console/users/{target}/unlock" in page.text
     response = client.post(

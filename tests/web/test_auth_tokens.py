@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.principal import Role
+from jiayuan.registry.models import Device, Gate
 from tests.integration.accounts.helpers import device_token, make_user, token_for
+from tests.integration.registry.helpers import build_tree
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -43,6 +45,12 @@ def test_admin_issues_device_tokens_that_act_as_the_device(
     admin = bearer(token_for(sessions, make_user(sessions, "boss", Role.ADMIN)))
     staff = bearer(token_for(sessions, make_user(sessions, "staff1", Role.STAFF)))
     body = {"name": "1号门二维码", "device_id": "jjhy-gate1-qr"}
+    unregistered = client.post("/api/v1/tokens", json=body, headers=admin)
+    assert unregistered.status_code == 404 and unregistered.json()["field"] == "device_id"
+    with sessions() as session:
+        gate = Gate(compound=build_tree(session).jinjiang, code="JJHY-1", name="锦江花园1号门")
+        session.add(Device(id="jjhy-gate1-qr", gate=gate, kind="qr", name="1号门二维码", config={}))
+        session.commit()
     assert client.post("/api/v1/tokens", json=body, headers=staff).status_code == 403
     issued = client.post("/api/v1/tokens", json=body, headers=admin)
     assert issued.status_code == 201

@@ -21,13 +21,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
-from jiayuan.access.schemas import VisitorInvite
+from jiayuan.access.schemas import RevokeIn, VisitorInvite
 from jiayuan.accounts import service
+from jiayuan.accounts.models import User
 from jiayuan.accounts.schemas import parse_scope
 from jiayuan.db.uow import unit_of_work
+from jiayuan.devices import cameras
+from jiayuan.devices.models import DeadLetter
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
@@ -123,7 +127,11 @@ BODIES: dict[str, Body] = {
         "scopes": ["community:{community}".format(**_w.ids)],
     },
     "own_token": lambda _w, _role: {"name": "脚本"},
-    "device_token": lambda _w, _role: {"name": "门禁", "device_id": "jjhy-gate1-plate"},
+    "device_token": lambda _w, _role: {"name": "门禁", "device_id": DEVICE_ID},
+    "device_token_elsewhere": lambda _w, _role: {"name": "门禁", "device_id": "yf-gate1-cam"},
+    "device_token_unknown": lambda _w, _role: {"name": "门禁", "device_id": "jjhy-gate9-qr"},
+    "token_for_elsewhere": lambda w, _role: {"name": "代发", "user_id": w.ids["user_elsewhere"]},
+    "token_for_unknown": lambda _w, _role: {"name": "代发", "user_id": 999999},
     "reason": lambda _w, _role: {"reason": "核对"},
     "heartbeat": heartbeat,
     "resident_here": new_resident("h102"),
@@ -176,6 +184,11 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/tokens", None,                         (200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("POST", "/api/v1/tokens", "own_token",                 (201, 201, 201, 201, 201, 201, 201, 403, 401)),
     ("POST", "/api/v1/tokens", "device_token",              (201, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # another community's device or user is as unknown to an admin as one that does not exist
+    ("POST", "/api/v1/tokens", "device_token_elsewhere",    (404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/tokens", "device_token_unknown",      (404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/tokens", "token_for_elsewhere",       (404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/tokens", "token_for_unknown",         (404, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("DELETE", "/api/v1/tokens/{own_token}", None,          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("DELETE", "/api/v1/tokens/{token_of_here}", None,      (200, 404, 404, 404, 404, 404, 404, 403, 401)),
     ("DELETE", "/api/v1/tokens/{token_of_elsewhere}", None, (404, 404, 404, 404, 404, 404, 404, 403, 401)),
@@ -233,10 +246,11 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/flow/today?gate_id={gate_far}", None,  (404, 404, 404, 404, 404, 404, 403, 403, 401)),
     ("GET", "/api/v1/vehicles/overnight", None,             (200, 200, 200, 200, 200, 200, 403, 403, 401)),
     ("GET", "/api/v1/alarms", None,                         (200, 200, 200, 200, 200, 200, 403, 403, 401)),
-    # passes: keys and revocations are public to every signed-in caller (gate readers need them);
+    # passes: the public keys are for every signed-in caller; revocations for the gate roles and the gate
+    # readers (their communities' entries only, see test_device_lists_hold_only_what_is_in_scope);
     # a resident gets passes for their own household, the office for its community
     ("GET", "/api/v1/passes/keys", None,                    (200, 200, 200, 200, 200, 200, 200, 200, 401)),
-    ("GET", "/api/v1/passes/revocations", None,             (200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    ("GET", "/api/v1/passes/revocations", None,             (200, 200, 200, 200, 200, 200, 403, 200, 401)),
     ("POST", "/api/v1/passes/revocations", "revoke_person", (201, 201, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/passes/resident", "pass_in_grid",     (200, 200, 404, 404, 404, 404, 200, 404, 401)),
     ("POST", "/api/v1/passes/resident", "pass_outside_grid", (200, 200, 404, 404, 404, 404, 404, 404, 401)),
@@ -244,7 +258,7 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("POST", "/api/v1/passes/verify", "scan_here",          (200, 200, 200, 200, 200, 200, 403, 200, 401)),
     ("POST", "/api/v1/passes/verify", "scan_elsewhere",     (404, 404, 404, 404, 404, 404, 403, 404, 401)),
     ("POST", "/api/v1/visitors", "visitor_here",            (201, 201, 403, 403, 403, 403, 201, 403, 401)),
-    ("POST", "/api/v1/visitors", "visitor_elsewhere",       (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/visitors", "visitor_elsewhere",       (404, 404, 403, 403, 403, 403, 404, 403, 401)),
     # visitor passes: a household's guests, so they reach as far as the household's registry record (a grid
     # worker's grids, a property company's compounds); police, volunteers and devices only scan them (403
     # for every id); only the inviting household and the office cancel ({mine[…]}: a pass per role)
@@ -258,7 +272,7 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("POST", "/api/v1/visitors/{v_far}/cancel", None,       (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/visitors/999999/cancel", None,        (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/isolations", "isolation_here",        (201, 201, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/isolations", "isolation_elsewhere",   (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/isolations", "isolation_elsewhere",   (404, 404, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/watch-plates", "watch_here",          (201, 201, 403, 403, 201, 403, 403, 403, 401)),
     ("POST", "/api/v1/watch-plates", "watch_elsewhere",     (403, 403, 403, 403, 403, 403, 403, 403, 401)),
     # registry counts: each role sees the part of the tree it works in; devices none
@@ -270,11 +284,14 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/devices/status", None,                 (200, 200, 403, 200, 200, 403, 403, 403, 401)),
     ("GET", "/api/v1/devices/dead-letters", None,           (200, 200, 403, 200, 200, 403, 403, 403, 401)),
     ("GET", "/api/v1/devices/dead-letters/counts", None,    (200, 200, 403, 200, 200, 403, 403, 403, 401)),
-    # cameras: gate roles see their community's cameras (404 here: tests run without a broker, so no
-    # picture); another community's camera is refused, an unknown one is 404
+    # cameras: gate roles see their community's cameras, property companies their compounds' (404 here:
+    # tests run without a broker, so no picture; test_camera_streams_follow_the_gate_scope tells the two
+    # 404s apart); another community's camera is as unknown as one that does not exist
     ("GET", "/api/v1/cameras/{camera}/snapshot.jpg", None,  (404, 404, 404, 404, 404, 404, 403, 403, 401)),
     ("GET", "/api/v1/cameras/{camera_elsewhere}/snapshot.jpg", None,
-                                                            (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+    ("GET", "/api/v1/cameras/{camera_elsewhere}/live.mjpeg", None,
+                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
     ("GET", "/api/v1/cameras/jjhy-gate9-cam/snapshot.jpg", None,
                                                             (404, 404, 404, 404, 404, 404, 403, 403, 401)),
     ("GET", "/api/v1/cameras/{camera}/live.mjpeg", None,    (404, 404, 404, 404, 404, 404, 403, 403, 401)),
@@ -313,16 +330,26 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
     """
     tree = build_tree(session)
     gate = Gate(compound=tree.jinjiang, code="JJHY-1", name="锦江花园1号门")
+    senhai_gate = Gate(compound=tree.senhai, code="SH1-1", name="森海一期1号门")
     far_gate = Gate(compound=tree.far, code="YF-1", name="远方小区1号门")
-    session.add_all([gate, far_gate])
+    session.add_all([gate, senhai_gate, far_gate])
     session.add_all(
         [
             Device(id=DEVICE_ID, gate=gate, kind="qr", name="1号门二维码", config={}),
             Device(id="jjhy-gate1-cam", gate=gate, kind="camera", name="1号门全景", config={}),
+            Device(id="sh1-gate1-cam", gate=senhai_gate, kind="camera", name="森海1号门全景", config={}),
             Device(id="yf-gate1-cam", gate=far_gate, kind="camera", name="远方1号门全景", config={}),
         ]
     )
     session.flush()
+    # A refused message from each camera and one naming no device (bad JSON).
+    for device_id in ("jjhy-gate1-cam", "sh1-gate1-cam", "yf-gate1-cam", None):
+        session.add(
+            DeadLetter(
+                channel="mqtt", topic=f"jiayuan/v1/devices/{device_id}/events", device_id=device_id,
+                reason="bad_json", detail="", raw=b"{", raw_size=1,
+            )
+        )  # fmt: skip
     system = Principal.system()
     people = {}
     for key, household, serial in (
@@ -350,6 +377,9 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
         "gate_far": far_gate.id,
         "far": tree.far.id,
         "camera_elsewhere": "yf-gate1-cam",
+        "camera_senhai": "sh1-gate1-cam",
+        "senhai": tree.senhai.id,
+        "gate_senhai": senhai_gate.id,
         **people,
     }
 
@@ -425,6 +455,9 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             for household in ("h101", "h201"):
                 ids[f"mine_{household}_{role}"] = invite_guest(session, vault, ids[household])
                 world.mine[role][household] = ids[f"mine_{household}_{role}"]
+        for person_key in ("in_grid", "elsewhere"):
+            data = RevokeIn(ref=f"p:{ids[person_key]}", reason="已迁出")
+            passes_service.revoke(session, actor=system, data=data)
     world.ids = ids
     return world
 
@@ -494,6 +527,73 @@ def test_scope_matrix_writes(
         request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[(line[0], line[1])]))
     wrong = mismatches(client, build_world(sessions, vault), line)
     assert not wrong, "\n".join(wrong)
+
+
+CAMERA_SCOPE = {
+    # role: the cameras whose stream and snapshot it may open (others answer as an unknown camera)
+    "admin": {"jjhy-gate1-cam", "sh1-gate1-cam"},
+    "staff": {"jjhy-gate1-cam", "sh1-gate1-cam"},
+    "grid": {"jjhy-gate1-cam", "sh1-gate1-cam"},
+    "property": {"jjhy-gate1-cam"},
+    "police": {"jjhy-gate1-cam", "sh1-gate1-cam"},
+    "volunteer": {"jjhy-gate1-cam", "sh1-gate1-cam"},
+}
+CAMERAS = ("jjhy-gate1-cam", "sh1-gate1-cam", "yf-gate1-cam", "jjhy-gate9-cam")
+
+
+def test_camera_streams_follow_the_gate_scope(
+    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault
+) -> None:
+    """Live MJPEG and snapshots: a camera in scope gets as far as the relay (no broker in tests); one
+    outside it answers exactly as a camera that does not exist; the camera page lists the same set."""
+    world = build_world(sessions, vault)
+    for role, allowed in CAMERA_SCOPE.items():
+        for camera in CAMERAS:
+            for tail in ("snapshot.jpg", "live.mjpeg"):
+                answer = client.get(f"/api/v1/cameras/{camera}/{tail}", headers=world.headers(role))
+                assert answer.status_code == 404, (role, camera, tail)
+                reached_relay = "未配置 MQTT" in answer.json()["detail"]
+                assert reached_relay == (camera in allowed), (role, camera, tail, answer.text)
+        with sessions() as session:
+            user = session.scalars(select(User).where(User.username == f"u-{role}")).one()
+            listed = cameras.visible_cameras(session, actor=service.principal_of(user))
+        assert {c.id for c in listed} == allowed, role
+
+
+# What each role finds in the device lists: device status, dead letters (None: a message naming no
+# device) and the revocation list (person keys of World.ids).
+_HERE_DEVICES = {DEVICE_ID, "jjhy-gate1-cam", "sh1-gate1-cam"}
+_HERE_LETTERS = {"jjhy-gate1-cam", "sh1-gate1-cam", None}
+DEVICE_SCOPE: dict[str, tuple[set[str], set[str | None], set[str]]] = {
+    "admin": (_HERE_DEVICES, _HERE_LETTERS, {"in_grid"}),
+    "staff": (_HERE_DEVICES, _HERE_LETTERS, {"in_grid"}),
+    "property": ({DEVICE_ID, "jjhy-gate1-cam"}, {"jjhy-gate1-cam"}, {"in_grid"}),
+    "police": (_HERE_DEVICES, _HERE_LETTERS, {"in_grid"}),
+    "grid": (set(), set(), {"in_grid"}),
+    "device": (set(), set(), {"in_grid"}),
+}  # fmt: skip
+
+
+def test_device_lists_hold_only_what_is_in_scope(
+    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault
+) -> None:
+    world = build_world(sessions, vault)
+    for role, (statuses, letters, revoked) in DEVICE_SCOPE.items():
+        headers = world.headers(role)
+        if statuses:
+            found = {d["device_id"] for d in client.get("/api/v1/devices/status", headers=headers).json()}
+            assert found == statuses, role
+            found_letters = {
+                d["device_id"] for d in client.get("/api/v1/devices/dead-letters", headers=headers).json()
+            }
+            assert found_letters == letters, role
+            counted = {
+                d["device_id"]
+                for d in client.get("/api/v1/devices/dead-letters/counts", headers=headers).json()
+            }
+            assert counted == letters, role
+        refs = client.get("/api/v1/passes/revocations", headers=headers).json()["revoked"]
+        assert set(refs) == {f"p:{world.ids[key]}" for key in revoked}, role
 
 
 # The visitor passes of 锦江花园 1号楼 101 (the grid's and the property company's) and of the community.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.access import flow, gate_checks, policies, visitor_queries
@@ -70,11 +70,13 @@ def invite_visitor(
     session: Session, *, actor: Principal, vault: PiiVault, invite: VisitorInvite
 ) -> VisitorPass:
     """Register a visitor for a household: their QR works only in the window, at that compound, N times."""
+    policies.require_inviter(actor)
     place = directory.household_compound(session, invite.household_id)
-    if place is None:
+    if place is None or not policies.may_invite_for(
+        actor, household_id=invite.household_id, community_id=place[1]
+    ):  # missing or out of reach: one answer
         raise NotFound("住户不存在", field="household_id")
     compound_id, community_id = place
-    policies.require_can_invite(actor, household_id=invite.household_id, community_id=community_id)
     phone = validate_phone(invite.phone)
     plate = None
     if invite.plate:
@@ -228,10 +230,12 @@ def visitor_token(
     session: Session, *, actor: Principal, signer: Signer, visitor_id: int, now: datetime | None = None
 ) -> IssuedPass:
     """The visitor's QR token: valid until the end of the window (sent to the visitor once)."""
+    policies.require_inviter(actor)
     visitor = session.get(VisitorPass, visitor_id)
-    if visitor is None:
+    if visitor is None or not policies.may_invite_for(
+        actor, household_id=visitor.household_id, community_id=visitor.community_id
+    ):
         raise NotFound("访客通行证不存在", field="visitor_id")
-    policies.require_can_invite(actor, household_id=visitor.household_id, community_id=visitor.community_id)
     now = now or utcnow()
     token, _ = signer.sign(
         kind="v", person=visitor.id, household=visitor.household_id, compounds=[visitor.compound_id],
@@ -242,8 +246,8 @@ def visitor_token(
 
 def revoke(session: Session, *, actor: Principal, data: RevokeIn) -> PassRevocation:
     """Add to the revocation list (idempotent)."""
-    community_id = _community_of_ref(session, data.ref)
-    policies.require_can_manage_passes(actor, community_id=community_id)
+    policies.require_pass_manager(actor)
+    community_id = _community_of_ref(session, actor, data.ref)
     existing = session.scalar(select(PassRevocation).where(PassRevocation.ref == data.ref))
     if existing is not None:
         return existing
@@ -275,32 +279,45 @@ def _add_revocation(
     return entry
 
 
-def _community_of_ref(session: Session, ref: str) -> int | None:
+def _community_of_ref(session: Session, actor: Principal, ref: str) -> int | None:
+    """The community of a revoked person or visitor pass; one out of the actor's reach is missing."""
+    community_id: int | None = None
     if ref.startswith("p:"):
         person = directory.person(session, int(ref[2:]))
-        if person is None:
+        community_id = person.community_id if person is not None else None
+        if person is None or not policies.manages_passes_of(actor, community_id=community_id):
             raise NotFound("居民不存在", field="ref")
-        return person.community_id
-    if ref.startswith("v:"):
+    elif ref.startswith("v:"):
         visitor = session.get(VisitorPass, int(ref[2:]))
-        if visitor is None:
+        community_id = visitor.community_id if visitor is not None else None
+        if visitor is None or not policies.manages_passes_of(actor, community_id=community_id):
             raise NotFound("访客通行证不存在", field="ref")
-        return visitor.community_id
-    return None
+    return community_id
 
 
-def revocation_list(session: Session) -> tuple[int, list[str]]:
-    """`(version, refs)`: the version grows with every entry, so readers know when to refresh."""
-    version = session.scalar(select(func.max(PassRevocation.id))) or 0
-    return version, list(session.scalars(select(PassRevocation.ref).order_by(PassRevocation.id)))
+def revocation_list(session: Session, *, actor: Principal) -> tuple[int, list[str]]:
+    """`(version, refs)` of the entries in the actor's scope: the version grows with every entry, so
+    readers know when to refresh."""
+    ids = [actor.device_id] if actor.device_id else []
+    device = directory.devices_by_ids(session, ids).get(actor.device_id or "")
+    communities = policies.revocation_communities(
+        actor, device_community=device.community_id if device is not None else None
+    )
+    query = select(PassRevocation.id, PassRevocation.ref).order_by(PassRevocation.id)
+    if communities is not None:
+        query = query.where(
+            or_(PassRevocation.community_id.is_(None), PassRevocation.community_id.in_(sorted(communities)))
+        )
+    rows = session.execute(query).all()
+    return (rows[-1][0] if rows else 0), [ref for _, ref in rows]
 
 
 def record_isolation(session: Session, *, actor: Principal, data: IsolationIn) -> Isolation:
     """Register a home isolation (with consent, purpose and end date) that the gates enforce."""
+    policies.require_pass_manager(actor)
     person = directory.person(session, data.person_id)
-    if person is None:
+    if person is None or not policies.manages_passes_of(actor, community_id=person.community_id):
         raise NotFound("居民不存在", field="person_id")
-    policies.require_can_manage_passes(actor, community_id=person.community_id)
     record = Isolation(
         person_id=data.person_id,
         community_id=person.community_id,
@@ -330,11 +347,11 @@ def verify_at_gate(
     now: datetime | None = None,
 ) -> PassCheck:
     """Check a token at a gate (by id or code) and record the decision, as a reader would."""
+    policies.require_verifier(actor)
     gate = directory.gate_by_ref(session, gate_ref)
-    if gate is None:
-        raise NotFound(f"出入口 {gate_ref} 不存在", field="gate")
-    policies.require_can_verify(actor, community_id=gate.community_id, compound_id=gate.compound_id)
-    if actor.device_id is not None and actor.device_id not in gate.device_ids:
+    if gate is None or not policies.verifies_at(
+        actor, community_id=gate.community_id, compound_id=gate.compound_id, device_ids=gate.device_ids
+    ):  # missing or out of reach: one answer
         raise NotFound(f"出入口 {gate_ref} 不存在", field="gate")
     if direction not in ("in", "out"):
         raise Invalid("方向须为 in 或 out", field="direction")
@@ -361,7 +378,7 @@ def qr_readers(session: Session) -> list[str]:
 
 def revocations_payload(session: Session) -> dict[str, object]:
     """The payload of the `revocations` command."""
-    version, refs = revocation_list(session)
+    version, refs = revocation_list(session, actor=Principal.system())
     return {"version": version, "revoked": refs}
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from jiayuan.devices.policies import GATE_ROLES
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.policies import Location, Scope, personal_scope
-
-# The roles that work the gates (the console shows them the gate pages).
-GATE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER})
+from jiayuan.registry.policies import Location, Scope, covers_gate, personal_scope
 
 
 def require_system(actor: Principal) -> None:
@@ -27,11 +25,7 @@ def require_can_view_gates(actor: Principal) -> None:
 
 def sees(actor: Principal, *, community_id: int | None, compound_id: int | None) -> bool:
     """Whether a gate-level record of this community/compound is inside the actor's scope."""
-    if actor.is_system:
-        return True
-    if actor.role is Role.PROPERTY:
-        return compound_id is not None and compound_id in actor.compound_ids
-    return community_id is not None and community_id in actor.community_ids
+    return covers_gate(actor, community_id=community_id, compound_id=compound_id)
 
 
 def scope_filter(
@@ -47,18 +41,19 @@ def scope_filter(
     return community.in_(actor.community_ids) if actor.community_ids else false()
 
 
-def require_gate_visible(actor: Principal, *, community_id: int, compound_id: int) -> None:
-    """A gate outside the scope is reported as not found (ids cannot be probed)."""
-    require_can_view_gates(actor)
-    if not sees(actor, community_id=community_id, compound_id=compound_id):
-        raise NotFound("出入口不存在", field="gate")
+def require_verifier(actor: Principal) -> None:
+    """Checking a pass at a gate: the gate's devices, the roles that work the gates, the platform."""
+    if actor.role is not Role.DEVICE:
+        require_can_view_gates(actor)
 
 
-def require_can_verify(actor: Principal, *, community_id: int, compound_id: int) -> None:
-    """Checking a pass at a gate: the gate's own devices, staff on duty there, the platform."""
+def verifies_at(
+    actor: Principal, *, community_id: int, compound_id: int, device_ids: tuple[str, ...]
+) -> bool:
+    """Whether the actor may check passes at this gate: a device standing there, or a gate in scope."""
     if actor.role is Role.DEVICE:
-        return  # the caller checked that the device stands at this gate
-    require_gate_visible(actor, community_id=community_id, compound_id=compound_id)
+        return actor.device_id in device_ids
+    return sees(actor, community_id=community_id, compound_id=compound_id)
 
 
 def require_can_issue_resident_pass(
@@ -74,15 +69,19 @@ def require_can_issue_resident_pass(
     raise NotFound("居民不存在", field="resident")
 
 
-def require_can_invite(actor: Principal, *, household_id: int, community_id: int) -> None:
-    """A household invites its own visitors; staff and admins may register one for it."""
+def require_inviter(actor: Principal) -> None:
+    """Households invite their visitors, staff and admins register them; other roles never (403)."""
+    if not actor.has_role(Role.RESIDENT, Role.ADMIN, Role.STAFF):
+        raise Forbidden("只能为本户邀请访客")
+
+
+def may_invite_for(actor: Principal, *, household_id: int, community_id: int) -> bool:
+    """A household its own visitors; staff and admins of the household's community."""
     if actor.is_system:
-        return
-    if actor.role is Role.RESIDENT and actor.household_id == household_id:
-        return
-    if actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids:
-        return
-    raise Forbidden("只能为本户邀请访客")
+        return True
+    if actor.role is Role.RESIDENT:
+        return actor.household_id == household_id
+    return actor.role in (Role.ADMIN, Role.STAFF) and community_id in actor.community_ids
 
 
 def visitor_scope(actor: Principal) -> Scope:
@@ -114,15 +113,30 @@ def require_can_cancel_visitor(actor: Principal, where: Location) -> None:
     raise Forbidden("只有邀请的住户和社区工作人员可以撤销访客通行证")
 
 
-def require_can_manage_passes(actor: Principal, *, community_id: int | None) -> None:
-    """Revocations and home isolation records: staff and admins of the community."""
+def require_pass_manager(actor: Principal) -> None:
+    """Revocations and home isolation records: staff and admins (and the platform); others 403."""
+    if not actor.has_role(Role.ADMIN, Role.STAFF):
+        raise Forbidden("只有社区工作人员可以管理通行码")
+
+
+def manages_passes_of(actor: Principal, *, community_id: int | None) -> bool:
+    """Whether a pass manager reaches this community (None: a pass's nonce, of no community)."""
+    return actor.is_system or community_id is None or community_id in actor.community_ids
+
+
+def revocation_communities(actor: Principal, *, device_community: int | None = None) -> frozenset[int] | None:
+    """The communities whose revocation entries the actor reads; None means all of them.
+
+    Gate readers need the list to refuse revoked passes offline; the roles that work the gates read
+    their communities' entries; a device token reads its gate's community; residents none (403).
+    Entries of no community (a single pass's nonce) go to every reader.
+    """
     if actor.is_system:
-        return
-    if actor.role in (Role.ADMIN, Role.STAFF) and (
-        community_id is None or community_id in actor.community_ids
-    ):
-        return
-    raise Forbidden("只有社区工作人员可以管理通行码")
+        return None
+    if actor.role is Role.DEVICE:
+        return frozenset({device_community}) if device_community is not None else frozenset()
+    require_can_view_gates(actor)
+    return actor.community_ids
 
 
 def require_can_watch(actor: Principal, *, community_id: int) -> None:

@@ -36,6 +36,14 @@ FEED_SIZE = 30
 OPEN_ALARMS_SHOWN = 20
 
 
+def _visible_gates(session: Session, actor: Principal) -> list[directory.GateInfo]:
+    return [
+        g
+        for g in directory.list_gates(session)
+        if policies.sees(actor, community_id=g.community_id, compound_id=g.compound_id)
+    ]
+
+
 def list_gates(session: Session, *, actor: Principal) -> list[GateOut]:
     """Gates the actor may see, with compound and devices."""
     policies.require_can_view_gates(actor)
@@ -53,8 +61,7 @@ def list_gates(session: Session, *, actor: Principal) -> list[GateOut]:
                 for d in g.device_ids
             ],
         )
-        for g in directory.list_gates(session)
-        if policies.sees(actor, community_id=g.community_id, compound_id=g.compound_id)
+        for g in _visible_gates(session, actor)
     ]
 
 
@@ -100,10 +107,9 @@ def gate_flow(
 ) -> FlowOut:
     """A gate's 5-minute buckets since a moment (default: the last 24 hours)."""
     policies.require_can_view_gates(actor)  # roles without gate access learn nothing, not even existence
-    gate = next((g for g in directory.list_gates(session) if g.id == gate_id), None)
-    if gate is None:
+    gate = next((g for g in _visible_gates(session, actor) if g.id == gate_id), None)
+    if gate is None:  # missing or outside the scope: one answer
         raise NotFound("出入口不存在", field="gate_id")
-    policies.require_gate_visible(actor, community_id=gate.community_id, compound_id=gate.compound_id)
     now = now or utcnow()
     start = _since(since, now)
     buckets, marks = _read_buckets(session, FlowBucket.gate_id == gate_id, start)
@@ -127,10 +133,10 @@ def compound_flow(
     now: datetime | None = None,
 ) -> FlowOut:
     """A compound's buckets (all its gates summed)."""
-    gates = [g for g in directory.list_gates(session) if g.compound_id == compound_id]
-    if not gates:
+    policies.require_can_view_gates(actor)
+    gates = [g for g in _visible_gates(session, actor) if g.compound_id == compound_id]
+    if not gates:  # missing, without gates, or outside the scope: one answer
         raise NotFound("小区不存在或没有出入口", field="compound_id")
-    policies.require_gate_visible(actor, community_id=gates[0].community_id, compound_id=compound_id)
     now = now or utcnow()
     start = _since(since, now)
     buckets, marks = _read_buckets(session, FlowBucket.compound_id == compound_id, start)

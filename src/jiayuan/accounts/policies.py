@@ -6,6 +6,7 @@ from jiayuan.accounts.models import User
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.scopes import CommunityOf
 
 
 def visible_communities(actor: Principal) -> frozenset[int] | None:
@@ -47,23 +48,46 @@ def require_user_visible(actor: Principal, user: User | None) -> User:
     return user
 
 
-def require_scopes_grantable(actor: Principal, scopes: list[tuple[ScopeKind, int]]) -> None:
-    """A community admin may place new users only inside their own communities."""
-    communities = visible_communities(actor)
-    if communities is None:
+def require_scopes_grantable(
+    actor: Principal, scopes: list[tuple[ScopeKind, int]], community_of: CommunityOf | None
+) -> None:
+    """Every granted scope must name an existing registry object inside the actor's communities.
+
+    A target outside them gets the same answer as one that does not exist, so an admin cannot learn
+    another community's ids by granting them. The platform itself (CLI, seeding) may grant in any
+    community; given the lookup (the CLI), it too is told which scope does not exist.
+    """
+    if actor.is_system and community_of is None:
         return
-    granted = {ref for kind, ref in scopes if kind is ScopeKind.COMMUNITY}
-    if not granted:
+    communities = visible_communities(actor)
+    if communities is not None and not any(kind is ScopeKind.COMMUNITY for kind, _ in scopes):
         raise Invalid("请为新用户指定所属社区（community:编号）", field="scopes")
-    if not granted <= communities:
-        raise Forbidden("不能把用户分配到您管理范围以外的社区", field="scopes")
+    for kind, ref in scopes:
+        if community_of is not None:
+            owner = community_of(kind.value, str(ref))
+        else:  # without the registry's lookup only a community can be placed (it is its own owner)
+            owner = ref if kind is ScopeKind.COMMUNITY else None
+        if owner is None or (communities is not None and owner not in communities):
+            raise Invalid(f"范围 {kind.value}:{ref} 不存在", field="scopes")
 
 
-def require_token_issuer(actor: Principal, *, for_user: User | None, device_id: str | None) -> None:
-    """Anyone signed in may make tokens for themselves; tokens for others or devices need an admin."""
+def require_token_issuer(
+    actor: Principal, *, for_user: User | None, device_id: str | None, device_community: int | None = None
+) -> None:
+    """Anyone signed in may make tokens for themselves; tokens for others or devices need an admin.
+
+    A device token needs the device's community, which only the devices domain can look up
+    (`devices.service.issue_device_token`); without it, or outside the admin's communities, the
+    device is unknown (404, as for one that does not exist).
+    """
     if device_id is not None:
+        if actor.is_system:
+            return
         if not actor.has_role(Role.ADMIN):
             raise Forbidden("只有管理员可以签发设备令牌")
+        communities = visible_communities(actor)
+        if device_community is None or (communities is not None and device_community not in communities):
+            raise NotFound("设备不存在", field="device_id")
         return
     if for_user is not None and for_user.id == actor.user_id:
         return

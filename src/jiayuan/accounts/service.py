@@ -38,6 +38,7 @@ from jiayuan.kernel.errors import (
 )
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.scopes import CommunityOf
 
 USER_TOKEN_PREFIX = "jy_"  # noqa: S105
 DEVICE_TOKEN_PREFIX = "jyd_"  # noqa: S105
@@ -58,8 +59,13 @@ def create_user(
     role: Role,
     password: str | None = None,
     scopes: Iterable[tuple[ScopeKind, int]] = (),
+    community_of: CommunityOf | None = None,
 ) -> User:
-    """Add a user with a role and scope; only admins (and the system) may."""
+    """Add a user with a role and scope; only admins (and the system) may.
+
+    `community_of` (the registry's `scope_resolver`) places each scope in its community; an admin
+    may grant only scopes inside their own communities, and without it only the system grants.
+    """
     policies.require_user_admin(actor)
     scopes = list(scopes)
     username = username.strip()
@@ -71,7 +77,7 @@ def create_user(
         raise Invalid("system 不是可分配的角色", field="role")
     if password is not None and len(password) < 8:
         raise Invalid("密码至少 8 位", field="password")
-    policies.require_scopes_grantable(actor, scopes)
+    policies.require_scopes_grantable(actor, scopes, community_of)
     if repository.user_by_username(session, username) is not None:
         raise Conflict(f"用户名 {username} 已存在", field="username")
     user = User(
@@ -430,8 +436,13 @@ def create_api_token(
     user_id: int | None = None,
     device_id: str | None = None,
     expires_at: datetime | None = None,
+    device_community: int | None = None,
 ) -> TokenIssued:
-    """Issue a bearer token for a user or a device; its plain value is returned this once only."""
+    """Issue a bearer token for a user or a device; its plain value is returned this once only.
+
+    Device tokens go through `devices.service.issue_device_token`, which checks that the device
+    exists and passes its community as `device_community`.
+    """
     if actor.role is Role.DEVICE:
         raise Forbidden("设备令牌不能再签发令牌")
     name = name.strip()[:64]
@@ -446,7 +457,9 @@ def create_api_token(
         device_id = device_id.strip()
         if not device_id or len(device_id) > 64:
             raise Invalid("设备编号须为 1–64 个字符", field="device_id")
-    policies.require_token_issuer(actor, for_user=user, device_id=device_id)
+    policies.require_token_issuer(
+        actor, for_user=user, device_id=device_id, device_community=device_community
+    )
     if user is not None and not user.is_active:
         raise Conflict("该用户已停用，不能签发令牌", field="user_id")
     prefix = DEVICE_TOKEN_PREFIX if device_id is not None else USER_TOKEN_PREFIX
@@ -468,7 +481,7 @@ def create_api_token(
         target_type="device" if device_id is not None else "user",
         target_id=device_id if device_id is not None else user_id,
         target_label=device_id if device_id is not None else (user.username if user else None),
-        community_id=_community_of(user) if user else None,
+        community_id=_community_of(user) if user else device_community,
         detail={"token_id": token.id, "name": name},
     )
     return TokenIssued(

@@ -14,6 +14,7 @@ from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
+from jiayuan.registry.directory import scope_resolver
 
 app = typer.Typer(help="用户与令牌 Users and API tokens.", no_args_is_help=True)
 
@@ -68,6 +69,7 @@ def add(
             role=chosen,
             password=None if no_password else password,
             scopes=scopes,
+            community_of=scope_resolver(session),
         )
         console.print(f"已添加用户 {user.username}（{ROLE_LABELS[chosen]}，编号 {user.id}）")
 

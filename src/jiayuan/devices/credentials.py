@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import TokenIssued
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.devices import policies
+from jiayuan.devices import policies, tokens
 from jiayuan.devices.events import DeviceAccessChanged
 from jiayuan.devices.models import BrokerCredential
 from jiayuan.kernel.keys import Sealer, UnsealError
@@ -49,8 +49,8 @@ def issue_token(
     expires_at: datetime | None = None,
 ) -> TokenIssued:
     """Issue a device token (HTTP bearer and MQTT password) and keep it sealed for the broker."""
-    issued = accounts.create_api_token(
-        session, actor=actor, name=name, device_id=device_id, expires_at=expires_at
+    issued = tokens.issue_device_token(
+        session, actor=actor, device_id=device_id, name=name, expires_at=expires_at
     )
     device_id = issued.device_id or device_id
     sealed = sealer.seal(issued.token, context=_context(device_id, issued.id))

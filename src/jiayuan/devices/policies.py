@@ -1,9 +1,15 @@
-"""Who may feed events in and who may read the pipeline's state."""
+"""Who may feed events in, who may read the pipeline's state, and whose devices one sees."""
 
 from __future__ import annotations
 
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.policies import covers_gate
+
+# The roles that work the gates: they see gates, flow and alarms and watch the cameras.
+GATE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER})
+INSPECT_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE})
 
 
 def require_can_publish(actor: Principal, device_id: str) -> None:
@@ -17,7 +23,7 @@ def require_can_publish(actor: Principal, device_id: str) -> None:
 
 def require_can_inspect(actor: Principal) -> None:
     """Dead letters and device status are for staff, admins, property and police."""
-    if not actor.has_role(Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE):
+    if not actor.has_role(*INSPECT_ROLES):
         raise Forbidden("无权查看设备状态")
 
 
@@ -37,3 +43,21 @@ def require_can_switch(actor: Principal, community_id: int | None, *, exists: bo
     communities = visible_communities(actor)
     if not exists or (communities is not None and community_id not in communities):
         raise NotFound("设备不存在", field="device_id")
+
+
+def require_can_view_cameras(actor: Principal) -> None:
+    """Live camera pictures: the roles that work the gates."""
+    if not actor.has_role(*GATE_ROLES):
+        raise Forbidden("无权查看门岗数据")
+
+
+def device_visible(actor: Principal, device: DeviceInfo) -> bool:
+    """Whether a registered device (its status, dead letters, camera pictures) is in the actor's scope:
+    the gate rule, so a property company sees its compounds' devices only."""
+    return covers_gate(actor, community_id=device.community_id, compound_id=device.compound_id)
+
+
+def sees_unregistered(actor: Principal) -> bool:
+    """Messages claiming an unregistered device belong to no community; the office and police see
+    them so that a misconfigured device can be found at all, property companies do not."""
+    return actor.is_system or actor.role is not Role.PROPERTY

@@ -416,10 +416,8 @@ def dead_letter_counts(session: Session, *, actor: Principal) -> list[DeadLetter
         .group_by(DeadLetter.device_id, DeadLetter.reason)
         .order_by(DeadLetter.device_id, DeadLetter.reason)
     ).all()
-    allowed = _visible_devices(session, actor, [r[0] for r in rows if r[0]])
-    return [
-        DeadLetterCount(d, reason, n) for d, reason, n in rows if allowed is None or d is None or d in allowed
-    ]
+    allowed = _visible_devices(session, actor, [r[0] for r in rows])
+    return [DeadLetterCount(d, reason, n) for d, reason, n in rows if d in allowed]
 
 
 def list_dead_letters(
@@ -441,19 +439,14 @@ def list_dead_letters(
     if before_id is not None:
         query = query.where(DeadLetter.id < before_id)
     rows = list(session.scalars(query))
-    allowed = _visible_devices(session, actor, [r.device_id for r in rows if r.device_id])
-    return [r for r in rows if allowed is None or r.device_id is None or r.device_id in allowed]
+    allowed = _visible_devices(session, actor, [r.device_id for r in rows])
+    return [r for r in rows if r.device_id in allowed]
 
 
 def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo, DeviceStatus | None]]:
     """Every visible device with its liveness and counters."""
     policies.require_can_inspect(actor)
-    communities = policies.visible_communities(actor)
-    devices = [
-        d
-        for d in directory.all_devices(session)
-        if communities is None or (d.community_id is not None and d.community_id in communities)
-    ]
+    devices = [d for d in directory.all_devices(session) if policies.device_visible(actor, d)]
     rows = {
         r.device_id: r
         for r in session.scalars(
@@ -463,17 +456,16 @@ def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo,
     return [(d, rows.get(d.id)) for d in devices]
 
 
-def _visible_devices(session: Session, actor: Principal, device_ids: Sequence[str]) -> set[str] | None:
-    """Device ids the actor may see, None meaning every one.
-
-    Messages claiming an unregistered device belong to no community; staff see them so that a
-    misconfigured device can be found at all.
-    """
-    communities = policies.visible_communities(actor)
-    if communities is None:
-        return None
-    infos = directory.devices_by_ids(session, device_ids)
-    return {d for d in device_ids if d not in infos or infos[d].community_id in communities}
+def _visible_devices(session: Session, actor: Principal, device_ids: Iterable[str | None]) -> set[str | None]:
+    """The device ids among `device_ids` the actor may see (None: a message naming no device)."""
+    wanted = set(device_ids)
+    infos = directory.devices_by_ids(session, [d for d in wanted if d is not None])
+    unregistered = policies.sees_unregistered(actor)
+    return {
+        d
+        for d in wanted
+        if (policies.device_visible(actor, infos[d]) if d is not None and d in infos else unregistered)
+    }
 
 
 def check_broker_login(session: Session, *, device_id: str, token: str) -> DeviceInfo:

@@ -10,11 +10,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from jiayuan.db.bulk import in_list, is_postgresql
+from jiayuan.kernel.scopes import CommunityOf
 from jiayuan.registry.models import (
     Building,
+    Community,
     Compound,
     Device,
     Gate,
+    Grid,
     Household,
     Resident,
     Unit,
@@ -265,3 +268,34 @@ def plates_of_compound(session: Session, compound_id: int, *, limit: int = 500) 
             .limit(limit)
         )
     )
+
+
+def community_of_scope(session: Session, kind: str, ref: str) -> int | None:
+    """The community a scope target (`community`/`compound`/`grid`/`household`/`person`) belongs to.
+
+    None when the target does not exist (or the kind is unknown), so a caller answers "not found"
+    alike for a missing object and one outside the granting admin's communities.
+    """
+    if not ref.isdigit():
+        return None
+    ref_id = int(ref)
+    if kind == "community":
+        return ref_id if session.get(Community, ref_id) is not None else None
+    if kind == "compound":
+        compound = session.get(Compound, ref_id)
+        return compound.community_id if compound is not None else None
+    if kind == "grid":
+        grid = session.get(Grid, ref_id)
+        return grid.community_id if grid is not None else None
+    if kind == "household":
+        place = household_compound(session, ref_id)
+        return place[1] if place is not None else None
+    if kind == "person":
+        found = person(session, ref_id)
+        return found.community_id if found is not None else None
+    return None
+
+
+def scope_resolver(session: Session) -> CommunityOf:
+    """`community_of_scope` bound to a session, for the accounts domain's grant checks."""
+    return functools.partial(community_of_scope, session)

@@ -75,6 +75,20 @@ def structure_scope(actor: Principal) -> Scope:
     return personal_scope(actor)
 
 
+def covers_gate(actor: Principal, *, community_id: int | None, compound_id: int | None) -> bool:
+    """Whether something at a gate of this community/compound (the gate itself, its devices and
+    cameras, its passages and flow) lies inside the actor's scope.
+
+    Property companies reach their compounds only, even when their account also names the community;
+    everyone else reaches their communities.
+    """
+    if actor.is_system:
+        return True
+    if actor.role is Role.PROPERTY:
+        return compound_id is not None and compound_id in actor.compound_ids
+    return community_id is not None and community_id in actor.community_ids
+
+
 def require_readable(actor: Principal, where: Location, *, what: str = "居民") -> None:
     """Refuse roles without registry access (403) and objects outside scope (404)."""
     if not personal_scope(actor).covers(where):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jiayuan.access.policies import GATE_ROLES
+from jiayuan.devices.policies import GATE_ROLES, INSPECT_ROLES
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -22,7 +22,6 @@ class Area:
 
 _PEOPLE = frozenset({Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT})
 _OFFICE = frozenset({Role.ADMIN, Role.STAFF})
-_DEVICES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE})
 _ADMIN = frozenset({Role.ADMIN})
 
 AREAS = (
@@ -72,7 +71,7 @@ AREAS = (
         nav="设备",
         icon="设",
         text="门岗设备是否在线、上报计数，以及被拒收的消息和原因。",
-        roles=_DEVICES,
+        roles=INSPECT_ROLES,
     ),
     Area(
         href="/console/users",

@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 from jiayuan.accounts import passwords, service
 from jiayuan.accounts.models import AuditEntry, User
 from jiayuan.cli.main import app as cli
+from jiayuan.registry.models import Device
 from jiayuan.settings import get_settings
+from tests.integration.registry.helpers import build_tree
 
 
 @pytest.fixture
@@ -35,12 +37,18 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 
 def test_add_list_and_token(env: None, sessions: sessionmaker[Session]) -> None:
-    grid_worker = ["王丽娟", "--role", "grid", "--scope", "community:1", "--scope", "grid:3"]
+    with sessions() as session:
+        tree = build_tree(session)
+    here, grid = f"community:{tree.community.id}", f"grid:{tree.grid.id}"
+    missing = ["nobody", "--role", "grid", "--scope", here, "--scope", "grid:999999", "--password", "x" * 12]
+    code, _, err = run("user", "add", *missing)
+    assert code == 1 and "范围 grid:999999 不存在" in err
+    grid_worker = ["王丽娟", "--role", "grid", "--scope", here, "--scope", grid]
     code, out, _ = run("user", "add", *grid_worker, "--password", "grid-pass-2026")
     assert code == 0, out
     assert "网格员" in out
     typed = "staff-pass-2026\nstaff-pass-2026\n"
-    code, out, _ = run("user", "add", "zhoumin", "--role", "staff", "--scope", "community:1", stdin=typed)
+    code, out, _ = run("user", "add", "zhoumin", "--role", "staff", "--scope", here, stdin=typed)
     assert code == 0, out
     assert "staff-pass-2026" not in out
     with sessions() as session:
@@ -48,17 +56,22 @@ def test_add_list_and_token(env: None, sessions: sessionmaker[Session]) -> None:
         assert stored.password_hash and passwords.verify_password(stored.password_hash, "staff-pass-2026")
     code, out, _ = run("user", "list", "--json")
     listed = {u["username"]: u for u in json.loads(out)}
-    assert listed["王丽娟"]["scopes"] == ["community:1", "grid:3"] and listed["王丽娟"]["role"] == "grid"
+    assert listed["王丽娟"]["scopes"] == [here, grid] and listed["王丽娟"]["role"] == "grid"
     code, out, err = run("user", "token", "王丽娟")
     assert code == 0 and "只显示这一次" in err
     token = out.strip()
     with sessions() as session:
-        assert service.principal_for_token(session, token).grid_ids == frozenset({3})
+        assert service.principal_for_token(session, token).grid_ids == frozenset({tree.grid.id})
         actions = session.scalars(select(AuditEntry.action)).all()
     assert actions.count("user.create") == 2 and "token.issue" in actions
 
 
 def test_device_token_and_unlock(env: None, sessions: sessionmaker[Session]) -> None:
+    code, _, err = run("user", "device-token", "jjhy-gate1-qr")
+    assert code == 1 and "设备不存在" in err  # only a registered device gets a token
+    with sessions() as session:
+        session.add(Device(id="jjhy-gate1-qr", kind="qr", name="1号门二维码", config={}))
+        session.commit()
     code, out, _ = run("user", "device-token", "jjhy-gate1-qr")
     assert code == 0
     with sessions() as session:

@@ -19,6 +19,12 @@ from jiayuan.kernel.principal import Principal, Role
 from tests.integration.accounts.helpers import device_token, make_user, token_for
 
 
+def in_community_1(_kind: str, _ref: str) -> int:
+    """The registry's placement of every scope target, for accounts tests without a registry tree
+    (tests/web/test_grants.py runs the real lookup)."""
+    return 1
+
+
 def principal(sessions: sessionmaker[Session], user_id: int) -> Principal:
     with sessions() as session:
         user = session.get(User, user_id)
@@ -46,6 +52,7 @@ def test_only_admins_add_users_and_each_addition_is_audited(sessions: sessionmak
             role=Role.GRID,
             password="long-enough",
             scopes=[(ScopeKind.COMMUNITY, 1), (ScopeKind.GRID, 3)],
+            community_of=in_community_1,
         )
         assert service.principal_of(user).grid_ids == frozenset({3})
     with unit_of_work(sessions) as session, pytest.raises(Forbidden):
@@ -95,14 +102,24 @@ def test_community_admins_stay_inside_their_communities(sessions: sessionmaker[S
         assert page.total == 2
         with pytest.raises(NotFound):
             service.get_user(session, actor=admin, user_id=elsewhere)
-        with pytest.raises(Forbidden):
+        with pytest.raises(Invalid, match="community:2 不存在"):
             service.create_user(
                 session,
                 actor=admin,
                 username="x2",
                 display_name="",
                 role=Role.STAFF,
-                scopes=[(ScopeKind.COMMUNITY, 2)],
+                scopes=[(ScopeKind.COMMUNITY, 1), (ScopeKind.COMMUNITY, 2)],
+                community_of=lambda kind, ref: int(ref),
+            )
+        with pytest.raises(Invalid, match="grid:3 不存在"):  # no lookup: only the system grants
+            service.create_user(
+                session,
+                actor=admin,
+                username="x4",
+                display_name="",
+                role=Role.GRID,
+                scopes=[(ScopeKind.COMMUNITY, 1), (ScopeKind.GRID, 3)],
             )
         with pytest.raises(Invalid, match="所属社区"):
             service.create_user(session, actor=admin, username="x3", display_name="", role=Role.STAFF)
@@ -192,7 +209,9 @@ def test_who_may_issue_and_revoke_tokens(sessions: sessionmaker[Session]) -> Non
     with unit_of_work(sessions) as session:
         mine = service.create_api_token(session, actor=staff, user_id=staff_id, name="我的")
         theirs = service.create_api_token(session, actor=admin, user_id=other_id, name="代发")
-        service.create_api_token(session, actor=admin, device_id="jjhy-gate1-qr", name="二维码")
+        service.create_api_token(
+            session, actor=admin, device_id="jjhy-gate1-qr", name="二维码", device_community=1
+        )
     with unit_of_work(sessions) as session:
         with pytest.raises(Forbidden):
             service.create_api_token(session, actor=staff, device_id="jjhy-gate1-qr", name="x")
@@ -202,6 +221,10 @@ def test_who_may_issue_and_revoke_tokens(sessions: sessionmaker[Session]) -> Non
             service.create_api_token(session, actor=device, device_id="d1", name="x")
         with pytest.raises(NotFound):
             service.create_api_token(session, actor=admin, user_id=9999, name="x")
+        with pytest.raises(NotFound):  # a device the devices domain did not place, or placed elsewhere
+            service.create_api_token(session, actor=admin, device_id="d1", name="x")
+        with pytest.raises(NotFound):
+            service.create_api_token(session, actor=admin, device_id="d1", name="x", device_community=2)
         with pytest.raises(Invalid):
             service.create_api_token(session, actor=admin, user_id=other_id, device_id="d1", name="x")
         with pytest.raises(Invalid):

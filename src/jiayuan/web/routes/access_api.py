@@ -96,9 +96,9 @@ def keys(_principal: CurrentPrincipal, context: ContextDep) -> list[PublicKeyOut
 
 
 @router.get("/passes/revocations", response_model=RevocationsOut)
-def revocations(_principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
-    """The revocation list with its version."""
-    version, refs = passes_service.revocation_list(session)
+def revocations(principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
+    """The revocation list of the caller's communities with its version."""
+    version, refs = passes_service.revocation_list(session, actor=principal)
     return RevocationsOut(version=version, revoked=refs)
 
 
@@ -106,7 +106,7 @@ def revocations(_principal: CurrentPrincipal, session: SessionDep) -> Revocation
 def revoke(body: RevokeIn, principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
     """Revoke a person's passes (`p:ID`), a visitor pass (`v:ID`) or one pass (its nonce)."""
     passes_service.revoke(session, actor=principal, data=body)
-    version, refs = passes_service.revocation_list(session)
+    version, refs = passes_service.revocation_list(session, actor=principal)
     return RevocationsOut(version=version, revoked=refs)
 
 

@@ -28,6 +28,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import credentials
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.registry.directory import scope_resolver
 from jiayuan.web.auth import AdminPrincipal, CurrentPrincipal, client_ip, login_policy
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
@@ -94,6 +95,7 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
         role=body.role,
         password=body.password,
         scopes=[parse_scope(s) for s in body.scopes],
+        community_of=scope_resolver(session),
     )
     return UserOut.model_validate(user)
 

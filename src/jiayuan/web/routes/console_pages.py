@@ -18,6 +18,7 @@ from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.directory import scope_resolver
 from jiayuan.web.areas import areas_for
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
@@ -141,6 +142,7 @@ def add_user(
             role=Role(role),
             password=password or None,
             scopes=[parse_scope(s) for s in scopes.replace("，", ",").replace(",", " ").split()],
+            community_of=scope_resolver(session),
         )
     except JiayuanError as exc:
         session.rollback()

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
-from jiayuan.access.policies import require_can_view_gates
+from jiayuan.devices.cameras import camera_for, visible_cameras
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.directory import DeviceInfo, all_devices, devices_by_ids
 from jiayuan.vision.relay import LiveRelay
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.context import AppContext
@@ -28,36 +26,8 @@ from jiayuan.web.streams import Credential, credential_of, still_signed_in
 from jiayuan.web.templating import render
 
 router = APIRouter(tags=["cameras"])
-CAMERA_KINDS = frozenset({"cam", "camera", "camera_360", "plate_camera"})
 BOUNDARY = "jiayuanframe"
 NO_FRAME_TIMEOUT = 30.0
-
-
-def _in_scope(principal: Principal, device: DeviceInfo) -> bool:
-    if principal.is_system:
-        return True
-    if device.compound_id is not None and device.compound_id in principal.compound_ids:
-        return True
-    return device.community_id is not None and device.community_id in principal.community_ids
-
-
-def visible_cameras(session: Session, principal: Principal) -> list[DeviceInfo]:
-    """The enabled cameras whose gate lies in the principal's scope."""
-    require_can_view_gates(principal)
-    return [
-        d for d in all_devices(session) if d.kind in CAMERA_KINDS and d.enabled and _in_scope(principal, d)
-    ]
-
-
-def camera_for(session: Session, principal: Principal, device_id: str) -> DeviceInfo:
-    """One camera the principal may watch; NotFound or Forbidden otherwise."""
-    require_can_view_gates(principal)
-    device = devices_by_ids(session, [device_id]).get(device_id)
-    if device is None or device.kind not in CAMERA_KINDS:
-        raise NotFound(f"没有编号为 {device_id} 的摄像机", field="device_id")
-    if not _in_scope(principal, device):
-        raise Forbidden("无权查看该摄像机")
-    return device
 
 
 def _relay(request: Request, context: ContextDep) -> LiveRelay | None:
@@ -77,7 +47,7 @@ def _unavailable() -> NotFound:
 def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """Every camera the user may watch, live."""
     try:
-        cameras = visible_cameras(session, principal)
+        cameras = visible_cameras(session, actor=principal)
     except Forbidden as exc:
         return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
     return render(request, "vision/cameras.html", {"cameras": cameras})
@@ -89,7 +59,7 @@ def camera_page(
 ) -> Response:
     """One camera's live stream, large (the big screen, a phone)."""
     try:
-        camera = camera_for(session, principal, device_id)
+        camera = camera_for(session, actor=principal, device_id=device_id)
     except Forbidden as exc:
         return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
     # The page opens a new stream shortly before the server ends one (JIAYUAN_MJPEG_MAX_S).
@@ -102,7 +72,7 @@ def snapshot(
     device_id: str, request: Request, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """The camera's newest annotated frame as JPEG."""
-    camera_for(session, principal, device_id)
+    camera_for(session, actor=principal, device_id=device_id)
     relay = _relay(request, context)
     if relay is None:
         raise _unavailable()
@@ -161,7 +131,7 @@ def live(
 
     It ends after `JIAYUAN_MJPEG_MAX_S` seconds, or sooner once the viewer's sign-in stops being valid.
     """
-    camera_for(session, principal, device_id)
+    camera_for(session, actor=principal, device_id=device_id)
     relay = _relay(request, context)
     if relay is None:
         raise _unavailable()
