@@ -43,11 +43,17 @@ class Settings(BaseSettings):
     # Password hashing: Argon2id parameters (lowered in tests to keep them quick).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
-    # Login throttling: after this many failures the account waits, then is locked.
-    login_slowdown_after: int = 3
-    login_lock_after: int = 8
-    login_lock_minutes: int = 15
+    # Login throttling (docs/accounts.md): a username from one address waits after `slowdown_after`
+    # failures and is locked there after `lock_after`; an address is locked after `address_lock_after`
+    # failures over any usernames; a username only slows down (≤ 10 s) after `account_slowdown_after`.
+    login_slowdown_after: int = Field(default=3, ge=1)
+    login_lock_after: int = Field(default=8, ge=1)
+    login_lock_minutes: int = Field(default=15, ge=1)
+    login_address_lock_after: int = Field(default=30, ge=1)
+    login_account_slowdown_after: int = Field(default=20, ge=1)
     session_hours: int = 12
+    # The longest a user's API token may live; device tokens are not limited.
+    api_token_max_days: int = Field(default=90, ge=1, le=3650)
 
     # Device pipeline (DESIGN.md §3): topics live under `{mqtt_topic_prefix}/v1/devices/…`; a test run
     # may choose its own prefix so parallel runs on one broker never see each other's traffic.
