@@ -90,12 +90,11 @@ def authenticate(
         _audit_failure(session, user, username, ip, reason="throttled")
         return refusal
 
-    usable = user is not None and user.is_active and user.password_hash is not None
-    if user is None or user.password_hash is None or not usable:
+    if user is not None and user.is_active and user.password_hash is not None:
+        ok = passwords.verify_password(user.password_hash, password)
+    else:
         passwords.verify_nothing(password)
         ok = False
-    else:
-        ok = passwords.verify_password(user.password_hash, password)
     if not ok:
         return _count_failure(session, keys, rows, user, username, ip, now, policy)
 
@@ -242,7 +241,7 @@ def list_lockouts(session: Session, *, actor: Principal) -> list[LockoutOut]:
     rows = repository.locked_throttles(session, utcnow())
     owners = repository.users_by_username(session, [r.username for r in rows if r.username])
     return [
-        LockoutOut.of(row, owners.get(row.username or ""))
+        _lockout_out(row, owners.get(row.username or ""))
         for row in rows
         if policies.lockout_visible(
             actor, has_username=row.username is not None, owner=owners.get(row.username or "")
@@ -259,7 +258,7 @@ def lift_lockout(session: Session, *, actor: Principal, lockout_id: int) -> Lock
         owner = repository.users_by_username(session, [row.username]).get(row.username)
     if row is None or not policies.lockout_visible(actor, has_username=row.username is not None, owner=owner):
         raise NotFound("锁定记录不存在", field="lockout_id")
-    out = LockoutOut.of(row, owner)
+    out = _lockout_out(row, owner)
     session.delete(row)
     record_audit(
         session,
@@ -272,3 +271,16 @@ def lift_lockout(session: Session, *, actor: Principal, lockout_id: int) -> Lock
         detail={"kind": row.kind, "ip": row.ip},
     )
     return out
+
+
+def _lockout_out(row: LoginThrottle, owner: User | None) -> LockoutOut:
+    assert row.locked_until is not None
+    return LockoutOut(
+        id=row.id,
+        kind=row.kind,
+        username=row.username,
+        user_id=owner.id if owner is not None else None,
+        ip=row.ip,
+        failures=row.failures,
+        locked_until=row.locked_until,
+    )

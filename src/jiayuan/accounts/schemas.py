@@ -155,19 +155,6 @@ class LockoutOut(BaseModel):
     failures: int
     locked_until: datetime
 
-    @classmethod
-    def of(cls, row: Any, owner: Any) -> LockoutOut:
-        """The lock as admins see it (`owner` is the user with that username, if any)."""
-        return cls(
-            id=row.id,
-            kind=row.kind,
-            username=row.username,
-            user_id=owner.id if owner is not None else None,
-            ip=row.ip,
-            failures=row.failures,
-            locked_until=row.locked_until,
-        )
-
 
 class TokenIssued(BaseModel):
     """A token as issued: the plain value is shown this once."""

@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from jiayuan.accounts import logins, service
 from jiayuan.accounts.schemas import USER_ROLES, AuditSearch, parse_scope
-from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
@@ -105,7 +104,6 @@ def _users_view(
         "lockouts": lockouts,
         "locked_names": {lock.username for lock in lockouts if lock.username},
         "roles": USER_ROLES,
-        "now": utcnow(),
         "notice": notice,
         "error": error,
         "form": form or {},
