@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,7 +24,10 @@ _SHARED_MODEL = _PROJECT_ROOT.parent / "shared" / "models" / "yolox_nano.onnx"
 class Settings(BaseSettings):
     """Everything configurable, with embedded defaults for development."""
 
-    model_config = SettingsConfigDict(env_prefix="JIAYUAN_", env_file=".env", extra="ignore")
+    # Validation errors must never echo a value: the input may be a secret.
+    model_config = SettingsConfigDict(
+        env_prefix="JIAYUAN_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     var_dir: Path = Path("var")
@@ -37,11 +43,17 @@ class Settings(BaseSettings):
     # Password hashing: Argon2id parameters (lowered in tests to keep them quick).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
-    # Login throttling: after this many failures the account waits, then is locked.
-    login_slowdown_after: int = 3
-    login_lock_after: int = 8
-    login_lock_minutes: int = 15
+    # Login throttling (docs/accounts.md): a username from one address waits after `slowdown_after`
+    # failures and is locked there after `lock_after`; an address is locked after `address_lock_after`
+    # failures over any usernames; a username only slows down (≤ 10 s) after `account_slowdown_after`.
+    login_slowdown_after: int = Field(default=3, ge=1)
+    login_lock_after: int = Field(default=8, ge=1)
+    login_lock_minutes: int = Field(default=15, ge=1)
+    login_address_lock_after: int = Field(default=30, ge=1)
+    login_account_slowdown_after: int = Field(default=20, ge=1)
     session_hours: int = 12
+    # The longest a user's API token may live; device tokens are not limited.
+    api_token_max_days: int = Field(default=90, ge=1, le=3650)
 
     # Device pipeline (DESIGN.md §3): topics live under `{mqtt_topic_prefix}/v1/devices/…`; a test run
     # may choose its own prefix so parallel runs on one broker never see each other's traffic.
@@ -85,10 +97,13 @@ class Settings(BaseSettings):
             }
             for variable, (value, default) in defaults.items():
                 secret = value.get_secret_value()
-                if secret == default or len(secret) < 16:
+                weakness = "is the development default" if secret == default else secret_weakness(secret)
+                if weakness:
+                    # Names the variable and the kind of weakness only, never any part of the value.
                     raise ValueError(
-                        f"{variable} must be set to a secret of at least 16 characters in production "
-                        f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                        f"{variable} {weakness}; production needs a random secret of at least "
+                        f"{MIN_SECRET_LENGTH} characters (generate one with: "
+                        f"python -c 'import secrets; print(secrets.token_urlsafe(32))')"
                     )
         return self
 
@@ -96,6 +111,61 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Whether the configured database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+
+MIN_SECRET_LENGTH = 16
+# A Shannon estimate over the characters themselves: 16 random URL-safe characters score about 60,
+# token_urlsafe(32) about 210; words, keyboard runs and repeats score far less.
+MIN_SECRET_BITS = 64
+_SECRET_WORDS = (
+    "secret",
+    "password",
+    "passwd",
+    "change",
+    "default",
+    "example",
+    "jiayuan",
+    "admin",
+    "letmein",
+    "test",
+    "sample",
+    "key",
+)
+_KEYBOARD = {
+    c: (row, col)
+    for row, keys in enumerate(("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"))
+    for col, c in enumerate(keys)
+}
+
+
+def _neighbours(a: str, b: str) -> bool:
+    """Same or next character, in the alphabet or on a keyboard row."""
+    if abs(ord(a) - ord(b)) <= 1:
+        return True
+    ka, kb = _KEYBOARD.get(a), _KEYBOARD.get(b)
+    return ka is not None and kb is not None and ka[0] == kb[0] and abs(ka[1] - kb[1]) <= 1
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a production secret is too weak to use (without quoting it), or None when it will do."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    for size in range(1, len(secret) // 2 + 1):
+        if secret == (secret[:size] * (len(secret) // size + 1))[: len(secret)]:
+            return "repeats a short pattern"
+    pairs = list(zip(secret.lower(), secret[1:].lower(), strict=False))
+    if sum(1 for a, b in pairs if _neighbours(a, b)) * 2 >= len(pairs):
+        return "is mostly a run of neighbouring characters (in the alphabet, digits or a keyboard row)"
+    lowered = secret.lower()
+    letters = re.sub(r"[^a-z]", "", lowered)
+    words = sum(len(word) for word in _SECRET_WORDS if word in lowered)
+    if letters and words * 2 >= len(letters):
+        return "is made of common words"
+    counts = Counter(secret)
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return "has too little randomness (too few different characters)"
+    return None
 
 
 @lru_cache

@@ -1,6 +1,8 @@
-"""Settings refuse default secrets in production and name the variable to set."""
+"""Settings refuse default and guessable secrets in production, name the variable, never echo the value."""
 
 from __future__ import annotations
+
+import secrets
 
 import pytest
 from pydantic import ValidationError
@@ -16,7 +18,7 @@ def test_development_defaults_point_at_sqlite_under_var() -> None:
 
 @pytest.mark.parametrize("variable", ["secret_key", "pii_key", "pass_signing_key"])
 def test_production_refuses_a_default_secret(variable: str) -> None:
-    good = {k: "x" * 32 + k for k in ("secret_key", "pii_key", "pass_signing_key")}
+    good = {k: secrets.token_urlsafe(32) for k in ("secret_key", "pii_key", "pass_signing_key")}
     del good[variable]
     with pytest.raises(ValidationError) as excinfo:
         Settings(env="production", **good)  # type: ignore[arg-type]
@@ -26,8 +28,39 @@ def test_production_refuses_a_default_secret(variable: str) -> None:
 def test_production_starts_with_real_secrets() -> None:
     settings = Settings(
         env="production",
-        secret_key="s" * 32,  # type: ignore[arg-type]
-        pii_key="p" * 32,  # type: ignore[arg-type]
-        pass_signing_key="k" * 32,  # type: ignore[arg-type]
+        secret_key=secrets.token_urlsafe(32),  # type: ignore[arg-type]
+        pii_key=secrets.token_hex(32),  # type: ignore[arg-type]
+        pass_signing_key=secrets.token_urlsafe(24),  # type: ignore[arg-type]
     )
     assert settings.env == "production"
+
+
+WEAK_SECRETS = [
+    "aaaaaaaaaaaaaaaaaaaa",  # one character
+    "1234567890123456",  # a digit run
+    "abcdefghijklmnopqrstu",  # an alphabet run
+    "qwertyuiopasdfghjkl",  # a keyboard row
+    "Xy7!Xy7!Xy7!Xy7!Xy7!",  # a repeated pattern
+    "passwordpassword2026!",  # words
+    "our-office-default-key-please-change",  # words
+    "1111222211112222",  # few characters
+    "abab1212abab1212abab",  # too little randomness
+    "s" * 32,
+]
+
+
+@pytest.mark.parametrize("weak", WEAK_SECRETS)
+@pytest.mark.parametrize("variable", ["secret_key", "pii_key", "pass_signing_key"])
+def test_production_refuses_a_guessable_secret_without_echoing_it(variable: str, weak: str) -> None:
+    values = {k: secrets.token_urlsafe(32) for k in ("secret_key", "pii_key", "pass_signing_key")}
+    values[variable] = weak
+    with pytest.raises(ValidationError) as excinfo:
+        Settings(env="production", **values)  # type: ignore[arg-type]
+    message = str(excinfo.value)
+    assert f"JIAYUAN_{variable.upper()}" in message
+    # No piece of the secret (six characters or more) shows up anywhere in the error.
+    pieces = {weak[i : i + 6] for i in range(len(weak) - 5)}
+    assert not [p for p in pieces if p in message], message
+    for good in values.values():
+        if good != weak:
+            assert good[:8] not in message

@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts.models import AuditEntry, LoginSession, User
+from jiayuan.accounts import logins
+from jiayuan.accounts.models import AuditEntry, LoginSession, LoginThrottle, User
+from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
@@ -81,20 +83,22 @@ def test_admin_unlocks_and_deactivates_from_the_list(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     target = make_user(sessions, "wangfang", Role.STAFF, scopes=["community:1"])
-    with unit_of_work(sessions) as session:
-        user = session.get(User, target)
-        assert user is not None
-        user.locked_until = utcnow() + timedelta(minutes=10)
-        user.failed_logins = 8
+    policy = LoginPolicy(slowdown_after=100, lock_after=3)
+    for _ in range(3):
+        with unit_of_work(sessions) as session:
+            logins.authenticate(
+                session, username="wangfang", password="wrong", policy=policy, ip="203.0.113.9"
+            )
     token, _ = signed_in_admin(client, sessions)
     page = client.get("/console/users")
-    assert "锁定至" in page.text and f"/console/users/{target}/unlock" in page.text
+    assert "登录锁定" in page.text and "203.0.113.9" in page.text
+    assert f"/console/users/{target}/unlock" in page.text
     response = client.post(
         f"/console/users/{target}/unlock", data={"csrf_token": token}, follow_redirects=False
     )
     assert response.status_code == 303
-    unlocked = user_named(sessions, "wangfang")
-    assert unlocked is not None and unlocked.locked_until is None and unlocked.failed_logins == 0
+    with sessions() as session:
+        assert session.scalars(select(LoginThrottle).where(LoginThrottle.username == "wangfang")).all() == []
     response = client.post(
         f"/console/users/{target}/deactivate",
         data={"csrf_token": token, "reason": "调离"},

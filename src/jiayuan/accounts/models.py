@@ -23,10 +23,6 @@ class User(TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    # Kept in the table (not in memory) so throttling and lockout survive a restart.
-    last_failed_login_at: Mapped[datetime | None]
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
 
     scopes: Mapped[list[UserScope]] = relationship(
@@ -45,6 +41,25 @@ class UserScope(Base):
     ref_id: Mapped[int]
 
     user: Mapped[User] = relationship(back_populates="scopes")
+
+
+class LoginThrottle(Base):
+    """Failed logins counted for one key: a username from one address, an address, or a username.
+
+    Kept in the database (not in memory) so throttling and lockout survive a restart. Keys are built
+    from the username as typed, so an unknown username is counted exactly like a real one.
+    """
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class LoginSession(Base):

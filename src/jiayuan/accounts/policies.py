@@ -99,3 +99,19 @@ def may_manage_token(actor: Principal, *, owner_id: int | None) -> bool:
     if actor.has_role(Role.ADMIN):
         return True
     return owner_id is not None and owner_id == actor.user_id
+
+
+def lockout_visible(actor: Principal, *, has_username: bool, owner: User | None) -> bool:
+    """Which login locks an admin sees and lifts.
+
+    A lock on an address alone names no one: every admin may lift it (an office behind one address).
+    A lock on a username belongs to that user's admins; one on a username nobody has (guessing) only
+    to admins of the whole installation, so usernames tried elsewhere stay unknown.
+    """
+    if not actor.has_role(Role.ADMIN):
+        return False
+    if not has_username:
+        return True
+    if owner is None:
+        return visible_communities(actor) is None
+    return user_in_scope(actor, owner)

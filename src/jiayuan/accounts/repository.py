@@ -5,16 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, noload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, User, UserScope
+from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, LoginThrottle, User, UserScope
 from jiayuan.accounts.schemas import AuditFilter, ScopeKind
+from jiayuan.kernel.clock import utcnow
 
 
 def user_by_username(session: Session, username: str) -> User | None:
     """The user with this exact username."""
     return session.scalar(select(User).where(User.username == username))
+
+
+def user_for_login(session: Session, username: str) -> User | None:
+    """The user with this username and its scopes, in the same two queries whether or not it exists.
+
+    A login's work (and so its timing) must not tell which usernames exist.
+    """
+    user = session.scalar(select(User).where(User.username == username).options(noload(User.scopes)))
+    scopes = session.scalars(select(UserScope).where(UserScope.user_id == (user.id if user else -1))).all()
+    if user is not None:
+        set_committed_value(user, "scopes", list(scopes))
+    return user
 
 
 def user_by_id(session: Session, user_id: int) -> User | None:
@@ -103,3 +119,46 @@ def display_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     wanted = sorted(set(ids))
     rows = session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(wanted)))
     return {user_id: display or username for user_id, display, username in rows}
+
+
+def users_by_username(session: Session, usernames: Sequence[str]) -> dict[str, User]:
+    """The users among these usernames, by username."""
+    if not usernames:
+        return {}
+    return {u.username: u for u in session.scalars(select(User).where(User.username.in_(set(usernames))))}
+
+
+def throttles_by_key(session: Session, keys: Sequence[str]) -> dict[str, LoginThrottle]:
+    """The login throttle rows with these keys, locked for update where the database can."""
+    rows = session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)).with_for_update())
+    return {row.key: row for row in rows}
+
+
+def claim_throttle(
+    session: Session, *, key: str, kind: str, username: str | None, ip: str | None
+) -> LoginThrottle:
+    """The throttle row for a key, made if missing; two concurrent first failures share one row."""
+    values = {
+        "key": key,
+        "kind": kind,
+        "username": username,
+        "ip": ip,
+        "failures": 0,
+        "last_failed_at": utcnow(),
+    }
+    bind = session.get_bind()
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(LoginThrottle).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    return session.scalars(select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()).one()
+
+
+def locked_throttles(session: Session, now: datetime) -> Sequence[LoginThrottle]:
+    """Throttle rows whose lock is still in force, soonest to end first."""
+    query = select(LoginThrottle).where(LoginThrottle.locked_until > now).order_by(LoginThrottle.locked_until)
+    return session.scalars(query).all()
+
+
+def delete_throttles_of(session: Session, username: str) -> int:
+    """Forget every failure counted against a username (from any address); returns how many rows."""
+    result = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -51,6 +51,8 @@ class LoginPolicy:
     slowdown_after: int = 3
     lock_after: int = 8
     lock_minutes: int = 15
+    address_lock_after: int = 30
+    account_slowdown_after: int = 20
     session_hours: int = 12
 
 
@@ -62,7 +64,9 @@ class UserCreate(BaseModel):
     username: str = Field(pattern=USERNAME_PATTERN, description="登录名：字母、数字、汉字、_.-，2–64 位")
     display_name: str = Field(default="", max_length=64)
     role: Role
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+    password: str | None = Field(
+        default=None, max_length=256, description="至少 8 位，不能与用户名相同或过于常见"
+    )
     scopes: list[str] = Field(default_factory=list, max_length=50, description="如 community:1、grid:3")
 
     @field_validator("role")
@@ -84,7 +88,6 @@ class UserOut(BaseModel):
     role: str
     is_active: bool
     scopes: list[str]
-    locked_until: datetime | None
     last_login_at: datetime | None
     created_at: datetime
 
@@ -111,6 +114,46 @@ class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     device_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    expires_at: datetime | None = Field(
+        default=None, description="用户令牌的到期时间；不填或超过上限时按上限（JIAYUAN_API_TOKEN_MAX_DAYS）"
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A time without offset is read as Beijing time, as staff type it.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=LOCAL_TZ)
+        return value
+
+
+class PasswordChange(BaseModel):
+    """A user changing their own password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordReset(BaseModel):
+    """An admin setting a new password for a user (who is signed out everywhere)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class LockoutOut(BaseModel):
+    """A login lock in force: a username from one address, or an address for every username."""
+
+    id: int
+    kind: str
+    username: str | None
+    user_id: int | None
+    ip: str | None
+    failures: int
+    locked_until: datetime
 
 
 class TokenIssued(BaseModel):
@@ -148,7 +191,10 @@ ACTION_LABELS: dict[str, str] = {
     "user.create": "添加用户",
     "user.deactivate": "停用用户",
     "user.unlock": "解除锁定",
-    "user.locked": "账户锁定",
+    "user.password_change": "修改密码",
+    "user.password_reset": "重置密码",
+    "login.locked": "登录锁定",
+    "login.unlock": "解除登录锁定",
     "token.issue": "签发令牌",
     "token.revoke": "吊销令牌",
     "audit.export": "导出审计日志",
@@ -164,6 +210,7 @@ ACTION_LABELS: dict[str, str] = {
     "isolation.record": "登记居家隔离",
     "watchlist.add": "布控车辆",
     "demo.seed": "载入演示数据",
+    "keys.push": "下发通行码公钥",
 }
 
 

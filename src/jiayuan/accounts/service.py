@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,12 +26,11 @@ from jiayuan.accounts.schemas import (
     UserOut,
 )
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.kernel.clock import local, utcnow
+from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import (
     Conflict,
     Forbidden,
     Invalid,
-    JiayuanError,
     NotFound,
     Unauthorized,
 )
@@ -44,7 +42,7 @@ USER_TOKEN_PREFIX = "jy_"  # noqa: S105
 DEVICE_TOKEN_PREFIX = "jyd_"  # noqa: S105
 # Writing last_used_at / last_seen_at on every request would turn reads into writes.
 _TOUCH_EVERY = timedelta(minutes=1)
-_MAX_SLOWDOWN_SECONDS = 60
+DEFAULT_TOKEN_MAX_DAYS = 90
 
 
 # ---------------------------------------------------------------- users
@@ -75,8 +73,8 @@ def create_user(
         raise Invalid("用户名须为 2–64 位字母、数字、汉字或 _.-", field="username")
     if role is Role.SYSTEM:
         raise Invalid("system 不是可分配的角色", field="role")
-    if password is not None and len(password) < 8:
-        raise Invalid("密码至少 8 位", field="password")
+    if password is not None:
+        passwords.check_rules(password, username=username)
     policies.require_scopes_grantable(actor, scopes, community_of)
     if repository.user_by_username(session, username) is not None:
         raise Conflict(f"用户名 {username} 已存在", field="username")
@@ -96,7 +94,7 @@ def create_user(
         target_type="user",
         target_id=user.id,
         target_label=username,
-        community_id=_community_of(user),
+        community_id=user_community(user),
         detail={"role": role.value, "scopes": [[k.value, i] for k, i in scopes]},
     )
     return user
@@ -165,17 +163,15 @@ def deactivate_user(session: Session, *, actor: Principal, user_id: int, reason:
             target_id=user.id,
             target_label=user.username,
             reason=reason,
-            community_id=_community_of(user),
+            community_id=user_community(user),
         )
     return user
 
 
 def unlock_user(session: Session, *, actor: Principal, user_id: int) -> User:
-    """Lift a login lock before it runs out."""
+    """Lift every login lock and slowdown on a user's username, from every address."""
     user = get_user(session, actor=actor, user_id=user_id)
-    user.failed_logins = 0
-    user.last_failed_login_at = None
-    user.locked_until = None
+    repository.delete_throttles_of(session, user.username)
     record_audit(
         session,
         actor=actor,
@@ -183,161 +179,73 @@ def unlock_user(session: Session, *, actor: Principal, user_id: int) -> User:
         target_type="user",
         target_id=user.id,
         target_label=user.username,
-        community_id=_community_of(user),
+        community_id=user_community(user),
     )
     return user
 
 
-def _community_of(user: User) -> int | None:
-    ids = [s.ref_id for s in user.scopes if s.kind == ScopeKind.COMMUNITY.value]
-    return min(ids) if ids else None
+def change_password(
+    session: Session, *, actor: Principal, current_password: str, new_password: str, keep_cookie: str | None
+) -> User:
+    """A user changes their own password; every other session ends and every API token is revoked.
 
-
-# ---------------------------------------------------------------- login
-
-
-class LoginRefused(JiayuanError):
-    """A refused login; `retry_after` (seconds) is set when waiting helps."""
-
-    def __init__(self, message: str, *, status: int, retry_after: int | None = None) -> None:
-        super().__init__(message, field="password")
-        self.status = status
-        self.retry_after = retry_after
-
-
-@cache
-def _dummy_hash() -> str:
-    return passwords.hash_password(secrets.token_urlsafe(16))
-
-
-def authenticate(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    policy: LoginPolicy,
-    ip: str | None = None,
-) -> User | LoginRefused:
-    """Check a password, counting failures in the users table; returns the user or the refusal.
-
-    The refusal is returned, not raised, so the caller commits the failure count and audit row.
+    `keep_cookie` is the browser session the change was made from, which stays signed in.
     """
-    now = utcnow()
-    username = username.strip()[:64]
-    user = repository.user_by_username(session, username)
-    if user is None or not user.is_active or user.password_hash is None:
-        # Same work as a real check, so timing does not tell which usernames exist.
-        passwords.verify_password(_dummy_hash(), password)
-        record_audit(
-            session,
-            actor=Principal.system(),
-            action="login.failed",
-            target_type="user",
-            target_id=user.id if user else None,
-            target_label=username,
-            ip=ip,
-            detail={"reason": _why_unusable(user)},
-        )
-        return LoginRefused("用户名或密码错误", status=401)
-
-    community = _community_of(user)
-    if user.locked_until is not None:
-        if user.locked_until > now:
-            return _locked(session, user, now, ip)
-        user.locked_until = None
-        user.failed_logins = 0
-        user.last_failed_login_at = None
-
-    if user.failed_logins >= policy.slowdown_after and user.last_failed_login_at is not None:
-        ready = user.last_failed_login_at + _slowdown(user.failed_logins - policy.slowdown_after)
-        if now < ready:
-            wait = max(1, int((ready - now).total_seconds() + 0.999))
-            return LoginRefused(f"登录失败次数过多，请 {wait} 秒后再试", status=429, retry_after=wait)
-
-    if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        user.last_failed_login_at = now
-        if user.failed_logins >= policy.lock_after:
-            user.locked_until = now + timedelta(minutes=policy.lock_minutes)
-            record_audit(
-                session,
-                actor=Principal.system(),
-                action="user.locked",
-                target_type="user",
-                target_id=user.id,
-                target_label=user.username,
-                community_id=community,
-                ip=ip,
-                detail={"failed_logins": user.failed_logins, "until": user.locked_until.isoformat()},
-            )
-            return _locked(session, user, now, ip, audit=False)
-        record_audit(
-            session,
-            actor=Principal.system(),
-            action="login.failed",
-            target_type="user",
-            target_id=user.id,
-            target_label=user.username,
-            community_id=community,
-            ip=ip,
-            detail={"reason": "bad_password", "failed_logins": user.failed_logins},
-        )
-        left = policy.lock_after - user.failed_logins
-        hint = f"；再错 {left} 次账户将锁定 {policy.lock_minutes} 分钟" if left <= 3 else ""
-        return LoginRefused(f"用户名或密码错误{hint}", status=401)
-
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-    user.failed_logins = 0
-    user.last_failed_login_at = None
-    user.last_login_at = now
+    user = repository.user_by_id(session, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.is_active:
+        raise Forbidden("只有登录的用户可以修改自己的密码")
+    if user.password_hash is None or not passwords.verify_password(user.password_hash, current_password):
+        raise Invalid("当前密码不正确", field="current_password")
+    if current_password == new_password:
+        raise Invalid("新密码不能与当前密码相同", field="new_password")
+    passwords.check_rules(new_password, username=user.username, field="new_password")
+    _replace_password(session, user, new_password, keep_cookie=keep_cookie)
     record_audit(
         session,
-        actor=principal_of(user),
-        action="login.success",
+        actor=actor,
+        action="user.password_change",
         target_type="user",
         target_id=user.id,
         target_label=user.username,
-        community_id=community,
-        ip=ip,
+        community_id=user_community(user),
     )
     return user
 
 
-def _why_unusable(user: User | None) -> str:
-    if user is None:
-        return "unknown_user"
-    return "inactive" if not user.is_active else "no_password"
-
-
-def _slowdown(excess: int) -> timedelta:
-    """1, 2, 4 … seconds between attempts once failures pile up, capped at a minute."""
-    return timedelta(seconds=min(2 ** max(excess, 0), _MAX_SLOWDOWN_SECONDS))
-
-
-def _locked(
-    session: Session, user: User, now: datetime, ip: str | None, *, audit: bool = True
-) -> LoginRefused:
-    assert user.locked_until is not None
-    if audit:
-        record_audit(
-            session,
-            actor=Principal.system(),
-            action="login.failed",
-            target_type="user",
-            target_id=user.id,
-            target_label=user.username,
-            community_id=_community_of(user),
-            ip=ip,
-            detail={"reason": "locked"},
-        )
-    wait = max(1, int((user.locked_until - now).total_seconds() + 0.999))
-    until = local(user.locked_until).strftime("%Y-%m-%d %H:%M")
-    return LoginRefused(
-        f"密码错误次数过多，账户已锁定至 {until}（北京时间），请届时再试或联系管理员解锁",
-        status=429,
-        retry_after=wait,
+def reset_password(session: Session, *, actor: Principal, user_id: int, new_password: str) -> User:
+    """An admin sets a user's password: the user is signed out everywhere and their tokens revoked."""
+    user = get_user(session, actor=actor, user_id=user_id)
+    if user.id == actor.user_id:
+        raise Conflict("修改自己的密码请用“修改密码”（需要当前密码）", field="user_id")
+    passwords.check_rules(new_password, username=user.username, field="new_password")
+    _replace_password(session, user, new_password, keep_cookie=None)
+    repository.delete_throttles_of(session, user.username)
+    record_audit(
+        session,
+        actor=actor,
+        action="user.password_reset",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.username,
+        community_id=user_community(user),
     )
+    return user
+
+
+def _replace_password(session: Session, user: User, new_password: str, *, keep_cookie: str | None) -> None:
+    now = utcnow()
+    user.password_hash = passwords.hash_password(new_password)
+    kept = _hash(keep_cookie) if keep_cookie else None
+    for login in repository.login_sessions_of(session, user.id):
+        if login.token_hash != kept:
+            session.delete(login)
+    for token in repository.api_tokens(session, user_id=user.id):
+        token.revoked_at = token.revoked_at or now
+
+
+def user_community(user: User) -> int | None:
+    ids = [s.ref_id for s in user.scopes if s.kind == ScopeKind.COMMUNITY.value]
+    return min(ids) if ids else None
 
 
 # ---------------------------------------------------------------- browser sessions
@@ -421,7 +329,7 @@ def end_session(session: Session, *, cookie: str) -> None:
             target_type="user",
             target_id=user.id,
             target_label=user.username,
-            community_id=_community_of(user),
+            community_id=user_community(user),
         )
 
 
@@ -437,11 +345,13 @@ def create_api_token(
     device_id: str | None = None,
     expires_at: datetime | None = None,
     device_community: int | None = None,
+    max_days: int = DEFAULT_TOKEN_MAX_DAYS,
 ) -> TokenIssued:
     """Issue a bearer token for a user or a device; its plain value is returned this once only.
 
-    Device tokens go through `devices.service.issue_device_token`, which checks that the device
-    exists and passes its community as `device_community`.
+    Device tokens go through `devices.tokens.issue_device_token`, which checks that the device
+    exists and passes its community as `device_community`; they live until revoked. A user's token
+    lives at most `max_days` (JIAYUAN_API_TOKEN_MAX_DAYS): no expiry, or a later one, becomes that limit.
     """
     if actor.role is Role.DEVICE:
         raise Forbidden("设备令牌不能再签发令牌")
@@ -462,6 +372,12 @@ def create_api_token(
     )
     if user is not None and not user.is_active:
         raise Conflict("该用户已停用，不能签发令牌", field="user_id")
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise Invalid("到期时间（expires_at）必须晚于现在", field="expires_at")
+    if device_id is None:
+        latest = now + timedelta(days=max_days)
+        expires_at = latest if expires_at is None else min(expires_at, latest)
     prefix = DEVICE_TOKEN_PREFIX if device_id is not None else USER_TOKEN_PREFIX
     plain = prefix + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -469,7 +385,7 @@ def create_api_token(
         token_hash=_hash(plain),
         user_id=user_id,
         device_id=device_id,
-        created_at=utcnow(),
+        created_at=now,
         expires_at=expires_at,
     )
     session.add(token)
@@ -481,7 +397,7 @@ def create_api_token(
         target_type="device" if device_id is not None else "user",
         target_id=device_id if device_id is not None else user_id,
         target_label=device_id if device_id is not None else (user.username if user else None),
-        community_id=_community_of(user) if user else device_community,
+        community_id=user_community(user) if user else device_community,
         detail={"token_id": token.id, "name": name},
     )
     return TokenIssued(
@@ -502,10 +418,17 @@ def issue_api_token(
     user_id: int | None = None,
     device_id: str | None = None,
     expires_at: datetime | None = None,
+    max_days: int = DEFAULT_TOKEN_MAX_DAYS,
 ) -> str:
     """Issue a bearer token and return only its plain value (shown once, stored as a hash)."""
     return create_api_token(
-        session, actor=actor, name=name, user_id=user_id, device_id=device_id, expires_at=expires_at
+        session,
+        actor=actor,
+        name=name,
+        user_id=user_id,
+        device_id=device_id,
+        expires_at=expires_at,
+        max_days=max_days,
     ).token
 
 

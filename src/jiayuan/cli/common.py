@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,14 +11,38 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts import repository
+from jiayuan.accounts.service import principal_of
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.kernel.errors import JiayuanError, RowErrors
+from jiayuan.kernel.errors import JiayuanError, NotFound, RowErrors
+from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings, get_settings
 
 console = Console()
 err_console = Console(stderr=True)
+
+AS_HELP = "以此账户身份执行（受其角色和范围限制）；不给则以当前操作系统用户（os:名字）执行，不受范围限制"
+
+
+def os_operator() -> Principal:
+    """The person at the server's terminal: the whole platform, audited under their OS login (os:root)."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers): the numeric user id still names them
+        name = f"uid{os.getuid()}"
+    return Principal(role=Role.SYSTEM, username=f"os:{name}"[:64])
+
+
+def operator(session: Session, username: str | None) -> Principal:
+    """Who a command acts as: the `--as` account (its role and scope apply) or the OS user."""
+    if username is None:
+        return os_operator()
+    user = repository.user_by_username(session, username.strip())
+    if user is None or not user.is_active:
+        raise NotFound(f"用户 {username} 不存在或已停用", field="as")
+    return principal_of(user)
 
 
 def settings() -> Settings:

@@ -7,17 +7,19 @@ import json
 import typer
 
 from jiayuan.access import reports
-from jiayuan.cli.common import console, session_scope
-from jiayuan.kernel.principal import Principal
+from jiayuan.cli.common import AS_HELP, console, operator, session_scope
 
 app = typer.Typer(help="出入口 Gates and their devices.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_gates(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def list_gates(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
     """List every gate with its compound and devices."""
     with session_scope() as session:
-        gates = reports.list_gates(session, actor=Principal.system())
+        gates = reports.list_gates(session, actor=operator(session, as_user))
     if as_json:
         console.print_json(json.dumps([g.model_dump() for g in gates], ensure_ascii=False))
         return
@@ -36,7 +38,8 @@ def push_keys() -> None:
     """Send the pass keys and the revocation list to every QR reader over the command topic."""
     from jiayuan.access import passes_service
     from jiayuan.access.passes import signer_for
-    from jiayuan.cli.common import err_console, settings
+    from jiayuan.accounts.service import record_audit
+    from jiayuan.cli.common import err_console, os_operator, settings
     from jiayuan.devices import commands
     from jiayuan.devices.decode import Topics
     from jiayuan.sim.runner import connect
@@ -49,6 +52,14 @@ def push_keys() -> None:
     with session_scope() as session:
         material = passes_service.pass_material(session, signer=signer)
         readers = passes_service.qr_readers(session)
+        # Audited before sending: a push that fails half-way still says who started it.
+        record_audit(
+            session,
+            actor=os_operator(),
+            action="keys.push",
+            target_type="device",
+            detail={"readers": len(readers), "revocations": material["revocations"]["version"]},
+        )
     client = connect(config.mqtt_url, "jiayuan-push-keys")
     topics = Topics(config.mqtt_topic_prefix)
     try:

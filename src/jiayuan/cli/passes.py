@@ -13,11 +13,9 @@ from jiayuan.access import passes_service
 from jiayuan.access.passes import Signer, signer_for
 from jiayuan.access.schemas import VisitorFilter
 from jiayuan.access.states import VisitorState
-from jiayuan.cli.common import console, err_console, session_scope, settings, vault
-from jiayuan.cli.residents import acting_principal
+from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings, vault
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
-from jiayuan.kernel.principal import Principal
 
 app = typer.Typer(help="通行码 E-passes: issue and verify them, list visitor passes.", no_args_is_help=True)
 
@@ -32,6 +30,7 @@ def issue(
     resident: int = typer.Option(..., "--resident", help="Resident id (居民编号)."),
     out: Path | None = typer.Option(None, "--out", help="Also write the QR code: x.png or x.svg."),
     validity: int = typer.Option(None, help="Seconds the code stays valid (30–60)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Sign a resident e-pass and print the token."""
     if out is not None and out.suffix.lower() not in (".png", ".svg"):
@@ -40,7 +39,7 @@ def issue(
     with session_scope() as session:
         issued = passes_service.issue_resident_pass(
             session,
-            actor=Principal.system(),
+            actor=operator(session, as_user),
             signer=_signer(),
             person_id=resident,
             validity_s=validity or settings().pass_validity_s,
@@ -59,12 +58,13 @@ def verify(
     gate: str = typer.Option(..., "--gate", help="Gate id or code, e.g. jjhy-gate1."),
     direction: str = typer.Option("in", help="in or out."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Check a token at a gate as the platform does; exits 1 when refused."""
     with session_scope() as session:
         check = passes_service.verify_at_gate(
             session,
-            actor=Principal.system(),
+            actor=operator(session, as_user),
             token=token,
             gate_ref=gate,
             direction=direction,
@@ -91,7 +91,7 @@ def visitors(
     page: int = typer.Option(1, "--page", min=1, max=MAX_PAGE, help="Page number (from 1)."),
     size: int = typer.Option(20, "--size", min=1, max=MAX_PAGE_SIZE, help="Passes per page."),
     as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
-    as_user: str | None = typer.Option(None, "--as", help="List as this user (default: the system)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """List visitor passes (访客通行证), newest first, as the API and the console do; phones masked."""
     with session_scope() as session:
@@ -103,7 +103,7 @@ def visitors(
         )
         found = passes_service.list_visitors(
             session,
-            actor=acting_principal(session, as_user),
+            actor=operator(session, as_user),
             vault=vault(),
             criteria=criteria,
             params=PageParams(page=page, size=size),

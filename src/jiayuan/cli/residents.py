@@ -7,29 +7,14 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from jiayuan.accounts.models import User
-from jiayuan.accounts.service import principal_of
-from jiayuan.cli.common import console, err_console, session_scope, vault
+from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, vault
 from jiayuan.cli.progress import stage_bar
-from jiayuan.kernel.errors import NotFound, RowErrors
+from jiayuan.kernel.errors import RowErrors
 from jiayuan.kernel.paging import PageParams
-from jiayuan.kernel.principal import Principal
 from jiayuan.registry import importing, service
 
 app = typer.Typer(help="居民 Residents: search, import and export.", no_args_is_help=True)
-
-
-def acting_principal(session: Session, username: str | None) -> Principal:
-    """The system, or the named user's principal (`--as USER`)."""
-    if username is None:
-        return Principal.system()
-    user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
-    if user is None:
-        raise NotFound(f"用户 {username} 不存在或已停用", field="as")
-    return principal_of(user)
 
 
 @app.command()
@@ -38,11 +23,11 @@ def find(
     as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
     page: int = typer.Option(1, "--page", min=1, max=100_000, help="Page number (from 1)."),
     size: int = typer.Option(20, "--size", min=1, max=200, help="Residents per page."),
-    as_user: str | None = typer.Option(None, "--as", help="Search as this user (default: the system)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Search residents as the API and the console do; ID numbers and phones stay masked."""
     with session_scope() as session:
-        actor = acting_principal(session, as_user)
+        actor = operator(session, as_user)
         found = service.search_residents(
             session, actor=actor, vault=vault(), q=query, page=PageParams(page=page, size=size)
         )
@@ -70,13 +55,13 @@ def find(
 @app.command("export")
 def export_(
     path: Path = typer.Argument(..., help="The .xlsx file to write.", dir_okay=False),
-    as_user: str | None = typer.Option(None, "--as", help="Export as this user (default: the system)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
     reason: str | None = typer.Option(None, "--reason", help="Why the export is needed (audited)."),
 ) -> None:
     """Write the residents in scope to Excel (full ID numbers only for admin/staff; audited)."""
     with session_scope() as session:
         content = importing.export_residents(
-            session, actor=acting_principal(session, as_user), vault=vault(), reason=reason
+            session, actor=operator(session, as_user), vault=vault(), reason=reason
         )
     path.write_bytes(content)
     console.print(f"已导出到 {path}")
@@ -92,7 +77,7 @@ def template(path: Path = typer.Argument(..., help="The .xlsx file to write.", d
 @app.command("import")
 def import_(
     path: Path = typer.Argument(..., help="The .xlsx file to read.", exists=True, dir_okay=False),
-    as_user: str | None = typer.Option(None, "--as", help="Import as this user (default: the system)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
     errors_path: Path | None = typer.Option(
         None, "--errors", help="On failure, write the rows with a 错误原因 column here.", dir_okay=False
     ),
@@ -103,7 +88,7 @@ def import_(
         with session_scope() as session, stage_bar() as bar:
             report = importing.import_residents(
                 session,
-                actor=acting_principal(session, as_user),
+                actor=operator(session, as_user),
                 vault=vault(),
                 content=content,
                 progress=bar,

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from jiayuan.accounts import passwords
-from jiayuan.cli.common import console, session_scope, settings, vault
+from jiayuan.cli.common import console, os_operator, session_scope, settings, vault
 from jiayuan.cli.progress import stage_bar
 from jiayuan.db import migrate
 from jiayuan.demo.accounts import DEMO_ACCOUNTS
@@ -33,7 +33,7 @@ def demo(
         console.print("演示数据已存在，未做任何更改 (demo data already loaded, nothing changed)")
     else:
         with session_scope() as session, stage_bar() as bar:
-            result = seed_demo(session, vault=vault(), progress=bar)
+            result = seed_demo(session, vault=vault(), progress=bar, actor=os_operator())
         console.print(
             f"已载入演示数据：{result.households} 户、{result.residents} 名居民、{result.vehicles} 辆车、"
             f"{result.shops} 家商铺、{result.users} 个账号，用时 {time.perf_counter() - started:.1f} 秒"

@@ -7,8 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from jiayuan.cli.common import console, session_scope
-from jiayuan.cli.residents import acting_principal
+from jiayuan.cli.common import AS_HELP, console, operator, session_scope
 from jiayuan.registry.stats import Counts, registry_stats
 
 _COLUMNS = (
@@ -24,11 +23,11 @@ _COLUMNS = (
 
 def stats(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
-    as_user: str | None = typer.Option(None, "--as", help="Count as this user sees (default: everything)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Counts per level, per community and in total (residents who moved out are not counted)."""
     with session_scope() as session:
-        found = registry_stats(session, actor=acting_principal(session, as_user))
+        found = registry_stats(session, actor=operator(session, as_user))
     if as_json:
         typer.echo(json.dumps(found.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return

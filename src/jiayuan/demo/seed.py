@@ -72,8 +72,14 @@ def demo_present(session: Session) -> bool:
     return session.scalar(select(Compound.id).where(Compound.code == MARKER_COMPOUND)) is not None
 
 
-def seed_demo(session: Session, *, vault: PiiVault, progress: Progress | None = None) -> SeedResult:
-    """Load the demo data unless it is present; the caller's transaction commits it all or nothing."""
+def seed_demo(
+    session: Session, *, vault: PiiVault, progress: Progress | None = None, actor: Principal | None = None
+) -> SeedResult:
+    """Load the demo data unless it is present; the caller's transaction commits it all or nothing.
+
+    `actor` is who the audit log names (the platform itself by default, the operator from the CLI).
+    """
+    actor = actor or Principal.system()
     if demo_present(session):
         return SeedResult(created=False)
     bar = progress or Silent()
@@ -146,7 +152,7 @@ def seed_demo(session: Session, *, vault: PiiVault, progress: Progress | None = 
     for account in DEMO_ACCOUNTS:
         user = create_user(
             session,
-            actor=Principal.system(),
+            actor=actor,
             username=account.username,
             display_name=account.display_name,
             role=account.role,
@@ -169,7 +175,7 @@ def seed_demo(session: Session, *, vault: PiiVault, progress: Progress | None = 
     )
     record_audit(
         session,
-        actor=Principal.system(),
+        actor=actor,
         action="demo.seed",
         target_type="community",
         target_id=main.id,

@@ -44,6 +44,8 @@ def login_policy(settings: Settings) -> LoginPolicy:
         slowdown_after=settings.login_slowdown_after,
         lock_after=settings.login_lock_after,
         lock_minutes=settings.login_lock_minutes,
+        address_lock_after=settings.login_address_lock_after,
+        account_slowdown_after=settings.login_account_slowdown_after,
         session_hours=settings.session_hours,
     )
 

@@ -1,7 +1,8 @@
-"""`jiayuan user …`: add (with a hidden password prompt), list, tokens, unlock; clear errors."""
+"""`jiayuan user …`: add, list, tokens, passwords, lockouts; audited as the operator; clear errors."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 
@@ -10,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.accounts import passwords, service
+from jiayuan.accounts import logins, passwords, service
 from jiayuan.accounts.models import AuditEntry, User
+from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.cli.main import app as cli
+from jiayuan.db.uow import unit_of_work
 from jiayuan.registry.models import Device
 from jiayuan.settings import get_settings
 from tests.integration.registry.helpers import build_tree
@@ -104,3 +107,99 @@ def test_bad_input_says_what_is_wrong(
     assert message in out + err
     with sessions() as session:
         assert session.scalars(select(User)).all() == []
+
+
+def audit_rows(sessions: sessionmaker[Session], action: str) -> list[AuditEntry]:
+    with sessions() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_cli_writes_are_audited_as_the_os_user(env: None, sessions: sessionmaker[Session]) -> None:
+    code, out, err = run(
+        "user", "add", "liuying", "--role", "staff", "--scope", "community:1", "--password", "Staff-pass-2026"
+    )
+    assert code == 0, out + err
+    [created] = audit_rows(sessions, "user.create")
+    assert created.actor_name == f"os:{getpass.getuser()}" and created.actor_name != "system"
+    code, out, err = run("user", "token", "liuying")
+    assert code == 0 and "有效至" in err
+    [issued] = audit_rows(sessions, "token.issue")
+    assert issued.actor_name == f"os:{getpass.getuser()}"
+
+
+def test_as_an_account_the_cli_acts_within_its_scope(env: None, sessions: sessionmaker[Session]) -> None:
+    run("user", "add", "boss", "--role", "admin", "--scope", "community:1", "--password", "Boss-pass-2026")
+    run("user", "add", "far", "--role", "staff", "--scope", "community:2", "--password", "Far-pass-2026")
+    code, out, err = run(
+        "user",
+        "add",
+        "gw1",
+        "--role",
+        "grid",
+        "--scope",
+        "community:1",
+        "--password",
+        "Grid-pass-2026",
+        "--as",
+        "boss",
+    )
+    assert code == 0, out + err
+    created = [row for row in audit_rows(sessions, "user.create") if row.target_label == "gw1"]
+    assert [(row.actor_name, row.actor_role) for row in created] == [("boss", "admin")]
+    # Outside the account's scope: refused, nothing written.
+    code, out, err = run(
+        "user",
+        "add",
+        "gw2",
+        "--role",
+        "grid",
+        "--scope",
+        "community:2",
+        "--password",
+        "Grid-pass-2026",
+        "--as",
+        "boss",
+    )
+    assert code == 1 and "管理范围以外" in out + err
+    code, out, err = run("user", "reset-password", "far", "--password", "Other-pass-2026", "--as", "boss")
+    assert code == 1 and "用户不存在" in out + err
+    code, out, err = run(
+        "user", "add", "gw3", "--role", "grid", "--password", "Grid-pass-2026", "--as", "nobody"
+    )
+    assert code == 1 and "用户 nobody 不存在或已停用" in out + err
+    with sessions() as session:
+        assert set(session.scalars(select(User.username))) == {"boss", "far", "gw1"}
+
+
+def test_passwords_and_lockouts_from_the_cli(env: None, sessions: sessionmaker[Session]) -> None:
+    run("user", "add", "liuying", "--role", "staff", "--password", "Staff-pass-2026")
+    code, out, err = run("user", "passwd", "liuying", stdin="wrong-pass-1\nNew-pass-2026x\nNew-pass-2026x\n")
+    assert code == 1 and "当前密码不正确" in out + err
+    code, out, err = run("user", "passwd", "liuying", stdin="Staff-pass-2026\n12345678\n12345678\n")
+    assert code == 1 and "密码太常见" in out + err
+    code, out, err = run(
+        "user", "passwd", "liuying", stdin="Staff-pass-2026\nNew-pass-2026x\nNew-pass-2026x\n"
+    )
+    assert code == 0, out + err
+    [changed] = audit_rows(sessions, "user.password_change")
+    assert changed.actor_name == "liuying"
+    code, out, err = run("user", "reset-password", "liuying", "--password", "Reset-pass-2026")
+    assert code == 0, out + err
+    with sessions() as session:
+        stored = session.scalars(select(User).where(User.username == "liuying")).one()
+        assert stored.password_hash and passwords.verify_password(stored.password_hash, "Reset-pass-2026")
+
+    policy = LoginPolicy(slowdown_after=100, lock_after=2, address_lock_after=3)
+    for name in ("liuying", "liuying", "ghost"):
+        with unit_of_work(sessions) as session:
+            logins.authenticate(session, username=name, password="guess", policy=policy, ip="203.0.113.8")
+    code, out, _ = run("user", "lockouts", "--json")
+    locks = {(lock["kind"], lock["username"], lock["ip"]) for lock in json.loads(out)}
+    assert locks == {("pair", "liuying", "203.0.113.8"), ("address", None, "203.0.113.8")}
+    code, out, _ = run("user", "unlock", "--ip", "203.0.113.8")
+    assert code == 0 and "已解除" in out
+    code, out, _ = run("user", "unlock", "liuying")
+    assert code == 0
+    assert json.loads(run("user", "lockouts", "--json")[1]) == []
+    code, out, err = run("user", "unlock", "--ip", "203.0.113.8")
+    assert code == 1 and "没有登录锁定" in out + err

@@ -187,11 +187,13 @@ def test_revoked_and_expired_tokens_stop_working(sessions: sessionmaker[Session]
     me = principal(sessions, user_id)
     with unit_of_work(sessions) as session:
         issued = service.create_api_token(session, actor=me, user_id=user_id, name="脚本")
-        expired = service.issue_api_token(
-            session, actor=me, user_id=user_id, name="旧", expires_at=utcnow() - timedelta(minutes=1)
-        )
+        old = service.create_api_token(session, actor=me, user_id=user_id, name="旧")
+        expired = old.token
     with unit_of_work(sessions) as session:
         service.revoke_api_token(session, actor=me, token_id=issued.id)
+        stored = session.get(ApiToken, old.id)
+        assert stored is not None
+        stored.expires_at = utcnow() - timedelta(minutes=1)
     with sessions() as session:
         with pytest.raises(Unauthorized, match="吊销"):
             service.principal_for_token(session, issued.token)

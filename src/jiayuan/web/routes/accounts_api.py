@@ -9,13 +9,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from jiayuan.accounts import export, service
+from jiayuan.accounts import export, logins, service
 from jiayuan.accounts.schemas import (
     AuditFilter,
     AuditOut,
     AuditSearch,
     DeactivateRequest,
+    LockoutOut,
     LoginRequest,
+    PasswordChange,
+    PasswordReset,
     PrincipalOut,
     TokenCreate,
     TokenIssued,
@@ -29,7 +32,7 @@ from jiayuan.devices import credentials
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry.directory import scope_resolver
-from jiayuan.web.auth import AdminPrincipal, CurrentPrincipal, client_ip, login_policy
+from jiayuan.web.auth import SESSION_COOKIE, AdminPrincipal, CurrentPrincipal, client_ip, login_policy
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -47,20 +50,21 @@ def issue_login_token(body: LoginRequest, request: Request, context: ContextDep)
     policy = login_policy(context.settings)
     # Own transaction: a refused attempt is still counted and audited.
     with unit_of_work(context.sessions) as session:
-        outcome = service.authenticate(
+        outcome = logins.authenticate(
             session, username=body.username, password=body.password, policy=policy, ip=client_ip(request)
         )
         issued = None
-        if not isinstance(outcome, service.LoginRefused):
+        if not isinstance(outcome, logins.LoginRefused):
             issued = service.create_api_token(
                 session,
                 actor=service.principal_of(outcome),
                 user_id=outcome.id,
                 name="登录令牌",
                 expires_at=utcnow() + timedelta(hours=policy.session_hours),
+                max_days=context.settings.api_token_max_days,
             )
     if issued is None:
-        assert isinstance(outcome, service.LoginRefused)
+        assert isinstance(outcome, logins.LoginRefused)
         headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
         if outcome.status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
@@ -68,6 +72,34 @@ def issue_login_token(body: LoginRequest, request: Request, context: ContextDep)
             {"detail": outcome.message, "field": "password"}, status_code=outcome.status, headers=headers
         )
     return JSONResponse(issued.model_dump(mode="json"))
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(
+    body: PasswordChange, request: Request, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    """Change your own password (the current one is needed); your other sessions end and every API
+    token of yours, the one used for this call included, is revoked."""
+    service.change_password(
+        session,
+        actor=principal,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        keep_cookie=request.cookies.get(SESSION_COOKIE),
+    )
+    return Response(status_code=204)
+
+
+@router.get("/auth/lockouts", response_model=list[LockoutOut])
+def list_lockouts(principal: CurrentPrincipal, session: SessionDep) -> list[LockoutOut]:
+    """Login locks in force that the caller may lift (admins only)."""
+    return logins.list_lockouts(session, actor=principal)
+
+
+@router.delete("/auth/lockouts/{lockout_id}", response_model=LockoutOut)
+def lift_lockout(lockout_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> LockoutOut:
+    """End one login lock early (admins only)."""
+    return logins.lift_lockout(session, actor=principal, lockout_id=lockout_id)
 
 
 @router.get("/auth/me", response_model=PrincipalOut)
@@ -123,6 +155,15 @@ def unlock_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep
     return UserOut.model_validate(service.unlock_user(session, actor=principal, user_id=user_id))
 
 
+@router.post("/users/{user_id}/password", response_model=UserOut)
+def reset_password(
+    user_id: RowId, body: PasswordReset, principal: CurrentPrincipal, session: SessionDep
+) -> UserOut:
+    """Set a user's password (admins, within their communities); the user is signed out everywhere."""
+    user = service.reset_password(session, actor=principal, user_id=user_id, new_password=body.new_password)
+    return UserOut.model_validate(user)
+
+
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[TokenOut]:
     """The caller's tokens (an admin sees all within their communities, and device tokens)."""
@@ -135,7 +176,9 @@ def create_token(
 ) -> TokenIssued:
     """Issue a token for yourself, or (admins) for another user or a device; shown once.
 
-    A device token is also the device's MQTT password (the newest live one is; docs/devices.md).
+    A device token is also the device's MQTT password (the newest live one is; docs/devices.md). A
+    user's token expires at `expires_at`, or after JIAYUAN_API_TOKEN_MAX_DAYS when that is sooner or
+    none is given; the answer states the expiry that applies.
     """
     if body.device_id is not None and body.user_id is None:
         sealer = credentials.sealer_for(context.settings.secret_key.get_secret_value())
@@ -146,7 +189,13 @@ def create_token(
     if user_id is None and body.device_id is None:
         user_id = principal.user_id
     return service.create_api_token(
-        session, actor=principal, name=body.name, user_id=user_id, device_id=body.device_id
+        session,
+        actor=principal,
+        name=body.name,
+        user_id=user_id,
+        device_id=body.device_id,
+        expires_at=body.expires_at,
+        max_days=context.settings.api_token_max_days,
     )
 
 

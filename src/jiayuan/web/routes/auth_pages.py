@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from jiayuan.accounts import service
+from jiayuan.accounts import logins, service
 from jiayuan.db.uow import unit_of_work
 from jiayuan.web.auth import (
     SESSION_COOKIE,
@@ -94,11 +94,11 @@ def login_submit(
     policy = login_policy(context.settings)
     # Own transaction: a failed attempt must be committed (counter, audit row) even though it is refused.
     with unit_of_work(context.sessions) as session:
-        outcome = service.authenticate(
+        outcome = logins.authenticate(
             session, username=username, password=password, policy=policy, ip=client_ip(request)
         )
         ticket = None
-        if not isinstance(outcome, service.LoginRefused):
+        if not isinstance(outcome, logins.LoginRefused):
             ticket = service.start_session(
                 session,
                 user=outcome,
@@ -107,7 +107,7 @@ def login_submit(
                 user_agent=request.headers.get("user-agent"),
             )
     if ticket is None:
-        assert isinstance(outcome, service.LoginRefused)
+        assert isinstance(outcome, logins.LoginRefused)
         headers = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after else None
         return _login_form(
             request,

@@ -11,16 +11,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from jiayuan.accounts import service
+from jiayuan.accounts import logins, service
 from jiayuan.accounts.schemas import USER_ROLES, AuditSearch, parse_scope
-from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.directory import scope_resolver
 from jiayuan.web.areas import areas_for
-from jiayuan.web.auth import PagePrincipal
+from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
 
@@ -99,12 +98,14 @@ def _users_view(
 ) -> Response:
     try:
         users = service.list_users(session, actor=principal, params=paging or PageParams(size=200))
+        lockouts = logins.list_lockouts(session, actor=principal)
     except Forbidden as exc:
         return _forbidden(request, exc.message)
     context = {
         "users": users,
+        "lockouts": lockouts,
+        "locked_names": {lock.username for lock in lockouts if lock.username},
         "roles": USER_ROLES,
-        "now": utcnow(),
         "notice": notice,
         "error": error,
         "form": form or {},
@@ -180,3 +181,67 @@ def unlock_user(
         session.rollback()
         return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
     return _done(f"已解除 {user.username} 的登录锁定")
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(
+    request: Request,
+    user_id: int,
+    principal: PagePrincipal,
+    session: SessionDep,
+    new_password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Set a user's password from the console; the user is signed out everywhere."""
+    try:
+        user = service.reset_password(session, actor=principal, user_id=user_id, new_password=new_password)
+    except JiayuanError as exc:
+        session.rollback()
+        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
+    return _done(f"已重置 {user.username} 的密码，其所有登录已退出、令牌已吊销")
+
+
+@router.post("/lockouts/{lockout_id}/lift")
+def lift_lockout(
+    request: Request, lockout_id: int, principal: PagePrincipal, session: SessionDep
+) -> Response:
+    """End one login lock early from the console."""
+    try:
+        lock = logins.lift_lockout(session, actor=principal, lockout_id=lockout_id)
+    except JiayuanError as exc:
+        session.rollback()
+        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
+    return _done(f"已解除 {lock.username or lock.ip} 的登录锁定")
+
+
+@router.get("/password")
+def password_page(request: Request, principal: PagePrincipal) -> Response:
+    """The form to change one's own password."""
+    return render(request, "console/password.html", {"notice": None, "error": None})
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    current_password: Annotated[str, Form(max_length=256)] = "",
+    new_password: Annotated[str, Form(max_length=256)] = "",
+    new_password_again: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """Change one's own password; this browser stays signed in, every other session ends."""
+    try:
+        if new_password != new_password_again:
+            raise Invalid("两次输入的新密码不一致", field="new_password_again")
+        service.change_password(
+            session,
+            actor=principal,
+            current_password=current_password,
+            new_password=new_password,
+            keep_cookie=request.cookies.get(SESSION_COOKIE),
+        )
+    except JiayuanError as exc:
+        session.rollback()
+        context = {"notice": None, "error": exc.message}
+        return render(request, "console/password.html", context, status_code=exc.status)
+    notice = "密码已修改；其他设备上的登录已退出，API 令牌已全部吊销"
+    return render(request, "console/password.html", {"notice": notice, "error": None})

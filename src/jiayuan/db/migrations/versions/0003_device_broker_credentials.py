@@ -1,6 +1,6 @@
 """sealed device broker passwords
 
-Revision ID: 0003_h3_broker_credentials
+Revision ID: 0003_device_broker_credentials
 Revises: 0002_plate_index_flow_revision
 Create Date: 2026-12-04 23:24:10.921235
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import jiayuan.db.base
 
-revision = "0003_h3_broker_credentials"
+revision = "0003_device_broker_credentials"
 down_revision = "0002_plate_index_flow_revision"
 branch_labels = None
 depends_on = None
