@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -181,3 +182,8 @@ def test_the_cli_disables_and_enables(
     assert result.exit_code == 1 and "device_id" in result.output
     assert CliRunner().invoke(cli, ["devices", "enable", QR, "--reason", "新读头"]).exit_code == 0
     assert enabled(sessions)
+    with sessions() as session:
+        actors = session.scalars(
+            select(AuditEntry.actor_name).where(AuditEntry.action.in_(["device.disable", "device.enable"]))
+        ).all()
+    assert actors == [f"os:{getpass.getuser()}"] * 2

@@ -43,7 +43,17 @@ def test_add_list_and_token(env: None, sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         tree = build_tree(session)
     here, grid = f"community:{tree.community.id}", f"grid:{tree.grid.id}"
-    missing = ["nobody", "--role", "grid", "--scope", here, "--scope", "grid:999999", "--password", "x" * 12]
+    missing = [
+        "nobody",
+        "--role",
+        "grid",
+        "--scope",
+        here,
+        "--scope",
+        "grid:999999",
+        "--password",
+        "Zijing-grid-2026",
+    ]
     code, _, err = run("user", "add", *missing)
     assert code == 1 and "范围 grid:999999 不存在" in err
     grid_worker = ["王丽娟", "--role", "grid", "--scope", here, "--scope", grid]
@@ -115,8 +125,10 @@ def audit_rows(sessions: sessionmaker[Session], action: str) -> list[AuditEntry]
 
 
 def test_cli_writes_are_audited_as_the_os_user(env: None, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        here = f"community:{build_tree(session).community.id}"
     code, out, err = run(
-        "user", "add", "liuying", "--role", "staff", "--scope", "community:1", "--password", "Staff-pass-2026"
+        "user", "add", "liuying", "--role", "staff", "--scope", here, "--password", "Staff-pass-2026"
     )
     assert code == 0, out + err
     [created] = audit_rows(sessions, "user.create")
@@ -128,8 +140,11 @@ def test_cli_writes_are_audited_as_the_os_user(env: None, sessions: sessionmaker
 
 
 def test_as_an_account_the_cli_acts_within_its_scope(env: None, sessions: sessionmaker[Session]) -> None:
-    run("user", "add", "boss", "--role", "admin", "--scope", "community:1", "--password", "Boss-pass-2026")
-    run("user", "add", "far", "--role", "staff", "--scope", "community:2", "--password", "Far-pass-2026")
+    with sessions() as session:
+        tree = build_tree(session)
+    here, there = f"community:{tree.community.id}", f"community:{tree.other_community.id}"
+    run("user", "add", "boss", "--role", "admin", "--scope", here, "--password", "Boss-pass-2026")
+    run("user", "add", "far", "--role", "staff", "--scope", there, "--password", "Far-pass-2026")
     code, out, err = run(
         "user",
         "add",
@@ -137,7 +152,7 @@ def test_as_an_account_the_cli_acts_within_its_scope(env: None, sessions: sessio
         "--role",
         "grid",
         "--scope",
-        "community:1",
+        here,
         "--password",
         "Grid-pass-2026",
         "--as",
@@ -154,13 +169,13 @@ def test_as_an_account_the_cli_acts_within_its_scope(env: None, sessions: sessio
         "--role",
         "grid",
         "--scope",
-        "community:2",
+        there,
         "--password",
         "Grid-pass-2026",
         "--as",
         "boss",
     )
-    assert code == 1 and "管理范围以外" in out + err
+    assert code == 1 and f"范围 {there} 不存在" in out + err
     code, out, err = run("user", "reset-password", "far", "--password", "Other-pass-2026", "--as", "boss")
     assert code == 1 and "用户不存在" in out + err
     code, out, err = run(
