@@ -35,6 +35,7 @@ PASSWORD = "long-enough-1"
 OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "user_id": [("user_elsewhere", EVERYONE), ("user_here", EVERYONE - {"admin"})],
     "token_id": [("token_of_elsewhere", EVERYONE), ("token_of_here", EVERYONE - {"admin"})],
+    "lockout_id": [("lock_elsewhere", EVERYONE), ("lock_here", EVERYONE - {"admin"})],
     "device_id": [("camera_elsewhere", EVERYONE), ("camera_senhai", frozenset({"property"}))],
     "gate_id": [("gate_far", EVERYONE), ("gate_senhai", frozenset({"property"}))],
     "compound_id": [("far", EVERYONE), ("senhai", frozenset({"property"}))],

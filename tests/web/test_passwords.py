@@ -15,6 +15,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
+from tests.devices.helpers import seed_site
 from tests.integration.accounts.helpers import PASSWORD, csrf_token, login, make_user, token_for
 
 NEW = "ziJing-road-7731"
@@ -176,6 +177,8 @@ def test_self_made_tokens_live_at_most_the_configured_days_and_device_tokens_are
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     limited = settings.model_copy(update={"api_token_max_days": 30})
+    with sessions() as session:
+        seed_site(session)
     me = bearer(token_for(sessions, make_user(sessions, "liuying", Role.STAFF, scopes=["community:1"])))
     admin = bearer(token_for(sessions, make_user(sessions, "boss", Role.ADMIN)))
     with TestClient(create_app(limited)) as client:

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
 from jiayuan.access.schemas import RevokeIn, VisitorInvite
-from jiayuan.accounts import service
-from jiayuan.accounts.models import User
-from jiayuan.accounts.schemas import parse_scope
+from jiayuan.accounts import logins, service
+from jiayuan.accounts.models import LoginThrottle, User
+from jiayuan.accounts.schemas import LoginPolicy, parse_scope
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import cameras
 from jiayuan.devices.models import DeadLetter
@@ -445,6 +445,17 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         for user, key in ((bystander, "token_of_here"), (stranger, "token_of_elsewhere")):
             service.issue_api_token(session, actor=system, user_id=user.id, name="他人")
             ids[key] = service.list_api_tokens(session, actor=service.principal_of(user))[0].id
+        # A guessing address has locked itself out of each of the two users' accounts.
+        lock_at_once = LoginPolicy(slowdown_after=5, lock_after=1)
+        for user, key in ((bystander, "lock_here"), (stranger, "lock_elsewhere")):
+            logins.authenticate(
+                session, username=user.username, password="wrong", policy=lock_at_once, ip="203.0.113.7"
+            )
+            ids[key] = session.scalars(
+                select(LoginThrottle.id).where(
+                    LoginThrottle.username == user.username, LoginThrottle.locked_until.is_not(None)
+                )
+            ).one()
         issued = service.create_api_token(session, actor=system, device_id=DEVICE_ID, name="矩阵")
         world.tokens["device"] = issued.token
         world.own_token_ids["device"] = issued.id

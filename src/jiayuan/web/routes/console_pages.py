@@ -186,7 +186,7 @@ def unlock_user(
 @router.post("/users/{user_id}/password")
 def reset_password(
     request: Request,
-    user_id: int,
+    user_id: RowIdInt,
     principal: PagePrincipal,
     session: SessionDep,
     new_password: Annotated[str, Form(max_length=256)] = "",
@@ -202,7 +202,7 @@ def reset_password(
 
 @router.post("/lockouts/{lockout_id}/lift")
 def lift_lockout(
-    request: Request, lockout_id: int, principal: PagePrincipal, session: SessionDep
+    request: Request, lockout_id: RowIdInt, principal: PagePrincipal, session: SessionDep
 ) -> Response:
     """End one login lock early from the console."""
     try:
