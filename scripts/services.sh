@@ -61,6 +61,7 @@ if ! port_open "$MQTT_PORT"; then
   for _ in $(seq 1 20); do port_open "$MQTT_PORT" && break; sleep 0.25; done
 fi
 port_open "$MQTT_PORT" && ours || { echo "Mosquitto did not start: see $VAR/mosquitto.log" >&2; exit 1; }
+mkdir -p var
 echo "JIAYUAN_TEST_MQTT_URL=$MQTT_URL" > var/test-services.env
 
 if [ ! -x /usr/bin/chromium ]; then

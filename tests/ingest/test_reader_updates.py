@@ -15,6 +15,7 @@ from jiayuan.access.models import VisitorPass
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Role
+from jiayuan.registry.models import Compound, Device, Gate
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
 from tests.devices.helpers import add_person, seed_site
@@ -35,6 +36,11 @@ def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enable
     with sessions() as session:
         site = seed_site(session)
         household, _person = add_person(session, site.compound_id)
+        far = Compound(community_id=site.other_community_id, name="远方小区", code="yf")
+        far_gate = Gate(compound=far, code="yf-gate1", name="远方1号门")
+        session.add_all([far, far_gate])
+        session.flush()
+        session.add(Device(id="yf-gate1-qr", gate_id=far_gate.id, kind="qr", name="远方 扫码"))
         visitor = VisitorPass(
             household_id=household, compound_id=site.compound_id, community_id=site.community_id,
             name="李四", phone_cipher=phone, phone_tail="0000", valid_from=now - timedelta(hours=1),
@@ -54,7 +60,7 @@ def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enable
         )
         assert cancelled.status_code == 200, cancelled.text
         commands: dict[str, dict[str, object]] = {}
-        while len(commands) < 2:
+        while len(commands) < 3:
             topic, command = received.get(timeout=10)
             assert command["type"] == "revocations", command
             commands[topic.split("/")[-2]] = command
@@ -63,11 +69,14 @@ def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enable
             f"/api/v1/visitors/{visitor_id}/cancel", headers={"Authorization": f"Bearer {token}"}
         )
         assert again.status_code == 409
-    assert set(commands) == {"jjhy-gate1-qr", "jjhy-gate2-qr"}  # not the disabled reader
+    assert set(commands) == {"jjhy-gate1-qr", "jjhy-gate2-qr", "yf-gate1-qr"}  # not the disabled reader
     for device_id, command in commands.items():
         assert command["device"] == device_id
         payload = command["payload"]
         assert isinstance(payload, dict)
-        assert f"v:{visitor_id}" in payload["revoked"] and payload["version"] >= 1
+        # Each reader learns only its own community's revocations.
+        ours = device_id.startswith("jjhy-")
+        assert (f"v:{visitor_id}" in payload["revoked"]) is ours
+        assert payload["version"] >= (1 if ours else 0)
     with pytest.raises(queue.Empty):
         received.get(timeout=0.5)

@@ -376,13 +376,15 @@ def qr_readers(session: Session) -> list[str]:
     ]
 
 
-def revocations_payload(session: Session) -> dict[str, object]:
-    """The payload of the `revocations` command."""
-    version, refs = revocation_list(session, actor=Principal.system())
+def revocations_payload(session: Session, *, reader: str) -> dict[str, object]:
+    """The payload of the `revocations` command for one reader: only its gate's community's entries
+    (and those of no community), exactly what that reader's own token may read."""
+    as_reader = Principal(role=Role.DEVICE, username=f"device:{reader}", device_id=reader)
+    version, refs = revocation_list(session, actor=as_reader)
     return {"version": version, "revoked": refs}
 
 
-def pass_material(session: Session, *, signer: Signer) -> dict[str, dict[str, object]]:
-    """The payloads of the `keys` and `revocations` commands a gate reader needs to verify offline."""
+def pass_material(session: Session, *, signer: Signer, reader: str) -> dict[str, dict[str, object]]:
+    """The payloads of the `keys` and `revocations` commands one gate reader needs to verify offline."""
     keys = [{"kid": kid, "ed25519": key} for kid, key in signer.public_keys().items()]
-    return {"keys": {"keys": keys}, "revocations": revocations_payload(session)}
+    return {"keys": {"keys": keys}, "revocations": revocations_payload(session, reader=reader)}

@@ -50,27 +50,25 @@ def push_keys() -> None:
         raise typer.Exit(2)
     signer = signer_for(config.pass_signing_key.get_secret_value(), config.pass_key_id)
     with session_scope() as session:
-        material = passes_service.pass_material(session, signer=signer)
         readers = passes_service.qr_readers(session)
+        material = {r: passes_service.pass_material(session, signer=signer, reader=r) for r in readers}
         # Audited before sending: a push that fails half-way still says who started it.
         record_audit(
             session,
             actor=os_operator(),
             action="keys.push",
             target_type="device",
-            detail={"readers": len(readers), "revocations": material["revocations"]["version"]},
+            detail={"readers": len(readers)},
         )
     client = connect(config.mqtt_url, "jiayuan-push-keys")
     topics = Topics(config.mqtt_topic_prefix)
     try:
         for device_id in readers:
-            for type, payload in material.items():
+            for type, payload in material[device_id].items():
                 client.publish(
                     topics.commands(device_id), commands.build(device_id, type, payload), qos=1
                 ).wait_for_publish(10)
     finally:
         client.loop_stop()
         client.disconnect()
-    console.print(
-        f"已向 {len(readers)} 个读头下发公钥和吊销名单 (version {material['revocations']['version']})"
-    )
+    console.print(f"已向 {len(readers)} 个读头下发公钥和各自社区的吊销名单")

@@ -245,12 +245,15 @@ class IngestLoop:
         signer = signer_for(self.settings.pass_signing_key.get_secret_value(), self.settings.pass_key_id)
         try:
             with unit_of_work(self.sessions) as session:
-                material = passes_service.pass_material(session, signer=signer)
+                material = {
+                    reader: passes_service.pass_material(session, signer=signer, reader=reader)
+                    for reader in device_ids
+                }
         except _TRANSIENT:
             log.warning("database unavailable; pass keys not sent to %s", device_ids)
             return
-        for device_id in device_ids:
-            for type, payload in material.items():
+        for device_id, commands_for_reader in material.items():
+            for type, payload in commands_for_reader.items():
                 body = commands.build(device_id, type, payload)
                 self._client.publish(self.pipeline.topics.commands(device_id), body, qos=1)
 

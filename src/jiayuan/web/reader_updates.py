@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class ReaderUpdates:
-    """Sends the `revocations` command to every QR reader after each committed revocation (QoS 1)."""
+    """Sends each QR reader its `revocations` list after each committed revocation (QoS 1)."""
 
     def __init__(self, url: str, *, prefix: str, sessions: sessionmaker[Session]) -> None:
         self._topics = Topics(prefix)
@@ -45,9 +45,11 @@ class ReaderUpdates:
         # The list is read after the commit, so two revocations in quick succession both end
         # with the newest list; readers keep the highest version they have seen.
         with unit_of_work(self._sessions) as session:
-            readers = passes_service.qr_readers(session)
-            payload: dict[str, Any] = passes_service.revocations_payload(session)
-        for device_id in readers:
+            payloads: dict[str, dict[str, Any]] = {
+                reader: passes_service.revocations_payload(session, reader=reader)
+                for reader in passes_service.qr_readers(session)
+            }
+        for device_id, payload in payloads.items():
             body = commands.build(device_id, "revocations", payload)
             info = self._client.publish(self._topics.commands(device_id), body, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
