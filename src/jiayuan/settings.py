@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     login_address_lock_after: int = Field(default=30, ge=1)
     login_account_slowdown_after: int = Field(default=20, ge=1)
     session_hours: int = 12
+    # Searches by a full ID number or phone (a reveal: reason, audit) one account may make per hour.
+    full_number_searches_per_hour: int = Field(default=20, ge=1, le=1000)
     # The longest a user's API token may live; device tokens are not limited.
     api_token_max_days: int = Field(default=90, ge=1, le=3650)
 

@@ -162,3 +162,12 @@ def delete_throttles_of(session: Session, username: str) -> int:
     """Forget every failure counted against a username (from any address); returns how many rows."""
     result = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_actions_since(
+    session: Session, *, user_id: int | None, username: str, action: str, since: datetime
+) -> int:
+    """Audit rows of one action by one account (by user id, or by name for the CLI's OS user)."""
+    actor = AuditEntry.actor_user_id == user_id if user_id is not None else AuditEntry.actor_name == username
+    query = select(func.count()).where(actor, AuditEntry.action == action, AuditEntry.at >= since)
+    return session.scalar(query) or 0

@@ -528,6 +528,14 @@ def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:
 # ---------------------------------------------------------------- audit log
 
 
+def actions_since(session: Session, *, actor: Principal, action: str, since: datetime) -> int:
+    """How many audit rows of `action` the actor's account wrote since `since` (for per-account limits
+    that survive restarts and hold across processes)."""
+    return repository.count_actions_since(
+        session, user_id=actor.user_id, username=actor.username, action=action, since=since
+    )
+
+
 def record_audit(
     session: Session,
     *,

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, vault
+from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings, vault
 from jiayuan.cli.progress import stage_bar
 from jiayuan.kernel.errors import RowErrors
 from jiayuan.kernel.paging import PageParams
@@ -24,12 +24,22 @@ def find(
     page: int = typer.Option(1, "--page", min=1, max=100_000, help="Page number (from 1)."),
     size: int = typer.Option(20, "--size", min=1, max=200, help="Residents per page."),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    reason: str | None = typer.Option(None, "--reason", help="按完整号码查找时的理由（记入审计日志）."),
 ) -> None:
-    """Search residents as the API and the console do; ID numbers and phones stay masked."""
+    """Search residents as the API and the console do; ID numbers and phones stay masked.
+
+    A full ID number or phone is a reveal: it needs --reason and is audited.
+    """
     with session_scope() as session:
         actor = operator(session, as_user)
         found = service.search_residents(
-            session, actor=actor, vault=vault(), q=query, page=PageParams(page=page, size=size)
+            session,
+            actor=actor,
+            vault=vault(),
+            q=query,
+            page=PageParams(page=page, size=size),
+            reason=reason,
+            full_number_limit=settings().full_number_searches_per_hour,
         )
     if as_json:
         typer.echo(json.dumps(found.model_dump(mode="json"), ensure_ascii=False))

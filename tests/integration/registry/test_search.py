@@ -40,7 +40,7 @@ def people(db: Session, tree: Tree, vault: PiiVault) -> dict[str, int]:
 
 
 def names(db: Session, vault: PiiVault, q: str | None, actor: Principal = SYSTEM) -> list[str]:
-    found = service.search_residents(db, actor=actor, vault=vault, q=q, page=FIRST)
+    found = service.search_residents(db, actor=actor, vault=vault, q=q, page=FIRST, reason="核对身份信息")
     assert found.total == len(found.items)
     return [item.name for item in found.items]
 

@@ -44,6 +44,7 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = _ERRORS | {409: {"description":
 
 @router.get("/residents", response_model=ResidentPage, responses=_ERRORS)
 def search_residents(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     context: ContextDep,
@@ -52,10 +53,24 @@ def search_residents(
     ] = None,
     page: PageNo = 1,
     size: PageSize = 20,
+    reason: Annotated[
+        str | None, Query(max_length=200, description="按完整号码查找时的理由（至少 4 个字；记入审计）")
+    ] = None,
 ) -> ResidentPage:
-    """Search residents in the caller's scope; a blank `q` lists them all. Numbers come masked."""
+    """Search residents in the caller's scope; a blank `q` lists them all. Numbers come masked.
+
+    A full ID number or phone in `q` is a reveal: admins and staff only, with `reason`, audited and
+    limited per account (docs/privacy.md).
+    """
     return service.search_residents(
-        session, actor=principal, vault=context.vault, q=q, page=PageParams(page=page, size=size)
+        session,
+        actor=principal,
+        vault=context.vault,
+        q=q,
+        page=PageParams(page=page, size=size),
+        reason=reason,
+        ip=client_ip(request),
+        full_number_limit=context.settings.full_number_searches_per_hour,
     )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError, NotFound
+from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError, NotFound, TooManyRequests
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
@@ -38,19 +38,42 @@ def residents_page(
     context: ContextDep,
     q: Annotated[str, Query(max_length=64)] = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    reason: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    """Search residents; htmx requests (the live search box) get only the results."""
+    """Search residents; htmx requests (the live search box) get only the results.
+
+    A full ID number or phone needs a reason (admins and staff only): the results say so, and
+    the reason box of the form carries it.
+    """
     error: str | None = None
     results = None
     try:
         results = service.search_residents(
-            session, actor=principal, vault=context.vault, q=q, page=PageParams(page=page, size=20)
+            session,
+            actor=principal,
+            vault=context.vault,
+            q=q,
+            page=PageParams(page=page, size=20),
+            reason=reason or None,
+            ip=client_ip(request),
+            full_number_limit=context.settings.full_number_searches_per_hour,
         )
-    except Invalid as exc:
+    except (Invalid, TooManyRequests) as exc:
+        session.rollback()
         error = exc.message
     except Forbidden as exc:
-        return _refused(request, exc)
-    values = {"results": results, "q": q, "error": error}
+        if exc.field == "q":  # a number search this role may not make: say what to search by instead
+            error = exc.message
+        else:
+            return _refused(request, exc)
+    values = {
+        "results": results,
+        "q": q,
+        "reason": reason,
+        "error": error,
+        "may_reveal": _may_reveal(principal),
+        "reason_min": REASON_MIN,
+    }
     if request.headers.get("hx-request"):
         return render(request, "registry/_results.html", values)
     return render(request, "registry/residents.html", values)
