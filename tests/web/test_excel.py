@@ -55,7 +55,8 @@ def test_import_good_file_then_again(
     client: TestClient, sessions: sessionmaker[Session], place: Place, residents: list[int], db: Session
 ) -> None:
     headers = _staff(sessions, place)
-    content = client.get("/api/v1/residents/export.xlsx", headers=headers).content
+    full = {"full": "true", "reason": "年度核对"}
+    content = client.get("/api/v1/residents/export.xlsx", headers=headers, params=full).content
     files = {"file": ("居民.xlsx", content, XLSX)}
     first = client.post("/api/v1/residents/import", files=files, headers=headers)
     assert first.status_code == 200, first.text
@@ -141,7 +142,7 @@ def test_console_import_page_shows_the_errors_and_the_marked_workbook(
     marked = CalamineWorkbook.from_filelike(io.BytesIO(base64.b64decode(link.group(1))))
     assert marked.get_sheet_by_name("居民").to_python()[0][-1] == "错误原因"
     assert counts(db)["residents"] == before["residents"]
-    good = client.get("/api/v1/residents/export.xlsx").content
+    good = client.get("/api/v1/residents/export.xlsx", params={"full": "true", "reason": "年度核对"}).content
     done = client.post(
         "/console/residents/import",
         data={"csrf_token": token.group(1)},

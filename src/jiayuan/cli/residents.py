@@ -66,12 +66,13 @@ def find(
 def export_(
     path: Path = typer.Argument(..., help="The .xlsx file to write.", dir_okay=False),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    full: bool = typer.Option(False, "--full", help="完整身份证号和手机号（须 --reason；默认打码）."),
     reason: str | None = typer.Option(None, "--reason", help="Why the export is needed (audited)."),
 ) -> None:
-    """Write the residents in scope to Excel (full ID numbers only for admin/staff; audited)."""
+    """Write the residents in scope to Excel, numbers masked unless --full (with --reason); audited."""
     with session_scope() as session:
         content = importing.export_residents(
-            session, actor=operator(session, as_user), vault=vault(), reason=reason
+            session, actor=operator(session, as_user), vault=vault(), full=full, reason=reason
         )
     path.write_bytes(content)
     console.print(f"已导出到 {path}")

@@ -25,7 +25,15 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
 from jiayuan.registry.models import Building, Compound, Household, Resident, Unit
-from jiayuan.registry.schemas import Gender, Relation, ResidenceType, ResidentIn, ResidentPatch, Tag
+from jiayuan.registry.schemas import (
+    REASON_MIN,
+    Gender,
+    Relation,
+    ResidenceType,
+    ResidentIn,
+    ResidentPatch,
+    Tag,
+)
 from jiayuan.registry.service import ID_CONTEXT, PHONE_CONTEXT, add_resident, current_data, update_resident
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number
 
@@ -92,14 +100,26 @@ def template_workbook() -> bytes:
 
 
 def export_residents(
-    session: Session, *, actor: Principal, vault: PiiVault, reason: str | None = None, ip: str | None = None
+    session: Session,
+    *,
+    actor: Principal,
+    vault: PiiVault,
+    full: bool = False,
+    reason: str | None = None,
+    ip: str | None = None,
 ) -> bytes:
-    """Every resident in the actor's scope as a workbook; full ID numbers and phones only for admin/staff.
+    """Every resident in the actor's scope as a workbook, ID numbers and phones masked.
 
-    Exporting is a privileged act: it is audited with the row count and whether values were masked.
+    `full` puts the whole numbers in: that is a reveal of every row at once, so only the roles that
+    may reveal may ask, with a reason. Every export is audited with its row count and whether it was
+    masked.
     """
     scope = policies.personal_scope(actor)
-    full = actor.has_role(Role.ADMIN, Role.STAFF)
+    if full:
+        if not policies.may_reveal(actor):
+            raise Forbidden("该角色无权导出完整身份证号或手机号，可导出打码的表格", field="full")
+        if len((reason or "").strip()) < REASON_MIN:
+            raise Invalid(f"导出完整号码须填写理由（至少 {REASON_MIN} 个字）", field="reason")
     stmt = (
         repository.with_tree(
             select(Resident, Compound.name, Building.name, Unit.name, Household.room).join(
@@ -143,7 +163,7 @@ def export_residents(
         reason=reason,
         community_id=communities[0] if len(communities) == 1 else None,
         ip=ip,
-        detail={"rows": len(rows), "masked": not full},
+        detail={"rows": len(rows), "masked": not full} | ({"fields": ["id_number", "phone"]} if full else {}),
     )
     return content
 

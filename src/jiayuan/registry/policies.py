@@ -102,10 +102,15 @@ def require_writable(actor: Principal, where: Location, *, what: str = "居民")
         raise Forbidden("只有管理员和社区工作人员可以修改居民信息")
 
 
+def may_reveal(actor: Principal) -> bool:
+    """Whether the role may see whole ID numbers and phones (in its own community, with a reason)."""
+    return actor.has_role(Role.ADMIN, Role.STAFF)
+
+
 def require_full_number_search(actor: Principal) -> None:
     """Looking a resident up by a full ID number or phone answers "is this their number?", which is a
     reveal: only the roles that may reveal (admin, staff, the system) may ask, always with a reason."""
-    if not actor.has_role(Role.ADMIN, Role.STAFF):
+    if not may_reveal(actor):
         raise Forbidden(
             "只有可以查看完整号码的角色（管理员、社区工作人员）才能按完整身份证号或手机号查找；"
             "请改用姓名、拼音、首字母、后 4 位尾号或车牌",
@@ -116,5 +121,5 @@ def require_full_number_search(actor: Principal) -> None:
 def require_can_reveal(actor: Principal, where: Location) -> None:
     """Full ID numbers and phones: admin and staff of the community (and the system) only."""
     require_readable(actor, where)
-    if not actor.has_role(Role.ADMIN, Role.STAFF):
+    if not may_reveal(actor):
         raise Forbidden("该角色无权查看完整身份证号或手机号")

@@ -30,7 +30,7 @@ def test_export_then_import_round_trip(
     env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
 ) -> None:
     target = tmp_path / "居民.xlsx"
-    exported = CliRunner().invoke(cli, ["residents", "export", str(target), "--reason", "核对"])
+    exported = CliRunner().invoke(cli, ["residents", "export", str(target), "--full", "--reason", "年度核对"])
     assert exported.exit_code == 0, exported.output
     assert target.stat().st_size > 0
     before = counts(db)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.kernel.errors import Forbidden
+from jiayuan.kernel.errors import Forbidden, Invalid, RowErrors
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import excel, importing
 from jiayuan.registry.models import Resident
@@ -38,7 +38,7 @@ def snapshot(db: Session, vault: PiiVault) -> list[tuple[Any, ...]]:
 def test_export_has_chinese_columns_and_full_values_for_staff(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
-    content = importing.export_residents(db, actor=place.staff(), vault=vault, reason="年度核对")
+    content = importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
     sheet = excel.read_sheet(content)
     assert sheet.headers == list(excel.COLUMNS)
     assert len(sheet.rows) == len(PEOPLE)
@@ -51,7 +51,8 @@ def test_export_has_chinese_columns_and_full_values_for_staff(
     assert sheet.rows[4].values["迁出日期"] == "2025-02-28"
     assert sheet.rows[3].values["标签"] == "独居老人、高龄"
     audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "resident.export")).one()
-    assert audit.reason == "年度核对" and audit.detail == {"rows": 5, "masked": False}
+    assert audit.reason == "年度核对"
+    assert audit.detail == {"rows": 5, "masked": False, "fields": ["id_number", "phone"]}
 
 
 def test_export_is_masked_for_grid_workers_and_refused_to_police(
@@ -74,7 +75,7 @@ def test_export_is_masked_for_grid_workers_and_refused_to_police(
 def test_exported_file_imports_back_unchanged(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
-    content = importing.export_residents(db, actor=place.staff(), vault=vault)
+    content = importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
     db.commit()
     before, rows_before = snapshot(db, vault), counts(db)
     report = importing.import_residents(db, actor=place.staff(), vault=vault, content=content)
@@ -87,7 +88,7 @@ def test_exported_file_imports_back_unchanged(
 def test_importing_the_same_file_twice_changes_nothing(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
-    content = importing.export_residents(db, actor=place.staff(), vault=vault)
+    content = importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
     # Start from an empty registry of people: the file creates them once, then finds them.
     for resident in db.scalars(select(Resident)):
         db.delete(resident)
@@ -106,7 +107,9 @@ def test_importing_the_same_file_twice_changes_nothing(
 def test_a_changed_row_updates_in_place(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
-    sheet = excel.read_sheet(importing.export_residents(db, actor=place.staff(), vault=vault))
+    sheet = excel.read_sheet(
+        importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
+    )
     rows = [[r.values[c] for c in excel.COLUMNS] for r in sheet.rows]
     rows[1][excel.COLUMNS.index("手机号")] = "13900001111"
     rows[1][excel.COLUMNS.index("标签")] = "退役军人、党员"
@@ -147,3 +150,41 @@ def test_a_new_room_in_a_known_unit_becomes_a_household(db: Session, place: Plac
     assert (report.created, report.households_created) == (1, 1)
     person = db.scalars(select(Resident)).one()
     assert (person.gender, person.birth_date) == ("女", PEOPLE[0]["born"])  # taken from the ID number
+
+
+def test_an_export_is_masked_unless_whole_numbers_are_asked_for_with_a_reason(
+    db: Session, place: Place, residents: list[int], vault: PiiVault
+) -> None:
+    staff = place.staff()
+    whole_ids = {make_id(p["born"], serial) for serial, p in enumerate(PEOPLE, start=2)}
+    masked = excel.read_sheet(importing.export_residents(db, actor=staff, vault=vault))
+    cells = {v for row in masked.rows for v in row.values.values()}
+    assert cells.isdisjoint(whole_ids) and "13812345678" not in cells
+    assert all("*" in row.values["身份证号"] for row in masked.rows)
+    for reason in (None, "", "看看", "   核对   "[:5]):
+        with pytest.raises(Invalid) as refused:
+            importing.export_residents(db, actor=staff, vault=vault, full=True, reason=reason)
+        assert refused.value.field == "reason"
+    grid = Principal(role=Role.GRID, grid_ids=frozenset({place.grid_id}))
+    with pytest.raises(Forbidden) as forbidden:
+        importing.export_residents(db, actor=grid, vault=vault, full=True, reason="年度核对")
+    assert forbidden.value.field == "full"
+    full = excel.read_sheet(
+        importing.export_residents(db, actor=staff, vault=vault, full=True, reason="年度核对")
+    )
+    assert full.rows[0].values["身份证号"] == make_id(PEOPLE[0]["born"], 2)
+    audits = db.scalars(select(AuditEntry).where(AuditEntry.action == "resident.export")).all()
+    assert [(a.detail or {}).get("masked") for a in audits] == [True, False]
+    assert audits[1].reason == "年度核对" and (audits[1].detail or {})["rows"] == len(PEOPLE)
+
+
+def test_a_masked_export_never_overwrites_the_stored_numbers(
+    db: Session, place: Place, residents: list[int], vault: PiiVault
+) -> None:
+    before = snapshot(db, vault)
+    masked = importing.export_residents(db, actor=place.staff(), vault=vault)
+    with pytest.raises(RowErrors) as refused:
+        importing.import_residents(db, actor=place.staff(), vault=vault, content=masked)
+    db.rollback()
+    assert "身份证号" in {e.column for e in refused.value.errors}
+    assert snapshot(db, vault) == before

@@ -13,6 +13,8 @@ from starlette.responses import Response
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, RowErrors
 from jiayuan.registry import excel, importing
+from jiayuan.registry.policies import may_reveal
+from jiayuan.registry.schemas import REASON_MIN
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, SessionDep
 from jiayuan.web.templating import render
@@ -62,11 +64,15 @@ def export_residents(
     principal: CurrentPrincipal,
     session: SessionDep,
     context: ContextDep,
+    full: Annotated[
+        bool, Query(description="导出完整身份证号和手机号（仅管理员、社区工作人员，须填理由）")
+    ] = False,
     reason: Annotated[str | None, Query(max_length=200, description="导出理由（记入审计）")] = None,
 ) -> Response:
-    """Residents in scope as Excel; full ID numbers and phones for admin/staff only; audited."""
+    """Residents in scope as Excel, numbers masked; `full` (admin/staff, with a reason) puts whole
+    numbers in. Every export is audited with its row count."""
     content = importing.export_residents(
-        session, actor=principal, vault=context.vault, reason=reason, ip=client_ip(request)
+        session, actor=principal, vault=context.vault, full=full, reason=reason, ip=client_ip(request)
     )
     return _attachment(content, "residents")
 
@@ -93,7 +99,8 @@ async def import_residents(
 @pages.get("/residents/import")
 def import_page(request: Request, principal: PagePrincipal) -> Response:
     """The upload form, with links to the template and the export."""
-    return render(request, "registry/import.html", {"result": None, "errors": [], "problem": None})
+    values: dict[str, Any] = {"result": None, "errors": [], "problem": None, "reason_min": REASON_MIN}
+    return render(request, "registry/import.html", values | {"may_reveal": may_reveal(principal)})
 
 
 @pages.post("/residents/import")
@@ -128,4 +135,5 @@ async def import_upload(
     if request.headers.get("HX-Request"):
         # htmx swaps only 2xx answers; the refusal is in the fragment itself.
         return render(request, "registry/_import_result.html", values)
+    values |= {"reason_min": REASON_MIN, "may_reveal": may_reveal(principal)}
     return render(request, "registry/import.html", values, status_code=status)

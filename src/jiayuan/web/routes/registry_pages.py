@@ -10,18 +10,14 @@ from starlette.responses import Response
 
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError, NotFound, TooManyRequests
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
-from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
+from jiayuan.registry.policies import may_reveal
 from jiayuan.registry.schemas import REASON_MIN, RevealIn
 from jiayuan.web.auth import PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-
-
-def _may_reveal(principal: Principal) -> bool:
-    return principal.has_role(Role.ADMIN, Role.STAFF)
 
 
 def _refused(request: Request, exc: JiayuanError) -> Response:
@@ -71,7 +67,7 @@ def residents_page(
         "q": q,
         "reason": reason,
         "error": error,
-        "may_reveal": _may_reveal(principal),
+        "may_reveal": may_reveal(principal),
         "reason_min": REASON_MIN,
     }
     if request.headers.get("hx-request"):
@@ -90,7 +86,7 @@ def resident_page(
         )
     except (Forbidden, NotFound) as exc:
         return _refused(request, exc)
-    values = {"r": resident, "may_reveal": _may_reveal(principal), "reason_min": REASON_MIN}
+    values = {"r": resident, "may_reveal": may_reveal(principal), "reason_min": REASON_MIN}
     return render(request, "registry/resident.html", values)
 
 
