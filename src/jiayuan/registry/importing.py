@@ -141,7 +141,7 @@ def export_residents(
                 room,
                 resident.name,
                 resident.gender,
-                resident.birth_date.isoformat(),
+                resident.birth_date.isoformat() if full else str(resident.birth_date.year),
                 id_number if full else mask_id_number(id_number),
                 phone if full or not phone else mask_phone(phone),
                 resident.relation,

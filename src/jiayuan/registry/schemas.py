@@ -273,13 +273,15 @@ class Place:
 
 
 class ResidentOut(BaseModel):
-    """A resident as shown: ID number and phone masked."""
+    """A resident as shown: ID number and phone masked; the day of birth only to roles that may reveal
+    (with it, the masked ID number would leave too few candidates: docs/privacy.md)."""
 
     id: int
     household_id: int
     name: str
     gender: Gender
-    birth_date: date
+    birth_date: date | None = Field(description="出生日期；只对可查看完整号码的角色给出，其他角色为空")
+    birth_year: int
     age: int
     id_number_masked: str
     phone_masked: str | None

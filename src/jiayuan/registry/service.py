@@ -248,10 +248,14 @@ def resident_out(
     address: Address,
     *,
     vault: PiiVault,
+    birth_day_shown: bool,
     day: date | None = None,
     tags: list[str] | None = None,
 ) -> ResidentOut:
-    """The masked view of a resident (ages counted on `day`, default today; tags if already loaded)."""
+    """The masked view of a resident (ages counted on `day`, default today; tags if already loaded).
+
+    `birth_day_shown` (roles that may reveal) gives the whole birth date, others the year only.
+    """
     id_number = vault.decrypt(resident.id_number_cipher, context=ID_CONTEXT)
     phone = vault.decrypt(resident.phone_cipher, context=PHONE_CONTEXT) if resident.phone_cipher else None
     day = day or today()
@@ -260,7 +264,8 @@ def resident_out(
         household_id=resident.household_id,
         name=resident.name,
         gender=Gender(resident.gender),
-        birth_date=resident.birth_date,
+        birth_date=resident.birth_date if birth_day_shown else None,
+        birth_year=resident.birth_date.year,
         age=age_on(resident.birth_date, day),
         id_number_masked=mask_id_number(id_number),
         phone_masked=mask_phone(phone) if phone else None,
@@ -285,7 +290,7 @@ def _tag_order(tag: str) -> tuple[int, str]:
 def show_resident(session: Session, *, actor: Principal, vault: PiiVault, resident_id: int) -> ResidentOut:
     """One resident, masked, inside the actor's scope."""
     resident, address, _where = _load(session, actor, resident_id)
-    return resident_out(resident, address, vault=vault)
+    return resident_out(resident, address, vault=vault, birth_day_shown=policies.may_reveal(actor))
 
 
 FULL_NUMBER_SEARCH = "pii.search"
@@ -341,7 +346,11 @@ def search_residents(
             detail={"field": _FULL_NUMBER_KINDS[query.kind], "matches": total},
         )
     day = today()
-    items = [resident_out(r, address, vault=vault, day=day, tags=tags) for r, address, tags in rows]
+    shown = policies.may_reveal(actor)
+    items = [
+        resident_out(r, address, vault=vault, birth_day_shown=shown, day=day, tags=tags)
+        for r, address, tags in rows
+    ]
     return ResidentPage(items=items, total=total, total_exact=total_exact, page=page.page, size=page.size)
 
 
@@ -476,7 +485,8 @@ def show_household(session: Session, *, actor: Principal, vault: PiiVault, house
         raise NotFound("户不存在")
     policies.require_readable(actor, repository.location_of(session, address), what="户")
     members = [
-        resident_out(r, address, vault=vault) for r in repository.residents_of(session, [household_id])
+        resident_out(r, address, vault=vault, birth_day_shown=policies.may_reveal(actor))
+        for r in repository.residents_of(session, [household_id])
     ]
     _total, vehicles = repository.vehicles_where(
         session, Vehicle.household_id == household_id, offset=0, limit=50
