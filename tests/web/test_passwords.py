@@ -206,3 +206,26 @@ def test_self_made_tokens_live_at_most_the_configured_days_and_device_tokens_are
         )
         assert past.status_code == 422 and past.json()["field"] == "expires_at"
         assert "expires_at" in past.json()["detail"]
+
+
+def test_guessing_the_current_password_counts_as_failed_logins(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """A stolen session or token is no way to guess the password: the change form's wrong guesses
+    are counted and locked like a login's (lock after 3 here), and the lock holds for the login too."""
+    strict = settings.model_copy(update={"login_slowdown_after": 10, "login_lock_after": 3})
+    token = token_for(sessions, make_user(sessions, "liuying", Role.STAFF))
+    with TestClient(create_app(strict)) as client:
+        answers = []
+        for guess in ("guess-0001", "guess-0002", "guess-0003", PASSWORD):
+            response = client.post(
+                "/api/v1/auth/password",
+                json={"current_password": guess, "new_password": NEW},
+                headers=bearer(token),
+            )
+            answers.append((response.status_code, response.json()["field"]))
+        assert answers[:2] == [(422, "current_password")] * 2
+        assert answers[2:] == [(429, "current_password")] * 2  # the third locks: even the right one fails
+        login_now = client.post("/api/v1/auth/token", json={"username": "liuying", "password": PASSWORD})
+        assert login_now.status_code == 429
+    assert passwords.verify_password(stored_hash(sessions, "liuying"), PASSWORD)

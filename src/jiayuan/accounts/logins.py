@@ -24,7 +24,7 @@ from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LockoutOut, LoginPolicy
 from jiayuan.accounts.service import principal_of, record_audit, user_community
 from jiayuan.kernel.clock import local, utcnow
-from jiayuan.kernel.errors import JiayuanError, NotFound
+from jiayuan.kernel.errors import Invalid, JiayuanError, NotFound, TooManyRequests
 from jiayuan.kernel.principal import Principal
 
 _MAX_SLOWDOWN_SECONDS = 60
@@ -74,6 +74,40 @@ def authenticate(
     path does the same work whether or not the username exists: the same lookups, one Argon2 check
     (against a dummy hash when there is no usable password), the same counters and messages.
     """
+    user = _check(session, username=username, password=password, policy=policy, ip=ip)
+    if isinstance(user, LoginRefused):
+        return user
+    user.last_login_at = utcnow()
+    record_audit(
+        session,
+        actor=principal_of(user),
+        action="login.success",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.username,
+        community_id=user_community(user),
+        ip=ip,
+    )
+    return user
+
+
+def check_current_password(
+    session: Session, *, actor: Principal, password: str, policy: LoginPolicy, ip: str | None = None
+) -> JiayuanError | None:
+    """Before a password change: the current password, counted by the same throttles as a login (a
+    stolen session must not become a way to guess it). Returns the error to raise once the caller has
+    committed the counters, or None."""
+    checked = _check(session, username=actor.username, password=password, policy=policy, ip=ip)
+    if not isinstance(checked, LoginRefused):
+        return None
+    if checked.status == 429:
+        return TooManyRequests(checked.message, field="current_password")
+    return Invalid("当前密码不正确", field="current_password")
+
+
+def _check(
+    session: Session, *, username: str, password: str, policy: LoginPolicy, ip: str | None
+) -> User | LoginRefused:
     now = utcnow()
     username = username.strip()[:64]
     address = (ip or UNKNOWN_ADDRESS)[:64]
@@ -103,17 +137,6 @@ def authenticate(
         user.password_hash = passwords.hash_password(password)
     if rows[ThrottleKind.PAIR] is not None:
         session.delete(rows[ThrottleKind.PAIR])
-    user.last_login_at = now
-    record_audit(
-        session,
-        actor=principal_of(user),
-        action="login.success",
-        target_type="user",
-        target_id=user.id,
-        target_label=user.username,
-        community_id=user_community(user),
-        ip=ip,
-    )
     return user
 
 

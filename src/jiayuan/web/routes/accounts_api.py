@@ -76,10 +76,25 @@ def issue_login_token(body: LoginRequest, request: Request, context: ContextDep)
 
 @router.post("/auth/password", status_code=204)
 def change_password(
-    body: PasswordChange, request: Request, principal: CurrentPrincipal, session: SessionDep
+    body: PasswordChange,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
 ) -> Response:
-    """Change your own password (the current one is needed); your other sessions end and every API
-    token of yours, the one used for this call included, is revoked."""
+    """Change your own password (the current one is needed, and wrong guesses count as failed logins);
+    your other sessions end and every API token of yours, the one used for this call included, is
+    revoked."""
+    refused = logins.check_current_password(
+        session,
+        actor=principal,
+        password=body.current_password,
+        policy=login_policy(context.settings),
+        ip=client_ip(request),
+    )
+    if refused is not None:
+        session.commit()  # the failure counts even though the change is refused
+        raise refused
     service.change_password(
         session,
         actor=principal,

@@ -19,8 +19,8 @@ from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.directory import scope_resolver
 from jiayuan.web.areas import areas_for
-from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal
-from jiayuan.web.deps import SessionDep
+from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal, client_ip, login_policy
+from jiayuan.web.deps import ContextDep, SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -224,6 +224,7 @@ def change_password(
     request: Request,
     principal: PagePrincipal,
     session: SessionDep,
+    context: ContextDep,
     current_password: Annotated[str, Form(max_length=256)] = "",
     new_password: Annotated[str, Form(max_length=256)] = "",
     new_password_again: Annotated[str, Form(max_length=256)] = "",
@@ -232,6 +233,16 @@ def change_password(
     try:
         if new_password != new_password_again:
             raise Invalid("两次输入的新密码不一致", field="new_password_again")
+        refused = logins.check_current_password(
+            session,
+            actor=principal,
+            password=current_password,
+            policy=login_policy(context.settings),
+            ip=client_ip(request),
+        )
+        if refused is not None:
+            session.commit()  # the failure counts even though the change is refused
+            raise refused
         service.change_password(
             session,
             actor=principal,
@@ -241,7 +252,7 @@ def change_password(
         )
     except JiayuanError as exc:
         session.rollback()
-        context = {"notice": None, "error": exc.message}
-        return render(request, "console/password.html", context, status_code=exc.status)
+        values = {"notice": None, "error": exc.message}
+        return render(request, "console/password.html", values, status_code=exc.status)
     notice = "密码已修改；其他设备上的登录已退出，API 令牌已全部吊销"
     return render(request, "console/password.html", {"notice": notice, "error": None})
