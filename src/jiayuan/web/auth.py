@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service
+from jiayuan.accounts import logins, service
 from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.kernel.errors import Forbidden, Unauthorized
 from jiayuan.kernel.principal import Principal, Role
@@ -36,6 +37,19 @@ class Authentication:
     principal: Principal | None
     via: Literal["bearer", "cookie"] | None = None
     csrf_token: str | None = None
+
+
+def require_current_password(
+    session: Session, *, principal: Principal, password: str, settings: Settings, request: Request
+) -> None:
+    """Before a password change: refuse a wrong current password, keeping the failure counted (it is
+    committed before the refusal is raised, so the request's rollback cannot undo it)."""
+    refused = logins.check_current_password(
+        session, actor=principal, password=password, policy=login_policy(settings), ip=client_ip(request)
+    )
+    if refused is not None:
+        session.commit()
+        raise refused
 
 
 def login_policy(settings: Settings) -> LoginPolicy:

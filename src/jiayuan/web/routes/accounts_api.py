@@ -32,7 +32,14 @@ from jiayuan.devices import credentials
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry.directory import scope_resolver
-from jiayuan.web.auth import SESSION_COOKIE, AdminPrincipal, CurrentPrincipal, client_ip, login_policy
+from jiayuan.web.auth import (
+    SESSION_COOKIE,
+    AdminPrincipal,
+    CurrentPrincipal,
+    client_ip,
+    login_policy,
+    require_current_password,
+)
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -85,16 +92,13 @@ def change_password(
     """Change your own password (the current one is needed, and wrong guesses count as failed logins);
     your other sessions end and every API token of yours, the one used for this call included, is
     revoked."""
-    refused = logins.check_current_password(
+    require_current_password(
         session,
-        actor=principal,
+        principal=principal,
         password=body.current_password,
-        policy=login_policy(context.settings),
-        ip=client_ip(request),
+        settings=context.settings,
+        request=request,
     )
-    if refused is not None:
-        session.commit()  # the failure counts even though the change is refused
-        raise refused
     service.change_password(
         session,
         actor=principal,

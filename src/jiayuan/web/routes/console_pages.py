@@ -19,7 +19,7 @@ from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.directory import scope_resolver
 from jiayuan.web.areas import areas_for
-from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal, client_ip, login_policy
+from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal, require_current_password
 from jiayuan.web.deps import ContextDep, SessionDep
 from jiayuan.web.templating import render
 
@@ -233,16 +233,13 @@ def change_password(
     try:
         if new_password != new_password_again:
             raise Invalid("两次输入的新密码不一致", field="new_password_again")
-        refused = logins.check_current_password(
+        require_current_password(
             session,
-            actor=principal,
+            principal=principal,
             password=current_password,
-            policy=login_policy(context.settings),
-            ip=client_ip(request),
+            settings=context.settings,
+            request=request,
         )
-        if refused is not None:
-            session.commit()  # the failure counts even though the change is refused
-            raise refused
         service.change_password(
             session,
             actor=principal,
