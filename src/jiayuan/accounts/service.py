@@ -505,15 +505,14 @@ def revoke_device_tokens(session: Session, *, actor: Principal, device_id: str) 
     return len(live)
 
 
-def live_device_token_ids(session: Session, device_id: str) -> list[int]:
-    """The ids of a device's tokens that still work, newest first (the broker's password is the first)."""
+def device_token_ids(session: Session, device_id: str) -> tuple[list[int], list[int]]:
+    """`(live, dead)`: the ids of a device's tokens that still work, newest first (the broker's password
+    is the first), and of those revoked or expired. A token issued after this read is in neither."""
     now = utcnow()
-    live = [
-        t
-        for t in repository.device_tokens(session, device_id)
-        if t.revoked_at is None and (t.expires_at is None or t.expires_at > now)
-    ]
-    return [t.id for t in sorted(live, key=lambda t: (t.created_at, t.id), reverse=True)]
+    tokens = repository.device_tokens(session, device_id)
+    live = [t for t in tokens if t.revoked_at is None and (t.expires_at is None or t.expires_at > now)]
+    dead = [t.id for t in tokens if t not in live]
+    return [t.id for t in sorted(live, key=lambda t: (t.created_at, t.id), reverse=True)], dead
 
 
 def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:

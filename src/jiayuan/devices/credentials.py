@@ -105,12 +105,15 @@ def mark_on_broker(session: Session, *, actor: Principal, login: BrokerLogin) ->
 def _login(
     session: Session, device_id: str, device: directory.DeviceInfo | None, sealer: Sealer
 ) -> BrokerLogin:
-    live = accounts.live_device_token_ids(session, device_id)
-    session.execute(
-        delete(BrokerCredential).where(
-            BrokerCredential.device_id == device_id, BrokerCredential.token_id.not_in(live)
+    live, dead = accounts.device_token_ids(session, device_id)
+    # Only copies of tokens known dead go: "not live" would also take a token issued and committed
+    # since `live` was read (PostgreSQL's next statement sees it), leaving its device locked out.
+    if dead:
+        session.execute(
+            delete(BrokerCredential).where(
+                BrokerCredential.device_id == device_id, BrokerCredential.token_id.in_(dead)
+            )
         )
-    )
     if device is None:
         return BrokerLogin(device_id, None, why_refused="设备未登记")
     if not device.enabled:
