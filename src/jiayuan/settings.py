@@ -17,8 +17,8 @@ DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105
 DEV_PII_KEY = "dev-pii-key-change-me"
 DEV_PASS_KEY = "dev-pass-signing-seed-change-me"  # noqa: S105
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_SHARED_MODEL = _PROJECT_ROOT.parent / "shared" / "models" / "yolox_nano.onnx"
+# Shipped inside the package (Apache-2.0, see vision/models/README.md): an installation finds it offline.
+PACKAGED_MODEL = Path(__file__).resolve().parent / "vision" / "models" / "yolox_nano.onnx"
 
 
 class Settings(BaseSettings):
@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     pass_signing_key: SecretStr = SecretStr(DEV_PASS_KEY)
     host: str = "127.0.0.1"
     port: int = 8000
-    base_url: str = ""
 
     # Password hashing: Argon2id parameters (lowered in tests to keep them quick).
     argon2_time_cost: int = 3
@@ -84,8 +83,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=21 * 1024 * 1024, ge=1024)  # a 20 MiB workbook and its form
     public_origin: str = ""
 
-    # Vision: the pretrained COCO detector; absent file means the no-weights fallback.
-    vision_model_path: Path | None = _SHARED_MODEL if _SHARED_MODEL.exists() else None
+    # Vision: the pretrained COCO detector; None means the no-weights fallback.
+    vision_model_path: Path | None = PACKAGED_MODEL
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+import jiayuan
 from jiayuan.settings import Settings
 
 
@@ -64,3 +67,13 @@ def test_production_refuses_a_guessable_secret_without_echoing_it(variable: str,
     for good in values.values():
         if good != weak:
             assert good[:8] not in message
+
+
+def test_the_default_detector_ships_inside_the_package() -> None:
+    """An installation has no checkout around it: the model must come with the package, intact."""
+    path = Settings().vision_model_path
+    assert path is not None and path.is_file()
+    assert Path(jiayuan.__file__).parent in path.parents
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"
+    assert (path.parent / "LICENSE-Apache-2.0.txt").is_file()
