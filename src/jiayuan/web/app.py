@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Jiayuan 家园 API",
         version="1",
-        summary="平安家园 · 智慧社区: registry, gates, cases and duty of a community office",
+        summary="平安家园 · 智慧社区: registry, gate access, vehicles, flow and gate cameras",
         lifespan=lifespan,
         # Served behind a sign-in by `api_docs` instead (and the pages not at all in production).
         openapi_url=None,
