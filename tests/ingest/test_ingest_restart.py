@@ -47,15 +47,59 @@ def ingest_children(pid: int) -> list[int]:
     return found
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, log: Path) -> T:
-    """Poll until `probe` returns something; fail with the platform's log otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value is not None:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}\n{log.read_text(errors='replace')}")
+class Platform:
+    """`jiayuan serve` in its own process group, as a service manager runs it."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jiayuan.cli.main", "serve", "--no-migrate", "--port", str(self.port)],
+                env=env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
+        """Poll until `probe` returns something; fail with the platform's log otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            value = probe()
+            if value is not None:
+                return value
+            time.sleep(0.1)
+        pytest.fail(f"timed out waiting for {what}\n{self.output()}")
+
+    def health(self, status: int | None = None) -> httpx.Response | None:
+        """The health check's answer (None while the port is closed or the status is not `status`)."""
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
+        except httpx.TransportError:
+            return None
+        return response if status is None or response.status_code == status else None
+
+    def health_is(self, status: int, timeout: float) -> httpx.Response:
+        return self.wait_for(f"/healthz to answer {status}", lambda: self.health(status), timeout)
+
+    def stop(self, pid: int) -> int:
+        """SIGTERM to `pid` (the platform, or its group with -pid); the platform's exit status."""
+        if self.process.poll() is None:
+            if pid > 0:
+                os.kill(pid, signal.SIGTERM)
+            else:
+                os.killpg(-pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
 
 
 @pytest.fixture
@@ -75,19 +119,14 @@ def forget_session(mqtt_url: str, prefix: str) -> Iterator[None]:
     client.disconnect()
 
 
-def test_a_killed_ingest_child_is_reported_and_restarted_and_ingests_again(
-    sessions: sessionmaker[Session],
-    database_url: str,
-    tmp_path: Path,
-    mqtt_url: str,
-    prefix: str,
-    publisher: mqtt.Client,
-    forget_session: None,
-) -> None:
+@pytest.fixture
+def platform_env(
+    sessions: sessionmaker[Session], database_url: str, tmp_path: Path, mqtt_url: str, prefix: str
+) -> dict[str, str]:
+    """The environment of a platform on the test database and broker, with the demo site's devices."""
     with sessions() as session:
         seed_site(session)
-    port = free_port()
-    env = {
+    return {
         **os.environ,
         "PYTHONPATH": str(SRC),
         "JIAYUAN_DATABASE_URL": database_url,
@@ -98,41 +137,25 @@ def test_a_killed_ingest_child_is_reported_and_restarted_and_ingests_again(
         "JIAYUAN_VAR_DIR": str(tmp_path),
         "PYTHONUNBUFFERED": "1",
     }
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "jiayuan.cli.main", "serve", "--no-migrate", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    health_url = f"http://127.0.0.1:{port}/healthz"
 
-    def health() -> httpx.Response | None:
-        assert serve.poll() is None, log.read_text(errors="replace")
-        try:
-            return httpx.get(health_url, timeout=2)
-        except httpx.TransportError:
-            return None
 
-    def health_where(check: Callable[[httpx.Response], bool]) -> Callable[[], httpx.Response | None]:
-        def probe() -> httpx.Response | None:
-            response = health()
-            return response if response is not None and check(response) else None
-
-        return probe
-
+def test_a_killed_ingest_child_is_reported_and_restarted_and_ingests_again(
+    platform_env: dict[str, str],
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    prefix: str,
+    publisher: mqtt.Client,
+    forget_session: None,
+) -> None:
+    platform = Platform(platform_env, tmp_path / "serve.log")
     try:
-        first = wait_for("the platform to answer", health, 60, log)
-        assert first.status_code == 200
+        first = platform.health_is(200, 60)
         assert first.json()["ingest"]["state"] == "running"
         assert first.json()["ingest"]["restarts"] == 0
-        [child] = ingest_children(serve.pid)
+        [child] = ingest_children(platform.process.pid)
 
         os.kill(child, signal.SIGKILL)
-        down = wait_for(
-            "/healthz to report the dead ingest", health_where(lambda r: r.status_code == 503), 10, log
-        )
+        down = platform.health_is(503, 10)
         assert down.json()["status"] == "unavailable"
         ingest = down.json()["ingest"]
         assert ingest["state"] == "restarting"
@@ -141,35 +164,43 @@ def test_a_killed_ingest_child_is_reported_and_restarted_and_ingests_again(
         assert "重启" in ingest["message"]
         assert not Path(f"/proc/{child}").exists(), "the dead child was not reaped"
 
-        up = wait_for("the restarted ingest", health_where(lambda r: r.status_code == 200), 30, log)
+        up = platform.health_is(200, 30)
         assert up.json()["ingest"]["state"] == "running"
         assert up.json()["ingest"]["restarts"] == 1
         assert up.json()["ingest"]["last_exit"] == "signal SIGKILL"
-        [successor] = ingest_children(serve.pid)
+        [successor] = ingest_children(platform.process.pid)
         assert successor != child
 
-        event = envelope(
-            "jjhy-gate1-qr", "heartbeat", {"uptime_s": 5, "fw": "1.0"}, ts=utcnow(), id="after-restart"
-        )
+        payload = {"uptime_s": 5, "fw": "1.0"}
+        event = envelope("jjhy-gate1-qr", "heartbeat", payload, ts=utcnow(), id="after-restart")
         publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-qr/events", event, qos=1).wait_for_publish(5)
 
         def stored() -> bool | None:
             with sessions() as session:
-                found = session.scalar(
-                    select(DeviceEvent.event_id).where(DeviceEvent.event_id == "after-restart")
-                )
+                found = session.scalar(select(DeviceEvent.id).where(DeviceEvent.event_id == "after-restart"))
             return True if found else None
 
-        wait_for("the event published after the restart to be stored", stored, 20, log)
+        platform.wait_for("the event published after the restart to be stored", stored, 20)
     finally:
-        serve.send_signal(signal.SIGTERM)
-        try:
-            serve.wait(30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
-    text = log.read_text(errors="replace")
+        status = platform.stop(platform.process.pid)
+    text = platform.output()
     assert "ingest process ended (signal SIGKILL)" in text
-    assert serve.returncode == 0, text
+    assert status == 0, text
     assert "ingest process ended" not in text.split("signal SIGKILL", 1)[1], "restarted on shutdown"
     assert not Path(f"/proc/{successor}").exists(), "the ingest outlived the platform"
+
+
+def test_sigterm_to_the_whole_group_stops_the_platform_in_order_without_a_restart(
+    platform_env: dict[str, str], tmp_path: Path, forget_session: None
+) -> None:
+    platform = Platform(platform_env, tmp_path / "serve.log")
+    try:
+        platform.health_is(200, 60)
+        [child] = ingest_children(platform.process.pid)
+    finally:
+        status = platform.stop(
+            -platform.process.pid
+        )  # what systemd sends by default (KillMode=control-group)
+    assert status == 0, platform.output()
+    assert "ingest process ended" not in platform.output()
+    assert not Path(f"/proc/{child}").exists(), "the ingest outlived the platform"

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # Child → parent messages are (tag, body) pairs.
 _READY = "ready"
 _REPORT = "report"
+_SHUTDOWN_GRACE_S = 2.0
 
 
 class CommitObserver(Protocol):
@@ -88,12 +89,11 @@ class IngestHealth:
 
 def _run_child(settings: Settings, parent: Connection, observer: CommitObserver | None) -> None:
     """The child process: run the loop until the parent says stop or goes away (its end closes)."""
-    # Ctrl-C and a service manager's SIGTERM to the whole group reach the parent, which stops us in
-    # order; a child dying on them first would only be restarted.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     loop = IngestLoop(settings, on_commit=observer)
+    # SIGTERM (a service manager, multiprocessing's clean-up at the parent's exit) finishes the batch in hand.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: loop.stop())
     sending = threading.Lock()
 
     def send(tag: str, body: Any) -> None:
@@ -219,6 +219,10 @@ class IngestSupervisor:
             with self._lock:
                 restarts = self._health.restarts + 1
                 self._health = IngestHealth("restarting", utcnow(), restarts, reason)
+            # An orderly end we did not ask for is most often a SIGTERM to the whole process group, with
+            # the platform's own shutdown a moment behind: no error to report if that follows.
+            if child.process.exitcode == 0 and self._stopping.wait(_SHUTDOWN_GRACE_S):
+                return
             log.error(
                 "ingest process ended (%s) after %.1f s; starting it again in %.0f s (restart %d)",
                 reason,
