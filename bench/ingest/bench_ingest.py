@@ -44,7 +44,8 @@ from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.devices.service import BatchOutcome
-from jiayuan.ingest.runner import IngestLoop, start_in_child_process
+from jiayuan.ingest.runner import IngestLoop
+from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.heap import settle
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Community, Compound, Device, Gate, Street
@@ -247,7 +248,7 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     while not server.started:
         time.sleep(0.05)
     commits = CommitTimes()
-    stop_ingest = start_in_child_process(settings, observer=commits)
+    ingest = start_in_child_process(settings, observer=commits)
     count = int(rate * seconds)
     client = subprocess.Popen(
         [sys.executable, str(HERE / "ws_client.py"), "--url", f"ws://127.0.0.1:{port}/ws/v1/access?token={token}",
@@ -261,7 +262,7 @@ def latency(settings: Settings, token: str, rate: float, seconds: float) -> dict
     pushed: list[float] = json.loads(client.stdout.readline() or "[]")
     client.wait()
     publisher.wait()
-    stop_ingest()
+    ingest.stop()
     stored = commits.seconds
     server.should_exit = True
     hub.detach()

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.service import BatchOutcome
-from jiayuan.ingest.runner import start_in_child_process
+from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from jiayuan.settings import Settings
@@ -45,7 +45,7 @@ def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_client
     staff = make_user(sessions, "staff", Role.STAFF, scopes=[f"community:{site.community_id}"])
     token = token_for(sessions, staff)
     stored = StoredIds()
-    stop_ingest = start_in_child_process(broker_settings, observer=stored)
+    ingest = start_in_child_process(broker_settings, observer=stored)
     try:
         with (
             TestClient(create_app(broker_settings)) as client,
@@ -68,5 +68,5 @@ def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_client
             assert all(m["community_id"] == site.community_id for m in seen)
             assert "device.event" not in {m["event"] for m in seen}
     finally:
-        stop_ingest()
+        ingest.stop()
     assert stored.event_ids == sent  # the observer's findings came back from the child process

@@ -51,7 +51,8 @@ def demo(
             )
 
     # Ingest first: its persistent session must exist before the gates start publishing.
-    stops.insert(0, start_ingest(config))
+    ingest = start_ingest(config)
+    stops.insert(0, ingest.stop)
     stops.insert(0, start_simulator(config))
     stops.insert(0, start_cameras(config))
 
@@ -64,7 +65,7 @@ def demo(
             f"http://{host}:{port}/console[/bold green]   (Ctrl-C 停止 to stop)"
         )
 
-    run_platform(config, host=host, port=port, stops=stops, when_listening=ready)
+    run_platform(config, host=host, port=port, stops=stops, ingest=ingest, when_listening=ready)
 
 
 def start_simulator(config: Settings) -> Callable[[], None]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 import uvicorn
@@ -15,23 +18,34 @@ from jiayuan.db import migrate
 from jiayuan.kernel.heap import settle
 from jiayuan.settings import Settings
 
+if TYPE_CHECKING:  # imported when used: `jiayuan --help` stays quick
+    from jiayuan.ingest.supervisor import IngestSupervisor
+    from jiayuan.web.routes.health import IngestHealthSource
 
-def start_ingest(config: Settings) -> Callable[[], None]:
-    """Run the device ingest loop in a child process; returns its stop function."""
-    from jiayuan.ingest.runner import start_in_child_process
 
-    stop = start_in_child_process(config)
+def start_ingest(config: Settings) -> IngestSupervisor:
+    """Run the device ingest loop in a supervised child process (restarted if it dies); once subscribed,
+    returns its supervisor (`stop()`, and `health()` for `/healthz`)."""
+    from jiayuan.ingest.supervisor import start_in_child_process
+
+    supervisor = start_in_child_process(config)
     console.print(f"设备事件接入 ingest: {config.mqtt_topic_prefix}/v1/devices/+/events")
-    return stop
+    return supervisor
 
 
-def server_config(config: Settings, *, host: str, port: int) -> uvicorn.Config:
+def server_config(
+    config: Settings, *, host: str, port: int, ingest: IngestHealthSource | None = None
+) -> uvicorn.Config:
     """How the web app is served (the ingest benchmark serves it the same way)."""
     from jiayuan.web.app import create_app
 
     # Live-feed messages are a few hundred bytes: compressing each one costs more CPU than it saves.
     return uvicorn.Config(
-        create_app(config), host=host, port=port, log_level="warning", ws_per_message_deflate=False
+        create_app(config, ingest=ingest),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_per_message_deflate=False,
     )
 
 
@@ -41,15 +55,19 @@ def run_platform(
     host: str,
     port: int,
     stops: Iterable[Callable[[], None]] = (),
+    ingest: IngestHealthSource | None = None,
     when_listening: Callable[[], None] | None = None,
 ) -> None:
     """Serve the web app and API until interrupted, then call each stop function in order.
 
+    `ingest` is the supervised ingest that `/healthz` reports on.
+
     `when_listening` is called once the port accepts connections: a URL printed earlier could be
     opened before there is anything behind it.
     """
+    signal.signal(signal.SIGTERM, _exit_through_finally)
     try:
-        server = uvicorn.Server(server_config(config, host=host, port=port))
+        server = uvicorn.Server(server_config(config, host=host, port=port, ingest=ingest))
         settle()
         if when_listening is not None:
             threading.Thread(
@@ -59,6 +77,12 @@ def run_platform(
     finally:
         for stop in stops:
             stop()
+
+
+def _exit_through_finally(_signum: int, _frame: FrameType | None) -> None:
+    """uvicorn shuts down on SIGTERM, then raises it again: by default that would end the process
+    before the stop functions run (the ingest child would be left to notice on its own)."""
+    raise SystemExit(0)
 
 
 def _call_when_started(server: uvicorn.Server, callback: Callable[[], None]) -> None:
@@ -80,9 +104,10 @@ def serve(
     if migrate_first:
         migrate.upgrade(config.database_url)
     host, port = host or config.host, port or config.port
-    stops = [start_ingest(config)] if config.mqtt_url else []
+    ingest = start_ingest(config) if config.mqtt_url else None
+    stops = [ingest.stop] if ingest is not None else []
 
     def listening() -> None:
         console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")
 
-    run_platform(config, host=host, port=port, stops=stops, when_listening=listening)
+    run_platform(config, host=host, port=port, stops=stops, ingest=ingest, when_listening=listening)

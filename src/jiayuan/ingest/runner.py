@@ -7,18 +7,13 @@ unique `(device, id)` makes the second delivery a no-op.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any, Protocol
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -42,7 +37,6 @@ from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.ingest import handlers
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.heap import settle
 from jiayuan.kernel.principal import Principal
 from jiayuan.settings import Settings
 
@@ -317,77 +311,3 @@ class IngestLoop:
                 handlers.check_liveness(session, now=utcnow())
         except _TRANSIENT:
             log.warning("database unavailable; liveness check postponed")
-
-
-class CommitObserver(Protocol):
-    """Sees every committed batch inside the ingest process (the benchmark times them this way).
-
-    The child process holds its own copy: `report` is called there once the loop has stopped, and what
-    it returns is handed to `receive` of the parent's copy before `stop()` returns.
-    """
-
-    def __call__(self, outcome: devices.BatchOutcome) -> None: ...
-
-    def report(self) -> Any: ...
-
-    def receive(self, report: Any) -> None: ...
-
-
-def _run_child(settings: Settings, parent: Connection, observer: CommitObserver | None) -> None:
-    """The child process: run the loop until the parent says stop or goes away (its end closes)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    loop = IngestLoop(settings, on_commit=observer)
-
-    def watch() -> None:
-        if loop.connected.wait(60):
-            parent.send("ready")
-        with contextlib.suppress(EOFError, OSError):
-            parent.recv()
-        loop.stop()
-
-    threading.Thread(target=watch, name="jiayuan-ingest-watch", daemon=True).start()
-    settle()
-    loop.run()
-    if observer is not None:
-        with contextlib.suppress(OSError):  # the parent is gone: nobody to tell
-            parent.send(observer.report())
-
-
-def start_in_child_process(
-    settings: Settings, *, timeout: float = 60.0, observer: CommitObserver | None = None
-) -> Callable[[], None]:
-    """Run the ingest loop in its own process (`jiayuan serve`, `jiayuan demo`); returns the stop function.
-
-    Its own interpreter means its own core: the web app's requests and live clients never wait for
-    the ingest loop's Python work. Returns once the loop is subscribed, so that devices started
-    next cannot publish before the persistent session exists.
-    """
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    process = context.Process(
-        target=_run_child, args=(settings, theirs, observer), name="jiayuan-ingest", daemon=True
-    )
-    process.start()
-    theirs.close()
-    try:
-        if not ours.poll(timeout):
-            raise EOFError
-        ours.recv()  # EOFError too when the child died on the way
-    except EOFError:
-        process.terminate()
-        raise RuntimeError("设备事件接入进程未能连接 MQTT：请检查 JIAYUAN_MQTT_URL 与数据库设置") from None
-
-    def stop_process() -> None:
-        with contextlib.suppress(OSError):
-            ours.send("stop")
-        if observer is not None and ours.poll(15):
-            with contextlib.suppress(EOFError, OSError):
-                observer.receive(ours.recv())
-        process.join(timeout=15)
-        if process.is_alive():
-            process.terminate()
-            process.join(timeout=5)
-        ours.close()
-
-    return stop_process

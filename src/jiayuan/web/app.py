@@ -39,12 +39,16 @@ from jiayuan.web.routes import (
     vision_pages,
     visitor_pages,
 )
+from jiayuan.web.routes.health import IngestHealthSource
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the database must already be migrated (`jiayuan db upgrade`)."""
+def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource | None = None) -> FastAPI:
+    """Build the app; the database must already be migrated (`jiayuan db upgrade`).
+
+    `ingest` is the ingest this process runs (`jiayuan serve`), for `/healthz` to report.
+    """
     settings = settings or get_settings()
     context = AppContext.from_settings(settings)
     passwords.configure(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
+    app.state.ingest_health = ingest
     install_error_handlers(app)
     # The last added runs first: the headers also go on the body limit's 413.
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, upload=settings.max_upload_bytes)
