@@ -11,9 +11,10 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -21,7 +22,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
@@ -29,6 +29,7 @@ from jiayuan.access.passes import signer_for
 from jiayuan.broker_link import live_feed_signer, parse_mqtt_url
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
+from jiayuan.db.errors import is_outage, short_message, where
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import commands
@@ -36,14 +37,19 @@ from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.ingest import handlers
+from jiayuan.ingest.outage import OutageLog
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
 from jiayuan.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database is not reachable right now": keep the batch, wait, try again.
-_TRANSIENT = (OperationalError, DisconnectionError)
+# Backoff while the database is away (seconds).
+_FIRST_DELAY = 0.2
+_LAST_DELAY = 2.0
+_LONGEST_PAUSE = 30.0
+# Distinct handler faults whose traceback has been logged (bounded: a fault message may hold values).
+_FAULTS_REMEMBERED = 100
 # Raw device events stay in this process; what people watch (vehicles, checks, flow, alarms) is relayed.
 _NOT_RELAYED = frozenset({"device.event"})
 _RELAY_CHUNK = 200
@@ -58,6 +64,31 @@ class Received:
     raw: RawMessage
 
 
+@dataclass(frozen=True)
+class _Commit:
+    """A piece of a batch to commit in one transaction."""
+
+    raws: list[RawMessage]
+
+
+@dataclass(frozen=True)
+class _Park:
+    """A message the handlers refused, to store as a dead letter."""
+
+    raw: RawMessage
+    rejection: Rejected
+
+
+def _absorb(total: devices.BatchOutcome, part: devices.BatchOutcome) -> None:
+    """Add one committed piece's outcome to the batch's (lists extend, counters add)."""
+    for item in fields(total):
+        mine, theirs = getattr(total, item.name), getattr(part, item.name)
+        if isinstance(mine, list | Counter):
+            mine += theirs
+        else:
+            setattr(total, item.name, mine + theirs)
+
+
 @dataclass
 class Stats:
     """Running totals, for logs, tests and the benchmark."""
@@ -68,6 +99,7 @@ class Stats:
     duplicates: int = 0
     dead: int = 0
     retries: int = 0
+    transactions: int = 0
 
 
 def pipeline_of(settings: Settings) -> Pipeline:
@@ -111,6 +143,8 @@ class IngestLoop:
         self._client = self._make_client()
         self._next_liveness = 0.0
         self._feed_signer = live_feed_signer(settings.secret_key.get_secret_value())
+        self._outage = OutageLog(where(settings.database_url))
+        self._faults_seen: set[str] = set()
 
     def _make_client(self) -> mqtt.Client:
         target = parse_mqtt_url(self.settings.mqtt_url or "")
@@ -168,12 +202,24 @@ class IngestLoop:
     def run(self) -> None:
         """Process batches until stopped; unacknowledged messages stay with the broker."""
         self.start()
+        held: list[Received] = []  # a batch a platform fault stopped, tried again after a pause
+        pause = _FIRST_DELAY
         try:
             while not self._stop.is_set():
-                batch = self._collect()
-                if batch:
-                    self._process(batch)
-                self._liveness()
+                batch = held or self._collect()
+                try:
+                    if batch:
+                        self._process(batch)
+                    self._liveness()
+                except Exception:
+                    # A fault in the platform itself, not in the data: keep the batch unacknowledged
+                    # and try again, slower each time, rather than end the loop.
+                    log.exception("ingest step failed; trying again in %.1f s", pause)
+                    held = batch
+                    self._stop.wait(pause)
+                    pause = min(pause * 2, _LONGEST_PAUSE)
+                    continue
+                held, pause = [], _FIRST_DELAY
         finally:
             self._client.disconnect()
             self._client.loop_stop()
@@ -199,7 +245,7 @@ class IngestLoop:
         return batch
 
     def _process(self, batch: list[Received]) -> None:
-        outcome = self._commit_retrying([r.raw for r in batch])
+        outcome = self._commit_batch([r.raw for r in batch])
         if outcome is None:
             return  # stopping while the database is away: the broker keeps the messages
         for received in batch:
@@ -243,34 +289,70 @@ class IngestLoop:
                     reader: passes_service.pass_material(session, signer=signer, reader=reader)
                     for reader in device_ids
                 }
-        except _TRANSIENT:
-            log.warning("database unavailable; pass keys not sent to %s", device_ids)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self._outage.failed(exc, held=self._inbox.qsize())
+            log.warning("pass keys not sent to %s: the database is unavailable", device_ids)
             return
         for device_id, commands_for_reader in material.items():
             for type, payload in commands_for_reader.items():
                 body = commands.build(device_id, type, payload)
                 self._client.publish(self.pipeline.topics.commands(device_id), body, qos=1)
 
-    def _commit_retrying(self, raws: list[RawMessage]) -> devices.BatchOutcome | None:
-        delay = 0.2
-        while True:
+    def _commit_batch(self, raws: list[RawMessage]) -> devices.BatchOutcome | None:
+        """Commit a batch, isolating what the handlers or the database refuse; None when stopped.
+
+        Pieces run in the batch's order. A refused piece is split in halves until the refusing
+        messages stand alone (O(log n) transactions per poison message, not a replay per message);
+        those become `handler_error` dead letters. An outage at any point waits and retries the
+        piece in hand, never the pieces already committed, so nothing is stored or parked twice.
+        """
+        total = devices.BatchOutcome()
+        work: list[_Commit | _Park] = [_Commit(raws)]
+        delay = _FIRST_DELAY
+        while work:
+            step = work.pop()
             try:
-                return self._commit(raws)
-            except _TRANSIENT as exc:
-                self.stats.retries += 1
-                log.warning(
-                    "database unavailable (%s); retrying the batch in %.1f s", type(exc).__name__, delay
-                )
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    return self._commit_one_by_one(raws)
-                self.stats.retries += 1
-            except Exception:
-                log.exception("batch failed; processing its messages one by one")
-                return self._commit_one_by_one(raws)
-            if self._stop.wait(delay):
-                return None
-            delay = min(delay * 2, 2.0)
+                outcome = self._commit(step.raws) if isinstance(step, _Commit) else self._park(step)
+            except Exception as exc:
+                if is_outage(exc):
+                    work.append(step)
+                    self.stats.retries += 1
+                    self._outage.failed(exc, held=len(raws) + self._inbox.qsize())
+                    if self._stop.wait(delay):
+                        return None
+                    delay = min(delay * 2, _LAST_DELAY)
+                    continue
+                if isinstance(step, _Park):
+                    raise  # the dead-letter table refuses a plain row: a platform fault, not data
+                work.extend(reversed(self._split(step, exc)))
+                continue
+            delay = _FIRST_DELAY
+            self.stats.transactions += 1
+            self._outage.succeeded()
+            _absorb(total, outcome)
+        return total
+
+    def _split(self, step: _Commit, exc: Exception) -> list[_Commit | _Park]:
+        """The halves of a refused piece, or the dead letter of a single refused message."""
+        if len(step.raws) > 1:
+            middle = len(step.raws) // 2
+            return [_Commit(step.raws[:middle]), _Commit(step.raws[middle:])]
+        raw = step.raws[0]
+        detail = short_message(exc)
+        # One line per refused message; the traceback once per kind of fault (it is the same code path).
+        first = detail not in self._faults_seen and len(self._faults_seen) < _FAULTS_REMEMBERED
+        if first:
+            self._faults_seen.add(detail)
+        log.warning(
+            "message on %s refused by the handlers (%s); kept as a dead letter",
+            raw.topic,
+            detail,
+            exc_info=exc if first else None,
+        )
+        parsed = self.pipeline.topics.parse(raw.topic)
+        return [_Park(raw, Rejected("handler_error", detail, parsed[0] if parsed else None))]
 
     def _commit(self, raws: list[RawMessage]) -> devices.BatchOutcome:
         system = Principal.system()
@@ -279,27 +361,9 @@ class IngestLoop:
             handlers.dispatch(session, outcome, public_keys=self.public_keys)
         return outcome
 
-    def _commit_one_by_one(self, raws: list[RawMessage]) -> devices.BatchOutcome:
-        """Isolate the message a handler cannot take, so the rest of the batch still lands."""
-        total = devices.BatchOutcome()
-        for raw in raws:
-            try:
-                outcome = self._commit([raw])
-            except _TRANSIENT:
-                raise
-            except Exception as exc:
-                log.exception("message on %s refused by a handler", raw.topic)
-                with self._transaction() as session:
-                    outcome = devices.park(
-                        session,
-                        actor=Principal.system(),
-                        message=raw,
-                        rejection=Rejected("handler_error", f"{type(exc).__name__}: {exc}"[:500]),
-                    )
-            total.accepted.extend(outcome.accepted)
-            total.duplicates += outcome.duplicates
-            total.dead.update(outcome.dead)
-        return total
+    def _park(self, step: _Park) -> devices.BatchOutcome:
+        with self._transaction() as session:
+            return devices.park(session, actor=Principal.system(), message=step.raw, rejection=step.rejection)
 
     def _liveness(self) -> None:
         """Once a second: raise `device_offline` for devices whose silence fell due."""
@@ -309,5 +373,9 @@ class IngestLoop:
         try:
             with self._transaction() as session:
                 handlers.check_liveness(session, now=utcnow())
-        except _TRANSIENT:
-            log.warning("database unavailable; liveness check postponed")
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self._outage.failed(exc, held=self._inbox.qsize())
+        else:
+            self._outage.succeeded()

@@ -1,0 +1,230 @@
+"""Messages the database refuses are isolated cheaply, logged once, and survive an outage mid-isolation.
+
+"Refused by the database" is made real with a trigger on `device_events` that raises on a marker in the
+payload (on PostgreSQL after a pause, so the test can take the database away while one is running).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.db.session import make_engine, make_sessionmaker
+from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.ingest.runner import IngestLoop
+from jiayuan.kernel.clock import utcnow
+from jiayuan.settings import Settings
+from tests.devices.helpers import envelope, seed_site
+from tests.ingest.proxy import TcpProxy
+
+pytestmark = pytest.mark.mqtt
+MARKER = "POISON-7f3a"
+DEVICE = "jjhy-gate1-qr"
+
+
+def install_poison(engine: Engine, *, pause_s: float) -> None:
+    """Make the database refuse any event whose payload holds MARKER (after `pause_s` on PostgreSQL)."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text(f"""
+                CREATE OR REPLACE FUNCTION jytest_poison() RETURNS trigger AS $$
+                BEGIN
+                  IF NEW.payload::text LIKE '%{MARKER}%' THEN
+                    PERFORM pg_sleep({pause_s});
+                    RAISE EXCEPTION 'poison payload refused';
+                  END IF;
+                  RETURN NEW;
+                END $$ LANGUAGE plpgsql""")
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER jytest_poison BEFORE INSERT ON device_events "
+                    "FOR EACH ROW EXECUTE FUNCTION jytest_poison()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER jytest_poison BEFORE INSERT ON device_events "
+                    f"WHEN NEW.payload LIKE '%{MARKER}%' "
+                    "BEGIN SELECT RAISE(ABORT, 'poison payload refused'); END"
+                )
+            )
+
+
+def remove_poison(engine: Engine) -> None:
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison ON device_events"))
+            connection.execute(text("DROP FUNCTION IF EXISTS jytest_poison()"))
+        else:
+            connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison"))
+
+
+@pytest.fixture
+def poison(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Callable[[float], None]]:
+    """Install the refusing trigger on request; always removed afterwards."""
+    yield lambda pause_s: install_poison(engine, pause_s=pause_s)
+    remove_poison(engine)
+
+
+def stream(count: int, every: int) -> tuple[list[bytes], int]:
+    """`count` heartbeats, every `every`-th of them poisoned; returns them and the number poisoned."""
+    now = utcnow()
+    raws = [
+        envelope(
+            DEVICE, "heartbeat", {"uptime_s": i, "fw": MARKER if i % every == every // 2 else "1.0"}, ts=now
+        )
+        for i in range(count)
+    ]
+    return raws, sum(1 for i in range(count) if i % every == every // 2)
+
+
+def publish_queued(publisher: mqtt.Client, topic: str, raws: list[bytes]) -> None:
+    for raw in raws:
+        publisher.publish(topic, raw, qos=1)
+    publisher.publish(topic, raws[-1], qos=1).wait_for_publish(30)  # a duplicate, to know all are out
+
+
+def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
+    with sessions() as session:
+        return (
+            session.scalar(select(func.count()).select_from(DeviceEvent)) or 0,
+            session.scalar(select(func.count()).select_from(DeadLetter)) or 0,
+        )
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, why: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.1)
+
+
+def run_loop(loop: IngestLoop) -> threading.Thread:
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    assert loop.connected.wait(10)
+    time.sleep(0.3)  # the SUBACK
+    return thread
+
+
+def test_one_poison_in_a_hundred_costs_a_few_transactions_and_one_log_line(
+    sessions: sessionmaker[Session],
+    broker_settings: Settings,
+    prefix: str,
+    publisher: mqtt.Client,
+    poison: Callable[[float], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    poison(0)
+    raws, poisoned = stream(2000, every=100)
+    settings = broker_settings.model_copy(update={"ingest_batch_size": 250})
+    loop = IngestLoop(settings, sessions=sessions)
+    caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
+    thread = run_loop(loop)
+    try:
+        publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
+        wait_until(
+            lambda: counts(sessions) == (len(raws) - poisoned, poisoned) and loop.stats.messages > len(raws),
+            60,
+            f"not all stored: {counts(sessions)}, {loop.stats}",
+        )
+    finally:
+        loop.stop()
+        thread.join(10)
+
+    # Bisection: each poison costs about 2·log2(batch) extra transactions; replaying a failing batch one
+    # message per transaction would cost a transaction per message (2,000 here).
+    depth = math.ceil(math.log2(settings.ingest_batch_size)) + 1
+    assert loop.stats.transactions <= loop.stats.batches + poisoned * 2 * depth, loop.stats
+    refused = [r for r in caplog.records if "refused by the handlers" in r.getMessage()]
+    assert len(refused) == poisoned  # one line per poison message, none per retry
+    assert sum(1 for r in caplog.records if r.exc_info) == 1  # the traceback once for this kind of fault
+    with sessions() as session:
+        letters = session.scalars(select(DeadLetter)).all()
+        assert {(d.reason, d.device_id) for d in letters} == {("handler_error", DEVICE)}
+        for letter in letters:
+            assert "poison payload refused" in letter.detail
+            assert "INSERT" not in letter.detail.upper() and "uptime_s" not in letter.detail
+
+
+def test_an_outage_while_a_poison_is_isolated_loses_and_doubles_nothing(
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    database_url: str,
+    broker_settings: Settings,
+    prefix: str,
+    publisher: mqtt.Client,
+    poison: Callable[[float], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a file database has no outage to cut: a lock is waited out by the busy timeout")
+    with sessions() as session:
+        seed_site(session)
+    poison(1.0)
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    proxy.restore()
+    proxied = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    proxied_engine = make_engine(proxied)
+    settings = broker_settings.model_copy(update={"ingest_batch_size": 400, "database_url": proxied})
+    loop = IngestLoop(settings, sessions=make_sessionmaker(proxied_engine))
+    caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
+    raws, poisoned = stream(400, every=200)  # two poison messages in what becomes one or two batches
+
+    def sleeping() -> set[tuple[int, object]]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT pid, query_start FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
+            ).all()
+        return {(row.pid, row.query_start) for row in rows}
+
+    def cut_during_isolation() -> None:
+        seen: set[tuple[int, object]] = set()
+        deadline = time.monotonic() + 60
+        while len(seen) < 2 and time.monotonic() < deadline:  # the second refusal is inside the split
+            seen |= sleeping()
+            time.sleep(0.05)
+        proxy.cut()
+        time.sleep(3)
+        proxy.restore()
+
+    cutter = threading.Thread(target=cut_during_isolation)
+    thread = run_loop(loop)
+    try:
+        cutter.start()
+        publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
+        cutter.join(90)
+        wait_until(
+            lambda: counts(sessions) == (len(raws) - poisoned, poisoned) and loop.stats.messages > len(raws),
+            60,
+            f"not all stored after the outage: {counts(sessions)}, {loop.stats}",
+        )
+        time.sleep(1.0)  # a doubled dead letter would show up now
+        assert thread.is_alive()
+    finally:
+        loop.stop()
+        thread.join(15)
+        proxied_engine.dispose()
+        proxy.cut()
+
+    assert counts(sessions) == (len(raws) - poisoned, poisoned)
+    assert loop.stats.retries >= 1
+    messages = [r.getMessage() for r in caplog.records]
+    away = [m for m in messages if m.startswith("database unavailable at")]
+    back = [m for m in messages if m.startswith("database back at")]
+    assert len(away) == 1 and len(back) == 1, messages
+    assert f"127.0.0.1:{proxy.port}/" in away[0] and "OperationalError" in away[0]
+    assert "@" not in away[0]  # no credentials in the log
