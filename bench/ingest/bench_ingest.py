@@ -114,8 +114,10 @@ def seed(url: str) -> str:
     return token
 
 
-def publish(prefix: str, device: str, kind: str, count: int, rate: float = 0) -> subprocess.Popen[bytes]:
-    """Start the publisher process."""
+def publish(
+    prefix: str, device: str, kind: str, count: int, rate: float = 0, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Start the publisher process (`extra`: more of its options)."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -132,6 +134,7 @@ def publish(prefix: str, device: str, kind: str, count: int, rate: float = 0) ->
             str(count),
             "--rate",
             str(rate),
+            *extra,
         ],
     )
 

@@ -15,12 +15,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 WINDOW = 1000
 
 
-def payload(kind: str, index: int) -> dict[str, object]:
-    """A heartbeat or a plate read."""
+def payload(kind: str, index: int, *, poison_every: int = 0, marker: str = "") -> dict[str, object]:
+    """A heartbeat or a plate read; with `poison_every`, every so many heartbeats carry `marker`."""
     if kind == "plate":
         return {"plate": f"豫A{index % 100000:05d}", "color": "blue", "confidence": 0.9,
                 "direction": "in" if index % 2 else "out"}  # fmt: skip
-    return {"uptime_s": index, "fw": "bench"}
+    poisoned = poison_every and index % poison_every == poison_every // 2
+    return {"uptime_s": index, "fw": marker if poisoned else "bench"}
 
 
 def main() -> None:
@@ -32,6 +33,8 @@ def main() -> None:
     parser.add_argument("--kind", choices=["heartbeat", "plate"], default="heartbeat")
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--rate", type=float, default=0)
+    parser.add_argument("--poison-every", type=int, default=0, help="every N-th heartbeat carries --marker")
+    parser.add_argument("--marker", default="")
     args = parser.parse_args()
     parts = urlsplit(args.url)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
@@ -44,6 +47,10 @@ def main() -> None:
     client.loop_start()
     topic = f"{args.prefix}/v1/devices/{args.device}/events"
     kind = "plate_read" if args.kind == "plate" else "heartbeat"
+
+    def content(index: int) -> dict[str, object]:
+        return payload(args.kind, index, poison_every=args.poison_every, marker=args.marker)
+
     started = time.perf_counter()
     for index in range(args.count):
         if args.rate:
@@ -52,7 +59,7 @@ def main() -> None:
                 time.sleep(delay)
         window.acquire()
         body = {"v": 1, "id": f"b{time.time_ns()}x{index:08d}", "device": args.device, "type": kind,
-                "ts": datetime.now(UTC).isoformat(), "payload": payload(args.kind, index)}  # fmt: skip
+                "ts": datetime.now(UTC).isoformat(), "payload": content(index)}  # fmt: skip
         client.publish(topic, json.dumps(body).encode(), qos=1)
     for _ in range(WINDOW):
         window.acquire()

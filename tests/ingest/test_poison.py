@@ -1,8 +1,4 @@
-"""Messages the database refuses are isolated cheaply, logged once, and survive an outage mid-isolation.
-
-"Refused by the database" is made real with a trigger on `device_events` that raises on a marker in the
-payload (on PostgreSQL after a pause, so the test can take the database away while one is running).
-"""
+"""Messages the database refuses are isolated cheaply, logged once, and survive an outage mid-isolation."""
 
 from __future__ import annotations
 
@@ -23,51 +19,11 @@ from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
 from tests.devices.helpers import envelope, seed_site
+from tests.ingest.poison import MARKER, install_poison, remove_poison
 from tests.ingest.proxy import TcpProxy
 
 pytestmark = pytest.mark.mqtt
-MARKER = "POISON-7f3a"
 DEVICE = "jjhy-gate1-qr"
-
-
-def install_poison(engine: Engine, *, pause_s: float) -> None:
-    """Make the database refuse any event whose payload holds MARKER (after `pause_s` on PostgreSQL)."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(
-                text(f"""
-                CREATE OR REPLACE FUNCTION jytest_poison() RETURNS trigger AS $$
-                BEGIN
-                  IF NEW.payload::text LIKE '%{MARKER}%' THEN
-                    PERFORM pg_sleep({pause_s});
-                    RAISE EXCEPTION 'poison payload refused';
-                  END IF;
-                  RETURN NEW;
-                END $$ LANGUAGE plpgsql""")
-            )
-            connection.execute(
-                text(
-                    "CREATE TRIGGER jytest_poison BEFORE INSERT ON device_events "
-                    "FOR EACH ROW EXECUTE FUNCTION jytest_poison()"
-                )
-            )
-        else:
-            connection.execute(
-                text(
-                    "CREATE TRIGGER jytest_poison BEFORE INSERT ON device_events "
-                    f"WHEN NEW.payload LIKE '%{MARKER}%' "
-                    "BEGIN SELECT RAISE(ABORT, 'poison payload refused'); END"
-                )
-            )
-
-
-def remove_poison(engine: Engine) -> None:
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison ON device_events"))
-            connection.execute(text("DROP FUNCTION IF EXISTS jytest_poison()"))
-        else:
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison"))
 
 
 @pytest.fixture
