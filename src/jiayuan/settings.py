@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     device_clock_future_s: int = 300
     device_clock_past_days: int = 7
     device_offline_after_s: int = 120
+    # Evidence snapshots devices send (docs/devices.md): kept this many days, and at most this many bytes
+    # in all (the oldest go first); the ingest prunes every `snapshot_prune_interval_s`.
+    snapshot_retention_days: int = Field(default=30, ge=1, le=3650)
+    snapshot_max_bytes: int = Field(default=20 * 1024**3, ge=1024**2)
+    snapshot_prune_interval_s: float = Field(default=60.0, gt=0, le=86400)
     pass_validity_s: int = 45
     pass_key_id: str = "k1"  # noqa: S105 - a key id, not a secret
 

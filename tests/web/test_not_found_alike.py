@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
+from jiayuan.settings import Settings
 from tests.integration.accounts.helpers import csrf_token, login
 from tests.integration.registry.helpers import make_id
 from tests.web.test_scope_matrix import World, build_world
+from tests.web.test_snapshot_access import store_all
 
 ROLES = ("admin", "staff", "grid", "property", "resident")
 NARROW = frozenset({"grid", "property", "resident"})
@@ -44,6 +46,8 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "household_id": [("h_far", EVERYONE), ("h201", NARROW), ("h102", frozenset({"resident"}))],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
+# A second path parameter gets a fixed value: the first one names the object whose scope decides.
+FIXED = {"snapshot_id": "snap-1"}
 MISSING_ID = 999999
 
 # Bodies for writing routes (JSON for the API, a form for the console).
@@ -62,7 +66,7 @@ def path_routes(app: FastAPI) -> Iterator[tuple[str, str, str]]:
         contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
         for context in contexts:
             path = getattr(context, "path", "") or ""
-            params = re.findall(r"{(\w+)}", path)
+            params = [p for p in re.findall(r"{(\w+)}", path) if p not in FIXED]
             if not params or not getattr(context, "methods", None):
                 continue
             assert len(params) == 1, path
@@ -71,6 +75,8 @@ def path_routes(app: FastAPI) -> Iterator[tuple[str, str, str]]:
 
 
 def fill(path: str, param: str, value: object) -> str:
+    for fixed, fixed_value in FIXED.items():
+        path = path.replace("{" + fixed + "}", fixed_value)
     return path.replace("{" + param + "}", str(value))
 
 
@@ -100,8 +106,10 @@ class Caller:
 
 
 @pytest.fixture
-def world(client: TestClient, sessions: sessionmaker[Session], vault: PiiVault) -> World:
-    return build_world(sessions, vault)
+def world(client: TestClient, sessions: sessionmaker[Session], vault: PiiVault, settings: Settings) -> World:
+    built = build_world(sessions, vault)
+    store_all(sessions, settings)  # an evidence snapshot `snap-1` of every camera
+    return built
 
 
 def test_every_path_id_outside_scope_answers_as_a_missing_one(app: FastAPI, world: World) -> None:

@@ -16,6 +16,7 @@ from jiayuan.cli import (
     seed,
     serve,
     simulate,
+    snapshots,
     stats,
     users,
     vision,
@@ -38,6 +39,7 @@ app.add_typer(broker.app, name="broker")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")
+app.add_typer(snapshots.app, name="snapshots")
 app.command("stats")(stats.stats)
 app.command("demo")(demo.demo)
 

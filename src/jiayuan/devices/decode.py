@@ -37,6 +37,25 @@ class Topics:
         """Subscription filter for every device's retained status."""
         return f"{self.prefix}/v1/devices/+/status"
 
+    @property
+    def snapshots_filter(self) -> str:
+        """Subscription filter for every device's evidence snapshots (raw JPEG)."""
+        return f"{self.prefix}/v1/devices/+/snapshots/+"
+
+    def snapshot(self, device_id: str, snapshot_id: str) -> str:
+        """The topic a device publishes one evidence snapshot on."""
+        return f"{self.prefix}/v1/devices/{device_id}/snapshots/{snapshot_id}"
+
+    def parse_snapshot(self, topic: str) -> tuple[str, str] | None:
+        """`(device_id, snapshot_id)` of a snapshot topic under this prefix (ids not yet checked), or None."""
+        head = f"{self.prefix}/v1/devices/"
+        if not topic.startswith(head):
+            return None
+        parts = topic[len(head) :].split("/")
+        if len(parts) != 3 or not parts[0] or parts[1] != "snapshots":
+            return None
+        return parts[0], parts[2]
+
     def events(self, device_id: str) -> str:
         """The topic a device publishes its events on."""
         return f"{self.prefix}/v1/devices/{device_id}/events"

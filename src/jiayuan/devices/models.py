@@ -87,3 +87,24 @@ class BrokerCredential(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # This token is the password the broker holds now (changing it disconnects the device).
     on_broker: Mapped[bool] = mapped_column(default=False)
+
+
+class DeviceSnapshot(Base):
+    """An evidence JPEG a device sent, stored as a file under the var dir (`path` is relative to it).
+
+    The gate's community and compound are kept as they were when it arrived: they decide who may see it.
+    """
+
+    __tablename__ = "device_snapshots"
+    __table_args__ = (UniqueConstraint("device_id", "snapshot_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    snapshot_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    community_id: Mapped[int | None]
+    compound_id: Mapped[int | None]
+    gate_id: Mapped[int | None]
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255), unique=True)

@@ -57,6 +57,12 @@ def device_visible(actor: Principal, device: DeviceInfo) -> bool:
     return covers_gate(actor, community_id=device.community_id, compound_id=device.compound_id)
 
 
+def snapshot_visible(actor: Principal, *, community_id: int | None, compound_id: int | None) -> bool:
+    """Whether an evidence snapshot taken at a gate of this community/compound is in the actor's scope:
+    the camera rule (`require_can_view_cameras` first, then the gate rule on where it was taken)."""
+    return covers_gate(actor, community_id=community_id, compound_id=compound_id)
+
+
 def sees_unregistered(actor: Principal) -> bool:
     """Messages claiming an unregistered device belong to no community; the office and police see
     them so that a misconfigured device can be found at all, property companies do not."""

@@ -9,6 +9,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# A snapshot id names a file on the platform's disk: letters, digits, `_` and `-` only, never a path.
+SNAPSHOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+SnapshotId = Annotated[str, StringConstraints(pattern=SNAPSHOT_ID_PATTERN)]
+# The largest evidence JPEG a device may publish on its snapshots topic.
+SNAPSHOT_MAX_BYTES = 512 * 1024
 Direction = Literal["in", "out"]
 ObjectClass = Literal["person", "bicycle", "car", "truck", "bus"]
 TrackId = int | Label | None
@@ -206,6 +211,7 @@ DEAD_LETTER_REASONS = (
     "too_large",
     "clock",
     "revoked_device",
+    "bad_snapshot",
     "handler_error",
 )
 

@@ -32,10 +32,11 @@ from jiayuan.bus.events import DomainEvent
 from jiayuan.db.errors import is_outage, short_message, where
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import commands
+from jiayuan.devices import commands, snapshots
 from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
+from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.ingest import handlers
 from jiayuan.ingest.outage import OutageLog
 from jiayuan.kernel.clock import utcnow
@@ -113,6 +114,11 @@ def pipeline_of(settings: Settings) -> Pipeline:
     )
 
 
+def retention_of(settings: Settings) -> snapshots.Retention:
+    """How long and how much evidence is kept, from settings."""
+    return snapshots.Retention(days=settings.snapshot_retention_days, max_bytes=settings.snapshot_max_bytes)
+
+
 class IngestLoop:
     """Consume device topics until `stop()`; one instance per process (fixed client id)."""
 
@@ -142,6 +148,8 @@ class IngestLoop:
         self._inbox: queue.Queue[Received] = queue.Queue()
         self._client = self._make_client()
         self._next_liveness = 0.0
+        self.snapshot_files = SnapshotFiles(settings.var_dir)
+        self._next_prune = 0.0
         self._feed_signer = live_feed_signer(settings.secret_key.get_secret_value())
         self._outage = OutageLog(where(settings.database_url))
         self._faults_seen: set[str] = set()
@@ -178,8 +186,9 @@ class IngestLoop:
             log.error("broker refused the connection: %s", reason)
             return
         topics = self.pipeline.topics
-        client.subscribe([(topics.events_filter, 1), (topics.status_filter, 1)])
-        log.info("ingest connected, subscribed to %s and %s", topics.events_filter, topics.status_filter)
+        filters = [topics.events_filter, topics.status_filter, topics.snapshots_filter]
+        client.subscribe([(f, 1) for f in filters])
+        log.info("ingest connected, subscribed to %s", ", ".join(filters))
         self.connected.set()
 
     def _on_disconnect(self, *_args: object) -> None:
@@ -211,6 +220,7 @@ class IngestLoop:
                     if batch:
                         self._process(batch)
                     self._liveness()
+                    self._prune_snapshots()
                 except Exception:
                     # A fault in the platform itself, not in the data: keep the batch unacknowledged
                     # and try again, slower each time, rather than end the loop.
@@ -357,7 +367,9 @@ class IngestLoop:
     def _commit(self, raws: list[RawMessage]) -> devices.BatchOutcome:
         system = Principal.system()
         with self._transaction() as session:
-            outcome = devices.accept_batch(session, actor=system, messages=raws, pipeline=self.pipeline)
+            outcome = snapshots.accept_messages(
+                session, actor=system, messages=raws, pipeline=self.pipeline, files=self.snapshot_files
+            )
             handlers.dispatch(session, outcome, public_keys=self.public_keys)
         return outcome
 
@@ -379,3 +391,23 @@ class IngestLoop:
             self._outage.failed(exc, held=self._inbox.qsize())
         else:
             self._outage.succeeded()
+
+    def _prune_snapshots(self) -> None:
+        """Now and then: keep stored snapshots within their retention and byte budget."""
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + self.settings.snapshot_prune_interval_s
+        try:
+            with unit_of_work(self.sessions) as session:
+                snapshots.prune(
+                    session,
+                    actor=Principal.system(),
+                    files=self.snapshot_files,
+                    retention=retention_of(self.settings),
+                )
+        except Exception as exc:
+            # Housekeeping: a failure waits for the next round and never holds up the batches.
+            if is_outage(exc):
+                log.warning("database unavailable; snapshot pruning postponed")
+            else:
+                log.exception("snapshot pruning failed; trying again in the next round")

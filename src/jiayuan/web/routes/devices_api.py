@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from jiayuan.access import service as access
 from jiayuan.access.passes import signer_for
-from jiayuan.devices import lifecycle, service
+from jiayuan.devices import lifecycle, service, snapshots
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
@@ -21,8 +21,10 @@ from jiayuan.devices.schemas import (
     DeviceStatusOut,
     DeviceSwitchOut,
     PushResult,
+    SnapshotId,
 )
 from jiayuan.devices.service import Pipeline
+from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.principal import Principal
 from jiayuan.settings import Settings
@@ -174,6 +176,36 @@ def device_status(principal: CurrentPrincipal, session: SessionDep) -> list[Devi
             )
         )
     return result
+
+
+@router.get(
+    "/{device_id}/snapshots/{snapshot_id}.jpg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "抓拍图片 JPEG"},
+        403: {"description": "该角色不能查看门岗画面"},
+        404: {"description": "没有这张图片，或它不在您的负责范围内，或已过保存期"},
+    },
+)
+def device_snapshot(
+    device_id: Annotated[DeviceId, Path()],
+    snapshot_id: Annotated[SnapshotId, Path()],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    context: ContextDep,
+) -> Response:
+    """An evidence snapshot a device sent (the `snapshot` of a plate read, count or alarm), for users
+    whose scope covers the gate where it was taken (the same rule as the live camera pictures)."""
+    jpeg = snapshots.snapshot_image(
+        session,
+        actor=principal,
+        files=SnapshotFiles(context.settings.var_dir),
+        device_id=device_id,
+        snapshot_id=snapshot_id,
+    )
+    # Evidence never changes under its id, but it is someone's gate: browsers may keep it, proxies not.
+    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(jpeg, media_type="image/jpeg", headers=headers)
 
 
 @router.post("/{device_id}/disable", response_model=DeviceSwitchOut)
