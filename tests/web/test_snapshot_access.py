@@ -14,6 +14,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
+from tests.access.test_flow_today import push
+from tests.access.test_flow_today import setup as flow_setup
 from tests.devices.snapshot_helpers import jpeg, snapshot_message
 from tests.integration.accounts.helpers import login, make_user
 from tests.web.test_scope_matrix import ROLES, build_world
@@ -90,3 +92,40 @@ def test_a_grid_worker_of_another_community_sees_nothing_and_ids_are_checked(
     assert far.status_code == 200 and far.content == CAMERAS["yf-gate1-cam"]
     assert client.get(url("jjhy-gate1-cam", "..%2F..%2Fjiayuan")).status_code in (404, 422)
     assert client.get(url("jjhy-gate1-cam", "snap.1")).status_code == 422
+
+
+def test_the_flow_feed_names_the_snapshot_of_a_plate_read_and_its_alarm(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    site, tokens = flow_setup(sessions)
+    picture = jpeg(77)
+    with unit_of_work(sessions) as session:
+        message = snapshot_message("jiayuan", "jjhy-gate1-plate", "snap-plate-1", picture, utcnow())
+        snapshots.accept_snapshots(
+            session,
+            actor=Principal.system(),
+            messages=[message],
+            topics=Topics("jiayuan"),
+            files=SnapshotFiles(settings.var_dir),
+        )
+    watch = {"community_id": site.community_id, "plate": "豫D12345", "reason": "协查通报"}
+    staff = {"Authorization": f"Bearer {tokens['staff']}"}
+    assert client.post("/api/v1/watch-plates", json=watch, headers=staff).status_code == 201
+    read = {
+        "plate": "豫D12345",
+        "color": "blue",
+        "confidence": 0.95,
+        "direction": "in",
+        "snapshot": "snap-plate-1",
+    }
+    push(client, tokens, "jjhy-gate1-plate", "plate_read", read)
+
+    body = client.get(f"/api/v1/flow/today?compound_id={site.compound_id}", headers=staff).json()
+    seen = next(m for m in body["feed"] if m["event"] == "access.vehicle_seen")
+    assert (seen["device_id"], seen["snapshot"]) == ("jjhy-gate1-plate", "snap-plate-1")
+    [alarm] = body["alarms"]
+    assert (alarm["device_id"], alarm["evidence"]["snapshot"]) == ("jjhy-gate1-plate", "snap-plate-1")
+    shown = client.get(url(seen["device_id"], seen["snapshot"]), headers=staff)
+    assert shown.status_code == 200 and shown.content == picture
+    outsider = {"Authorization": f"Bearer {tokens['outsider']}"}
+    assert client.get(url(seen["device_id"], seen["snapshot"]), headers=outsider).status_code == 404

@@ -60,6 +60,8 @@ class VehicleSeen(DomainEvent):
     direction: str
     valid_format: bool
     notes: list[str] = Field(default_factory=list)
+    device_id: str | None = None
+    snapshot: str | None = Field(default=None, description="the plate camera's evidence snapshot, if any")
 
 
 class FlowChanged(DomainEvent):

@@ -297,6 +297,8 @@ def _feed(session: Session, gate_ids: list[int]) -> list[dict[str, Any]]:
                 direction=p.direction,
                 valid_format=p.valid_format,
                 notes=p.notes,
+                device_id=p.device_id,
+                snapshot=p.snapshot,
             ),
         )
         for p in plates

@@ -242,6 +242,8 @@ def record_plates(session: Session, sightings: Sequence[Sighting]) -> list[int]:
                 direction=s.read.direction,
                 valid_format=item.plate.valid_format,
                 notes=item.notes,
+                device_id=s.device.id,
+                snapshot=s.read.snapshot,
             ),
         )
     return passage_ids

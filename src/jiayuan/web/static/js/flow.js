@@ -53,6 +53,19 @@ function el(tag, text, className) {
   return node;
 }
 
+// The evidence picture behind a plate read or an alarm, when the device sent one (opens in a new tab).
+function snapshotLink(deviceId, snapshotId) {
+  const link = el("a", "抓拍图", "snapshot");
+  link.href = `/api/v1/devices/${encodeURIComponent(deviceId)}/snapshots/${encodeURIComponent(snapshotId)}.jpg`;
+  link.target = "_blank";
+  link.rel = "noopener";
+  return link;
+}
+
+function withSnapshot(li, deviceId, snapshotId) {
+  if (deviceId && snapshotId) li.append(" ", snapshotLink(deviceId, snapshotId));
+}
+
 function label(group, code) {
   return (labels[group] && labels[group][code]) || code || "";
 }
@@ -258,6 +271,7 @@ function feedEntry(message) {
         el("span", direction(message.direction)),
       );
       if (message.notes && message.notes.length) li.append(el("small", message.notes.join("；")));
+      withSnapshot(li, message.device_id, message.snapshot);
       break;
     case "access.pass_checked": {
       li.dataset.kind = "pass";
@@ -277,6 +291,7 @@ function feedEntry(message) {
       li.dataset.kind = "alarm";
       li.className = "alarm";
       li.append(el("span", `告警 · ${label("alarm", message.type)}`, "badge alarm"), el("span", message.summary));
+      withSnapshot(li, message.device_id, message.evidence && message.evidence.snapshot);
       break;
     case "device.state":
       li.dataset.kind = "device";
@@ -324,6 +339,7 @@ function raiseAlarm(message, live) {
     el("span", label("alarm", message.type), "badge alarm"),
     el("span", message.summary),
   );
+  withSnapshot(li, message.device_id, message.evidence && message.evidence.snapshot);
   if (live) li.classList.add("fresh");
   state.alarms.set(message.alarm_id, li);
   document.getElementById("flow-alarms").prepend(li);
