@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import FlowBucket
 from jiayuan.broker_link import parse_mqtt_url
-from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
 from jiayuan.devices.schemas import EVENT_PAYLOADS
 from jiayuan.devices.schemas import Envelope as PlatformEnvelope
 from jiayuan.ingest.runner import IngestLoop
@@ -192,6 +192,13 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
         # The gate-access pipeline turned the two crossings into the gate's camera flow.
         buckets = list(session.scalars(select(FlowBucket).where(FlowBucket.gate_id == site.gate_id)))
         assert (sum(b.camera_in for b in buckets), sum(b.camera_out for b in buckets)) == (1, 1)
+        # Every count's evidence was stored before the count itself (published first, committed no later).
+        kept = {s.snapshot_id: s for s in session.scalars(select(DeviceSnapshot))}
+        for e in envelopes:
+            if e["type"] == "line_cross":
+                row = kept[e["payload"]["snapshot"]]
+                assert row.gate_id == site.gate_id
+                assert (settings.var_dir / row.path).read_bytes() == snapshots[row.snapshot_id]
 
 
 def test_cli_worker_loops_a_file_and_stops_cleanly_on_sigterm(
