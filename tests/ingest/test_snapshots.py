@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.devices.models import DeadLetter, DeviceSnapshot
+from jiayuan.devices.models import DeadLetter, DeviceSnapshot, DeviceStatus
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import local
 from jiayuan.settings import Settings
@@ -94,6 +94,8 @@ def test_snapshots_flow_from_broker_to_disk_and_table(
         assert letters[0].raw == other_picture and letters[0].raw_size == len(other_picture)
         assert letters[0].topic == f"{prefix}/v1/devices/{CAM}/snapshots/snap-1"
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 7
+        status = session.get(DeviceStatus, CAM)
+        assert status is not None and status.dead_letters == 5  # counted for the device, as events are
     stored = sorted(str(p.relative_to(var)) for p in (var / "snapshots").rglob("*") if p.is_file())
     assert stored == [row.path]  # nothing for the refused ones, and the orphan is gone
     assert not (var / "snapshots" / CAM / "2026-01-01").exists()
