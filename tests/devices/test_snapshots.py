@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import snapshots
 from jiayuan.devices.decode import Topics
@@ -19,6 +21,7 @@ from jiayuan.devices.schemas import SNAPSHOT_MAX_BYTES
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
+from jiayuan.settings import get_settings
 from tests.devices.helpers import seed_site
 from tests.devices.snapshot_helpers import jpeg, snapshot_message
 
@@ -135,3 +138,24 @@ def test_pruning_keeps_the_retention_and_the_byte_budget(
     assert files_on_disk(tmp_path) == ["lost-new.jpg", "snap-3.jpg", "snap-4.jpg", "snap-5.jpg"]
     old_days = {p.parent.name for p in (tmp_path / "snapshots").rglob("*.jpg")}
     assert len(old_days) == 3  # the emptied day folders went with their files
+
+
+def test_the_prune_command_applies_the_settings(
+    sessions: sessionmaker[Session], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = SnapshotFiles(tmp_path)
+    with unit_of_work(sessions) as session:
+        seed_site(session)
+        store(session, files, "snap-old", jpeg(10), timedelta(days=3))
+        store(session, files, "snap-new", jpeg(20), timedelta(hours=1))
+    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
+    monkeypatch.setenv("JIAYUAN_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("JIAYUAN_SNAPSHOT_RETENTION_DAYS", "2")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["snapshots", "prune"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "已删除过期 1 张" in result.output and "保留 1 张" in result.output
+    assert stored_ids(sessions) == ["snap-new"] and files_on_disk(tmp_path) == ["snap-new.jpg"]
