@@ -129,3 +129,23 @@ def test_the_flow_feed_names_the_snapshot_of_a_plate_read_and_its_alarm(
     assert shown.status_code == 200 and shown.content == picture
     outsider = {"Authorization": f"Bearer {tokens['outsider']}"}
     assert client.get(url(seen["device_id"], seen["snapshot"]), headers=outsider).status_code == 404
+
+
+def test_refused_snapshots_show_on_the_device_page(
+    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault, settings: Settings
+) -> None:
+    world = build_world(sessions, vault)
+    with unit_of_work(sessions) as session:
+        bad = snapshot_message("jiayuan", "jjhy-gate1-cam", "snap-gif", b"GIF89a" + bytes(64), utcnow())
+        snapshots.accept_snapshots(
+            session,
+            actor=Principal.system(),
+            messages=[bad],
+            topics=Topics("jiayuan"),
+            files=SnapshotFiles(settings.var_dir),
+        )
+    make_user(sessions, "office", Role.STAFF, scopes=[f"community:{world.ids['community']}"])
+    assert login(client, "office").status_code == 303
+    page = client.get("/console/devices?reason=bad_snapshot")
+    assert page.status_code == 200
+    assert "抓拍图不是完整的 JPEG" in page.text and "not a JPEG" in page.text

@@ -25,9 +25,10 @@ REASON_LABELS = {
     "topic_mismatch": "设备与主题不符",
     "unknown_type": "未知事件类型",
     "bad_payload": "内容格式错误",
-    "too_large": "超过 16 KiB",
+    "too_large": "超过大小上限（事件 16 KiB，抓拍图 512 KiB）",
     "clock": "设备时钟偏差过大",
     "revoked_device": "设备已停用",
+    "bad_snapshot": "抓拍图不是完整的 JPEG 或编号不合规",
     "handler_error": "平台处理失败",
 }
 
