@@ -49,3 +49,39 @@ def remove_poison(engine: Engine) -> None:
             connection.execute(text("DROP FUNCTION IF EXISTS jytest_poison()"))
         else:
             connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison"))
+
+
+def install_refused_silence(engine: Engine) -> None:
+    """Make the database refuse marking any device silent: the liveness check fails on every round."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text("""
+                CREATE OR REPLACE FUNCTION jytest_refuse_silence() RETURNS trigger AS $$
+                BEGIN
+                  RAISE EXCEPTION 'silence refused';
+                END $$ LANGUAGE plpgsql""")
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER jytest_refuse_silence BEFORE UPDATE ON device_status FOR EACH ROW "
+                    "WHEN (NEW.silent AND NOT OLD.silent) EXECUTE FUNCTION jytest_refuse_silence()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER jytest_refuse_silence BEFORE UPDATE OF silent ON device_status "
+                    "WHEN NEW.silent AND NOT OLD.silent "
+                    "BEGIN SELECT RAISE(ABORT, 'silence refused'); END"
+                )
+            )
+
+
+def remove_refused_silence(engine: Engine) -> None:
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_silence ON device_status"))
+            connection.execute(text("DROP FUNCTION IF EXISTS jytest_refuse_silence()"))
+        else:
+            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_silence"))

@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -14,12 +15,18 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.db.session import make_engine, make_sessionmaker
-from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
 from tests.devices.helpers import envelope, seed_site
-from tests.ingest.poison import MARKER, install_poison, remove_poison
+from tests.ingest.poison import (
+    MARKER,
+    install_poison,
+    install_refused_silence,
+    remove_poison,
+    remove_refused_silence,
+)
 from tests.ingest.proxy import TcpProxy
 
 pytestmark = pytest.mark.mqtt
@@ -184,3 +191,40 @@ def test_an_outage_while_a_poison_is_isolated_loses_and_doubles_nothing(
     assert len(away) == 1 and len(back) == 1, messages
     assert f"127.0.0.1:{proxy.port}/" in away[0] and "OperationalError" in away[0]
     assert "@" not in away[0]  # no credentials in the log
+
+
+def test_a_failing_liveness_check_neither_stops_nor_repeats_the_batches(
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    broker_settings: Settings,
+    prefix: str,
+    publisher: mqtt.Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+        # Another device's silence is due, and the database refuses to record it, every second.
+        session.add(DeviceStatus(device_id="jjhy-gate2-qr", silent_due_at=utcnow() - timedelta(minutes=1)))
+        session.commit()
+    install_refused_silence(engine)
+    try:
+        raws, _ = stream(300, every=10**6)
+        loop = IngestLoop(broker_settings, sessions=sessions)
+        caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
+        thread = run_loop(loop)
+        try:
+            for raw in raws:  # about 3 s of traffic: several liveness rounds fail meanwhile
+                publisher.publish(f"{prefix}/v1/devices/{DEVICE}/events", raw, qos=1).wait_for_publish(5)
+                time.sleep(0.01)
+            wait_until(lambda: counts(sessions) == (len(raws), 0), 30, f"not all stored: {counts(sessions)}")
+            time.sleep(1.5)  # a batch handled twice would show up now
+        finally:
+            loop.stop()
+            thread.join(10)
+    finally:
+        remove_refused_silence(engine)
+    assert (loop.stats.messages, loop.stats.duplicates) == (len(raws), 0), loop.stats
+    with sessions() as session:
+        status = session.get(DeviceStatus, DEVICE)
+        assert status is not None and (status.events_accepted, status.duplicates) == (len(raws), 0)
+    assert any("liveness" in r.getMessage() for r in caplog.records if r.exc_info)

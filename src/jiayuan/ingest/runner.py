@@ -153,6 +153,7 @@ class IngestLoop:
         self._feed_signer = live_feed_signer(settings.secret_key.get_secret_value())
         self._outage = OutageLog(where(settings.database_url))
         self._faults_seen: set[str] = set()
+        self._liveness_pause = 1.0
 
     def _make_client(self) -> mqtt.Client:
         target = parse_mqtt_url(self.settings.mqtt_url or "")
@@ -211,25 +212,26 @@ class IngestLoop:
     def run(self) -> None:
         """Process batches until stopped; unacknowledged messages stay with the broker."""
         self.start()
-        held: list[Received] = []  # a batch a platform fault stopped, tried again after a pause
+        held: list[Received] = []  # a batch a platform fault kept from committing, tried again
         pause = _FIRST_DELAY
         try:
             while not self._stop.is_set():
                 batch = held or self._collect()
                 try:
-                    if batch:
-                        self._process(batch)
-                    self._liveness()
-                    self._prune_snapshots()
+                    outcome = self._commit_batch([r.raw for r in batch]) if batch else None
                 except Exception:
                     # A fault in the platform itself, not in the data: keep the batch unacknowledged
-                    # and try again, slower each time, rather than end the loop.
-                    log.exception("ingest step failed; trying again in %.1f s", pause)
+                    # and try it again, slower each time, rather than end the loop.
+                    log.exception("ingest batch failed; trying it again in %.1f s", pause)
                     held = batch
                     self._stop.wait(pause)
                     pause = min(pause * 2, _LONGEST_PAUSE)
                     continue
                 held, pause = [], _FIRST_DELAY
+                if outcome is not None:
+                    self._finish(batch, outcome)
+                self._liveness()
+                self._prune_snapshots()
         finally:
             self._client.disconnect()
             self._client.loop_stop()
@@ -254,10 +256,8 @@ class IngestLoop:
                 break
         return batch
 
-    def _process(self, batch: list[Received]) -> None:
-        outcome = self._commit_batch([r.raw for r in batch])
-        if outcome is None:
-            return  # stopping while the database is away: the broker keeps the messages
+    def _finish(self, batch: list[Received], outcome: devices.BatchOutcome) -> None:
+        """After the commit: acknowledge the batch, count it, and send readers that came online their keys."""
         for received in batch:
             if received.qos > 0:
                 self._client.ack(received.mid, received.qos)
@@ -300,10 +300,12 @@ class IngestLoop:
                     for reader in device_ids
                 }
         except Exception as exc:
-            if not is_outage(exc):
-                raise
-            self._outage.failed(exc, held=self._inbox.qsize())
-            log.warning("pass keys not sent to %s: the database is unavailable", device_ids)
+            # The readers ask again when they next come online; the batch is already acknowledged.
+            if is_outage(exc):
+                self._outage.failed(exc, held=self._inbox.qsize())
+                log.warning("pass keys not sent to %s: the database is unavailable", device_ids)
+            else:
+                log.exception("pass keys not sent to %s", device_ids)
             return
         for device_id, commands_for_reader in material.items():
             for type, payload in commands_for_reader.items():
@@ -326,17 +328,20 @@ class IngestLoop:
             try:
                 outcome = self._commit(step.raws) if isinstance(step, _Commit) else self._park(step)
             except Exception as exc:
-                if is_outage(exc):
-                    work.append(step)
-                    self.stats.retries += 1
-                    self._outage.failed(exc, held=len(raws) + self._inbox.qsize())
-                    if self._stop.wait(delay):
-                        return None
-                    delay = min(delay * 2, _LAST_DELAY)
+                if isinstance(step, _Commit) and not is_outage(exc):
+                    work.extend(reversed(self._split(step, exc)))
                     continue
-                if isinstance(step, _Park):
-                    raise  # the dead-letter table refuses a plain row: a platform fault, not data
-                work.extend(reversed(self._split(step, exc)))
+                # The database is away, or refuses a plain dead-letter row (a platform fault, not
+                # data): retry this step only, as the pieces before it are committed already.
+                work.append(step)
+                self.stats.retries += 1
+                if is_outage(exc):
+                    self._outage.failed(exc, held=len(raws) + self._inbox.qsize())
+                else:
+                    log.exception("dead letter not stored; trying again in %.1f s", delay)
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, _LAST_DELAY)
                 continue
             delay = _FIRST_DELAY
             self.stats.transactions += 1
@@ -386,10 +391,15 @@ class IngestLoop:
             with self._transaction() as session:
                 handlers.check_liveness(session, now=utcnow())
         except Exception as exc:
-            if not is_outage(exc):
-                raise
-            self._outage.failed(exc, held=self._inbox.qsize())
+            if is_outage(exc):
+                self._outage.failed(exc, held=self._inbox.qsize())
+                return
+            # A platform fault: the batches go on; the check waits longer each time it fails.
+            log.exception("liveness check failed; next try in %.0f s", self._liveness_pause)
+            self._next_liveness = time.monotonic() + self._liveness_pause
+            self._liveness_pause = min(self._liveness_pause * 2, _LONGEST_PAUSE)
         else:
+            self._liveness_pause = 1.0
             self._outage.succeeded()
 
     def _prune_snapshots(self) -> None:
