@@ -191,6 +191,18 @@ def ceiling(url: str, count: int) -> float:
     return count / (last - first)
 
 
+def start_loop(
+    settings: Settings, on_commit: Callable[[BatchOutcome], None]
+) -> tuple[IngestLoop, threading.Thread]:
+    """An `IngestLoop` in a thread of this process, subscribed (so nothing published next is missed)."""
+    loop = IngestLoop(settings, on_commit=on_commit)
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    loop.connected.wait(10)
+    time.sleep(0.3)  # the SUBACK
+    return loop, thread
+
+
 def pipeline(settings: Settings, kind: str, device: str, count: int) -> float:
     """Events/s through `IngestLoop`, flat out."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
@@ -206,11 +218,7 @@ def pipeline(settings: Settings, kind: str, device: str, count: int) -> float:
         if total >= count:
             done.set()
 
-    loop = IngestLoop(settings, on_commit=on_commit)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    loop.connected.wait(10)
-    time.sleep(0.3)
+    loop, thread = start_loop(settings, on_commit)
     publisher = publish(prefix, device, kind, count)
     first = None
     while not done.wait(0.001):

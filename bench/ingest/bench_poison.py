@@ -18,12 +18,17 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_ingest import MQTT_URL, new_database, publish, seed  # this script's folder is on sys.path
+from bench_ingest import (  # this script's folder is on sys.path
+    MQTT_URL,
+    new_database,
+    publish,
+    seed,
+    start_loop,
+)
 from tests.ingest.poison import MARKER, install_poison
 
 from jiayuan.db.session import make_engine
 from jiayuan.devices.service import BatchOutcome
-from jiayuan.ingest.runner import IngestLoop
 from jiayuan.settings import Settings
 
 POISON_EVERY = 100
@@ -44,11 +49,7 @@ def run(url: str, *, count: int, rate: float, poison_every: int) -> dict[str, fl
         if handled >= count:
             done.set()
 
-    loop = IngestLoop(settings, on_commit=on_commit)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    loop.connected.wait(10)
-    time.sleep(0.3)
+    loop, thread = start_loop(settings, on_commit)
     extra = ("--poison-every", str(poison_every), "--marker", MARKER) if poison_every else ()
     started = time.perf_counter()
     publisher = publish(prefix, "bench-hb", "heartbeat", count, rate, extra)

@@ -53,3 +53,20 @@ def publisher(mqtt_url: str) -> Iterator[mqtt.Client]:
     yield client
     client.loop_stop()
     client.disconnect()
+
+
+@pytest.fixture
+def forget_session(mqtt_url: str, prefix: str) -> Iterator[None]:
+    """Remove the ingest's persistent session from the shared broker afterwards."""
+    yield
+    target = parse_mqtt_url(mqtt_url)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=prefix,
+        clean_session=True,
+        protocol=mqtt.MQTTv311,
+    )
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    client.connect(target.host, target.port)
+    client.disconnect()

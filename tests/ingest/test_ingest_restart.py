@@ -8,18 +8,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.devices.models import DeviceEvent
 from jiayuan.kernel.clock import utcnow
 from tests.devices.helpers import envelope, seed_site
@@ -100,23 +98,6 @@ class Platform:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         return self.process.returncode
-
-
-@pytest.fixture
-def forget_session(mqtt_url: str, prefix: str) -> Iterator[None]:
-    """Remove the ingest's persistent session from the shared broker afterwards."""
-    yield
-    target = parse_mqtt_url(mqtt_url)
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=prefix,
-        clean_session=True,
-        protocol=mqtt.MQTTv311,
-    )
-    if target.username:
-        client.username_pw_set(target.username, target.password)
-    client.connect(target.host, target.port)
-    client.disconnect()
 
 
 @pytest.fixture

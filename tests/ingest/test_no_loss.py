@@ -10,16 +10,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.kernel.clock import utcnow
 from tests.devices.helpers import envelope, seed_site
@@ -83,23 +80,6 @@ class IngestProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture
-def forget_session(mqtt_url: str, prefix: str) -> Iterator[None]:
-    """Remove the ingest's persistent session from the shared broker afterwards."""
-    yield
-    target = parse_mqtt_url(mqtt_url)
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=prefix,
-        clean_session=True,
-        protocol=mqtt.MQTTv311,
-    )
-    if target.username:
-        client.username_pw_set(target.username, target.password)
-    client.connect(target.host, target.port)
-    client.disconnect()
 
 
 def test_nothing_lost_nothing_doubled(

@@ -19,6 +19,7 @@ from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
+from tests.broker.helpers import eventually
 from tests.devices.helpers import envelope, seed_site
 from tests.ingest.poison import (
     MARKER,
@@ -66,11 +67,9 @@ def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
         )
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, why: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, why
-        time.sleep(0.1)
+def all_handled(sessions: sessionmaker[Session], loop: IngestLoop, raws: list[bytes], poisoned: int) -> bool:
+    """Every good message stored, every poison parked, and the trailing duplicate seen."""
+    return counts(sessions) == (len(raws) - poisoned, poisoned) and loop.stats.messages > len(raws)
 
 
 def run_loop(loop: IngestLoop) -> threading.Thread:
@@ -99,10 +98,9 @@ def test_one_poison_in_a_hundred_costs_a_few_transactions_and_one_log_line(
     thread = run_loop(loop)
     try:
         publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
-        wait_until(
-            lambda: counts(sessions) == (len(raws) - poisoned, poisoned) and loop.stats.messages > len(raws),
-            60,
-            f"not all stored: {counts(sessions)}, {loop.stats}",
+        assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
+            counts(sessions),
+            loop.stats,
         )
     finally:
         loop.stop()
@@ -170,10 +168,9 @@ def test_an_outage_while_a_poison_is_isolated_loses_and_doubles_nothing(
         cutter.start()
         publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
         cutter.join(90)
-        wait_until(
-            lambda: counts(sessions) == (len(raws) - poisoned, poisoned) and loop.stats.messages > len(raws),
-            60,
-            f"not all stored after the outage: {counts(sessions)}, {loop.stats}",
+        assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
+            counts(sessions),
+            loop.stats,
         )
         time.sleep(1.0)  # a doubled dead letter would show up now
         assert thread.is_alive()
@@ -216,7 +213,7 @@ def test_a_failing_liveness_check_neither_stops_nor_repeats_the_batches(
             for raw in raws:  # about 3 s of traffic: several liveness rounds fail meanwhile
                 publisher.publish(f"{prefix}/v1/devices/{DEVICE}/events", raw, qos=1).wait_for_publish(5)
                 time.sleep(0.01)
-            wait_until(lambda: counts(sessions) == (len(raws), 0), 30, f"not all stored: {counts(sessions)}")
+            assert eventually(lambda: counts(sessions) == (len(raws), 0), 30), counts(sessions)
             time.sleep(1.5)  # a batch handled twice would show up now
         finally:
             loop.stop()
