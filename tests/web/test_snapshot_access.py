@@ -18,18 +18,11 @@ from tests.access.test_flow_today import push
 from tests.access.test_flow_today import setup as flow_setup
 from tests.devices.snapshot_helpers import jpeg, snapshot_message
 from tests.integration.accounts.helpers import login, make_user
-from tests.web.test_scope_matrix import ROLES, build_world
+from tests.web.test_scope_matrix import CAMERA_SCOPE, ROLES, build_world
 
 # 锦江花园 (the property company's compound), 森海一期 (same community), 桐本南路社区 (another community).
 CAMERAS = {"jjhy-gate1-cam": jpeg(40), "sh1-gate1-cam": jpeg(120), "yf-gate1-cam": jpeg(200)}
-SEES = {
-    "admin": {"jjhy-gate1-cam", "sh1-gate1-cam"},
-    "staff": {"jjhy-gate1-cam", "sh1-gate1-cam"},
-    "grid": {"jjhy-gate1-cam", "sh1-gate1-cam"},
-    "property": {"jjhy-gate1-cam"},
-    "police": {"jjhy-gate1-cam", "sh1-gate1-cam"},
-    "volunteer": {"jjhy-gate1-cam", "sh1-gate1-cam"},
-}
+SEES = CAMERA_SCOPE  # evidence pictures follow the live camera's scope rule
 REFUSED = {"resident": 403, "device": 403, "anonymous": 401}
 
 
