@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Start what the tests need when it is not already running: PostgreSQL, the project's own Mosquitto
-# (deploy/mosquitto/mosquitto.conf: no anonymous clients, dynamic security) and Chromium.
+# (`jiayuan broker config`: no anonymous clients, dynamic security) and Chromium.
 #
 # The broker's port and its platform password both derive from a hash of the broker configuration
-# (the config template and the ACLs in src/jiayuan/broker/dynsec.py), unless JIAYUAN_TEST_MQTT_PORT
+# (the template, its renderer and the ACLs in src/jiayuan/broker/), unless JIAYUAN_TEST_MQTT_PORT
 # chooses the port. A broker already on the port is reused only when it refuses anonymous clients and
 # accepts this hash's password, i.e. when it runs this configuration; a broker this checkout started
 # with an older configuration is restarted. The URL for the tests goes to var/test-services.env.
@@ -26,7 +26,7 @@ fi
 PLUGIN="$(ls /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so 2>/dev/null | head -n1 || true)"
 [ -n "$PLUGIN" ] || { echo "Mosquitto's dynamic security plugin was not found (mosquitto >= 2.0)" >&2; exit 1; }
 
-HASH="$(cat deploy/mosquitto/mosquitto.conf src/jiayuan/broker/dynsec.py | sha256sum | cut -c1-16)"
+HASH="$(cat src/jiayuan/broker/mosquitto.conf src/jiayuan/broker/config.py src/jiayuan/broker/dynsec.py | sha256sum | cut -c1-16)"
 MQTT_PORT="${JIAYUAN_TEST_MQTT_PORT:-$((18900 + 16#${HASH:0:4} % 100))}"
 MQTT_USER="jiayuan-test"
 MQTT_PASSWORD="test-$HASH"
@@ -52,8 +52,7 @@ fi
 if ! port_open "$MQTT_PORT"; then
   echo "starting the project's Mosquitto on 127.0.0.1:$MQTT_PORT"
   mkdir -p "$VAR"
-  sed -e "s#@VAR@#$VAR#g" -e "s#@PORT@#$MQTT_PORT#g" -e "s#@USER@#$(id -un)#g" -e "s#@DYNSEC_PLUGIN@#$PLUGIN#g" \
-    deploy/mosquitto/mosquitto.conf > "$VAR/mosquitto.conf"
+  .venv/bin/jiayuan broker config --dir "$VAR" --port "$MQTT_PORT" --plugin "$PLUGIN" --output "$VAR/mosquitto.conf" 2>/dev/null
   echo "pid_file $VAR/mosquitto.pid" >> "$VAR/mosquitto.conf"
   rm -f "$VAR/mosquitto.db"  # messages of an older configuration's run
   JIAYUAN_MQTT_URL="$MQTT_URL" .venv/bin/jiayuan broker init --file "$VAR/dynamic-security.json" --force >/dev/null

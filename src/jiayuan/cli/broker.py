@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from jiayuan.broker.config import AUTOSAVE_CHANGES
 from jiayuan.cli.common import console, err_console, settings
 from jiayuan.settings import Settings
 
@@ -77,6 +78,47 @@ def push_devices(config: Settings, device_ids: list[str] | None, *, force: bool 
         else:
             err_console.print(f"{login.device_id}: 可登录 allowed（令牌 #{login.token_id}）")
     return failed
+
+
+@app.command("config")
+def config(
+    var_dir: Path = typer.Option(..., "--dir", help="Mosquitto 的数据目录（持久化、日志、动态安全文件）."),
+    port: int = typer.Option(1883, "--port", min=1, max=65535, help="监听端口."),
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址（设备在别的主机上时填 0.0.0.0）."),
+    user: str = typer.Option("", "--user", help="Mosquitto 运行所用的系统账户（默认当前账户）."),
+    plugin: str = typer.Option("", "--plugin", help="mosquitto_dynamic_security.so 的路径（默认自动查找）."),
+    autosave_changes: int = typer.Option(
+        AUTOSAVE_CHANGES,
+        "--autosave-changes",
+        min=1,
+        help="每累计多少条变化落盘一次（崩溃时最多丢这么多条）.",
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="写入此文件（默认打印到标准输出）."),
+) -> None:
+    """Write Mosquitto's configuration: no anonymous clients, dynamic security, the packet limit."""
+    from jiayuan.broker.config import BrokerConfig, dynsec_plugin
+
+    found = plugin or dynsec_plugin()
+    if not found:
+        err_console.print(
+            "[red]找不到 mosquitto_dynamic_security.so：安装 Mosquitto ≥ 2.0，或用 --plugin 指明路径[/red]"
+        )
+        raise typer.Exit(2)
+    text = BrokerConfig(
+        var_dir=str(var_dir.resolve()),
+        port=port,
+        host=host,
+        user=user,
+        plugin=found,
+        max_packet_bytes=settings().mqtt_max_packet_bytes,
+        autosave_changes=autosave_changes,
+    ).render()
+    if output is None:
+        console.out(text, end="", highlight=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    err_console.print(f"已写入 {output}；启动：mosquitto -c {output}")
 
 
 @app.command("sync")

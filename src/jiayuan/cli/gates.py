@@ -36,13 +36,15 @@ def list_gates(
 @app.command("push-keys")
 def push_keys() -> None:
     """Send the pass keys and the revocation list to every QR reader over the command topic."""
+    import threading
+
     from jiayuan.access import passes_service
     from jiayuan.access.passes import signer_for
     from jiayuan.accounts.service import record_audit
+    from jiayuan.broker_link import background_client
     from jiayuan.cli.common import err_console, os_operator, settings
     from jiayuan.devices import commands
     from jiayuan.devices.decode import Topics
-    from jiayuan.sim.runner import connect
 
     config = settings()
     if not config.mqtt_url:
@@ -60,7 +62,14 @@ def push_keys() -> None:
             target_type="device",
             detail={"readers": len(readers)},
         )
-    client = connect(config.mqtt_url, "jiayuan-push-keys")
+    client = background_client(config.mqtt_url, name="jiayuan-push-keys")
+    connected = threading.Event()
+    client.on_connect = lambda *_args: connected.set()
+    client.loop_start()
+    if not connected.wait(10):
+        client.loop_stop()
+        err_console.print("[red]10 秒内未能连上 MQTT 服务：检查 JIAYUAN_MQTT_URL 和 Mosquitto[/red]")
+        raise typer.Exit(1)
     topics = Topics(config.mqtt_topic_prefix)
     try:
         for device_id in readers:

@@ -7,13 +7,16 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")]
+EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$"
+EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # A snapshot id names a file on the platform's disk: letters, digits, `_` and `-` only, never a path.
 SNAPSHOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SnapshotId = Annotated[str, StringConstraints(pattern=SNAPSHOT_ID_PATTERN)]
 # The largest evidence JPEG a device may publish on its snapshots topic.
 SNAPSHOT_MAX_BYTES = 512 * 1024
+# The most ids one `delivered` receipt names (about 40 KiB); a bigger batch gets several receipts.
+RECEIPT_MAX_IDS = 1000
 Direction = Literal["in", "out"]
 ObjectClass = Literal["person", "bicycle", "car", "truck", "bus"]
 TrackId = int | Label | None
@@ -192,7 +195,18 @@ class DeviceConfig(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+class Delivered(_Strict):
+    """The receipt: these events and snapshots are committed (stored, or parked as dead letters).
+
+    A device may drop them from its outbox; whatever it still holds after a reconnect it sends again.
+    """
+
+    ids: list[EventId] = Field(default_factory=list, max_length=RECEIPT_MAX_IDS)
+    snapshots: list[SnapshotId] = Field(default_factory=list, max_length=RECEIPT_MAX_IDS)
+
+
 COMMAND_PAYLOADS: dict[str, type[BaseModel]] = {
+    "delivered": Delivered,
     "announce": Announce,
     "talk": Talk,
     "open": Open,

@@ -37,7 +37,7 @@ from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.ingest import handlers
+from jiayuan.ingest import handlers, receipts
 from jiayuan.ingest.outage import OutageLog
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
@@ -261,6 +261,7 @@ class IngestLoop:
         for received in batch:
             if received.qos > 0:
                 self._client.ack(received.mid, received.qos)
+        self._send_receipts(batch)
         self.stats.batches += 1
         self.stats.messages += len(batch)
         self.stats.accepted += len(outcome.accepted)
@@ -287,6 +288,13 @@ class IngestLoop:
         for start in range(0, len(messages), _RELAY_CHUNK):
             body = orjson.dumps(messages[start : start + _RELAY_CHUNK])
             self._client.publish(self.pipeline.topics.committed, self._feed_signer.sign(body), qos=0)
+
+    def _send_receipts(self, batch: list[Received]) -> None:
+        """Tell each device which of its messages this batch committed (QoS 1, on its commands topic)."""
+        topics = self.pipeline.topics
+        for device_id, receipt in receipts.receipts([r.raw for r in batch], topics).items():
+            for body in receipts.commands_for(device_id, receipt):
+                self._client.publish(topics.commands(device_id), body, qos=1)
 
     def _send_pass_material(self, device_ids: list[str]) -> None:
         """A QR reader that comes online gets the current keys and revocation list at once."""

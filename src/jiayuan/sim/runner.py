@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from jiayuan.access.passes import signer_for
 from jiayuan.access.schemas import VisitorInvite
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
+from jiayuan.device_link import DeviceLink
+from jiayuan.devices.decode import Topics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
@@ -88,8 +91,9 @@ def _first(kinds: dict[str, str], *names: str) -> str | None:
     return next((kinds[n] for n in names if n in kinds), None)
 
 
-def connect(url: str, client_id: str) -> mqtt.Client:
-    """A connected MQTT 3.1.1 publisher (the embedded broker wants a username)."""
+def connect(url: str, client_id: str, prefix: str) -> DeviceLink:
+    """A connected MQTT 3.1.1 link that speaks for every simulated device (the embedded broker wants a
+    username) and holds what it publishes until the platform's receipt."""
     parts = urlsplit(url)
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
@@ -97,9 +101,23 @@ def connect(url: str, client_id: str) -> mqtt.Client:
     client.username_pw_set(unquote(parts.username) if parts.username else "jiayuan-sim",
                            unquote(parts.password) if parts.password else None)  # fmt: skip
     client.max_inflight_messages_set(0)
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    link = DeviceLink(client, Topics(prefix))
     client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
     client.loop_start()
-    return client
+    link.start()
+    link.subscribed.wait(10)
+    return link
+
+
+def _event_id(body: bytes) -> str | None:
+    """The id of an envelope; None for the deliberately broken ones, which no receipt can name."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def run(
@@ -126,8 +144,9 @@ def run(
         raise ValueError("no gates registered: load the demo data first (jiayuan seed demo)")
     signer = signer_for(settings.pass_signing_key.get_secret_value(), settings.pass_key_id)
     traffic = Traffic(gates, signer, seed=seed)
-    client = connect(settings.mqtt_url, f"jiayuan-sim-{seed}")
     prefix = settings.mqtt_topic_prefix
+    link = connect(settings.mqtt_url, f"jiayuan-sim-{seed}", prefix)
+    client = link.client
     stop = stop or threading.Event()
     stats = SimStats()
     started = time.monotonic()
@@ -135,8 +154,14 @@ def run(
 
     def publish(messages: list[Message]) -> None:
         for message in messages:
-            topic = f"{prefix}/v1/devices/{message.device}/{message.kind}"
-            client.publish(topic, message.body, qos=1, retain=message.retain)
+            event_id = _event_id(message.body) if message.kind == "events" else None
+            if event_id is not None:
+                link.event(message.device, event_id, message.body)
+            elif message.kind.startswith("snapshots/"):
+                link.snapshot(message.device, message.kind.removeprefix("snapshots/"), message.body)
+            else:
+                topic = f"{prefix}/v1/devices/{message.device}/{message.kind}"
+                client.publish(topic, message.body, qos=1, retain=message.retain)
             stats.messages += 1
 
     try:
@@ -158,6 +183,7 @@ def run(
             next_at += traffic.rng.expovariate(rate * traffic.curve(now))
             stop.wait(max(0.0, next_at - time.monotonic()))
     finally:
+        link.stop()
         client.loop_stop()
         client.disconnect()
     return stats

@@ -12,6 +12,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from jiayuan.broker_link import parse_mqtt_url
+from jiayuan.device_link import DeviceLink
+from jiayuan.devices.decode import Topics as DeviceTopics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.vision.envelope import (
@@ -54,7 +56,10 @@ class Publisher:
         self._client.will_set(self.topics.status, self._status("offline"), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.max_queued_messages_set(10000)
-        self._client.on_connect = self._on_connect
+        # Events and snapshots stay in the link's outbox until the platform's receipt.
+        self.link = DeviceLink(
+            self._client, DeviceTopics(prefix), devices=[device], on_connect=self._on_connect
+        )
         self._client.on_disconnect = self._on_disconnect
         self._host, self._port = target.host, target.port
 
@@ -62,13 +67,8 @@ class Publisher:
     def _status(state: str) -> str:
         return json.dumps({"v": 1, "state": state, "ts": rfc3339(utcnow())})
 
-    def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        if reason.is_failure:
-            log.warning("broker refused the connection: %s", reason)
-            return
-        client.publish(self.topics.status, self._status("online"), qos=1, retain=True)
+    def _on_connect(self) -> None:
+        self._client.publish(self.topics.status, self._status("online"), qos=1, retain=True)
         self.connected.set()
 
     def _on_disconnect(
@@ -80,6 +80,7 @@ class Publisher:
         """Connect in the background; whether the broker answered within the timeout."""
         self._client.connect_async(self._host, self._port, keepalive=30)
         self._client.loop_start()
+        self.link.start()
         return self.connected.wait(timeout)
 
     def status(self, state: str) -> None:
@@ -94,7 +95,7 @@ class Publisher:
         body = envelope.model_dump_json().encode()
         if len(body) > MAX_ENVELOPE_BYTES:
             raise ValueError(f"事件过大（{len(body)} 字节）")
-        self._client.publish(self.topics.events, body, qos=1)
+        self.link.event(self.device, envelope.id, body)
         return envelope.id
 
     def snapshot(self, jpeg: bytes) -> str:
@@ -102,7 +103,7 @@ class Publisher:
         if len(jpeg) > MAX_SNAPSHOT_BYTES:
             raise ValueError(f"快照超过 512 KiB（{len(jpeg)} 字节）")
         snapshot_id = new_event_id()
-        self._client.publish(self.topics.snapshot(snapshot_id), jpeg, qos=1)
+        self.link.snapshot(self.device, snapshot_id, jpeg)
         return snapshot_id
 
     def live(self, jpeg: bytes) -> None:
@@ -114,5 +115,6 @@ class Publisher:
         info = self._client.publish(self.topics.status, self._status("offline"), qos=1, retain=True)
         if self.connected.is_set():
             info.wait_for_publish(timeout=5)
+        self.link.stop()
         self._client.disconnect()
         self._client.loop_stop()
