@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # least the largest message the protocol accepts, a 512 KiB snapshot, plus 4 KiB for topic and header.
     # Between the protocol's limits and this, a message reaches ingest and is parked as `too_large`;
     # beyond it the broker refuses it and logs the client (docs/brokers.md).
-    mqtt_max_packet_bytes: int = Field(default=516 * 1024, ge=516 * 1024, le=256 * 1024**2)
+    mqtt_max_packet_bytes: int = Field(default=516 * 1024, ge=516 * 1024, le=256 * 1024**2)  # 512 KiB + 4 KiB
     # Keep Mosquitto's dynamic security plugin in step with device tokens (the account in
     # JIAYUAN_MQTT_URL must hold the jiayuan-platform role; see docs/devices.md). Off for other brokers.
     mqtt_dynsec: bool = True

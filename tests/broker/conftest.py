@@ -6,9 +6,6 @@ It never touches the shared test broker: its own free port, its own directory, t
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,62 +16,7 @@ from jiayuan.broker.config import AUTOSAVE_CHANGES, BrokerConfig, dynsec_plugin
 from jiayuan.cli.main import app as cli
 from jiayuan.ingest.embedded_broker import free_port
 from jiayuan.settings import get_settings
-
-PLATFORM_USER = "jiayuan-platform"
-PLATFORM_PASSWORD = "platform-secret-for-tests"
-
-
-class PrivateBroker:
-    """A Mosquitto process on its own port and directory that a test may SIGKILL and start again."""
-
-    def __init__(self, directory: Path, port: int, config: Path) -> None:
-        self.directory = directory
-        self.port = port
-        self.config = config
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{PLATFORM_USER}:{PLATFORM_PASSWORD}@127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        path = self.directory / "mosquitto.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def start(self) -> None:
-        """Start it and wait until it listens."""
-        self.process = subprocess.Popen(
-            ["mosquitto", "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.process.kill()
-                    pytest.fail(
-                        f"Mosquitto did not start from the shipped configuration: {self.process.returncode}"
-                    )
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        """SIGKILL: whatever it had not saved is gone, as in a crash or a power cut."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM, and SIGKILL if it does not stop within 10 s."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+from tests.broker.processes import PLATFORM_PASSWORD, PLATFORM_USER, PrivateBroker
 
 
 def render(directory: Path, port: int, plugin: str, *, autosave_changes: int = AUTOSAVE_CHANGES) -> Path:

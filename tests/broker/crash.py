@@ -72,7 +72,7 @@ def _stored(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).select_from(DeviceEvent)) or 0
 
 
-def _run_ingest(
+def run_ingest(
     settings: Settings, sessions: sessionmaker[Session], until: Callable[[], bool], timeout: float
 ) -> None:
     loop = IngestLoop(settings, sessions=sessions)
@@ -99,7 +99,7 @@ def crash_with_backlog(
     """Subscribe the ingest, take it away, queue `events`, SIGKILL the broker, restart both, drain."""
     # The ingest's persistent session and subscriptions exist on the broker; then the ingest is away
     # (as during a database outage) and the backlog waits on the broker.
-    _run_ingest(settings, sessions, lambda: False, 0.5)
+    run_ingest(settings, sessions, lambda: False, 0.5)
     client = _client(url, "crash-devices")
     link = DeviceLink(client, Topics(settings.mqtt_topic_prefix)) if outbox else None
     target = parse_mqtt_url(url)
@@ -133,7 +133,7 @@ def crash_with_backlog(
         done = lambda: _stored(sessions) >= events and len(link.outbox) == 0  # noqa: E731
     else:
         done = _settled(sessions)
-    _run_ingest(settings, sessions, done, drain_timeout)
+    run_ingest(settings, sessions, done, drain_timeout)
     drain_s = time.monotonic() - started
     if link is not None:
         link.stop()

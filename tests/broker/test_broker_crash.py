@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.broker.config import AUTOSAVE_CHANGES
 from jiayuan.settings import Settings
-from tests.broker.conftest import PrivateBroker
 from tests.broker.crash import crash_with_backlog
+from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
 from tests.devices.helpers import seed_site
 

@@ -37,8 +37,8 @@ from jiayuan.registry.models import Community
 from jiayuan.settings import get_settings
 from jiayuan.vision.publish import Publisher
 from jiayuan.web.app import create_app
-from tests.broker.conftest import PrivateBroker
 from tests.broker.helpers import Probe, eventually
+from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope, seed_site
 from tests.integration.accounts.helpers import make_user, token_for

@@ -16,8 +16,8 @@ from jiayuan.broker.admin import BrokerAdmin
 from jiayuan.broker_link import live_feed_signer
 from jiayuan.bus.hub import Hub, Message
 from jiayuan.web.live_feed import LiveFeed
-from tests.broker.conftest import PrivateBroker
 from tests.broker.helpers import Probe, eventually
+from tests.broker.processes import PrivateBroker
 from tests.broker.test_device_logins import PREFIX, QR, issue, push
 from tests.devices.helpers import seed_site
 
