@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices import service
-from jiayuan.devices.decode import Limits, Topics
+from jiayuan.devices.decode import Limits, Rejected, Topics
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, accept_http
 from jiayuan.kernel.errors import Forbidden
@@ -216,3 +216,24 @@ def test_dead_letter_counts_and_scope(sessions: sessionmaker[Session]) -> None:
             1 for m in BAD.values() if m.topic == "t/v1/devices/jjhy-gate1-qr/" + m.topic.rsplit("/", 1)[1]
         )
         assert status.dead_letters == on_topic == 12
+
+
+def test_a_parked_message_counts_for_its_registered_device(sessions: sessionmaker[Session]) -> None:
+    raw = envelope("jjhy-gate1-qr", "heartbeat", HB, ts=NOW)
+    with sessions() as session:
+        seed_site(session)
+        for device_id in ("jjhy-gate1-qr", "jjhy-gate1-qr", "ghost-1", None):
+            service.park(
+                session,
+                actor=Principal.system(),
+                message=mqtt(device_id or "x", raw),
+                rejection=Rejected("handler_error", "refused", device_id),
+            )
+        session.commit()
+        accept_batch(
+            session, actor=Principal.system(), messages=[BAD["bad_json"]], pipeline=PIPELINE, now=NOW
+        )
+        session.commit()
+        counted = {s.device_id: s.dead_letters for s in session.scalars(select(DeviceStatus))}
+        assert counted == {"jjhy-gate1-qr": 3}  # two parked, one refused in a batch; no row for a stranger
+        assert session.scalar(select(func.count()).select_from(DeadLetter)) == 5

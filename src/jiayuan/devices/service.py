@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -310,6 +310,12 @@ def _state_event(device: DeviceInfo, state: str) -> DeviceStateChanged:
     )
 
 
+def _new_status(device_id: str) -> dict[str, object]:
+    """The status row of a device heard from for the first time."""
+    counters = dict.fromkeys(("events_accepted", "duplicates", "dead_letters"), 0)
+    return {"device_id": device_id, "state": "unknown", **counters}
+
+
 def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, DeviceStatus]:
     """The status rows of these devices, created when missing and locked for this transaction."""
     if not device_ids:
@@ -317,10 +323,7 @@ def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, 
     insert_rows(
         session,
         table_of(DeviceStatus),
-        [
-            {"device_id": d, "state": "unknown", "events_accepted": 0, "duplicates": 0, "dead_letters": 0}
-            for d in device_ids
-        ],
+        [_new_status(d) for d in device_ids],
         ignore_conflicts_on=("device_id",),
     )
     rows = session.scalars(
@@ -362,14 +365,35 @@ def _park(
 
 
 def park(session: Session, *, actor: Principal, message: RawMessage, rejection: Rejected) -> BatchOutcome:
-    """Store one message as a dead letter (a message a domain handler could not take)."""
+    """Store one message as a dead letter, counted for its device when registered.
+
+    For messages refused outside a batch: one a domain handler could not take, a refused snapshot.
+    """
     policies.require_can_publish(actor, "")
     known = directory.devices_by_ids(session, [rejection.device_id] if rejection.device_id else [])
     _park(session, [(message, rejection)], known)
+    device = known.get(rejection.device_id or "")
+    if device is not None:
+        _count_dead_letter(session, device.id)
     outcome = BatchOutcome()
     outcome.dead[rejection.reason] += 1
     outcome.rejections.append(rejection)
     return outcome
+
+
+def _count_dead_letter(session: Session, device_id: str) -> None:
+    """One more dead letter in the device's counter (its status row is created when missing)."""
+    insert_rows(
+        session,
+        table_of(DeviceStatus),
+        [_new_status(device_id)],
+        ignore_conflicts_on=("device_id",),
+    )
+    session.execute(
+        update(DeviceStatus)
+        .where(DeviceStatus.device_id == device_id)
+        .values(dead_letters=DeviceStatus.dead_letters + 1)
+    )
 
 
 def claim_silent(session: Session, *, actor: Principal, now: datetime | None = None) -> list[DeviceInfo]:
