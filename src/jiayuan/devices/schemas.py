@@ -227,6 +227,7 @@ DEAD_LETTER_REASONS = (
     "clock",
     "revoked_device",
     "bad_snapshot",
+    "id_conflict",
     "handler_error",
 )
 
