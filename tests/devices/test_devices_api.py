@@ -54,6 +54,11 @@ def test_a_device_pushes_its_own_events_once(client: TestClient, sessions: sessi
     again = client.post(url, content=raw, headers=bearer(tok["jjhy-gate1-qr"]))
     assert (first.status_code, first.json()["result"]) == (202, "accepted")
     assert (again.status_code, again.json()["result"]) == (200, "duplicate")
+    reused = json.loads(raw) | {"payload": {**HB, "uptime_s": 6}}
+    conflict = client.post(url, content=json.dumps(reused), headers=bearer(tok["jjhy-gate1-qr"]))
+    assert (conflict.status_code, conflict.json()["reason"]) == (422, "id_conflict")
+    page = client.get("/console/devices?reason=id_conflict", headers=bearer(tok["staff"]))
+    assert "编号冲突" in page.text and f"id {json.loads(raw)['id']} is already stored" in page.text
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(DeviceEvent)) == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -10,11 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access.models import Alarm, PassCheck, VehiclePassage
 from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
-from jiayuan.devices.schemas import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope
+from jiayuan.devices.schemas import (
+    COMMAND_PAYLOADS,
+    DEAD_LETTER_REASONS,
+    EVENT_PAYLOADS,
+    DeviceStatusMessage,
+    Envelope,
+)
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
-from tests.devices.helpers import doc_blocks, seed_site
+from jiayuan.web.routes.devices_pages import REASON_LABELS
+from tests.devices.helpers import DOCS, doc_blocks, seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T08:30:00+08:00")
 PIPELINE = Pipeline(topics=Topics("jiayuan"))
@@ -41,6 +49,12 @@ def test_the_document_shows_every_event_type_and_command() -> None:
     assert set(EVENT_PAYLOADS) <= types
     assert set(COMMAND_PAYLOADS) <= types
     assert {"online", "offline"} <= {b.data.get("state") for b in blocks}
+
+
+def test_every_dead_letter_reason_is_documented_and_labelled_in_the_console() -> None:
+    section = DOCS.read_text(encoding="utf-8").split("## 7. 死信")[1].split("\n## ")[0]
+    assert re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE) == list(DEAD_LETTER_REASONS)
+    assert set(REASON_LABELS) == set(DEAD_LETTER_REASONS)
 
 
 def test_every_command_example_fits_its_schema() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices import service
-from jiayuan.devices.decode import Limits, Topics
+from jiayuan.devices.decode import Limits, Rejected, Topics
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, accept_http
 from jiayuan.kernel.errors import Forbidden
@@ -216,3 +216,109 @@ def test_dead_letter_counts_and_scope(sessions: sessionmaker[Session]) -> None:
             1 for m in BAD.values() if m.topic == "t/v1/devices/jjhy-gate1-qr/" + m.topic.rsplit("/", 1)[1]
         )
         assert status.dead_letters == on_topic == 12
+
+
+def test_a_parked_message_counts_for_its_registered_device(sessions: sessionmaker[Session]) -> None:
+    raw = envelope("jjhy-gate1-qr", "heartbeat", HB, ts=NOW)
+    with sessions() as session:
+        seed_site(session)
+        for device_id in ("jjhy-gate1-qr", "jjhy-gate1-qr", "ghost-1", None):
+            service.park(
+                session,
+                actor=Principal.system(),
+                message=mqtt(device_id or "x", raw),
+                rejection=Rejected("handler_error", "refused", device_id),
+            )
+        session.commit()
+        accept_batch(
+            session, actor=Principal.system(), messages=[BAD["bad_json"]], pipeline=PIPELINE, now=NOW
+        )
+        session.commit()
+        counted = {s.device_id: s.dead_letters for s in session.scalars(select(DeviceStatus))}
+        assert counted == {"jjhy-gate1-qr": 3}  # two parked, one refused in a batch; no row for a stranger
+        assert session.scalar(select(func.count()).select_from(DeadLetter)) == 5
+
+
+EVENT_ID = "01JDQ5V6Z8R2M3N4P5Q6R7S8C1"
+
+
+def heartbeat(uptime_s: int, *, at: datetime = NOW, device: str = "jjhy-gate1-qr") -> bytes:
+    """A heartbeat under one fixed id, as a device that restarted its id counter would send."""
+    return envelope(device, "heartbeat", {"uptime_s": uptime_s, "fw": "1.0"}, ts=at, id=EVENT_ID)
+
+
+def counters(session: Session, device: str = "jjhy-gate1-qr") -> tuple[int, int, int]:
+    status = session.get(DeviceStatus, device)
+    assert status is not None
+    session.refresh(status)
+    return status.events_accepted, status.duplicates, status.dead_letters
+
+
+def test_a_stored_id_with_different_content_is_a_conflict_not_a_duplicate(
+    sessions: sessionmaker[Session],
+) -> None:
+    later = NOW + timedelta(minutes=1)
+    with sessions() as session:
+        seed_site(session)
+        outcomes = []
+        for raw in (heartbeat(5), heartbeat(5), heartbeat(7, at=later), heartbeat(5, at=later)):
+            message = mqtt("jjhy-gate1-qr", raw)
+            outcomes.append(
+                accept_batch(
+                    session, actor=Principal.system(), messages=[message], pipeline=PIPELINE, now=later
+                )
+            )
+            session.commit()
+        assert [(len(o.accepted), o.duplicates, dict(o.dead)) for o in outcomes] == [
+            (1, 0, {}),
+            (0, 1, {}),  # an identical resend
+            (0, 0, {"id_conflict": 1}),  # new content under the stored id
+            (0, 0, {"id_conflict": 1}),  # the same payload at another time
+        ]
+        assert counters(session) == (1, 1, 2)
+        stored = session.scalars(select(DeviceEvent)).one()
+        assert (stored.ts, stored.payload["uptime_s"]) == (NOW, 5)  # the first one stays
+        letter = session.scalars(select(DeadLetter).order_by(DeadLetter.id)).first()
+        assert letter is not None and (letter.reason, letter.device_id) == ("id_conflict", "jjhy-gate1-qr")
+        assert letter.detail == (
+            f"id {EVENT_ID} is already stored for heartbeat at 2026-11-27T02:00:00+00:00 (seq None); "
+            "this heartbeat at 2026-11-27T10:01:00+08:00 (seq None) differs"
+        )
+
+
+def test_within_a_batch_the_first_of_an_id_wins_and_a_different_one_conflicts(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+        batch = [heartbeat(5), heartbeat(6), heartbeat(5), heartbeat(5, device="jjhy-gate2-qr")]
+        outcome = accept_batch(
+            session,
+            actor=Principal.system(),
+            messages=[
+                mqtt(d, raw) for d, raw in zip(["jjhy-gate1-qr"] * 3 + ["jjhy-gate2-qr"], batch, strict=True)
+            ],
+            pipeline=PIPELINE,
+            now=NOW,
+        )
+        session.commit()
+        assert (len(outcome.accepted), outcome.duplicates, dict(outcome.dead)) == (2, 1, {"id_conflict": 1})
+        assert [a.envelope.payload["uptime_s"] for a in outcome.accepted] == [5, 5]
+        assert counters(session) == (1, 1, 1)
+        assert counters(session, "jjhy-gate2-qr") == (1, 0, 0)
+        assert "uptime_s" not in outcome.rejections[0].detail
+
+
+def test_an_id_conflict_pushed_over_http_is_a_dead_letter(sessions: sessionmaker[Session]) -> None:
+    device = Principal(role=Role.DEVICE, device_id="jjhy-gate1-qr")
+    with sessions() as session:
+        seed_site(session)
+        results = []
+        for raw in (heartbeat(5), heartbeat(5), heartbeat(9)):
+            outcome = accept_http(
+                session, actor=device, device_id="jjhy-gate1-qr", body=raw, pipeline=PIPELINE, now=NOW
+            )
+            session.commit()
+            results.append((len(outcome.accepted), outcome.duplicates, dict(outcome.dead)))
+        assert results == [(1, 0, {}), (0, 1, {}), (0, 0, {"id_conflict": 1})]
+        assert counters(session) == (1, 1, 1)

@@ -116,6 +116,8 @@ def test_one_poison_in_a_hundred_costs_a_few_transactions_and_one_log_line(
     with sessions() as session:
         letters = session.scalars(select(DeadLetter)).all()
         assert {(d.reason, d.device_id) for d in letters} == {("handler_error", DEVICE)}
+        status = session.get(DeviceStatus, DEVICE)
+        assert status is not None and status.dead_letters == poisoned
         for letter in letters:
             assert "poison payload refused" in letter.detail
             assert "INSERT" not in letter.detail.upper() and "uptime_s" not in letter.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from jiayuan.ingest.runner import IngestLoop
 from jiayuan.registry.models import Vehicle
 from jiayuan.settings import Settings
 from jiayuan.sim.runner import run
-from jiayuan.sim.traffic import SimGate, Traffic
+from jiayuan.sim.traffic import Message, SimGate, Traffic
 from tests.devices.helpers import add_person, seed_site
 
 GATE = SimGate(
@@ -26,20 +27,48 @@ GATE = SimGate(
 )  # fmt: skip
 
 
+START = datetime.fromisoformat("2026-11-27T07:30:00+08:00")
+
+
+def ticks(traffic: Traffic, count: int = 300) -> list[Message]:
+    return [m for i in range(count) for m in traffic.tick(START + timedelta(seconds=i))]
+
+
+def without_ids(message: Message) -> tuple[str, str, object]:
+    """What a message says apart from its event id."""
+    try:
+        body = json.loads(message.body)
+    except ValueError:
+        return message.device, message.kind, message.body
+    body.pop("id", None)
+    return message.device, message.kind, body
+
+
+def ids(messages: list[Message]) -> set[str]:
+    """The event ids among the messages."""
+    found: set[str] = set()
+    for message in messages:
+        if message.kind == "events" and message.body.startswith(b"{") and message.body.endswith(b"}"):
+            found.add(json.loads(message.body)["id"])
+    return found
+
+
 def test_same_seed_same_traffic_and_a_daily_curve() -> None:
-    start = datetime.fromisoformat("2026-11-27T07:30:00+08:00")
-    runs = []
-    for _ in range(2):
-        traffic = Traffic([GATE], Signer("s" * 20), seed=42)
-        runs.append([m.body for i in range(300) for m in traffic.tick(start + timedelta(seconds=i))])
-    assert runs[0] == runs[1]
-    kinds = b"".join(runs[0])
+    runs = [ticks(Traffic([GATE], Signer("s" * 20), seed=42)) for _ in range(2)]
+    assert [without_ids(m) for m in runs[0]] == [without_ids(m) for m in runs[1]]
+    kinds = b"".join(m.body for m in runs[0])
     for needle in (b"qr_scan", b"plate_read", b"line_cross", b'"yellow"'):
         assert needle in kinds
     assert (
-        Traffic.curve(start) > 0.9 > 0.1 > Traffic.curve(datetime.fromisoformat("2026-11-27T03:00:00+08:00"))
+        Traffic.curve(START) > 0.9 > 0.1 > Traffic.curve(datetime.fromisoformat("2026-11-27T03:00:00+08:00"))
     )
     assert Traffic.curve(datetime.fromisoformat("2026-11-27T18:15:00+08:00")) > 0.9
+
+
+def test_two_runs_with_the_same_seed_use_disjoint_ids() -> None:
+    first, second = (ticks(Traffic([GATE], Signer("s" * 20), seed=42)) for _ in range(2))
+    assert len(ids(first)) > 200 and len(ids(second)) > 200
+    assert not ids(first) & ids(second)
 
 
 @pytest.mark.mqtt

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from jiayuan.devices.schemas import EVENT_PAYLOADS, DeviceStatusMessage, Envelope
+from jiayuan.devices.schemas import EVENT_PAYLOADS, INT64_MAX, INT64_MIN, DeviceStatusMessage, Envelope
 
 
 @dataclass(frozen=True)
@@ -112,10 +111,49 @@ class Rejected:
 Decoded = Event | Status | Rejected
 
 
+def _printable(text: str) -> str:
+    """ASCII with escapes: a field name from the message may hold NUL, which no text column takes."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(p) for p in error.get("loc", ())) or "(root)"
-    return f"{where}: {error.get('msg', 'invalid')}"[:500]
+    return _printable(f"{where}: {error.get('msg', 'invalid')}"[:500])
+
+
+def _refused(exc: ValidationError, reason: str, device_id: str | None) -> Rejected:
+    """`bad_json` when the bytes are not JSON (or nest too deep), else `reason`."""
+    if exc.errors()[0]["type"] == "json_invalid":
+        return Rejected("bad_json", _first_error(exc), device_id)
+    return Rejected(reason, _first_error(exc), device_id)
+
+
+def _unstorable(value: object, where: str) -> str | None:
+    """Why a parsed JSON value cannot be stored as sent, naming the field; None when it can.
+
+    PostgreSQL text and JSON refuse NUL, integer columns and JSON serialisers stop at 64 bits, and
+    NaN or Infinity are no JSON at all. (Lone surrogates and deep nesting fail the JSON parser.)
+    """
+    if isinstance(value, str):
+        return f"{where}: NUL character" if "\x00" in value else None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else f"{where}: integer beyond 64 bits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where}: not a finite number"
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return f"{where}.{key}: NUL character in a key"
+            items.append((f"{where}.{key}", item))
+    elif isinstance(value, list):
+        items = [(f"{where}.{index}", item) for index, item in enumerate(value)]
+    for name, item in items:
+        problem = _unstorable(item, name)
+        if problem is not None:
+            return problem
+    return None
 
 
 def decode_event(
@@ -129,14 +167,15 @@ def decode_event(
     try:
         envelope = Envelope.model_validate_json(raw)  # parsed and checked in one pass, in pydantic-core
     except ValidationError as exc:
-        if exc.errors()[0]["type"] == "json_invalid":
-            return Rejected("bad_json", _first_error(exc), claimed)
-        return Rejected("bad_envelope", _first_error(exc), claimed)
+        return _refused(exc, "bad_envelope", claimed)
     if topic_device is not None and envelope.device != topic_device:
         return Rejected("topic_mismatch", f"envelope device {envelope.device} on {topic_device}", claimed)
     schema = EVENT_PAYLOADS.get(envelope.type)
     if schema is None:
         return Rejected("unknown_type", f"type {envelope.type!r}", envelope.device)
+    unstorable = _unstorable(envelope.payload, "payload")
+    if unstorable is not None:
+        return Rejected("bad_payload", _printable(unstorable)[-500:], envelope.device)
     try:
         payload = schema.model_validate(envelope.payload)
     except ValidationError as exc:
@@ -153,13 +192,9 @@ def decode_status(raw: bytes, *, device_id: str, limits: Limits) -> Decoded:
     if len(raw) > limits.max_bytes:
         return Rejected("too_large", f"{len(raw)} bytes > {limits.max_bytes}", device_id)
     try:
-        data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Rejected("bad_json", str(exc)[:500], device_id)
-    try:
-        return Status(device_id, DeviceStatusMessage.model_validate(data))
+        return Status(device_id, DeviceStatusMessage.model_validate_json(raw))
     except ValidationError as exc:
-        return Rejected("bad_envelope", _first_error(exc), device_id)
+        return _refused(exc, "bad_envelope", device_id)
 
 
 def decode(topic: str, raw: bytes, *, topics: Topics, now: datetime, limits: Limits) -> Decoded:

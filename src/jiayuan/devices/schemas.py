@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$"
@@ -17,9 +18,23 @@ SnapshotId = Annotated[str, StringConstraints(pattern=SNAPSHOT_ID_PATTERN)]
 SNAPSHOT_MAX_BYTES = 512 * 1024
 # The most ids one `delivered` receipt names (about 40 KiB); a bigger batch gets several receipts.
 RECEIPT_MAX_IDS = 1000
+# What a BIGINT column (and the JSON serialiser of the payload column) holds.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 Direction = Literal["in", "out"]
 ObjectClass = Literal["person", "bicycle", "car", "truck", "bus"]
 TrackId = int | Label | None
+
+
+def _storable_in_utc(ts: datetime) -> datetime:
+    """Refuse an offset that moves the time outside years 1-9999 once stored in UTC."""
+    try:
+        ts.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range in UTC") from None
+    return ts
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_storable_in_utc)]
 
 
 class _Strict(BaseModel):
@@ -35,8 +50,8 @@ class Envelope(_Strict):
     id: EventId
     device: DeviceId
     type: Label
-    ts: AwareDatetime
-    seq: int | None = Field(default=None, ge=0)
+    ts: Timestamp
+    seq: int | None = Field(default=None, ge=0, le=INT64_MAX)
     payload: dict[str, Any]
 
 
@@ -144,7 +159,7 @@ class DeviceStatusMessage(_Strict):
 
     v: Literal[1]
     state: Literal["online", "offline"]
-    ts: AwareDatetime
+    ts: Timestamp
 
 
 class Announce(_Strict):
@@ -226,6 +241,7 @@ DEAD_LETTER_REASONS = (
     "clock",
     "revoked_device",
     "bad_snapshot",
+    "id_conflict",
     "handler_error",
 )
 

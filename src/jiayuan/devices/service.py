@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -27,6 +28,8 @@ from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
 
 RAW_KEPT = 4096
+# Keys per query when reading stored events back.
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def _store(
     dead: list[tuple[RawMessage, Rejected]] = []
     events: dict[tuple[str, str], tuple[RawMessage, Event]] = {}
     statuses: list[tuple[RawMessage, Status]] = []
-    in_batch_duplicates = 0
+    duplicates_per_device: Counter[str] = Counter()
     for message, result in decoded:
         if isinstance(result, Rejected):
             dead.append((message, result))
@@ -163,10 +166,13 @@ def _store(
             statuses.append((message, result))
         else:
             key = (device_id, result.envelope.id)
-            if key in events:
-                in_batch_duplicates += 1
-            else:
+            first = events.get(key)
+            if first is None:
                 events[key] = (message, result)
+            elif _Content.of(first[1].envelope) == _Content.of(result.envelope):
+                duplicates_per_device[device_id] += 1
+            else:  # the first of the batch wins, as the stored one does across batches
+                dead.append((message, _id_conflict(_Content.of(first[1].envelope), result.envelope)))
 
     dead_known = {r.device_id for _, r in dead if r.device_id in known}
     touched = sorted({d for d, _ in events} | {s.device_id for _, s in statuses} | dead_known)
@@ -193,14 +199,19 @@ def _store(
         returning=("id", "device_id", "event_id"),
     )
     new_keys = {(row.device_id, row.event_id): row.id for row in inserted}
-    outcome.duplicates = in_batch_duplicates + len(events) - len(new_keys)
+    collided = [key for key in events if key not in new_keys]
+    for key, stored in _stored_content(session, collided).items():
+        message, event = events[key]
+        if stored == _Content.of(event.envelope):
+            duplicates_per_device[key[0]] += 1
+        else:
+            dead.append((message, _id_conflict(stored, event.envelope)))
+    outcome.duplicates = sum(duplicates_per_device.values())
 
     accepted_per_device: Counter[str] = Counter()
-    duplicates_per_device: Counter[str] = Counter()
     for (device_id, event_id), (_message, event) in events.items():
         row_id = new_keys.get((device_id, event_id))
         if row_id is None:
-            duplicates_per_device[device_id] += 1
             continue
         accepted_per_device[device_id] += 1
         device = known[device_id]
@@ -217,7 +228,6 @@ def _store(
                 payload=event.envelope.payload,
             ),
         )
-    duplicates_per_device.update(_in_batch_duplicates(decoded, known))
 
     dead_per_device = Counter(r.device_id for _, r in dead if r.device_id in known)
     _park(session, dead, known)
@@ -280,18 +290,47 @@ def _latest_per_device(events: Iterable[tuple[RawMessage, Event]]) -> dict[str, 
     return latest
 
 
-def _in_batch_duplicates(
-    decoded: Sequence[tuple[RawMessage, Event | Status | Rejected]], known: dict[str, DeviceInfo]
-) -> Counter[str]:
-    seen: set[tuple[str, str]] = set()
-    duplicates: Counter[str] = Counter()
-    for _, result in decoded:
-        if isinstance(result, Event) and (device := known.get(result.envelope.device)) and device.enabled:
-            key = (result.envelope.device, result.envelope.id)
-            if key in seen:
-                duplicates[key[0]] += 1
-            seen.add(key)
-    return duplicates
+class _Content(NamedTuple):
+    """What an event says; two messages with the same `(device, id)` must say the same."""
+
+    type: str
+    ts: datetime
+    seq: int | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> _Content:
+        """The content of an envelope."""
+        return cls(envelope.type, envelope.ts, envelope.seq, envelope.payload)
+
+
+def _stored_content(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Content]:
+    """The stored content of these `(device, id)` keys (only collided keys are read back)."""
+    stored: dict[tuple[str, str], _Content] = {}
+    for start in range(0, len(keys), _CHUNK):
+        rows = session.execute(
+            select(
+                DeviceEvent.device_id,
+                DeviceEvent.event_id,
+                DeviceEvent.type,
+                DeviceEvent.ts,
+                DeviceEvent.seq,
+                DeviceEvent.payload,
+            ).where(tuple_(DeviceEvent.device_id, DeviceEvent.event_id).in_(keys[start : start + _CHUNK]))
+        )
+        for row in rows:
+            stored[(row.device_id, row.event_id)] = _Content(row.type, row.ts, row.seq, row.payload)
+    return stored
+
+
+def _id_conflict(stored: _Content, new: Envelope) -> Rejected:
+    """A message reusing a stored event's `(device, id)` for different content."""
+    return Rejected(
+        "id_conflict",
+        f"id {new.id} is already stored for {stored.type} at {stored.ts.isoformat()} (seq {stored.seq}); "
+        f"this {new.type} at {new.ts.isoformat()} (seq {new.seq}) differs",
+        new.device,
+    )
 
 
 def _seen(row: DeviceStatus, at: datetime, pipeline: Pipeline) -> None:
@@ -310,6 +349,12 @@ def _state_event(device: DeviceInfo, state: str) -> DeviceStateChanged:
     )
 
 
+def _new_status(device_id: str) -> dict[str, object]:
+    """The status row of a device heard from for the first time."""
+    counters = dict.fromkeys(("events_accepted", "duplicates", "dead_letters"), 0)
+    return {"device_id": device_id, "state": "unknown", **counters}
+
+
 def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, DeviceStatus]:
     """The status rows of these devices, created when missing and locked for this transaction."""
     if not device_ids:
@@ -317,10 +362,7 @@ def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, 
     insert_rows(
         session,
         table_of(DeviceStatus),
-        [
-            {"device_id": d, "state": "unknown", "events_accepted": 0, "duplicates": 0, "dead_letters": 0}
-            for d in device_ids
-        ],
+        [_new_status(d) for d in device_ids],
         ignore_conflicts_on=("device_id",),
     )
     rows = session.scalars(
@@ -362,14 +404,35 @@ def _park(
 
 
 def park(session: Session, *, actor: Principal, message: RawMessage, rejection: Rejected) -> BatchOutcome:
-    """Store one message as a dead letter (a message a domain handler could not take)."""
+    """Store one message as a dead letter, counted for its device when registered.
+
+    For messages refused outside a batch: one a domain handler could not take, a refused snapshot.
+    """
     policies.require_can_publish(actor, "")
     known = directory.devices_by_ids(session, [rejection.device_id] if rejection.device_id else [])
     _park(session, [(message, rejection)], known)
+    device = known.get(rejection.device_id or "")
+    if device is not None:
+        _count_dead_letter(session, device.id)
     outcome = BatchOutcome()
     outcome.dead[rejection.reason] += 1
     outcome.rejections.append(rejection)
     return outcome
+
+
+def _count_dead_letter(session: Session, device_id: str) -> None:
+    """One more dead letter in the device's counter (its status row is created when missing)."""
+    insert_rows(
+        session,
+        table_of(DeviceStatus),
+        [_new_status(device_id)],
+        ignore_conflicts_on=("device_id",),
+    )
+    session.execute(
+        update(DeviceStatus)
+        .where(DeviceStatus.device_id == device_id)
+        .values(dead_letters=DeviceStatus.dead_letters + 1)
+    )
 
 
 def claim_silent(session: Session, *, actor: Principal, now: datetime | None = None) -> list[DeviceInfo]:

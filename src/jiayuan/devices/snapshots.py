@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import cv2
 import numpy as np
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,7 @@ from jiayuan.db.bulk import insert_rows
 from jiayuan.devices import policies
 from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected, Topics
-from jiayuan.devices.models import DeviceSnapshot, DeviceStatus
+from jiayuan.devices.models import DeviceSnapshot
 from jiayuan.devices.schemas import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES
 from jiayuan.devices.service import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
@@ -155,29 +154,7 @@ def accept_snapshots(
         parked = devices.park(session, actor=actor, message=message, rejection=rejection)
         outcome.dead.update(parked.dead)
         outcome.rejections.extend(parked.rejections)
-    _count_dead(session, Counter(r.device_id for _, r in dead if r.device_id in known))
     return outcome
-
-
-def _count_dead(session: Session, per_device: Counter[str | None]) -> None:
-    """Add refused snapshots to their registered devices' dead-letter counters (device status)."""
-    if not per_device:
-        return
-    insert_rows(
-        session,
-        table_of(DeviceStatus),
-        [
-            {"device_id": d, "state": "unknown", "events_accepted": 0, "duplicates": 0, "dead_letters": 0}
-            for d in sorted(d for d in per_device if d is not None)
-        ],
-        ignore_conflicts_on=("device_id",),
-    )
-    for device_id, count in per_device.items():
-        session.execute(
-            update(DeviceStatus)
-            .where(DeviceStatus.device_id == device_id)
-            .values(dead_letters=DeviceStatus.dead_letters + count)
-        )
 
 
 def _check(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from jiayuan.access.passes import Signer
 from jiayuan.kernel.clock import LOCAL_TZ
+from jiayuan.kernel.ids import new_event_id
 
 PROVINCE_PLATES = "豫豫豫豫京冀鲁晋陕皖鄂"
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXY"
@@ -66,12 +67,10 @@ class Traffic:
         night = 0.05
         return min(1.0, max(night, morning, evening, day))
 
-    def _event_id(self) -> str:
-        self._seq += 1
-        return f"sim{self.seed:04d}{self._seq:012d}{self.rng.getrandbits(24):06x}"
-
     def _envelope(self, device: str, type: str, payload: Mapping[str, object], at: datetime) -> Message:
-        body = {"v": 1, "id": self._event_id(), "device": device, "type": type, "ts": at.isoformat(),
+        # Ids are ULIDs, not drawn from the seed: a second run must not resend the first run's ids.
+        self._seq += 1
+        body = {"v": 1, "id": new_event_id(), "device": device, "type": type, "ts": at.isoformat(),
                 "seq": self._seq, "payload": payload}  # fmt: skip
         return Message(device, "events", json.dumps(body, ensure_ascii=False).encode())
 

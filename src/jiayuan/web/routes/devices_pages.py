@@ -29,6 +29,7 @@ REASON_LABELS = {
     "clock": "设备时钟偏差过大",
     "revoked_device": "设备已停用",
     "bad_snapshot": "抓拍图不是完整的 JPEG 或编号不合规",
+    "id_conflict": "编号冲突",
     "handler_error": "平台处理失败",
 }
 
