@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,12 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck, VehiclePassage
 from jiayuan.access.passes import Signer
-from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.db.uow import unit_of_work
+from jiayuan.devices import snapshots
+from jiayuan.devices.decode import Topics
+from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
+from jiayuan.devices.service import Pipeline, RawMessage
+from jiayuan.devices.snapshot_files import SnapshotFiles
+from jiayuan.ingest import handlers
 from jiayuan.ingest.runner import IngestLoop
+from jiayuan.kernel.principal import Principal
 from jiayuan.registry.models import Vehicle
 from jiayuan.settings import Settings
 from jiayuan.sim.runner import run
-from jiayuan.sim.traffic import Message, SimGate, Traffic
+from jiayuan.sim.traffic import Message, SimGate, Traffic, snapshot_jpeg
 from tests.devices.helpers import add_person, seed_site
 
 GATE = SimGate(
@@ -35,18 +43,22 @@ def ticks(traffic: Traffic, count: int = 300) -> list[Message]:
 
 
 def without_ids(message: Message) -> tuple[str, str, object]:
-    """What a message says apart from its event id."""
+    """What a message says apart from its event and snapshot ids."""
+    if message.kind.startswith("snapshots/"):
+        return message.device, "snapshots", message.body
     try:
         body = json.loads(message.body)
     except ValueError:
         return message.device, message.kind, message.body
     body.pop("id", None)
+    if isinstance(body.get("payload"), dict):
+        body["payload"].pop("snapshot", None)
     return message.device, message.kind, body
 
 
 def ids(messages: list[Message]) -> set[str]:
-    """The event ids among the messages."""
-    found: set[str] = set()
+    """The event ids and snapshot ids among the messages."""
+    found = {m.kind.removeprefix("snapshots/") for m in messages if m.kind.startswith("snapshots/")}
     for message in messages:
         if message.kind == "events" and message.body.startswith(b"{") and message.body.endswith(b"}"):
             found.add(json.loads(message.body)["id"])
@@ -69,6 +81,40 @@ def test_two_runs_with_the_same_seed_use_disjoint_ids() -> None:
     first, second = (ticks(Traffic([GATE], Signer("s" * 20), seed=42)) for _ in range(2))
     assert len(ids(first)) > 200 and len(ids(second)) > 200
     assert not ids(first) & ids(second)
+
+
+def test_every_plate_read_names_a_snapshot_stored_with_it(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    gate = SimGate(
+        id=1, compound_id=1, qr="jjhy-gate1-qr", plate="jjhy-gate1-plate", camera="jjhy-gate1-cam",
+        devices=("jjhy-gate1-qr", "jjhy-gate1-plate", "jjhy-gate1-cam"), people=((10, 1),),
+        plates=("豫A10000",),
+    )  # fmt: skip
+    messages = ticks(Traffic([gate], Signer("s" * 20), seed=7))
+    pipeline, files, now = Pipeline(topics=Topics("t")), SnapshotFiles(tmp_path), START + timedelta(minutes=5)
+    for start in range(0, len(messages), 50):  # batches the way the ingest commits them
+        raws = [
+            RawMessage("mqtt", f"t/v1/devices/{m.device}/{m.kind}", m.body, now)
+            for m in messages[start : start + 50]
+        ]
+        with unit_of_work(sessions) as session:
+            outcome = snapshots.accept_messages(
+                session, actor=Principal.system(), messages=raws, pipeline=pipeline, files=files, now=now
+            )
+            handlers.dispatch(session, outcome, public_keys={}, now=now)
+    with sessions() as session:
+        reads = session.scalars(select(DeviceEvent).where(DeviceEvent.type == "plate_read")).all()
+        named = [(r.device_id, r.payload["snapshot"]) for r in reads]
+        stored = session.execute(
+            select(DeviceSnapshot.device_id, DeviceSnapshot.snapshot_id, DeviceSnapshot.path)
+        )
+        pictures = {(device, snapshot_id): files.read(path) for device, snapshot_id, path in stored}
+        assert len(named) > 20 and len(set(named)) == len(named)  # one picture per read
+        assert set(named) == set(pictures) and set(pictures.values()) == {snapshot_jpeg()}
+        assert not session.scalars(select(DeadLetter).where(DeadLetter.reason == "bad_snapshot")).all()
 
 
 @pytest.mark.mqtt

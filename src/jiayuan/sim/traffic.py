@@ -8,6 +8,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+
+import cv2
+import numpy as np
 
 from jiayuan.access.passes import Signer
 from jiayuan.kernel.clock import LOCAL_TZ
@@ -37,9 +41,20 @@ class Message:
     """One MQTT message to publish."""
 
     device: str
-    kind: str  # events or status
+    kind: str  # events, status or snapshots/{snapshot id}
     body: bytes
     retain: bool = False
+
+
+@cache
+def snapshot_jpeg() -> bytes:
+    """The picture behind every simulated plate read: a grey frame of a few KB, made once."""
+    frame = np.full((180, 320, 3), 96, dtype=np.uint8)
+    cv2.putText(frame, "SIMULATED", (62, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (230, 230, 230), 2)
+    ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    if not ok:
+        raise ValueError("JPEG 编码失败")
+    return encoded.tobytes()
 
 
 @dataclass
@@ -117,11 +132,18 @@ class Traffic:
             out.append(self._envelope(gate.camera, "line_cross", cross, at))
         return out
 
-    def _plate(self, gate: SimGate, plate: str, direction: str, at: datetime, color: str = "blue") -> Message:
+    def _plate(
+        self, gate: SimGate, plate: str, direction: str, at: datetime, color: str = "blue"
+    ) -> list[Message]:
+        """The camera's snapshot, then the read that names it (so the evidence is there first)."""
         assert gate.plate is not None
+        snapshot_id = f"snap-{new_event_id()}"
         payload = {"plate": plate, "color": color, "confidence": round(self.rng.uniform(0.72, 0.99), 2),
-                   "direction": direction, "snapshot": f"snap-{self._seq}"}  # fmt: skip
-        return self._envelope(gate.plate, "plate_read", payload, at)
+                   "direction": direction, "snapshot": snapshot_id}  # fmt: skip
+        return [
+            Message(gate.plate, f"snapshots/{snapshot_id}", snapshot_jpeg()),
+            self._envelope(gate.plate, "plate_read", payload, at),
+        ]
 
     def _bad(self, gate: SimGate, at: datetime) -> list[Message]:
         device = gate.qr or gate.devices[0]
@@ -142,13 +164,13 @@ class Traffic:
             self._parked.remove(due[0])
             _, parked_gate, plate = due[0]
             if parked_gate.plate:
-                return [self._plate(parked_gate, plate, "out", at)]
+                return self._plate(parked_gate, plate, "out", at)
         roll = self.rng.random()
         direction = "in" if (at.astimezone(LOCAL_TZ).hour >= 12) == (self.rng.random() < 0.7) else "out"
         if roll < 0.58:
             return self._walk(gate, at, direction)
         if roll < 0.73 and gate.plate and gate.plates:
-            return [self._plate(gate, self.rng.choice(gate.plates), direction, at)]
+            return self._plate(gate, self.rng.choice(gate.plates), direction, at)
         if roll < 0.81 and gate.plate:
             plate = self._outside_plate()
             # Most outside vehicles leave within the hour; a few stay the night.
@@ -156,11 +178,11 @@ class Traffic:
                 timedelta(minutes=self.rng.randint(5, 90)) if self.rng.random() < 0.9 else timedelta(days=2)
             )
             self._parked.append((at + stay, gate, plate))
-            return [self._plate(gate, plate, "in", at)]
+            return self._plate(gate, plate, "in", at)
         if roll < 0.89 and gate.plate:
             plate = self._outside_plate()  # a delivery van: in, and out a few minutes later
             self._parked.append((at + timedelta(minutes=self.rng.randint(3, 12)), gate, plate))
-            return [self._plate(gate, plate, "in", at, color="yellow")]
+            return self._plate(gate, plate, "in", at, color="yellow")
         if roll < 0.94 and gate.qr and gate.visitor_tokens:
             payload = {"token": self.rng.choice(gate.visitor_tokens), "direction": direction}
             return [self._envelope(gate.qr, "qr_scan", payload, at)]
