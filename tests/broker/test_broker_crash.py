@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.broker.config import AUTOSAVE_CHANGES
-from jiayuan.settings import Settings
-from tests.broker.crash import crash_with_backlog
+from tests.broker.crash import CrashResult, crash_with_backlog
 from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
 from tests.devices.helpers import seed_site
@@ -25,41 +24,28 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 EVENTS = 2 * AUTOSAVE_CHANGES + AUTOSAVE_CHANGES // 2
 
 
-def _settings(database_url: str, tmp_path: Path, broker: PrivateBroker) -> Settings:
-    return make_test_settings(database_url, tmp_path).model_copy(
+def _crash(
+    broker: PrivateBroker, database_url: str, tmp_path: Path, sessions: sessionmaker[Session], *, outbox: bool
+) -> CrashResult:
+    with sessions() as session:
+        seed_site(session)
+    settings = make_test_settings(database_url, tmp_path).model_copy(
         update={"mqtt_url": broker.url, "mqtt_topic_prefix": "crash", "mqtt_client_id": "crash-ingest"}
     )
+    return crash_with_backlog(broker, broker.url, settings, sessions, events=EVENTS, outbox=outbox)
 
 
 def test_devices_with_an_outbox_lose_nothing_when_the_broker_is_killed(
     mosquitto: PrivateBroker, database_url: str, tmp_path: Path, sessions: sessionmaker[Session]
 ) -> None:
-    with sessions() as session:
-        seed_site(session)
-    result = crash_with_backlog(
-        mosquitto,
-        mosquitto.url,
-        _settings(database_url, tmp_path, mosquitto),
-        sessions,
-        events=EVENTS,
-        outbox=True,
-    )
+    result = _crash(mosquitto, database_url, tmp_path, sessions, outbox=True)
     assert (result.published, result.stored) == (EVENTS, EVENTS)
 
 
 def test_devices_that_trust_the_brokers_puback_lose_at_most_the_autosave_bound(
     mosquitto: PrivateBroker, database_url: str, tmp_path: Path, sessions: sessionmaker[Session]
 ) -> None:
-    with sessions() as session:
-        seed_site(session)
-    result = crash_with_backlog(
-        mosquitto,
-        mosquitto.url,
-        _settings(database_url, tmp_path, mosquitto),
-        sessions,
-        events=EVENTS,
-        outbox=False,
-    )
+    result = _crash(mosquitto, database_url, tmp_path, sessions, outbox=False)
     # The crash did take acknowledged events (what the outbox above makes good) ...
     assert result.lost > 0
     # ... but no more than the changes the shipped configuration lets pile up between saves.
