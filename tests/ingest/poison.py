@@ -85,3 +85,36 @@ def remove_refused_silence(engine: Engine) -> None:
             connection.execute(text("DROP FUNCTION IF EXISTS jytest_refuse_silence()"))
         else:
             connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_silence"))
+
+
+def install_refused_snapshots(engine: Engine) -> None:
+    """Make the database refuse every stored snapshot row."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text("""
+                CREATE OR REPLACE FUNCTION jytest_refuse_snapshot() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION 'snapshot refused'; END $$ LANGUAGE plpgsql""")
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER jytest_refuse_snapshot BEFORE INSERT ON device_snapshots "
+                    "FOR EACH ROW EXECUTE FUNCTION jytest_refuse_snapshot()"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER jytest_refuse_snapshot BEFORE INSERT ON device_snapshots "
+                    "BEGIN SELECT RAISE(ABORT, 'snapshot refused'); END"
+                )
+            )
+
+
+def remove_refused_snapshots(engine: Engine) -> None:
+    """Undo `install_refused_snapshots`."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_snapshot ON device_snapshots"))
+        else:
+            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_snapshot"))

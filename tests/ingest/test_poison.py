@@ -21,12 +21,15 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
 from tests.broker.helpers import eventually
 from tests.devices.helpers import envelope, seed_site
+from tests.devices.snapshot_helpers import jpeg
 from tests.ingest.poison import (
     MARKER,
     install_poison,
     install_refused_silence,
+    install_refused_snapshots,
     remove_poison,
     remove_refused_silence,
+    remove_refused_snapshots,
 )
 from tests.ingest.proxy import TcpProxy
 
@@ -227,3 +230,29 @@ def test_a_failing_liveness_check_neither_stops_nor_repeats_the_batches(
         status = session.get(DeviceStatus, DEVICE)
         assert status is not None and (status.events_accepted, status.duplicates) == (len(raws), 0)
     assert any("liveness" in r.getMessage() for r in caplog.records if r.exc_info)
+
+
+def test_a_snapshot_the_database_refuses_is_counted_for_its_device(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    broker_settings: Settings,
+    prefix: str,
+    publisher: mqtt.Client,
+) -> None:
+    with sessions() as session:
+        seed_site(session)
+    install_refused_snapshots(engine)
+    loop = IngestLoop(broker_settings, sessions=sessions)
+    thread = run_loop(loop)
+    try:
+        publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-cam/snapshots/snap-1", jpeg(), qos=1)
+        assert eventually(lambda: counts(sessions)[1] == 1, 30), loop.stats
+    finally:
+        loop.stop()
+        thread.join(10)
+        remove_refused_snapshots(engine)
+    with sessions() as session:
+        letters = session.scalars(select(DeadLetter)).all()
+        assert [(d.reason, d.device_id) for d in letters] == [("handler_error", "jjhy-gate1-cam")]
+        status = session.get(DeviceStatus, "jjhy-gate1-cam")
+        assert status is not None and status.dead_letters == 1

@@ -374,7 +374,8 @@ class IngestLoop:
             detail,
             exc_info=exc if first else None,
         )
-        parsed = self.pipeline.topics.parse(raw.topic)
+        topics = self.pipeline.topics
+        parsed = topics.parse(raw.topic) or topics.parse_snapshot(raw.topic)  # (device, …) either way
         return [_Park(raw, Rejected("handler_error", detail, parsed[0] if parsed else None))]
 
     def _commit(self, raws: list[RawMessage]) -> devices.BatchOutcome:
