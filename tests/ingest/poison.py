@@ -43,78 +43,61 @@ def install_poison(engine: Engine, *, pause_s: float) -> None:
 
 
 def remove_poison(engine: Engine) -> None:
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison ON device_events"))
-            connection.execute(text("DROP FUNCTION IF EXISTS jytest_poison()"))
-        else:
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_poison"))
+    _drop_trigger(engine, "jytest_poison", "device_events")
 
 
 def install_refused_silence(engine: Engine) -> None:
     """Make the database refuse marking any device silent: the liveness check fails on every round."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(
-                text("""
-                CREATE OR REPLACE FUNCTION jytest_refuse_silence() RETURNS trigger AS $$
-                BEGIN
-                  RAISE EXCEPTION 'silence refused';
-                END $$ LANGUAGE plpgsql""")
-            )
-            connection.execute(
-                text(
-                    "CREATE TRIGGER jytest_refuse_silence BEFORE UPDATE ON device_status FOR EACH ROW "
-                    "WHEN (NEW.silent AND NOT OLD.silent) EXECUTE FUNCTION jytest_refuse_silence()"
-                )
-            )
-        else:
-            connection.execute(
-                text(
-                    "CREATE TRIGGER jytest_refuse_silence BEFORE UPDATE OF silent ON device_status "
-                    "WHEN NEW.silent AND NOT OLD.silent "
-                    "BEGIN SELECT RAISE(ABORT, 'silence refused'); END"
-                )
-            )
+    _refuse(
+        engine,
+        "jytest_refuse_silence",
+        "silence refused",
+        postgresql="BEFORE UPDATE ON device_status FOR EACH ROW WHEN (NEW.silent AND NOT OLD.silent)",
+        sqlite="BEFORE UPDATE OF silent ON device_status WHEN NEW.silent AND NOT OLD.silent",
+    )
 
 
 def remove_refused_silence(engine: Engine) -> None:
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_silence ON device_status"))
-            connection.execute(text("DROP FUNCTION IF EXISTS jytest_refuse_silence()"))
-        else:
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_silence"))
+    _drop_trigger(engine, "jytest_refuse_silence", "device_status")
 
 
 def install_refused_snapshots(engine: Engine) -> None:
     """Make the database refuse every stored snapshot row."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(
-                text("""
-                CREATE OR REPLACE FUNCTION jytest_refuse_snapshot() RETURNS trigger AS $$
-                BEGIN RAISE EXCEPTION 'snapshot refused'; END $$ LANGUAGE plpgsql""")
-            )
-            connection.execute(
-                text(
-                    "CREATE TRIGGER jytest_refuse_snapshot BEFORE INSERT ON device_snapshots "
-                    "FOR EACH ROW EXECUTE FUNCTION jytest_refuse_snapshot()"
-                )
-            )
-        else:
-            connection.execute(
-                text(
-                    "CREATE TRIGGER jytest_refuse_snapshot BEFORE INSERT ON device_snapshots "
-                    "BEGIN SELECT RAISE(ABORT, 'snapshot refused'); END"
-                )
-            )
+    _refuse(
+        engine,
+        "jytest_refuse_snapshot",
+        "snapshot refused",
+        postgresql="BEFORE INSERT ON device_snapshots FOR EACH ROW",
+        sqlite="BEFORE INSERT ON device_snapshots",
+    )
 
 
 def remove_refused_snapshots(engine: Engine) -> None:
     """Undo `install_refused_snapshots`."""
+    _drop_trigger(engine, "jytest_refuse_snapshot", "device_snapshots")
+
+
+def _drop_trigger(engine: Engine, name: str, table: str) -> None:
+    """Drop a trigger `name` on `table` (and its function on PostgreSQL) if it is there."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_snapshot ON device_snapshots"))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
         else:
-            connection.execute(text("DROP TRIGGER IF EXISTS jytest_refuse_snapshot"))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+
+
+def _refuse(engine: Engine, name: str, message: str, *, postgresql: str, sqlite: str) -> None:
+    """A trigger `name` that raises `message`; the clauses say when, in each database's syntax."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                text(f"""
+                CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION '{message}'; END $$ LANGUAGE plpgsql""")
+            )
+            connection.execute(text(f"CREATE TRIGGER {name} {postgresql} EXECUTE FUNCTION {name}()"))
+        else:
+            connection.execute(
+                text(f"CREATE TRIGGER {name} {sqlite} BEGIN SELECT RAISE(ABORT, '{message}'); END")
+            )
