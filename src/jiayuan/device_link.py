@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 # (device id, "event" or "snapshot", id)
 Key = tuple[str, str, str]
-# A command other than a receipt: (device id, type, payload).
-CommandHandler = Callable[[str, str, dict[str, Any]], None]
 
 
 class Sent(Protocol):
@@ -67,11 +65,6 @@ class Outbox:
         with self._lock:
             return len(self._entries)
 
-    def keys(self) -> list[Key]:
-        """What is held, oldest first."""
-        with self._lock:
-            return list(self._entries)
-
     def add(self, key: Key, topic: str, body: bytes, sent: Sent | None, *, now: float) -> None:
         """Hold a message just published; beyond the limit the oldest is given up (and counted)."""
         with self._lock:
@@ -79,6 +72,8 @@ class Outbox:
             while len(self._entries) > self.limit:
                 self._entries.popitem(last=False)
                 self.dropped += 1
+                if self.dropped % 1000 == 1:  # the first, then one line per thousand
+                    log.warning("outbox full (%d): %d unreceipted given up", self.limit, self.dropped)
 
     def settle(self, device: str, receipt: Delivered) -> int:
         """Forget what the receipt names; how many were held."""
@@ -130,13 +125,11 @@ class DeviceLink:
         *,
         devices: Iterable[str] | None = None,
         outbox: Outbox | None = None,
-        on_command: CommandHandler | None = None,
         on_connect: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.topics = topics
         self.outbox = outbox or Outbox()
-        self.on_command = on_command
         self._extra_on_connect = on_connect
         # None: every device's commands (a simulator signed in as the platform).
         self._filters = [topics.commands("+")] if devices is None else [topics.commands(d) for d in devices]
@@ -196,9 +189,7 @@ class DeviceLink:
         except (ValueError, KeyError, TypeError):
             log.warning("unreadable command on %s", message.topic)
             return
-        if type != "delivered":
-            if self.on_command is not None:
-                self.on_command(device, type, payload)
+        if type != "delivered":  # the only command this link acts on
             return
         try:
             self.outbox.settle(device, Delivered.model_validate(payload))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -110,16 +109,6 @@ def connect(url: str, client_id: str, prefix: str) -> DeviceLink:
     return link
 
 
-def _event_id(body: bytes) -> str | None:
-    """The id of an envelope; None for the deliberately broken ones, which no receipt can name."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    found = data.get("id") if isinstance(data, dict) else None
-    return found if isinstance(found, str) else None
-
-
 def run(
     settings: Settings,
     *,
@@ -154,11 +143,10 @@ def run(
 
     def publish(messages: list[Message]) -> None:
         for message in messages:
-            event_id = _event_id(message.body) if message.kind == "events" else None
-            if event_id is not None:
-                link.event(message.device, event_id, message.body)
-            elif message.kind.startswith("snapshots/"):
-                link.snapshot(message.device, message.kind.removeprefix("snapshots/"), message.body)
+            if message.id is not None and message.kind == "events":
+                link.event(message.device, message.id, message.body)
+            elif message.id is not None:
+                link.snapshot(message.device, message.id, message.body)
             else:
                 topic = f"{prefix}/v1/devices/{message.device}/{message.kind}"
                 client.publish(topic, message.body, qos=1, retain=message.retain)

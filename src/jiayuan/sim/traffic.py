@@ -44,6 +44,8 @@ class Message:
     kind: str  # events, status or snapshots/{snapshot id}
     body: bytes
     retain: bool = False
+    # The event or snapshot id a `delivered` receipt names; None where none can (status, broken JSON).
+    id: str | None = None
 
 
 @cache
@@ -85,9 +87,10 @@ class Traffic:
     def _envelope(self, device: str, type: str, payload: Mapping[str, object], at: datetime) -> Message:
         # Ids are ULIDs, not drawn from the seed: a second run must not resend the first run's ids.
         self._seq += 1
-        body = {"v": 1, "id": new_event_id(), "device": device, "type": type, "ts": at.isoformat(),
+        event_id = new_event_id()
+        body = {"v": 1, "id": event_id, "device": device, "type": type, "ts": at.isoformat(),
                 "seq": self._seq, "payload": payload}  # fmt: skip
-        return Message(device, "events", json.dumps(body, ensure_ascii=False).encode())
+        return Message(device, "events", json.dumps(body, ensure_ascii=False).encode(), id=event_id)
 
     def online(self, at: datetime) -> list[Message]:
         """Every device announces itself (retained)."""
@@ -141,7 +144,7 @@ class Traffic:
         payload = {"plate": plate, "color": color, "confidence": round(self.rng.uniform(0.72, 0.99), 2),
                    "direction": direction, "snapshot": snapshot_id}  # fmt: skip
         return [
-            Message(gate.plate, f"snapshots/{snapshot_id}", snapshot_jpeg()),
+            Message(gate.plate, f"snapshots/{snapshot_id}", snapshot_jpeg(), id=snapshot_id),
             self._envelope(gate.plate, "plate_read", payload, at),
         ]
 
