@@ -32,8 +32,8 @@ from jiayuan.db.bulk import insert_rows
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import snapshots
-from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeviceSnapshot
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow

@@ -43,22 +43,49 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     )
 
 
-def background_client(url: str, *, name: str) -> mqtt.Client:
-    """A client named `name-…` (unique per process), signed in as the URL says.
+def make_client(
+    url: str,
+    *,
+    client_id: str,
+    username: str | None = None,
+    password: str | None = None,
+    persistent: bool = False,
+    manual_ack: bool = False,
+    reconnect_max_s: int = 30,
+    max_inflight: int = 20,
+    max_queued: int = 0,
+) -> mqtt.Client:
+    """The one way this code base builds an MQTT 3.1.1 client (paho), signed in as the URL says.
 
-    Set its callbacks, then `loop_start()`: it connects in the background and reconnects forever.
+    `username`/`password` fill in what the URL leaves out (`password` wins: a device's token). A
+    `persistent` client keeps its session and queued QoS 1 messages on the broker while away;
+    `max_inflight` 0 sends QoS 1 messages without waiting for earlier PUBACKs; `max_queued` bounds what
+    waits for the broker while away (0: no bound). Set the
+    callbacks, then `loop_start()`: it connects in the background and reconnects forever.
     """
     target = parse_mqtt_url(url)
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"{name}-{new_event_id()[-10:]}", protocol=mqtt.MQTTv311
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=not persistent,
+        protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
     )
-    if target.username:
-        client.username_pw_set(target.username, target.password)
+    login = target.username or username
+    if login:
+        client.username_pw_set(login, password or target.password)
     if target.tls:
         client.tls_set()
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
+    client.max_inflight_messages_set(max_inflight)
+    client.max_queued_messages_set(max_queued)
     client.connect_async(target.host, target.port, keepalive=30)
     return client
+
+
+def background_client(url: str, *, name: str) -> mqtt.Client:
+    """A platform client named `name-…` (unique per process); see make_client."""
+    return make_client(url, client_id=f"{name}-{new_event_id()[-10:]}")
 
 
 def live_feed_signer(secret_key: str) -> MessageSigner:

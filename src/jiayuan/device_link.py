@@ -22,8 +22,7 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
-from jiayuan.devices.decode import Topics
-from jiayuan.devices.schemas import Delivered
+from jiayuan.devices.protocol import Delivered, Topics
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import service as access
 from jiayuan.access.models import Alarm
-from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeviceStatus
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, next_silence_due
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal, Role

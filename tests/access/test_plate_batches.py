@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence, VisitorPass, WatchPlate
-from jiayuan.devices.decode import Topics
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal

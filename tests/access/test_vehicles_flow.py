@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access import reports
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence
 from jiayuan.access.schemas import WatchPlateIn
-from jiayuan.devices.decode import Topics
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound

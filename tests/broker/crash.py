@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.device_link import DeviceLink
-from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeviceEvent
+from jiayuan.devices.protocol import Topics
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id

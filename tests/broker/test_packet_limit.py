@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.devices.models import DeadLetter
-from jiayuan.devices.schemas import SNAPSHOT_MAX_BYTES
+from jiayuan.devices.protocol import SNAPSHOT_MAX_BYTES
 from jiayuan.settings import Settings, get_settings
 from tests.broker.crash import run_ingest
 from tests.broker.helpers import Probe, eventually

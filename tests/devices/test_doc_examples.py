@@ -9,15 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, PassCheck, VehiclePassage
-from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
-from jiayuan.devices.schemas import (
-    COMMAND_PAYLOADS,
-    DEAD_LETTER_REASONS,
-    EVENT_PAYLOADS,
-    DeviceStatusMessage,
-    Envelope,
-)
+from jiayuan.devices.protocol import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope, Topics
+from jiayuan.devices.schemas import DEAD_LETTER_REASONS
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal

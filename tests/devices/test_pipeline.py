@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices import service
-from jiayuan.devices.decode import Limits, Rejected, Topics
+from jiayuan.devices.decode import Limits, Rejected
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, accept_http
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.principal import Principal, Role

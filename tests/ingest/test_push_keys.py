@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from jiayuan.access.passes import unb64url
-from jiayuan.devices.schemas import COMMAND_PAYLOADS, Envelope
+from jiayuan.devices.protocol import COMMAND_PAYLOADS, Envelope
 from jiayuan.settings import Settings
 from tests.devices.helpers import seed_site
 

@@ -16,8 +16,8 @@ from jiayuan.access.models import PassCheck, VehiclePassage
 from jiayuan.access.passes import Signer
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import snapshots
-from jiayuan.devices.decode import Topics
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.ingest import handlers
@@ -44,8 +44,8 @@ def ticks(traffic: Traffic, count: int = 300) -> list[Message]:
 
 def without_ids(message: Message) -> tuple[str, str, object]:
     """What a message says apart from its event and snapshot ids."""
-    if message.kind.startswith("snapshots/"):
-        return message.device, "snapshots", message.body
+    if message.kind == "snapshot":
+        return message.device, "snapshot", message.body
     try:
         body = json.loads(message.body)
     except ValueError:
@@ -58,7 +58,7 @@ def without_ids(message: Message) -> tuple[str, str, object]:
 
 def ids(messages: list[Message]) -> set[str]:
     """The event ids and snapshot ids among the messages."""
-    found = {m.kind.removeprefix("snapshots/") for m in messages if m.kind.startswith("snapshots/")}
+    found = {m.id for m in messages if m.kind == "snapshot" and m.id is not None}
     for message in messages:
         if message.kind == "events" and message.body.startswith(b"{") and message.body.endswith(b"}"):
             found.add(json.loads(message.body)["id"])
@@ -96,10 +96,7 @@ def test_every_plate_read_names_a_snapshot_stored_with_it(
     messages = ticks(Traffic([gate], Signer("s" * 20), seed=7))
     pipeline, files, now = Pipeline(topics=Topics("t")), SnapshotFiles(tmp_path), START + timedelta(minutes=5)
     for start in range(0, len(messages), 50):  # batches the way the ingest commits them
-        raws = [
-            RawMessage("mqtt", f"t/v1/devices/{m.device}/{m.kind}", m.body, now)
-            for m in messages[start : start + 50]
-        ]
+        raws = [RawMessage("mqtt", m.topic(Topics("t")), m.body, now) for m in messages[start : start + 50]]
         with unit_of_work(sessions) as session:
             outcome = snapshots.accept_messages(
                 session, actor=Principal.system(), messages=raws, pipeline=pipeline, files=files, now=now

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jiayuan.device_link import Outbox
-from jiayuan.devices.schemas import Delivered
+from jiayuan.devices.protocol import Delivered
 
 
 @dataclass

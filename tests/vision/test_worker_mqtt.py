@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access.models import FlowBucket
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
-from jiayuan.devices.schemas import EVENT_PAYLOADS
-from jiayuan.devices.schemas import Envelope as PlatformEnvelope
+from jiayuan.devices.protocol import EVENT_PAYLOADS
+from jiayuan.devices.protocol import Envelope as PlatformEnvelope
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.vision.capture import FrameSource
 from jiayuan.vision.config import CameraConfig, LineConfig

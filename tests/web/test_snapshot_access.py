@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import snapshots
-from jiayuan.devices.decode import Topics
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault

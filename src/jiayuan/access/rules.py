@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from jiayuan.access import alarms, flow
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Alarm, FlowBucket
-from jiayuan.devices.schemas import LineCross
+from jiayuan.devices.protocol import LineCross
 from jiayuan.registry.directory import DeviceInfo
 
 # "Far above": at least this many more people counted by the camera than admitted by scans in one

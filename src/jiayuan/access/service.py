@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from jiayuan.access import alarms, flow, gate_checks, policies, rules, vehicles
 from jiayuan.access.gates import GateRef
 from jiayuan.access.models import Alarm
-from jiayuan.devices.schemas import Door, LineCross, PlateRead, QrScan, Sos
+from jiayuan.devices.protocol import Door, LineCross, PlateRead, QrScan, Sos
 from jiayuan.devices.service import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal

@@ -23,7 +23,7 @@ from jiayuan.access.plates import Plate, normalise
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
-from jiayuan.devices.schemas import PlateRead
+from jiayuan.devices.protocol import PlateRead
 from jiayuan.registry import directory
 from jiayuan.registry.directory import DeviceInfo
 

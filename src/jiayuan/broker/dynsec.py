@@ -17,6 +17,8 @@ import hashlib
 import os
 from typing import Any
 
+from jiayuan.devices.protocol import Topics
+
 DEVICE_ROLE = "jiayuan-device"
 PLATFORM_ROLE = "jiayuan-platform"
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
@@ -35,15 +37,16 @@ def device_role(device_id: str) -> str:
 
 def device_acls(prefix: str, device_id: str) -> list[dict[str, Any]]:
     """A device's own topics only."""
-    own = f"{prefix}/v1/devices/{device_id}"
+    topics = Topics(prefix)
+    commands = topics.commands(device_id)
     return [
-        _acl("publishClientSend", f"{own}/events"),
-        _acl("publishClientSend", f"{own}/status"),
-        _acl("publishClientSend", f"{own}/snapshots/+"),
-        _acl("publishClientSend", f"{own}/live"),  # a camera worker's annotated frames (QoS 0)
-        _acl("subscribeLiteral", f"{own}/commands"),
-        _acl("publishClientReceive", f"{own}/commands"),
-        _acl("unsubscribeLiteral", f"{own}/commands"),
+        _acl("publishClientSend", topics.events(device_id)),
+        _acl("publishClientSend", topics.status(device_id)),
+        _acl("publishClientSend", topics.snapshot(device_id, "+")),
+        _acl("publishClientSend", topics.live(device_id)),  # a camera worker's annotated frames (QoS 0)
+        _acl("subscribeLiteral", commands),
+        _acl("publishClientReceive", commands),
+        _acl("unsubscribeLiteral", commands),
     ]
 
 

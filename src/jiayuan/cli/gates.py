@@ -44,7 +44,7 @@ def push_keys() -> None:
     from jiayuan.broker_link import background_client
     from jiayuan.cli.common import err_console, os_operator, settings
     from jiayuan.devices import commands
-    from jiayuan.devices.decode import Topics
+    from jiayuan.devices.protocol import Topics
 
     config = settings()
     if not config.mqtt_url:

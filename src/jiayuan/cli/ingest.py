@@ -16,6 +16,7 @@ def ingest(
 ) -> None:
     """Consume device events from MQTT into the database until stopped (Ctrl-C / SIGTERM)."""
     from jiayuan.db import migrate
+    from jiayuan.devices.protocol import Topics
     from jiayuan.ingest.runner import IngestLoop
     from jiayuan.kernel.heap import settle
 
@@ -33,7 +34,7 @@ def ingest(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    console.print(f"设备事件接入已启动 ingest on {config.mqtt_topic_prefix}/v1/devices/+/events")
+    console.print(f"设备事件接入已启动 ingest on {Topics(config.mqtt_topic_prefix).events_filter}")
     settle()
     loop.run()
     stats = loop.stats

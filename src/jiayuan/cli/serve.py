@@ -26,10 +26,11 @@ if TYPE_CHECKING:  # imported when used: `jiayuan --help` stays quick
 def start_ingest(config: Settings) -> IngestSupervisor:
     """Run the device ingest loop in a supervised child process (restarted if it dies); once subscribed,
     returns its supervisor (`stop()`, and `health()` for `/healthz`)."""
+    from jiayuan.devices.protocol import Topics
     from jiayuan.ingest.supervisor import start_in_child_process
 
     supervisor = start_in_child_process(config)
-    console.print(f"设备事件接入 ingest: {config.mqtt_topic_prefix}/v1/devices/+/events")
+    console.print(f"设备事件接入 ingest: {Topics(config.mqtt_topic_prefix).events_filter}")
     return supervisor
 
 

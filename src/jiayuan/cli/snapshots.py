@@ -7,7 +7,7 @@ import typer
 from jiayuan.cli.common import console, os_operator, session_scope, settings
 from jiayuan.devices import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.ingest.runner import retention_of
+from jiayuan.from_settings import snapshot_retention
 
 app = typer.Typer(help="抓拍图片 Evidence snapshots: prune.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def prune() -> None:
             session,
             actor=os_operator(),
             files=SnapshotFiles(configured.var_dir),
-            retention=retention_of(configured),
+            retention=snapshot_retention(configured),
         )
     console.print(
         f"已删除过期 {result.expired} 张、超出容量 {result.over_budget} 张、无记录文件 {result.orphans} 个；"

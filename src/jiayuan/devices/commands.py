@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from jiayuan.devices.schemas import COMMAND_PAYLOADS, Envelope
+from jiayuan.devices.protocol import COMMAND_PAYLOADS, Envelope
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id
 

@@ -8,79 +8,24 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ValidationError
 
-from jiayuan.devices.schemas import EVENT_PAYLOADS, INT64_MAX, INT64_MIN, DeviceStatusMessage, Envelope
+from jiayuan.devices.protocol import (
+    ENVELOPE_MAX_BYTES,
+    EVENT_PAYLOADS,
+    INT64_MAX,
+    INT64_MIN,
+    DeviceStatusMessage,
+    Envelope,
+    Topics,
+)
 
 
 @dataclass(frozen=True)
 class Limits:
     """What the platform accepts: size and how far the device clock may drift."""
 
-    max_bytes: int = 16384
+    max_bytes: int = ENVELOPE_MAX_BYTES
     future: timedelta = timedelta(minutes=5)
     past: timedelta = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Topics:
-    """The topic scheme under a prefix (`jiayuan` in production, a private one per test run)."""
-
-    prefix: str = "jiayuan"
-
-    @property
-    def events_filter(self) -> str:
-        """Subscription filter for every device's events."""
-        return f"{self.prefix}/v1/devices/+/events"
-
-    @property
-    def status_filter(self) -> str:
-        """Subscription filter for every device's retained status."""
-        return f"{self.prefix}/v1/devices/+/status"
-
-    @property
-    def snapshots_filter(self) -> str:
-        """Subscription filter for every device's evidence snapshots (raw JPEG)."""
-        return f"{self.prefix}/v1/devices/+/snapshots/+"
-
-    def snapshot(self, device_id: str, snapshot_id: str) -> str:
-        """The topic a device publishes one evidence snapshot on."""
-        return f"{self.prefix}/v1/devices/{device_id}/snapshots/{snapshot_id}"
-
-    def parse_snapshot(self, topic: str) -> tuple[str, str] | None:
-        """`(device_id, snapshot_id)` of a snapshot topic under this prefix (ids not yet checked), or None."""
-        head = f"{self.prefix}/v1/devices/"
-        if not topic.startswith(head):
-            return None
-        parts = topic[len(head) :].split("/")
-        if len(parts) != 3 or not parts[0] or parts[1] != "snapshots":
-            return None
-        return parts[0], parts[2]
-
-    def events(self, device_id: str) -> str:
-        """The topic a device publishes its events on."""
-        return f"{self.prefix}/v1/devices/{device_id}/events"
-
-    def status(self, device_id: str) -> str:
-        """The topic of a device's retained online/offline state."""
-        return f"{self.prefix}/v1/devices/{device_id}/status"
-
-    def commands(self, device_id: str) -> str:
-        """The topic a device reads its commands from."""
-        return f"{self.prefix}/v1/devices/{device_id}/commands"
-
-    @property
-    def committed(self) -> str:
-        """Where the ingest process announces the events each batch committed (web apps relay them)."""
-        return f"{self.prefix}/v1/platform/committed"
-
-    def parse(self, topic: str) -> tuple[str, str] | None:
-        """`(device_id, kind)` of a device topic under this prefix, or None."""
-        head = f"{self.prefix}/v1/devices/"
-        if not topic.startswith(head):
-            return None
-        parts = topic[len(head) :].split("/")
-        if len(parts) != 2 or not parts[0] or parts[1] not in ("events", "status"):
-            return None
-        return parts[0], parts[1]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
 from jiayuan.devices import policies
-from jiayuan.devices.decode import Event, Limits, Rejected, Status, Topics, decode, decode_event
+from jiayuan.devices.decode import Event, Limits, Rejected, Status, decode, decode_event
 from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateChanged
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
-from jiayuan.devices.schemas import Envelope, Heartbeat
+from jiayuan.devices.protocol import Envelope, Heartbeat, Topics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Unauthorized
 from jiayuan.kernel.principal import Principal

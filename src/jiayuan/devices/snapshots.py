@@ -24,9 +24,9 @@ from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
 from jiayuan.devices import policies
 from jiayuan.devices import service as devices
-from jiayuan.devices.decode import Rejected, Topics
+from jiayuan.devices.decode import Rejected
 from jiayuan.devices.models import DeviceSnapshot
-from jiayuan.devices.schemas import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES
+from jiayuan.devices.protocol import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES, Topics
 from jiayuan.devices.service import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import service as devices
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.errors import Unauthorized
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class TopicRules:
     service_username: str
 
     def _own(self, device_id: str) -> str:
-        return f"{self.prefix}/v1/devices/{device_id}/"
+        return Topics(self.prefix).device_root(device_id)
 
     def may_publish(self, username: str | None, topic: str) -> bool:
         """The service anywhere; a device under its own topics except its commands topic."""

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from jiayuan.devices import commands
-from jiayuan.devices.decode import Topics
-from jiayuan.devices.schemas import EVENT_ID_PATTERN, RECEIPT_MAX_IDS, SNAPSHOT_ID_PATTERN
+from jiayuan.devices.protocol import EVENT_ID_PATTERN, RECEIPT_MAX_IDS, SNAPSHOT_ID_PATTERN, Topics
 from jiayuan.devices.service import RawMessage
 
 

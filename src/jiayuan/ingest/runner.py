@@ -18,7 +18,6 @@ from dataclasses import dataclass, fields
 
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access import passes_service
 from jiayuan.access.passes import signer_for
-from jiayuan.broker_link import live_feed_signer, parse_mqtt_url
+from jiayuan.broker_link import live_feed_signer, make_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.errors import is_outage, short_message, where
@@ -35,8 +34,9 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import commands, snapshots
 from jiayuan.devices import service as devices
 from jiayuan.devices.decode import Rejected
-from jiayuan.devices.service import Pipeline, RawMessage
+from jiayuan.devices.service import RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
+from jiayuan.from_settings import device_pipeline, snapshot_retention
 from jiayuan.ingest import handlers, receipts
 from jiayuan.ingest.outage import OutageLog
 from jiayuan.kernel.clock import utcnow
@@ -103,22 +103,6 @@ class Stats:
     transactions: int = 0
 
 
-def pipeline_of(settings: Settings) -> Pipeline:
-    """The pipeline configuration from settings."""
-    return Pipeline.build(
-        prefix=settings.mqtt_topic_prefix,
-        max_bytes=settings.device_event_max_bytes,
-        future_s=settings.device_clock_future_s,
-        past_days=settings.device_clock_past_days,
-        silent_after_s=settings.device_offline_after_s,
-    )
-
-
-def retention_of(settings: Settings) -> snapshots.Retention:
-    """How long and how much evidence is kept, from settings."""
-    return snapshots.Retention(days=settings.snapshot_retention_days, max_bytes=settings.snapshot_max_bytes)
-
-
 class IngestLoop:
     """Consume device topics until `stop()`; one instance per process (fixed client id)."""
 
@@ -132,7 +116,7 @@ class IngestLoop:
         if not settings.mqtt_url:
             raise ValueError("JIAYUAN_MQTT_URL is not set")
         self.settings = settings
-        self.pipeline = pipeline_of(settings)
+        self.pipeline = device_pipeline(settings)
         self.public_keys = signer_for(
             settings.pass_signing_key.get_secret_value(), settings.pass_key_id
         ).public_keys()
@@ -156,23 +140,17 @@ class IngestLoop:
         self._liveness_pause = 1.0
 
     def _make_client(self) -> mqtt.Client:
-        target = parse_mqtt_url(self.settings.mqtt_url or "")
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
+        # A persistent session: the broker queues what arrives while ingest is away.
+        client = make_client(
+            self.settings.mqtt_url or "",
             client_id=self.settings.mqtt_client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
+            persistent=True,
             manual_ack=True,
+            reconnect_max_s=10,
         )
-        if target.username:
-            client.username_pw_set(target.username, target.password)
-        if target.tls:
-            client.tls_set()
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.connect_async(target.host, target.port, keepalive=30)
         return client
 
     def _on_connect(
@@ -422,7 +400,7 @@ class IngestLoop:
                     session,
                     actor=Principal.system(),
                     files=self.snapshot_files,
-                    retention=retention_of(self.settings),
+                    retention=snapshot_retention(self.settings),
                 )
         except Exception as exc:
             # Housekeeping: a failure waits for the next round and never holds up the batches.

@@ -7,19 +7,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import unquote, urlsplit
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session
 
 from jiayuan.access import passes_service
 from jiayuan.access.passes import signer_for
 from jiayuan.access.schemas import VisitorInvite
+from jiayuan.broker_link import make_client
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.device_link import DeviceLink
-from jiayuan.devices.decode import Topics
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
@@ -91,18 +89,12 @@ def _first(kinds: dict[str, str], *names: str) -> str | None:
 
 
 def connect(url: str, client_id: str, prefix: str) -> DeviceLink:
-    """A connected MQTT 3.1.1 link that speaks for every simulated device (the embedded broker wants a
-    username) and holds what it publishes until the platform's receipt."""
-    parts = urlsplit(url)
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
-    )
-    client.username_pw_set(unquote(parts.username) if parts.username else "jiayuan-sim",
-                           unquote(parts.password) if parts.password else None)  # fmt: skip
-    client.max_inflight_messages_set(0)
-    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    """A connected link that speaks for every simulated device (the embedded broker wants a username)
+    and holds what it publishes until the platform's receipt. Raises OSError when the broker is not
+    there."""
+    client = make_client(url, client_id=client_id, username="jiayuan-sim", reconnect_max_s=10, max_inflight=0)
     link = DeviceLink(client, Topics(prefix))
-    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+    client.reconnect()
     client.loop_start()
     link.start()
     link.subscribed.wait(10)
@@ -145,11 +137,10 @@ def run(
         for message in messages:
             if message.id is not None and message.kind == "events":
                 link.event(message.device, message.id, message.body)
-            elif message.id is not None:
+            elif message.id is not None and message.kind == "snapshot":
                 link.snapshot(message.device, message.id, message.body)
             else:
-                topic = f"{prefix}/v1/devices/{message.device}/{message.kind}"
-                client.publish(topic, message.body, qos=1, retain=message.retain)
+                client.publish(message.topic(link.topics), message.body, qos=1, retain=message.retain)
             stats.messages += 1
 
     try:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 
 from jiayuan.access.passes import Signer
+from jiayuan.devices.protocol import EventType, Topics, event_body, status_body, timestamp
 from jiayuan.kernel.clock import LOCAL_TZ
 from jiayuan.kernel.ids import new_event_id
 
@@ -41,11 +42,18 @@ class Message:
     """One MQTT message to publish."""
 
     device: str
-    kind: str  # events, status or snapshots/{snapshot id}
+    kind: Literal["events", "status", "snapshot"]
     body: bytes
     retain: bool = False
     # The event or snapshot id a `delivered` receipt names; None where none can (status, broken JSON).
     id: str | None = None
+
+    def topic(self, topics: Topics) -> str:
+        """Where the message goes under the topic scheme."""
+        if self.kind == "snapshot":
+            assert self.id is not None
+            return topics.snapshot(self.device, self.id)
+        return topics.events(self.device) if self.kind == "events" else topics.status(self.device)
 
 
 @cache
@@ -84,17 +92,23 @@ class Traffic:
         night = 0.05
         return min(1.0, max(night, morning, evening, day))
 
-    def _envelope(self, device: str, type: str, payload: Mapping[str, object], at: datetime) -> Message:
+    def _envelope(self, device: str, type: EventType, payload: dict[str, Any], at: datetime) -> Message:
         # Ids are ULIDs, not drawn from the seed: a second run must not resend the first run's ids.
         self._seq += 1
+        event_id, body = event_body(device, type, payload, at=at, seq=self._seq)
+        return Message(device, "events", body, id=event_id)
+
+    def _malformed(self, device: str, type: str, payload: dict[str, Any], at: datetime) -> Message:
+        """An envelope the platform must refuse (event_body would not build it)."""
+        self._seq += 1
         event_id = new_event_id()
-        body = {"v": 1, "id": event_id, "device": device, "type": type, "ts": at.isoformat(),
+        body = {"v": 1, "id": event_id, "device": device, "type": type, "ts": timestamp(at),
                 "seq": self._seq, "payload": payload}  # fmt: skip
         return Message(device, "events", json.dumps(body, ensure_ascii=False).encode(), id=event_id)
 
     def online(self, at: datetime) -> list[Message]:
         """Every device announces itself (retained)."""
-        body = json.dumps({"v": 1, "state": "online", "ts": at.isoformat()}).encode()
+        body = status_body("online", at=at)
         return [Message(d, "status", body, retain=True) for g in self.gates for d in g.devices]
 
     def heartbeats(self, at: datetime, uptime_s: int) -> list[Message]:
@@ -126,12 +140,21 @@ class Traffic:
     def _walk(self, gate: SimGate, at: datetime, direction: str) -> list[Message]:
         out = []
         if gate.qr and gate.people:
-            scan = {"token": self._token(gate, at), "direction": direction, "local_decision": "ok"}
+            scan: dict[str, Any] = {
+                "token": self._token(gate, at),
+                "direction": direction,
+                "local_decision": "ok",
+            }
             out.append(self._envelope(gate.qr, "qr_scan", scan, at))
         if gate.camera:
             # Now and then a second person walks through on the same scan.
             count = 2 if self.rng.random() < 0.04 else 1
-            cross = {"line": "main", "class": "person", "direction": direction, "count": count}
+            cross: dict[str, Any] = {
+                "line": "main",
+                "class": "person",
+                "direction": direction,
+                "count": count,
+            }
             out.append(self._envelope(gate.camera, "line_cross", cross, at))
         return out
 
@@ -141,10 +164,11 @@ class Traffic:
         """The camera's snapshot, then the read that names it (so the evidence is there first)."""
         assert gate.plate is not None
         snapshot_id = f"snap-{new_event_id()}"
-        payload = {"plate": plate, "color": color, "confidence": round(self.rng.uniform(0.72, 0.99), 2),
-                   "direction": direction, "snapshot": snapshot_id}  # fmt: skip
+        confidence = round(self.rng.uniform(0.72, 0.99), 2)
+        payload: dict[str, Any] = {"plate": plate, "color": color, "confidence": confidence,
+                                   "direction": direction, "snapshot": snapshot_id}  # fmt: skip
         return [
-            Message(gate.plate, f"snapshots/{snapshot_id}", snapshot_jpeg(), id=snapshot_id),
+            Message(gate.plate, "snapshot", snapshot_jpeg(), id=snapshot_id),
             self._envelope(gate.plate, "plate_read", payload, at),
         ]
 
@@ -154,9 +178,9 @@ class Traffic:
         if choice == 0:
             return [Message(device, "events", b'{"v": 1, "id": "broken')]
         if choice == 1:
-            return [self._envelope(device, "face_match", {"score": 0.3}, at)]
+            return [self._malformed(device, "face_match", {"score": 0.3}, at)]
         if choice == 2:
-            return [self._envelope(device, "qr_scan", {"token": "JY1", "direction": "sideways"}, at)]
+            return [self._malformed(device, "qr_scan", {"token": "JY1", "direction": "sideways"}, at)]
         return [self._envelope(device, "heartbeat", {"uptime_s": 1, "fw": "x"}, at + timedelta(hours=2))]
 
     def tick(self, at: datetime) -> list[Message]:

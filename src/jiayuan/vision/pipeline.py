@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from jiayuan.devices.protocol import EventType
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.vision.annotate import draw
 from jiayuan.vision.config import CameraConfig, ObjectClass
 from jiayuan.vision.counting import LineCounter, ZoneWatch
 from jiayuan.vision.detect import Detector, FakeDetector, Frame, to_protocol_class
 from jiayuan.vision.dewarp import Dewarper
-from jiayuan.vision.envelope import EventType
 from jiayuan.vision.geometry import Box, centre, edge_entry, iou
 from jiayuan.vision.motion import MotionGate
 from jiayuan.vision.plates import PlateRead, PlateReader

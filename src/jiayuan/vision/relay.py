@@ -14,6 +14,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from jiayuan.broker_link import background_client
+from jiayuan.devices.protocol import Topics
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class LiveRelay:
     """Subscribes to every camera's live topic and keeps the newest frame of each."""
 
     def __init__(self, url: str, *, prefix: str = "jiayuan") -> None:
-        self._filter = f"{prefix}/v1/devices/+/live"
+        self._filter = Topics(prefix).live_filter
         self._frames: dict[str, LiveFrame] = {}
         self._lock = threading.Lock()
         self.subscribed = threading.Event()

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 
 from jiayuan.broker_link import background_client
 from jiayuan.bus.hub import Hub
-from jiayuan.devices.decode import Topics
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.keys import MessageSigner
 
 log = logging.getLogger(__name__)

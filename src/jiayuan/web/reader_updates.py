@@ -22,7 +22,7 @@ from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import commands
-from jiayuan.devices.decode import Topics
+from jiayuan.devices.protocol import Topics
 
 log = logging.getLogger(__name__)
 

@@ -11,23 +11,21 @@ from jiayuan.access import service as access
 from jiayuan.access.passes import signer_for
 from jiayuan.devices import lifecycle, service, snapshots
 from jiayuan.devices.models import DeadLetter
+from jiayuan.devices.protocol import DeviceId, SnapshotId
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
     DeadLetterCountOut,
     DeadLetterOut,
     DeviceDisable,
     DeviceEnable,
-    DeviceId,
     DeviceStatusOut,
     DeviceSwitchOut,
     PushResult,
-    SnapshotId,
 )
-from jiayuan.devices.service import Pipeline
 from jiayuan.devices.snapshot_files import SnapshotFiles
+from jiayuan.from_settings import device_pipeline
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.principal import Principal
-from jiayuan.settings import Settings
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import ContextDep, SessionDep
 
@@ -35,17 +33,6 @@ router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 # Bodies are read up to this many bytes; beyond it only the size is counted (the event is too large anyway).
 _READ_CAP = 64 * 1024
-
-
-def pipeline_for(settings: Settings) -> Pipeline:
-    """The device pipeline as configured."""
-    return Pipeline.build(
-        prefix=settings.mqtt_topic_prefix,
-        max_bytes=settings.device_event_max_bytes,
-        future_s=settings.device_clock_future_s,
-        past_days=settings.device_clock_past_days,
-        silent_after_s=settings.device_offline_after_s,
-    )
 
 
 class RawBody:
@@ -92,7 +79,7 @@ def push_event(
         device_id=device_id,
         body=body.data,
         size=body.size,
-        pipeline=pipeline_for(context.settings),
+        pipeline=device_pipeline(context.settings),
     )
     signer = signer_for(context.settings.pass_signing_key.get_secret_value(), context.settings.pass_key_id)
     access.handle_device_events(
