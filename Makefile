@@ -27,7 +27,6 @@ frontend/node_modules/.package-lock.json: frontend/package.json frontend/package
 $(VENDOR)/.stamp: frontend/node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp frontend/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
-	cp frontend/node_modules/htmx-ext-ws/dist/ws.min.js $(VENDOR)/htmx-ws.min.js
 	cp frontend/node_modules/echarts/dist/echarts.min.js $(VENDOR)/
 	cp frontend/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
 	@touch $@

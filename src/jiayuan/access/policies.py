@@ -17,9 +17,14 @@ def require_system(actor: Principal) -> None:
         raise Forbidden("只有平台可以执行此操作")
 
 
-def require_can_view_gates(actor: Principal) -> None:
+def may_view_gates(actor: Principal) -> bool:
     """Gates, flow and alarms: office staff, grid workers, volunteers, property companies and police."""
-    if not actor.has_role(*GATE_ROLES):
+    return actor.has_role(*GATE_ROLES)
+
+
+def require_can_view_gates(actor: Principal) -> None:
+    """Refuse roles that do not work the gates."""
+    if not may_view_gates(actor):
         raise Forbidden("无权查看门岗数据")
 
 
@@ -93,6 +98,15 @@ def visitor_scope(actor: Principal) -> Scope:
     Police, volunteers and devices check passes at the gate by scanning them, not by browsing the list.
     """
     return personal_scope(actor)
+
+
+def may_list_visitors(actor: Principal) -> bool:
+    """Whether the role reads any visitor passes at all (the 访客 area)."""
+    try:
+        visitor_scope(actor)
+    except Forbidden:
+        return False
+    return True
 
 
 def require_visitor_visible(actor: Principal, where: Location) -> None:

@@ -20,15 +20,25 @@ def visible_communities(actor: Principal) -> frozenset[int] | None:
     return actor.community_ids
 
 
-def require_user_admin(actor: Principal) -> None:
+def may_manage_users(actor: Principal) -> bool:
     """Only admins manage users."""
-    if not actor.has_role(Role.ADMIN):
+    return actor.has_role(Role.ADMIN)
+
+
+def may_read_audit(actor: Principal) -> bool:
+    """Only admins read and export the audit log."""
+    return actor.has_role(Role.ADMIN)
+
+
+def require_user_admin(actor: Principal) -> None:
+    """Refuse all but admins."""
+    if not may_manage_users(actor):
         raise Forbidden("只有管理员可以管理用户")
 
 
 def require_audit_reader(actor: Principal) -> None:
-    """Only admins read and export the audit log."""
-    if not actor.has_role(Role.ADMIN):
+    """Refuse all but admins."""
+    if not may_read_audit(actor):
         raise Forbidden("只有管理员可以查看审计日志")
 
 

@@ -21,9 +21,14 @@ def require_can_publish(actor: Principal, device_id: str) -> None:
     raise Forbidden("设备只能以自己的身份上报事件")
 
 
-def require_can_inspect(actor: Principal) -> None:
+def may_inspect(actor: Principal) -> bool:
     """Dead letters and device status are for staff, admins, property and police."""
-    if not actor.has_role(*INSPECT_ROLES):
+    return actor.has_role(*INSPECT_ROLES)
+
+
+def require_can_inspect(actor: Principal) -> None:
+    """Refuse roles that may not inspect devices."""
+    if not may_inspect(actor):
         raise Forbidden("无权查看设备状态")
 
 
@@ -45,9 +50,14 @@ def require_can_switch(actor: Principal, community_id: int | None, *, exists: bo
         raise NotFound("设备不存在", field="device_id")
 
 
-def require_can_view_cameras(actor: Principal) -> None:
+def may_view_cameras(actor: Principal) -> bool:
     """Live camera pictures: the roles that work the gates."""
-    if not actor.has_role(*GATE_ROLES):
+    return actor.has_role(*GATE_ROLES)
+
+
+def require_can_view_cameras(actor: Principal) -> None:
+    """Refuse roles that may not watch the cameras."""
+    if not may_view_cameras(actor):
         raise Forbidden("无权查看门岗数据")
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import record_audit
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Forbidden, Invalid, RowError, RowErrors
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
 from jiayuan.registry.models import Building, Compound, Household, Resident, Unit
@@ -85,13 +85,6 @@ class _Places:
     buildings: dict[tuple[int, str], int] = field(default_factory=dict)
     units: dict[tuple[int, str], int] = field(default_factory=dict)
     households: dict[tuple[int, str], int] = field(default_factory=dict)
-
-
-def _require_writer(actor: Principal, what: str) -> policies.Scope:
-    scope = policies.personal_scope(actor)
-    if not actor.has_role(Role.ADMIN, Role.STAFF):
-        raise Forbidden(f"只有管理员和社区工作人员可以{what}")
-    return scope
 
 
 def template_workbook() -> bytes:
@@ -177,7 +170,7 @@ def import_residents(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check every row, then write them all (or raise RowErrors listing every bad row and write nothing)."""
-    scope = _require_writer(actor, "导入居民信息")
+    scope = policies.require_can_change_registry(actor, "导入居民信息")
     bar = progress or Silent()
     sheet = excel.read_sheet(content)
     bar.stage("检查", len(sheet.rows))
@@ -191,7 +184,7 @@ def import_residents(
 
 def check_workbook(session: Session, *, actor: Principal, vault: PiiVault, content: bytes) -> list[RowError]:
     """Every problem in a workbook without writing anything (what an import would refuse)."""
-    scope = _require_writer(actor, "导入居民信息")
+    scope = policies.require_can_change_registry(actor, "导入居民信息")
     sheet = excel.read_sheet(content)
     return _check(session, _places(session, scope), vault, sheet, Silent())[1]
 

@@ -64,6 +64,28 @@ def personal_scope(actor: Principal) -> Scope:
     raise Forbidden(_NO_PERSONAL_DATA)
 
 
+def may_read_residents(actor: Principal) -> bool:
+    """Whether the role reads any residents at all (the 居民 area)."""
+    try:
+        personal_scope(actor)
+    except Forbidden:
+        return False
+    return True
+
+
+def may_change_registry(actor: Principal) -> bool:
+    """Whether the role changes the registry (in its own communities): admins, staff, the system."""
+    return actor.has_role(Role.ADMIN, Role.STAFF)
+
+
+def require_can_change_registry(actor: Principal, what: str = "修改居民信息") -> Scope:
+    """Refuse roles that do not change the registry (the import page, imports); the actor's scope."""
+    scope = personal_scope(actor)
+    if not may_change_registry(actor):
+        raise Forbidden(f"只有管理员和社区工作人员可以{what}")
+    return scope
+
+
 def structure_scope(actor: Principal) -> Scope:
     """The communities, compounds, buildings and units `actor` may list.
 
@@ -98,7 +120,7 @@ def require_readable(actor: Principal, where: Location, *, what: str = "居民")
 def require_writable(actor: Principal, where: Location, *, what: str = "居民") -> None:
     """Only admin and staff of the community (and the system) change the registry."""
     require_readable(actor, where, what=what)
-    if not actor.has_role(Role.ADMIN, Role.STAFF):
+    if not may_change_registry(actor):
         raise Forbidden("只有管理员和社区工作人员可以修改居民信息")
 
 

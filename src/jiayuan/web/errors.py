@@ -1,12 +1,17 @@
-"""One mapping from domain errors and validation failures to clear JSON answers."""
+"""One mapping from domain errors and validation failures to clear answers: JSON for the API, the
+refusal page for the console's pages."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from jiayuan.kernel.errors import JiayuanError, RowErrors
+from jiayuan.web.templating import render
+
+# Paths of pages a person reads in a browser; everything else answers JSON.
+PAGE_PREFIXES = ("/console", "/docs", "/redoc")
 
 
 def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
@@ -14,11 +19,24 @@ def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
     return ".".join(parts) or str(location[-1] if location else "")
 
 
+_HEADINGS = {401: "请先登录", 403: "无权访问", 404: "未找到"}
+
+
+def refusal_page(request: Request, exc: JiayuanError) -> Response:
+    """The page a refused request gets: what happened and the message, with the refusal's status."""
+    heading = _HEADINGS.get(exc.status, "无法完成")
+    values = {"heading": heading, "message": exc.message}
+    return render(request, "console/refused.html", values, status_code=exc.status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Domain errors keep their status; invalid input is 422 naming each field."""
+    """Domain errors keep their status (a page says so on the refusal page); invalid input is 422
+    naming each field."""
 
     @app.exception_handler(JiayuanError)
-    async def _domain_error(_request: Request, exc: JiayuanError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: JiayuanError) -> Response:
+        if request.url.path.startswith(PAGE_PREFIXES):
+            return refusal_page(request, exc)
         body: dict[str, object] = {"detail": exc.message}
         if exc.field:
             body["field"] = exc.field

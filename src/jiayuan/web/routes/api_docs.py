@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.responses import Response
 
+from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.web.auth import PagePrincipal, require_roles
-from jiayuan.web.templating import render
 
 OPENAPI_URL = "/openapi.json"
 DOCS_ROLES = (Role.ADMIN, Role.STAFF)
@@ -42,12 +42,7 @@ def router_for(app: FastAPI, *, with_pages: bool) -> APIRouter:
 
     def _page(request: Request, principal: Principal, html: Response) -> Response:
         if not principal.has_role(*DOCS_ROLES):
-            return render(
-                request,
-                "console/forbidden.html",
-                {"message": "接口文档仅对管理员和工作人员开放"},
-                status_code=403,
-            )
+            raise Forbidden("接口文档仅对管理员和工作人员开放")
         html.headers["Content-Security-Policy"] = DOCS_CSP
         return html
 

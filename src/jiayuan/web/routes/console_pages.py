@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from jiayuan.accounts import logins, service
 from jiayuan.accounts.schemas import USER_ROLES, AuditSearch, parse_scope
-from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
+from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
@@ -32,10 +32,6 @@ entry = APIRouter(include_in_schema=False)
 def root() -> RedirectResponse:
     """Send visitors of `/` to the console."""
     return RedirectResponse("/console", status_code=303)
-
-
-def _forbidden(request: Request, message: str) -> Response:
-    return render(request, "console/forbidden.html", {"message": message}, status_code=403)
 
 
 @router.get("")
@@ -58,12 +54,9 @@ def audit_page(request: Request, principal: PagePrincipal, session: SessionDep) 
             f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors()
         )
         search = AuditSearch()
-    try:
-        results = service.search_audit(
-            session, actor=principal, criteria=search.criteria(), params=search.paging()
-        )
-    except Forbidden as exc:
-        return _forbidden(request, exc.message)
+    results = service.search_audit(
+        session, actor=principal, criteria=search.criteria(), params=search.paging()
+    )
     # The filter as typed, for the form, the page links and the export link.
     query = {k: v for k in _AUDIT_FIELDS if (v := request.query_params.get(k, "").strip())}
     context = {"results": results, "query": query, "error": error}
@@ -96,11 +89,8 @@ def _users_view(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    try:
-        users = service.list_users(session, actor=principal, params=paging or PageParams(size=200))
-        lockouts = logins.list_lockouts(session, actor=principal)
-    except Forbidden as exc:
-        return _forbidden(request, exc.message)
+    users = service.list_users(session, actor=principal, params=paging or PageParams(size=200))
+    lockouts = logins.list_lockouts(session, actor=principal)
     context = {
         "users": users,
         "lockouts": lockouts,

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, RowErrors
 from jiayuan.registry import excel, importing
-from jiayuan.registry.policies import may_reveal
+from jiayuan.registry.policies import may_reveal, require_can_change_registry
 from jiayuan.registry.schemas import REASON_MIN
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, SessionDep
@@ -99,6 +99,7 @@ async def import_residents(
 @pages.get("/residents/import")
 def import_page(request: Request, principal: PagePrincipal) -> Response:
     """The upload form, with links to the template and the export."""
+    require_can_change_registry(principal, "导入导出居民")
     values: dict[str, Any] = {"result": None, "errors": [], "problem": None, "reason_min": REASON_MIN}
     return render(request, "registry/import.html", values | {"may_reveal": may_reveal(principal)})
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError, NotFound, TooManyRequests
+from jiayuan.kernel.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.registry import service
 from jiayuan.registry.policies import may_reveal
@@ -18,12 +18,6 @@ from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
-
-
-def _refused(request: Request, exc: JiayuanError) -> Response:
-    if isinstance(exc, NotFound):
-        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=404)
-    return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
 
 
 @router.get("/residents")
@@ -58,10 +52,9 @@ def residents_page(
         session.rollback()
         error = exc.message
     except Forbidden as exc:
-        if exc.field == "q":  # a number search this role may not make: say what to search by instead
-            error = exc.message
-        else:
-            return _refused(request, exc)
+        if exc.field != "q":
+            raise
+        error = exc.message  # a number search this role may not make: say what to search by instead
     values = {
         "results": results,
         "q": q,
@@ -80,12 +73,7 @@ def resident_page(
     request: Request, resident_id: RowId, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """One resident, masked, with the reveal form for those who may use it."""
-    try:
-        resident = service.show_resident(
-            session, actor=principal, vault=context.vault, resident_id=resident_id
-        )
-    except (Forbidden, NotFound) as exc:
-        return _refused(request, exc)
+    resident = service.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
     values = {"r": resident, "may_reveal": may_reveal(principal), "reason_min": REASON_MIN}
     return render(request, "registry/resident.html", values)
 
@@ -139,10 +127,7 @@ def household_page(
     request: Request, household_id: RowId, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """A household: its members (masked) and vehicles."""
-    try:
-        household = service.show_household(
-            session, actor=principal, vault=context.vault, household_id=household_id
-        )
-    except (Forbidden, NotFound) as exc:
-        return _refused(request, exc)
+    household = service.show_household(
+        session, actor=principal, vault=context.vault, household_id=household_id
+    )
     return render(request, "registry/household.html", {"h": household})

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from jiayuan.devices.cameras import camera_for, visible_cameras
-from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.vision.relay import LiveRelay
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
@@ -46,10 +46,7 @@ def _unavailable() -> NotFound:
 @router.get("/console/cameras", include_in_schema=False)
 def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """Every camera the user may watch, live."""
-    try:
-        cameras = visible_cameras(session, actor=principal)
-    except Forbidden as exc:
-        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+    cameras = visible_cameras(session, actor=principal)
     return render(request, "vision/cameras.html", {"cameras": cameras})
 
 
@@ -58,10 +55,7 @@ def camera_page(
     device_id: str, request: Request, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """One camera's live stream, large (the big screen, a phone)."""
-    try:
-        camera = camera_for(session, actor=principal, device_id=device_id)
-    except Forbidden as exc:
-        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+    camera = camera_for(session, actor=principal, device_id=device_id)
     # The page opens a new stream shortly before the server ends one (JIAYUAN_MJPEG_MAX_S).
     renew_s = max(1, int(context.settings.mjpeg_max_s) - 5)
     return render(request, "vision/camera.html", {"camera": camera, "renew_s": renew_s})

@@ -15,7 +15,7 @@ from jiayuan.access import passes_service
 from jiayuan.access.schemas import VisitorFilter, VisitorOut
 from jiayuan.access.states import VisitorState
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.kernel.errors import Forbidden, JiayuanError
+from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service as registry
@@ -85,12 +85,9 @@ def _list_view(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    try:
-        results = passes_service.list_visitors(
-            session, actor=principal, vault=vault, criteria=criteria, params=PageParams(page=page, size=20)
-        )
-    except Forbidden as exc:
-        return render(request, "console/forbidden.html", {"message": exc.message}, status_code=403)
+    results = passes_service.list_visitors(
+        session, actor=principal, vault=vault, criteria=criteria, params=PageParams(page=page, size=20)
+    )
     values = {
         "results": results,
         "query": query,

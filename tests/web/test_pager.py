@@ -1,0 +1,30 @@
+"""The one pager macro every paged list uses: links keep the filter, work without JavaScript, and swap
+the list with htmx."""
+
+from __future__ import annotations
+
+import re
+
+from jiayuan.web.templating import templates
+
+
+def render(query: dict[str, str], page: int, pages: int) -> str:
+    macro = templates.env.get_template("macros/pager.html").module.pager  # type: ignore[attr-defined]
+    return str(macro("/console/audit", query, page, pages, "#audit-results"))
+
+
+def test_middle_page_links_both_ways_with_the_filter() -> None:
+    html = render({"q": "刘 莹", "action": "reveal"}, 2, 3)
+    links = re.findall(r'href="([^"]+)" hx-get="([^"]+)" hx-target="#audit-results"', html)
+    assert [href for href, _ in links] == [
+        "/console/audit?action=reveal&amp;q=%E5%88%98+%E8%8E%B9&amp;page=1",
+        "/console/audit?action=reveal&amp;q=%E5%88%98+%E8%8E%B9&amp;page=3",
+    ]
+    assert all(href == get for href, get in links)
+    assert "2 / 3" in html and "上一页" in html and "下一页" in html
+
+
+def test_first_and_last_pages_link_one_way_and_a_single_page_has_no_pager() -> None:
+    assert "上一页" not in render({}, 1, 2) and "下一页" in render({}, 1, 2)
+    assert "上一页" in render({}, 2, 2) and "下一页" not in render({}, 2, 2)
+    assert "pager" not in render({"q": "x"}, 1, 1)
