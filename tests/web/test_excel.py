@@ -6,10 +6,12 @@ import base64
 import io
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from python_calamine import CalamineWorkbook
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.principal import Role
 from jiayuan.registry import excel
 from tests.integration.accounts.helpers import login, make_user, token_for
@@ -46,9 +48,11 @@ def test_export_and_template_download(
     assert answer.status_code == 200
     assert answer.headers["content-type"] == XLSX
     assert "attachment" in answer.headers["content-disposition"]
-    assert len(excel.read_sheet(answer.content).rows) == 5
+    assert len(excel.read_workbook(answer.content).rows) == 5
     template = client.get("/api/v1/residents/template.xlsx", headers=headers)
-    assert template.status_code == 200 and excel.read_sheet(template.content).rows == []
+    assert template.status_code == 200
+    with pytest.raises(Invalid, match="没有可导入的数据"):
+        excel.read_workbook(template.content)
 
 
 def test_import_good_file_then_again(
@@ -60,7 +64,8 @@ def test_import_good_file_then_again(
     files = {"file": ("居民.xlsx", content, XLSX)}
     first = client.post("/api/v1/residents/import", files=files, headers=headers)
     assert first.status_code == 200, first.text
-    assert first.json() == {"rows": 5, "created": 0, "updated": 0, "unchanged": 5, "households_created": 0}
+    expected = {"rows": 5, "created": 0, "updated": 0, "unchanged": 5, "households_created": 0, "plans": []}
+    assert first.json() == expected | {"written": True, "notices": []}
 
 
 def test_bad_rows_give_422_with_each_error_and_nothing_written(
@@ -145,7 +150,7 @@ def test_console_import_page_shows_the_errors_and_the_marked_workbook(
     good = client.get("/api/v1/residents/export.xlsx", params={"full": "true", "reason": "年度核对"}).content
     done = client.post(
         "/console/residents/import",
-        data={"csrf_token": token.group(1)},
+        data={"csrf_token": token.group(1), "mode": "import"},
         files={"file": ("good.xlsx", good, XLSX)},
         headers={"HX-Request": "true"},
     )

@@ -1,14 +1,18 @@
 """Residents in and out of Excel: export (audited, masked unless permitted), template, all-or-nothing import.
 
 An import checks every row first — address, ID number, phone, dates, tags, duplicates inside the file
-and against other households — and writes nothing unless every row is good. Writing then goes through
-the registry service (`add_resident` / `update_resident`), keyed by the ID number's lookup hash, so a
-file imported twice changes nothing the second time.
+and against other households — and writes nothing unless every row is good. It never erases what it was
+not given: a column the file lacks (or whose title it does not know) and an empty cell leave the stored
+value as it is; only the marker 清空 clears an optional value. `plan_import` reports, before anything is
+written, each row it adds and each column it changes (old → new). Writing goes through the registry
+service (`add_resident` / `update_resident`), keyed by the ID number's lookup hash, so a file imported
+twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,13 +29,17 @@ from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
 from jiayuan.registry.models import Building, Compound, Household, Resident, Unit
+from jiayuan.registry.places import PlaceNames
 from jiayuan.registry.schemas import (
     REASON_MIN,
+    FieldChange,
     Gender,
+    ImportReport,
     Relation,
     ResidenceType,
     ResidentIn,
     ResidentPatch,
+    RowPlan,
     Tag,
 )
 from jiayuan.registry.service import ID_CONTEXT, PHONE_CONTEXT, add_resident, current_data, update_resident
@@ -53,28 +61,26 @@ _FIELD_COLUMNS = {
 _TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _TAG_RANK = {tag.value: rank for rank, tag in enumerate(Tag)}
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What an import did."""
-
-    rows: int
-    created: int
-    updated: int
-    unchanged: int
-    households_created: int
+_DATE_COLUMNS = (("出生日期", "birth_date"), ("入住日期", "moved_in_on"), ("迁出日期", "moved_out_on"))
+_CHOICE_COLUMNS: tuple[tuple[str, str, type[Relation] | type[ResidenceType]], ...] = (
+    ("与户主关系", "relation", Relation),
+    ("居住类型", "residence_type", ResidenceType),
+)
+# What the 清空 marker sets each clearable field to.
+_CLEARED: dict[str, Any] = {"phone": None, "tags": [], "moved_in_on": None, "moved_out_on": None, "note": ""}
 
 
 @dataclass
 class _Planned:
-    """A checked row: where it goes and what it says."""
+    """A checked row: where it goes, what it says and which fields the file gives (the rest stay)."""
 
+    sheet: str
     row: int
     unit_id: int
     room: str
     data: ResidentIn
     id_hash: str
+    given: frozenset[str]
 
 
 @dataclass
@@ -82,8 +88,8 @@ class _Places:
     """The compounds, buildings, units and households an actor may write to, by name."""
 
     compounds: dict[str, list[int]] = field(default_factory=dict)
-    buildings: dict[tuple[int, str], int] = field(default_factory=dict)
-    units: dict[tuple[int, str], int] = field(default_factory=dict)
+    buildings: dict[int, PlaceNames] = field(default_factory=dict)  # by compound
+    units: dict[int, PlaceNames] = field(default_factory=dict)  # by building
     households: dict[tuple[int, str], int] = field(default_factory=dict)
 
 
@@ -161,6 +167,18 @@ def export_residents(
     return content
 
 
+def plan_import(
+    session: Session,
+    *,
+    actor: Principal,
+    vault: PiiVault,
+    content: bytes,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check every row and say what an import would do, writing nothing; RowErrors lists every bad row."""
+    return _run(session, actor=actor, vault=vault, content=content, progress=progress, write=False)
+
+
 def import_residents(
     session: Session,
     *,
@@ -170,28 +188,56 @@ def import_residents(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check every row, then write them all (or raise RowErrors listing every bad row and write nothing)."""
+    return _run(session, actor=actor, vault=vault, content=content, progress=progress, write=True)
+
+
+def _run(
+    session: Session,
+    *,
+    actor: Principal,
+    vault: PiiVault,
+    content: bytes,
+    progress: Progress | None,
+    write: bool,
+) -> ImportReport:
     scope = policies.require_can_change_registry(actor, "导入居民信息")
     bar = progress or Silent()
-    sheet = excel.read_sheet(content)
-    bar.stage("检查", len(sheet.rows))
+    workbook = excel.read_workbook(content)
+    rows = workbook.rows
+    bar.stage("检查", len(rows))
     places = _places(session, scope)
-    planned, errors = _check(session, places, vault, sheet, bar)
+    planned, errors = _check(session, places, vault, rows, bar)
     if errors:
         raise RowErrors(errors=errors)
     stored = _residents_by_hash(session, planned)
-    return _write(session, actor, vault, planned, stored, dict(places.households), bar)
-
-
-def check_workbook(session: Session, *, actor: Principal, vault: PiiVault, content: bytes) -> list[RowError]:
-    """Every problem in a workbook without writing anything (what an import would refuse)."""
-    scope = policies.require_can_change_registry(actor, "导入居民信息")
-    sheet = excel.read_sheet(content)
-    return _check(session, _places(session, scope), vault, sheet, Silent())[1]
+    notices = [u.message() for u in workbook.unread] + [
+        f"工作表“{name}”没有居民表头（姓名、身份证号……），未导入" for name in workbook.skipped
+    ]
+    plans, changes = _plans(planned, stored, vault)
+    if not write:
+        new_households = {(p.unit_id, p.room) for p in planned} - places.households.keys()
+        return _report(planned, plans, notices, households_created=len(new_households), written=False)
+    households_created = _write(session, actor, vault, planned, stored, changes, dict(places.households), bar)
+    report = _report(planned, plans, notices, households_created=households_created, written=True)
+    record_audit(
+        session,
+        actor=actor,
+        action="resident.import",
+        target_type="resident",
+        target_label=f"{len(planned)} 行",
+        detail={
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "households_created": households_created,
+        },
+    )
+    return report
 
 
 def error_workbook(content: bytes, errors: list[RowError]) -> bytes:
     """The uploaded workbook with a 错误原因 column beside its rows."""
-    return excel.with_errors(excel.read_sheet(content), errors)
+    return excel.with_errors(excel.read_workbook(content), errors)
 
 
 def _places(session: Session, scope: policies.Scope) -> _Places:
@@ -208,12 +254,12 @@ def _places(session: Session, scope: policies.Scope) -> _Places:
     )
     building_ids = []
     for building_id, compound_id, name in session.execute(buildings):
-        places.buildings[(compound_id, name)] = building_id
+        places.buildings.setdefault(compound_id, PlaceNames()).add(name, building_id)
         building_ids.append(building_id)
     units = select(Unit.id, Unit.building_id, Unit.name).where(Unit.building_id.in_(building_ids))
     unit_ids = []
     for unit_id, building_id, name in session.execute(units):
-        places.units[(building_id, name)] = unit_id
+        places.units.setdefault(building_id, PlaceNames()).add(name, unit_id)
         unit_ids.append(unit_id)
     for chunk in _chunks(unit_ids, 500):
         households = select(Household.id, Household.unit_id, Household.room).where(
@@ -230,64 +276,84 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _check(
-    session: Session, places: _Places, vault: PiiVault, sheet: excel.Sheet, bar: Progress
+    session: Session, places: _Places, vault: PiiVault, rows: list[excel.SheetRow], bar: Progress
 ) -> tuple[list[_Planned], list[RowError]]:
     planned: list[_Planned] = []
     errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for row in sheet.rows:
+    seen: dict[str, tuple[str, int]] = {}
+    for row in rows:
         row_errors: list[RowError] = []
         unit_id = _unit_of(row, places, row_errors)
-        data = _data_of(row, row_errors)
-        if data is not None:
+        checked = _data_of(row, row_errors)
+        if checked is not None:
+            data, given = checked
             id_hash = vault.lookup_hash(data.id_number)
             if id_hash in seen:
-                row_errors.append(
-                    RowError(row.number, "身份证号", f"与第 {seen[id_hash]} 行是同一人（身份证号重复）")
-                )
+                sheet, number = seen[id_hash]
+                where = f"第 {number} 行" if sheet == row.sheet else f"工作表“{sheet}”第 {number} 行"
+                row_errors.append(_error(row, "身份证号", f"与{where}是同一人（身份证号重复）"))
             else:
-                seen[id_hash] = row.number
+                seen[id_hash] = (row.sheet, row.number)
             if unit_id is not None and not row_errors:
-                planned.append(_Planned(row.number, unit_id, row.get("户号").strip(), data, id_hash))
+                room = _room(row.get("户号"))
+                planned.append(_Planned(row.sheet, row.number, unit_id, room, data, id_hash, given))
         errors.extend(row_errors)
         bar.advance()
     errors.extend(_registered_elsewhere(session, places, planned))
+    order = {name: index for index, name in enumerate(dict.fromkeys(r.sheet for r in rows))}
     errors.sort(
-        key=lambda e: (e.row, list(excel.COLUMNS).index(e.column) if e.column in excel.COLUMNS else 99)
+        key=lambda e: (
+            order.get(e.sheet or "", 0),
+            e.row,
+            list(excel.COLUMNS).index(e.column) if e.column in excel.COLUMNS else 99,
+        )
     )
     return planned, errors
+
+
+def _error(row: excel.SheetRow, column: str, reason: str) -> RowError:
+    return RowError(row.number, column, reason, sheet=row.sheet)
+
+
+def _room(text: str) -> str:
+    """A room number as typed, with full-width digits and letters made plain (３０１ → 301)."""
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 def _unit_of(row: excel.SheetRow, places: _Places, errors: list[RowError]) -> int | None:
     values = {column: row.get(column).strip() for column in ("小区", "楼栋", "单元", "户号")}
     for column, value in values.items():
         if not value:
-            errors.append(RowError(row.number, column, f"{column}不能为空"))
-    if len(values["户号"]) > 16:
-        errors.append(RowError(row.number, "户号", "户号最多 16 个字符"))
+            errors.append(_error(row, column, f"{column}不能为空"))
+    room = _room(values["户号"])
+    if len(room) > 16:
+        errors.append(_error(row, "户号", "户号最多 16 个字符"))
     if not values["小区"]:
         return None
-    compounds = places.compounds.get(values["小区"], [])
+    compounds = places.compounds.get(values["小区"]) or places.compounds.get(_room(values["小区"]), [])
     if not compounds:
-        errors.append(RowError(row.number, "小区", f"小区“{values['小区']}”不存在（或不在您的管辖范围内）"))
+        errors.append(_error(row, "小区", f"小区“{values['小区']}”不存在（或不在您的管辖范围内）"))
         return None
     if len(compounds) > 1:
-        errors.append(RowError(row.number, "小区", f"小区“{values['小区']}”在多个社区中重名，请分社区导入"))
+        errors.append(_error(row, "小区", f"小区“{values['小区']}”在多个社区中重名，请分社区导入"))
         return None
     if not values["楼栋"]:
         return None
-    building = places.buildings.get((compounds[0], values["楼栋"]))
+    buildings = places.buildings.get(compounds[0], PlaceNames())
+    building = buildings.find(values["楼栋"])
     if building is None:
-        errors.append(RowError(row.number, "楼栋", f"楼栋“{values['楼栋']}”在小区“{values['小区']}”中不存在"))
+        where = f"小区“{values['小区']}”"
+        errors.append(_error(row, "楼栋", f"楼栋“{values['楼栋']}”在{where}中不存在；{buildings.listing()}"))
         return None
     if not values["单元"]:
         return None
-    unit = places.units.get((building, values["单元"]))
+    units = places.units.get(building, PlaceNames())
+    unit = units.find(values["单元"])
     if unit is None:
         where = f"{values['小区']} {values['楼栋']}"
-        errors.append(RowError(row.number, "单元", f"单元“{values['单元']}”在 {where} 中不存在"))
+        errors.append(_error(row, "单元", f"单元“{values['单元']}”在 {where} 中不存在；{units.listing()}"))
         return None
-    return unit if values["户号"] and len(values["户号"]) <= 16 else None
+    return unit if room and len(room) <= 16 else None
 
 
 def _parse_date(text: str) -> date:
@@ -297,73 +363,90 @@ def _parse_date(text: str) -> date:
     return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
-def _data_of(row: excel.SheetRow, errors: list[RowError]) -> ResidentIn | None:
-    """The row as validated resident data, or None with every problem of the row appended to `errors`."""
+def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, frozenset[str]] | None:
+    """The row as validated resident data and the fields it gives, or None with every problem of the row
+    appended to `errors` (each column once)."""
     before = len(errors)
+
+    def refuse(column: str, reason: str) -> None:
+        errors.append(_error(row, column, reason))
+
     values: dict[str, Any] = {}
+    given: set[str] = set()
+    for key, column in _FIELD_COLUMNS.items():
+        text = row.get(column).strip()
+        if text == excel.CLEAR:
+            if column in excel.CLEARABLE:
+                values[key] = _CLEARED[key]
+                given.add(key)
+            else:
+                refuse(column, f"{column}不能清空（只有{'、'.join(excel.CLEARABLE)}可以填“{excel.CLEAR}”）")
+        elif text:
+            given.add(key)
     for column in ("姓名", "身份证号", "与户主关系"):
         if not row.get(column).strip():
-            errors.append(RowError(row.number, column, f"{column}不能为空"))
+            refuse(column, f"{column}不能为空")
     id_text = row.get("身份证号").strip()
     id_number: str | None = None
     if id_text.endswith("（数字格式）"):
-        errors.append(
-            RowError(
-                row.number,
-                "身份证号",
-                "身份证号被 Excel 存成了数字，末几位已丢失；请把该列设为文本后重新填写",
-            )
-        )
-    elif id_text:
+        refuse("身份证号", "身份证号被 Excel 存成了数字，末几位已丢失；请把该列设为文本后重新填写")
+    elif id_text and id_text != excel.CLEAR:
         try:
             id_number = validate_id_number(id_text)
         except Invalid as exc:
-            errors.append(RowError(row.number, "身份证号", exc.message))
+            refuse("身份证号", exc.message)
     values["name"] = row.get("姓名")
     values["id_number"] = id_number or id_text
     gender = row.get("性别").strip()
-    if gender and gender not in {g.value for g in Gender}:
-        errors.append(RowError(row.number, "性别", f"性别“{gender}”不正确，应为“男”或“女”"))
-    values["gender"] = gender or (gender_of(id_number) if id_number else "")
+    if "gender" in given and gender not in {g.value for g in Gender}:
+        refuse("性别", f"性别“{gender}”不正确，应为“男”或“女”")
+    values["gender"] = gender if "gender" in given else (gender_of(id_number) if id_number else "")
     for column, key in (
         ("出生日期", "birth_date"),
         ("入住日期", "moved_in_on"),
         ("迁出日期", "moved_out_on"),
     ):
         text = row.get(column).strip()
-        if not text:
+        if key not in given or text == excel.CLEAR:
             continue
         try:
             values[key] = _parse_date(text)
         except ValueError:
-            errors.append(RowError(row.number, column, f"日期“{text}”格式不正确，应为 2024-05-01 这样的格式"))
-    if "birth_date" not in values and id_number:
+            refuse(column, f"日期“{text}”格式不正确，应为 2024-05-01 这样的格式")
+    if "birth_date" not in given and id_number:
         values["birth_date"] = birth_date_of(id_number)
-    values["phone"] = row.get("手机号").strip() or None
+    if "phone" in given and row.get("手机号").strip() != excel.CLEAR:
+        values["phone"] = row.get("手机号").strip()
     for column, key, kind in (
         ("与户主关系", "relation", Relation),
         ("居住类型", "residence_type", ResidenceType),
     ):
         text = row.get(column).strip()
         allowed = [member.value for member in kind]
-        if text and text not in allowed:
-            errors.append(RowError(row.number, column, f"{column}“{text}”不正确，可填：{'、'.join(allowed)}"))
-        elif text:
+        if key in given and text not in allowed:
+            refuse(column, f"{column}“{text}”不正确，可填：{'、'.join(allowed)}")
+        elif key in given:
             values[key] = text
-    tags = [t for t in _TAG_SPLIT.split(row.get("标签").strip()) if t]
-    unknown = [t for t in tags if t not in _TAG_RANK]
-    if unknown:
-        errors.append(
-            RowError(row.number, "标签", f"未知标签“{'、'.join(unknown)}”，可用：{'、'.join(_TAG_RANK)}")
-        )
-    values["tags"] = [t for t in tags if t in _TAG_RANK]
-    values["note"] = row.get("备注")
-    if len(errors) > before:
-        return None
+    if "tags" in given and row.get("标签").strip() != excel.CLEAR:
+        tags = [t for t in _TAG_SPLIT.split(row.get("标签").strip()) if t]
+        unknown = [t for t in tags if t not in _TAG_RANK]
+        if unknown:
+            refuse("标签", f"未知标签“{'、'.join(unknown)}”，可用：{'、'.join(_TAG_RANK)}")
+        values["tags"] = [t for t in tags if t in _TAG_RANK]
+    if "note" in given and row.get("备注").strip() != excel.CLEAR:
+        values["note"] = row.get("备注")
+    # Columns already refused are left out, so the model still checks every other column of the row.
+    reported = {e.column for e in errors[before:]}
+    if id_number is None:  # nothing to derive 性别 and 出生日期 from: the ID's own error says why
+        reported |= {
+            column for key, column in (("gender", "性别"), ("birth_date", "出生日期")) if key not in given
+        }
+    for key, column in _FIELD_COLUMNS.items():
+        if column in reported:
+            values.pop(key, None)
     try:
-        return ResidentIn.model_validate(values)
+        data = ResidentIn.model_validate(values)
     except ValidationError as exc:
-        reported: set[str] = set()
         for error in exc.errors():
             location = error.get("loc", ())
             column = _FIELD_COLUMNS.get(str(location[0]), "迁出日期") if location else "迁出日期"
@@ -371,8 +454,11 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> ResidentIn | None:
                 continue
             reported.add(column)
             message = error["msg"] if error.get("type") == "invalid" else f"{column}格式不正确"
-            errors.append(RowError(row.number, column, message))
+            refuse(column, message)
         return None
+    if len(errors) > before:
+        return None
+    return data, frozenset(given | {"name", "id_number", "relation"})
 
 
 def _residents_by_hash(session: Session, planned: list[_Planned]) -> dict[str, Resident]:
@@ -398,21 +484,83 @@ def _registered_elsewhere(session: Session, places: _Places, planned: list[_Plan
         if household is not None and household != places.households.get((plan.unit_id, plan.room)):
             errors.append(
                 RowError(
-                    plan.row, "身份证号", "此人已登记在其他户，同一人不能重复登记（迁户请在居民详情中办理）"
+                    plan.row,
+                    "身份证号",
+                    "此人已登记在其他户，同一人不能重复登记（迁户请在居民详情中办理）",
+                    sheet=plan.sheet,
                 )
             )
     return errors
 
 
-def _same(resident: Resident, data: ResidentIn, vault: PiiVault) -> dict[str, Any]:
-    """The fields of `data` that differ from the stored resident."""
+def _changes(resident: Resident, plan: _Planned, vault: PiiVault) -> dict[str, Any]:
+    """The fields the row gives that differ from the stored resident (nothing else is touched)."""
     stored = current_data(resident, vault=vault).model_dump(mode="json")
-    wanted = data.model_dump(mode="json")
-    stored["tags"] = sorted(stored["tags"])
-    changed = {key: value for key, value in wanted.items() if key != "tags" and stored.get(key) != value}
-    if sorted(wanted["tags"]) != stored["tags"]:
-        changed["tags"] = wanted["tags"]
+    wanted = plan.data.model_dump(mode="json")
+    changed = {}
+    for key in sorted(plan.given, key=list(_FIELD_COLUMNS).index):
+        same = sorted(stored[key]) == sorted(wanted[key]) if key == "tags" else stored.get(key) == wanted[key]
+        if not same:
+            changed[key] = wanted[key]
     return changed
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as the report shows it: phones masked, tags joined, nothing as 空."""
+    if value in (None, "", []):
+        return "（空）"
+    if key == "phone":
+        return mask_phone(str(value))
+    if key == "tags":
+        return "、".join(value)
+    return str(value)
+
+
+def _plans(
+    planned: list[_Planned], stored: dict[str, Resident], vault: PiiVault
+) -> tuple[list[RowPlan], dict[str, dict[str, Any]]]:
+    """What each row does, and the changed fields of each stored resident by lookup hash."""
+    plans = []
+    changes_by_hash: dict[str, dict[str, Any]] = {}
+    for plan in planned:
+        resident = stored.get(plan.id_hash)
+        if resident is None:
+            plans.append(RowPlan(sheet=plan.sheet, row=plan.row, name=plan.data.name, action="新增"))
+            continue
+        changed = _changes(resident, plan, vault)
+        if changed:
+            changes_by_hash[plan.id_hash] = changed
+            before = current_data(resident, vault=vault).model_dump(mode="json")
+            changes = [
+                FieldChange(column=_FIELD_COLUMNS[key], old=_shown(key, before[key]), new=_shown(key, value))
+                for key, value in changed.items()
+            ]
+            plans.append(
+                RowPlan(sheet=plan.sheet, row=plan.row, name=resident.name, action="更新", changes=changes)
+            )
+    return plans, changes_by_hash
+
+
+def _report(
+    planned: list[_Planned],
+    plans: list[RowPlan],
+    notices: list[str],
+    *,
+    households_created: int,
+    written: bool,
+) -> ImportReport:
+    created = sum(1 for p in plans if p.action == "新增")
+    updated = len(plans) - created
+    return ImportReport(
+        written=written,
+        rows=len(planned),
+        created=created,
+        updated=updated,
+        unchanged=len(planned) - created - updated,
+        households_created=households_created,
+        plans=plans,
+        notices=notices,
+    )
 
 
 def _write(
@@ -421,11 +569,13 @@ def _write(
     vault: PiiVault,
     planned: list[_Planned],
     stored: dict[str, Resident],
+    changes: dict[str, dict[str, Any]],
     households: dict[tuple[int, str], int],
     bar: Progress,
-) -> ImportReport:
+) -> int:
+    """Add and update the planned residents; how many households were created."""
     bar.stage("写入", len(planned))
-    created = updated = unchanged = new_households = 0
+    new_households = 0
     for plan in planned:
         key = (plan.unit_id, plan.room)
         household_id = households.get(key)
@@ -448,34 +598,8 @@ def _write(
         resident = stored.get(plan.id_hash)
         if resident is None:
             add_resident(session, actor=actor, vault=vault, household_id=household_id, data=plan.data)
-            created += 1
-        else:
-            changes = _same(resident, plan.data, vault)
-            if changes:
-                patch = ResidentPatch.model_validate(changes)
-                update_resident(session, actor=actor, vault=vault, resident_id=resident.id, patch=patch)
-                updated += 1
-            else:
-                unchanged += 1
+        elif plan.id_hash in changes:
+            patch = ResidentPatch.model_validate(changes[plan.id_hash])
+            update_resident(session, actor=actor, vault=vault, resident_id=resident.id, patch=patch)
         bar.advance()
-    report = ImportReport(
-        rows=len(planned),
-        created=created,
-        updated=updated,
-        unchanged=unchanged,
-        households_created=new_households,
-    )
-    record_audit(
-        session,
-        actor=actor,
-        action="resident.import",
-        target_type="resident",
-        target_label=f"{len(planned)} 行",
-        detail={
-            "created": created,
-            "updated": updated,
-            "unchanged": unchanged,
-            "households_created": new_households,
-        },
-    )
-    return report
+    return new_households

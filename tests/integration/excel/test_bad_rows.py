@@ -104,7 +104,7 @@ def test_the_error_workbook_carries_the_reasons(db: Session, place: Place, vault
     assert cells[1][-1] == "" and cells[1][4] == "好人"
     assert cells[2][4] == "坏" and "身份证号：身份证号校验位错误" in cells[2][-1]
     # The marked file, once fixed, imports: the reason column is ignored.
-    assert excel.read_sheet(marked).rows[1].values.get("错误原因") is None
+    assert excel.read_workbook(marked).rows[1].values.get("错误原因") is None
 
 
 @pytest.mark.parametrize(
@@ -136,8 +136,9 @@ def test_a_sheet_without_the_required_columns_is_refused(db: Session, place: Pla
     assert "小区" in failure.value.message
 
 
-def test_template_is_a_valid_empty_import(db: Session, place: Place, vault: PiiVault) -> None:
+def test_the_blank_template_has_nothing_to_import(db: Session, place: Place, vault: PiiVault) -> None:
     content = importing.template_workbook()
     assert CalamineWorkbook.from_filelike(io.BytesIO(content)).sheet_names == ["居民", "填写说明"]
-    report = importing.import_residents(db, actor=place.staff(), vault=vault, content=content)
-    assert report.rows == 0
+    with pytest.raises(Invalid, match="没有可导入的数据") as refused:
+        importing.import_residents(db, actor=place.staff(), vault=vault, content=content)
+    assert refused.value.field == "file"

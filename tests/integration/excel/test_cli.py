@@ -64,3 +64,27 @@ def test_template(env: None, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     sheet = CalamineWorkbook.from_path(str(target)).get_sheet_by_name("居民").to_python()
     assert sheet[0][:5] == ["小区", "楼栋", "单元", "户号", "姓名"]
+
+
+def test_check_lists_the_changes_and_writes_nothing_then_import_writes_them(
+    env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
+) -> None:
+    target = tmp_path / "居民.xlsx"
+    assert (
+        CliRunner()
+        .invoke(cli, ["residents", "export", str(target), "--full", "--reason", "年度核对"])
+        .exit_code
+        == 0
+    )
+    rows = [list(r) for r in CalamineWorkbook.from_path(str(target)).get_sheet_by_name("居民").to_python()]
+    header, data = rows[0], rows[1:]
+    data[0][header.index("手机号")] = "13900001111"
+    source = tmp_path / "改.xlsx"
+    source.write_bytes(workbook(data, headers=header))
+    before = counts(db)
+    checked = CliRunner().invoke(cli, ["residents", "import", str(source), "--check"])
+    assert checked.exit_code == 0, checked.output
+    assert "138****5678 → 139****1111" in checked.stdout and "检查通过，未写入" in checked.stdout
+    assert counts(db) == before
+    imported = CliRunner().invoke(cli, ["residents", "import", str(source)])
+    assert imported.exit_code == 0 and "更新 1 人" in imported.stdout and "139****1111" in imported.stdout

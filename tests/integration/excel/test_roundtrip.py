@@ -39,7 +39,7 @@ def test_export_has_chinese_columns_and_full_values_for_staff(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
     content = importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
-    sheet = excel.read_sheet(content)
+    sheet = excel.read_workbook(content).sheets[0]
     assert sheet.headers == list(excel.COLUMNS)
     assert len(sheet.rows) == len(PEOPLE)
     first = sheet.rows[0].values
@@ -59,7 +59,7 @@ def test_export_is_masked_for_grid_workers_and_refused_to_police(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
     grid = Principal(role=Role.GRID, grid_ids=frozenset({place.grid_id}))
-    sheet = excel.read_sheet(importing.export_residents(db, actor=grid, vault=vault))
+    sheet = excel.read_workbook(importing.export_residents(db, actor=grid, vault=vault)).sheets[0]
     assert [r.values["姓名"] for r in sheet.rows] == ["刘莹", "王建国", "王子轩", "张秀英"]  # only 1号楼
     assert sheet.rows[0].values["身份证号"] == "4101**********002" + make_id(PEOPLE[0]["born"], 2)[-1]
     assert sheet.rows[0].values["手机号"] == "138****5678"
@@ -107,9 +107,9 @@ def test_importing_the_same_file_twice_changes_nothing(
 def test_a_changed_row_updates_in_place(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
-    sheet = excel.read_sheet(
+    sheet = excel.read_workbook(
         importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
-    )
+    ).sheets[0]
     rows = [[r.values[c] for c in excel.COLUMNS] for r in sheet.rows]
     rows[1][excel.COLUMNS.index("手机号")] = "13900001111"
     rows[1][excel.COLUMNS.index("标签")] = "退役军人、党员"
@@ -157,7 +157,7 @@ def test_an_export_is_masked_unless_whole_numbers_are_asked_for_with_a_reason(
 ) -> None:
     staff = place.staff()
     whole_ids = {make_id(p["born"], serial) for serial, p in enumerate(PEOPLE, start=2)}
-    masked = excel.read_sheet(importing.export_residents(db, actor=staff, vault=vault))
+    masked = excel.read_workbook(importing.export_residents(db, actor=staff, vault=vault)).sheets[0]
     cells = {v for row in masked.rows for v in row.values.values()}
     assert cells.isdisjoint(whole_ids) and "13812345678" not in cells
     assert all("*" in row.values["身份证号"] for row in masked.rows)
@@ -169,9 +169,9 @@ def test_an_export_is_masked_unless_whole_numbers_are_asked_for_with_a_reason(
     with pytest.raises(Forbidden) as forbidden:
         importing.export_residents(db, actor=grid, vault=vault, full=True, reason="年度核对")
     assert forbidden.value.field == "full"
-    full = excel.read_sheet(
+    full = excel.read_workbook(
         importing.export_residents(db, actor=staff, vault=vault, full=True, reason="年度核对")
-    )
+    ).sheets[0]
     assert full.rows[0].values["身份证号"] == make_id(PEOPLE[0]["born"], 2)
     audits = db.scalars(select(AuditEntry).where(AuditEntry.action == "resident.export")).all()
     assert [(a.detail or {}).get("masked") for a in audits] == [True, False]

@@ -15,9 +15,9 @@ from tests.integration.registry.places import misplaced
 def test_imported_and_updated_residents_carry_their_place(
     db: Session, place: Place, residents: list[int], vault: PiiVault
 ) -> None:
-    sheet = excel.read_sheet(
+    sheet = excel.read_workbook(
         importing.export_residents(db, actor=place.staff(), vault=vault, full=True, reason="年度核对")
-    )
+    ).sheets[0]
     rows = [[r.values[c] for c in excel.COLUMNS] for r in sheet.rows]
     at = excel.COLUMNS.index
     # An import never moves a person (that is done on the resident's page): it adds and updates.
