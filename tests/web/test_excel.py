@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.principal import Role
 from jiayuan.registry import excel
+from jiayuan.registry.models import Resident
+from jiayuan.settings import Settings
 from tests.integration.accounts.helpers import login, make_user, token_for
 from tests.integration.excel import conftest as excel_fixtures
 from tests.integration.excel.conftest import Place, counts, row, workbook
@@ -163,3 +165,35 @@ def test_console_import_page_shows_the_errors_and_the_marked_workbook(
     assert garbage.status_code == 422 and "无法" in garbage.text
     no_csrf = client.post("/console/residents/import", files={"file": ("good.xlsx", good, XLSX)})
     assert no_csrf.status_code == 403
+
+
+def test_a_large_workbook_is_imported_in_a_child_process_with_the_same_answers(
+    settings: Settings, sessions: sessionmaker[Session], place: Place, residents: list[int], db: Session
+) -> None:
+    from jiayuan.web.app import create_app
+
+    child_settings = settings.model_copy(update={"import_in_child_bytes": 0})  # every workbook is "large"
+    with TestClient(create_app(child_settings)) as client:
+        headers = _staff(sessions, place)
+        full = {"full": "true", "reason": "年度核对"}
+        content = client.get("/api/v1/residents/export.xlsx", headers=headers, params=full).content
+        rows = excel.read_workbook(content).sheets[0].rows
+        changed = [[r.get(c) for c in excel.COLUMNS] for r in rows]
+        changed[0][excel.COLUMNS.index("备注")] = "子进程写入"
+        files = {"file": ("居民.xlsx", workbook(changed), XLSX)}
+        checked = client.post(
+            "/api/v1/residents/import", files=files, headers=headers, params={"dry_run": "true"}
+        )
+        assert checked.status_code == 200 and checked.json()["written"] is False
+        assert checked.json()["plans"][0]["changes"] == [
+            {"column": "备注", "old": "楼长", "new": "子进程写入"}
+        ]
+        done = client.post("/api/v1/residents/import", files=files, headers=headers)
+        assert done.status_code == 200 and done.json()["updated"] == 1
+        bad = [row(**GOOD_ROW, 姓名="坏人", 身份证号="410181198504120318")]
+        refused = client.post(
+            "/api/v1/residents/import", files={"file": ("坏.xlsx", workbook(bad), XLSX)}, headers=headers
+        )
+        assert refused.status_code == 422 and refused.json()["errors"][0]["column"] == "身份证号"
+    db.expire_all()
+    assert "子进程写入" in {r.note for r in db.query(Resident).all()}

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import passwords, policies, repository
@@ -26,6 +27,7 @@ from jiayuan.accounts.schemas import (
     UserOut,
 )
 from jiayuan.bus.bus import publish_on_commit
+from jiayuan.db.base import table_of
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import (
     Conflict,
@@ -571,6 +573,44 @@ def record_audit(
     )
     session.add(entry)
     return entry
+
+
+@dataclass(frozen=True)
+class AuditTarget:
+    """One object of a bulk change, for `record_audits`."""
+
+    target_id: int | str
+    target_label: str | None
+    community_id: int | None
+    detail: dict[str, Any] | None = None
+
+
+def record_audits(
+    session: Session, *, actor: Principal, action: str, target_type: str, targets: Sequence[AuditTarget]
+) -> None:
+    """One audit row per target, as `record_audit` writes them, inserted in one batched statement (an
+    import of a hundred thousand residents audits each one)."""
+    at = utcnow()
+    fallback = min(actor.community_ids) if actor.community_ids else None
+    rows = [
+        {
+            "at": at,
+            "actor_user_id": actor.user_id,
+            "actor_name": actor.username[:64],
+            "actor_role": actor.role.value,
+            "action": action,
+            "target_type": target_type,
+            "target_id": str(target.target_id)[:64],
+            "target_label": target.target_label[:128] if target.target_label else target.target_label,
+            "reason": None,
+            "community_id": target.community_id if target.community_id is not None else fallback,
+            "ip": None,
+            "detail": target.detail,
+        }
+        for target in targets
+    ]
+    if rows:
+        session.connection().execute(insert(table_of(AuditEntry)), rows)
 
 
 def search_audit(

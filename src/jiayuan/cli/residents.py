@@ -135,7 +135,7 @@ def _print_report(report: ImportReport) -> None:
         console.print(table)
     additions = [p.name for p in report.plans if p.action == "新增"]
     if additions:
-        shown = "、".join(additions[:20]) + (f" 等 {len(additions)} 人" if len(additions) > 20 else "")
+        shown = "、".join(additions[:20]) + (f" 等 {report.created} 人" if report.created > 20 else "")
         console.print(f"{'新增' if report.written else '将新增'}：{shown}")
     counts = (
         f"共 {report.rows} 行，新增 {report.created} 人，更新 {report.updated} 人，"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -68,21 +68,29 @@ _WIDTHS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SheetRow:
-    """One data row as text, keyed by column title; `number` is the row number Excel shows."""
+    """One data row as text; `number` is the row number Excel shows. The cells are kept in the order of
+    the sheet's known columns (`columns`, shared by its rows), which holds 100,000 rows in little memory."""
 
     sheet: str
     number: int
-    values: dict[str, str]
+    cells: tuple[str, ...]
+    columns: Mapping[str, int]
 
     def get(self, column: str) -> str:
         """The cell's text ('' when empty or absent)."""
-        return self.values.get(column, "")
+        index = self.columns.get(column)
+        return self.cells[index] if index is not None else ""
 
     def has(self, column: str) -> bool:
         """Whether the sheet has this column at all (an absent column changes nothing)."""
-        return column in self.values
+        return column in self.columns
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The row as {column title: text}."""
+        return {title: self.cells[index] for title, index in self.columns.items()}
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ class Sheet:
     name: str
     headers: list[str]
     rows: list[SheetRow]
-    raw: list[list[str]]
+    raw: list[list[str]]  # every row under the header as written, kept only for the error workbook
     header_row: int
 
 
@@ -179,105 +187,137 @@ def cell_text(value: object, *, column: str = "") -> str:
     return str(value).strip()
 
 
-def read_workbook(content: bytes) -> Workbook:
+def read_workbook(content: bytes, *, keep_cells: bool = False) -> Workbook:
     """Parse an uploaded workbook: every sheet with the resident header (姓名 and 身份证号 in one of its
-    first 20 rows). Invalid (field `file`) when it is unreadable, has no such sheet or no data rows."""
+    first 20 rows). Invalid (field `file`) when it is unreadable, has no such sheet or no data rows.
+    Rows are read one at a time; `keep_cells` also keeps every cell as written (for the error workbook).
+    """
     if not content:
         raise Invalid("文件为空，请上传 .xlsx 格式的居民信息表", field="file")
     if len(content) > MAX_BYTES:
         raise Invalid(f"文件过大（超过 {MAX_BYTES // (1024 * 1024)} MB），请分批导入", field="file")
     if not content.startswith(b"PK"):
         raise Invalid("无法读取文件：请上传 .xlsx 格式的 Excel 文件（可先下载模板）", field="file")
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        names = list(book.sheet_names)
-        loaded = []
-        for name in names:
-            worksheet = book.get_sheet_by_name(name)
-            loaded.append((name, worksheet.to_python(skip_empty_area=False), worksheet.merged_cell_ranges))
-    except Exception as exc:  # calamine raises several error types for damaged files
-        raise Invalid("无法读取文件：文件已损坏或不是 .xlsx 格式的 Excel 文件", field="file") from exc
     sheets: list[Sheet] = []
     unread: list[Unread] = []
     skipped: list[str] = []
-    for name, cells, merged in loaded:
-        header_index = _header_index(cells)
-        if header_index is None:
-            skipped.append(name)
-            continue
-        sheet, sheet_unread = _sheet_of(name, cells, header_index, merged or [])
-        sheets.append(sheet)
-        unread.extend(sheet_unread)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        names = list(book.sheet_names)
+        for name in names:
+            worksheet = book.get_sheet_by_name(name)
+            read = _read_sheet(name, worksheet, keep_cells)
+            if read is None:
+                skipped.append(name)
+                continue
+            sheets.append(read[0])
+            unread.extend(read[1])
+    except Invalid:
+        raise
+    except Exception as exc:  # calamine raises several error types for damaged files
+        raise Invalid("无法读取文件：文件已损坏或不是 .xlsx 格式的 Excel 文件", field="file") from exc
     if not sheets:
         listed = "、".join(f"“{n}”" for n in names)
         raise Invalid(
             f"找不到居民表头：工作表 {listed} 中都没有“姓名、身份证号……”这一行（可先下载模板）", field="file"
         )
     workbook = Workbook(sheets=sheets, unread=unread, skipped=skipped)
-    if len(workbook.rows) > MAX_ROWS:
+    if sum(len(sheet.rows) for sheet in sheets) > MAX_ROWS:
         raise Invalid(f"行数过多（超过 {MAX_ROWS:,} 行），请分批导入", field="file")
-    if not workbook.rows:
+    if not any(sheet.rows for sheet in sheets):
         raise Invalid("没有可导入的数据：表头下面没有填写任何居民", field="file")
     return workbook
 
 
-def _header_index(cells: Sequence[Sequence[object]]) -> int | None:
-    return next(
-        (i for i, row in enumerate(cells[:20]) if {"姓名", "身份证号"} <= {cell_text(c) for c in row}), None
-    )
-
-
 Range = tuple[tuple[int, int], tuple[int, int]]
+_REPEATED = frozenset({"小区", "楼栋", "单元", "性别", "与户主关系", "居住类型", "标签"})
 
 
-def _filled(cells: Sequence[list[Any]], header_index: int, merged: list[Range], sheet: str) -> None:
-    """Give every cell of a vertical merge in the data area its value (a household's 小区, 楼栋, 单元
-    and 户号 merged over its members' rows); a merge across columns there is refused."""
-    for (top, left), (bottom, right) in merged:
-        if bottom <= header_index:
-            continue
-        if right != left:
-            row, span = max(top, header_index + 1) + 1, f"{column_letter(left)}–{column_letter(right)}"
-            raise Invalid(
-                f"工作表“{sheet}”第 {row} 行 {span} 列是横向合并的单元格，无法判断属于哪一列；"
-                "请取消合并后重新导入",
-                field="file",
-            )
-        value = cells[top][left] if top < len(cells) and left < len(cells[top]) else None
-        for number in range(max(top, header_index + 1), min(bottom, len(cells) - 1) + 1):
-            cells_of_row = cells[number]
-            if left < len(cells_of_row) and not cell_text(cells_of_row[left]):
-                cells_of_row[left] = value
+class _Merges:
+    """Vertical merges in the data area fill every cell they span with their top cell's value (a
+    household's 小区, 楼栋, 单元 and 户号 merged over its members' rows); a merge across columns there is
+    refused."""
+
+    def __init__(self, sheet: str, merged: Sequence[Range], header_index: int) -> None:
+        self._starting: dict[int, list[tuple[int, int]]] = {}
+        self._active: dict[int, tuple[object, int]] = {}
+        for (top, left), (bottom, right) in merged:
+            if bottom <= header_index:
+                continue
+            if right != left:
+                row, span = max(top, header_index + 1) + 1, f"{column_letter(left)}–{column_letter(right)}"
+                raise Invalid(
+                    f"工作表“{sheet}”第 {row} 行 {span} 列是横向合并的单元格，无法判断属于哪一列；"
+                    "请取消合并后重新导入",
+                    field="file",
+                )
+            self._starting.setdefault(top, []).append((left, bottom))
+
+    def fill(self, index: int, cells: list[Any]) -> None:
+        """Fill row `index` (absolute, from 0) in place."""
+        for column, bottom in self._starting.get(index, ()):
+            self._active[column] = (cells[column] if column < len(cells) else None, bottom)
+        for column, (value, bottom) in list(self._active.items()):
+            if index > bottom:
+                del self._active[column]
+            elif column < len(cells) and not cell_text(cells[column]):
+                cells[column] = value
 
 
-def _sheet_of(
-    name: str, cells: Sequence[list[Any]], header_index: int, merged: list[Range]
-) -> tuple[Sheet, list[Unread]]:
-    headers = [cell_text(c) for c in cells[header_index]]
+def _read_sheet(name: str, worksheet: Any, keep_cells: bool) -> tuple[Sheet, list[Unread]] | None:
+    """One worksheet, or None when it has no resident header in its first 20 rows."""
+    offset = worksheet.start[1] if worksheet.start else 0  # iter_rows starts at the first used column
+    rows = iter(worksheet.iter_rows())
+    head: list[list[Any]] = []
+    for cells in rows:
+        head.append([None] * offset + list(cells))
+        if len(head) == 20:
+            break
+    header_index = next(
+        (i for i, row in enumerate(head) if {"姓名", "身份证号"} <= {cell_text(c) for c in row}), None
+    )
+    if header_index is None:
+        return None
+    headers = [cell_text(c) for c in head[header_index]]
     missing = [c for c in COLUMNS if c in REQUIRED and c not in headers]
     if missing:
         raise Invalid(f"工作表“{name}”的表头缺少必填列：{'、'.join(missing)}", field="file")
-    _filled(cells, header_index, merged, name)
-    known = {i: title for i, title in enumerate(headers) if title in COLUMNS}
-    rows: list[SheetRow] = []
+    merges = _Merges(name, worksheet.merged_cell_ranges or [], header_index)
+    known = [(i, title) for i, title in enumerate(headers) if title in COLUMNS]
+    columns = {title: position for position, (_, title) in enumerate(known)}
+    texts_of: dict[str, str] = {}  # one object per text of the columns that repeat a few values
+    data: list[SheetRow] = []
     raw: list[list[str]] = []
     filled_columns: set[int] = set()
-    for offset, cells_of_row in enumerate(cells[header_index + 1 :], start=header_index + 2):
-        texts = [
-            cell_text(c, column=headers[i] if i < len(headers) else "") for i, c in enumerate(cells_of_row)
-        ]
-        raw.append(texts)
-        values = {title: texts[i] if i < len(texts) else "" for i, title in known.items()}
-        if any(values.values()):
-            rows.append(SheetRow(name, offset, values))
-            filled_columns.update(i for i, text in enumerate(texts) if text and i not in known)
+
+    def take(index: int, cells: list[Any]) -> None:
+        merges.fill(index, cells)
+        if keep_cells:
+            titles = [headers[i] if i < len(headers) else "" for i in range(len(cells))]
+            raw.append([cell_text(c, column=title) for c, title in zip(cells, titles, strict=True)])
+        texts = [cell_text(cells[i], column=title) if i < len(cells) else "" for i, title in known]
+        values = tuple(
+            texts_of.setdefault(text, text) if title in _REPEATED else text
+            for text, (_, title) in zip(texts, known, strict=True)
+        )
+        if any(values):
+            data.append(SheetRow(name, index + 1, values, columns))
+            filled_columns.update(i for i, c in enumerate(cells) if i not in columns_at and cell_text(c))
+            if len(data) > MAX_ROWS:
+                raise Invalid(f"行数过多（超过 {MAX_ROWS:,} 行），请分批导入", field="file")
+
+    columns_at = {i for i, _ in known}
+    for index, cells in enumerate(head[header_index + 1 :], start=header_index + 1):
+        take(index, cells)
+    for index, cells in enumerate(rows, start=len(head)):
+        take(index, [None] * offset + list(cells))
     unread = [
         Unread(name, column_letter(i), headers[i] if i < len(headers) else "",
                suggest(headers[i]) if i < len(headers) and headers[i] else None)
-        for i in sorted(filled_columns | {i for i, t in enumerate(headers) if t and i not in known})
+        for i in sorted(filled_columns | {i for i, t in enumerate(headers) if t and i not in columns_at})
         if not (i < len(headers) and headers[i] == ERROR_COLUMN)
     ]  # fmt: skip
-    return Sheet(name=name, headers=headers, rows=rows, raw=raw, header_row=header_index + 1), unread
+    return Sheet(name=name, headers=headers, rows=data, raw=raw, header_row=header_index + 1), unread
 
 
 def _workbook(buffer: io.BytesIO, *, stream: bool = False) -> xlsxwriter.Workbook:

@@ -445,8 +445,9 @@ class RowPlan(BaseModel):
 
 
 class ImportReport(BaseModel):
-    """What an import did (`written`), or would do after a check: counts, each row it adds or changes,
-    and what in the file it will not read (unknown columns, sheets without the resident header)."""
+    """What an import did (`written`), or would do after a check: counts, every row it changes (old →
+    new), the first 100 rows it adds, and what in the file it will not read (unknown columns, sheets
+    without the resident header)."""
 
     written: bool
     rows: int

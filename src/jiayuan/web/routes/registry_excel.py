@@ -15,6 +15,7 @@ from jiayuan.registry.policies import may_reveal, require_can_change_registry
 from jiayuan.registry.schemas import REASON_MIN, ImportReport
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.import_worker import run_import
 from jiayuan.web.templating import render
 
 api = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -83,8 +84,7 @@ async def import_residents(
     every row's errors and nothing written otherwise. Columns the file lacks and empty cells change
     nothing; 清空 clears an optional column."""
     content = await _upload(file)
-    run = importing.plan_import if dry_run else importing.import_residents
-    return run(session, actor=principal, vault=context.vault, content=content)
+    return await run_import(context, session, actor=principal, content=content, write=not dry_run)
 
 
 @pages.get("/residents/import")
@@ -99,6 +99,7 @@ def import_page(request: Request, principal: PagePrincipal) -> Response:
 async def import_upload(
     request: Request,
     principal: PagePrincipal,
+    session: SessionDep,
     context: ContextDep,
     file: Annotated[UploadFile, File()],
     mode: Annotated[Literal["check", "import"], Form()] = "check",
@@ -107,22 +108,18 @@ async def import_upload(
     row and a workbook marking them."""
     values: dict[str, Any] = {"result": None, "errors": [], "problem": None, "filename": file.filename or ""}
     status = 200
-    run = importing.import_residents if mode == "import" else importing.plan_import
     try:
         content = await _upload(file)
-        with context.sessions() as session:
-            try:
-                values["result"] = run(session, actor=principal, vault=context.vault, content=content)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        write = mode == "import"
+        values["result"] = await run_import(context, session, actor=principal, content=content, write=write)
     except RowErrors as failure:
+        session.rollback()  # the page is answered normally: nothing of a refused import may commit
         status = 422
         values["errors"] = failure.errors
         marked = importing.error_workbook(content, failure.errors)
         values["error_workbook"] = base64.b64encode(marked).decode("ascii")
     except JiayuanError as problem:
+        session.rollback()
         status = problem.status
         values["problem"] = problem.message
     if request.headers.get("HX-Request"):
