@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jiayuan.kernel.errors import Invalid
+from jiayuan.registry.schemas import ResidentIn
 from jiayuan.registry.validation import (
     birth_date_of,
     gender_of,
@@ -57,5 +58,37 @@ def test_good_phones(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["12812345678", "1381234567", "abc", ""])
 def test_bad_phones(raw: str) -> None:
+    with pytest.raises(Invalid):
+        validate_phone(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("138-1234-5678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("+86-138-1234-5678", "13812345678"),
+        ("１３８－１２３４－５６７８", "13812345678"),
+        ("0371-64123456", "0371-64123456"),
+    ],
+)
+def test_a_mobile_in_groups_is_stored_plain_and_a_landline_keeps_its_dash(raw: str, stored: str) -> None:
+    assert validate_phone(raw) == stored
+    assert (
+        ResidentIn.model_validate(
+            {
+                "name": "刘莹",
+                "id_number": "41018119900307002X",
+                "gender": "女",
+                "birth_date": "1990-03-07",
+                "phone": raw,
+            }
+        ).phone
+        == stored
+    )
+
+
+@pytest.mark.parametrize("raw", ["138-1234-567", "13-81234-5678-9", "0371-6412-3456"])
+def test_dashes_do_not_make_a_wrong_number_right(raw: str) -> None:
     with pytest.raises(Invalid):
         validate_phone(raw)
