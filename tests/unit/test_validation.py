@@ -78,7 +78,7 @@ def test_a_mobile_in_groups_is_stored_plain_and_a_landline_keeps_its_dash(raw: s
         ResidentIn.model_validate(
             {
                 "name": "刘莹",
-                "id_number": "41018119900307002X",
+                "id_number": "410181199003070022",
                 "gender": "女",
                 "birth_date": "1990-03-07",
                 "phone": raw,
