@@ -61,6 +61,20 @@ def table(rows: list[dict[str, str]], headers: Sequence[str]) -> list[list[str]]
     return [[r.get(h, "") for h in headers] for r in rows]
 
 
+def one_sheet(rows: list[dict[str, str]]) -> bytes:
+    """The rows as the template's single 居民 sheet."""
+    return xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))])
+
+
+def plan_rows(db: Session, place: Place, vault: PiiVault, rows: list[dict[str, str]]) -> ImportReport:
+    return importing.plan_import(db, actor=place.staff(), vault=vault, content=one_sheet(rows))
+
+
+def import_rows(db: Session, place: Place, vault: PiiVault, rows: list[dict[str, str]]) -> None:
+    importing.import_residents(db, actor=place.staff(), vault=vault, content=one_sheet(rows))
+    db.commit()
+
+
 def only_required(rows: list[dict[str, str]]) -> Sheet:
     headers = [c for c in COLUMNS if c in REQUIRED]
     return Sheet("居民", headers, table(rows, headers))
@@ -142,7 +156,7 @@ def test_the_check_lists_each_change_old_to_new_and_writes_nothing(
     rows = exported(db, place, vault)
     rows[0] |= {"手机号": "139-0000-1111", "备注": "清空", "标签": "党员、退役军人"}
     rows[3] |= {"居住类型": "租住"}
-    content = xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))])
+    content = one_sheet(rows)
     before = counts(db)
     plan = importing.plan_import(db, actor=place.staff(), vault=vault, content=content)
     assert counts(db) == before
@@ -169,13 +183,7 @@ def test_the_clear_marker_empties_exactly_its_column(
     rows = exported(db, place, vault)
     target = next(i for i, r in enumerate(rows) if r[column])
     rows[target][column] = excel.CLEAR
-    importing.import_residents(
-        db,
-        actor=place.staff(),
-        vault=vault,
-        content=xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))]),
-    )
-    db.commit()
+    import_rows(db, place, vault, rows)
     after = exported(db, place, vault)
     assert after[target][column] == ""
     rows[target][column] = ""
@@ -189,12 +197,7 @@ def test_the_clear_marker_is_refused_where_a_value_is_required(
     rows = exported(db, place, vault)
     rows[0][column] = excel.CLEAR
     with pytest.raises(RowErrors) as refused:
-        importing.plan_import(
-            db,
-            actor=place.staff(),
-            vault=vault,
-            content=xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))]),
-        )
+        plan_rows(db, place, vault, rows)
     assert [(e.row, e.column) for e in refused.value.errors if "清空" in e.reason] == [(2, column)]
 
 
@@ -276,12 +279,7 @@ def test_building_and_unit_names_written_the_usual_ways_match(
 ) -> None:
     rows = exported(db, place, vault)[:1]
     rows[0] |= {"楼栋": building, "单元": unit}
-    plan = importing.plan_import(
-        db,
-        actor=place.staff(),
-        vault=vault,
-        content=xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))]),
-    )
+    plan = plan_rows(db, place, vault, rows)
     assert plan.unchanged == 1
 
 
@@ -293,12 +291,7 @@ def test_an_unknown_building_lists_the_valid_names(
     rows = exported(db, place, vault)[:1]
     rows[0] |= {"楼栋": "九号楼"}
     with pytest.raises(RowErrors) as refused:
-        importing.plan_import(
-            db,
-            actor=place.staff(),
-            vault=vault,
-            content=xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))]),
-        )
+        plan_rows(db, place, vault, rows)
     [error] = refused.value.errors
     assert error.column == "楼栋" and error.reason.endswith("可填：1号楼、3号楼")
 
@@ -315,12 +308,7 @@ def test_every_error_of_a_row_is_reported(
     rows = exported(db, place, vault)[:1]
     rows[0] |= {"性别": "未知", "手机号": "12345", "入住日期": "昨天", "标签": "神仙", "与户主关系": "朋友"}
     with pytest.raises(RowErrors) as refused:
-        importing.plan_import(
-            db,
-            actor=place.staff(),
-            vault=vault,
-            content=xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))]),
-        )
+        plan_rows(db, place, vault, rows)
     assert {e.column for e in refused.value.errors} == {"性别", "手机号", "入住日期", "标签", "与户主关系"}
 
 
@@ -330,11 +318,5 @@ def test_a_mobile_written_in_groups_is_accepted_and_stored_plain(
 ) -> None:
     rows = exported(db, place, vault)
     rows[1]["手机号"] = typed
-    importing.import_residents(
-        db,
-        actor=place.staff(),
-        vault=vault,
-        content=xlsx([Sheet("居民", list(COLUMNS), table(rows, COLUMNS))]),
-    )
-    db.commit()
+    import_rows(db, place, vault, rows)
     assert exported(db, place, vault)[1]["手机号"] == "13812345678"
