@@ -1,0 +1,124 @@
+"""What the cases API takes and gives: categories, a new case, an action, a case with its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jiayuan.cases.states import CaseAction, CaseState
+from jiayuan.kernel.ids import MAX_ROW_ID
+
+
+class Category(StrEnum):
+    """What a case is about: the gate and camera alarms, and residents' and workers' reports (诉求)."""
+
+    SOS = "sos"
+    ISOLATION = "isolation"
+    TAILGATING = "tailgating"
+    WATCHLIST = "watchlist"
+    DEVICE_OFFLINE = "device_offline"
+    LOITERING = "loitering"
+    REPAIR = "repair"
+    NOISE = "noise"
+    SANITATION = "sanitation"
+    SAFETY = "safety"
+    NEIGHBOURS = "neighbours"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """一键报警 / 居家隔离 / … / 其他."""
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.SOS: "一键报警",
+    Category.ISOLATION: "隔离人员出入",
+    Category.TAILGATING: "尾随通行",
+    Category.WATCHLIST: "布控车辆",
+    Category.DEVICE_OFFLINE: "设备离线",
+    Category.LOITERING: "夜间徘徊",
+    Category.REPAIR: "设施报修",
+    Category.NOISE: "噪音扰民",
+    Category.SANITATION: "环境卫生",
+    Category.SAFETY: "安全隐患",
+    Category.NEIGHBOURS: "邻里纠纷",
+    Category.OTHER: "其他",
+}
+
+
+class Source(StrEnum):
+    """Who or what raised the case."""
+
+    RESIDENT = "resident"
+    STAFF = "staff"
+    GRID = "grid"
+    GATE = "gate"
+    CAMERA = "camera"
+    PATROL = "patrol"
+
+
+class CaseIn(BaseModel):
+    """A new case: what, where (a household, or a community for places outside homes), and details."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    category: Category = Field(description="类别")
+    title: str = Field(min_length=2, max_length=64, description="标题，如“3号楼 2单元楼道灯不亮”")
+    description: str = Field(default="", max_length=1000, description="情况说明")
+    household_id: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID, description="所在户（居民上报时为本户）"
+    )
+    community_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="所在社区（不在某户时）")
+    place: str = Field(default="", max_length=128, description="位置说明，如“南门岗亭旁”")
+
+
+class ActionIn(BaseModel):
+    """One action on a case; 退回 needs the reason in `note`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: CaseAction
+    note: str = Field(default="", max_length=500, description="说明；退回时必须写明理由")
+    assignee_user_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="派遣给谁（派遣时）")
+
+
+class StepOut(BaseModel):
+    """One step of a case's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    action: CaseAction
+    from_state: CaseState | None
+    to_state: CaseState
+    actor_name: str
+    actor_role: str
+    at: datetime
+    note: str
+
+
+class CaseOut(BaseModel):
+    """A case as staff and the assigned worker see it; `reporter_name` is None for everyone else."""
+
+    id: int
+    category: Category
+    category_label: str
+    source: Source
+    title: str
+    description: str
+    state: CaseState
+    state_label: str
+    level: int
+    community_id: int
+    compound_id: int | None
+    household_id: int | None
+    grid_id: int | None
+    place: str
+    reporter_name: str | None
+    assignee_user_id: int | None
+    reported_at: datetime
+    closed_at: datetime | None
+    allowed: list[CaseAction]
+    steps: list[StepOut] = []
