@@ -127,6 +127,7 @@ BODIES: dict[str, Body] = {
         "scopes": ["community:{community}".format(**_w.ids)],
     },
     "own_token": lambda _w, _role: {"name": "脚本"},
+    "case_accept": lambda _w, _role: {"action": "accept"},
     "device_token": lambda _w, _role: {"name": "门禁", "device_id": DEVICE_ID},
     "device_token_elsewhere": lambda _w, _role: {"name": "门禁", "device_id": "yf-gate1-cam"},
     "device_token_unknown": lambda _w, _role: {"name": "门禁", "device_id": "jjhy-gate9-qr"},
@@ -192,6 +193,10 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("DELETE", "/api/v1/tokens/{own_token}", None,          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("DELETE", "/api/v1/tokens/{token_of_here}", None,      (200, 404, 404, 404, 404, 404, 404, 403, 401)),
     ("DELETE", "/api/v1/tokens/{token_of_elsewhere}", None, (404, 404, 404, 404, 404, 404, 404, 403, 401)),
+    # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none)
+    ("GET", "/api/v1/cases", None,                          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/cases/999999", None,                   (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("POST", "/api/v1/cases/999999/actions", "case_accept", (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     # audit log: admins only
     ("GET", "/api/v1/audit", None,                          (200, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/audit/export.xlsx", None,              (200, 403, 403, 403, 403, 403, 403, 403, 401)),

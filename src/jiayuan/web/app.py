@@ -28,6 +28,7 @@ from jiayuan.web.routes import (
     accounts_api,
     api_docs,
     auth_pages,
+    cases_api,
     console_pages,
     devices_api,
     devices_pages,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(access_pages.router)
     app.include_router(visitor_pages.router)
     app.include_router(stats_api.router)
+    app.include_router(cases_api.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)
