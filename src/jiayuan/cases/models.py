@@ -30,6 +30,11 @@ class Case(TimestampMixin, Base):
     household_id: Mapped[int | None] = mapped_column(index=True)
     grid_id: Mapped[int | None] = mapped_column(index=True)
     place_label: Mapped[str] = mapped_column(String(128), default="")
+    # A case opened from a gate or camera alarm keeps where it came from and the alarm's evidence.
+    alarm_id: Mapped[int | None] = mapped_column(unique=True)
+    gate_id: Mapped[int | None]
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reporter_user_id: Mapped[int | None] = mapped_column(index=True)
     reporter_name: Mapped[str] = mapped_column(String(64))
     assignee_user_id: Mapped[int | None] = mapped_column(index=True)

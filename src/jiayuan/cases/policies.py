@@ -38,6 +38,12 @@ def sees(actor: Principal, case: Case) -> bool:
     return False
 
 
+def require_system(actor: Principal) -> None:
+    """Cases from gate and camera alarms are opened by the platform itself."""
+    if not actor.is_system:
+        raise Forbidden("只有平台可以由告警生成事件")
+
+
 def require_reader(actor: Principal) -> None:
     """Roles with no cases at all are refused outright (police and volunteers get shared cases later)."""
     if not (actor.is_system or actor.role in _REPORTERS):

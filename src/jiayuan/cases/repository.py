@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,3 +40,10 @@ def cases_where(where: ColumnElement[bool]) -> Select[Case]:
 def count(session: Session, query: Select[Case]) -> int:
     """How many rows a query would return."""
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def alarms_with_cases(session: Session, alarm_ids: Sequence[int]) -> set[int]:
+    """Which of these alarms already opened a case."""
+    if not alarm_ids:
+        return set()
+    return set(session.scalars(select(Case.alarm_id).where(Case.alarm_id.in_(sorted(set(alarm_ids))))))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +20,7 @@ class Category(StrEnum):
     ISOLATION = "isolation"
     TAILGATING = "tailgating"
     WATCHLIST = "watchlist"
+    DOOR_FORCED = "door_forced"
     DEVICE_OFFLINE = "device_offline"
     LOITERING = "loitering"
     REPAIR = "repair"
@@ -38,6 +41,7 @@ CATEGORY_LABELS = {
     Category.ISOLATION: "隔离人员出入",
     Category.TAILGATING: "尾随通行",
     Category.WATCHLIST: "布控车辆",
+    Category.DOOR_FORCED: "门被强行打开",
     Category.DEVICE_OFFLINE: "设备离线",
     Category.LOITERING: "夜间徘徊",
     Category.REPAIR: "设施报修",
@@ -46,6 +50,18 @@ CATEGORY_LABELS = {
     Category.SAFETY: "安全隐患",
     Category.NEIGHBOURS: "邻里纠纷",
     Category.OTHER: "其他",
+}
+
+
+# The gate alarms (access.alarms types) and the category of the case each opens.
+ALARM_CATEGORIES = {
+    "sos": Category.SOS,
+    "isolation_scan": Category.ISOLATION,
+    "tailgating": Category.TAILGATING,
+    "watchlist_plate": Category.WATCHLIST,
+    "door_forced": Category.DOOR_FORCED,
+    "device_offline": Category.DEVICE_OFFLINE,
+    "loitering": Category.LOITERING,
 }
 
 
@@ -73,6 +89,20 @@ class CaseIn(BaseModel):
     )
     community_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="所在社区（不在某户时）")
     place: str = Field(default="", max_length=128, description="位置说明，如“南门岗亭旁”")
+
+
+@dataclass(frozen=True)
+class AlarmCase:
+    """A gate or camera alarm that opens a case: where it fired, what it says, its evidence."""
+
+    alarm_id: int
+    type: str
+    community_id: int | None
+    compound_id: int | None
+    gate_id: int | None
+    device_id: str | None
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 class ActionIn(BaseModel):
@@ -116,6 +146,9 @@ class CaseOut(BaseModel):
     household_id: int | None
     grid_id: int | None
     place: str
+    gate_id: int | None = None
+    device_id: str | None = None
+    evidence: dict[str, Any] = {}
     reporter_name: str | None
     assignee_user_id: int | None
     reported_at: datetime

@@ -6,6 +6,7 @@ and is announced on the bus after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,16 @@ from jiayuan.bus.bus import publish_on_commit
 from jiayuan.cases import policies, repository
 from jiayuan.cases.events import CaseChanged
 from jiayuan.cases.models import Case, CaseStep
-from jiayuan.cases.schemas import ActionIn, CaseIn, CaseOut, Category, Source, StepOut
+from jiayuan.cases.schemas import (
+    ALARM_CATEGORIES,
+    ActionIn,
+    AlarmCase,
+    CaseIn,
+    CaseOut,
+    Category,
+    Source,
+    StepOut,
+)
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, NotFound
@@ -49,6 +59,44 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
     _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note="", reported=True)
     _record(session, actor, case, "case.report")
     return _out(actor, case)
+
+
+def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[AlarmCase]) -> list[int]:
+    """Open a case (上报, source gate) for each alarm that has none yet, carrying its gate, device and
+    evidence, in the transaction that raised the alarms; the ids of the new cases. Alarms of devices
+    registered in no community, and types that are no case, are passed over."""
+    policies.require_system(actor)
+    wanted = [a for a in alarms if a.community_id is not None and a.type in ALARM_CATEGORIES]
+    known = repository.alarms_with_cases(session, [a.alarm_id for a in wanted])
+    opened = []
+    for alarm in wanted:
+        if alarm.alarm_id in known:
+            continue
+        category = ALARM_CATEGORIES[alarm.type]
+        assert alarm.community_id is not None
+        case = Case(
+            category=category.value,
+            source=Source.GATE.value,
+            title=f"{category.label}：{alarm.summary}"[:64],
+            description=alarm.summary,
+            state=CaseState.REPORTED.value,
+            level=0,
+            community_id=alarm.community_id,
+            compound_id=alarm.compound_id,
+            place_label=alarm.summary[:128],
+            alarm_id=alarm.alarm_id,
+            gate_id=alarm.gate_id,
+            device_id=alarm.device_id,
+            evidence=alarm.evidence,
+            reporter_name="平台",
+            steps=[],
+        )
+        session.add(case)
+        session.flush()
+        _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=alarm.summary, reported=True)
+        _record(session, actor, case, "case.report")
+        opened.append(case.id)
+    return opened
 
 
 def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None:
@@ -239,6 +287,9 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         household_id=case.household_id,
         grid_id=case.grid_id,
         place=case.place_label,
+        gate_id=case.gate_id,
+        device_id=case.device_id,
+        evidence=case.evidence,
         reporter_name=case.reporter_name if policies.shows_reporter(actor, case) else None,
         assignee_user_id=case.assignee_user_id,
         reported_at=case.reported_at,

@@ -7,6 +7,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from jiayuan.access import service as access
+from jiayuan.access.events import AlarmRaised
+from jiayuan.bus.bus import pending
+from jiayuan.cases import service as cases
+from jiayuan.cases.schemas import AlarmCase
 from jiayuan.devices import service as devices
 from jiayuan.devices.service import BatchOutcome
 from jiayuan.kernel.principal import Principal
@@ -15,7 +19,8 @@ from jiayuan.kernel.principal import Principal
 def dispatch(
     session: Session, outcome: BatchOutcome, *, public_keys: dict[str, str], now: datetime | None = None
 ) -> None:
-    """Let the access domain react to the batch's new events before the batch commits."""
+    """Let the access domain react to the batch's new events, and every alarm it raised open its case,
+    before the batch commits."""
     access.handle_device_events(
         session,
         actor=Principal.system(),
@@ -24,6 +29,7 @@ def dispatch(
         public_keys=public_keys,
         now=now,
     )
+    open_cases(session)
 
 
 def check_liveness(session: Session, *, now: datetime) -> None:
@@ -32,3 +38,17 @@ def check_liveness(session: Session, *, now: datetime) -> None:
     silent = devices.claim_silent(session, actor=system, now=now)
     if silent:
         access.raise_device_offline(session, actor=system, devices=silent, now=now)
+        open_cases(session)
+
+
+def open_cases(session: Session) -> None:
+    """A case for every gate alarm raised so far in this transaction that has none yet."""
+    alarms = [e for e in pending(session) if isinstance(e, AlarmRaised)]
+    raised = [
+        AlarmCase(
+            a.alarm_id, a.type, a.community_id, a.compound_id, a.gate_id, a.device_id, a.summary, a.evidence
+        )
+        for a in alarms
+    ]
+    if raised:
+        cases.open_from_alarms(session, actor=Principal.system(), alarms=raised)

@@ -2,7 +2,7 @@
 
 Revision ID: 0006_cases
 Revises: 0005_device_snapshots
-Create Date: 2026-12-05 13:11:54.617605
+Create Date: 2026-12-05 13:15:52.718433
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Integer(), nullable=True),
         sa.Column("grid_id", sa.Integer(), nullable=True),
         sa.Column("place_label", sa.String(length=128), nullable=False),
+        sa.Column("alarm_id", sa.Integer(), nullable=True),
+        sa.Column("gate_id", sa.Integer(), nullable=True),
+        sa.Column("device_id", sa.String(length=64), nullable=True),
+        sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("reporter_user_id", sa.Integer(), nullable=True),
         sa.Column("reporter_name", sa.String(length=64), nullable=False),
         sa.Column("assignee_user_id", sa.Integer(), nullable=True),
@@ -43,6 +47,7 @@ def upgrade() -> None:
         sa.Column("created_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", jiayuan.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
+        sa.UniqueConstraint("alarm_id", name=op.f("uq_cases_alarm_id")),
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cases_assignee_user_id"), ["assignee_user_id"], unique=False)
