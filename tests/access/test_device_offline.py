@@ -37,7 +37,7 @@ def feed(sessions: sessionmaker[Session], messages: list[RawMessage], at: dateti
 
 def tick(sessions: sessionmaker[Session], at: datetime) -> None:
     with sessions() as session:
-        handlers.check_liveness(session, now=at)
+        handlers.every_second(session, now=at)
         session.commit()
 
 

@@ -68,7 +68,7 @@ def test_a_silent_device_opens_a_device_offline_case(sessions: sessionmaker[Sess
         seed_site(session)
     feed(sessions, "jjhy-gate2-qr", "heartbeat", {"uptime_s": 1, "fw": "1"}, T0)
     with sessions() as session:
-        handlers.check_liveness(session, now=T0 + timedelta(minutes=3))
+        handlers.every_second(session, now=T0 + timedelta(minutes=3))
         session.commit()
     assert [(c.category, c.device_id) for c in cases(sessions)] == [("device_offline", "jjhy-gate2-qr")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jiayuan.db.base import Base, TimestampMixin
@@ -41,6 +41,8 @@ class Case(TimestampMixin, Base):
     handler_user_id: Mapped[int | None]
     reported_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     closed_at: Mapped[datetime | None]
+    # When the next step is due (None once closed); past it the case escalates (cases.deadlines).
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
 
     steps: Mapped[list[CaseStep]] = relationship(back_populates="case", order_by="CaseStep.id")
 
@@ -63,3 +65,16 @@ class CaseStep(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="steps")
+
+
+class CaseDeadline(Base):
+    """A community's own time limit for one step of one category, overriding the default table."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (UniqueConstraint("community_id", "category", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    step: Mapped[str] = mapped_column(String(16))
+    minutes: Mapped[int]

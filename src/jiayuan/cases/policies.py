@@ -95,3 +95,15 @@ def require_action(
         raise Forbidden(f"您不能对此事件执行“{action.label}”", field="action")
     if action is CaseAction.VERIFY and actor.user_id is not None and actor.user_id == case.handler_user_id:
         raise Forbidden("核查须由处置人以外的人进行", field="action")
+
+
+def require_deadline_editor(actor: Principal, community_id: int) -> None:
+    """A community's admins set its time limits (others read them)."""
+    if not (actor.is_system or (actor.role is Role.ADMIN and community_id in actor.community_ids)):
+        raise Forbidden("只有本社区的管理员可以修改时限", field="community_id")
+
+
+def require_deadline_reader(actor: Principal, community_id: int) -> None:
+    """The office of a community reads its limits; another community's read like a missing one."""
+    if not (actor.is_system or (actor.role in _OFFICE and community_id in actor.community_ids)):
+        raise NotFound("社区不存在", field="community_id")

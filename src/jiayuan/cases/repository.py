@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from jiayuan.cases.models import Case
+from jiayuan.cases.models import Case, CaseDeadline
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -47,3 +48,37 @@ def alarms_with_cases(session: Session, alarm_ids: Sequence[int]) -> set[int]:
     if not alarm_ids:
         return set()
     return set(session.scalars(select(Case.alarm_id).where(Case.alarm_id.in_(sorted(set(alarm_ids))))))
+
+
+def deadline_overrides(session: Session, community_id: int) -> dict[tuple[str, str], int]:
+    """A community's own limits, by (category, step)."""
+    rows = session.execute(
+        select(CaseDeadline.category, CaseDeadline.step, CaseDeadline.minutes).where(
+            CaseDeadline.community_id == community_id
+        )
+    )
+    return {(category, step): minutes for category, step, minutes in rows}
+
+
+def deadline_row(session: Session, community_id: int, category: str, step: str) -> CaseDeadline | None:
+    """The stored override of one limit."""
+    return session.scalar(
+        select(CaseDeadline).where(
+            CaseDeadline.community_id == community_id,
+            CaseDeadline.category == category,
+            CaseDeadline.step == step,
+        )
+    )
+
+
+def claim_overdue(session: Session, now: datetime, limit: int) -> list[Case]:
+    """Open cases whose step fell due, locked for this transaction; on PostgreSQL a case another worker
+    holds is skipped (FOR UPDATE SKIP LOCKED), so two workers never escalate the same one twice."""
+    query = (
+        select(Case)
+        .where(Case.due_at <= now, Case.state != "closed")
+        .order_by(Case.due_at, Case.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))

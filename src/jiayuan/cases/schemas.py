@@ -153,5 +153,28 @@ class CaseOut(BaseModel):
     assignee_user_id: int | None
     reported_at: datetime
     closed_at: datetime | None
+    due_at: datetime | None = None
+    overdue: bool = False
     allowed: list[CaseAction]
     steps: list[StepOut] = []
+
+
+class DeadlineOut(BaseModel):
+    """One time limit as a community applies it."""
+
+    category: Category
+    category_label: str
+    step: CaseAction
+    step_label: str
+    minutes: int
+    default_minutes: int
+
+
+class DeadlineIn(BaseModel):
+    """A community's own limit for one step of one category (1 minute to 30 days)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category
+    step: CaseAction
+    minutes: int = Field(ge=1, le=30 * 24 * 60, description="时限（分钟）")

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.cases import policies, repository
+from jiayuan.cases import deadlines, policies, repository
 from jiayuan.cases.events import CaseChanged
-from jiayuan.cases.models import Case, CaseStep
+from jiayuan.cases.models import Case, CaseDeadline, CaseStep
 from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
     ActionIn,
@@ -24,6 +24,8 @@ from jiayuan.cases.schemas import (
     CaseIn,
     CaseOut,
     Category,
+    DeadlineIn,
+    DeadlineOut,
     Source,
     StepOut,
 )
@@ -54,6 +56,7 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
         steps=[],
     )
     _place(session, actor, case, data)
+    _set_due(session, case, utcnow())
     session.add(case)
     session.flush()
     _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note="", reported=True)
@@ -91,6 +94,7 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
             reporter_name="平台",
             steps=[],
         )
+        _set_due(session, case, utcnow())
         session.add(case)
         session.flush()
         _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=alarm.summary, reported=True)
@@ -161,9 +165,76 @@ def act(
         case.closed_at = now
     case.level += 1 if outcome.escalates else 0
     case.state = outcome.to.value
+    if not outcome.escalates:
+        _set_due(session, case, now)
     _step(case, actor, current, data.action, outcome.to, note=data.note, at=now)
     _record(session, actor, case, f"case.{data.action.value}", note=data.note)
     return _out(actor, case)
+
+
+def _set_due(session: Session, case: Case, since: datetime) -> None:
+    overrides = repository.deadline_overrides(session, case.community_id)
+    case.due_at = deadlines.due_at(Category(case.category), CaseState(case.state), since, overrides)
+
+
+def escalate_overdue(session: Session, *, actor: Principal, now: datetime, limit: int = 100) -> int:
+    """Escalate every open case whose step fell due: one level up, a step on record, due again after the
+    same limit (it keeps escalating while nobody acts). How many were escalated."""
+    policies.require_system(actor)
+    overdue = repository.claim_overdue(session, now, limit)
+    for case in overdue:
+        state = CaseState(case.state)
+        step = deadlines.DUE_STEP[state]
+        case.level += 1
+        note = f"超时未{step.label}"
+        _step(case, actor, state, CaseAction.ESCALATE, state, note=note, at=now)
+        _record(session, actor, case, "case.escalate", note=note)
+        _set_due(session, case, now)
+    return len(overdue)
+
+
+def deadline_table(session: Session, *, actor: Principal, community_id: int) -> list[DeadlineOut]:
+    """Every category's limit for every step, as the community applies them."""
+    policies.require_deadline_reader(actor, community_id)
+    overrides = repository.deadline_overrides(session, community_id)
+    return [_deadline_out(category, step, overrides) for category in Category for step in deadlines.DUE_STEPS]
+
+
+def set_deadline(session: Session, *, actor: Principal, community_id: int, data: DeadlineIn) -> DeadlineOut:
+    """A community's own limit for one step of one category; cases already open keep their due time."""
+    policies.require_deadline_editor(actor, community_id)
+    if data.step not in deadlines.DUE_STEPS:
+        steps = "、".join(s.label for s in deadlines.DUE_STEPS)
+        raise Invalid(f"“{data.step.label}”没有时限；可设时限的步骤：{steps}", field="step")
+    row = repository.deadline_row(session, community_id, data.category.value, data.step.value)
+    if row is None:
+        row = CaseDeadline(community_id=community_id, category=data.category.value, step=data.step.value)
+        session.add(row)
+    before = row.minutes
+    row.minutes = data.minutes
+    record_audit(
+        session,
+        actor=actor,
+        action="case.deadline",
+        target_type="case_deadline",
+        target_label=f"{data.category.label} {data.step.label}",
+        community_id=community_id,
+        detail={"minutes": data.minutes, "before": before},
+    )
+    session.flush()
+    return _deadline_out(data.category, data.step, repository.deadline_overrides(session, community_id))
+
+
+def _deadline_out(category: Category, step: CaseAction, overrides: dict[tuple[str, str], int]) -> DeadlineOut:
+    default = deadlines.DEFAULT_MINUTES[category][step]
+    return DeadlineOut(
+        category=category,
+        category_label=category.label,
+        step=step,
+        step_label=step.label,
+        minutes=overrides.get((category.value, step.value), default),
+        default_minutes=default,
+    )
 
 
 def _assignee(session: Session, case: Case, user_id: int | None) -> int:
@@ -294,6 +365,8 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         assignee_user_id=case.assignee_user_id,
         reported_at=case.reported_at,
         closed_at=case.closed_at,
+        due_at=case.due_at,
+        overdue=case.due_at is not None and case.due_at <= utcnow(),
         allowed=allowed(state),
         steps=steps if with_steps else [],
     )

@@ -32,13 +32,15 @@ def dispatch(
     open_cases(session)
 
 
-def check_liveness(session: Session, *, now: datetime) -> None:
-    """Raise `device_offline` for every gate device whose silence fell due."""
+def every_second(session: Session, *, now: datetime) -> None:
+    """The checks that fall due with time: `device_offline` for every gate device whose silence fell due
+    (with its case), and the escalation of every case whose step fell due."""
     system = Principal.system()
     silent = devices.claim_silent(session, actor=system, now=now)
     if silent:
         access.raise_device_offline(session, actor=system, devices=silent, now=now)
         open_cases(session)
+    cases.escalate_overdue(session, actor=system, now=now)
 
 
 def open_cases(session: Session) -> None:

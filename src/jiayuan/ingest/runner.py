@@ -370,13 +370,13 @@ class IngestLoop:
             return devices.park(session, actor=Principal.system(), message=step.raw, rejection=step.rejection)
 
     def _liveness(self) -> None:
-        """Once a second: raise `device_offline` for devices whose silence fell due."""
+        """Once a second: what falls due with time (silent devices, overdue cases: handlers.every_second)."""
         if time.monotonic() < self._next_liveness:
             return
         self._next_liveness = time.monotonic() + 1.0
         try:
             with self._transaction() as session:
-                handlers.check_liveness(session, now=utcnow())
+                handlers.every_second(session, now=utcnow())
         except Exception as exc:
             if is_outage(exc):
                 self._outage.failed(exc, held=self._inbox.qsize())

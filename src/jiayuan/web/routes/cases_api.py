@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from jiayuan.cases import service
-from jiayuan.cases.schemas import ActionIn, CaseIn, CaseOut
+from jiayuan.cases.schemas import ActionIn, CaseIn, CaseOut, DeadlineIn, DeadlineOut
 from jiayuan.cases.states import CaseState
+from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import RowId, SessionDep
@@ -40,6 +41,25 @@ def list_cases(
 ) -> Page[CaseOut]:
     """Cases within reach, newest first (without their histories)."""
     return service.list_cases(session, actor=principal, state=state, params=PageParams(page=page, size=size))
+
+
+@router.get("/deadlines", response_model=list[DeadlineOut], responses=_ERRORS)
+def deadlines(
+    principal: CurrentPrincipal, session: SessionDep, community_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
+) -> list[DeadlineOut]:
+    """A community's time limit for every category and step (its own where set, else the default)."""
+    return service.deadline_table(session, actor=principal, community_id=community_id)
+
+
+@router.put("/deadlines", response_model=DeadlineOut, responses=_ERRORS)
+def set_deadline(
+    data: DeadlineIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    community_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)],
+) -> DeadlineOut:
+    """Set one limit (community admins); audited with the value before."""
+    return service.set_deadline(session, actor=principal, community_id=community_id, data=data)
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses=_ERRORS)
