@@ -44,9 +44,14 @@ def require_system(actor: Principal) -> None:
         raise Forbidden("只有平台可以由告警生成事件")
 
 
+def may_read(actor: Principal) -> bool:
+    """Whether the role sees any cases at all (the 事件 area)."""
+    return actor.is_system or actor.role in _REPORTERS
+
+
 def require_reader(actor: Principal) -> None:
     """Roles with no cases at all are refused outright (police and volunteers get shared cases later)."""
-    if not (actor.is_system or actor.role in _REPORTERS):
+    if not may_read(actor):
         raise Forbidden("该角色无权查看事件")
 
 
