@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.principal import Role
 from jiayuan.registry import excel
-from tests.integration.accounts.helpers import login, make_user, token_for
-from tests.integration.excel import conftest as excel_fixtures
-from tests.integration.excel.conftest import Place, counts, row, workbook
+from tests.accounts.helpers import login
+from tests.excel import conftest as excel_fixtures
+from tests.excel.conftest import Place, counts, row, workbook
+from tests.factories import make_user, token_for
 
 # The small registry of the Excel integration tests, shared here.
 place = excel_fixtures.place
