@@ -15,7 +15,8 @@ from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, next_silence_due
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal, Role
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 T0 = datetime.fromisoformat("2026-11-27T09:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"))

@@ -16,7 +16,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Compound
-from tests.devices.helpers import add_person, seed_site
+from tests.factories import add_compound, add_person, seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T08:00:00+08:00")
 SIGNER = Signer("test-pass-secret-0123456789", "k1")
@@ -40,13 +40,7 @@ def place(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
     with sessions() as session:
         site = seed_site(session)
         household, person = add_person(session, site.compound_id)
-        other = Compound(community_id=site.community_id, name="森海一期", code="shyq")
-        session.add(other)
-        session.flush()
-        from jiayuan.registry.models import Gate
-
-        session.add(Gate(compound_id=other.id, code="shyq-gate1", name="森海一期东门"))
-        session.commit()
+        add_compound(session, site.community_id, "森海一期", "shyq", gate="森海一期东门")
         return household, person, site.community_id
 
 

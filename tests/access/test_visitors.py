@@ -26,9 +26,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Compound
-from jiayuan.settings import Settings
-from tests.devices.helpers import add_person, seed_site
+from tests.factories import add_compound, add_person, seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
 SIGNER = Signer("test-pass-secret-0123456789", "k1")
@@ -55,10 +53,8 @@ def place(sessions: sessionmaker[Session]) -> Place:
         site = seed_site(session)
         household, person = add_person(session, site.compound_id, room="101")
         neighbour, _ = add_person(session, site.compound_id, room="102", name="王五")
-        far = Compound(community_id=site.other_community_id, name="远方小区", code="yf")
-        session.add(far)
-        session.flush()
-        far_household, _ = add_person(session, far.id, room="301", name="赵六")
+        far = add_compound(session, site.other_community_id, "远方小区", "yf")
+        far_household, _ = add_person(session, far, room="301", name="赵六")
         user = create_user(
             session, actor=SYSTEM, username="zhangsan", display_name="张三", role=Role.RESIDENT,
             scopes=[(ScopeKind.HOUSEHOLD, household), (ScopeKind.PERSON, person)],
@@ -331,12 +327,10 @@ def test_console_page_filters_and_cancels(
 
 
 def test_cli_lists_visitors(
-    sessions: sessionmaker[Session], place: Place, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    cli_env: None, sessions: sessionmaker[Session], place: Place, vault: PiiVault
 ) -> None:
     from jiayuan.cli.main import app
-    from jiayuan.settings import get_settings
 
-    vault = PiiVault.from_secret(settings.pii_key.get_secret_value())
     now = utcnow()
     with sessions() as session:
         for name, start in (("李四", timedelta(hours=-1)), ("王二", timedelta(days=2))):
@@ -348,21 +342,15 @@ def test_cli_lists_visitors(
                 ),
             )  # fmt: skip
         session.commit()
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("JIAYUAN_PII_KEY", settings.pii_key.get_secret_value())
-    get_settings.cache_clear()
     runner = CliRunner()
-    try:
-        found = runner.invoke(app, ["pass", "visitors", "--compound", str(place.compound_id), "--json"])
-        assert found.exit_code == 0, found.output
-        assert [v["name"] for v in json.loads(found.stdout)["items"]] == ["王二", "李四"]
-        pending = runner.invoke(app, ["pass", "visitors", "--status", "未生效", "--json"])
-        assert [v["status"] for v in json.loads(pending.stdout)["items"]] == ["pending"]
-        table = runner.invoke(app, ["pass", "visitors", "--status", "active"])
-        assert table.exit_code == 0 and "访客通行证 共 1 张" in table.stdout
-        assert json.loads(found.stdout)["items"][0]["phone_masked"] == "138****8000"
-        assert "13800138000" not in found.stdout
-        bad = runner.invoke(app, ["pass", "visitors", "--status", "soon"])
-        assert bad.exit_code == 1 and "status" in bad.output
-    finally:
-        get_settings.cache_clear()
+    found = runner.invoke(app, ["pass", "visitors", "--compound", str(place.compound_id), "--json"])
+    assert found.exit_code == 0, found.output
+    assert [v["name"] for v in json.loads(found.stdout)["items"]] == ["王二", "李四"]
+    pending = runner.invoke(app, ["pass", "visitors", "--status", "未生效", "--json"])
+    assert [v["status"] for v in json.loads(pending.stdout)["items"]] == ["pending"]
+    table = runner.invoke(app, ["pass", "visitors", "--status", "active"])
+    assert table.exit_code == 0 and "访客通行证 共 1 张" in table.stdout
+    assert json.loads(found.stdout)["items"][0]["phone_masked"] == "138****8000"
+    assert "13800138000" not in found.stdout
+    bad = runner.invoke(app, ["pass", "visitors", "--status", "soon"])
+    assert bad.exit_code == 1 and "status" in bad.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,10 +11,7 @@ from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.kernel.principal import Role
-from jiayuan.settings import get_settings
-from tests.conftest import TEST_PII_KEY
-from tests.integration.accounts.helpers import make_user, token_for
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.factories import Tree, build_tree, make_user, token_for
 
 
 @pytest.fixture
@@ -55,17 +51,8 @@ def test_a_report_and_its_loop_over_http(
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"category", "title"}
 
 
-@pytest.fixture
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIAYUAN_PII_KEY", TEST_PII_KEY)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def test_cases_list_and_show_from_the_cli(
-    env: None, client: TestClient, sessions: sessionmaker[Session], tree: Tree
+    cli_env: None, client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
     staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
     body = {"category": "repair", "title": "路灯不亮", "household_id": tree.h102.id}

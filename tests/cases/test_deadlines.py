@@ -19,7 +19,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.factories import Tree, build_tree
 
 SYSTEM = Principal.system()
 

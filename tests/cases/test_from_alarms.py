@@ -18,7 +18,8 @@ from jiayuan.ingest import handlers
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from tests.devices.helpers import Site, envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import Site, seed_site
 
 T0 = datetime.fromisoformat("2026-12-05T21:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"))

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.principal import Role
-from tests.integration.accounts.helpers import csrf_token, login, make_user
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import Tree, build_tree, make_user
 
 
 @pytest.fixture

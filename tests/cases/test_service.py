@@ -18,8 +18,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from tests.integration.accounts.helpers import make_user
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.factories import Tree, build_tree, make_user
 
 
 @pytest.fixture

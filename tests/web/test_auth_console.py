@@ -15,8 +15,8 @@ from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
-from tests.integration.accounts.helpers import csrf_token, login, make_user
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import Tree, build_tree, make_user
 
 
 def signed_in_admin(client: TestClient, sessions: sessionmaker[Session]) -> tuple[str, Tree]:

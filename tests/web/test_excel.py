@@ -16,9 +16,10 @@ from jiayuan.kernel.principal import Role
 from jiayuan.registry import excel
 from jiayuan.registry.models import Resident
 from jiayuan.settings import Settings
-from tests.integration.accounts.helpers import login, make_user, token_for
-from tests.integration.excel import conftest as excel_fixtures
-from tests.integration.excel.conftest import Place, counts, row, workbook
+from tests.accounts.helpers import login
+from tests.excel import conftest as excel_fixtures
+from tests.excel.conftest import Place, counts, row, workbook
+from tests.factories import make_user, token_for
 
 # The small registry of the Excel integration tests, shared here.
 place = excel_fixtures.place
@@ -168,7 +169,12 @@ def test_console_import_page_shows_the_errors_and_the_marked_workbook(
 
 
 def test_a_large_workbook_is_imported_in_a_child_process_with_the_same_answers(
-    settings: Settings, sessions: sessionmaker[Session], place: Place, residents: list[int], db: Session
+    real_commits: None,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    place: Place,
+    residents: list[int],
+    db: Session,
 ) -> None:
     from jiayuan.web.app import create_app
 

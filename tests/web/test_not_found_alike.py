@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.settings import Settings
-from tests.integration.accounts.helpers import csrf_token, login
-from tests.integration.registry.helpers import make_id
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import make_id
 from tests.web.test_scope_matrix import World, build_world
 from tests.web.test_snapshot_access import store_all
 

@@ -15,8 +15,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
-from tests.integration.accounts.helpers import make_user, token_for
-from tests.integration.registry.helpers import Tree, build_tree, make_id, person
+from tests.factories import Tree, build_tree, make_id, make_user, person, token_for
 
 BORN = date(1990, 3, 7)
 ID_NUMBER = make_id(BORN, 2)

@@ -15,8 +15,8 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
-from tests.integration.accounts.helpers import csrf_token, login, make_user
-from tests.integration.registry.helpers import Tree, build_tree, make_id, person
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import Tree, build_tree, make_id, make_user, person
 
 BORN = date(1990, 3, 7)
 ID_NUMBER = make_id(BORN, 2)

@@ -39,7 +39,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import importing
 from jiayuan.registry import service as registry
 from jiayuan.registry.models import Device, Gate
-from tests.integration.registry.helpers import build_tree, make_id, person
+from tests.factories import build_tree, make_id, person
 
 ROLES = ("admin", "staff", "grid", "property", "police", "volunteer", "resident", "device", "anonymous")
 DEVICE_ID = "jjhy-gate1-qr"

@@ -13,7 +13,7 @@ from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.demo.seed import SeedResult, seed_demo
 from jiayuan.kernel.crypto import PiiVault
-from tests.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 
 
 def seed_into(url: str, vault: PiiVault) -> SeedResult:
@@ -28,9 +28,11 @@ def seed_into(url: str, vault: PiiVault) -> SeedResult:
 
 
 @pytest.fixture(scope="session")
-def demo_url(database_url: str, tmp_path_factory: pytest.TempPathFactory, vault: PiiVault) -> Iterator[str]:
+def demo_url(
+    test_database_url: str, tmp_path_factory: pytest.TempPathFactory, vault: PiiVault
+) -> Iterator[str]:
     """A database of the session's backend holding the demo data (not wiped between tests)."""
-    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    backend = "sqlite" if test_database_url.startswith("sqlite") else "postgresql"
     url = create_database(backend, tmp_path_factory.mktemp(f"demo-{backend}"))
     result = seed_into(url, vault)
     assert result.created

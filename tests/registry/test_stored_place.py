@@ -15,8 +15,8 @@ from jiayuan.registry import repository, service
 from jiayuan.registry.models import Resident
 from jiayuan.registry.schemas import ResidentPatch
 from jiayuan.registry.search import parse_query
-from tests.integration.registry.helpers import Tree, person
-from tests.integration.registry.places import in_scope_through_columns, in_scope_through_households, misplaced
+from tests.factories import Tree, person
+from tests.registry.places import in_scope_through_columns, in_scope_through_households, misplaced
 
 SYSTEM = Principal.system()
 BORN = date(1979, 3, 4)

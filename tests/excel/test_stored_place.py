@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.registry import excel, importing
 from jiayuan.registry.models import Compound, Resident
-from tests.integration.excel.conftest import PEOPLE, Place, make_id
-from tests.integration.registry.places import misplaced
+from tests.excel.conftest import PEOPLE, Place, make_id
+from tests.registry.places import misplaced
 
 
 def test_imported_and_updated_residents_carry_their_place(

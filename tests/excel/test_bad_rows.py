@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, RowErrors
 from jiayuan.registry import excel, importing
-from tests.integration.excel.conftest import PEOPLE, Place, counts, make_id, row, workbook
+from tests.excel.conftest import PEOPLE, Place, counts, make_id, row, workbook
 
 GOOD = make_id(date(1985, 4, 12), 31)
 BAD_CHECK = GOOD[:-1] + ("0" if GOOD[-1] != "0" else "1")

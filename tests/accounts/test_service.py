@@ -16,7 +16,7 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from tests.integration.accounts.helpers import device_token, make_user, token_for
+from tests.factories import device_token, make_user, token_for
 
 
 def in_community_1(_kind: str, _ref: str) -> int:

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
-from jiayuan.settings import get_settings
-from tests.conftest import TEST_PII_KEY
-from tests.integration.excel.conftest import Place, counts, row, workbook
-
-
-@pytest.fixture
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI on the test database."""
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIAYUAN_PII_KEY", TEST_PII_KEY)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+from tests.excel.conftest import Place, counts, row, workbook
 
 
 def test_export_then_import_round_trip(
-    env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
+    cli_env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
 ) -> None:
     target = tmp_path / "居民.xlsx"
     exported = CliRunner().invoke(cli, ["residents", "export", str(target), "--full", "--reason", "年度核对"])
@@ -41,7 +27,7 @@ def test_export_then_import_round_trip(
 
 
 def test_bad_file_exits_non_zero_and_writes_the_error_workbook(
-    env: None, db: Session, place: Place, tmp_path: Path
+    cli_env: None, db: Session, place: Place, tmp_path: Path
 ) -> None:
     source = tmp_path / "bad.xlsx"
     source.write_bytes(
@@ -58,7 +44,7 @@ def test_bad_file_exits_non_zero_and_writes_the_error_workbook(
     assert cells[0][-1] == "错误原因" and "身份证号" in cells[1][-1]
 
 
-def test_template(env: None, tmp_path: Path) -> None:
+def test_template(cli_env: None, tmp_path: Path) -> None:
     target = tmp_path / "模板.xlsx"
     result = CliRunner().invoke(cli, ["residents", "template", str(target)])
     assert result.exit_code == 0, result.output
@@ -67,7 +53,7 @@ def test_template(env: None, tmp_path: Path) -> None:
 
 
 def test_check_lists_the_changes_and_writes_nothing_then_import_writes_them(
-    env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
+    cli_env: None, db: Session, place: Place, residents: list[int], tmp_path: Path
 ) -> None:
     target = tmp_path / "居民.xlsx"
     assert (

@@ -15,7 +15,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import policies, service
 from jiayuan.registry.policies import Location
 from jiayuan.registry.schemas import ResidentPatch, RevealIn
-from tests.integration.registry.helpers import Tree, person
+from tests.factories import Tree, person
 
 BORN = date(1970, 1, 1)
 PAGE = PageParams()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.factories import Tree, build_tree
 
 
 @pytest.fixture

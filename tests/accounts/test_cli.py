@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -17,21 +16,7 @@ from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
 from jiayuan.registry.models import Device
-from jiayuan.settings import get_settings
-from tests.integration.registry.helpers import build_tree
-
-
-@pytest.fixture
-def env(
-    database_url: str, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """The CLI on the test database, with quick hashing."""
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIAYUAN_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("JIAYUAN_ARGON2_MEMORY_KIB", "1024")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+from tests.factories import build_tree
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -39,7 +24,7 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_add_list_and_token(env: None, sessions: sessionmaker[Session]) -> None:
+def test_add_list_and_token(cli_env: None, sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         tree = build_tree(session)
     here, grid = f"community:{tree.community.id}", f"grid:{tree.grid.id}"
@@ -79,7 +64,7 @@ def test_add_list_and_token(env: None, sessions: sessionmaker[Session]) -> None:
     assert actions.count("user.create") == 2 and "token.issue" in actions
 
 
-def test_device_token_and_unlock(env: None, sessions: sessionmaker[Session]) -> None:
+def test_device_token_and_unlock(cli_env: None, sessions: sessionmaker[Session]) -> None:
     code, _, err = run("user", "device-token", "jjhy-gate1-qr")
     assert code == 1 and "设备不存在" in err  # only a registered device gets a token
     with sessions() as session:
@@ -110,7 +95,7 @@ def test_device_token_and_unlock(env: None, sessions: sessionmaker[Session]) -> 
     ],
 )
 def test_bad_input_says_what_is_wrong(
-    env: None, sessions: sessionmaker[Session], args: list[str], message: str
+    cli_env: None, sessions: sessionmaker[Session], args: list[str], message: str
 ) -> None:
     code, out, err = run(*args)
     assert code != 0
@@ -124,7 +109,7 @@ def audit_rows(sessions: sessionmaker[Session], action: str) -> list[AuditEntry]
         return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
-def test_cli_writes_are_audited_as_the_os_user(env: None, sessions: sessionmaker[Session]) -> None:
+def test_cli_writes_are_audited_as_the_os_user(cli_env: None, sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         here = f"community:{build_tree(session).community.id}"
     code, out, err = run(
@@ -139,7 +124,7 @@ def test_cli_writes_are_audited_as_the_os_user(env: None, sessions: sessionmaker
     assert issued.actor_name == f"os:{getpass.getuser()}"
 
 
-def test_as_an_account_the_cli_acts_within_its_scope(env: None, sessions: sessionmaker[Session]) -> None:
+def test_as_an_account_the_cli_acts_within_its_scope(cli_env: None, sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         tree = build_tree(session)
     here, there = f"community:{tree.community.id}", f"community:{tree.other_community.id}"
@@ -186,7 +171,7 @@ def test_as_an_account_the_cli_acts_within_its_scope(env: None, sessions: sessio
         assert set(session.scalars(select(User.username))) == {"boss", "far", "gw1"}
 
 
-def test_passwords_and_lockouts_from_the_cli(env: None, sessions: sessionmaker[Session]) -> None:
+def test_passwords_and_lockouts_from_the_cli(cli_env: None, sessions: sessionmaker[Session]) -> None:
     run("user", "add", "liuying", "--role", "staff", "--password", "Staff-pass-2026")
     code, out, err = run("user", "passwd", "liuying", stdin="wrong-pass-1\nNew-pass-2026x\nNew-pass-2026x\n")
     assert code == 1 and "当前密码不正确" in out + err

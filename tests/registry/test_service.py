@@ -18,7 +18,7 @@ from jiayuan.registry import service
 from jiayuan.registry.events import ResidentAdded
 from jiayuan.registry.models import Resident
 from jiayuan.registry.schemas import ResidentIn, ResidentPatch
-from tests.integration.registry.helpers import Tree, make_id, person
+from tests.factories import Tree, make_id, person
 
 SYSTEM = Principal.system()
 BORN = date(1990, 3, 7)

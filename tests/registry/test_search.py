@@ -14,7 +14,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
 from jiayuan.registry.repository import COUNT_CAP
 from jiayuan.registry.search import QueryKind, parse_query
-from tests.integration.registry.helpers import Tree, make_id, person
+from tests.factories import Tree, make_id, person
 
 SYSTEM = Principal.system()
 BORN = date(1985, 6, 1)

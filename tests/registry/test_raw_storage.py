@@ -12,7 +12,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry import service
 from jiayuan.registry.schemas import ResidentPatch, RevealIn
-from tests.integration.registry.helpers import Tree, make_id, person
+from tests.factories import Tree, make_id, person
 
 PEOPLE = [
     ("刘莹", date(1990, 3, 7), 2, "13812345678"),
@@ -36,7 +36,7 @@ def raw_storage(engine: Engine) -> str:
 
 
 def test_no_plaintext_id_number_or_phone_in_storage(
-    db: Session, engine: Engine, tree: Tree, vault: PiiVault
+    real_commits: None, db: Session, engine: Engine, tree: Tree, vault: PiiVault
 ) -> None:
     system = Principal.system()
     secrets = []

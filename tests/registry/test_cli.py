@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -14,22 +13,9 @@ from jiayuan.cli.main import app as cli
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import service
-from jiayuan.settings import get_settings
-from tests.conftest import TEST_PII_KEY
-from tests.integration.accounts.helpers import make_user
-from tests.integration.registry.helpers import Tree, make_id, person
+from tests.factories import Tree, make_id, make_user, person
 
 BORN = date(1990, 3, 7)
-
-
-@pytest.fixture
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI on the test database."""
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
-    monkeypatch.setenv("JIAYUAN_PII_KEY", TEST_PII_KEY)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -49,7 +35,7 @@ def people(db: Session, tree: Tree, vault: PiiVault) -> None:
     db.commit()
 
 
-def test_find_json_as_the_system(env: None, people: None) -> None:
+def test_find_json_as_the_system(cli_env: None, people: None) -> None:
     result = CliRunner().invoke(cli, ["residents", "find", "liuying", "--json"])
     assert result.exit_code == 0, result.output
     page = json.loads(result.stdout)
@@ -61,7 +47,7 @@ def test_find_json_as_the_system(env: None, people: None) -> None:
 
 
 def test_find_table_and_scope_of_a_user(
-    env: None, people: None, tree: Tree, sessions: sessionmaker[Session]
+    cli_env: None, people: None, tree: Tree, sessions: sessionmaker[Session]
 ) -> None:
     make_user(sessions, "far", Role.STAFF, scopes=[f"community:{tree.other_community.id}"])
     result = CliRunner().invoke(cli, ["residents", "find", "ly", "--as", "far"])
@@ -73,13 +59,15 @@ def test_find_table_and_scope_of_a_user(
     ("args", "message"),
     [(["12"], "后 4 位"), (["ly", "--as", "nobody"], "不存在"), (["ly", "--page", "0"], "page")],
 )
-def test_find_bad_input_exits_non_zero(env: None, people: None, args: list[str], message: str) -> None:
+def test_find_bad_input_exits_non_zero(cli_env: None, people: None, args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["residents", "find", *args])
     assert result.exit_code != 0
     assert message in result.output
 
 
-def test_police_cannot_search(env: None, people: None, tree: Tree, sessions: sessionmaker[Session]) -> None:
+def test_police_cannot_search(
+    cli_env: None, people: None, tree: Tree, sessions: sessionmaker[Session]
+) -> None:
     make_user(sessions, "police", Role.POLICE, scopes=[f"community:{tree.community.id}"])
     result = CliRunner().invoke(cli, ["residents", "find", "ly", "--as", "police"])
     assert result.exit_code == 1 and "无权" in result.output

@@ -18,7 +18,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal, Role
-from tests.integration.accounts.helpers import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 
 POLICY = LoginPolicy(
     slowdown_after=2, lock_after=4, lock_minutes=15, address_lock_after=10, account_slowdown_after=50

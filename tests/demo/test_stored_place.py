@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Compound, Grid, Household, Resident
-from tests.integration.registry.places import in_scope_through_columns, in_scope_through_households, misplaced
+from tests.registry.places import in_scope_through_columns, in_scope_through_households, misplaced
 
 
 def test_seeded_residents_carry_their_households_place(demo_db: Session) -> None:

@@ -18,7 +18,7 @@ from jiayuan.registry import excel, importing
 from jiayuan.registry.excel import COLUMNS, REQUIRED
 from jiayuan.registry.models import Building
 from jiayuan.registry.schemas import ImportReport
-from tests.integration.excel.conftest import Place, counts
+from tests.excel.conftest import Place, counts
 
 OPTIONAL = [c for c in COLUMNS if c not in REQUIRED]
 

@@ -15,7 +15,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry import excel, importing
 from jiayuan.registry.models import Resident
 from jiayuan.registry.service import ID_CONTEXT, PHONE_CONTEXT
-from tests.integration.excel.conftest import PEOPLE, Place, counts, make_id
+from tests.excel.conftest import PEOPLE, Place, counts, make_id
 
 
 def snapshot(db: Session, vault: PiiVault) -> list[tuple[Any, ...]]:

@@ -17,31 +17,15 @@ from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.excel import COLUMNS
-from jiayuan.registry.models import (
-    Building,
-    Community,
-    Compound,
-    Grid,
-    Household,
-    Resident,
-    ResidentTag,
-    Street,
-    Unit,
-)
+from jiayuan.registry.models import Household, Resident, ResidentTag, Unit
 from jiayuan.registry.schemas import ResidentIn
 from jiayuan.registry.service import add_resident
-from jiayuan.registry.validation import id_check_digit
-
-
-def make_id(born: date, serial: int) -> str:
-    """A valid 巩义 ID number; an odd `serial` is a man, an even one a woman."""
-    first17 = f"410181{born:%Y%m%d}{serial:03d}"
-    return first17 + id_check_digit(first17)
+from tests.factories import build_tree, make_id
 
 
 @dataclass
 class Place:
-    """The test registry: one community, two compounds, a grid over 锦江花园 1号楼."""
+    """Ids in the test registry: 紫荆路社区 and its 锦江花园, a grid over 锦江花园 1号楼."""
 
     community_id: int
     other_community_id: int
@@ -86,31 +70,19 @@ def resident_data(person: dict[str, Any]) -> ResidentIn:
 
 @pytest.fixture
 def place(db: Session) -> Place:
-    """紫荆路社区 with 锦江花园 (1号楼 1单元 101, 102; 2单元 empty) and 森海一期 (1号楼 1单元 201)."""
-    street = Street(name="紫荆路街道", city="巩义市")
-    community = Community(street=street, name="紫荆路社区")
-    other = Community(street=Street(name="杜甫路街道", city="巩义市"), name="桐本南路社区")
-    jinjiang = Compound(community=community, name="锦江花园", code="jjhy")
-    senhai = Compound(community=community, name="森海一期", code="sh1")
-    far = Compound(community=other, name="远方小区", code="yf")
-    b1 = Building(compound=jinjiang, name="1号楼")
-    b2 = Building(compound=senhai, name="1号楼")
-    b3 = Building(compound=far, name="1号楼")
-    u1 = Unit(building=b1, name="1单元")
-    Unit(building=b1, name="2单元")
-    u2 = Unit(building=b2, name="1单元")
-    Unit(building=b3, name="1单元")
-    h101, h102, h201 = (
-        Household(unit=u1, room="101"),
-        Household(unit=u1, room="102"),
-        Household(unit=u2, room="201"),
-    )
-    db.add_all([street, other, h101, h102, h201, far, b3])
-    db.flush()
-    grid = Grid(community_id=community.id, name="第一网格", buildings=[b1])
-    db.add(grid)
+    """The registry tree of tests/factories.py, with an empty 2单元 in 锦江花园 1号楼."""
+    tree = build_tree(db)
+    db.add(Unit(building=tree.b1, name="2单元"))
     db.commit()
-    return Place(community.id, other.id, jinjiang.id, grid.id, h101.id, h102.id, h201.id)
+    return Place(
+        tree.community.id,
+        tree.other_community.id,
+        tree.jinjiang.id,
+        tree.grid.id,
+        tree.h101.id,
+        tree.h102.id,
+        tree.h201.id,
+    )
 
 
 @pytest.fixture
