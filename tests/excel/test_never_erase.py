@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 import pytest
 import xlsxwriter
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, RowErrors
 from jiayuan.registry import excel, importing
@@ -160,7 +162,12 @@ def test_the_check_lists_each_change_old_to_new_and_writes_nothing(
     content = one_sheet(rows)
     before = counts(db)
     plan = importing.plan_import(db, actor=place.staff(), vault=vault, content=content)
-    assert counts(db) == before
+    after_check = counts(db)
+    # Nothing written but the audit row of the check itself (which people and values it asked about).
+    assert after_check == before | {"audit_log": before["audit_log"] + 1}
+    checked = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert checked is not None and checked.action == "resident.import_check"
+    assert checked.detail == {"created": 0, "updated": 2, "unchanged": 3, "households_created": 0}
     changes = {(p.row, p.name): [(c.column, c.old, c.new) for c in p.changes] for p in plan.plans}
     assert changes == {
         (2, "刘莹"): [

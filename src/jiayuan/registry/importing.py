@@ -252,19 +252,19 @@ def _run(
     ]
     plans, changes = _plans(planned, stored, vault)
     created = sum(1 for p in planned if p.id_hash not in stored)
-    if not write:
-        new_households = {(p.unit_id, p.room) for p in planned} - places.households.keys()
-        return _report(
-            planned, plans, notices, created=created, households_created=len(new_households), written=False
-        )
-    households_created = _write(session, actor, vault, planned, stored, changes, places, bar)
+    if write:
+        households_created = _write(session, actor, vault, planned, stored, changes, places, bar)
+    else:
+        households_created = len({(p.unit_id, p.room) for p in planned} - places.households.keys())
     report = _report(
-        planned, plans, notices, created=created, households_created=households_created, written=True
+        planned, plans, notices, created=created, households_created=households_created, written=write
     )
+    # A check is audited like the import: which ID numbers are registered, and which stored values a
+    # row differs from, is what it tells.
     record_audit(
         session,
         actor=actor,
-        action="resident.import",
+        action="resident.import" if write else "resident.import_check",
         target_type="resident",
         target_label=f"{len(planned)} 行",
         detail={
