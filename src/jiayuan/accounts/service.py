@@ -529,6 +529,12 @@ def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:
 # ---------------------------------------------------------------- audit log
 
 
+def display_names(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
+    """How the users among `user_ids` are shown beside the rows they acted on (display name, or the
+    username when it is blank); the caller has already checked that the actor may see those rows."""
+    return repository.display_names(session, user_ids)
+
+
 def actions_since(session: Session, *, actor: Principal, action: str, since: datetime) -> int:
     """How many audit rows of `action` the actor's account wrote since `since` (for per-account limits
     that survive restarts and hold across processes)."""

@@ -14,7 +14,7 @@ from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Role
-from jiayuan.registry.directory import scope_resolver
+from jiayuan.registry.service.directory import scope_resolver
 
 app = typer.Typer(help="用户与令牌 Users and API tokens.", no_args_is_help=True)
 

@@ -24,8 +24,8 @@ from jiayuan.devices.protocol import Envelope, Heartbeat, Topics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Unauthorized
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 RAW_KEPT = 4096
 # Keys per query when reading stored events back.

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from jiayuan.access import service as access
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
+from jiayuan.access.service import gate_events
 from jiayuan.devices import lifecycle, service, snapshots
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.protocol import DeviceId, SnapshotId
@@ -82,7 +82,7 @@ def push_event(
         pipeline=device_pipeline(context.settings),
     )
     signer = signer_for(context.settings.pass_signing_key.get_secret_value(), context.settings.pass_key_id)
-    access.handle_device_events(
+    gate_events.handle_device_events(
         session,
         actor=Principal.system(),
         accepted=outcome.accepted,
