@@ -29,6 +29,8 @@ from jiayuan.access.service import passes, visitors
 from jiayuan.accounts import logins, service
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy, parse_scope
+from jiayuan.cases import service as cases
+from jiayuan.cases.schemas import CaseIn, Category
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import cameras
 from jiayuan.devices.models import DeadLetter
@@ -195,6 +197,9 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none)
     ("GET", "/api/v1/cases", None,                          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
     ("GET", "/api/v1/cases/999999", None,                   (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/cases/{case_here}", None,              (200, 200, 200, 200, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/cases/{case_outside_grid}", None,      (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/cases/{case_far}", None,               (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     ("POST", "/api/v1/cases/999999/actions", "case_accept", (404, 404, 404, 404, 403, 403, 404, 403, 401)),
     # audit log: admins only
     ("GET", "/api/v1/audit", None,                          (200, 403, 403, 403, 403, 403, 403, 403, 401)),
@@ -474,6 +479,9 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         for person_key in ("in_grid", "elsewhere"):
             data = RevokeIn(ref=f"p:{ids[person_key]}", reason="已迁出")
             passes.revoke(session, actor=system, data=data)
+        for key, household in (("case_here", "h101"), ("case_outside_grid", "h201"), ("case_far", "h_far")):
+            report = CaseIn(category=Category.REPAIR, title="楼道灯不亮", household_id=ids[household])
+            ids[key] = cases.report_case(session, actor=system, data=report).id
     world.ids = ids
     return world
 
