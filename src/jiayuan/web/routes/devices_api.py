@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, Response
 from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.service import gate_events
 from jiayuan.devices import lifecycle, service, snapshots
-from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.protocol import DeviceId, SnapshotId
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
@@ -98,20 +97,6 @@ def push_event(
     return JSONResponse(result.model_dump(), status_code=422)
 
 
-def _out(letter: DeadLetter) -> DeadLetterOut:
-    return DeadLetterOut(
-        id=letter.id,
-        received_at=letter.received_at,
-        channel=letter.channel,
-        topic=letter.topic,
-        device_id=letter.device_id,
-        reason=letter.reason,
-        detail=letter.detail,
-        raw=letter.raw.decode("utf-8", errors="replace"),
-        raw_size=letter.raw_size,
-    )
-
-
 @router.get("/dead-letters", response_model=list[DeadLetterOut])
 def dead_letters(
     principal: CurrentPrincipal,
@@ -122,10 +107,9 @@ def dead_letters(
     before_id: Annotated[RowIdInt | None, Query()] = None,
 ) -> list[DeadLetterOut]:
     """The newest refused messages with their reason and the first bytes as received."""
-    letters = service.list_dead_letters(
+    return service.list_dead_letters(
         session, actor=principal, device_id=device_id, reason=reason, limit=limit, before_id=before_id
     )
-    return [_out(letter) for letter in letters]
 
 
 @router.get("/dead-letters/counts", response_model=list[DeadLetterCountOut])
