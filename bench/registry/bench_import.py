@@ -132,7 +132,7 @@ def child(url: str, path: str, write: bool) -> None:
     from jiayuan.db.uow import unit_of_work
     from jiayuan.kernel.crypto import PiiVault
     from jiayuan.kernel.principal import Principal
-    from jiayuan.registry import importing
+    from jiayuan.registry.service import importing
 
     content = Path(path).read_bytes()
     engine = make_engine(url)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import service as access
 from jiayuan.access.models import Alarm
+from jiayuan.access.service import alarms as alarms_service
 from jiayuan.devices.models import DeviceStatus
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, next_silence_due
@@ -99,5 +99,5 @@ def test_alarms_are_listed_within_scope(sessions: sessionmaker[Session]) -> None
     with sessions() as session:
         staff = Principal(role=Role.STAFF, community_ids=frozenset({site.community_id}))
         other = Principal(role=Role.STAFF, community_ids=frozenset({site.other_community_id}))
-        assert len(access.list_alarms(session, actor=staff, state="open")) == 1
-        assert access.list_alarms(session, actor=other) == []
+        assert len(alarms_service.list_alarms(session, actor=staff, state="open")) == 1
+        assert alarms_service.list_alarms(session, actor=other) == []

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.access import passes_service as svc
 from jiayuan.access.models import VisitorPass
-from jiayuan.access.passes import Signer
+from jiayuan.access.pass_tokens import Signer
 from jiayuan.access.schemas import VisitorFilter, VisitorInvite
+from jiayuan.access.service import gate_checks, passes, visitors
 from jiayuan.access.states import VisitorState
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.accounts.schemas import ScopeKind
@@ -75,7 +75,7 @@ def invite(
     entries: int = 1,
     plate: str | None = None,
 ) -> VisitorPass:
-    return svc.invite_visitor(
+    return visitors.invite_visitor(
         session,
         actor=actor,
         vault=VAULT,
@@ -87,7 +87,7 @@ def invite(
 
 
 def listed(session: Session, actor: Principal, **criteria: Any) -> list[str]:
-    page = svc.list_visitors(
+    page = visitors.list_visitors(
         session, actor=actor, vault=VAULT, criteria=VisitorFilter(**criteria), params=PAGE, now=NOW
     )
     assert page.total == len(page.items)
@@ -107,7 +107,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
         used.entries_used = 1
         invite(session, SYSTEM, place.household, name="已过期", start=timedelta(days=-2))
         revoked = invite(session, SYSTEM, place.neighbour, name="已撤销")
-        svc.cancel_visitor(session, actor=SYSTEM, visitor_id=revoked.id, now=NOW)
+        visitors.cancel_visitor(session, actor=SYSTEM, visitor_id=revoked.id, now=NOW)
         session.commit()
 
         assert listed(session, staff) == ["已撤销", "已过期", "已用完", "未生效", "有效"]
@@ -120,7 +120,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
         assert "已过期" in listed(session, staff, on=NOW.date() - timedelta(days=2))
         assert "已过期" not in listed(session, staff, on=NOW.date())
 
-        row = svc.list_visitors(
+        row = visitors.list_visitors(
             session, actor=staff, vault=VAULT, criteria=VisitorFilter(status="active"), params=PAGE, now=NOW
         ).items[0]
         assert (row.phone_masked, row.plate, row.invited_by) == ("138****8000", "豫A12345", "张三")
@@ -128,7 +128,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
             "锦江花园", "1号楼 1单元 101", 1, 0,
         )  # fmt: skip
         assert "13800138000" not in row.model_dump_json()
-        two = svc.list_visitors(
+        two = visitors.list_visitors(
             session, actor=staff, vault=VAULT, criteria=VisitorFilter(), params=PageParams(size=2), now=NOW
         )
         assert (two.total, len(two.items)) == (5, 2)
@@ -158,18 +158,18 @@ def test_scope_each_role_sees_its_own(sessions: sessionmaker[Session], place: Pl
             with pytest.raises(Forbidden):
                 listed(session, nobody)
             with pytest.raises(Forbidden):  # the same answer for every id, so none can be probed
-                svc.show_visitor(session, actor=nobody, vault=VAULT, visitor_id=999_999)
+                visitors.show_visitor(session, actor=nobody, vault=VAULT, visitor_id=999_999)
         for visitor_id in (far.id, 999_999):
             with pytest.raises(NotFound) as hidden:
-                svc.show_visitor(
+                visitors.show_visitor(
                     session, actor=staff_of(place.community_id), vault=VAULT, visitor_id=visitor_id
                 )
             assert hidden.value.field == "visitor_id"
             with pytest.raises(NotFound):
-                svc.cancel_visitor(session, actor=place.resident, visitor_id=visitor_id, now=NOW)
+                visitors.cancel_visitor(session, actor=place.resident, visitor_id=visitor_id, now=NOW)
         with pytest.raises(Forbidden, match="只有邀请的住户"):
-            svc.cancel_visitor(session, actor=property_, visitor_id=mine.id, now=NOW)
-        shown = svc.show_visitor(session, actor=place.resident, vault=VAULT, visitor_id=mine.id, now=NOW)
+            visitors.cancel_visitor(session, actor=property_, visitor_id=mine.id, now=NOW)
+        shown = visitors.show_visitor(session, actor=place.resident, vault=VAULT, visitor_id=mine.id, now=NOW)
         assert shown.status is VisitorState.ACTIVE
 
 
@@ -177,24 +177,30 @@ def test_cancel_revokes_at_the_gate_and_is_audited(sessions: sessionmaker[Sessio
     with sessions() as session:
         visitor = invite(session, place.resident, place.household, entries=3)
         old = invite(session, place.resident, place.household, start=timedelta(days=-2))
-        token = svc.visitor_token(session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW).token
+        token = visitors.visitor_token(
+            session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW
+        ).token
 
         def at_gate() -> str:
-            return svc.verify_at_gate(
+            return gate_checks.verify_at_gate(
                 session, actor=SYSTEM, token=token, gate_ref="jjhy-gate1", direction="in",
                 public_keys=SIGNER.public_keys(), now=NOW,
             ).reason  # fmt: skip
 
         assert at_gate() == "ok"
-        svc.cancel_visitor(session, actor=place.resident, visitor_id=visitor.id, reason="行程取消", now=NOW)
+        visitors.cancel_visitor(
+            session, actor=place.resident, visitor_id=visitor.id, reason="行程取消", now=NOW
+        )
         session.commit()
         assert at_gate() == "revoked"
-        assert f"v:{visitor.id}" in svc.revocation_list(session, actor=SYSTEM)[1]
+        assert f"v:{visitor.id}" in passes.revocation_list(session, actor=SYSTEM)[1]
         with pytest.raises(Conflict, match="已撤销") as twice:
-            svc.cancel_visitor(session, actor=staff_of(place.community_id), visitor_id=visitor.id, now=NOW)
+            visitors.cancel_visitor(
+                session, actor=staff_of(place.community_id), visitor_id=visitor.id, now=NOW
+            )
         assert twice.value.field == "visitor_id"
         with pytest.raises(Conflict, match="已过期"):
-            svc.cancel_visitor(session, actor=place.resident, visitor_id=old.id, now=NOW)
+            visitors.cancel_visitor(session, actor=place.resident, visitor_id=old.id, now=NOW)
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "visitor.cancel")).one()
         assert (audit.target_id, audit.reason, audit.actor_name) == (str(visitor.id), "行程取消", "zhangsan")
         assert audit.community_id == place.community_id
@@ -291,7 +297,7 @@ def test_console_page_filters_and_cancels(
     vault = client.app.state.context.vault  # type: ignore[attr-defined]
     with sessions() as session:
         visitor, other = (
-            svc.invite_visitor(
+            visitors.invite_visitor(
                 session, actor=place.resident, vault=vault,
                 invite=VisitorInvite(
                     household_id=place.household, name=name, phone="13800138000", valid_from=utcnow(),
@@ -334,7 +340,7 @@ def test_cli_lists_visitors(
     now = utcnow()
     with sessions() as session:
         for name, start in (("李四", timedelta(hours=-1)), ("王二", timedelta(days=2))):
-            svc.invite_visitor(
+            visitors.invite_visitor(
                 session, actor=SYSTEM, vault=vault,
                 invite=VisitorInvite(
                     household_id=place.household, name=name, phone="13800138000", valid_from=now + start,

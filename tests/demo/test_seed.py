@@ -33,8 +33,8 @@ from jiayuan.registry.models import (
     Vehicle,
 )
 from jiayuan.registry.search import name_pinyin
-from jiayuan.registry.service import ID_CONTEXT, PHONE_CONTEXT
-from jiayuan.registry.stats import registry_stats
+from jiayuan.registry.service.residents import ID_CONTEXT, PHONE_CONTEXT
+from jiayuan.registry.service.stats import registry_stats
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number, validate_phone
 
 TABLES = (

@@ -17,7 +17,7 @@ from jiayuan.demo.accounts import DEMO_ACCOUNTS
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Building, Compound, Household, Resident, Vehicle
-from jiayuan.registry.stats import registry_stats
+from jiayuan.registry.service.stats import registry_stats
 from jiayuan.settings import get_settings
 from tests.conftest import TEST_PII_KEY, make_test_settings
 

@@ -19,7 +19,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.excel import COLUMNS
 from jiayuan.registry.models import Household, Resident, ResidentTag, Unit
 from jiayuan.registry.schemas import ResidentIn
-from jiayuan.registry.service import add_resident
+from jiayuan.registry.service.residents import add_resident
 from tests.factories import build_tree, make_id
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, RowErrors
-from jiayuan.registry import excel, importing
+from jiayuan.registry import excel
+from jiayuan.registry.service import importing
 from tests.excel.conftest import PEOPLE, Place, counts, make_id, row, workbook
 
 GOOD = make_id(date(1985, 4, 12), 31)

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, RowErrors
-from jiayuan.registry import excel, importing
+from jiayuan.registry import excel
 from jiayuan.registry.excel import COLUMNS, REQUIRED
 from jiayuan.registry.models import Building
 from jiayuan.registry.schemas import ImportReport
+from jiayuan.registry.service import importing
 from tests.excel.conftest import Place, counts
 
 OPTIONAL = [c for c in COLUMNS if c not in REQUIRED]

@@ -12,9 +12,10 @@ from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Forbidden, Invalid, RowErrors
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import excel, importing
+from jiayuan.registry import excel
 from jiayuan.registry.models import Resident
-from jiayuan.registry.service import ID_CONTEXT, PHONE_CONTEXT
+from jiayuan.registry.service import importing
+from jiayuan.registry.service.residents import ID_CONTEXT, PHONE_CONTEXT
 from tests.excel.conftest import PEOPLE, Place, counts, make_id
 
 

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.registry import excel, importing
+from jiayuan.registry import excel
 from jiayuan.registry.models import Compound, Resident
+from jiayuan.registry.service import importing
 from tests.excel.conftest import PEOPLE, Place, make_id
 from tests.registry.places import misplaced
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck, VehiclePassage
-from jiayuan.access.passes import Signer
+from jiayuan.access.pass_tokens import Signer
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import snapshots
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from jiayuan.cli.main import app as cli
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import service
+from jiayuan.registry.service import residents
 from tests.factories import Tree, make_id, make_user, person
 
 BORN = date(1990, 3, 7)
@@ -22,14 +22,14 @@ BORN = date(1990, 3, 7)
 def people(db: Session, tree: Tree, vault: PiiVault) -> None:
     """刘莹 in 紫荆路社区, 李勇 in the other community."""
     system = Principal.system()
-    service.add_resident(
+    residents.add_resident(
         db,
         actor=system,
         vault=vault,
         household_id=tree.h101.id,
         data=person("刘莹", BORN, 2, phone="13812345678"),
     )
-    service.add_resident(
+    residents.add_resident(
         db, actor=system, vault=vault, household_id=tree.h_far.id, data=person("李勇", BORN, 3)
     )
     db.commit()

@@ -12,9 +12,10 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Forbidden, JiayuanError, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import policies, service
+from jiayuan.registry import policies
 from jiayuan.registry.policies import Location
 from jiayuan.registry.schemas import ResidentPatch, RevealIn
+from jiayuan.registry.service import residents, structure
 from tests.factories import Tree, person
 
 BORN = date(1970, 1, 1)
@@ -72,23 +73,23 @@ def outcome(call: Callable[[], object]) -> str:
 @pytest.mark.parametrize("role", sorted(EXPECTED))
 def test_scope_matrix(db: Session, tree: Tree, vault: PiiVault, role: str) -> None:
     system = Principal.system()
-    mine = service.add_resident(
+    mine = residents.add_resident(
         db, actor=system, vault=vault, household_id=tree.h101.id, data=person("刘莹", BORN, 2)
     )
-    far = service.add_resident(
+    far = residents.add_resident(
         db, actor=system, vault=vault, household_id=tree.h_far.id, data=person("欧阳娜娜", BORN, 4)
     )
     db.commit()
     actor = principals(tree)[role]
     got = (
-        outcome(lambda: service.show_resident(db, actor=actor, vault=vault, resident_id=mine.id)),
+        outcome(lambda: residents.show_resident(db, actor=actor, vault=vault, resident_id=mine.id)),
         outcome(
-            lambda: service.update_resident(
+            lambda: residents.update_resident(
                 db, actor=actor, vault=vault, resident_id=mine.id, patch=ResidentPatch(note="走访")
             )
         ),
         outcome(
-            lambda: service.reveal(
+            lambda: residents.reveal(
                 db,
                 actor=actor,
                 vault=vault,
@@ -96,7 +97,7 @@ def test_scope_matrix(db: Session, tree: Tree, vault: PiiVault, role: str) -> No
                 request=RevealIn(field="id_number", reason="核实身份信息"),
             )
         ),
-        outcome(lambda: service.show_resident(db, actor=actor, vault=vault, resident_id=far.id)),
+        outcome(lambda: residents.show_resident(db, actor=actor, vault=vault, resident_id=far.id)),
     )
     assert got == EXPECTED[role]
     db.rollback()
@@ -106,17 +107,17 @@ def test_scope_matrix(db: Session, tree: Tree, vault: PiiVault, role: str) -> No
 def test_household_and_tree_visibility(db: Session, tree: Tree, vault: PiiVault, role: str) -> None:
     actor = principals(tree)[role]
     household = outcome(
-        lambda: service.show_household(db, actor=actor, vault=vault, household_id=tree.h101.id)
+        lambda: structure.show_household(db, actor=actor, vault=vault, household_id=tree.h101.id)
     )
-    vehicles = outcome(lambda: service.list_vehicles(db, actor=actor, page=PAGE))
+    vehicles = outcome(lambda: structure.list_vehicles(db, actor=actor, page=PAGE))
     reads_people = EXPECTED[role][0]
     assert vehicles == ("403" if reads_people == "403" else "ok")
     assert household == reads_people
     if role == "device":
-        assert outcome(lambda: service.list_communities(db, actor=actor)) == "403"
+        assert outcome(lambda: structure.list_communities(db, actor=actor)) == "403"
         return
-    communities = {c.name for c in service.list_communities(db, actor=actor)}
-    compounds = {c.name for c in service.list_compounds(db, actor=actor)}
+    communities = {c.name for c in structure.list_communities(db, actor=actor)}
+    compounds = {c.name for c in structure.list_compounds(db, actor=actor)}
     expected_compounds = {
         "system": {"锦江花园", "森海一期", "远方小区"},
         "far_staff": {"远方小区"},
@@ -130,23 +131,23 @@ def test_household_and_tree_visibility(db: Session, tree: Tree, vault: PiiVault,
 
 def test_tree_parent_out_of_scope_is_not_found(db: Session, tree: Tree) -> None:
     staff = tree.staff()
-    assert [b.name for b in service.list_buildings(db, actor=staff, compound_id=tree.jinjiang.id)] == [
+    assert [b.name for b in structure.list_buildings(db, actor=staff, compound_id=tree.jinjiang.id)] == [
         "1号楼"
     ]
     with pytest.raises(NotFound):
-        service.list_buildings(db, actor=staff, compound_id=tree.far.id)
+        structure.list_buildings(db, actor=staff, compound_id=tree.far.id)
     with pytest.raises(NotFound):
-        service.list_units(db, actor=staff, building_id=999_999)
-    units = service.list_units(db, actor=staff, building_id=tree.b1.id)
-    households = service.list_households(db, actor=staff, unit_id=units[0].id, page=PAGE)
+        structure.list_units(db, actor=staff, building_id=999_999)
+    units = structure.list_units(db, actor=staff, building_id=tree.b1.id)
+    households = structure.list_households(db, actor=staff, unit_id=units[0].id, page=PAGE)
     assert [h.room for h in households.items] == ["101", "102"]
 
 
 def test_grid_vehicles_only_in_their_buildings(db: Session, tree: Tree) -> None:
     grid = principals(tree)["grid"]
-    assert [v.plate for v in service.list_vehicles(db, actor=grid, page=PAGE).items] == ["豫A12345"]
+    assert [v.plate for v in structure.list_vehicles(db, actor=grid, page=PAGE).items] == ["豫A12345"]
     assert [
-        v.plate for v in service.list_vehicles(db, actor=tree.staff(), plate="ad98", page=PAGE).items
+        v.plate for v in structure.list_vehicles(db, actor=tree.staff(), plate="ad98", page=PAGE).items
     ] == ["豫AD98765"]
 
 

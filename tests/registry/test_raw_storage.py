@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import service
 from jiayuan.registry.schemas import ResidentPatch, RevealIn
+from jiayuan.registry.service import residents
 from tests.factories import Tree, make_id, person
 
 PEOPLE = [
@@ -42,10 +42,10 @@ def test_no_plaintext_id_number_or_phone_in_storage(
     secrets = []
     for name, born, serial, phone in PEOPLE:
         data = person(name, born, serial, phone=phone)
-        resident = service.add_resident(db, actor=system, vault=vault, household_id=tree.h101.id, data=data)
+        resident = residents.add_resident(db, actor=system, vault=vault, household_id=tree.h101.id, data=data)
         secrets += [make_id(born, serial), phone]
         db.commit()
-        service.reveal(
+        residents.reveal(
             db,
             actor=system,
             vault=vault,
@@ -53,7 +53,7 @@ def test_no_plaintext_id_number_or_phone_in_storage(
             request=RevealIn(field="id_number", reason="核对身份证号"),
         )
         db.commit()
-    service.update_resident(
+    residents.update_resident(
         db, actor=system, vault=vault, resident_id=resident.id, patch=ResidentPatch(phone="18603710002")
     )
     db.commit()

@@ -11,9 +11,9 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import service
 from jiayuan.registry.repository import COUNT_CAP
 from jiayuan.registry.search import QueryKind, parse_query
+from jiayuan.registry.service import resident_search, residents
 from tests.factories import Tree, make_id, person
 
 SYSTEM = Principal.system()
@@ -34,13 +34,17 @@ def people(db: Session, tree: Tree, vault: PiiVault) -> dict[str, int]:
     ids = {}
     for name, household, serial, phone in rows:
         data = person(name, BORN, serial, phone=phone)
-        ids[name] = service.add_resident(db, actor=SYSTEM, vault=vault, household_id=household, data=data).id
+        ids[name] = residents.add_resident(
+            db, actor=SYSTEM, vault=vault, household_id=household, data=data
+        ).id
     db.commit()
     return ids
 
 
 def names(db: Session, vault: PiiVault, q: str | None, actor: Principal = SYSTEM) -> list[str]:
-    found = service.search_residents(db, actor=actor, vault=vault, q=q, page=FIRST, reason="核对身份信息")
+    found = resident_search.search_residents(
+        db, actor=actor, vault=vault, q=q, page=FIRST, reason="核对身份信息"
+    )
     assert found.total == len(found.items)
     return [item.name for item in found.items]
 
@@ -87,7 +91,7 @@ def test_id_tail_and_full_id_number(db: Session, vault: PiiVault, people: dict[s
 
 
 def test_results_are_masked(db: Session, vault: PiiVault, people: dict[str, int]) -> None:
-    found = service.search_residents(db, actor=SYSTEM, vault=vault, q="刘莹", page=FIRST).items[0]
+    found = resident_search.search_residents(db, actor=SYSTEM, vault=vault, q="刘莹", page=FIRST).items[0]
     id_number = make_id(BORN, 2)
     assert found.id_number_masked == id_number[:4] + "*" * 10 + id_number[-4:]
     assert found.phone_masked == "138****5678"
@@ -120,11 +124,15 @@ def test_scope_limits_what_search_sees(
 
 
 def test_paging(db: Session, vault: PiiVault, people: dict[str, int]) -> None:
-    first = service.search_residents(db, actor=SYSTEM, vault=vault, q="", page=PageParams(page=1, size=2))
-    second = service.search_residents(db, actor=SYSTEM, vault=vault, q="", page=PageParams(page=2, size=2))
+    first = resident_search.search_residents(
+        db, actor=SYSTEM, vault=vault, q="", page=PageParams(page=1, size=2)
+    )
+    second = resident_search.search_residents(
+        db, actor=SYSTEM, vault=vault, q="", page=PageParams(page=2, size=2)
+    )
     assert (first.total, len(first.items), len(second.items)) == (5, 2, 2)
     assert {r.id for r in first.items}.isdisjoint({r.id for r in second.items})
-    far = service.search_residents(
+    far = resident_search.search_residents(
         db, actor=SYSTEM, vault=vault, q="", page=PageParams(page=100_000, size=200)
     )
     assert (far.total, far.items, far.page) == (5, [], 100_000)
@@ -160,17 +168,17 @@ def test_query_kinds(q: str, kind: QueryKind) -> None:
 def test_total_is_capped_beyond_count_cap(db: Session, tree: Tree, vault: PiiVault) -> None:
     for day in range(COUNT_CAP + 5):
         born = date(1960, 1, 1) + timedelta(days=day)
-        service.add_resident(
+        residents.add_resident(
             db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("王伟", born, 1)
         )
     db.commit()
-    first = service.search_residents(db, actor=SYSTEM, vault=vault, q="王伟", page=FIRST)
+    first = resident_search.search_residents(db, actor=SYSTEM, vault=vault, q="王伟", page=FIRST)
     assert (first.total, first.total_exact, len(first.items)) == (COUNT_CAP, False, 20)
-    last = service.search_residents(
+    last = resident_search.search_residents(
         db, actor=SYSTEM, vault=vault, q="wangwei", page=PageParams(page=11, size=20)
     )
     assert [len(last.items), last.total_exact] == [5, False]
-    exact = service.search_residents(
+    exact = resident_search.search_residents(
         db, actor=tree.staff(), vault=vault, q="wangwei", page=PageParams(page=99, size=20)
     )
     assert (exact.items, exact.total, exact.total_exact) == ([], COUNT_CAP, False)

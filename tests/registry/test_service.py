@@ -14,10 +14,10 @@ from jiayuan.bus.bus import pending
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import service
 from jiayuan.registry.events import ResidentAdded
 from jiayuan.registry.models import Resident
 from jiayuan.registry.schemas import ResidentIn, ResidentPatch
+from jiayuan.registry.service import residents, structure
 from tests.factories import Tree, make_id, person
 
 SYSTEM = Principal.system()
@@ -30,7 +30,9 @@ def _errors(exc: ValidationError) -> dict[str, str]:
 
 def test_add_resident_stores_only_ciphertext_hash_and_tails(db: Session, tree: Tree, vault: PiiVault) -> None:
     data = person("刘莹", BORN, 2, phone="+86 138 1234 5678", tags=["高龄", "党员", "高龄"])
-    resident = service.add_resident(db, actor=tree.staff(), vault=vault, household_id=tree.h101.id, data=data)
+    resident = residents.add_resident(
+        db, actor=tree.staff(), vault=vault, household_id=tree.h101.id, data=data
+    )
     db.commit()
     stored = db.get(Resident, resident.id)
     assert stored is not None
@@ -47,7 +49,7 @@ def test_add_resident_stores_only_ciphertext_hash_and_tails(db: Session, tree: T
 
 
 def test_added_event_waits_for_commit(db: Session, tree: Tree, vault: PiiVault) -> None:
-    service.add_resident(
+    residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("王伟", BORN, 1)
     )
     events = [e for e in pending(db) if isinstance(e, ResidentAdded)]
@@ -71,7 +73,7 @@ def test_added_event_waits_for_commit(db: Session, tree: Tree, vault: PiiVault) 
 def test_polyphonic_surnames(
     db: Session, tree: Tree, vault: PiiVault, name: str, expected: tuple[str, str]
 ) -> None:
-    resident = service.add_resident(
+    resident = residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person(name, BORN, 5)
     )
     assert (resident.name_pinyin, resident.name_initials) == expected
@@ -116,7 +118,7 @@ def test_bad_resident_input_names_the_field(changes: dict[str, object], field: s
 
 def test_unknown_household_is_invalid_and_writes_nothing(db: Session, tree: Tree, vault: PiiVault) -> None:
     with pytest.raises(Invalid) as excinfo:
-        service.add_resident(
+        residents.add_resident(
             db, actor=SYSTEM, vault=vault, household_id=999_999, data=person("刘莹", BORN, 2)
         )
     assert excinfo.value.field == "household_id"
@@ -125,7 +127,7 @@ def test_unknown_household_is_invalid_and_writes_nothing(db: Session, tree: Tree
 
 def test_household_outside_scope_looks_unknown(db: Session, tree: Tree, vault: PiiVault) -> None:
     with pytest.raises(Invalid) as excinfo:
-        service.add_resident(
+        residents.add_resident(
             db, actor=tree.staff(), vault=vault, household_id=tree.h_far.id, data=person("刘莹", BORN, 2)
         )
     assert excinfo.value.field == "household_id"
@@ -134,28 +136,28 @@ def test_household_outside_scope_looks_unknown(db: Session, tree: Tree, vault: P
 def test_grid_worker_may_not_add(db: Session, tree: Tree, vault: PiiVault) -> None:
     grid = Principal(role=Role.GRID, username="grid", grid_ids=frozenset({tree.grid.id}))
     with pytest.raises(Forbidden):
-        service.add_resident(
+        residents.add_resident(
             db, actor=grid, vault=vault, household_id=tree.h101.id, data=person("刘莹", BORN, 2)
         )
 
 
 def test_duplicate_person_is_a_conflict_on_id_number(db: Session, tree: Tree, vault: PiiVault) -> None:
-    service.add_resident(
+    residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘莹", BORN, 2)
     )
     with pytest.raises(Conflict) as excinfo:
-        service.add_resident(
+        residents.add_resident(
             db, actor=SYSTEM, vault=vault, household_id=tree.h201.id, data=person("刘莹", BORN, 2)
         )
     assert excinfo.value.field == "id_number"
 
 
 def test_update_changes_phone_tags_and_household(db: Session, tree: Tree, vault: PiiVault) -> None:
-    resident = service.add_resident(
+    resident = residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘莹", BORN, 2, tags=["党员"])
     )
     patch = ResidentPatch(phone="13900001111", tags=["低保", "独居老人"], household_id=tree.h201.id)
-    service.update_resident(db, actor=tree.staff(), vault=vault, resident_id=resident.id, patch=patch)
+    residents.update_resident(db, actor=tree.staff(), vault=vault, resident_id=resident.id, patch=patch)
     db.commit()
     db.expire_all()
     stored = db.get(Resident, resident.id)
@@ -167,14 +169,14 @@ def test_update_changes_phone_tags_and_household(db: Session, tree: Tree, vault:
 
 
 def test_update_clears_phone(db: Session, tree: Tree, vault: PiiVault) -> None:
-    resident = service.add_resident(
+    resident = residents.add_resident(
         db,
         actor=SYSTEM,
         vault=vault,
         household_id=tree.h101.id,
         data=person("刘莹", BORN, 2, phone="13812345678"),
     )
-    service.update_resident(
+    residents.update_resident(
         db, actor=SYSTEM, vault=vault, resident_id=resident.id, patch=ResidentPatch(phone=None)
     )
     assert resident.phone_cipher is None and resident.phone_hash is None and resident.phone_tail is None
@@ -192,12 +194,12 @@ def test_update_clears_phone(db: Session, tree: Tree, vault: PiiVault) -> None:
 def test_bad_update_names_the_field_and_keeps_the_record(
     db: Session, tree: Tree, vault: PiiVault, patch: dict[str, object], field: str
 ) -> None:
-    resident = service.add_resident(
+    resident = residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘莹", BORN, 2)
     )
     db.commit()
     with pytest.raises(Invalid) as excinfo:
-        service.update_resident(
+        residents.update_resident(
             db, actor=SYSTEM, vault=vault, resident_id=resident.id, patch=ResidentPatch.model_validate(patch)
         )
     assert excinfo.value.field == field
@@ -206,14 +208,14 @@ def test_bad_update_names_the_field_and_keeps_the_record(
 
 
 def test_update_to_another_persons_id_number_conflicts(db: Session, tree: Tree, vault: PiiVault) -> None:
-    service.add_resident(
+    residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘莹", BORN, 2)
     )
-    other = service.add_resident(
+    other = residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘娜", BORN, 4)
     )
     with pytest.raises(Conflict):
-        service.update_resident(
+        residents.update_resident(
             db,
             actor=SYSTEM,
             vault=vault,
@@ -224,11 +226,11 @@ def test_update_to_another_persons_id_number_conflicts(db: Session, tree: Tree, 
 
 def test_get_resident_unknown_is_not_found(db: Session, tree: Tree) -> None:
     with pytest.raises(NotFound):
-        service.get_resident(db, actor=SYSTEM, resident_id=424242)
+        residents.get_resident(db, actor=SYSTEM, resident_id=424242)
 
 
 def test_household_by_address(db: Session, tree: Tree) -> None:
-    found = service.household_by_address(
+    found = structure.household_by_address(
         db, community="紫荆路社区", compound="锦江花园", building="1号楼", unit="1单元", room=" 102 "
     )
     assert found.id == tree.h102.id
@@ -250,7 +252,7 @@ def test_household_by_address_names_the_unknown_level(
 ) -> None:
     community, compound, building, unit, room = address
     with pytest.raises(Invalid) as excinfo:
-        service.household_by_address(
+        structure.household_by_address(
             db, community=community, compound=compound, building=building, unit=unit, room=room
         )
     assert excinfo.value.field == field

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import repository, service
+from jiayuan.registry import repository
 from jiayuan.registry.models import Resident
 from jiayuan.registry.schemas import ResidentPatch
 from jiayuan.registry.search import parse_query
+from jiayuan.registry.service import resident_search, residents
 from tests.factories import Tree, person
 from tests.registry.places import in_scope_through_columns, in_scope_through_households, misplaced
 
@@ -30,7 +31,7 @@ def people(db: Session, tree: Tree, vault: PiiVault) -> dict[str, int]:
     ids = {}
     for serial, (name, home) in enumerate(zip(names, homes, strict=True), start=11):
         data = person(name, BORN, serial)
-        ids[name] = service.add_resident(db, actor=SYSTEM, vault=vault, household_id=home.id, data=data).id
+        ids[name] = residents.add_resident(db, actor=SYSTEM, vault=vault, household_id=home.id, data=data).id
     db.commit()
     return ids
 
@@ -53,13 +54,13 @@ def test_moving_household_moves_the_stored_place(
 ) -> None:
     moved = people["刘强"]
     patch = ResidentPatch.model_validate({"household_id": tree.h201.id})
-    service.update_resident(db, actor=SYSTEM, vault=vault, resident_id=moved, patch=patch)
+    residents.update_resident(db, actor=SYSTEM, vault=vault, resident_id=moved, patch=patch)
     db.commit()
     assert place_of(db, moved) == (tree.community.id, tree.senhai.id, tree.b2.id)
     # Into another community, then an edit that does not move: the place stays the new household's.
     patch = ResidentPatch.model_validate({"household_id": tree.h_far.id})
-    service.update_resident(db, actor=SYSTEM, vault=vault, resident_id=moved, patch=patch)
-    service.update_resident(
+    residents.update_resident(db, actor=SYSTEM, vault=vault, resident_id=moved, patch=patch)
+    residents.update_resident(
         db,
         actor=SYSTEM,
         vault=vault,
@@ -76,10 +77,12 @@ def test_moving_household_moves_the_stored_place(
     )
     page = PageParams(page=1, size=20)
     assert "刘强" not in [
-        r.name for r in service.search_residents(db, actor=staff, vault=vault, q="刘", page=page).items
+        r.name
+        for r in resident_search.search_residents(db, actor=staff, vault=vault, q="刘", page=page).items
     ]
     assert [
-        r.name for r in service.search_residents(db, actor=other, vault=vault, q="刘强", page=page).items
+        r.name
+        for r in resident_search.search_residents(db, actor=other, vault=vault, q="刘强", page=page).items
     ] == ["刘强"]
 
 
@@ -110,7 +113,7 @@ def test_scoped_search_finds_exactly_what_the_household_filter_found(
     db: Session, tree: Tree, people: dict[str, int], vault: PiiVault
 ) -> None:
     patch = ResidentPatch.model_validate({"household_id": tree.h_far.id})
-    service.update_resident(db, actor=SYSTEM, vault=vault, resident_id=people["王芳"], patch=patch)
+    residents.update_resident(db, actor=SYSTEM, vault=vault, resident_id=people["王芳"], patch=patch)
     db.commit()
     page = PageParams(page=1, size=50)
     dialect = db.get_bind().dialect.name
@@ -122,7 +125,7 @@ def test_scoped_search_finds_exactly_what_the_household_filter_found(
             match = (
                 true() if query is None else repository.match_clause(query, dialect=dialect, lookup_hash=None)
             )
-            found = service.search_residents(db, actor=actor, vault=vault, q=q, page=page)
+            found = resident_search.search_residents(db, actor=actor, vault=vault, q=q, page=page)
             assert sorted(item.id for item in found.items) == in_scope_through_households(db, actor, match), (
                 actor.username,
                 q,

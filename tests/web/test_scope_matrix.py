@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import passes_service
 from jiayuan.access.schemas import RevokeIn, VisitorInvite
+from jiayuan.access.service import passes, visitors
 from jiayuan.accounts import logins, service
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy, parse_scope
@@ -38,9 +38,8 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import importing
-from jiayuan.registry import service as registry
 from jiayuan.registry.models import Device, Gate
+from jiayuan.registry.service import importing, residents
 from tests.factories import build_tree, make_id, person
 
 ROLES = ("admin", "staff", "grid", "property", "police", "volunteer", "resident", "device", "anonymous")
@@ -369,7 +368,7 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
         ("elsewhere", tree.h_far, 6),
     ):
         data = person("刘莹", BORN, serial, phone="13812345678")
-        people[key] = registry.add_resident(
+        people[key] = residents.add_resident(
             session, actor=system, vault=vault, household_id=household.id, data=data
         ).id
     session.flush()
@@ -402,7 +401,7 @@ def invite_guest(session: Session, vault: PiiVault, household_id: int) -> int:
         household_id=household_id, name="张三", phone="13800001111", plate="豫A12345", valid_from=now,
         valid_until=now + timedelta(hours=4),
     )  # fmt: skip
-    return passes_service.invite_visitor(session, actor=Principal.system(), vault=vault, invite=invite).id
+    return visitors.invite_visitor(session, actor=Principal.system(), vault=vault, invite=invite).id
 
 
 def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
@@ -479,7 +478,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
                 world.mine[role][household] = ids[f"mine_{household}_{role}"]
         for person_key in ("in_grid", "elsewhere"):
             data = RevokeIn(ref=f"p:{ids[person_key]}", reason="已迁出")
-            passes_service.revoke(session, actor=system, data=data)
+            passes.revoke(session, actor=system, data=data)
         for key, household in (("case_here", "h101"), ("case_outside_grid", "h201"), ("case_far", "h_far")):
             report = CaseIn(category=Category.REPAIR, title="楼道灯不亮", household_id=ids[household])
             ids[key] = cases.report_case(session, actor=system, data=report).id

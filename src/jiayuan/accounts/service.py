@@ -245,6 +245,12 @@ def _replace_password(session: Session, user: User, new_password: str, *, keep_c
         token.revoked_at = token.revoked_at or now
 
 
+def active_principal(session: Session, username: str) -> Principal | None:
+    """The principal of an active account by its username (for a command run as that account)."""
+    user = repository.user_by_username(session, username.strip())
+    return principal_of(user) if user is not None and user.is_active else None
+
+
 def user_community(user: User) -> int | None:
     ids = [s.ref_id for s in user.scopes if s.kind == ScopeKind.COMMUNITY.value]
     return min(ids) if ids else None
@@ -527,6 +533,12 @@ def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:
 
 
 # ---------------------------------------------------------------- audit log
+
+
+def display_names(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
+    """How the users among `user_ids` are shown beside the rows they acted on (display name, or the
+    username when it is blank); the caller has already checked that the actor may see those rows."""
+    return repository.display_names(session, user_ids)
 
 
 def actions_since(session: Session, *, actor: Principal, action: str, since: datetime) -> int:

@@ -34,7 +34,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import directory
+from jiayuan.registry.service import directory
 
 # How long after 结案 the reporter may still reopen a case (closed is not fixed).
 REOPEN_DAYS = 7

@@ -12,8 +12,8 @@ from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_
 from jiayuan.cli.progress import stage_bar
 from jiayuan.kernel.errors import RowErrors
 from jiayuan.kernel.paging import PageParams
-from jiayuan.registry import importing, service
 from jiayuan.registry.schemas import ImportReport
+from jiayuan.registry.service import importing, resident_search
 
 app = typer.Typer(help="居民 Residents: search, import and export.", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ def find(
     """
     with session_scope() as session:
         actor = operator(session, as_user)
-        found = service.search_residents(
+        found = resident_search.search_residents(
             session,
             actor=actor,
             vault=vault(),

@@ -48,7 +48,7 @@ from jiayuan.registry.models import (
     Vehicle,
 )
 from jiayuan.registry.schemas import Place, ResidentIn
-from jiayuan.registry.service import PHONE_CONTEXT, resident_columns
+from jiayuan.registry.service.residents import PHONE_CONTEXT, resident_columns
 
 # The one seed of the demo: change it and every name, ID number and plate changes.
 DEMO_SEED = 20261127

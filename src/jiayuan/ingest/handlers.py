@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from jiayuan.access import service as access
 from jiayuan.access.events import AlarmRaised
+from jiayuan.access.service import gate_events
 from jiayuan.bus.bus import pending
 from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import AlarmCase
@@ -21,7 +21,7 @@ def dispatch(
 ) -> None:
     """Let the access domain react to the batch's new events, and every alarm it raised open its case,
     before the batch commits."""
-    access.handle_device_events(
+    gate_events.handle_device_events(
         session,
         actor=Principal.system(),
         accepted=outcome.accepted,
@@ -38,7 +38,7 @@ def every_second(session: Session, *, now: datetime) -> None:
     system = Principal.system()
     silent = devices.claim_silent(session, actor=system, now=now)
     if silent:
-        access.raise_device_offline(session, actor=system, devices=silent, now=now)
+        gate_events.raise_device_offline(session, actor=system, devices=silent, now=now)
         open_cases(session)
     cases.escalate_overdue(session, actor=system, now=now)
 

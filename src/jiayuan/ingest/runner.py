@@ -23,8 +23,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import passes_service
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
+from jiayuan.access.service import passes
 from jiayuan.broker_link import live_feed_signer, make_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
@@ -282,7 +282,7 @@ class IngestLoop:
         try:
             with unit_of_work(self.sessions) as session:
                 material = {
-                    reader: passes_service.pass_material(session, signer=signer, reader=reader)
+                    reader: passes.pass_material(session, signer=signer, reader=reader)
                     for reader in device_ids
                 }
         except Exception as exc:

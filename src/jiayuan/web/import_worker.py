@@ -18,8 +18,8 @@ from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import importing
 from jiayuan.registry.schemas import ImportReport
+from jiayuan.registry.service import importing
 from jiayuan.settings import Settings
 from jiayuan.web.context import AppContext
 

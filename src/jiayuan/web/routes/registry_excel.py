@@ -10,9 +10,10 @@ from starlette.responses import Response
 
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, RowErrors
-from jiayuan.registry import excel, importing
+from jiayuan.registry import excel
 from jiayuan.registry.policies import may_reveal, require_can_change_registry
 from jiayuan.registry.schemas import REASON_MIN, ImportReport
+from jiayuan.registry.service import importing
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, SessionDep
 from jiayuan.web.import_worker import run_import

@@ -1,4 +1,4 @@
-"""外来车辆: classify plate reads, track presence with dwell time, watch list.
+"""外来车辆: classify plate reads, track presence with dwell time, the watch list (checked and added to).
 
 A batch of reads costs a fixed number of statements whatever its size: each lookup (registered
 vehicles, visitor passes, open presences, watch list) runs once for all the batch's plates, and
@@ -15,17 +15,22 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from jiayuan.access import alarms, flow, repository
+from jiayuan.access import policies, repository
 from jiayuan.access.events import VehicleSeen
-from jiayuan.access.gates import GateRef
-from jiayuan.access.models import VehiclePassage, VehiclePresence
+from jiayuan.access.models import VehiclePassage, VehiclePresence, WatchPlate
 from jiayuan.access.plates import Plate, normalise
+from jiayuan.access.schemas import GateRef, WatchPlateIn
+from jiayuan.access.service import alarms, flow
+from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
 from jiayuan.devices.protocol import PlateRead
-from jiayuan.registry import directory
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 LOW_CONFIDENCE = 0.6
 
@@ -247,3 +252,29 @@ def record_plates(session: Session, sightings: Sequence[Sighting]) -> list[int]:
             ),
         )
     return passage_ids
+
+
+def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -> WatchPlate:
+    """Put a plate on a community's watch list (police, staff, admins)."""
+    policies.require_can_watch(actor, community_id=data.community_id)
+    plate = normalise(data.plate)
+    if not plate.valid_format:
+        raise Invalid(f"车牌格式不正确：{'；'.join(plate.notes)}", field="plate")
+    existing = repository.watch_plate(session, community_id=data.community_id, plate=plate.text)
+    if existing is not None:
+        return existing
+    entry = WatchPlate(
+        community_id=data.community_id, plate=plate.text, reason=data.reason, added_at=utcnow()
+    )
+    session.add(entry)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="watchlist.add",
+        target_type="plate",
+        target_id=plate.text,
+        reason=data.reason,
+        community_id=data.community_id,
+    )
+    return entry

@@ -6,13 +6,12 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from jiayuan.access import flow, policies
+from jiayuan.access import policies, repository
 from jiayuan.access.events import AlarmRaised, PassChecked, VehicleSeen
-from jiayuan.access.models import Alarm, FlowBucket, PassCheck, VehiclePassage, VehiclePresence, WatchPlate
-from jiayuan.access.plates import normalise
+from jiayuan.access.models import FLOW_COUNTERS, FlowBucket, VehiclePresence
 from jiayuan.access.schemas import (
     DailySummary,
     FlowBucketOut,
@@ -22,14 +21,11 @@ from jiayuan.access.schemas import (
     GateDeviceOut,
     GateOut,
     PresenceOut,
-    WatchPlateIn,
 )
-from jiayuan.access.states import AlarmState
-from jiayuan.accounts.service import record_audit
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
+from jiayuan.registry.service import directory
 
 MAX_FLOW_SPAN = timedelta(days=7)
 FEED_SIZE = 30
@@ -66,24 +62,8 @@ def list_gates(session: Session, *, actor: Principal) -> list[GateOut]:
 
 
 def _totals(buckets: list[FlowBucketOut], at: datetime) -> FlowBucketOut:
-    sums = {name: sum(getattr(b, name) for b in buckets) for name in flow.COUNTERS}
+    sums = {name: sum(getattr(b, name) for b in buckets) for name in FLOW_COUNTERS}
     return FlowBucketOut(bucket=at, **sums)
-
-
-def _outside_present(session: Session, compound_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(VehiclePresence)
-            .where(
-                VehiclePresence.compound_id == compound_id,
-                VehiclePresence.category == "outside",
-                VehiclePresence.left_at.is_(None),
-                VehiclePresence.entered_at.is_not(None),
-            )
-        )
-        or 0
-    )
 
 
 def _since(since: datetime | None, until: datetime) -> datetime:
@@ -119,7 +99,7 @@ def gate_flow(
         since=start,
         buckets=buckets,
         totals=_totals(buckets, start),
-        outside_present=_outside_present(session, gate.compound_id),
+        outside_present=repository.outside_present(session, gate.compound_id),
         marks=marks,
     )
 
@@ -145,7 +125,7 @@ def compound_flow(
         since=start,
         buckets=buckets,
         totals=_totals(buckets, start),
-        outside_present=_outside_present(session, compound_id),
+        outside_present=repository.outside_present(session, compound_id),
         marks=marks,
     )
 
@@ -155,19 +135,14 @@ def _read_buckets(
 ) -> tuple[list[FlowBucketOut], dict[datetime, dict[int, int]]]:
     """The buckets since `start`, the gates' rows summed, and each row's revision, from one read:
     counts and marks agree, so a client replaying live events after them counts each once."""
-    counters = [getattr(FlowBucket, name) for name in flow.COUNTERS]
-    rows = session.execute(
-        select(FlowBucket.gate_id, FlowBucket.bucket, FlowBucket.revision, *counters)
-        .where(where, FlowBucket.bucket >= flow.bucket_of(start))
-        .order_by(FlowBucket.bucket, FlowBucket.gate_id)
-    ).all()
+    rows = repository.bucket_rows(session, where, start)
     sums: dict[datetime, Counter[str]] = {}
     marks: dict[datetime, dict[int, int]] = {}
     for gate_id, bucket, revision, *counts in rows:
-        sums.setdefault(bucket, Counter()).update(dict(zip(flow.COUNTERS, counts, strict=True)))
+        sums.setdefault(bucket, Counter()).update(dict(zip(FLOW_COUNTERS, counts, strict=True)))
         marks.setdefault(bucket, {})[gate_id] = revision
     buckets = [
-        FlowBucketOut(bucket=bucket, **{name: total[name] for name in flow.COUNTERS})
+        FlowBucketOut(bucket=bucket, **{name: total[name] for name in FLOW_COUNTERS})
         for bucket, total in sums.items()
     ]
     return buckets, marks
@@ -184,21 +159,10 @@ def daily_summary(session: Session, *, actor: Principal, compound_id: int, day: 
     buckets = [b for b in flow_out.buckets if b.bucket < end]
     peak = max(buckets, key=lambda b: b.people_in + b.camera_in, default=None)
     alarm_types = Counter(
-        session.scalars(
-            select(Alarm.type).where(
-                Alarm.compound_id == compound_id, Alarm.raised_at >= start, Alarm.raised_at < end
-            )
-        )
+        repository.alarm_types_between(session, compound_id=compound_id, start=start, end=end)
     )
     refused = Counter(
-        session.scalars(
-            select(PassCheck.reason).where(
-                PassCheck.compound_id == compound_id,
-                PassCheck.at >= start,
-                PassCheck.at < end,
-                PassCheck.decision == "refused",
-            )
-        )
+        repository.refusal_reasons_between(session, compound_id=compound_id, start=start, end=end)
     )
     return DailySummary(
         compound_id=compound_id,
@@ -218,16 +182,11 @@ def overnight_outside(
     policies.require_can_view_gates(actor)
     morning = (morning or utcnow()).astimezone(LOCAL_TZ)
     midnight = datetime.combine(morning.date(), time(), tzinfo=LOCAL_TZ)
-    rows = session.scalars(
-        select(VehiclePresence)
-        .where(
-            VehiclePresence.category == "outside",
-            VehiclePresence.left_at.is_(None),
-            VehiclePresence.entered_at < midnight,
-            policies.scope_filter(actor, VehiclePresence.community_id, VehiclePresence.compound_id),
-        )
-        .order_by(VehiclePresence.entered_at)
-    ).all()
+    rows = repository.outside_since_before(
+        session,
+        policies.scope_filter(actor, VehiclePresence.community_id, VehiclePresence.compound_id),
+        midnight=midnight,
+    )
     return [
         PresenceOut(
             plate=r.plate,
@@ -241,48 +200,10 @@ def overnight_outside(
     ]
 
 
-def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -> WatchPlate:
-    """Put a plate on a community's watch list (police, staff, admins)."""
-    policies.require_can_watch(actor, community_id=data.community_id)
-    plate = normalise(data.plate)
-    if not plate.valid_format:
-        raise Invalid(f"车牌格式不正确：{'；'.join(plate.notes)}", field="plate")
-    existing = session.scalar(
-        select(WatchPlate).where(WatchPlate.community_id == data.community_id, WatchPlate.plate == plate.text)
-    )
-    if existing is not None:
-        return existing
-    entry = WatchPlate(
-        community_id=data.community_id, plate=plate.text, reason=data.reason, added_at=utcnow()
-    )
-    session.add(entry)
-    session.flush()
-    record_audit(
-        session,
-        actor=actor,
-        action="watchlist.add",
-        target_type="plate",
-        target_id=plate.text,
-        reason=data.reason,
-        community_id=data.community_id,
-    )
-    return entry
-
-
 def _feed(session: Session, gate_ids: list[int]) -> list[dict[str, Any]]:
     """The newest plate reads and pass checks at these gates, as the live stream sends them."""
-    plates = session.scalars(
-        select(VehiclePassage)
-        .where(VehiclePassage.gate_id.in_(gate_ids))
-        .order_by(VehiclePassage.at.desc(), VehiclePassage.id.desc())
-        .limit(FEED_SIZE)
-    ).all()
-    checks = session.scalars(
-        select(PassCheck)
-        .where(PassCheck.gate_id.in_(gate_ids))
-        .order_by(PassCheck.at.desc(), PassCheck.id.desc())
-        .limit(FEED_SIZE)
-    ).all()
+    plates = repository.latest_passages(session, gate_ids, FEED_SIZE)
+    checks = repository.latest_checks(session, gate_ids, FEED_SIZE)
     events: list[tuple[datetime, VehicleSeen | PassChecked]] = [
         (
             p.at,
@@ -326,15 +247,7 @@ def _feed(session: Session, gate_ids: list[int]) -> list[dict[str, Any]]:
 
 def _open_alarms(session: Session, gate_ids: list[int], compound_id: int | None) -> list[dict[str, Any]]:
     """Alarms not yet cleared at these gates (and, given a compound, at no gate of it), newest first."""
-    where: ColumnElement[bool] = Alarm.gate_id.in_(gate_ids)
-    if compound_id is not None:
-        where = or_(where, (Alarm.compound_id == compound_id) & Alarm.gate_id.is_(None))
-    rows = session.scalars(
-        select(Alarm)
-        .where(Alarm.state != AlarmState.CLEARED.value, where)
-        .order_by(Alarm.id.desc())
-        .limit(OPEN_ALARMS_SHOWN)
-    ).all()
+    rows = repository.uncleared_alarms_at(session, gate_ids, compound_id, OPEN_ALARMS_SHOWN)
     return [
         AlarmRaised(
             community_id=a.community_id,

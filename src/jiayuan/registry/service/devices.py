@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from jiayuan.registry.directory import DeviceInfo, devices_by_ids
 from jiayuan.registry.models import Device
+from jiayuan.registry.service.directory import DeviceInfo, devices_by_ids
 
 
 def set_enabled(session: Session, *, device_id: str, enabled: bool) -> DeviceInfo | None:

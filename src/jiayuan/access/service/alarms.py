@@ -1,19 +1,19 @@
-"""Raising and clearing gate alarms; one open alarm per (type, device) at a time."""
+"""Gate alarms: raise, clear because the condition ended, list what the actor may see."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiayuan.access import policies, repository
 from jiayuan.access.events import AlarmCleared, AlarmRaised
 from jiayuan.access.models import Alarm
 from jiayuan.access.states import AlarmState, transition
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry.service.directory import DeviceInfo
 
 
 def raise_alarm(
@@ -58,22 +58,6 @@ def raise_alarm(
     return alarm
 
 
-def open_alarms(session: Session, *, type: str, device_ids: Iterable[str]) -> list[Alarm]:
-    """Open or acknowledged alarms of a type on these devices."""
-    ids = list(device_ids)
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(Alarm).where(
-                Alarm.type == type,
-                Alarm.device_id.in_(ids),
-                Alarm.state != AlarmState.CLEARED.value,
-            )
-        )
-    )
-
-
 def clear(session: Session, alarm: Alarm, *, at: datetime) -> None:
     """Close an alarm because its condition ended."""
     transition(alarm, AlarmState.CLEARED, at=at)
@@ -88,3 +72,12 @@ def clear(session: Session, alarm: Alarm, *, at: datetime) -> None:
             device_id=alarm.device_id,
         ),
     )
+
+
+def list_alarms(
+    session: Session, *, actor: Principal, state: str | None = None, type: str | None = None, limit: int = 100
+) -> list[Alarm]:
+    """Alarms the actor may see, newest first."""
+    policies.require_can_view_gates(actor)
+    where = policies.scope_filter(actor, Alarm.community_id, Alarm.compound_id)
+    return repository.alarms_where(session, where, state=state, type=type, limit=min(max(limit, 1), 500))

@@ -48,7 +48,7 @@ from jiayuan.registry.schemas import (
     RowPlan,
     Tag,
 )
-from jiayuan.registry.service import (
+from jiayuan.registry.service.residents import (
     ID_CONTEXT,
     PHONE_CONTEXT,
     current_data,

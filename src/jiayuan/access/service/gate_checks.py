@@ -1,21 +1,27 @@
-"""扫码验码 on the platform: signature, expiry, revocation, compound, isolation, replay, visitor rules."""
+"""扫码验码 on the platform: signature, expiry, revocation, compound, isolation, replay, visitor rules;
+from a reader's scan or from a person checking a token at a gate."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from jiayuan.access import alarms, flow
+from jiayuan.access import policies, repository
 from jiayuan.access.events import PassChecked
-from jiayuan.access.gates import GateRef
-from jiayuan.access.models import Isolation, PassCheck, PassRevocation, PassUse, VisitorPass
-from jiayuan.access.passes import BadPass, Claims, verify
+from jiayuan.access.models import PassCheck, PassUse, VisitorPass
+from jiayuan.access.pass_tokens import BadPass, Claims, verify
+from jiayuan.access.schemas import GateRef
+from jiayuan.access.service import alarms, flow
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.errors import Invalid, NotFound
+from jiayuan.kernel.principal import Principal
+from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 REASONS = (
     "ok",
@@ -30,23 +36,8 @@ REASONS = (
 )
 
 
-def active_isolation(session: Session, person_id: int, at: datetime) -> Isolation | None:
-    """The isolation a person is under at `at` (only records with consent count)."""
-    return session.scalar(
-        select(Isolation)
-        .where(
-            Isolation.person_id == person_id,
-            Isolation.starts_at <= at,
-            Isolation.ends_at > at,
-            Isolation.consent_recorded.is_(True),
-        )
-        .limit(1)
-    )
-
-
 def _revoked(session: Session, claims: Claims) -> bool:
-    refs = [claims.n, f"{'p' if claims.t == 'r' else 'v'}:{claims.p}"]
-    return session.scalar(select(PassRevocation.id).where(PassRevocation.ref.in_(refs)).limit(1)) is not None
+    return repository.any_revoked(session, [claims.n, f"{'p' if claims.t == 'r' else 'v'}:{claims.p}"])
 
 
 def _decide(
@@ -59,7 +50,7 @@ def _decide(
     if gate.compound_id not in claims.c:
         return "wrong_compound", None
     if claims.t == "r":
-        if active_isolation(session, claims.p, at) is not None:
+        if repository.active_isolation(session, claims.p, at) is not None:
             return "isolation", None
         used = insert_rows(
             session,
@@ -168,4 +159,35 @@ def check(
             visitor_entries_left=(visitor.entries_allowed - visitor.entries_used) if visitor else None,
         ),
     )
+    return record
+
+
+def verify_at_gate(
+    session: Session,
+    *,
+    actor: Principal,
+    token: str,
+    gate_ref: str,
+    direction: str,
+    public_keys: dict[str, str],
+    now: datetime | None = None,
+) -> PassCheck:
+    """Check a token at a gate (by id or code) and record the decision, as a reader would."""
+    policies.require_verifier(actor)
+    gate = directory.gate_by_ref(session, gate_ref)
+    if gate is None or not policies.verifies_at(
+        actor, community_id=gate.community_id, compound_id=gate.compound_id, device_ids=gate.device_ids
+    ):  # missing or out of reach: one answer
+        raise NotFound(f"出入口 {gate_ref} 不存在", field="gate")
+    if direction not in ("in", "out"):
+        raise Invalid("方向须为 in 或 out", field="direction")
+    record = check(
+        session,
+        token=token,
+        gate=GateRef.of_gate(gate),
+        direction=direction,
+        at=now or utcnow(),
+        public_keys=public_keys,
+    )
+    flow.flush(session)
     return record

@@ -1,21 +1,21 @@
-"""Use cases of the access domain, driven by device events and by people."""
+"""Device events at the gates: hand each stored event to its rule, raise alarms for silent devices."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.access import alarms, flow, gate_checks, policies, rules, vehicles
-from jiayuan.access.gates import GateRef
+from jiayuan.access import policies, repository
 from jiayuan.access.models import Alarm
+from jiayuan.access.schemas import GateRef
+from jiayuan.access.service import alarms, flow, gate_checks, vehicles
 from jiayuan.devices.protocol import Door, LineCross, PlateRead, QrScan, Sos
 from jiayuan.devices.service import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.service.directory import DeviceInfo
 
 DEVICE_OFFLINE = "device_offline"
 
@@ -32,7 +32,7 @@ def handle_device_events(
     """React to freshly stored device events in the same transaction that stores them."""
     policies.require_system(actor)
     now = now or utcnow()
-    for alarm in alarms.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in came_back]):
+    for alarm in repository.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in came_back]):
         alarms.clear(session, alarm, at=now)
     sightings: list[vehicles.Sighting] = []
     counted_in: dict[int, tuple[GateRef, DeviceInfo, datetime]] = {}
@@ -59,7 +59,7 @@ def handle_device_events(
                 vehicles.Sighting(payload, gate, event.device, at, event.row_id, event.envelope.id)
             )
         elif isinstance(payload, LineCross):
-            rules.record_line_cross(session, cross=payload, gate=gate, at=at)
+            flow.record_line_cross(session, cross=payload, gate=gate, at=at)
             if payload.direction == "in" and payload.class_ == "person":
                 counted_in[gate.id] = (gate, event.device, at)
         elif isinstance(payload, Sos):
@@ -84,7 +84,7 @@ def handle_device_events(
     vehicles.record_plates(session, sightings)
     flow.flush(session)
     for gate, device, at in counted_in.values():
-        rules.check_tailgating(session, gate=gate, device=device, at=at)
+        flow.check_tailgating(session, gate=gate, device=device, at=at)
 
 
 def raise_device_offline(
@@ -96,7 +96,7 @@ def raise_device_offline(
     gate_devices = [d for d in devices if d.gate_id is not None]
     already = {
         a.device_id
-        for a in alarms.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in gate_devices])
+        for a in repository.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in gate_devices])
     }
     return [
         alarms.raise_alarm(
@@ -110,17 +110,3 @@ def raise_device_offline(
         for device in gate_devices
         if device.id not in already
     ]
-
-
-def list_alarms(
-    session: Session, *, actor: Principal, state: str | None = None, type: str | None = None, limit: int = 100
-) -> list[Alarm]:
-    """Alarms the actor may see, newest first."""
-    policies.require_can_view_gates(actor)
-    query = select(Alarm).order_by(Alarm.id.desc()).limit(min(max(limit, 1), 500))
-    query = query.where(policies.scope_filter(actor, Alarm.community_id, Alarm.compound_id))
-    if state is not None:
-        query = query.where(Alarm.state == state)
-    if type is not None:
-        query = query.where(Alarm.type == type)
-    return list(session.scalars(query))
