@@ -39,7 +39,6 @@ DEFAULT_MINUTES: dict[Category, dict[CaseAction, int]] = {
     )
     for category in Category
 }
-MAX_MINUTES = 30 * _DAY
 
 
 def due_at(
