@@ -25,7 +25,7 @@ from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.search import GRAM_MAX
+from jiayuan.registry.names import GRAM_MAX
 from jiayuan.registry.service import search_residents
 
 BENCH_PII_KEY = "bench-pii-key-0123456789abcdef"
