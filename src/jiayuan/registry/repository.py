@@ -12,7 +12,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    exists,
     false,
     func,
     literal,
@@ -164,14 +163,15 @@ def _bare_name() -> ColumnElement[str]:
 
 
 def _has_any_key(variants: list[str], *, dialect: str) -> ColumnElement[bool]:
-    """Residents with one of these strings among their alternative pinyin keys."""
+    """Residents with one of these strings among their pinyin keys."""
     if dialect == "postgresql":
         keys = type_coerce(Resident.name_keys, postgresql.ARRAY(String))
         wanted = postgresql.array([_inline(v) for v in variants], type_=String)
         overlap: ColumnElement[bool] = keys.overlap(cast(wanted, postgresql.ARRAY(String)))
         return overlap
-    each = func.json_each(Resident.name_keys).table_valued("value")
-    return exists(select(1).select_from(each).where(each.c.value.in_(variants)))
+    # SQLite keeps the keys as a JSON array of letters: a quoted key is one whole element.
+    stored = type_coerce(Resident.name_keys, String)
+    return or_(*(stored.like(_inline(f'%"{v}"%')) for v in variants))
 
 
 def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> ColumnElement[bool]:
@@ -186,12 +186,7 @@ def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> Colu
         clause = grams.contains(cast(gram, postgresql.ARRAY(String)))
         return and_(clause, contains) if len(text) > GRAM_MAX else clause
     if query.kind is QueryKind.PINYIN:
-        variants = pinyin_variants(text)
-        return or_(
-            *(Resident.name_pinyin.like(_inline(f"{v}%")) for v in variants),
-            Resident.name_initials.like(_inline(f"{text}%")),
-            _has_any_key(variants, dialect=dialect),
-        )
+        return _has_any_key(pinyin_variants(text), dialect=dialect)
     if query.kind is QueryKind.TAIL:
         return or_(Resident.phone_tail == _inline(text), Resident.id_tail == _inline(text))
     if query.kind is QueryKind.PHONE:

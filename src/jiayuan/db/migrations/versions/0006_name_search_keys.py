@@ -1,4 +1,4 @@
-"""Names stored with one middle dot; alternative pinyin keys; a community + name GIN index.
+"""Names stored with one middle dot; pinyin prefix keys of every reading; one community + name GIN index.
 
 Revision ID: 0006_name_search_keys
 Revises: 0005_device_snapshots
@@ -29,31 +29,21 @@ _residents = sa.table(
 
 
 def _recompute_names() -> None:
-    """Normalise every stored name and recompute its search columns, one update per distinct name."""
+    """Normalise every stored name and compute its search columns, one update per distinct name."""
     bind = op.get_bind()
-    stored = sa.select(
-        _residents.c.name, _residents.c.name_pinyin, _residents.c.name_initials, _residents.c.name_grams
-    ).distinct()
-    changes = []
-    for name, pinyin, initials, grams in bind.execute(stored):
-        new = normalise_name(name)
-        columns = name_columns(new)
-        before = {
-            "name_pinyin": pinyin,
-            "name_initials": initials,
-            "name_grams": sorted(grams),
-            "name_keys": [],
-        }
-        if new != name or columns != before:
-            changes.append({"old": name, "name": new, **columns})
-    if changes:
-        update = _residents.update().where(_residents.c.name == sa.bindparam("old"))
-        bind.execute(update, changes)
+    names = bind.scalars(sa.select(_residents.c.name).distinct()).all()
+    if names:
+        changes = [
+            {"old": name, "name": normalise_name(name), **name_columns(normalise_name(name))}
+            for name in names
+        ]
+        bind.execute(_residents.update().where(_residents.c.name == sa.bindparam("old")), changes)
 
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     empty = "'{}'" if postgresql else "'[]'"
+    # The indexes the new keys replace go first, so that the rewrite of every row does not maintain them.
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -61,25 +51,38 @@ def upgrade() -> None:
             )
         )
         batch_op.drop_index("ix_residents_name_grams", postgresql_using="gin")
+        batch_op.drop_index("ix_residents_name_pinyin", postgresql_ops={"name_pinyin": "text_pattern_ops"})
+        batch_op.drop_index(
+            "ix_residents_name_initials", postgresql_ops={"name_initials": "text_pattern_ops"}
+        )
     _recompute_names()
-    with op.batch_alter_table("residents", schema=None) as batch_op:
-        batch_op.alter_column("name_keys", server_default=None)
     if postgresql:
-        # btree_gin lets one GIN index hold the community id beside the name substrings.
+        # btree_gin lets one GIN index hold the community id beside the name's keys.
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
     with op.batch_alter_table("residents", schema=None) as batch_op:
+        batch_op.alter_column("name_keys", server_default=None)
         batch_op.create_index(
-            "ix_residents_community_name_grams",
-            ["community_id", "name_grams"],
+            "ix_residents_community_name_search",
+            ["community_id", "name_grams", "name_keys"],
             unique=False,
             postgresql_using="gin",
         )
-        batch_op.create_index("ix_residents_name_keys", ["name_keys"], unique=False, postgresql_using="gin")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("residents", schema=None) as batch_op:
-        batch_op.drop_index("ix_residents_name_keys", postgresql_using="gin")
-        batch_op.drop_index("ix_residents_community_name_grams", postgresql_using="gin")
+        batch_op.drop_index("ix_residents_community_name_search", postgresql_using="gin")
+        batch_op.create_index(
+            "ix_residents_name_initials",
+            ["name_initials"],
+            unique=False,
+            postgresql_ops={"name_initials": "text_pattern_ops"},
+        )
+        batch_op.create_index(
+            "ix_residents_name_pinyin",
+            ["name_pinyin"],
+            unique=False,
+            postgresql_ops={"name_pinyin": "text_pattern_ops"},
+        )
         batch_op.create_index("ix_residents_name_grams", ["name_grams"], unique=False, postgresql_using="gin")
         batch_op.drop_column("name_keys")
