@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 VENDOR := src/jiayuan/web/static/vendor
 # Empty: scripts/services.sh derives the test broker's port from its configuration's hash.
 MQTT_TEST_PORT ?=
+# Extra pytest options, e.g. PYTEST_ARGS="--lf" or PYTEST_ARGS="-n 2" (pytest-xdist).
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
@@ -48,7 +50,10 @@ typecheck: $(STAMP) ## mypy (strict) on src/
 	$(BIN)/mypy
 
 pytest: install services ## pytest on SQLite and PostgreSQL
-	set -a && . var/test-services.env && set +a && $(BIN)/pytest -q
+	set -a && . var/test-services.env && set +a && $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-fast: install ## Quick loop: pytest on SQLite, no broker, no browser (PYTEST_ARGS="--lf" reruns the failures)
+	JIAYUAN_TEST_BACKENDS=sqlite $(BIN)/pytest -q -m "not mqtt and not browser" $(PYTEST_ARGS)
 
 test: install lint typecheck pytest ## Every check, as CI runs it
 
@@ -56,4 +61,4 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-.PHONY: help install assets demo services lint typecheck pytest test format
+.PHONY: help install assets demo services lint typecheck pytest test test-fast format

@@ -3,8 +3,9 @@
     .venv/bin/python bench/search/run.py --url postgresql://postgres@127.0.0.1:5432/jiayuan_bench
 
 For a mix of queries drawn from the stored data (Chinese name, full pinyin, initials, phone tail,
-ID tail, plate), it times `registry.service.search_residents` (the code behind the API, the console
-and `jiayuan residents find`), once as the system and once as the staff of one community, and, as a
+ID tail, plate), it times `registry.service.resident_search.search_residents` (the code behind the
+API, the console and `jiayuan residents find`), once as the system and once as the staff of one
+community, and, as a
 ceiling, the bare indexed SQL lookup of the same rows through psycopg with no ORM, scope, count,
 address join or decryption. `--explain` prints EXPLAIN ANALYZE of the service's statements.
 """
@@ -26,7 +27,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.names import GRAM_MAX
-from jiayuan.registry.service import search_residents
+from jiayuan.registry.service.resident_search import search_residents
 
 BENCH_PII_KEY = "bench-pii-key-0123456789abcdef"
 

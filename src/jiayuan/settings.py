@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     mjpeg_max_s: float = Field(default=600.0, gt=0, le=86400)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=21 * 1024 * 1024, ge=1024)  # a 20 MiB workbook and its form
+    # A workbook larger than this is imported in a child process (about 3,500 rows and up), so the web
+    # server neither spends its own time on it nor keeps the memory it took.
+    import_in_child_bytes: int = Field(default=256 * 1024, ge=0)
     public_origin: str = ""
 
     # Vision: the pretrained COCO detector; None means the no-weights fallback.

@@ -16,9 +16,9 @@ from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.settings import Settings
 from jiayuan.web.routes.access_ws import stream_filter
-from tests.devices.helpers import Site, add_person, envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import Site, add_person, seed_site
 
 
 def setup(sessions: sessionmaker[Session]) -> tuple[Site, int, int, dict[str, str]]:
@@ -154,7 +154,7 @@ def test_visitors_keys_revocations_isolation(client: TestClient, sessions: sessi
 
 
 def test_pushed_plate_read_reaches_alarms_and_the_live_stream(
-    client: TestClient, sessions: sessionmaker[Session]
+    real_commits: None, client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     site, _, _, tok = setup(sessions)
     with sessions() as session:
@@ -190,7 +190,9 @@ def test_pushed_plate_read_reaches_alarms_and_the_live_stream(
     assert client.get("/api/v1/alarms?state=bogus", headers=auth(tok["staff"])).status_code == 422
 
 
-def test_stream_refuses_anonymous_and_residents(client: TestClient, sessions: sessionmaker[Session]) -> None:
+def test_stream_refuses_anonymous_and_residents(
+    real_commits: None, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     _, _, _, tok = setup(sessions)
     from starlette.websockets import WebSocketDisconnect
 
@@ -204,35 +206,25 @@ def test_stream_refuses_anonymous_and_residents(client: TestClient, sessions: se
         assert refused.value.code == code, query
 
 
-def test_cli_issue_verify_and_gates(
-    sessions: sessionmaker[Session], settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_issue_verify_and_gates(cli_env: None, sessions: sessionmaker[Session], tmp_path: Path) -> None:
     from jiayuan.cli.main import app
-    from jiayuan.settings import get_settings
 
     _, _, person, _ = setup(sessions)
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
     runner = CliRunner()
-    try:
-        issued = runner.invoke(
-            app, ["pass", "issue", "--resident", str(person), "--out", str(tmp_path / "p.svg")]
-        )
-        assert issued.exit_code == 0, issued.output
-        token = issued.stdout.strip().splitlines()[0]
-        assert token.startswith("JY1.") and (tmp_path / "p.svg").read_text().startswith("<?xml")
-        ok = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1", "--json"])
-        assert ok.exit_code == 0 and json.loads(ok.stdout)["decision"] == "ok"
-        replay = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1"])
-        assert replay.exit_code == 1 and "replayed" in replay.stdout
-        assert runner.invoke(app, ["pass", "verify", token, "--gate", "nowhere"]).exit_code == 1
-        assert runner.invoke(app, ["pass", "issue", "--resident", "999999"]).exit_code == 1
-        assert (
-            runner.invoke(app, ["pass", "issue", "--resident", str(person), "--out", "x.gif"]).exit_code == 2
-        )
-        gates = runner.invoke(app, ["gates", "list", "--json"])
-        listed = json.loads(gates.stdout)
-        assert gates.exit_code == 0 and listed[0]["compound_name"] == "锦江花园"
-        assert "jjhy-gate1-qr" in [d["id"] for d in listed[0]["devices"]]
-    finally:
-        get_settings.cache_clear()
+    issued = runner.invoke(
+        app, ["pass", "issue", "--resident", str(person), "--out", str(tmp_path / "p.svg")]
+    )
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip().splitlines()[0]
+    assert token.startswith("JY1.") and (tmp_path / "p.svg").read_text().startswith("<?xml")
+    ok = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["decision"] == "ok"
+    replay = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1"])
+    assert replay.exit_code == 1 and "replayed" in replay.stdout
+    assert runner.invoke(app, ["pass", "verify", token, "--gate", "nowhere"]).exit_code == 1
+    assert runner.invoke(app, ["pass", "issue", "--resident", "999999"]).exit_code == 1
+    assert runner.invoke(app, ["pass", "issue", "--resident", str(person), "--out", "x.gif"]).exit_code == 2
+    gates = runner.invoke(app, ["gates", "list", "--json"])
+    listed = json.loads(gates.stdout)
+    assert gates.exit_code == 0 and listed[0]["compound_name"] == "锦江花园"
+    assert "jjhy-gate1-qr" in [d["id"] for d in listed[0]["devices"]]

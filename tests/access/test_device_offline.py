@@ -8,14 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import service as access
 from jiayuan.access.models import Alarm
+from jiayuan.access.service import alarms as alarms_service
 from jiayuan.devices.models import DeviceStatus
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, next_silence_due
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal, Role
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 T0 = datetime.fromisoformat("2026-11-27T09:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"))
@@ -37,7 +38,7 @@ def feed(sessions: sessionmaker[Session], messages: list[RawMessage], at: dateti
 
 def tick(sessions: sessionmaker[Session], at: datetime) -> None:
     with sessions() as session:
-        handlers.check_liveness(session, now=at)
+        handlers.every_second(session, now=at)
         session.commit()
 
 
@@ -98,5 +99,5 @@ def test_alarms_are_listed_within_scope(sessions: sessionmaker[Session]) -> None
     with sessions() as session:
         staff = Principal(role=Role.STAFF, community_ids=frozenset({site.community_id}))
         other = Principal(role=Role.STAFF, community_ids=frozenset({site.other_community_id}))
-        assert len(access.list_alarms(session, actor=staff, state="open")) == 1
-        assert access.list_alarms(session, actor=other) == []
+        assert len(alarms_service.list_alarms(session, actor=staff, state="open")) == 1
+        assert alarms_service.list_alarms(session, actor=other) == []

@@ -17,8 +17,9 @@ from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Vehicle
 from jiayuan.web.routes.access_ws import stream_filter
-from tests.devices.helpers import Site, add_person, envelope, seed_site
-from tests.integration.accounts.helpers import login, make_user
+from tests.accounts.helpers import login
+from tests.devices.helpers import envelope
+from tests.factories import Site, add_person, make_user, seed_site
 
 
 def auth(token: str) -> dict[str, str]:
@@ -172,7 +173,9 @@ def test_console_page_by_role(client: TestClient, sessions: sessionmaker[Session
     assert client.get(f"/console/flow?compound_id={site.compound_id}").status_code == 404
 
 
-def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmaker[Session]) -> None:
+def test_stream_narrowed_to_a_compound(
+    real_commits: None, client: TestClient, sessions: sessionmaker[Session]
+) -> None:
     site, tok = setup(sessions)
     with client.websocket_connect(f"/ws/v1/access?compound_id={site.compound_id}&token={tok['staff']}") as ws:
         plate(client, tok, "豫C66666", "in")
@@ -213,7 +216,7 @@ def test_stream_narrowed_to_a_compound(client: TestClient, sessions: sessionmake
 
 
 def test_marks_say_which_live_counts_a_reload_already_holds(
-    client: TestClient, sessions: sessionmaker[Session]
+    real_commits: None, client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     site, tok = setup(sessions)
     at = utcnow()  # one bucket for every read below

@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import passes_service as svc
 from jiayuan.access.models import Alarm, FlowBucket, PassCheck
-from jiayuan.access.passes import Signer, b64url, unb64url, verify
+from jiayuan.access.pass_tokens import Signer, b64url, unb64url, verify
 from jiayuan.access.schemas import IsolationIn, RevokeIn, VisitorInvite
+from jiayuan.access.service import gate_checks, passes, visitors
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Compound
-from tests.devices.helpers import add_person, seed_site
+from tests.factories import add_compound, add_person, seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T08:00:00+08:00")
 SIGNER = Signer("test-pass-secret-0123456789", "k1")
@@ -28,7 +28,7 @@ VAULT = PiiVault.from_secret("test-pii")
 def check(
     session: Session, token: str, *, gate: str = "jjhy-gate1", direction: str = "in", at: datetime = NOW
 ) -> str:
-    result = svc.verify_at_gate(
+    result = gate_checks.verify_at_gate(
         session, actor=SYSTEM, token=token, gate_ref=gate, direction=direction, public_keys=KEYS, now=at
     )
     return result.reason
@@ -40,13 +40,7 @@ def place(sessions: sessionmaker[Session]) -> tuple[int, int, int]:
     with sessions() as session:
         site = seed_site(session)
         household, person = add_person(session, site.compound_id)
-        other = Compound(community_id=site.community_id, name="森海一期", code="shyq")
-        session.add(other)
-        session.flush()
-        from jiayuan.registry.models import Gate
-
-        session.add(Gate(compound_id=other.id, code="shyq-gate1", name="森海一期东门"))
-        session.commit()
+        add_compound(session, site.community_id, "森海一期", "shyq", gate="森海一期东门")
         return household, person, site.community_id
 
 
@@ -54,7 +48,7 @@ def test_token_format_is_canonical_and_verifies_offline(
     sessions: sessionmaker[Session], place: tuple
 ) -> None:
     with sessions() as session:
-        issued = svc.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=place[1], now=NOW)
+        issued = passes.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=place[1], now=NOW)
     prefix, payload, signature = issued.token.split(".")
     assert prefix == "JY1" and "=" not in issued.token
     body = unb64url(payload)
@@ -68,7 +62,9 @@ def test_token_format_is_canonical_and_verifies_offline(
 def test_decisions(sessions: sessionmaker[Session], place: tuple) -> None:
     household, person, _ = place
     with sessions() as session:
-        token = svc.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW).token
+        token = passes.issue_resident_pass(
+            session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW
+        ).token
         assert check(session, token) == "ok"
         assert check(session, token) == "replayed"
         assert check(session, token, direction="out") == "ok"  # the same code may leave once
@@ -85,18 +81,20 @@ def test_decisions(sessions: sessionmaker[Session], place: tuple) -> None:
         assert check(session, "JY1.!!.??") == "bad_signature"
         assert check(session, "JY1." + b64url(b"[1]") + "." + b64url(b"x" * 64)) == "bad_signature"
 
-        fresh = svc.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW).token
-        svc.revoke(session, actor=SYSTEM, data=RevokeIn(ref=f"p:{person}", reason="门禁权限暂停"))
+        fresh = passes.issue_resident_pass(
+            session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW
+        ).token
+        passes.revoke(session, actor=SYSTEM, data=RevokeIn(ref=f"p:{person}", reason="门禁权限暂停"))
         assert check(session, fresh) == "revoked"
         session.commit()
-        version, refs = svc.revocation_list(session, actor=SYSTEM)
+        version, refs = passes.revocation_list(session, actor=SYSTEM)
         assert version >= 1 and refs == [f"p:{person}"]
 
 
 def test_isolation_refuses_and_raises_an_alarm(sessions: sessionmaker[Session], place: tuple) -> None:
     _, person, _ = place
     with sessions() as session:
-        svc.record_isolation(
+        passes.record_isolation(
             session,
             actor=SYSTEM,
             data=IsolationIn(
@@ -104,12 +102,14 @@ def test_isolation_refuses_and_raises_an_alarm(sessions: sessionmaker[Session], 
                 purpose="居家健康观察", consent_recorded=True,
             ),
         )  # fmt: skip
-        token = svc.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW).token
+        token = passes.issue_resident_pass(
+            session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW
+        ).token
         assert check(session, token, direction="out") == "isolation"
         session.commit()
         alarm = session.scalars(select(Alarm)).one()
         assert alarm.type == "isolation_scan" and alarm.evidence["person_id"] == person
-        later = svc.issue_resident_pass(
+        later = passes.issue_resident_pass(
             session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW + timedelta(days=7)
         ).token
         assert check(session, later, at=NOW + timedelta(days=7)) == "ok"  # the isolation ended
@@ -121,7 +121,7 @@ def test_isolation_refuses_and_raises_an_alarm(sessions: sessionmaker[Session], 
 def test_visitor_window_entries_and_compound(sessions: sessionmaker[Session], place: tuple) -> None:
     household, _, _ = place
     with sessions() as session:
-        visitor = svc.invite_visitor(
+        visitor = visitors.invite_visitor(
             session,
             actor=SYSTEM,
             vault=VAULT,
@@ -131,9 +131,11 @@ def test_visitor_window_entries_and_compound(sessions: sessionmaker[Session], pl
             ),
         )  # fmt: skip
         assert visitor.plate == "豫A12345"
-        out = svc.describe_visitors(session, [visitor], vault=VAULT)[0]
+        out = visitors.describe_visitors(session, [visitor], vault=VAULT)[0]
         assert out.phone_masked == "138****8000"
-        token = svc.visitor_token(session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW).token
+        token = visitors.visitor_token(
+            session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW
+        ).token
         assert check(session, token, at=NOW - timedelta(minutes=1)) == "visitor_window"
         assert check(session, token, at=NOW + timedelta(minutes=5)) == "ok"
         assert check(session, token, direction="out", at=NOW + timedelta(minutes=50)) == "ok"
@@ -141,7 +143,7 @@ def test_visitor_window_entries_and_compound(sessions: sessionmaker[Session], pl
         assert check(session, token, at=NOW + timedelta(hours=2)) == "visitor_used_up"
         assert check(session, token, gate="shyq-gate1", at=NOW + timedelta(hours=2)) == "wrong_compound"
         assert check(session, token, at=NOW + timedelta(hours=5)) == "expired"
-        svc.revoke(session, actor=SYSTEM, data=RevokeIn(ref=f"v:{visitor.id}", reason="住户取消"))
+        passes.revoke(session, actor=SYSTEM, data=RevokeIn(ref=f"v:{visitor.id}", reason="住户取消"))
         assert check(session, token, direction="out", at=NOW + timedelta(hours=3)) == "revoked"
         session.commit()
         reasons = [c.reason for c in session.scalars(select(PassCheck).order_by(PassCheck.id))]
@@ -169,13 +171,13 @@ def test_bad_visitor_invites_name_the_field(sessions: sessionmaker[Session], pla
         invite(entries=0)
     with sessions() as session:
         with pytest.raises(Invalid) as bad_phone:
-            svc.invite_visitor(session, actor=SYSTEM, vault=VAULT, invite=invite(phone="12345"))
+            visitors.invite_visitor(session, actor=SYSTEM, vault=VAULT, invite=invite(phone="12345"))
         assert bad_phone.value.field == "phone"
         with pytest.raises(Invalid) as bad_plate:
-            svc.invite_visitor(session, actor=SYSTEM, vault=VAULT, invite=invite(plate="豫A1O345"))
+            visitors.invite_visitor(session, actor=SYSTEM, vault=VAULT, invite=invite(plate="豫A1O345"))
         assert bad_plate.value.field == "plate" and "0" in bad_plate.value.message
         with pytest.raises(NotFound):
-            svc.invite_visitor(session, actor=SYSTEM, vault=VAULT, invite=invite(household_id=999999))
+            visitors.invite_visitor(session, actor=SYSTEM, vault=VAULT, invite=invite(household_id=999999))
 
 
 def test_who_may_issue_invite_and_verify(sessions: sessionmaker[Session], place: tuple) -> None:
@@ -185,26 +187,26 @@ def test_who_may_issue_invite_and_verify(sessions: sessionmaker[Session], place:
             session, session.scalars(select(Compound.id)).first() or 0, room="202"
         )
         me = Principal(role=Role.RESIDENT, household_id=household, person_id=person)
-        assert svc.issue_resident_pass(session, actor=me, signer=SIGNER, person_id=person, now=NOW).token
+        assert passes.issue_resident_pass(session, actor=me, signer=SIGNER, person_id=person, now=NOW).token
         with pytest.raises(NotFound):
-            svc.issue_resident_pass(session, actor=me, signer=SIGNER, person_id=other_person, now=NOW)
+            passes.issue_resident_pass(session, actor=me, signer=SIGNER, person_id=other_person, now=NOW)
         with pytest.raises(NotFound):  # another household is as unknown as a missing one
-            svc.invite_visitor(
+            visitors.invite_visitor(
                 session, actor=me, vault=VAULT,
                 invite=VisitorInvite(household_id=other_household, name="王五", phone="13800138000",
                                      valid_from=NOW, valid_until=NOW + timedelta(hours=1)),
             )  # fmt: skip
         with pytest.raises(Forbidden):
-            svc.revoke(session, actor=me, data=RevokeIn(ref=f"p:{other_person}", reason="恶意"))
+            passes.revoke(session, actor=me, data=RevokeIn(ref=f"p:{other_person}", reason="恶意"))
         outsider = Principal(role=Role.STAFF, community_ids=frozenset({community + 1000}))
         with pytest.raises(NotFound):
-            svc.verify_at_gate(session, actor=outsider, token="x", gate_ref="jjhy-gate1", direction="in",
-                               public_keys=KEYS, now=NOW)  # fmt: skip
+            gate_checks.verify_at_gate(session, actor=outsider, token="x", gate_ref="jjhy-gate1",
+                                       direction="in", public_keys=KEYS, now=NOW)  # fmt: skip
         wrong_reader = Principal(role=Role.DEVICE, device_id="jjhy-gate2-qr")
         with pytest.raises(NotFound):
-            svc.verify_at_gate(session, actor=wrong_reader, token="x", gate_ref="jjhy-gate1", direction="in",
-                               public_keys=KEYS, now=NOW)  # fmt: skip
+            gate_checks.verify_at_gate(session, actor=wrong_reader, token="x", gate_ref="jjhy-gate1",
+                                       direction="in", public_keys=KEYS, now=NOW)  # fmt: skip
         with pytest.raises(NotFound):
-            svc.verify_at_gate(
+            gate_checks.verify_at_gate(
                 session, actor=SYSTEM, token="x", gate_ref="nope", direction="in", public_keys=KEYS
             )

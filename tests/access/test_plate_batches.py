@@ -15,7 +15,8 @@ from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.models import Vehicle
-from tests.devices.helpers import Site, add_person, envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import Site, add_person, seed_site
 
 T0 = datetime.fromisoformat("2026-11-26T20:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"))

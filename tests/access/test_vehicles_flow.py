@@ -8,16 +8,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import reports
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence
 from jiayuan.access.schemas import WatchPlateIn
+from jiayuan.access.service import reports, vehicles
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Vehicle
-from tests.devices.helpers import Site, add_person, envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import Site, add_person, seed_site
 
 T0 = datetime.fromisoformat("2026-11-26T20:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"))
@@ -92,13 +93,13 @@ def test_watch_list_raises_alarms_for_exact_and_confusable_reads(sessions: sessi
     site = setup(sessions)
     police = Principal(role=Role.POLICE, community_ids=frozenset({site.community_id}))
     with sessions() as session:
-        reports.add_watch_plate(
+        vehicles.add_watch_plate(
             session,
             actor=police,
             data=WatchPlateIn(community_id=site.community_id, plate="豫D12345", reason="协查"),
         )
         with pytest.raises(Invalid) as bad:
-            reports.add_watch_plate(
+            vehicles.add_watch_plate(
                 session,
                 actor=police,
                 data=WatchPlateIn(community_id=site.community_id, plate="XYZ", reason="协查"),
@@ -106,7 +107,7 @@ def test_watch_list_raises_alarms_for_exact_and_confusable_reads(sessions: sessi
         assert bad.value.field == "plate"
         resident = Principal(role=Role.RESIDENT, household_id=1)
         with pytest.raises(Forbidden):
-            reports.add_watch_plate(
+            vehicles.add_watch_plate(
                 session,
                 actor=resident,
                 data=WatchPlateIn(community_id=site.community_id, plate="豫D12345", reason="试试"),

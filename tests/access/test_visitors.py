@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.access import passes_service as svc
 from jiayuan.access.models import VisitorPass
-from jiayuan.access.passes import Signer
+from jiayuan.access.pass_tokens import Signer
 from jiayuan.access.schemas import VisitorFilter, VisitorInvite
+from jiayuan.access.service import gate_checks, passes, visitors
 from jiayuan.access.states import VisitorState
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.accounts.schemas import ScopeKind
@@ -26,9 +26,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Compound
-from jiayuan.settings import Settings
-from tests.devices.helpers import add_person, seed_site
+from tests.factories import add_compound, add_person, seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
 SIGNER = Signer("test-pass-secret-0123456789", "k1")
@@ -55,10 +53,8 @@ def place(sessions: sessionmaker[Session]) -> Place:
         site = seed_site(session)
         household, person = add_person(session, site.compound_id, room="101")
         neighbour, _ = add_person(session, site.compound_id, room="102", name="王五")
-        far = Compound(community_id=site.other_community_id, name="远方小区", code="yf")
-        session.add(far)
-        session.flush()
-        far_household, _ = add_person(session, far.id, room="301", name="赵六")
+        far = add_compound(session, site.other_community_id, "远方小区", "yf")
+        far_household, _ = add_person(session, far, room="301", name="赵六")
         user = create_user(
             session, actor=SYSTEM, username="zhangsan", display_name="张三", role=Role.RESIDENT,
             scopes=[(ScopeKind.HOUSEHOLD, household), (ScopeKind.PERSON, person)],
@@ -79,7 +75,7 @@ def invite(
     entries: int = 1,
     plate: str | None = None,
 ) -> VisitorPass:
-    return svc.invite_visitor(
+    return visitors.invite_visitor(
         session,
         actor=actor,
         vault=VAULT,
@@ -91,7 +87,7 @@ def invite(
 
 
 def listed(session: Session, actor: Principal, **criteria: Any) -> list[str]:
-    page = svc.list_visitors(
+    page = visitors.list_visitors(
         session, actor=actor, vault=VAULT, criteria=VisitorFilter(**criteria), params=PAGE, now=NOW
     )
     assert page.total == len(page.items)
@@ -111,7 +107,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
         used.entries_used = 1
         invite(session, SYSTEM, place.household, name="已过期", start=timedelta(days=-2))
         revoked = invite(session, SYSTEM, place.neighbour, name="已撤销")
-        svc.cancel_visitor(session, actor=SYSTEM, visitor_id=revoked.id, now=NOW)
+        visitors.cancel_visitor(session, actor=SYSTEM, visitor_id=revoked.id, now=NOW)
         session.commit()
 
         assert listed(session, staff) == ["已撤销", "已过期", "已用完", "未生效", "有效"]
@@ -124,7 +120,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
         assert "已过期" in listed(session, staff, on=NOW.date() - timedelta(days=2))
         assert "已过期" not in listed(session, staff, on=NOW.date())
 
-        row = svc.list_visitors(
+        row = visitors.list_visitors(
             session, actor=staff, vault=VAULT, criteria=VisitorFilter(status="active"), params=PAGE, now=NOW
         ).items[0]
         assert (row.phone_masked, row.plate, row.invited_by) == ("138****8000", "豫A12345", "张三")
@@ -132,7 +128,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
             "锦江花园", "1号楼 1单元 101", 1, 0,
         )  # fmt: skip
         assert "13800138000" not in row.model_dump_json()
-        two = svc.list_visitors(
+        two = visitors.list_visitors(
             session, actor=staff, vault=VAULT, criteria=VisitorFilter(), params=PageParams(size=2), now=NOW
         )
         assert (two.total, len(two.items)) == (5, 2)
@@ -162,18 +158,18 @@ def test_scope_each_role_sees_its_own(sessions: sessionmaker[Session], place: Pl
             with pytest.raises(Forbidden):
                 listed(session, nobody)
             with pytest.raises(Forbidden):  # the same answer for every id, so none can be probed
-                svc.show_visitor(session, actor=nobody, vault=VAULT, visitor_id=999_999)
+                visitors.show_visitor(session, actor=nobody, vault=VAULT, visitor_id=999_999)
         for visitor_id in (far.id, 999_999):
             with pytest.raises(NotFound) as hidden:
-                svc.show_visitor(
+                visitors.show_visitor(
                     session, actor=staff_of(place.community_id), vault=VAULT, visitor_id=visitor_id
                 )
             assert hidden.value.field == "visitor_id"
             with pytest.raises(NotFound):
-                svc.cancel_visitor(session, actor=place.resident, visitor_id=visitor_id, now=NOW)
+                visitors.cancel_visitor(session, actor=place.resident, visitor_id=visitor_id, now=NOW)
         with pytest.raises(Forbidden, match="只有邀请的住户"):
-            svc.cancel_visitor(session, actor=property_, visitor_id=mine.id, now=NOW)
-        shown = svc.show_visitor(session, actor=place.resident, vault=VAULT, visitor_id=mine.id, now=NOW)
+            visitors.cancel_visitor(session, actor=property_, visitor_id=mine.id, now=NOW)
+        shown = visitors.show_visitor(session, actor=place.resident, vault=VAULT, visitor_id=mine.id, now=NOW)
         assert shown.status is VisitorState.ACTIVE
 
 
@@ -181,24 +177,30 @@ def test_cancel_revokes_at_the_gate_and_is_audited(sessions: sessionmaker[Sessio
     with sessions() as session:
         visitor = invite(session, place.resident, place.household, entries=3)
         old = invite(session, place.resident, place.household, start=timedelta(days=-2))
-        token = svc.visitor_token(session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW).token
+        token = visitors.visitor_token(
+            session, actor=SYSTEM, signer=SIGNER, visitor_id=visitor.id, now=NOW
+        ).token
 
         def at_gate() -> str:
-            return svc.verify_at_gate(
+            return gate_checks.verify_at_gate(
                 session, actor=SYSTEM, token=token, gate_ref="jjhy-gate1", direction="in",
                 public_keys=SIGNER.public_keys(), now=NOW,
             ).reason  # fmt: skip
 
         assert at_gate() == "ok"
-        svc.cancel_visitor(session, actor=place.resident, visitor_id=visitor.id, reason="行程取消", now=NOW)
+        visitors.cancel_visitor(
+            session, actor=place.resident, visitor_id=visitor.id, reason="行程取消", now=NOW
+        )
         session.commit()
         assert at_gate() == "revoked"
-        assert f"v:{visitor.id}" in svc.revocation_list(session, actor=SYSTEM)[1]
+        assert f"v:{visitor.id}" in passes.revocation_list(session, actor=SYSTEM)[1]
         with pytest.raises(Conflict, match="已撤销") as twice:
-            svc.cancel_visitor(session, actor=staff_of(place.community_id), visitor_id=visitor.id, now=NOW)
+            visitors.cancel_visitor(
+                session, actor=staff_of(place.community_id), visitor_id=visitor.id, now=NOW
+            )
         assert twice.value.field == "visitor_id"
         with pytest.raises(Conflict, match="已过期"):
-            svc.cancel_visitor(session, actor=place.resident, visitor_id=old.id, now=NOW)
+            visitors.cancel_visitor(session, actor=place.resident, visitor_id=old.id, now=NOW)
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "visitor.cancel")).one()
         assert (audit.target_id, audit.reason, audit.actor_name) == (str(visitor.id), "行程取消", "zhangsan")
         assert audit.community_id == place.community_id
@@ -295,7 +297,7 @@ def test_console_page_filters_and_cancels(
     vault = client.app.state.context.vault  # type: ignore[attr-defined]
     with sessions() as session:
         visitor, other = (
-            svc.invite_visitor(
+            visitors.invite_visitor(
                 session, actor=place.resident, vault=vault,
                 invite=VisitorInvite(
                     household_id=place.household, name=name, phone="13800138000", valid_from=utcnow(),
@@ -331,16 +333,14 @@ def test_console_page_filters_and_cancels(
 
 
 def test_cli_lists_visitors(
-    sessions: sessionmaker[Session], place: Place, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    cli_env: None, sessions: sessionmaker[Session], place: Place, vault: PiiVault
 ) -> None:
     from jiayuan.cli.main import app
-    from jiayuan.settings import get_settings
 
-    vault = PiiVault.from_secret(settings.pii_key.get_secret_value())
     now = utcnow()
     with sessions() as session:
         for name, start in (("李四", timedelta(hours=-1)), ("王二", timedelta(days=2))):
-            svc.invite_visitor(
+            visitors.invite_visitor(
                 session, actor=SYSTEM, vault=vault,
                 invite=VisitorInvite(
                     household_id=place.household, name=name, phone="13800138000", valid_from=now + start,
@@ -348,21 +348,15 @@ def test_cli_lists_visitors(
                 ),
             )  # fmt: skip
         session.commit()
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("JIAYUAN_PII_KEY", settings.pii_key.get_secret_value())
-    get_settings.cache_clear()
     runner = CliRunner()
-    try:
-        found = runner.invoke(app, ["pass", "visitors", "--compound", str(place.compound_id), "--json"])
-        assert found.exit_code == 0, found.output
-        assert [v["name"] for v in json.loads(found.stdout)["items"]] == ["王二", "李四"]
-        pending = runner.invoke(app, ["pass", "visitors", "--status", "未生效", "--json"])
-        assert [v["status"] for v in json.loads(pending.stdout)["items"]] == ["pending"]
-        table = runner.invoke(app, ["pass", "visitors", "--status", "active"])
-        assert table.exit_code == 0 and "访客通行证 共 1 张" in table.stdout
-        assert json.loads(found.stdout)["items"][0]["phone_masked"] == "138****8000"
-        assert "13800138000" not in found.stdout
-        bad = runner.invoke(app, ["pass", "visitors", "--status", "soon"])
-        assert bad.exit_code == 1 and "status" in bad.output
-    finally:
-        get_settings.cache_clear()
+    found = runner.invoke(app, ["pass", "visitors", "--compound", str(place.compound_id), "--json"])
+    assert found.exit_code == 0, found.output
+    assert [v["name"] for v in json.loads(found.stdout)["items"]] == ["王二", "李四"]
+    pending = runner.invoke(app, ["pass", "visitors", "--status", "未生效", "--json"])
+    assert [v["status"] for v in json.loads(pending.stdout)["items"]] == ["pending"]
+    table = runner.invoke(app, ["pass", "visitors", "--status", "active"])
+    assert table.exit_code == 0 and "访客通行证 共 1 张" in table.stdout
+    assert json.loads(found.stdout)["items"][0]["phone_masked"] == "138****8000"
+    assert "13800138000" not in found.stdout
+    bad = runner.invoke(app, ["pass", "visitors", "--status", "soon"])
+    assert bad.exit_code == 1 and "status" in bad.output

@@ -44,8 +44,9 @@ def broker_init(url: str, file: Path) -> None:
 
 
 @pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[PrivateBroker]:
-    """Mosquitto from the shipped configuration with `jiayuan broker init`'s plugin file."""
+def mosquitto(real_commits: None, tmp_path: Path) -> Iterator[PrivateBroker]:
+    """Mosquitto from the shipped configuration with `jiayuan broker init`'s plugin file (its clients
+    work in threads and processes of their own: real commits)."""
     plugin = dynsec_plugin()
     if shutil.which("mosquitto") is None or plugin is None:
         pytest.skip("mosquitto with its dynamic security plugin is not installed (make services installs it)")

@@ -16,7 +16,7 @@ from jiayuan.broker.config import AUTOSAVE_CHANGES
 from tests.broker.crash import CrashResult, crash_with_backlog
 from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 

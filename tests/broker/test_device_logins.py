@@ -40,8 +40,8 @@ from jiayuan.web.app import create_app
 from tests.broker.helpers import Probe, eventually
 from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
-from tests.devices.helpers import envelope, seed_site
-from tests.integration.accounts.helpers import make_user, token_for
+from tests.devices.helpers import envelope
+from tests.factories import make_user, seed_site, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
 

@@ -19,7 +19,7 @@ from jiayuan.web.live_feed import LiveFeed
 from tests.broker.helpers import Probe, eventually
 from tests.broker.processes import PrivateBroker
 from tests.broker.test_device_logins import PREFIX, QR, issue, push
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 

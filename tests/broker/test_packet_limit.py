@@ -17,7 +17,7 @@ from tests.broker.crash import run_ingest
 from tests.broker.helpers import Probe, eventually
 from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 pytestmark = pytest.mark.mqtt
 

@@ -21,9 +21,10 @@ from jiayuan.accounts.service import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
 from jiayuan.settings import Settings
-from tests.conftest import create_database, make_test_settings
+from tests.conftest import make_test_settings
+from tests.databases import create_database
+from tests.factories import one_household
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,13 +51,8 @@ def seed_secretary(settings: Settings, *, username: str, password: str) -> int:
     passwords.configure(time_cost=1, memory_kib=1024)
     engine = make_engine(settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        community = Community(street=Street(name="紫荆路街道", city="巩义市"), name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        household = Household(
-            unit=Unit(building=Building(compound=compound, name="1号楼"), name="1单元"), room="301"
-        )
-        session.add(household)
-        session.flush()
+        household = one_household(session, room="301")
+        community = household.unit.building.compound.community
         create_user(
             session,
             actor=Principal.system(),

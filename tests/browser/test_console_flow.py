@@ -13,7 +13,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.schemas import ResidentIn
-from jiayuan.registry.service import add_resident
+from jiayuan.registry.service.residents import add_resident
 from jiayuan.settings import Settings
 from tests.browser.conftest import seed_secretary
 

@@ -40,7 +40,7 @@ def test_upload_shows_errors_then_imports(page: Page, live_server: str) -> None:
     page.set_input_files(
         "input[name=file]", {"name": "居民.xlsx", "mimeType": XLSX, "buffer": excel.write_rows([bad])}
     )
-    page.click("#import-form button[type=submit]")
+    page.click("#import-check")
     errors = page.locator("#import-errors")
     expect(errors).to_contain_text("未写入任何数据")
     expect(errors.locator("tbody tr")).to_have_count(1)
@@ -52,7 +52,18 @@ def test_upload_shows_errors_then_imports(page: Page, live_server: str) -> None:
     page.set_input_files(
         "input[name=file]", {"name": "居民.xlsx", "mimeType": XLSX, "buffer": excel.write_rows([ROW])}
     )
-    page.click("#import-form button[type=submit]")
+    page.click("#import-check")
+    expect(page.locator("#import-plan")).to_contain_text("将新增 1 人")
+    expect(page.locator("#import-additions")).to_contain_text(str(ROW[4]))
+    page.click("#import-run")
     expect(page.locator("#import-done")).to_contain_text("新增 1 人")
-    page.click("#import-form button[type=submit]")
-    expect(page.locator("#import-done")).to_contain_text("未变 1 人")
+    changed = list(ROW)
+    changed[8] = "139-0000-1111"
+    page.set_input_files(
+        "input[name=file]", {"name": "居民.xlsx", "mimeType": XLSX, "buffer": excel.write_rows([changed])}
+    )
+    page.click("#import-check")
+    expect(page.locator("#import-changes")).to_contain_text("手机号：")
+    expect(page.locator("#import-changes")).to_contain_text("→ 139****1111")
+    page.click("#import-run")
+    expect(page.locator("#import-done")).to_contain_text("更新 1 人")

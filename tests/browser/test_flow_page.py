@@ -13,9 +13,9 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
-from jiayuan.access import passes_service, reports
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.schemas import VisitorInvite, WatchPlateIn
+from jiayuan.access.service import passes, vehicles, visitors
 from jiayuan.accounts.service import issue_api_token
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
@@ -24,7 +24,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.models import Compound, Device, Gate, Vehicle
 from jiayuan.registry.schemas import ResidentIn
-from jiayuan.registry.service import add_resident
+from jiayuan.registry.service.residents import add_resident
 from jiayuan.settings import Settings
 from tests.browser.conftest import seed_secretary
 from tests.devices.helpers import envelope
@@ -72,7 +72,7 @@ def gates(live_settings: Settings) -> Gates:
         )
         session.add(Vehicle(plate="豫A10345", color="blue", household_id=household_id, owner_id=person.id))
         session.flush()
-        passes_service.invite_visitor(
+        visitors.invite_visitor(
             session,
             actor=SYSTEM,
             vault=vault,
@@ -85,7 +85,7 @@ def gates(live_settings: Settings) -> Gates:
                 valid_until=utcnow() + timedelta(hours=3),
             ),
         )
-        reports.add_watch_plate(
+        vehicles.add_watch_plate(
             session,
             actor=SYSTEM,
             data=WatchPlateIn(community_id=compound.community_id, plate="豫D12345", reason="协查通报"),
@@ -124,9 +124,7 @@ def resident_pass(live_settings: Settings, person_id: int) -> str:
     signer = signer_for(live_settings.pass_signing_key.get_secret_value(), live_settings.pass_key_id)
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        token = passes_service.issue_resident_pass(
-            session, actor=SYSTEM, signer=signer, person_id=person_id
-        ).token
+        token = passes.issue_resident_pass(session, actor=SYSTEM, signer=signer, person_id=person_id).token
     engine.dispose()
     return token
 

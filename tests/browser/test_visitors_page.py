@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from jiayuan.access import passes_service
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.schemas import VisitorInvite
+from jiayuan.access.service import gate_checks, visitors
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
@@ -36,7 +36,7 @@ def visitor_token(live_settings: Settings) -> str:
         session.add(Gate(compound_id=session.get_one(Unit, household.unit_id).building.compound_id,
                          code="jjhy-gate1", name="1号门"))  # fmt: skip
         for name, start in (("李四", timedelta(hours=-1)), ("王二", timedelta(days=1))):
-            visitor = passes_service.invite_visitor(
+            visitor = visitors.invite_visitor(
                 session, actor=Principal.system(), vault=vault,
                 invite=VisitorInvite(
                     household_id=household_id, name=name, phone="13800138000", plate="豫A12345",
@@ -44,7 +44,7 @@ def visitor_token(live_settings: Settings) -> str:
                 ),
             )  # fmt: skip
             if name == "李四":
-                token = passes_service.visitor_token(
+                token = visitors.visitor_token(
                     session, actor=Principal.system(), signer=signer, visitor_id=visitor.id
                 ).token
     engine.dispose()
@@ -91,7 +91,7 @@ def test_list_filter_and_cancel(
     signer = signer_for(live_settings.pass_signing_key.get_secret_value(), live_settings.pass_key_id)
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        check = passes_service.verify_at_gate(
+        check = gate_checks.verify_at_gate(
             session, actor=Principal.system(), token=visitor_token, gate_ref="jjhy-gate1", direction="in",
             public_keys=signer.public_keys(),
         )  # fmt: skip

@@ -17,19 +17,14 @@ from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Building, Community, Compound, Household, Street, Unit
+from tests.factories import one_household
 
 MAX_EXAMPLES = 12
 
 
 def _secretary_token(sessions: sessionmaker[Session]) -> str:
     with unit_of_work(sessions) as session:
-        community = Community(street=Street(name="紫荆路街道"), name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        session.add(
-            Household(unit=Unit(building=Building(compound=compound, name="1号楼"), name="1单元"), room="101")
-        )
-        session.flush()
+        community = one_household(session).unit.building.compound.community
         user = create_user(
             session,
             actor=Principal.system(),

@@ -16,7 +16,8 @@ from jiayuan.db import migrate
 from jiayuan.db.base import Base
 from jiayuan.db.migrate import alembic_config
 from jiayuan.db.session import make_engine
-from tests.conftest import BACKENDS, create_database, drop_database
+from tests.conftest import BACKENDS
+from tests.databases import create_database, drop_database
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

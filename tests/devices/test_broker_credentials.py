@@ -10,7 +10,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import credentials
 from jiayuan.devices.models import BrokerCredential
 from jiayuan.kernel.principal import Principal
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 QR = "jjhy-gate1-qr"
 SEALER = credentials.sealer_for("a-secret-key-for-sealing")

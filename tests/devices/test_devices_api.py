@@ -13,7 +13,8 @@ from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
-from tests.devices.helpers import Site, envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import Site, seed_site
 
 HB = {"uptime_s": 5, "fw": "1.0"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -19,8 +18,8 @@ from jiayuan.cli.main import app as cli
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Device
-from jiayuan.settings import get_settings
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 QR = "jjhy-gate1-qr"
 HB = {"uptime_s": 5, "fw": "1.0"}
@@ -158,15 +157,6 @@ def test_the_console_button_disables_with_a_reason(
     assert done.status_code == 303 and "notice=" in done.headers["location"]
     assert not enabled(sessions)
     assert "已停用" in client.get(done.headers["location"], headers=bearer(tokens.staff)).text
-
-
-@pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("JIAYUAN_DATABASE_URL", database_url)
-    monkeypatch.delenv("JIAYUAN_MQTT_URL", raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_the_cli_disables_and_enables(

@@ -16,7 +16,8 @@ from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.routes.devices_pages import REASON_LABELS
-from tests.devices.helpers import DOCS, doc_blocks, seed_site
+from tests.devices.helpers import DOCS, doc_blocks
+from tests.factories import seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T08:30:00+08:00")
 PIPELINE = Pipeline(topics=Topics("jiayuan"))

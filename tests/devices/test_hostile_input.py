@@ -32,8 +32,8 @@ from jiayuan.devices.service import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
-from tests.devices.helpers import seed_site
 from tests.devices.snapshot_helpers import jpeg
+from tests.factories import seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
 # Room for the deep and the huge: the size limit must not be what stops them.

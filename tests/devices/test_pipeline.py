@@ -16,7 +16,8 @@ from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, accept_http
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.principal import Principal, Role
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"), limits=Limits())

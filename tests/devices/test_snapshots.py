@@ -21,8 +21,8 @@ from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
 from jiayuan.settings import get_settings
-from tests.devices.helpers import seed_site
 from tests.devices.snapshot_helpers import jpeg, snapshot_message
+from tests.factories import seed_site
 
 CAM = "jjhy-gate1-cam"
 TOPICS = Topics("jiayuan")

@@ -1,9 +1,7 @@
-"""Broker fixtures: the project's Mosquitto (JIAYUAN_TEST_MQTT_URL), a private topic prefix per test."""
+"""Ingest fixtures on the project's Mosquitto (`mqtt_url`, `prefix`: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,22 +12,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.settings import Settings
 from tests.conftest import make_test_settings
-
-MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
-
-
-@pytest.fixture
-def mqtt_url() -> str:
-    """The test broker's URL; tests needing it are skipped (with the reason) when it is unset."""
-    if not MQTT_URL:
-        pytest.skip("JIAYUAN_TEST_MQTT_URL is not set (make services starts the project's Mosquitto)")
-    return MQTT_URL
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A topic prefix no other test run uses, so runs on the shared broker never mix."""
-    return f"jytest-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture

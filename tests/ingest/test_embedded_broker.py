@@ -26,7 +26,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal
 from tests.conftest import make_test_settings
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 PREFIX = "jiayuan"
 

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.models import DeviceEvent
 from jiayuan.kernel.clock import utcnow
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(90)]
 

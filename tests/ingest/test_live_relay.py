@@ -15,8 +15,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.devices.helpers import envelope, seed_site
-from tests.integration.accounts.helpers import make_user, token_for
+from tests.devices.helpers import envelope
+from tests.factories import make_user, seed_site, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
 

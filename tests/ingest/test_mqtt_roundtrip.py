@@ -19,7 +19,8 @@ from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 
 pytestmark = pytest.mark.mqtt
 HB = {"uptime_s": 5, "fw": "1.0"}

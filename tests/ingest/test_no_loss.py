@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.kernel.clock import utcnow
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
+from tests.factories import seed_site
 from tests.ingest.proxy import TcpProxy
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]

@@ -20,8 +20,9 @@ from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
 from tests.broker.helpers import eventually
-from tests.devices.helpers import envelope, seed_site
+from tests.devices.helpers import envelope
 from tests.devices.snapshot_helpers import jpeg
+from tests.factories import seed_site
 from tests.ingest.poison import (
     MARKER,
     install_poison,

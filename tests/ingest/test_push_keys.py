@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.access.passes import unb64url
+from jiayuan.access.pass_tokens import unb64url
 from jiayuan.devices.protocol import COMMAND_PAYLOADS, Envelope
 from jiayuan.settings import Settings
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 pytestmark = pytest.mark.mqtt
 

@@ -15,11 +15,9 @@ from jiayuan.access.models import VisitorPass
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Role
-from jiayuan.registry.models import Compound, Device, Gate
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.devices.helpers import add_person, seed_site
-from tests.integration.accounts.helpers import make_user, token_for
+from tests.factories import add_compound, add_person, make_user, seed_site, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 
@@ -36,11 +34,7 @@ def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enable
     with sessions() as session:
         site = seed_site(session)
         household, _person = add_person(session, site.compound_id)
-        far = Compound(community_id=site.other_community_id, name="远方小区", code="yf")
-        far_gate = Gate(compound=far, code="yf-gate1", name="远方1号门")
-        session.add_all([far, far_gate])
-        session.flush()
-        session.add(Device(id="yf-gate1-qr", gate_id=far_gate.id, kind="qr", name="远方 扫码"))
+        add_compound(session, site.other_community_id, "远方小区", "yf", gate="远方1号门", qr=True)
         visitor = VisitorPass(
             household_id=household, compound_id=site.compound_id, community_id=site.community_id,
             name="李四", phone_cipher=phone, phone_tail="0000", valid_from=now - timedelta(hours=1),

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck, VehiclePassage
-from jiayuan.access.passes import Signer
+from jiayuan.access.pass_tokens import Signer
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import snapshots
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
@@ -27,7 +27,7 @@ from jiayuan.registry.models import Vehicle
 from jiayuan.settings import Settings
 from jiayuan.sim.runner import run
 from jiayuan.sim.traffic import Message, SimGate, Traffic, snapshot_jpeg
-from tests.devices.helpers import add_person, seed_site
+from tests.factories import add_person, seed_site
 
 GATE = SimGate(
     id=1, compound_id=1, qr="g-qr", plate="g-plate", camera="g-cam", devices=("g-qr", "g-plate", "g-cam"),

@@ -17,8 +17,8 @@ from jiayuan.devices.models import DeadLetter, DeviceSnapshot, DeviceStatus
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import local
 from jiayuan.settings import Settings
-from tests.devices.helpers import seed_site
 from tests.devices.snapshot_helpers import jpeg
+from tests.factories import seed_site
 from tests.ingest.test_mqtt_roundtrip import wait_for
 
 pytestmark = pytest.mark.mqtt

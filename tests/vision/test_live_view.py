@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.kernel.principal import Role
 from jiayuan.web.app import create_app
+from tests.accounts.helpers import login
 from tests.conftest import make_test_settings
-from tests.devices.helpers import seed_site
-from tests.integration.accounts.helpers import login, make_user
+from tests.factories import make_user, seed_site
 
 pytestmark = pytest.mark.mqtt
 CAMERA = "jjhy-gate1-cam"
@@ -28,19 +27,15 @@ CAMERA = "jjhy-gate1-cam"
 
 @pytest.fixture
 def live_client(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, sessions: sessionmaker[Session]
+    database_url: str, mqtt_url: str, prefix: str, tmp_path: Path, sessions: sessionmaker[Session]
 ) -> Iterator[tuple[TestClient, str, str]]:
     """An app wired to the test broker under a private prefix; yields (client, broker URL, prefix)."""
-    url = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
-    if not url:
-        pytest.skip("JIAYUAN_TEST_MQTT_URL is not set (make services starts the project's Mosquitto)")
-    prefix = f"jylive-{uuid.uuid4().hex[:10]}"
-    settings = make_test_settings(database_url, tmp_path_factory.mktemp("live")).model_copy(
-        update={"mqtt_url": url, "mqtt_topic_prefix": prefix}
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix}
     )
     app = create_app(settings)
     with TestClient(app) as client:
-        yield client, url, prefix
+        yield client, mqtt_url, prefix
     relay = getattr(app.state, "live_relay", None)
     assert relay is None or not relay._client.is_connected()  # the app's shutdown closed it
 

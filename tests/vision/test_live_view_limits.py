@@ -3,10 +3,8 @@ the camera keeps sending frames."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import cv2
@@ -23,21 +21,17 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.devices.helpers import seed_site
-from tests.integration.accounts.helpers import make_user, token_for
+from tests.factories import make_user, seed_site, token_for
 
 pytestmark = pytest.mark.mqtt
 CAMERA = "jjhy-gate1-cam"
 RECHECK_S = 0.3
 
 
-def _app(settings: Settings, **update: object) -> tuple[TestClient, str, str]:
-    url = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
-    if not url:
-        pytest.skip("JIAYUAN_TEST_MQTT_URL is not set (make services starts the project's Mosquitto)")
-    prefix = f"jylimit-{uuid.uuid4().hex[:10]}"
-    app = create_app(settings.model_copy(update={"mqtt_url": url, "mqtt_topic_prefix": prefix, **update}))
-    return TestClient(app), url, prefix
+def _app(settings: Settings, url: str, prefix: str, **update: object) -> TestClient:
+    return TestClient(
+        create_app(settings.model_copy(update={"mqtt_url": url, "mqtt_topic_prefix": prefix, **update}))
+    )
 
 
 def _camera_feed(url: str, prefix: str, stop: threading.Event) -> None:
@@ -78,13 +72,13 @@ def _watch(client: TestClient, token: str) -> Iterator[float]:
 
 
 def test_the_stream_ends_once_the_viewer_is_deactivated(
-    settings: Settings, sessions: sessionmaker[Session], viewer: tuple[int, str]
+    settings: Settings, mqtt_url: str, prefix: str, sessions: sessionmaker[Session], viewer: tuple[int, str]
 ) -> None:
     user_id, token = viewer
-    client, url, prefix = _app(settings, stream_recheck_s=RECHECK_S)
+    client = _app(settings, mqtt_url, prefix, stream_recheck_s=RECHECK_S)
     stop = threading.Event()
     with client:
-        threading.Thread(target=_camera_feed, args=(url, prefix, stop), daemon=True).start()
+        threading.Thread(target=_camera_feed, args=(mqtt_url, prefix, stop), daemon=True).start()
         deactivated_at = None
         try:
             for _ in _watch(client, token):
@@ -100,13 +94,13 @@ def test_the_stream_ends_once_the_viewer_is_deactivated(
 
 
 def test_the_stream_has_a_bounded_length(
-    settings: Settings, sessions: sessionmaker[Session], viewer: tuple[int, str]
+    settings: Settings, mqtt_url: str, prefix: str, sessions: sessionmaker[Session], viewer: tuple[int, str]
 ) -> None:
     _, token = viewer
-    client, url, prefix = _app(settings, mjpeg_max_s=1.5)
+    client = _app(settings, mqtt_url, prefix, mjpeg_max_s=1.5)
     stop = threading.Event()
     with client:
-        threading.Thread(target=_camera_feed, args=(url, prefix, stop), daemon=True).start()
+        threading.Thread(target=_camera_feed, args=(mqtt_url, prefix, stop), daemon=True).start()
         started = time.monotonic()
         try:
             chunks = list(_watch(client, token))

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,28 +31,13 @@ from jiayuan.vision.pipeline import Pipeline
 from jiayuan.vision.publish import Publisher
 from jiayuan.vision.worker import run_camera
 from tests.conftest import make_test_settings
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 pytestmark = pytest.mark.mqtt
 CAMERA = "jjhy-gate1-cam"  # a camera device of gate 1 in the seeded registry
 CLIP = "person_5.mp4"
 # The clip's labelled lines (data/count/labels.csv): entering (in = up) and leaving (out = right).
 ENTRY, EXIT = "0,360,560,360", "600,432,600,0"
-
-
-@pytest.fixture
-def mqtt_url() -> str:
-    """The test broker; skipped (with the reason) only when it is not configured."""
-    url = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
-    if not url:
-        pytest.skip("JIAYUAN_TEST_MQTT_URL is not set (make services starts the project's Mosquitto)")
-    return url
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A topic prefix of this test alone."""
-    return f"jyvision-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from jiayuan.accounts import service
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
-from tests.integration.accounts.helpers import csrf_token, login, make_user, token_for
-from tests.integration.registry.helpers import build_tree
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import build_tree, make_user, token_for
 
 
 def bearer(token: str) -> dict[str, str]:

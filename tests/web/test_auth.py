@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import AuditEntry, LoginSession
 from jiayuan.kernel.principal import Role
-from tests.integration.accounts.helpers import PASSWORD, csrf_token, login, make_user, token_for
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import PASSWORD, make_user, token_for
 
 
 def test_login_sets_a_hardened_session_cookie_and_opens_the_console(

@@ -15,8 +15,8 @@ from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
-from tests.integration.accounts.helpers import csrf_token, login, make_user
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import Tree, build_tree, make_user
 
 
 def signed_in_admin(client: TestClient, sessions: sessionmaker[Session]) -> tuple[str, Tree]:
@@ -126,6 +126,7 @@ def test_audit_page_explains_a_bad_filter(client: TestClient, sessions: sessionm
 def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessionmaker[Session]) -> None:
     expected = {
         Role.ADMIN: {
+            "/console/cases",
             "/console/residents",
             "/console/residents/import",
             "/console/flow",
@@ -136,6 +137,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/audit",
         },
         Role.STAFF: {
+            "/console/cases",
             "/console/residents",
             "/console/residents/import",
             "/console/flow",
@@ -143,9 +145,15 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/cameras",
             "/console/devices",
         },
-        Role.GRID: {"/console/residents", "/console/flow", "/console/visitors", "/console/cameras"},
+        Role.GRID: {
+            "/console/cases",
+            "/console/residents",
+            "/console/flow",
+            "/console/visitors",
+            "/console/cameras",
+        },
         Role.VOLUNTEER: {"/console/flow", "/console/cameras"},
-        Role.RESIDENT: {"/console/residents", "/console/visitors"},
+        Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():
         make_user(sessions, f"u-{role.value}", role, scopes=["community:1"])

@@ -17,7 +17,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.integration.accounts.helpers import PASSWORD, login, make_user
+from tests.accounts.helpers import login
+from tests.factories import PASSWORD, make_user
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.principal import Role
 from jiayuan.registry.models import Device, Gate
-from tests.integration.accounts.helpers import device_token, make_user, token_for
-from tests.integration.registry.helpers import build_tree
+from tests.factories import build_tree, device_token, make_user, token_for
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -24,8 +24,9 @@ from jiayuan.devices import tokens as devices
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.directory import scope_resolver
-from tests.integration.accounts.helpers import PASSWORD, csrf_token, login
+from jiayuan.registry.service.directory import scope_resolver
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import PASSWORD
 from tests.web.test_scope_matrix import DEVICE_ID, World, build_world
 
 MISSING = 999999

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.kernel.principal import Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.integration.accounts.helpers import login, make_user, token_for
+from tests.accounts.helpers import login
+from tests.factories import make_user, token_for
 
 EXPECTED = {
     "x-frame-options": "DENY",

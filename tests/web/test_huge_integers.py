@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.principal import Role
-from tests.integration.accounts.helpers import make_user, token_for
+from tests.factories import make_user, token_for
 
 HUGE = "99999999999999999999"
 

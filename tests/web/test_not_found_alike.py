@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.settings import Settings
-from tests.integration.accounts.helpers import csrf_token, login
-from tests.integration.registry.helpers import make_id
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import make_id
 from tests.web.test_scope_matrix import World, build_world
 from tests.web.test_snapshot_access import store_all
 
@@ -44,6 +44,7 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "visitor_id": [("v_far", EVERYONE), ("v_outside_grid", NARROW)],
     "resident_id": [("elsewhere", EVERYONE), ("outside_grid", NARROW)],
     "household_id": [("h_far", EVERYONE), ("h201", NARROW), ("h102", frozenset({"resident"}))],
+    "case_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
@@ -57,6 +58,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/residents/{resident_id}/reveal": {"field": "id_number", "reason": "核对低保申请材料"},
     "/console/users/{user_id}/deactivate": {"reason": "核对"},
     "/console/residents/{resident_id}/reveal": {"field": "id_number", "reason": "核对低保申请材料"},
+    "/api/v1/cases/{case_id}/actions": {"action": "accept"},
+    "/console/cases/{case_id}/actions": {"action": "accept"},
 }
 
 

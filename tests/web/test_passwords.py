@@ -15,8 +15,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.devices.helpers import seed_site
-from tests.integration.accounts.helpers import PASSWORD, csrf_token, login, make_user, token_for
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import PASSWORD, make_user, seed_site, token_for
 
 NEW = "ziJing-road-7731"
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Role
 from jiayuan.web.areas import AREAS
-from tests.integration.accounts.helpers import login, make_user
-from tests.integration.registry.helpers import Tree, build_tree
+from tests.accounts.helpers import login
+from tests.factories import Tree, build_tree, make_user
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import service
-from tests.integration.accounts.helpers import make_user, token_for
-from tests.integration.registry.helpers import Tree, build_tree, make_id, person
+from jiayuan.registry.service import residents
+from tests.factories import Tree, build_tree, make_id, make_user, person, token_for
 
 BORN = date(1990, 3, 7)
 ID_NUMBER = make_id(BORN, 2)
@@ -31,9 +30,9 @@ def tree(sessions: sessionmaker[Session], vault: PiiVault) -> Tree:
         built = build_tree(session)
         system = Principal.system()
         data = person("刘莹", BORN, 2, phone="13812345678", tags=["党员"])
-        service.add_resident(session, actor=system, vault=vault, household_id=built.h101.id, data=data)
+        residents.add_resident(session, actor=system, vault=vault, household_id=built.h101.id, data=data)
         far = person("欧阳娜娜", BORN, 4)
-        service.add_resident(session, actor=system, vault=vault, household_id=built.h_far.id, data=far)
+        residents.add_resident(session, actor=system, vault=vault, household_id=built.h_far.id, data=far)
     return built
 
 

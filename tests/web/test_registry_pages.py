@@ -14,9 +14,9 @@ from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import service
-from tests.integration.accounts.helpers import csrf_token, login, make_user
-from tests.integration.registry.helpers import Tree, build_tree, make_id, person
+from jiayuan.registry.service import residents
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import Tree, build_tree, make_id, make_user, person
 
 BORN = date(1990, 3, 7)
 ID_NUMBER = make_id(BORN, 2)
@@ -28,7 +28,7 @@ def tree(sessions: sessionmaker[Session], vault: PiiVault) -> Tree:
     with unit_of_work(sessions) as session:
         built = build_tree(session)
         data = person("刘莹", BORN, 2, phone="13812345678", tags=["独居老人"])
-        service.add_resident(
+        residents.add_resident(
             session, actor=Principal.system(), vault=vault, household_id=built.h101.id, data=data
         )
     return built

@@ -22,8 +22,8 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.registry.validation import id_check_digit
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.integration.accounts.helpers import login
-from tests.integration.registry.helpers import make_id
+from tests.accounts.helpers import login
+from tests.factories import make_id
 from tests.web.test_scope_matrix import BORN, World, build_world
 
 TRUE_ID = make_id(BORN, 2)  # 刘莹 of 锦江花园 1号楼 101, inside every role's scope but police and volunteers

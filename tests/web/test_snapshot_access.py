@@ -16,8 +16,9 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
 from tests.access.test_flow_today import push
 from tests.access.test_flow_today import setup as flow_setup
+from tests.accounts.helpers import login
 from tests.devices.snapshot_helpers import jpeg, snapshot_message
-from tests.integration.accounts.helpers import login, make_user
+from tests.factories import make_user
 from tests.web.test_scope_matrix import CAMERA_SCOPE, ROLES, build_world
 
 # 锦江花园 (the property company's compound), 森海一期 (same community), 桐本南路社区 (another community).

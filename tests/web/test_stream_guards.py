@@ -19,8 +19,11 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
-from tests.integration.accounts.helpers import login, make_user, token_for
+from tests.accounts.helpers import login
+from tests.factories import make_user, token_for
 
+# The streams work beside the test, on connections of their own.
+pytestmark = pytest.mark.usefixtures("real_commits")
 RECHECK_S = 0.2
 WS = "/ws/v1/access"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint, text
@@ -209,3 +209,24 @@ class FlowBucket(Base):
     # Raised by one at every change: a live `access.flow` event carries the revision it made, so a
     # client that reloaded the counters knows which events they already hold.
     revision: Mapped[int] = mapped_column(default=0)
+
+
+FLOW_BUCKET = timedelta(minutes=5)
+# The counter columns of `FlowBucket`, in the order reports list them.
+FLOW_COUNTERS = (
+    "people_in",
+    "people_out",
+    "camera_in",
+    "camera_out",
+    "vehicles_in",
+    "vehicles_out",
+    "outside_in",
+    "outside_out",
+    "refused",
+)
+
+
+def bucket_of(at: datetime) -> datetime:
+    """The start of the 5-minute bucket holding `at` (UTC): the `FlowBucket.bucket` it counts in."""
+    at = at.astimezone(UTC)
+    return at.replace(minute=at.minute - at.minute % 5, second=0, microsecond=0)

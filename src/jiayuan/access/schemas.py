@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from jiayuan.access.states import VisitorState
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
+from jiayuan.registry.service.directory import DeviceInfo, GateInfo
 
 MAX_VISITOR_WINDOW = timedelta(days=7)
 
@@ -311,3 +313,25 @@ class FlowToday(BaseModel):
         description="最近的通行记录（新的在前），与实时推送的 access.vehicle_seen、access.pass_checked 同形"
     )
     alarms: list[dict[str, Any]] = Field(description="未解除的告警（新的在前），与 access.alarm_raised 同形")
+
+
+@dataclass(frozen=True)
+class GateRef:
+    """A gate with its compound and community."""
+
+    id: int
+    name: str
+    compound_id: int
+    community_id: int
+
+    @classmethod
+    def of_gate(cls, gate: GateInfo) -> GateRef:
+        """From a registry gate."""
+        return cls(gate.id, gate.name, gate.compound_id, gate.community_id)
+
+    @classmethod
+    def of_device(cls, device: DeviceInfo) -> GateRef | None:
+        """The gate a device stands at, if it stands at one."""
+        if device.gate_id is None or device.compound_id is None or device.community_id is None:
+            return None
+        return cls(device.gate_id, device.gate_name or "", device.compound_id, device.community_id)

@@ -201,6 +201,7 @@ ACTION_LABELS: dict[str, str] = {
     "resident.create": "登记居民",
     "resident.update": "修改居民信息",
     "resident.import": "导入居民",
+    "resident.import_check": "检查居民导入文件",
     "resident.export": "导出居民",
     "household.create": "新建住户",
     "pii.reveal": "查看完整个人信息",
@@ -211,6 +212,17 @@ ACTION_LABELS: dict[str, str] = {
     "watchlist.add": "布控车辆",
     "demo.seed": "载入演示数据",
     "keys.push": "下发通行码公钥",
+    "case.report": "上报事件",
+    "case.accept": "受理事件",
+    "case.dispatch": "派遣事件",
+    "case.arrive": "到场",
+    "case.handle": "处置事件",
+    "case.verify": "核查事件",
+    "case.close": "结案",
+    "case.return": "退回事件",
+    "case.escalate": "事件升级",
+    "case.reopen": "重开事件",
+    "case.deadline": "修改事件时限",
 }
 
 

@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import repository
-from jiayuan.accounts.service import principal_of
+from jiayuan.accounts.service import active_principal
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
@@ -39,10 +38,10 @@ def operator(session: Session, username: str | None) -> Principal:
     """Who a command acts as: the `--as` account (its role and scope apply) or the OS user."""
     if username is None:
         return os_operator()
-    user = repository.user_by_username(session, username.strip())
-    if user is None or not user.is_active:
+    principal = active_principal(session, username)
+    if principal is None:
         raise NotFound(f"用户 {username} 不存在或已停用", field="as")
-    return principal_of(user)
+    return principal
 
 
 def settings() -> Settings:

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from jiayuan.access import reports
+from jiayuan.access.service import reports
 from jiayuan.cli.common import AS_HELP, console, operator, session_scope
 
 app = typer.Typer(help="出入口 Gates and their devices.", no_args_is_help=True)
@@ -38,8 +38,8 @@ def push_keys() -> None:
     """Send the pass keys and the revocation list to every QR reader over the command topic."""
     import threading
 
-    from jiayuan.access import passes_service
-    from jiayuan.access.passes import signer_for
+    from jiayuan.access.pass_tokens import signer_for
+    from jiayuan.access.service import passes
     from jiayuan.accounts.service import record_audit
     from jiayuan.broker_link import background_client
     from jiayuan.cli.common import err_console, os_operator, settings
@@ -52,8 +52,8 @@ def push_keys() -> None:
         raise typer.Exit(2)
     signer = signer_for(config.pass_signing_key.get_secret_value(), config.pass_key_id)
     with session_scope() as session:
-        readers = passes_service.qr_readers(session)
-        material = {r: passes_service.pass_material(session, signer=signer, reader=r) for r in readers}
+        readers = passes.qr_readers(session)
+        material = {r: passes.pass_material(session, signer=signer, reader=r) for r in readers}
         # Audited before sending: a push that fails half-way still says who started it.
         record_audit(
             session,

@@ -6,6 +6,7 @@ import typer
 
 from jiayuan.cli import (
     broker,
+    cases,
     db,
     demo,
     devices,
@@ -40,6 +41,7 @@ app.add_typer(simulate.app, name="simulate")
 app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")
 app.add_typer(snapshots.app, name="snapshots")
+app.add_typer(cases.app, name="cases")
 app.command("stats")(stats.stats)
 app.command("demo")(demo.demo)
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jiayuan.access import passes_service
-from jiayuan.access.passes import Signer, signer_for
+from jiayuan.access.pass_tokens import Signer, signer_for
 from jiayuan.access.schemas import VisitorFilter
+from jiayuan.access.service import gate_checks, passes
+from jiayuan.access.service import visitors as visitors_service
 from jiayuan.access.states import VisitorState
 from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings, vault
 from jiayuan.kernel.clock import local
@@ -37,7 +38,7 @@ def issue(
         err_console.print("[red]--out 须以 .png 或 .svg 结尾[/red]")
         raise typer.Exit(2)
     with session_scope() as session:
-        issued = passes_service.issue_resident_pass(
+        issued = passes.issue_resident_pass(
             session,
             actor=operator(session, as_user),
             signer=_signer(),
@@ -62,7 +63,7 @@ def verify(
 ) -> None:
     """Check a token at a gate as the platform does; exits 1 when refused."""
     with session_scope() as session:
-        check = passes_service.verify_at_gate(
+        check = gate_checks.verify_at_gate(
             session,
             actor=operator(session, as_user),
             token=token,
@@ -101,7 +102,7 @@ def visitors(
             status=VisitorState.parse(status) if status is not None else None,
             on=on.date() if on else None,
         )
-        found = passes_service.list_visitors(
+        found = visitors_service.list_visitors(
             session,
             actor=operator(session, as_user),
             vault=vault(),

@@ -12,7 +12,8 @@ from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_
 from jiayuan.cli.progress import stage_bar
 from jiayuan.kernel.errors import RowErrors
 from jiayuan.kernel.paging import PageParams
-from jiayuan.registry import importing, service
+from jiayuan.registry.schemas import ImportReport
+from jiayuan.registry.service import importing, resident_search
 
 app = typer.Typer(help="居民 Residents: search, import and export.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def find(
     """
     with session_scope() as session:
         actor = operator(session, as_user)
-        found = service.search_residents(
+        found = resident_search.search_residents(
             session,
             actor=actor,
             vault=vault(),
@@ -89,20 +90,23 @@ def template(path: Path = typer.Argument(..., help="The .xlsx file to write.", d
 def import_(
     path: Path = typer.Argument(..., help="The .xlsx file to read.", exists=True, dir_okay=False),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    check: bool = typer.Option(
+        False, "--check", help="Only check and list what each row would add or change."
+    ),
     errors_path: Path | None = typer.Option(
         None, "--errors", help="On failure, write the rows with a 错误原因 column here.", dir_okay=False
     ),
 ) -> None:
-    """Check every row, then add or update residents; if any row is bad nothing is written."""
+    """Check every row, then add or update residents; if any row is bad nothing is written.
+
+    Columns the file lacks, unknown columns and empty cells change nothing; 清空 clears a phone, tags,
+    dates or a note. Every changed column is listed (old → new, phones masked)."""
     content = path.read_bytes()
+    run = importing.plan_import if check else importing.import_residents
     try:
         with session_scope() as session, stage_bar() as bar:
-            report = importing.import_residents(
-                session,
-                actor=operator(session, as_user),
-                vault=vault(),
-                content=content,
-                progress=bar,
+            report = run(
+                session, actor=operator(session, as_user), vault=vault(), content=content, progress=bar
             )
     except typer.Exit as stop:
         failure = stop.__cause__
@@ -110,7 +114,31 @@ def import_(
             errors_path.write_bytes(importing.error_workbook(content, failure.errors))
             err_console.print(f"已将带“错误原因”列的文件写入 {errors_path}，修改后可重新导入")
         raise
-    console.print(
-        f"导入完成：共 {report.rows} 行，新增 {report.created} 人，更新 {report.updated} 人，"
+    _print_report(report)
+
+
+def _print_report(report: ImportReport) -> None:
+    for notice in report.notices:
+        err_console.print(f"[yellow]注意[/]：{notice}")
+    updates = [p for p in report.plans if p.action == "更新"]
+    if updates:
+        table = Table(
+            "工作表",
+            "行号",
+            "姓名",
+            "改动（原值 → 新值）",
+            title="将改动的居民" if not report.written else "已改动的居民",
+        )
+        for plan in updates:
+            changes = "；".join(f"{c.column}：{c.old} → {c.new}" for c in plan.changes)
+            table.add_row(plan.sheet, str(plan.row), plan.name, changes)
+        console.print(table)
+    additions = [p.name for p in report.plans if p.action == "新增"]
+    if additions:
+        shown = "、".join(additions[:20]) + (f" 等 {report.created} 人" if report.created > 20 else "")
+        console.print(f"{'新增' if report.written else '将新增'}：{shown}")
+    counts = (
+        f"共 {report.rows} 行，新增 {report.created} 人，更新 {report.updated} 人，"
         f"未变 {report.unchanged} 人，新建 {report.households_created} 户"
     )
+    console.print(f"导入完成：{counts}" if report.written else f"检查通过，未写入：{counts}")

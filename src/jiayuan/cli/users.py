@@ -7,14 +7,14 @@ import json
 import typer
 from rich.table import Table
 
-from jiayuan.accounts import logins, passwords, repository, service
+from jiayuan.accounts import logins, passwords, service
 from jiayuan.accounts.schemas import USER_ROLES, UserOut, parse_scope
 from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Role
-from jiayuan.registry.directory import scope_resolver
+from jiayuan.registry.service.directory import scope_resolver
 
 app = typer.Typer(help="用户与令牌 Users and API tokens.", no_args_is_help=True)
 
@@ -206,12 +206,12 @@ def passwd(username: str = typer.Argument(..., help="您自己的登录名 Your 
     new = typer.prompt("新密码 New password", hide_input=True, confirmation_prompt=True)
     _configure_hashing()
     with session_scope() as session:
-        user = repository.user_by_username(session, username.strip())
-        if user is None or not user.is_active:
+        actor = service.active_principal(session, username)
+        if actor is None:
             raise Invalid("当前密码不正确", field="current_password")
         service.change_password(
             session,
-            actor=service.principal_of(user),
+            actor=actor,
             current_password=current,
             new_password=new,
             keep_cookie=None,

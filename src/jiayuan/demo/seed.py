@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, record_audit
 from jiayuan.db.base import table_of
+from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.demo.accounts import DEMO_ACCOUNTS, RESIDENT_HOME, DemoAccount
 from jiayuan.demo.layout import (
     CITY,
@@ -47,7 +48,7 @@ from jiayuan.registry.models import (
     Vehicle,
 )
 from jiayuan.registry.schemas import Place, ResidentIn
-from jiayuan.registry.service import PHONE_CONTEXT, resident_columns
+from jiayuan.registry.service.residents import PHONE_CONTEXT, resident_columns
 
 # The one seed of the demo: change it and every name, ID number and plate changes.
 DEMO_SEED = 20261127
@@ -211,7 +212,7 @@ def _write_households(
     `add_resident` writes through), so the rows are exactly what it stores: encrypted, hashed,
     tails and pinyin.
     """
-    household_ids = _insert_ids(
+    household_ids = insert_returning_ids(
         session, _HOUSEHOLDS, [{"unit_id": units[_unit_key(p)].id, "room": p.room} for p in plans]
     )
     people: list[dict[str, Any]] = []
@@ -227,7 +228,7 @@ def _write_households(
             row, person_tags = _resident_row(vault, person, place)
             people.append(row | {"household_id": household_id})
             people_tags.append(person_tags)
-    resident_ids = _insert_ids(session, _RESIDENTS, people)
+    resident_ids = insert_returning_ids(session, _RESIDENTS, people)
     tags = [
         {"resident_id": resident_id, "tag": tag}
         for resident_id, person_tags in zip(resident_ids, people_tags, strict=True)
@@ -260,16 +261,6 @@ def _unit_key(plan: HouseholdPlan) -> tuple[str, str, str]:
 
 def _home_key(plan: HouseholdPlan) -> tuple[str, str, str, str]:
     return plan.compound, plan.building, plan.unit, plan.room
-
-
-def _insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in batched statements and return their ids in the order given.
-
-    Core inserts, not ORM bulk inserts: the ORM splits a batch wherever a column is None in some
-    rows (phones of children), which turns 7,000 rows into thousands of statements on PostgreSQL.
-    """
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.connection().execute(stmt, rows).scalars())
 
 
 _HOUSEHOLDS = table_of(Household)

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from jiayuan.devices import policies
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 CAMERA_KINDS = frozenset({"cam", "camera", "camera_360", "plate_camera"})
 

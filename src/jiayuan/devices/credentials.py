@@ -23,7 +23,7 @@ from jiayuan.devices.events import DeviceAccessChanged
 from jiayuan.devices.models import BrokerCredential
 from jiayuan.kernel.keys import Sealer, UnsealError
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
+from jiayuan.registry.service import directory
 
 log = logging.getLogger(__name__)
 

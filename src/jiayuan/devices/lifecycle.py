@@ -18,8 +18,8 @@ from jiayuan.devices import policies
 from jiayuan.devices.events import DeviceAccessChanged
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import device_switch, directory
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.service import devices, directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 REASON_MAX = 200
 
@@ -56,7 +56,7 @@ def _switch(
         raise Invalid("请填写原因", field="reason")
     if len(reason) > REASON_MAX:
         raise Invalid(f"原因不能超过 {REASON_MAX} 个字", field="reason")
-    switched = device_switch.set_enabled(session, device_id=device_id, enabled=enabled)
+    switched = devices.set_enabled(session, device_id=device_id, enabled=enabled)
     if switched is None:  # removed meanwhile
         raise NotFound("设备不存在", field="device_id")
     # The actor's own audit row below names them and the reason; the revocation itself is the platform's.

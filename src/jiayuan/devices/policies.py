@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.directory import DeviceInfo
 from jiayuan.registry.policies import covers_gate
+from jiayuan.registry.service.directory import DeviceInfo
 
 # The roles that work the gates: they see gates, flow and alarms and watch the cameras.
 GATE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER})

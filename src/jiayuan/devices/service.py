@@ -21,11 +21,12 @@ from jiayuan.devices.decode import Event, Limits, Rejected, Status, decode, deco
 from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateChanged
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.protocol import Envelope, Heartbeat, Topics
+from jiayuan.devices.schemas import DeadLetterOut
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Unauthorized
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 RAW_KEPT = 4096
 # Keys per query when reading stored events back.
@@ -491,7 +492,7 @@ def list_dead_letters(
     reason: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
-) -> list[DeadLetter]:
+) -> list[DeadLetterOut]:
     """The newest dead letters, optionally of one device or reason."""
     policies.require_can_inspect(actor)
     query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(min(max(limit, 1), 500))
@@ -503,7 +504,21 @@ def list_dead_letters(
         query = query.where(DeadLetter.id < before_id)
     rows = list(session.scalars(query))
     allowed = _visible_devices(session, actor, [r.device_id for r in rows])
-    return [r for r in rows if r.device_id in allowed]
+    return [_dead_letter_out(r) for r in rows if r.device_id in allowed]
+
+
+def _dead_letter_out(letter: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=letter.id,
+        received_at=letter.received_at,
+        channel=letter.channel,
+        topic=letter.topic,
+        device_id=letter.device_id,
+        reason=letter.reason,
+        detail=letter.detail,
+        raw=letter.raw.decode("utf-8", errors="replace"),
+        raw_size=letter.raw_size,
+    )
 
 
 def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo, DeviceStatus | None]]:

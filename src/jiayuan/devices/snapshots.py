@@ -32,8 +32,8 @@ from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
-from jiayuan.registry.directory import DeviceInfo
+from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 _SAFE_ID = re.compile(SNAPSHOT_ID_PATTERN)
 _SAFE_DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -10,7 +10,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import TokenIssued
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import directory
+from jiayuan.registry.service import directory
 
 
 def issue_device_token(

@@ -6,7 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from jiayuan.access import service as access
+from jiayuan.access.events import AlarmRaised
+from jiayuan.access.service import gate_events
+from jiayuan.bus.bus import pending
+from jiayuan.cases import service as cases
+from jiayuan.cases.schemas import AlarmCase
 from jiayuan.devices import service as devices
 from jiayuan.devices.service import BatchOutcome
 from jiayuan.kernel.principal import Principal
@@ -15,8 +19,9 @@ from jiayuan.kernel.principal import Principal
 def dispatch(
     session: Session, outcome: BatchOutcome, *, public_keys: dict[str, str], now: datetime | None = None
 ) -> None:
-    """Let the access domain react to the batch's new events before the batch commits."""
-    access.handle_device_events(
+    """Let the access domain react to the batch's new events, and every alarm it raised open its case,
+    before the batch commits."""
+    gate_events.handle_device_events(
         session,
         actor=Principal.system(),
         accepted=outcome.accepted,
@@ -24,11 +29,28 @@ def dispatch(
         public_keys=public_keys,
         now=now,
     )
+    open_cases(session)
 
 
-def check_liveness(session: Session, *, now: datetime) -> None:
-    """Raise `device_offline` for every gate device whose silence fell due."""
+def every_second(session: Session, *, now: datetime) -> None:
+    """The checks that fall due with time: `device_offline` for every gate device whose silence fell due
+    (with its case), and the escalation of every case whose step fell due."""
     system = Principal.system()
     silent = devices.claim_silent(session, actor=system, now=now)
     if silent:
-        access.raise_device_offline(session, actor=system, devices=silent, now=now)
+        gate_events.raise_device_offline(session, actor=system, devices=silent, now=now)
+        open_cases(session)
+    cases.escalate_overdue(session, actor=system, now=now)
+
+
+def open_cases(session: Session) -> None:
+    """A case for every gate alarm raised so far in this transaction that has none yet."""
+    alarms = [e for e in pending(session) if isinstance(e, AlarmRaised)]
+    raised = [
+        AlarmCase(
+            a.alarm_id, a.type, a.community_id, a.compound_id, a.gate_id, a.device_id, a.summary, a.evidence
+        )
+        for a in alarms
+    ]
+    if raised:
+        cases.open_from_alarms(session, actor=Principal.system(), alarms=raised)

@@ -23,8 +23,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import passes_service
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
+from jiayuan.access.service import passes
 from jiayuan.broker_link import live_feed_signer, make_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
@@ -282,7 +282,7 @@ class IngestLoop:
         try:
             with unit_of_work(self.sessions) as session:
                 material = {
-                    reader: passes_service.pass_material(session, signer=signer, reader=reader)
+                    reader: passes.pass_material(session, signer=signer, reader=reader)
                     for reader in device_ids
                 }
         except Exception as exc:
@@ -370,13 +370,13 @@ class IngestLoop:
             return devices.park(session, actor=Principal.system(), message=step.raw, rejection=step.rejection)
 
     def _liveness(self) -> None:
-        """Once a second: raise `device_offline` for devices whose silence fell due."""
+        """Once a second: what falls due with time (silent devices, overdue cases: handlers.every_second)."""
         if time.monotonic() < self._next_liveness:
             return
         self._next_liveness = time.monotonic() + 1.0
         try:
             with self._transaction() as session:
-                handlers.check_liveness(session, now=utcnow())
+                handlers.every_second(session, now=utcnow())
         except Exception as exc:
             if is_outage(exc):
                 self._outage.failed(exc, held=self._inbox.qsize())

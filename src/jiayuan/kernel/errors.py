@@ -59,6 +59,7 @@ class RowError:
     row: int
     column: str
     reason: str
+    sheet: str | None = None  # the worksheet, when a workbook has several
 
 
 @dataclass

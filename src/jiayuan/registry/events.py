@@ -22,3 +22,11 @@ class ResidentUpdated(DomainEvent):
     resident_id: int
     household_id: int
     fields: tuple[str, ...]
+
+
+class ResidentsImported(DomainEvent):
+    """An Excel import added and changed residents of a community (one event per community, not per row)."""
+
+    name: ClassVar[str] = "registry.residents_imported"
+    created: int
+    updated: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -425,3 +425,36 @@ class ShopOut(BaseModel):
     business: str
     operator_name: str
     operator_phone_masked: str | None
+
+
+class FieldChange(BaseModel):
+    """One column of one row that an import changes (phones masked)."""
+
+    column: str
+    old: str
+    new: str
+
+
+class RowPlan(BaseModel):
+    """What an import does with one row: a new resident, or the columns it changes on a stored one."""
+
+    sheet: str
+    row: int
+    name: str
+    action: Literal["新增", "更新"]
+    changes: list[FieldChange] = []
+
+
+class ImportReport(BaseModel):
+    """What an import did (`written`), or would do after a check: counts, every row it changes (old →
+    new), the first 100 rows it adds, and what in the file it will not read (unknown columns, sheets
+    without the resident header)."""
+
+    written: bool
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    households_created: int
+    plans: list[RowPlan]
+    notices: list[str]

@@ -53,11 +53,13 @@ def validate_id_number(raw: str, *, field: str = "id_number") -> str:
 
 
 def normalise_phone(raw: str) -> str:
-    """Digits (and one dash for landlines) without spaces, +86 or full-width characters."""
+    """Digits (and one dash for landlines) without spaces, +86 or full-width characters; a mobile
+    written in groups (138-1234-5678, 138 1234 5678) loses its dashes like its spaces."""
     text = raw.strip().translate(_FULL_WIDTH).replace(" ", "")
     if text.startswith("+86"):
         text = text[3:]
-    return text
+    plain = text.replace("-", "")
+    return plain if _MOBILE.match(plain) else text
 
 
 def validate_phone(raw: str, *, field: str = "phone") -> str:

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from jiayuan.access import passes_service
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.schemas import VisitorInvite
+from jiayuan.access.service import visitors
 from jiayuan.broker_link import make_client
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
@@ -21,7 +21,7 @@ from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry import directory
+from jiayuan.registry.service import directory
 from jiayuan.settings import Settings
 from jiayuan.sim.traffic import Message, SimGate, Traffic
 
@@ -50,7 +50,7 @@ def load_gates(session: Session, settings: Settings, *, visitors_per_gate: int =
         tokens = []
         for person_id, household_id in people[:visitors_per_gate]:
             del person_id
-            visitor = passes_service.invite_visitor(
+            visitor = visitors.invite_visitor(
                 session,
                 actor=system,
                 vault=vault,
@@ -64,9 +64,7 @@ def load_gates(session: Session, settings: Settings, *, visitors_per_gate: int =
                 ),
             )
             tokens.append(
-                passes_service.visitor_token(
-                    session, actor=system, signer=signer, visitor_id=visitor.id
-                ).token
+                visitors.visitor_token(session, actor=system, signer=signer, visitor_id=visitor.id).token
             )
         gates.append(
             SimGate(

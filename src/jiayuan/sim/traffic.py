@@ -13,7 +13,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from jiayuan.access.passes import Signer
+from jiayuan.access.pass_tokens import Signer
 from jiayuan.devices.protocol import EventType, Topics, event_body, status_body, timestamp
 from jiayuan.kernel.clock import LOCAL_TZ
 from jiayuan.kernel.ids import new_event_id

@@ -28,6 +28,8 @@ from jiayuan.web.routes import (
     accounts_api,
     api_docs,
     auth_pages,
+    cases_api,
+    cases_pages,
     console_pages,
     devices_api,
     devices_pages,
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(access_pages.router)
     app.include_router(visitor_pages.router)
     app.include_router(stats_api.router)
+    app.include_router(cases_api.router)
+    app.include_router(cases_pages.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from jiayuan.access.policies import may_list_visitors, may_view_gates
 from jiayuan.accounts.policies import may_manage_users, may_read_audit
+from jiayuan.cases.policies import may_read as may_read_cases
 from jiayuan.devices.policies import may_inspect, may_view_cameras
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.policies import may_change_registry, may_read_residents
@@ -43,6 +44,14 @@ AREAS = (
         icon="表",
         text="用 Excel 批量导入、导出居民信息，逐行校验，出错不写入。",
         may_open=may_change_registry,
+    ),
+    Area(
+        href="/console/cases",
+        title="事件",
+        nav="事件",
+        icon="事",
+        text="一键报警、门岗告警与居民诉求：受理、派遣、到场、处置、核查、结案，超时自动升级。",
+        may_open=may_read_cases,
     ),
     Area(
         href="/console/flow",

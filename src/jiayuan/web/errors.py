@@ -41,7 +41,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.field:
             body["field"] = exc.field
         if isinstance(exc, RowErrors):
-            body["errors"] = [{"row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors]
+            body["errors"] = [
+                {"sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors
+            ]
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
 

@@ -15,8 +15,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access import passes_service
 from jiayuan.access.events import PassRevoked
+from jiayuan.access.service import passes
 from jiayuan.broker_link import background_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
@@ -46,8 +46,8 @@ class ReaderUpdates:
         # with the newest list; readers keep the highest version they have seen.
         with unit_of_work(self._sessions) as session:
             payloads: dict[str, dict[str, Any]] = {
-                reader: passes_service.revocations_payload(session, reader=reader)
-                for reader in passes_service.qr_readers(session)
+                reader: passes.revocations_payload(session, reader=reader)
+                for reader in passes.qr_readers(session)
             }
         for device_id, payload in payloads.items():
             body = commands.build(device_id, "revocations", payload)

@@ -8,9 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from jiayuan.access import passes_service, reports
-from jiayuan.access import service as access
-from jiayuan.access.passes import Signer, signer_for
+from jiayuan.access.pass_tokens import Signer, signer_for
 from jiayuan.access.schemas import (
     AlarmOut,
     CheckOut,
@@ -31,6 +29,9 @@ from jiayuan.access.schemas import (
     VisitorOut,
     WatchPlateIn,
 )
+from jiayuan.access.service import alarms as alarms_service
+from jiayuan.access.service import gate_checks, passes, reports, vehicles
+from jiayuan.access.service import visitors as visitors_service
 from jiayuan.access.states import VisitorState
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
@@ -98,15 +99,15 @@ def keys(_principal: CurrentPrincipal, context: ContextDep) -> list[PublicKeyOut
 @router.get("/passes/revocations", response_model=RevocationsOut)
 def revocations(principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
     """The revocation list of the caller's communities with its version."""
-    version, refs = passes_service.revocation_list(session, actor=principal)
+    version, refs = passes.revocation_list(session, actor=principal)
     return RevocationsOut(version=version, revoked=refs)
 
 
 @router.post("/passes/revocations", response_model=RevocationsOut, status_code=201)
 def revoke(body: RevokeIn, principal: CurrentPrincipal, session: SessionDep) -> RevocationsOut:
     """Revoke a person's passes (`p:ID`), a visitor pass (`v:ID`) or one pass (its nonce)."""
-    passes_service.revoke(session, actor=principal, data=body)
-    version, refs = passes_service.revocation_list(session, actor=principal)
+    passes.revoke(session, actor=principal, data=body)
+    version, refs = passes.revocation_list(session, actor=principal)
     return RevocationsOut(version=version, revoked=refs)
 
 
@@ -126,7 +127,7 @@ def resident_pass(
     person_id = body.person_id or principal.person_id
     if person_id is None:
         raise Invalid("请指定居民编号", field="person_id")
-    return passes_service.issue_resident_pass(
+    return passes.issue_resident_pass(
         session,
         actor=principal,
         signer=_signer(context),
@@ -140,7 +141,7 @@ def verify(
     body: VerifyRequest, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> CheckOut:
     """Check a scanned token at a gate and record the decision."""
-    check = passes_service.verify_at_gate(
+    check = gate_checks.verify_at_gate(
         session,
         actor=principal,
         token=body.token,
@@ -156,11 +157,11 @@ def invite(
     body: VisitorInvite, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> VisitorOut:
     """A household invites a visitor; the answer carries the visitor's QR token."""
-    visitor = passes_service.invite_visitor(session, actor=principal, vault=context.vault, invite=body)
-    token = passes_service.visitor_token(
+    visitor = visitors_service.invite_visitor(session, actor=principal, vault=context.vault, invite=body)
+    token = visitors_service.visitor_token(
         session, actor=principal, signer=_signer(context), visitor_id=visitor.id
     )
-    out = passes_service.describe_visitors(session, [visitor], vault=context.vault)[0]
+    out = visitors_service.describe_visitors(session, [visitor], vault=context.vault)[0]
     return out.model_copy(update={"token": token.token})
 
 
@@ -189,7 +190,7 @@ def visitors(
 ) -> Page[VisitorOut]:
     """Visitor passes in scope, newest first: the household's own, the compound's, the community's."""
     criteria = VisitorFilter(compound_id=compound_id, household_id=household_id, status=status, on=on)
-    return passes_service.list_visitors(
+    return visitors_service.list_visitors(
         session,
         actor=principal,
         vault=context.vault,
@@ -203,7 +204,7 @@ def visitor(
     visitor_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> VisitorOut:
     """One visitor pass (the phone masked)."""
-    return passes_service.show_visitor(session, actor=principal, vault=context.vault, visitor_id=visitor_id)
+    return visitors_service.show_visitor(session, actor=principal, vault=context.vault, visitor_id=visitor_id)
 
 
 @router.post(
@@ -219,10 +220,10 @@ def cancel_visitor(
     body: VisitorCancel | None = None,
 ) -> VisitorOut:
     """撤销: every gate refuses the pass from now on (reason `revoked`); audited."""
-    cancelled = passes_service.cancel_visitor(
+    cancelled = visitors_service.cancel_visitor(
         session, actor=principal, visitor_id=visitor_id, reason=body.reason if body else None
     )
-    return passes_service.describe_visitors(session, [cancelled], vault=context.vault)[0]
+    return visitors_service.describe_visitors(session, [cancelled], vault=context.vault)[0]
 
 
 class IsolationOut(BaseModel):
@@ -237,7 +238,7 @@ class IsolationOut(BaseModel):
 @router.post("/isolations", response_model=IsolationOut, status_code=201)
 def isolate(body: IsolationIn, principal: CurrentPrincipal, session: SessionDep) -> IsolationOut:
     """Record a home isolation (consent, purpose, end date) that the gates enforce."""
-    record = passes_service.record_isolation(session, actor=principal, data=body)
+    record = passes.record_isolation(session, actor=principal, data=body)
     return IsolationOut(
         id=record.id, person_id=record.person_id, starts_at=record.starts_at, ends_at=record.ends_at
     )
@@ -252,7 +253,7 @@ def overnight(principal: CurrentPrincipal, session: SessionDep) -> list[Presence
 @router.post("/watch-plates", status_code=201)
 def watch(body: WatchPlateIn, principal: CurrentPrincipal, session: SessionDep) -> dict[str, str]:
     """Put a plate on the watch list; a read at any gate of the community raises an alarm."""
-    entry = reports.add_watch_plate(session, actor=principal, data=body)
+    entry = vehicles.add_watch_plate(session, actor=principal, data=body)
     return {"plate": entry.plate}
 
 
@@ -267,5 +268,5 @@ def alarms(
     """Gate alarms in scope, newest first."""
     return [
         AlarmOut.model_validate(a)
-        for a in access.list_alarms(session, actor=principal, state=state, type=type, limit=limit)
+        for a in alarms_service.list_alarms(session, actor=principal, state=state, type=type, limit=limit)
     ]

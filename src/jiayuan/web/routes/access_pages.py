@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from jiayuan.access import reports
 from jiayuan.access.schemas import (
     ALARM_LABELS,
     CATEGORY_LABELS,
@@ -15,6 +14,7 @@ from jiayuan.access.schemas import (
     PASS_KIND_LABELS,
     REASON_LABELS,
 )
+from jiayuan.access.service import reports
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep

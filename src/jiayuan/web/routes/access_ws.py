@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from jiayuan.access import policies, reports
+from jiayuan.access import policies
+from jiayuan.access.service import reports
 from jiayuan.bus.hub import Filter, Message, hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError

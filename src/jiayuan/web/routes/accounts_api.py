@@ -31,7 +31,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import credentials
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
-from jiayuan.registry.directory import scope_resolver
+from jiayuan.registry.service.directory import scope_resolver
 from jiayuan.web.auth import (
     SESSION_COOKIE,
     AdminPrincipal,

@@ -17,7 +17,7 @@ from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.directory import scope_resolver
+from jiayuan.registry.service.directory import scope_resolver
 from jiayuan.web.areas import areas_for
 from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal, require_current_password
 from jiayuan.web.deps import ContextDep, SessionDep

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from jiayuan.access import service as access
-from jiayuan.access.passes import signer_for
+from jiayuan.access.pass_tokens import signer_for
+from jiayuan.access.service import gate_events
 from jiayuan.devices import lifecycle, service, snapshots
-from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.protocol import DeviceId, SnapshotId
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
@@ -82,7 +81,7 @@ def push_event(
         pipeline=device_pipeline(context.settings),
     )
     signer = signer_for(context.settings.pass_signing_key.get_secret_value(), context.settings.pass_key_id)
-    access.handle_device_events(
+    gate_events.handle_device_events(
         session,
         actor=Principal.system(),
         accepted=outcome.accepted,
@@ -98,20 +97,6 @@ def push_event(
     return JSONResponse(result.model_dump(), status_code=422)
 
 
-def _out(letter: DeadLetter) -> DeadLetterOut:
-    return DeadLetterOut(
-        id=letter.id,
-        received_at=letter.received_at,
-        channel=letter.channel,
-        topic=letter.topic,
-        device_id=letter.device_id,
-        reason=letter.reason,
-        detail=letter.detail,
-        raw=letter.raw.decode("utf-8", errors="replace"),
-        raw_size=letter.raw_size,
-    )
-
-
 @router.get("/dead-letters", response_model=list[DeadLetterOut])
 def dead_letters(
     principal: CurrentPrincipal,
@@ -122,10 +107,9 @@ def dead_letters(
     before_id: Annotated[RowIdInt | None, Query()] = None,
 ) -> list[DeadLetterOut]:
     """The newest refused messages with their reason and the first bytes as received."""
-    letters = service.list_dead_letters(
+    return service.list_dead_letters(
         session, actor=principal, device_id=device_id, reason=reason, limit=limit, before_id=before_id
     )
-    return [_out(letter) for letter in letters]
 
 
 @router.get("/dead-letters/counts", response_model=list[DeadLetterCountOut])

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
-from jiayuan.registry import service
 from jiayuan.registry.schemas import (
     MAX_ID,
     BuildingOut,
@@ -25,6 +24,7 @@ from jiayuan.registry.schemas import (
     UnitOut,
     VehicleOut,
 )
+from jiayuan.registry.service import resident_search, residents, structure
 from jiayuan.web.auth import CurrentPrincipal, client_ip
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
@@ -62,7 +62,7 @@ def search_residents(
     A full ID number or phone in `q` is a reveal: admins and staff only, with `reason`, audited and
     limited per account (docs/privacy.md).
     """
-    return service.search_residents(
+    return resident_search.search_residents(
         session,
         actor=principal,
         vault=context.vault,
@@ -79,7 +79,7 @@ def get_resident(
     resident_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> ResidentOut:
     """One resident, masked."""
-    return service.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
+    return residents.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
 
 
 @router.post("/residents", response_model=ResidentOut, status_code=201, responses=_WRITE_ERRORS)
@@ -87,10 +87,10 @@ def add_resident(
     body: ResidentCreate, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> ResidentOut:
     """Register a resident in a household (admin and staff of its community)."""
-    resident = service.add_resident(
+    resident = residents.add_resident(
         session, actor=principal, vault=context.vault, household_id=body.household_id, data=body
     )
-    return service.show_resident(session, actor=principal, vault=context.vault, resident_id=resident.id)
+    return residents.show_resident(session, actor=principal, vault=context.vault, resident_id=resident.id)
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentOut, responses=_WRITE_ERRORS)
@@ -102,10 +102,10 @@ def update_resident(
     context: ContextDep,
 ) -> ResidentOut:
     """Change some fields of a resident; the same rules as for a new one."""
-    service.update_resident(
+    residents.update_resident(
         session, actor=principal, vault=context.vault, resident_id=resident_id, patch=body
     )
-    return service.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
+    return residents.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
 
 
 @router.post("/residents/{resident_id}/reveal", response_model=RevealOut, responses=_ERRORS)
@@ -118,7 +118,7 @@ def reveal(
     context: ContextDep,
 ) -> RevealOut:
     """The full ID number or phone, for admin and staff, with a reason; every reveal is audited."""
-    return service.reveal(
+    return residents.reveal(
         session,
         actor=principal,
         vault=context.vault,
@@ -131,7 +131,7 @@ def reveal(
 @router.get("/communities", response_model=list[CommunityOut], responses=_ERRORS)
 def communities(principal: CurrentPrincipal, session: SessionDep) -> list[CommunityOut]:
     """Communities in the caller's scope."""
-    return service.list_communities(session, actor=principal)
+    return structure.list_communities(session, actor=principal)
 
 
 @router.get("/compounds", response_model=list[CompoundOut], responses=_ERRORS)
@@ -139,7 +139,7 @@ def compounds(
     principal: CurrentPrincipal, session: SessionDep, community_id: ParentId = None
 ) -> list[CompoundOut]:
     """Compounds in scope, optionally of one community."""
-    return service.list_compounds(session, actor=principal, community_id=community_id)
+    return structure.list_compounds(session, actor=principal, community_id=community_id)
 
 
 @router.get("/buildings", response_model=list[BuildingOut], responses=_ERRORS)
@@ -147,13 +147,13 @@ def buildings(
     principal: CurrentPrincipal, session: SessionDep, compound_id: ParentId = None
 ) -> list[BuildingOut]:
     """Buildings in scope, optionally of one compound."""
-    return service.list_buildings(session, actor=principal, compound_id=compound_id)
+    return structure.list_buildings(session, actor=principal, compound_id=compound_id)
 
 
 @router.get("/units", response_model=list[UnitOut], responses=_ERRORS)
 def units(principal: CurrentPrincipal, session: SessionDep, building_id: ParentId = None) -> list[UnitOut]:
     """Units in scope, optionally of one building."""
-    return service.list_units(session, actor=principal, building_id=building_id)
+    return structure.list_units(session, actor=principal, building_id=building_id)
 
 
 @router.get("/households", response_model=Page[HouseholdOut], responses=_ERRORS)
@@ -165,7 +165,7 @@ def households(
     size: PageSize = 20,
 ) -> Page[HouseholdOut]:
     """Households in scope with their member counts, optionally of one unit."""
-    return service.list_households(
+    return structure.list_households(
         session, actor=principal, unit_id=unit_id, page=PageParams(page=page, size=size)
     )
 
@@ -175,7 +175,7 @@ def household(
     household_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> HouseholdOut:
     """One household with its members (masked) and vehicles."""
-    return service.show_household(session, actor=principal, vault=context.vault, household_id=household_id)
+    return structure.show_household(session, actor=principal, vault=context.vault, household_id=household_id)
 
 
 @router.get("/vehicles", response_model=Page[VehicleOut], responses=_ERRORS)
@@ -187,13 +187,15 @@ def vehicles(
     size: PageSize = 20,
 ) -> Page[VehicleOut]:
     """Resident vehicles in scope, optionally by plate."""
-    return service.list_vehicles(session, actor=principal, plate=plate, page=PageParams(page=page, size=size))
+    return structure.list_vehicles(
+        session, actor=principal, plate=plate, page=PageParams(page=page, size=size)
+    )
 
 
 @router.get("/grids", response_model=list[GridOut], responses=_ERRORS)
 def grids(principal: CurrentPrincipal, session: SessionDep, community_id: ParentId = None) -> list[GridOut]:
     """Grids and the buildings they cover."""
-    return service.list_grids(session, actor=principal, community_id=community_id)
+    return structure.list_grids(session, actor=principal, community_id=community_id)
 
 
 @router.get("/shops", response_model=Page[ShopOut], responses=_ERRORS)
@@ -205,6 +207,6 @@ def shops(
     size: PageSize = 20,
 ) -> Page[ShopOut]:
     """Shops on the commercial streets in scope."""
-    return service.list_shops(
+    return structure.list_shops(
         session, actor=principal, community_id=community_id, page=PageParams(page=page, size=size)
     )

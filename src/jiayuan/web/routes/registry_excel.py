@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
-from pydantic import BaseModel
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, RowErrors
-from jiayuan.registry import excel, importing
+from jiayuan.registry import excel
 from jiayuan.registry.policies import may_reveal, require_can_change_registry
-from jiayuan.registry.schemas import REASON_MIN
+from jiayuan.registry.schemas import REASON_MIN, ImportReport
+from jiayuan.registry.service import importing
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.import_worker import run_import
 from jiayuan.web.templating import render
 
 api = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -29,16 +29,6 @@ _IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "只有管理员和社区工作人员可以导入"},
     422: {"description": "文件无法读取，或列出每一行的错误（行号、列名、原因），未写入任何数据"},
 }
-
-
-class ImportResult(BaseModel):
-    """What an import did."""
-
-    rows: int
-    created: int
-    updated: int
-    unchanged: int
-    households_created: int
 
 
 def _attachment(content: bytes, stem: str) -> Response:
@@ -83,17 +73,19 @@ def resident_template(principal: CurrentPrincipal) -> Response:
     return _attachment(importing.template_workbook(), "residents-template")
 
 
-@api.post("/residents/import", response_model=ImportResult, responses=_IMPORT_ERRORS)
+@api.post("/residents/import", response_model=ImportReport, responses=_IMPORT_ERRORS)
 async def import_residents(
     file: Annotated[UploadFile, File(description="居民信息表 .xlsx")],
     principal: CurrentPrincipal,
     session: SessionDep,
     context: ContextDep,
-) -> ImportResult:
-    """Check every row, then write them all; 422 with every row's errors and nothing written otherwise."""
+    dry_run: Annotated[bool, Query(description="只检查并列出每行将新增或改动的内容，不写入")] = False,
+) -> ImportReport:
+    """Check every row, then write them all (or, with `dry_run`, only say what would change); 422 with
+    every row's errors and nothing written otherwise. Columns the file lacks and empty cells change
+    nothing; 清空 clears an optional column."""
     content = await _upload(file)
-    report = importing.import_residents(session, actor=principal, vault=context.vault, content=content)
-    return ImportResult.model_validate(asdict(report))
+    return await run_import(context, session, actor=principal, content=content, write=not dry_run)
 
 
 @pages.get("/residents/import")
@@ -108,29 +100,27 @@ def import_page(request: Request, principal: PagePrincipal) -> Response:
 async def import_upload(
     request: Request,
     principal: PagePrincipal,
+    session: SessionDep,
     context: ContextDep,
     file: Annotated[UploadFile, File()],
+    mode: Annotated[Literal["check", "import"], Form()] = "check",
 ) -> Response:
-    """Run an import from the form; show what was done, or every bad row and a workbook marking them."""
+    """Check a file (what each row would add or change) or import it; show the report, or every bad
+    row and a workbook marking them."""
     values: dict[str, Any] = {"result": None, "errors": [], "problem": None, "filename": file.filename or ""}
     status = 200
     try:
         content = await _upload(file)
-        with context.sessions() as session:
-            try:
-                values["result"] = importing.import_residents(
-                    session, actor=principal, vault=context.vault, content=content
-                )
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        write = mode == "import"
+        values["result"] = await run_import(context, session, actor=principal, content=content, write=write)
     except RowErrors as failure:
+        session.rollback()  # the page is answered normally: nothing of a refused import may commit
         status = 422
         values["errors"] = failure.errors
         marked = importing.error_workbook(content, failure.errors)
         values["error_workbook"] = base64.b64encode(marked).decode("ascii")
     except JiayuanError as problem:
+        session.rollback()
         status = problem.status
         values["problem"] = problem.message
     if request.headers.get("HX-Request"):

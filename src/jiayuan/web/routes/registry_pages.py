@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
-from jiayuan.registry import service
 from jiayuan.registry.policies import may_reveal
 from jiayuan.registry.schemas import REASON_MIN, RevealIn
+from jiayuan.registry.service import resident_search, residents, structure
 from jiayuan.web.auth import PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.templating import render
@@ -38,7 +38,7 @@ def residents_page(
     error: str | None = None
     results = None
     try:
-        results = service.search_residents(
+        results = resident_search.search_residents(
             session,
             actor=principal,
             vault=context.vault,
@@ -73,7 +73,7 @@ def resident_page(
     request: Request, resident_id: RowId, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """One resident, masked, with the reveal form for those who may use it."""
-    resident = service.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
+    resident = residents.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
     values = {"r": resident, "may_reveal": may_reveal(principal), "reason_min": REASON_MIN}
     return render(request, "registry/resident.html", values)
 
@@ -102,7 +102,7 @@ def reveal(
             status_code=422 if not request.headers.get("hx-request") else 200,
         )
     try:
-        shown = service.reveal(
+        shown = residents.reveal(
             session,
             actor=principal,
             vault=context.vault,
@@ -127,7 +127,7 @@ def household_page(
     request: Request, household_id: RowId, principal: PagePrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
     """A household: its members (masked) and vehicles."""
-    household = service.show_household(
+    household = structure.show_household(
         session, actor=principal, vault=context.vault, household_id=household_id
     )
     return render(request, "registry/household.html", {"h": household})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jiayuan.registry.stats import RegistryStats, registry_stats
+from jiayuan.registry.service.stats import RegistryStats, registry_stats
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import SessionDep
 

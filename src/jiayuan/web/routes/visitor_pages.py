@@ -11,14 +11,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from jiayuan.access import passes_service
 from jiayuan.access.schemas import VisitorFilter, VisitorOut
+from jiayuan.access.service import visitors
 from jiayuan.access.states import VisitorState
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry import service as registry
+from jiayuan.registry.service import structure
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.templating import render
@@ -85,14 +85,14 @@ def _list_view(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    results = passes_service.list_visitors(
+    results = visitors.list_visitors(
         session, actor=principal, vault=vault, criteria=criteria, params=PageParams(page=page, size=20)
     )
     values = {
         "results": results,
         "query": query,
         "states": list(VisitorState),
-        "compounds": registry.list_compounds(session, actor=principal),
+        "compounds": structure.list_compounds(session, actor=principal),
         "notice": notice,
         "error": error,
         "may_cancel": _may_cancel(principal),
@@ -115,14 +115,14 @@ def cancel_visitor(
     """Cancel a pass; htmx gets the row back (with the error beside it), a plain form a redirect."""
     htmx = bool(request.headers.get("hx-request"))
     try:
-        passes_service.cancel_visitor(
+        visitors.cancel_visitor(
             session, actor=principal, visitor_id=visitor_id, reason=reason.strip() or None
         )
     except JiayuanError as exc:
         session.rollback()
         if htmx:
             try:
-                shown = passes_service.show_visitor(
+                shown = visitors.show_visitor(
                     session, actor=principal, vault=context.vault, visitor_id=visitor_id
                 )
             except JiayuanError:
@@ -140,7 +140,7 @@ def cancel_visitor(
             error=exc.message,
             status_code=exc.status,
         )
-    shown = passes_service.show_visitor(session, actor=principal, vault=context.vault, visitor_id=visitor_id)
+    shown = visitors.show_visitor(session, actor=principal, vault=context.vault, visitor_id=visitor_id)
     if htmx:
         return render(request, "access/_visitor_row.html", _row_context(principal, shown, done=True))
     message = f"已撤销 {shown.name} 的访客通行证"

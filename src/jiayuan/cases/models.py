@@ -1,0 +1,80 @@
+"""Tables of the cases domain: a case and every step taken on it (who, when, from what, to what, why)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from jiayuan.db.base import Base, TimestampMixin
+from jiayuan.kernel.clock import utcnow
+
+
+class Case(TimestampMixin, Base):
+    """A report or an alarm as work for a person. Its place is stored as the registry gave it at report
+    time (community, compound, household and the grid covering it), so scope checks need no join."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(24), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[int] = mapped_column(default=0)
+    community_id: Mapped[int] = mapped_column(index=True)
+    compound_id: Mapped[int | None] = mapped_column(index=True)
+    household_id: Mapped[int | None] = mapped_column(index=True)
+    grid_id: Mapped[int | None] = mapped_column(index=True)
+    place_label: Mapped[str] = mapped_column(String(128), default="")
+    # A case opened from a gate or camera alarm keeps where it came from and the alarm's evidence.
+    alarm_id: Mapped[int | None] = mapped_column(unique=True)
+    gate_id: Mapped[int | None]
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reporter_user_id: Mapped[int | None] = mapped_column(index=True)
+    reporter_name: Mapped[str] = mapped_column(String(64))
+    assignee_user_id: Mapped[int | None] = mapped_column(index=True)
+    handler_user_id: Mapped[int | None]
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    closed_at: Mapped[datetime | None]
+    # When the next step is due (None once closed); past it the case escalates (cases.deadlines).
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    steps: Mapped[list[CaseStep]] = relationship(back_populates="case", order_by="CaseStep.id")
+
+
+class CaseStep(Base):
+    """One action on a case; the case's history is its steps in order."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor_user_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="steps")
+
+
+class CaseDeadline(Base):
+    """A community's own time limit for one step of one category, overriding the default table."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (UniqueConstraint("community_id", "category", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    step: Mapped[str] = mapped_column(String(16))
+    minutes: Mapped[int]

@@ -1,0 +1,84 @@
+"""Queries of the cases domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from jiayuan.cases.models import Case, CaseDeadline
+from jiayuan.kernel.principal import Principal, Role
+
+
+def case_by_id(session: Session, case_id: int) -> Case | None:
+    """One case with its steps."""
+    return session.scalar(select(Case).where(Case.id == case_id).options(selectinload(Case.steps)))
+
+
+def reach(actor: Principal) -> ColumnElement[bool]:
+    """The cases an actor sees, as a condition (the same rule as `policies.sees`)."""
+    if actor.is_system:
+        return true()
+    if actor.role in (Role.ADMIN, Role.STAFF):
+        return Case.community_id.in_(sorted(actor.community_ids))
+    parts: list[ColumnElement[bool]] = []
+    if actor.role is Role.GRID and actor.grid_ids:
+        parts.append(Case.grid_id.in_(sorted(actor.grid_ids)))
+    if actor.role is Role.PROPERTY and actor.compound_ids:
+        parts.append(Case.compound_id.in_(sorted(actor.compound_ids)))
+    if actor.role is Role.RESIDENT and actor.user_id is not None:
+        parts.append(Case.reporter_user_id == actor.user_id)
+    return or_(*parts) if parts else false()
+
+
+def cases_where(where: ColumnElement[bool]) -> Select[Case]:
+    """Cases matching a condition, newest first."""
+    return select(Case).where(where).order_by(Case.reported_at.desc(), Case.id.desc())
+
+
+def count(session: Session, query: Select[Case]) -> int:
+    """How many rows a query would return."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def alarms_with_cases(session: Session, alarm_ids: Sequence[int]) -> set[int]:
+    """Which of these alarms already opened a case."""
+    if not alarm_ids:
+        return set()
+    return set(session.scalars(select(Case.alarm_id).where(Case.alarm_id.in_(sorted(set(alarm_ids))))))
+
+
+def deadline_overrides(session: Session, community_id: int) -> dict[tuple[str, str], int]:
+    """A community's own limits, by (category, step)."""
+    rows = session.execute(
+        select(CaseDeadline.category, CaseDeadline.step, CaseDeadline.minutes).where(
+            CaseDeadline.community_id == community_id
+        )
+    )
+    return {(category, step): minutes for category, step, minutes in rows}
+
+
+def deadline_row(session: Session, community_id: int, category: str, step: str) -> CaseDeadline | None:
+    """The stored override of one limit."""
+    return session.scalar(
+        select(CaseDeadline).where(
+            CaseDeadline.community_id == community_id,
+            CaseDeadline.category == category,
+            CaseDeadline.step == step,
+        )
+    )
+
+
+def claim_overdue(session: Session, now: datetime, limit: int) -> list[Case]:
+    """Open cases whose step fell due, locked for this transaction; on PostgreSQL a case another worker
+    holds is skipped (FOR UPDATE SKIP LOCKED), so two workers never escalate the same one twice."""
+    query = (
+        select(Case)
+        .where(Case.due_at <= now, Case.state != "closed")
+        .order_by(Case.due_at, Case.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,180 @@
+"""What the cases API takes and gives: categories, a new case, an action, a case with its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jiayuan.cases.states import CaseAction, CaseState
+from jiayuan.kernel.ids import MAX_ROW_ID
+
+
+class Category(StrEnum):
+    """What a case is about: the gate and camera alarms, and residents' and workers' reports (诉求)."""
+
+    SOS = "sos"
+    ISOLATION = "isolation"
+    TAILGATING = "tailgating"
+    WATCHLIST = "watchlist"
+    DOOR_FORCED = "door_forced"
+    DEVICE_OFFLINE = "device_offline"
+    LOITERING = "loitering"
+    REPAIR = "repair"
+    NOISE = "noise"
+    SANITATION = "sanitation"
+    SAFETY = "safety"
+    NEIGHBOURS = "neighbours"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """一键报警 / 居家隔离 / … / 其他."""
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.SOS: "一键报警",
+    Category.ISOLATION: "隔离人员出入",
+    Category.TAILGATING: "尾随通行",
+    Category.WATCHLIST: "布控车辆",
+    Category.DOOR_FORCED: "门被强行打开",
+    Category.DEVICE_OFFLINE: "设备离线",
+    Category.LOITERING: "夜间徘徊",
+    Category.REPAIR: "设施报修",
+    Category.NOISE: "噪音扰民",
+    Category.SANITATION: "环境卫生",
+    Category.SAFETY: "安全隐患",
+    Category.NEIGHBOURS: "邻里纠纷",
+    Category.OTHER: "其他",
+}
+
+
+# The gate alarms (access.alarms types) and the category of the case each opens.
+ALARM_CATEGORIES = {
+    "sos": Category.SOS,
+    "isolation_scan": Category.ISOLATION,
+    "tailgating": Category.TAILGATING,
+    "watchlist_plate": Category.WATCHLIST,
+    "door_forced": Category.DOOR_FORCED,
+    "device_offline": Category.DEVICE_OFFLINE,
+    "loitering": Category.LOITERING,
+}
+
+
+class Source(StrEnum):
+    """Who or what raised the case."""
+
+    RESIDENT = "resident"
+    STAFF = "staff"
+    GRID = "grid"
+    GATE = "gate"
+    CAMERA = "camera"
+    PATROL = "patrol"
+
+
+class CaseIn(BaseModel):
+    """A new case: what, where (a household, or a community for places outside homes), and details."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    category: Category = Field(description="类别")
+    title: str = Field(min_length=2, max_length=64, description="标题，如“3号楼 2单元楼道灯不亮”")
+    description: str = Field(default="", max_length=1000, description="情况说明")
+    household_id: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID, description="所在户（居民上报时为本户）"
+    )
+    community_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="所在社区（不在某户时）")
+    place: str = Field(default="", max_length=128, description="位置说明，如“南门岗亭旁”")
+
+
+@dataclass(frozen=True)
+class AlarmCase:
+    """A gate or camera alarm that opens a case: where it fired, what it says, its evidence."""
+
+    alarm_id: int
+    type: str
+    community_id: int | None
+    compound_id: int | None
+    gate_id: int | None
+    device_id: str | None
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class ActionIn(BaseModel):
+    """One action on a case; 退回 needs the reason in `note`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: CaseAction
+    note: str = Field(default="", max_length=500, description="说明；退回时必须写明理由")
+    assignee_user_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="派遣给谁（派遣时）")
+
+
+class StepOut(BaseModel):
+    """One step of a case's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    action: CaseAction
+    from_state: CaseState | None
+    to_state: CaseState
+    actor_name: str
+    actor_role: str
+    at: datetime
+    note: str
+
+
+class CaseOut(BaseModel):
+    """A case as staff and the assigned worker see it; `reporter_name` is None for everyone else."""
+
+    id: int
+    category: Category
+    category_label: str
+    source: Source
+    title: str
+    description: str
+    state: CaseState
+    state_label: str
+    level: int
+    community_id: int
+    compound_id: int | None
+    household_id: int | None
+    grid_id: int | None
+    place: str
+    gate_id: int | None = None
+    device_id: str | None = None
+    evidence: dict[str, Any] = {}
+    reporter_name: str | None
+    assignee_user_id: int | None
+    reported_at: datetime
+    closed_at: datetime | None
+    due_at: datetime | None = None
+    overdue: bool = False
+    allowed: list[CaseAction]
+    steps: list[StepOut] = []
+
+
+class DeadlineOut(BaseModel):
+    """One time limit as a community applies it."""
+
+    category: Category
+    category_label: str
+    step: CaseAction
+    step_label: str
+    minutes: int
+    default_minutes: int
+
+
+class DeadlineIn(BaseModel):
+    """A community's own limit for one step of one category (1 minute to 30 days)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category
+    step: CaseAction
+    minutes: int = Field(ge=1, le=30 * 24 * 60, description="时限（分钟）")

@@ -1,0 +1,372 @@
+"""Use cases of the cases domain: raise a case, take an action on it, list and show cases.
+
+Every change is a step in the case's history and a row in the audit log, in the caller's transaction,
+and is announced on the bus after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import record_audit
+from jiayuan.bus.bus import publish_on_commit
+from jiayuan.cases import deadlines, policies, repository
+from jiayuan.cases.events import CaseChanged
+from jiayuan.cases.models import Case, CaseDeadline, CaseStep
+from jiayuan.cases.schemas import (
+    ALARM_CATEGORIES,
+    ActionIn,
+    AlarmCase,
+    CaseIn,
+    CaseOut,
+    Category,
+    DeadlineIn,
+    DeadlineOut,
+    Source,
+    StepOut,
+)
+from jiayuan.cases.states import CaseAction, CaseState, allowed, move
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.errors import Invalid, NotFound
+from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.service import directory
+
+# How long after 结案 the reporter may still reopen a case (closed is not fixed).
+REOPEN_DAYS = 7
+_SOURCES = {Role.RESIDENT: Source.RESIDENT, Role.GRID: Source.GRID}
+
+
+def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Source | None = None) -> CaseOut:
+    """Raise a case at a household (a resident: their own) or in a community, as 上报."""
+    policies.require_reporter(actor)
+    case = Case(
+        category=data.category.value,
+        source=(source or _SOURCES.get(actor.role, Source.STAFF)).value,
+        title=data.title,
+        description=data.description,
+        state=CaseState.REPORTED.value,
+        level=0,
+        reporter_user_id=actor.user_id,
+        reporter_name=actor.username[:64],
+        steps=[],
+    )
+    _place(session, actor, case, data)
+    _set_due(session, case, utcnow())
+    session.add(case)
+    session.flush()
+    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note="", reported=True)
+    _record(session, actor, case, "case.report")
+    return _out(actor, case)
+
+
+def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[AlarmCase]) -> list[int]:
+    """Open a case (上报, source gate) for each alarm that has none yet, carrying its gate, device and
+    evidence, in the transaction that raised the alarms; the ids of the new cases. Alarms of devices
+    registered in no community, and types that are no case, are passed over."""
+    policies.require_system(actor)
+    wanted = [a for a in alarms if a.community_id is not None and a.type in ALARM_CATEGORIES]
+    known = repository.alarms_with_cases(session, [a.alarm_id for a in wanted])
+    opened = []
+    for alarm in wanted:
+        if alarm.alarm_id in known:
+            continue
+        category = ALARM_CATEGORIES[alarm.type]
+        assert alarm.community_id is not None
+        case = Case(
+            category=category.value,
+            source=Source.GATE.value,
+            title=f"{category.label}：{alarm.summary}"[:64],
+            description=alarm.summary,
+            state=CaseState.REPORTED.value,
+            level=0,
+            community_id=alarm.community_id,
+            compound_id=alarm.compound_id,
+            place_label=alarm.summary[:128],
+            alarm_id=alarm.alarm_id,
+            gate_id=alarm.gate_id,
+            device_id=alarm.device_id,
+            evidence=alarm.evidence,
+            reporter_name="平台",
+            steps=[],
+        )
+        _set_due(session, case, utcnow())
+        session.add(case)
+        session.flush()
+        _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=alarm.summary, reported=True)
+        _record(session, actor, case, "case.report")
+        opened.append(case.id)
+    return opened
+
+
+def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None:
+    """Where the case is, from the registry; a place out of reach reads as one that does not exist."""
+    household_id = actor.household_id if actor.role is Role.RESIDENT else data.household_id
+    if actor.role is Role.RESIDENT and household_id is None:
+        raise Invalid("您的账号尚未绑定住户，不能上报", field="household_id")
+    if household_id is not None:
+        place = directory.household_places(session, [household_id]).get(household_id)
+        if place is None or not _reaches(actor, place.community_id, place.compound_id, place.grid_ids):
+            raise Invalid(f"户 #{household_id} 不存在", field="household_id")
+        case.community_id, case.compound_id, case.household_id = (
+            place.community_id,
+            place.compound_id,
+            place.id,
+        )
+        case.grid_id = min(place.grid_ids) if place.grid_ids else None
+        case.place_label = f"{place.compound_name} {place.label}" + (f" · {data.place}" if data.place else "")
+        return
+    if data.community_id is None:
+        raise Invalid("请填写所在户或所在社区", field="household_id")
+    if not (actor.is_system or data.community_id in actor.community_ids):
+        raise Invalid(f"社区 #{data.community_id} 不存在", field="community_id")
+    case.community_id = data.community_id
+    case.place_label = data.place
+
+
+def _reaches(actor: Principal, community_id: int, compound_id: int, grid_ids: frozenset[int]) -> bool:
+    if actor.is_system or actor.role is Role.RESIDENT:
+        return True  # a resident's household is their own (taken from the account above)
+    if actor.role is Role.GRID:
+        return bool(grid_ids & actor.grid_ids)
+    if actor.role is Role.PROPERTY:
+        return compound_id in actor.compound_ids
+    return community_id in actor.community_ids
+
+
+def act(
+    session: Session,
+    *,
+    actor: Principal,
+    case_id: int,
+    data: ActionIn,
+    now: datetime | None = None,
+    reopen_days: int = REOPEN_DAYS,
+) -> CaseOut:
+    """Take one action on a case: the state table decides where it goes, the policies who may."""
+    now = now or utcnow()
+    case = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    current = CaseState(case.state)
+    outcome = move(current, data.action)
+    policies.require_action(actor, case, data.action, now=now, reopen_days=reopen_days)
+    if data.action is CaseAction.RETURN and len(data.note) < 2:
+        raise Invalid("退回须写明理由", field="note")
+    if data.action is CaseAction.DISPATCH:
+        case.assignee_user_id = _assignee(session, case, data.assignee_user_id)
+    if data.action is CaseAction.HANDLE:
+        case.handler_user_id = actor.user_id
+    if data.action is CaseAction.REOPEN:
+        case.closed_at = None
+    if outcome.to is CaseState.CLOSED:
+        case.closed_at = now
+    case.level += 1 if outcome.escalates else 0
+    case.state = outcome.to.value
+    if not outcome.escalates:
+        _set_due(session, case, now)
+    _step(case, actor, current, data.action, outcome.to, note=data.note, at=now)
+    _record(session, actor, case, f"case.{data.action.value}", note=data.note)
+    return _out(actor, case)
+
+
+def _set_due(session: Session, case: Case, since: datetime) -> None:
+    overrides = repository.deadline_overrides(session, case.community_id)
+    case.due_at = deadlines.due_at(Category(case.category), CaseState(case.state), since, overrides)
+
+
+def escalate_overdue(session: Session, *, actor: Principal, now: datetime, limit: int = 100) -> int:
+    """Escalate every open case whose step fell due: one level up, a step on record, due again after the
+    same limit (it keeps escalating while nobody acts). How many were escalated."""
+    policies.require_system(actor)
+    overdue = repository.claim_overdue(session, now, limit)
+    for case in overdue:
+        state = CaseState(case.state)
+        step = deadlines.DUE_STEP[state]
+        case.level += 1
+        note = f"超时未{step.label}"
+        _step(case, actor, state, CaseAction.ESCALATE, state, note=note, at=now)
+        _record(session, actor, case, "case.escalate", note=note)
+        _set_due(session, case, now)
+    return len(overdue)
+
+
+def deadline_table(session: Session, *, actor: Principal, community_id: int) -> list[DeadlineOut]:
+    """Every category's limit for every step, as the community applies them."""
+    policies.require_deadline_reader(actor, community_id)
+    overrides = repository.deadline_overrides(session, community_id)
+    return [_deadline_out(category, step, overrides) for category in Category for step in deadlines.DUE_STEPS]
+
+
+def set_deadline(session: Session, *, actor: Principal, community_id: int, data: DeadlineIn) -> DeadlineOut:
+    """A community's own limit for one step of one category; cases already open keep their due time."""
+    policies.require_deadline_editor(actor, community_id)
+    if data.step not in deadlines.DUE_STEPS:
+        steps = "、".join(s.label for s in deadlines.DUE_STEPS)
+        raise Invalid(f"“{data.step.label}”没有时限；可设时限的步骤：{steps}", field="step")
+    row = repository.deadline_row(session, community_id, data.category.value, data.step.value)
+    if row is None:
+        row = CaseDeadline(community_id=community_id, category=data.category.value, step=data.step.value)
+        session.add(row)
+    before = row.minutes
+    row.minutes = data.minutes
+    record_audit(
+        session,
+        actor=actor,
+        action="case.deadline",
+        target_type="case_deadline",
+        target_label=f"{data.category.label} {data.step.label}",
+        community_id=community_id,
+        detail={"minutes": data.minutes, "before": before},
+    )
+    session.flush()
+    return _deadline_out(data.category, data.step, repository.deadline_overrides(session, community_id))
+
+
+def _deadline_out(category: Category, step: CaseAction, overrides: dict[tuple[str, str], int]) -> DeadlineOut:
+    default = deadlines.DEFAULT_MINUTES[category][step]
+    return DeadlineOut(
+        category=category,
+        category_label=category.label,
+        step=step,
+        step_label=step.label,
+        minutes=overrides.get((category.value, step.value), default),
+        default_minutes=default,
+    )
+
+
+def _assignee(session: Session, case: Case, user_id: int | None) -> int:
+    """The person a case is dispatched to: an active account working in the case's community."""
+    if user_id is None:
+        raise Invalid("派遣须选择处置人", field="assignee_user_id")
+    try:
+        user = accounts.get_user(session, actor=Principal.system(), user_id=user_id)
+    except NotFound:
+        user = None
+    person = accounts.principal_of(user) if user is not None and user.is_active else None
+    if person is None or person.role not in (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY):
+        raise Invalid(f"处置人 #{user_id} 不存在", field="assignee_user_id")
+    if case.community_id not in person.community_ids and not (
+        case.grid_id is not None and case.grid_id in person.grid_ids
+    ):
+        raise Invalid(f"处置人 #{user_id} 不在本社区工作", field="assignee_user_id")
+    return user_id
+
+
+def _step(
+    case: Case,
+    actor: Principal,
+    before: CaseState | None,
+    action: CaseAction,
+    after: CaseState,
+    *,
+    note: str,
+    at: datetime | None = None,
+    reported: bool = False,
+) -> None:
+    case.steps.append(
+        CaseStep(
+            action="report" if reported else action.value,
+            from_state=None if before is None else before.value,
+            to_state=after.value,
+            actor_user_id=actor.user_id,
+            actor_name=actor.username[:64],
+            actor_role=actor.role.value,
+            at=at or utcnow(),
+            note=note,
+            detail={},
+        )
+    )
+
+
+def _record(session: Session, actor: Principal, case: Case, action: str, *, note: str = "") -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action=action,
+        target_type="case",
+        target_id=case.id,
+        target_label=case.title,
+        reason=note or None,
+        community_id=case.community_id,
+        detail={"state": case.state, "level": case.level},
+    )
+    publish_on_commit(
+        session,
+        CaseChanged(
+            community_id=case.community_id,
+            case_id=case.id,
+            state=case.state,
+            action=None if action == "case.report" else action.removeprefix("case."),
+            level=case.level,
+        ),
+    )
+
+
+def list_cases(
+    session: Session, *, actor: Principal, state: CaseState | None = None, params: PageParams
+) -> Page[CaseOut]:
+    """The cases within the actor's reach, newest first, optionally in one state."""
+    policies.require_reader(actor)
+    where = repository.reach(actor)
+    if state is not None:
+        where = where & (Case.state == state.value)
+    query = repository.cases_where(where)
+    rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    return Page[CaseOut](
+        items=[_out(actor, c, with_steps=False) for c in rows],
+        total=repository.count(session, query),
+        page=params.page,
+        size=params.size,
+    )
+
+
+def show_case(session: Session, *, actor: Principal, case_id: int) -> CaseOut:
+    """One case with its history."""
+    return _out(actor, policies.require_visible(actor, repository.case_by_id(session, case_id)))
+
+
+def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
+    state = CaseState(case.state)
+    category = Category(case.category)
+    steps = [
+        StepOut(
+            action=CaseAction.ACCEPT if s.action == "report" else CaseAction(s.action),
+            from_state=None if s.from_state is None else CaseState(s.from_state),
+            to_state=CaseState(s.to_state),
+            actor_name=s.actor_name,
+            actor_role=s.actor_role,
+            at=s.at,
+            note=s.note,
+        )
+        for s in case.steps
+    ]
+    return CaseOut(
+        id=case.id,
+        category=category,
+        category_label=category.label,
+        source=Source(case.source),
+        title=case.title,
+        description=case.description,
+        state=state,
+        state_label=state.label,
+        level=case.level,
+        community_id=case.community_id,
+        compound_id=case.compound_id,
+        household_id=case.household_id,
+        grid_id=case.grid_id,
+        place=case.place_label,
+        gate_id=case.gate_id,
+        device_id=case.device_id,
+        evidence=case.evidence,
+        reporter_name=case.reporter_name if policies.shows_reporter(actor, case) else None,
+        assignee_user_id=case.assignee_user_id,
+        reported_at=case.reported_at,
+        closed_at=case.closed_at,
+        due_at=case.due_at,
+        overdue=case.due_at is not None and case.due_at <= utcnow(),
+        allowed=allowed(state),
+        steps=steps if with_steps else [],
+    )

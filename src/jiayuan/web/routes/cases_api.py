@@ -1,0 +1,74 @@
+"""JSON API of cases: raise one, list and read them within reach, take an action on one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from jiayuan.cases import service
+from jiayuan.cases.schemas import ActionIn, CaseIn, CaseOut, DeadlineIn, DeadlineOut
+from jiayuan.cases.states import CaseState
+from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
+from jiayuan.web.auth import CurrentPrincipal
+from jiayuan.web.deps import RowId, SessionDep
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "未登录"},
+    403: {"description": "角色无权查看或执行此操作"},
+    404: {"description": "事件不存在或不在权限范围内"},
+    409: {"description": "当前状态不允许此操作（说明可以做什么）"},
+    422: {"description": "输入有误（指出字段）"},
+}
+
+
+@router.post("", response_model=CaseOut, status_code=201, responses=_ERRORS)
+def report_case(data: CaseIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
+    """上报: a resident at their own household, staff and grid workers at a household or in a community."""
+    return service.report_case(session, actor=principal, data=data)
+
+
+@router.get("", response_model=Page[CaseOut], responses=_ERRORS)
+def list_cases(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    state: Annotated[CaseState | None, Query(description="只看某一状态")] = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> Page[CaseOut]:
+    """Cases within reach, newest first (without their histories)."""
+    return service.list_cases(session, actor=principal, state=state, params=PageParams(page=page, size=size))
+
+
+@router.get("/deadlines", response_model=list[DeadlineOut], responses=_ERRORS)
+def deadlines(
+    principal: CurrentPrincipal, session: SessionDep, community_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
+) -> list[DeadlineOut]:
+    """A community's time limit for every category and step (its own where set, else the default)."""
+    return service.deadline_table(session, actor=principal, community_id=community_id)
+
+
+@router.put("/deadlines", response_model=DeadlineOut, responses=_ERRORS)
+def set_deadline(
+    data: DeadlineIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    community_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)],
+) -> DeadlineOut:
+    """Set one limit (community admins); audited with the value before."""
+    return service.set_deadline(session, actor=principal, community_id=community_id, data=data)
+
+
+@router.get("/{case_id}", response_model=CaseOut, responses=_ERRORS)
+def show_case(case_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
+    """One case with its history and the actions its state allows."""
+    return service.show_case(session, actor=principal, case_id=case_id)
+
+
+@router.post("/{case_id}/actions", response_model=CaseOut, responses=_ERRORS)
+def take_action(case_id: RowId, data: ActionIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
+    """受理、派遣、到场、处置、核查、结案, or 退回 (with a reason), 升级, 重开."""
+    return service.act(session, actor=principal, case_id=case_id, data=data)

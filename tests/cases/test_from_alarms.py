@@ -1,0 +1,87 @@
+"""Every alarm the gates raise opens a case in the same transaction, with where it came from and its
+evidence, once per alarm however often the batch is handled."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.access.models import Alarm
+from jiayuan.cases import service
+from jiayuan.cases.models import Case
+from jiayuan.cases.schemas import AlarmCase
+from jiayuan.devices.protocol import Topics
+from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
+from jiayuan.ingest import handlers
+from jiayuan.kernel.errors import Forbidden
+from jiayuan.kernel.paging import PageParams
+from jiayuan.kernel.principal import Principal, Role
+from tests.devices.helpers import envelope
+from tests.factories import Site, seed_site
+
+T0 = datetime.fromisoformat("2026-12-05T21:00:00+08:00")
+PIPELINE = Pipeline(topics=Topics("t"))
+
+
+def feed(
+    sessions: sessionmaker[Session], device: str, type: str, payload: dict[str, object], at: datetime
+) -> None:
+    message = RawMessage("mqtt", f"t/v1/devices/{device}/events", envelope(device, type, payload, ts=at), at)
+    with sessions() as session:
+        outcome = accept_batch(
+            session, actor=Principal.system(), messages=[message], pipeline=PIPELINE, now=at
+        )
+        handlers.dispatch(session, outcome, public_keys={}, now=at)
+        handlers.open_cases(session)  # asked again in the same transaction: still one case per alarm
+        session.commit()
+
+
+def cases(sessions: sessionmaker[Session]) -> list[Case]:
+    with sessions() as session:
+        return list(session.scalars(select(Case).order_by(Case.id)))
+
+
+def test_a_gate_sos_opens_a_case_with_its_gate_device_and_evidence(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        site: Site = seed_site(session)
+    feed(sessions, "jjhy-gate1-sos", "sos", {"button": "b1", "pressed": "long"}, T0)
+    [case] = cases(sessions)
+    with sessions() as session:
+        alarm = session.scalars(select(Alarm)).one()
+    assert (case.category, case.source, case.state, case.alarm_id) == ("sos", "gate", "reported", alarm.id)
+    assert (case.community_id, case.compound_id, case.gate_id) == (
+        site.community_id,
+        site.compound_id,
+        site.gate_id,
+    )
+    assert case.device_id == "jjhy-gate1-sos" and case.evidence == alarm.evidence
+    assert case.title.startswith("一键报警：")
+    staff = Principal(role=Role.STAFF, user_id=1, username="s", community_ids=frozenset({site.community_id}))
+    with sessions() as session:
+        listed = service.list_cases(session, actor=staff, params=PageParams()).items
+    assert [(c.id, c.reporter_name, c.gate_id) for c in listed] == [(case.id, "平台", site.gate_id)]
+
+
+def test_a_silent_device_opens_a_device_offline_case(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        seed_site(session)
+    feed(sessions, "jjhy-gate2-qr", "heartbeat", {"uptime_s": 1, "fw": "1"}, T0)
+    with sessions() as session:
+        handlers.every_second(session, now=T0 + timedelta(minutes=3))
+        session.commit()
+    assert [(c.category, c.device_id) for c in cases(sessions)] == [("device_offline", "jjhy-gate2-qr")]
+
+
+def test_alarms_of_unregistered_places_and_callers_other_than_the_platform_open_nothing(
+    db: Session,
+) -> None:
+    stray = AlarmCase(1, "sos", None, None, None, "stray", "无主设备")
+    assert service.open_from_alarms(db, actor=Principal.system(), alarms=[stray]) == []
+    staff = Principal(role=Role.STAFF, user_id=1, username="s", community_ids=frozenset({1}))
+    try:
+        service.open_from_alarms(db, actor=staff, alarms=[stray])
+    except Forbidden:
+        return
+    raise AssertionError("a person opened a case as the platform")

@@ -1,0 +1,54 @@
+"""Console page 事件: the list within reach, a case with its history, an action per button."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.kernel.principal import Role
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import Tree, build_tree, make_user
+
+
+@pytest.fixture
+def tree(db: Session) -> Tree:
+    built = build_tree(db)
+    db.commit()
+    return built
+
+
+def test_staff_work_a_case_from_the_console(
+    client: TestClient, sessions: sessionmaker[Session], tree: Tree
+) -> None:
+    make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
+    assert login(client, "zhoumin").status_code == 303
+    token = csrf_token(client)
+    made = client.post(
+        "/api/v1/cases",
+        json={"category": "repair", "title": "单元门禁坏了", "household_id": tree.h101.id},
+        headers={"X-CSRF-Token": token},
+    )
+    assert made.status_code == 201, made.text
+    case_id = made.json()["id"]
+    listing = client.get("/console/cases")
+    assert listing.status_code == 200 and "单元门禁坏了" in listing.text and "设施报修" in listing.text
+    assert "单元门禁坏了" not in client.get("/console/cases", params={"state": "closed"}).text
+    page = client.get(f"/console/cases/{case_id}")
+    assert re.findall(r'name="action" value="(\w+)"', page.text) == ["accept", "escalate"]
+    done = client.post(
+        f"/console/cases/{case_id}/actions",
+        data={"action": "accept", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "已受理" in client.get(done.headers["location"]).text
+    refused = client.post(f"/console/cases/{case_id}/actions", data={"action": "close", "csrf_token": token})
+    assert refused.status_code == 409 and "不能结案；此时可以：派遣、退回、升级" in refused.text
+    unnamed = client.post(f"/console/cases/{case_id}/actions", data={"action": "return", "csrf_token": token})
+    assert unnamed.status_code == 422 and "退回须写明理由" in unnamed.text
+    no_csrf = client.post(f"/console/cases/{case_id}/actions", data={"action": "escalate"})
+    assert no_csrf.status_code == 403
+    assert client.get("/console/cases/424242").status_code == 404
