@@ -26,7 +26,7 @@ from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.search import GRAM_MAX
+from jiayuan.registry.names import GRAM_MAX
 from jiayuan.registry.service.resident_search import search_residents
 
 BENCH_PII_KEY = "bench-pii-key-0123456789abcdef"
@@ -34,8 +34,8 @@ BENCH_PII_KEY = "bench-pii-key-0123456789abcdef"
 # The bare lookups: the index a query needs and nothing else (first page of 20 ids).
 CEILING_SQL = {
     "name": "SELECT id FROM residents WHERE name_grams @> ARRAY[%s]::varchar[] LIMIT 20",
-    "pinyin": "SELECT id FROM residents WHERE name_pinyin LIKE %s || '%%' LIMIT 20",
-    "initials": "SELECT id FROM residents WHERE name_initials LIKE %s || '%%' LIMIT 20",
+    "pinyin": "SELECT id FROM residents WHERE name_keys @> ARRAY[%s]::varchar[] LIMIT 20",
+    "initials": "SELECT id FROM residents WHERE name_keys @> ARRAY[%s]::varchar[] LIMIT 20",
     "phone_tail": "SELECT id FROM residents WHERE phone_tail = %s LIMIT 20",
     "id_tail": "SELECT id FROM residents WHERE id_tail = %s LIMIT 20",
     "plate": "SELECT r.id FROM vehicles v JOIN residents r ON r.household_id = v.household_id"

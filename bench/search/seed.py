@@ -22,7 +22,7 @@ from rich.progress import Progress
 from jiayuan.db import migrate
 from jiayuan.demo.names import given_name, surname
 from jiayuan.kernel.crypto import PiiVault
-from jiayuan.registry.search import name_grams, name_pinyin
+from jiayuan.registry.names import name_columns
 from jiayuan.registry.validation import id_check_digit
 
 BENCH_PII_KEY = "bench-pii-key-0123456789abcdef"
@@ -161,7 +161,7 @@ def main() -> None:
         task = progress.add_task("居民 residents", total=args.residents)
         seen_ids: set[str] = set()
         plates: set[str] = set()
-        names: dict[str, tuple[str, str, str]] = {}
+        names: dict[str, tuple[str, str, str, str]] = {}
         resident_rows: list[tuple[object, ...]] = []
         tag_rows: list[tuple[object, ...]] = []
         vehicle_rows: list[tuple[object, ...]] = []
@@ -184,6 +184,7 @@ def main() -> None:
                     "name_pinyin",
                     "name_initials",
                     "name_grams",
+                    "name_keys",
                     "gender",
                     "birth_date",
                     "id_number_cipher",
@@ -238,12 +239,17 @@ def main() -> None:
                         break
                 name = surname(rng) + given_name(rng, gender=gender, birth_year=born.year)
                 if name not in names:
-                    full, initials = name_pinyin(name)
-                    names[name] = (full, initials, "{" + ",".join(name_grams(name)) + "}")
-                full, initials, grams = names[name]
+                    columns = name_columns(name)
+                    names[name] = (
+                        columns["name_pinyin"],
+                        columns["name_initials"],
+                        "{" + ",".join(columns["name_grams"]) + "}",
+                        "{" + ",".join(columns["name_keys"]) + "}",
+                    )
+                full, initials, grams, keys = names[name]
                 phone = rng.choice(MOBILE) + f"{rng.randrange(10**8):08d}" if rng.random() < 0.85 else None
                 resident_rows.append((
-                    resident_id, household_id, *place, name, full, initials, grams, gender, born,
+                    resident_id, household_id, *place, name, full, initials, grams, keys, gender, born,
                     vault.encrypt(id_number, context="id_number"),
                     vault.lookup_hash(id_number), id_number[-4:],
                     vault.encrypt(phone, context="phone") if phone else None,

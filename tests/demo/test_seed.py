@@ -32,7 +32,7 @@ from jiayuan.registry.models import (
     Unit,
     Vehicle,
 )
-from jiayuan.registry.search import name_pinyin
+from jiayuan.registry.names import name_pinyin
 from jiayuan.registry.service.residents import ID_CONTEXT, PHONE_CONTEXT
 from jiayuan.registry.service.stats import registry_stats
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number, validate_phone

@@ -48,9 +48,13 @@ class StringList(TypeDecorator[list[str]]):
     impl = JSON
     cache_ok = True
 
+    def __init__(self, length: int = 16) -> None:
+        super().__init__()
+        self.length = length
+
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(String(16)))
+            return dialect.type_descriptor(postgresql.ARRAY(String(self.length)))
         return dialect.type_descriptor(JSON())
 
 

@@ -34,9 +34,10 @@ from jiayuan.registry.models import (
     Vehicle,
     grid_buildings,
 )
+from jiayuan.registry.names import DOT, GRAM_MAX, pinyin_variants
 from jiayuan.registry.policies import Location, Scope
 from jiayuan.registry.schemas import Address
-from jiayuan.registry.search import GRAM_MAX, PROVINCES, Query, QueryKind
+from jiayuan.registry.search import PROVINCES, Query, QueryKind
 
 # The columns that make an Address, in a fixed order.
 ADDRESS_COLUMNS = (
@@ -156,22 +157,36 @@ def _inline(value: str) -> Any:
     return bindparam(None, value, type_=String, literal_execute=True)
 
 
+def _bare_name() -> ColumnElement[str]:
+    """The stored name without its middle dots (names are stored with one form of dot)."""
+    return func.replace(Resident.name, DOT, "")
+
+
+def _has_any_key(variants: list[str], *, dialect: str) -> ColumnElement[bool]:
+    """Residents with one of these strings among their pinyin keys."""
+    if dialect == "postgresql":
+        keys = type_coerce(Resident.name_keys, postgresql.ARRAY(String))
+        wanted = postgresql.array([_inline(v) for v in variants], type_=String)
+        overlap: ColumnElement[bool] = keys.overlap(cast(wanted, postgresql.ARRAY(String)))
+        return overlap
+    # SQLite keeps the keys as a JSON array of letters: a quoted key is one whole element.
+    stored = type_coerce(Resident.name_keys, String)
+    return or_(*(stored.like(_inline(f'%"{v}"%')) for v in variants))
+
+
 def match_clause(query: Query, *, dialect: str, lookup_hash: str | None) -> ColumnElement[bool]:
     """The condition on residents that a parsed search text stands for."""
     text = query.text
     if query.kind is QueryKind.NAME:
+        contains = _bare_name().like(_inline(f"%{escape_like(text)}%"), escape="\\")
         if dialect != "postgresql":
-            return Resident.name.like(f"%{escape_like(text)}%", escape="\\")
+            return contains
         grams = type_coerce(Resident.name_grams, postgresql.ARRAY(String))
         gram = postgresql.array([_inline(text[:GRAM_MAX])], type_=String)
         clause = grams.contains(cast(gram, postgresql.ARRAY(String)))
-        if len(text) > GRAM_MAX:
-            clause = and_(clause, Resident.name.like(_inline(f"%{escape_like(text)}%"), escape="\\"))
-        return clause
+        return and_(clause, contains) if len(text) > GRAM_MAX else clause
     if query.kind is QueryKind.PINYIN:
-        return or_(
-            Resident.name_pinyin.like(_inline(f"{text}%")), Resident.name_initials.like(_inline(f"{text}%"))
-        )
+        return _has_any_key(pinyin_variants(text), dialect=dialect)
     if query.kind is QueryKind.TAIL:
         return or_(Resident.phone_tail == _inline(text), Resident.id_tail == _inline(text))
     if query.kind is QueryKind.PHONE:
@@ -235,7 +250,7 @@ def search_rows(
     order: list[Any] = [Resident.id]
     if order_exact is not None:
         # Exact name matches first (False sorts before True).
-        order.insert(0, Resident.name != literal(order_exact))
+        order.insert(0, _bare_name() != literal(order_exact))
     matching = select(Resident.id).where(where)
     counted = select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
     tags = (

@@ -22,6 +22,7 @@ from jiayuan.kernel.clock import LOCAL_TZ, utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
+from jiayuan.registry.names import normalise_name
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number, validate_phone
 
 
@@ -106,8 +107,8 @@ def printable(value: str, label: str) -> str:
 
 
 def clean_name(raw: str) -> str:
-    """A person's name without surrounding or inner blanks; 1–32 characters, no digits."""
-    name = printable("".join(raw.split()), "姓名")
+    """A person's name without blanks and with one form of middle dot; 1–32 characters, no digits."""
+    name = printable(normalise_name(raw), "姓名")
     if not name:
         raise _invalid("姓名不能为空")
     if len(name) > NAME_MAX:

@@ -19,6 +19,7 @@ from jiayuan.registry.models import (
     Resident,
     ResidentTag,
 )
+from jiayuan.registry.names import name_columns
 from jiayuan.registry.policies import Location
 from jiayuan.registry.schemas import (
     Address,
@@ -37,7 +38,6 @@ from jiayuan.registry.schemas import (
     parse_patch,
     today,
 )
-from jiayuan.registry.search import name_grams, name_pinyin
 
 ID_CONTEXT = "id_number"
 PHONE_CONTEXT = "phone"
@@ -50,16 +50,13 @@ def resident_columns(*, vault: PiiVault, data: ResidentIn, place: Place) -> dict
     scoped search filters on). The one place these are computed; bulk writers (the demo seeder)
     insert exactly these values.
     """
-    pinyin, initials = name_pinyin(data.name)
     phone = data.phone or None
     return {
         "community_id": place.community_id,
         "compound_id": place.compound_id,
         "building_id": place.building_id,
         "name": data.name,
-        "name_pinyin": pinyin,
-        "name_initials": initials,
-        "name_grams": name_grams(data.name),
+        **name_columns(data.name),
         "gender": data.gender.value,
         "birth_date": data.birth_date,
         "id_number_cipher": vault.encrypt(data.id_number, context=ID_CONTEXT),
