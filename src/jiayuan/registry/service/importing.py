@@ -244,9 +244,10 @@ def _run(
     bar.stage("检查", len(rows))
     places = _places(session, scope)
     planned, errors = _check(session, places, vault, rows, bar)
+    stored = _residents_by_hash(session, planned)
+    errors = _in_file_order(rows, errors + _registered_elsewhere(places, planned, stored))
     if errors:
         raise RowErrors(errors=errors)
-    stored = _residents_by_hash(session, planned)
     notices = [u.message() for u in workbook.unread] + [
         f"工作表“{name}”没有居民表头（姓名、身份证号……），未导入" for name in workbook.skipped
     ]
@@ -344,16 +345,20 @@ def _check(
                 planned.append(_Planned(row, unit_id, room, id_hash, shared.setdefault(given, given)))
         errors.extend(row_errors)
         bar.advance()
-    errors.extend(_registered_elsewhere(session, places, planned))
+    return planned, errors
+
+
+def _in_file_order(rows: list[excel.SheetRow], errors: list[RowError]) -> list[RowError]:
+    """Errors by sheet, row and column, as a person reads the file."""
     order = {name: index for index, name in enumerate(dict.fromkeys(r.sheet for r in rows))}
-    errors.sort(
+    return sorted(
+        errors,
         key=lambda e: (
             order.get(e.sheet or "", 0),
             e.row,
             list(excel.COLUMNS).index(e.column) if e.column in excel.COLUMNS else 99,
-        )
+        ),
     )
-    return planned, errors
 
 
 def _error(row: excel.SheetRow, column: str, reason: str) -> RowError:
@@ -515,17 +520,14 @@ def _residents_by_hash(session: Session, planned: list[_Planned]) -> dict[str, R
     return found
 
 
-def _registered_elsewhere(session: Session, places: _Places, planned: list[_Planned]) -> list[RowError]:
+def _registered_elsewhere(
+    places: _Places, planned: list[_Planned], stored: dict[str, Resident]
+) -> list[RowError]:
     """Rows whose person is already registered in another household than the row names."""
-    existing: dict[str, int] = {}
-    for chunk in _chunks([p.id_hash for p in planned], 500):
-        found = select(Resident.id_number_hash, Resident.household_id).where(
-            Resident.id_number_hash.in_(chunk)
-        )
-        existing.update(dict(session.execute(found).tuples().all()))
     errors = []
     for plan in planned:
-        household = existing.get(plan.id_hash)
+        resident = stored.get(plan.id_hash)
+        household = resident.household_id if resident is not None else None
         if household is not None and household != places.households.get((plan.unit_id, plan.room)):
             errors.append(
                 RowError(
