@@ -171,7 +171,10 @@ def test_device_tokens_act_as_their_device(sessions: sessionmaker[Session]) -> N
     assert who.device_id == "jjhy-gate1-qr"
     assert who.user_id is None
     with unit_of_work(sessions) as session:
-        assert service.revoke_device_tokens(session, actor=Principal.system(), device_id="jjhy-gate1-qr") == 1
+        revoked = service.revoke_device_tokens(
+            session, actor=Principal.system(), device_id="jjhy-gate1-qr", community_id=None, reason="拆除"
+        )
+        assert revoked == 1
     with sessions() as session, pytest.raises(Unauthorized, match="吊销"):
         service.principal_for_token(session, token)
 
@@ -236,7 +239,13 @@ def test_who_may_issue_and_revoke_tokens(sessions: sessionmaker[Session]) -> Non
         with pytest.raises(NotFound):
             service.revoke_api_token(session, actor=staff, token_id=123456)
         assert [t.id for t in service.list_api_tokens(session, actor=staff)] == [mine.id]
-        assert len(service.list_api_tokens(session, actor=admin)) == 3
+        # the device token shows only with the devices domain's word that the device is in community 1
+        assert len(service.list_api_tokens(session, actor=admin)) == 2
+        for community, seen in ((1, 3), (2, 2)):
+            placed = service.list_api_tokens(
+                session, actor=admin, device_communities=lambda ids, c=community: dict.fromkeys(ids, c)
+            )
+            assert len(placed) == seen
     assert audit_actions(sessions).count("token.issue") == 3
 
 

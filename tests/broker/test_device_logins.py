@@ -189,7 +189,10 @@ def test_revoking_the_token_disconnects_and_refuses_the_device_at_once(
     qr = device(site, QR)
     assert qr.accepted
     with unit_of_work(sessions) as session:
-        assert accounts.revoke_device_tokens(session, actor=Principal.system(), device_id=QR) == 1
+        revoked = accounts.revoke_device_tokens(
+            session, actor=Principal.system(), device_id=QR, community_id=None, reason="读头被盗"
+        )
+        assert revoked == 1
     assert qr.disconnected.wait(10)
     assert not device(site, QR).accepted
     # A new token is the password again, pushed as soon as it is issued.

@@ -86,6 +86,10 @@ def test_staff_disable_a_device_its_tokens_are_revoked_and_it_is_audited(
     with sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "device.disable")).one()
         assert (entry.actor_name, entry.target_id, entry.reason) == ("staff1", QR, "读头被盗")
+        # the revocation too is the staff member's, with the reason, in the device's community
+        revoked = session.scalars(select(AuditEntry).where(AuditEntry.action == "token.revoke")).one()
+        assert (revoked.actor_name, revoked.target_id, revoked.reason) == ("staff1", QR, "读头被盗")
+        assert revoked.community_id == entry.community_id is not None
     response = client.post(
         f"/api/v1/devices/{QR}/enable", json={"reason": "已找回"}, headers=bearer(tokens.staff)
     )

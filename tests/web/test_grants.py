@@ -174,3 +174,60 @@ def test_tokens_for_another_communitys_users_and_devices_are_refused(
         ).status_code
         == 201
     )
+
+
+def test_another_communitys_device_tokens_are_neither_listed_nor_revocable(
+    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault
+) -> None:
+    world = build_world(sessions, vault)
+    _, token = other_admin(sessions, world)
+    headers = {"Authorization": f"Bearer {token}"}
+    device_token = world.own_token_ids["device"]
+    listed = client.get("/api/v1/tokens", headers=headers)
+    assert listed.status_code == 200
+    assert all(t["device_id"] != DEVICE_ID for t in listed.json())
+    existing = client.delete(f"/api/v1/tokens/{device_token}", headers=headers)
+    missing = client.delete(f"/api/v1/tokens/{MISSING}", headers=headers)
+    assert existing.status_code == 404
+    same_answer(existing, missing, device_token)
+    with sessions() as session:
+        assert session.get(ApiToken, device_token).revoked_at is None  # type: ignore[union-attr]
+    # the district admin oversees every community's devices
+    _, district = other_admin(sessions, world, district=True)
+    listed = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {district}"})
+    assert any(t["id"] == device_token for t in listed.json())
+
+
+def test_a_user_of_two_communities_is_managed_only_by_admins_of_both(
+    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault
+) -> None:
+    """Resetting the password of someone who also works elsewhere would hand the resetter that community."""
+    world = build_world(sessions, vault)
+    admin, token = other_admin(sessions, world)
+    with unit_of_work(sessions) as session:
+        both = service.create_user(
+            session, actor=Principal.system(), username="two-offices", display_name="", role=Role.STAFF,
+            password=PASSWORD,
+            scopes=[(ScopeKind.COMMUNITY, world.ids["community"]),
+                    (ScopeKind.COMMUNITY, world.ids["elsewhere_community"])],
+        )  # fmt: skip
+        user_id = both.id
+    headers = {"Authorization": f"Bearer {token}"}
+    for method, path, body in (
+        ("GET", "/api/v1/users/{id}", None),
+        ("POST", "/api/v1/users/{id}/password", {"new_password": "another-long-one-7"}),
+        ("POST", "/api/v1/users/{id}/deactivate", {"reason": "离职"}),
+        ("POST", "/api/v1/users/{id}/unlock", None),
+    ):
+        existing = client.request(method, path.format(id=user_id), json=body, headers=headers)
+        missing = client.request(method, path.format(id=MISSING), json=body, headers=headers)
+        assert existing.status_code == 404, (path, existing.text)
+        same_answer(existing, missing, user_id)
+    listed = client.get("/api/v1/users", headers=headers, params={"size": 200}).json()
+    assert user_id not in [u["id"] for u in listed["items"]]
+    with sessions() as session:
+        stored = session.get(User, user_id)
+        assert stored is not None and stored.is_active
+        assert service.find_user(session, actor=Principal.system(), username="two-offices").id == user_id
+        with pytest.raises(JiayuanError):
+            service.get_user(session, actor=admin, user_id=user_id)

@@ -43,11 +43,17 @@ def require_audit_reader(actor: Principal) -> None:
 
 
 def user_in_scope(actor: Principal, user: User) -> bool:
-    """Whether the user belongs to a community the actor administers."""
+    """Whether every community the user belongs to is one the actor administers.
+
+    A user of several communities is managed by the admins of all of them (or of the installation):
+    resetting the password of someone who also works in another community would hand the resetter
+    that community too. A user of no community (installation-wide) is the installation admins' only.
+    """
     communities = visible_communities(actor)
     if communities is None:
         return True
-    return any(s.kind == ScopeKind.COMMUNITY.value and s.ref_id in communities for s in user.scopes)
+    own = {s.ref_id for s in user.scopes if s.kind == ScopeKind.COMMUNITY.value}
+    return bool(own) and own <= communities
 
 
 def require_user_visible(actor: Principal, user: User | None) -> User:
@@ -109,6 +115,17 @@ def may_manage_token(actor: Principal, *, owner_id: int | None) -> bool:
     if actor.has_role(Role.ADMIN):
         return True
     return owner_id is not None and owner_id == actor.user_id
+
+
+def device_token_in_scope(actor: Principal, device_community: int | None) -> bool:
+    """A device's tokens are its community's admins' (or the installation's); a token of a device that
+    is gone or belongs to no community is the installation admins' only."""
+    if actor.is_system:
+        return True
+    if not actor.has_role(Role.ADMIN):
+        return False
+    communities = visible_communities(actor)
+    return communities is None or (device_community is not None and device_community in communities)
 
 
 def lockout_visible(actor: Principal, *, has_username: bool, owner: User | None) -> bool:

@@ -39,13 +39,13 @@ def user_by_id(session: Session, user_id: int) -> User | None:
 
 
 def users_in(session: Session, community_ids: frozenset[int] | None) -> Select[User]:
-    """Users, all of them (None) or those holding a scope in one of the communities."""
+    """Users, all of them (None) or those whose communities all lie among these (the rule of
+    `policies.user_in_scope`: someone who also works elsewhere is not these communities' alone)."""
     query = select(User).order_by(User.id)
     if community_ids is not None:
-        in_scope = select(UserScope.user_id).where(
-            UserScope.kind == ScopeKind.COMMUNITY.value, UserScope.ref_id.in_(community_ids)
-        )
-        query = query.where(User.id.in_(in_scope))
+        memberships = select(UserScope.user_id).where(UserScope.kind == ScopeKind.COMMUNITY.value)
+        elsewhere = memberships.where(UserScope.ref_id.not_in(community_ids))
+        query = query.where(User.id.in_(memberships), User.id.not_in(elsewhere))
     return query
 
 

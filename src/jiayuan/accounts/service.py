@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +38,7 @@ from jiayuan.kernel.errors import (
 )
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.kernel.scopes import CommunityOf
+from jiayuan.kernel.scopes import CommunityOf, DeviceCommunities
 
 USER_TOKEN_PREFIX = "jy_"  # noqa: S105
 DEVICE_TOKEN_PREFIX = "jyd_"  # noqa: S105
@@ -462,20 +462,28 @@ def principal_for_token(session: Session, token: str) -> Principal:
     return principal_of(user)
 
 
-def list_api_tokens(session: Session, *, actor: Principal) -> list[TokenOut]:
-    """Tokens the actor may manage: their own, or every one an admin oversees."""
+def list_api_tokens(
+    session: Session, *, actor: Principal, device_communities: DeviceCommunities | None = None
+) -> list[TokenOut]:
+    """Tokens the actor may manage: their own, or, as an admin, those of the users and devices of
+    their communities. Without `device_communities` (the devices domain's lookup) device tokens are
+    shown to installation admins only."""
     if actor.role is Role.DEVICE:
         raise Forbidden("设备不能查看令牌")
     rows = repository.api_tokens(session, user_id=None if actor.has_role(Role.ADMIN) else actor.user_id)
-    return [TokenOut.model_validate(t) for t in rows if _token_visible(session, actor, t)]
+    places = _device_places(rows, device_communities)
+    return [TokenOut.model_validate(t) for t in rows if _token_visible(session, actor, t, places)]
 
 
-def revoke_api_token(session: Session, *, actor: Principal, token_id: int) -> TokenOut:
-    """Revoke a token at once; revoking twice is harmless."""
+def revoke_api_token(
+    session: Session, *, actor: Principal, token_id: int, device_communities: DeviceCommunities | None = None
+) -> TokenOut:
+    """Revoke a token at once; revoking twice is harmless. A token out of reach reads as unknown."""
     token = session.get(ApiToken, token_id)
     if actor.role is Role.DEVICE:
         raise Forbidden("设备不能吊销令牌")
-    if token is None or not _token_visible(session, actor, token):
+    places = _device_places([token] if token else [], device_communities)
+    if token is None or not _token_visible(session, actor, token, places):
         raise NotFound("令牌不存在", field="token_id")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
@@ -485,6 +493,7 @@ def revoke_api_token(session: Session, *, actor: Principal, token_id: int) -> To
             action="token.revoke",
             target_type="device" if token.device_id is not None else "user",
             target_id=token.device_id if token.device_id is not None else token.user_id,
+            community_id=places.get(token.device_id) if token.device_id is not None else None,
             detail={"token_id": token.id, "name": token.name},
         )
         if token.device_id is not None:
@@ -492,10 +501,14 @@ def revoke_api_token(session: Session, *, actor: Principal, token_id: int) -> To
     return TokenOut.model_validate(token)
 
 
-def revoke_device_tokens(session: Session, *, actor: Principal, device_id: str) -> int:
-    """Revoke every live token of a device (when it is removed or compromised); returns how many."""
-    if not actor.has_role(Role.ADMIN):
-        raise Forbidden("只有管理员可以吊销设备令牌")
+def revoke_device_tokens(
+    session: Session, *, actor: Principal, device_id: str, community_id: int | None, reason: str
+) -> int:
+    """Revoke every live token of a device (when it is disabled, removed or compromised); returns how many.
+
+    The caller (`devices.lifecycle`) has decided that the actor may switch this device; the revocation
+    is audited as the actor's, with their reason.
+    """
     now = utcnow()
     live = [t for t in repository.device_tokens(session, device_id) if t.revoked_at is None]
     for token in live:
@@ -507,6 +520,8 @@ def revoke_device_tokens(session: Session, *, actor: Principal, device_id: str) 
             action="token.revoke",
             target_type="device",
             target_id=device_id,
+            reason=reason,
+            community_id=community_id,
             detail={"token_ids": [t.id for t in live]},
         )
         publish_on_commit(session, DeviceTokensRevoked(device_id=device_id, token_ids=[t.id for t in live]))
@@ -523,7 +538,20 @@ def device_token_ids(session: Session, device_id: str) -> tuple[list[int], list[
     return [t.id for t in sorted(live, key=lambda t: (t.created_at, t.id), reverse=True)], dead
 
 
-def _token_visible(session: Session, actor: Principal, token: ApiToken) -> bool:
+def _device_places(
+    tokens: Iterable[ApiToken], device_communities: DeviceCommunities | None
+) -> Mapping[str, int | None]:
+    device_ids = {t.device_id for t in tokens if t.device_id is not None}
+    if not device_ids or device_communities is None:
+        return {}
+    return device_communities(device_ids)
+
+
+def _token_visible(
+    session: Session, actor: Principal, token: ApiToken, device_places: Mapping[str, int | None]
+) -> bool:
+    if token.device_id is not None:
+        return policies.device_token_in_scope(actor, device_places.get(token.device_id))
     if not policies.may_manage_token(actor, owner_id=token.user_id):
         return False
     if token.user_id is None or token.user_id == actor.user_id:

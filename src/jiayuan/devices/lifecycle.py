@@ -59,9 +59,12 @@ def _switch(
     switched = devices.set_enabled(session, device_id=device_id, enabled=enabled)
     if switched is None:  # removed meanwhile
         raise NotFound("设备不存在", field="device_id")
-    # The actor's own audit row below names them and the reason; the revocation itself is the platform's.
     revoked = (
-        accounts.revoke_device_tokens(session, actor=Principal.system(), device_id=device_id) if revoke else 0
+        accounts.revoke_device_tokens(
+            session, actor=actor, device_id=device_id, community_id=switched.community_id, reason=reason
+        )
+        if revoke
+        else 0
     )
     accounts.record_audit(
         session,

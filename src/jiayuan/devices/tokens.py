@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.schemas import TokenIssued
+from jiayuan.accounts.schemas import TokenIssued, TokenOut
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.scopes import DeviceCommunities
 from jiayuan.registry.service import directory
 
 
@@ -35,3 +37,22 @@ def issue_device_token(
         expires_at=expires_at,
         device_community=device.community_id,
     )
+
+
+def list_tokens(session: Session, *, actor: Principal) -> list[TokenOut]:
+    """The tokens the actor may manage; device tokens only of devices in the admin's communities."""
+    return accounts.list_api_tokens(session, actor=actor, device_communities=_communities_of(session))
+
+
+def revoke_token(session: Session, *, actor: Principal, token_id: int) -> TokenOut:
+    """Revoke one token; another community's device token reads as one that does not exist."""
+    return accounts.revoke_api_token(
+        session, actor=actor, token_id=token_id, device_communities=_communities_of(session)
+    )
+
+
+def _communities_of(session: Session) -> DeviceCommunities:
+    def lookup(device_ids: Iterable[str]) -> Mapping[str, int | None]:
+        return {d.id: d.community_id for d in directory.devices_by_ids(session, device_ids).values()}
+
+    return lookup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 
@@ -14,3 +15,12 @@ class CommunityOf(Protocol):
     """
 
     def __call__(self, kind: str, ref: str) -> int | None: ...
+
+
+class DeviceCommunities(Protocol):
+    """The community of each device among `device_ids` that exists (None when it has no gate).
+
+    Accounts stores device tokens but cannot look devices up; the devices domain hands it this.
+    """
+
+    def __call__(self, device_ids: Iterable[str]) -> Mapping[str, int | None]: ...

@@ -29,6 +29,7 @@ from jiayuan.accounts.schemas import (
 )
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices import credentials
+from jiayuan.devices import tokens as device_tokens
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry.service.directory import scope_resolver
@@ -186,7 +187,7 @@ def reset_password(
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[TokenOut]:
     """The caller's tokens (an admin sees all within their communities, and device tokens)."""
-    return service.list_api_tokens(session, actor=principal)
+    return device_tokens.list_tokens(session, actor=principal)
 
 
 @router.post("/tokens", response_model=TokenIssued, status_code=201)
@@ -221,7 +222,7 @@ def create_token(
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> TokenOut:
     """Revoke a token at once."""
-    return service.revoke_api_token(session, actor=principal, token_id=token_id)
+    return device_tokens.revoke_token(session, actor=principal, token_id=token_id)
 
 
 @router.get("/audit", response_model=Page[AuditOut])
