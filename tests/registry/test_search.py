@@ -182,3 +182,27 @@ def test_total_is_capped_beyond_count_cap(db: Session, tree: Tree, vault: PiiVau
         db, actor=tree.staff(), vault=vault, q="wangwei", page=PageParams(page=99, size=20)
     )
     assert (exact.items, exact.total, exact.total_exact) == ([], COUNT_CAP, False)
+
+
+def test_roles_that_may_not_reveal_cannot_tell_whether_the_birthday_has_passed(
+    db: Session, tree: Tree, vault: PiiVault
+) -> None:
+    """Age in whole years against the birth year halves the candidate days (docs/privacy.md): residents
+    born on the first and the last day of one year look alike to them, on any day of the year."""
+    early = residents.add_resident(
+        db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘一", date(1985, 1, 1), 2)
+    )
+    late = residents.add_resident(
+        db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘二", date(1985, 12, 31), 4)
+    )
+    db.commit()
+    address = residents.show_resident(db, actor=SYSTEM, vault=vault, resident_id=early.id).address
+    for day in (date(2026, 3, 1), date(2026, 12, 31)):
+        masked = [
+            residents.resident_out(r, address, vault=vault, birth_day_shown=False, day=day)
+            for r in (early, late)
+        ]
+        assert {(m.age, m.birth_year, m.birth_date) for m in masked} == {(41, 1985, None)}
+        assert all(m.age_this_year for m in masked)
+        whole = residents.resident_out(late, address, vault=vault, birth_day_shown=True, day=date(2026, 3, 1))
+        assert (whole.age, whole.age_this_year, whole.birth_date) == (40, False, date(1985, 12, 31))

@@ -54,7 +54,7 @@ def find(
             str(item.id),
             item.name + (" (已迁出)" if item.moved_out else ""),
             item.gender,
-            str(item.age),
+            f"今年满 {item.age}" if item.age_this_year else str(item.age),
             item.id_number_masked,
             item.phone_masked or "",
             item.address.label,

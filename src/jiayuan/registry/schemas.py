@@ -283,7 +283,8 @@ class ResidentOut(BaseModel):
     gender: Gender
     birth_date: date | None = Field(description="出生日期；只对可查看完整号码的角色给出，其他角色为空")
     birth_year: int
-    age: int
+    age: int = Field(description="年龄；age_this_year 为真时是今年满的岁数（看不出今年生日过没过）")
+    age_this_year: bool = False
     id_number_masked: str
     phone_masked: str | None
     relation: str

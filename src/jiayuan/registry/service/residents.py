@@ -221,7 +221,8 @@ def resident_out(
 ) -> ResidentOut:
     """The masked view of a resident (ages counted on `day`, default today; tags if already loaded).
 
-    `birth_day_shown` (roles that may reveal) gives the whole birth date, others the year only.
+    `birth_day_shown` (roles that may reveal) gives the whole birth date and the age; others get the
+    year only and the age reached this year, which does not tell whether the birthday has passed.
     """
     id_number = vault.decrypt(resident.id_number_cipher, context=ID_CONTEXT)
     phone = vault.decrypt(resident.phone_cipher, context=PHONE_CONTEXT) if resident.phone_cipher else None
@@ -233,7 +234,8 @@ def resident_out(
         gender=Gender(resident.gender),
         birth_date=resident.birth_date if birth_day_shown else None,
         birth_year=resident.birth_date.year,
-        age=age_on(resident.birth_date, day),
+        age=age_on(resident.birth_date, day) if birth_day_shown else day.year - resident.birth_date.year,
+        age_this_year=not birth_day_shown,
         id_number_masked=mask_id_number(id_number),
         phone_masked=mask_phone(phone) if phone else None,
         relation=resident.relation,
