@@ -360,3 +360,6 @@ def test_cli_lists_visitors(
     assert "13800138000" not in found.stdout
     bad = runner.invoke(app, ["pass", "visitors", "--status", "soon"])
     assert bad.exit_code == 1 and "status" in bad.output
+    absurd = runner.invoke(app, ["pass", "visitors", "--on", "9999-12-31"])
+    assert absurd.exit_code == 1 and "on" in absurd.output and "2999" in absurd.output
+    assert absurd.exception is None or isinstance(absurd.exception, SystemExit), absurd.exception

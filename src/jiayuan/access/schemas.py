@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jiayuan.access.states import VisitorState
+from jiayuan.kernel.clock import InputAwareDatetime, InputDate
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 from jiayuan.registry.service.directory import DeviceInfo, GateInfo
 
@@ -24,8 +25,8 @@ class VisitorInvite(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=20)]
     plate: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = None
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: InputAwareDatetime
+    valid_until: InputAwareDatetime
     entries: int = Field(default=1, ge=1, le=20)
 
     @model_validator(mode="after")
@@ -69,7 +70,7 @@ class VisitorFilter(BaseModel):
     compound_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     household_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     status: VisitorState | None = None
-    on: date | None = None
+    on: InputDate | None = None
 
 
 class VisitorCancel(BaseModel):
@@ -132,8 +133,8 @@ class IsolationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     person_id: RowIdInt
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: InputAwareDatetime
+    ends_at: InputAwareDatetime
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
     consent_recorded: bool
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jiayuan.kernel.clock import LOCAL_TZ
+from jiayuan.kernel.clock import LAST_YEAR, LOCAL_TZ, InputDatetime
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
@@ -114,7 +114,7 @@ class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     device_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    expires_at: datetime | None = Field(
+    expires_at: InputDatetime | None = Field(
         default=None, description="用户令牌的到期时间；不填或超过上限时按上限（JIAYUAN_API_TOKEN_MAX_DAYS）"
     )
 
@@ -251,8 +251,9 @@ def _moment(value: Any, *, end: bool) -> Any:
     if isinstance(value, str) and _DATE_ONLY.match(value):
         value = date.fromisoformat(value)
     if isinstance(value, date) and not isinstance(value, datetime):
-        day = value + timedelta(days=1) if end else value
-        return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+        if end and value.year < LAST_YEAR:
+            value += timedelta(days=1)
+        return datetime.combine(value, time(), tzinfo=LOCAL_TZ)  # the range check follows
     return value
 
 
@@ -262,8 +263,8 @@ class AuditFilter(BaseModel):
     actor: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=64)
     target: str | None = Field(default=None, max_length=128)
-    since: datetime | None = None
-    until: datetime | None = None
+    since: InputDatetime | None = None
+    until: InputDatetime | None = None
 
     @field_validator("actor", "action", "target", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,11 @@ def session_scope() -> Iterator[Session]:
     except JiayuanError as exc:
         where = f" ({exc.field})" if exc.field else ""
         err_console.print(f"[red]错误{where}: {exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    except ValidationError as exc:  # an option the schema refuses (a date out of range, …)
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            err_console.print(f"[red]错误 ({field}): {error['msg'].removeprefix('Value error, ')}[/red]")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()

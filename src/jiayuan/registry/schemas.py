@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from jiayuan.kernel.clock import LOCAL_TZ, utcnow
+from jiayuan.kernel.clock import LOCAL_TZ, InputDate, utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
@@ -126,13 +126,13 @@ class ResidentIn(BaseModel):
     name: str = Field(description="姓名", examples=["刘莹"])
     id_number: str = Field(description="身份证号（18 位）", examples=["11010519491231002X"])
     gender: Gender = Field(description="性别，须与身份证号一致")
-    birth_date: date = Field(description="出生日期，须与身份证号一致")
+    birth_date: InputDate = Field(description="出生日期，须与身份证号一致")
     phone: str | None = Field(default=None, description="手机号或带区号的固话")
     relation: Relation = Field(default=Relation.HEAD, description="与户主关系")
     residence_type: ResidenceType = Field(default=ResidenceType.REGISTERED, description="居住类型")
     tags: list[Tag] = Field(default_factory=list, max_length=len(Tag), description="关注标签")
-    moved_in_on: date | None = Field(default=None, description="迁入日期")
-    moved_out_on: date | None = Field(default=None, description="迁出日期")
+    moved_in_on: InputDate | None = Field(default=None, description="迁入日期")
+    moved_out_on: InputDate | None = Field(default=None, description="迁出日期")
     note: str = Field(default="", description="备注")
 
     @field_validator("name")
@@ -211,13 +211,13 @@ class ResidentPatch(BaseModel):
     name: str | None = None
     id_number: str | None = None
     gender: Gender | None = None
-    birth_date: date | None = None
+    birth_date: InputDate | None = None
     phone: str | None = None
     relation: Relation | None = None
     residence_type: ResidenceType | None = None
     tags: list[Tag] | None = None
-    moved_in_on: date | None = None
-    moved_out_on: date | None = None
+    moved_in_on: InputDate | None = None
+    moved_out_on: InputDate | None = None
     note: str | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -33,6 +33,7 @@ from jiayuan.access.service import alarms as alarms_service
 from jiayuan.access.service import gate_checks, passes, reports, vehicles
 from jiayuan.access.service import visitors as visitors_service
 from jiayuan.access.states import VisitorState
+from jiayuan.kernel.clock import InputDate, InputDatetime
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
@@ -54,7 +55,7 @@ def gates(principal: CurrentPrincipal, session: SessionDep) -> list[GateOut]:
 
 @router.get("/gates/{gate_id}/flow", response_model=FlowOut)
 def gate_flow(
-    gate_id: RowIdInt, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
+    gate_id: RowIdInt, principal: CurrentPrincipal, session: SessionDep, since: InputDatetime | None = None
 ) -> FlowOut:
     """People and vehicles through a gate in 5-minute buckets since `since` (default 24 h, at most 7 days)."""
     return reports.gate_flow(session, actor=principal, gate_id=gate_id, since=since)
@@ -62,7 +63,10 @@ def gate_flow(
 
 @router.get("/compounds/{compound_id}/flow", response_model=FlowOut)
 def compound_flow(
-    compound_id: RowIdInt, principal: CurrentPrincipal, session: SessionDep, since: datetime | None = None
+    compound_id: RowIdInt,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    since: InputDatetime | None = None,
 ) -> FlowOut:
     """A compound's flow (its gates summed) and the outside vehicles inside now."""
     return reports.compound_flow(session, actor=principal, compound_id=compound_id, since=since)
@@ -184,7 +188,9 @@ def visitors(
         VisitorState | None,
         Query(description="active 有效, pending 未生效, used_up 已用完, expired 已过期, revoked 已撤销"),
     ] = None,
-    on: Annotated[date | None, Query(description="在这一天（北京时间）有效的通行证，如 2026-11-27")] = None,
+    on: Annotated[
+        InputDate | None, Query(description="在这一天（北京时间）有效的通行证，如 2026-11-27")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码，从 1 开始")] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="每页条数")] = 20,
 ) -> Page[VisitorOut]:
