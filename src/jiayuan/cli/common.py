@@ -72,9 +72,9 @@ def session_scope() -> Iterator[Session]:
         err_console.print(f"[red]错误{where}: {exc.message}[/red]")
         raise typer.Exit(1) from exc
     except ValidationError as exc:  # an option the schema refuses (a date out of range, …)
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            err_console.print(f"[red]错误 ({field}): {error['msg'].removeprefix('Value error, ')}[/red]")
+        for detail in exc.errors():
+            field = ".".join(str(part) for part in detail["loc"])
+            err_console.print(f"[red]错误 ({field}): {detail['msg'].removeprefix('Value error, ')}[/red]")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
