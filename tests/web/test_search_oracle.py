@@ -162,3 +162,26 @@ def test_the_console_holds_the_same_rule(limited: tuple[TestClient, World]) -> N
         assert page.status_code == 200 and "只有可以查看完整号码的角色" in page.text
         assert "刘莹" not in page.text.split('id="resident-results"', 1)[1]
     assert "刘莹" in client.get("/console/residents", params={"q": TRUE_ID[-4:]}).text
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_reveal_started_from_another_site_is_refused_and_leaves_no_trace(
+    limited: tuple[TestClient, World], sessions: sessionmaker[Session], site: str
+) -> None:
+    """A link on another site opens with the user's cookie; the reason it carries is not theirs."""
+    client, _world = limited
+    assert login(client, "u-staff", "long-enough-1").status_code == 303
+    urls = [
+        f"/api/v1/residents?q={TRUE_ID}&reason={REASON}",
+        f"/console/residents?q={TRUE_ID}&reason={REASON}",
+        f"/api/v1/residents/export.xlsx?full=true&reason={REASON}",
+    ]
+    for url in urls:
+        refused = client.get(url, headers={"Sec-Fetch-Site": site})
+        assert refused.status_code == 403, (url, refused.status_code)
+        assert "其他网站" in refused.text and TRUE_ID not in refused.text
+    with sessions() as session:
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action.like("pii.%"))).all() == []
+    for url in urls:  # the same requests from the platform's own pages (or typed in) go through
+        for origin in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):
+            assert client.get(url, headers=origin).status_code == 200, url

@@ -28,6 +28,7 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,15 @@ def _authenticate(request: Request, session: SessionDep) -> Authentication:
 async def _csrf_checked(
     request: Request, auth: Annotated[Authentication, Depends(_authenticate)]
 ) -> Authentication:
-    """Refuse a cookie-authenticated write that lacks this session's CSRF token (header or form field)."""
-    if auth.via != "cookie" or request.method in SAFE_METHODS or auth.csrf_token is None:
+    """Refuse a cookie-authenticated write that lacks this session's CSRF token (header or form field),
+    and a cookie-authenticated reveal (a GET with a stated `reason`: a full-number search, a full export)
+    that another site started: the reason is the user's own statement, so a link elsewhere cannot
+    make one in their name. Browsers say where a request came from in Sec-Fetch-Site."""
+    if auth.via != "cookie" or auth.csrf_token is None:
+        return auth
+    if request.method in SAFE_METHODS:
+        if "reason" in request.query_params and request.headers.get("sec-fetch-site") in _FOREIGN_SITES:
+            raise Forbidden("查看完整号码须在本系统页面内填写理由，不能从其他网站的链接发起", field="reason")
         return auth
     sent: object = request.headers.get(CSRF_HEADER)
     if not sent and request.headers.get("content-type", "").startswith(_FORM_TYPES):
