@@ -129,7 +129,7 @@ class Settings(BaseSettings):
 
 MIN_SECRET_LENGTH = 16
 # A Shannon estimate over the characters themselves: 16 random URL-safe characters score about 60,
-# token_urlsafe(32) about 210; words, keyboard runs and repeats score far less.
+# token_urlsafe(32) about 210; words, keyboard walks and repeats score far less.
 MIN_SECRET_BITS = 64
 _SECRET_WORDS = (
     "secret",
@@ -150,14 +150,22 @@ _KEYBOARD = {
     for row, keys in enumerate(("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"))
     for col, c in enumerate(keys)
 }
+# The shifted digit row types the same keys: !QAZ@WSX walks the same columns as 1qaz2wsx.
+_UNSHIFT = str.maketrans("!@#$%^&*()", "1234567890")
 
 
 def _neighbours(a: str, b: str) -> bool:
-    """Same or next character, in the alphabet or on a keyboard row."""
+    """Same or next character in the alphabet, or keys that touch on the keyboard (along a row, or
+    up and down the slanted columns: 1qaz, 2wsx, 1q2w)."""
     if abs(ord(a) - ord(b)) <= 1:
         return True
-    ka, kb = _KEYBOARD.get(a), _KEYBOARD.get(b)
-    return ka is not None and kb is not None and ka[0] == kb[0] and abs(ka[1] - kb[1]) <= 1
+    ka, kb = _KEYBOARD.get(a.translate(_UNSHIFT)), _KEYBOARD.get(b.translate(_UNSHIFT))
+    if ka is None or kb is None:
+        return False
+    rows, cols = kb[0] - ka[0], kb[1] - ka[1]
+    # Each row sits half a key to the right of the one above: a key touches the one above it and the
+    # one above-right, so the column changes by 0 or +1 going up and by 0 or -1 going down.
+    return (rows == 0 and abs(cols) == 1) or (rows == -1 and cols in (0, 1)) or (rows == 1 and cols in (0, -1))
 
 
 def secret_weakness(secret: str) -> str | None:
@@ -169,7 +177,7 @@ def secret_weakness(secret: str) -> str | None:
             return "repeats a short pattern"
     pairs = list(zip(secret.lower(), secret[1:].lower(), strict=False))
     if sum(1 for a, b in pairs if _neighbours(a, b)) * 2 >= len(pairs):
-        return "is mostly a run of neighbouring characters (in the alphabet, digits or a keyboard row)"
+        return "is mostly a run of neighbouring characters (in the alphabet, or keys that touch on a keyboard)"
     lowered = secret.lower()
     letters = re.sub(r"[^a-z]", "", lowered)
     words = sum(len(word) for word in _SECRET_WORDS if word in lowered)

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 import jiayuan
-from jiayuan.settings import Settings
+from jiayuan.settings import Settings, secret_weakness
 
 
 def test_development_defaults_point_at_sqlite_under_var() -> None:
@@ -43,6 +43,10 @@ WEAK_SECRETS = [
     "1234567890123456",  # a digit run
     "abcdefghijklmnopqrstu",  # an alphabet run
     "qwertyuiopasdfghjkl",  # a keyboard row
+    "1qaz2wsx3edc4rfv5tgb",  # keyboard columns
+    "zaq12wsxcde34rfvbgt5",  # columns, up and down
+    "1q2w3e4r5t6y7u8i9o0p",  # a zigzag between two rows
+    "!QAZ@WSX#EDC$RFV%TGB",  # the same columns, shifted
     "Xy7!Xy7!Xy7!Xy7!Xy7!",  # a repeated pattern
     "passwordpassword2026!",  # words
     "our-office-default-key-please-change",  # words
@@ -67,6 +71,11 @@ def test_production_refuses_a_guessable_secret_without_echoing_it(variable: str,
     for good in values.values():
         if good != weak:
             assert good[:8] not in message
+
+
+def test_the_generator_the_error_suggests_is_never_refused() -> None:
+    refused = [t for t in (secrets.token_urlsafe(32) for _ in range(3000)) if secret_weakness(t)]
+    assert refused == []
 
 
 def test_the_default_detector_ships_inside_the_package() -> None:
