@@ -165,7 +165,9 @@ def _neighbours(a: str, b: str) -> bool:
     rows, cols = kb[0] - ka[0], kb[1] - ka[1]
     # Each row sits half a key to the right of the one above: a key touches the one above it and the
     # one above-right, so the column changes by 0 or +1 going up and by 0 or -1 going down.
-    return (rows == 0 and abs(cols) == 1) or (rows == -1 and cols in (0, 1)) or (rows == 1 and cols in (0, -1))
+    if rows == 0:
+        return abs(cols) == 1
+    return (rows, cols) in {(-1, 0), (-1, 1), (1, 0), (1, -1)}
 
 
 def secret_weakness(secret: str) -> str | None:
@@ -177,7 +179,7 @@ def secret_weakness(secret: str) -> str | None:
             return "repeats a short pattern"
     pairs = list(zip(secret.lower(), secret[1:].lower(), strict=False))
     if sum(1 for a, b in pairs if _neighbours(a, b)) * 2 >= len(pairs):
-        return "is mostly a run of neighbouring characters (in the alphabet, or keys that touch on a keyboard)"
+        return "is mostly a run of neighbouring characters (in the alphabet, or touching keys)"
     lowered = secret.lower()
     letters = re.sub(r"[^a-z]", "", lowered)
     words = sum(len(word) for word in _SECRET_WORDS if word in lowered)
