@@ -113,10 +113,23 @@ def test_a_device_signs_in_with_its_id_and_token_and_is_confined_to_its_own_topi
     assert not Probe(site.broker.port, QR, site.tokens[QR], client_id="someone-else").accepted
     assert not Probe(site.broker.port, SOS, site.tokens[QR], client_id=SOS).accepted
 
-    assert not qr.subscribe("#")
-    assert not qr.subscribe(topic(SOS, "commands"))
-    assert not qr.subscribe(f"{PREFIX}/v1/devices/+/commands")
-    assert not qr.subscribe(f"{PREFIX}/v1/platform/committed")
+    for foreign in (
+        "#",
+        "+/#",
+        f"{PREFIX}/#",
+        topic(SOS, "commands"),
+        topic(SOS, "events"),
+        topic(SOS, "snapshots/+"),
+        topic(SOS, "live"),
+        f"{PREFIX}/v1/devices/+/commands",
+        f"{PREFIX}/v1/devices/+/events",
+        f"{PREFIX}/v1/devices/{QR}/#",  # its own root, wildcarded: it would read its own commands only
+        f"{PREFIX}/v1/platform/committed",
+        "$SYS/#",
+        "$CONTROL/#",
+        "$CONTROL/dynamic-security/v1/response",
+    ):
+        assert not qr.subscribe(foreign), foreign
     assert qr.subscribe(topic(QR, "commands"))
 
     platform.publish(topic(SOS, "commands"), b"for the sos button")
@@ -127,14 +140,23 @@ def test_a_device_signs_in_with_its_id_and_token_and_is_confined_to_its_own_topi
     for forged in (
         topic(SOS, "events"),
         topic(SOS, "status"),
+        topic(SOS, "snapshots/s1"),
+        topic(SOS, "live"),
         topic(QR, "commands"),
+        topic(QR, "elsewhere"),
         f"{PREFIX}/v1/platform/committed",
+        f"{PREFIX}/v2/devices/{QR}/events",
     ):
         qr.publish(forged, b"forged")
+    # Nor may it talk to the broker's security plugin: a grant to itself is not applied.
+    grant = b'{"commands":[{"command":"addRoleACL","rolename":"jiayuan-device-' + QR.encode() + b'",'
+    grant += b'"acltype":"subscribePattern","topic":"#","allow":true}]}'
+    qr.publish("$CONTROL/dynamic-security/v1", grant)
     qr.publish(topic(QR, "events"), b"own")
     assert eventually(lambda: (topic(QR, "events"), b"own") in platform.received)
     seen = [t for t, body in platform.received if body == b"forged"]
     assert seen == []
+    assert not qr.subscribe("#"), "the device granted itself a subscription through $CONTROL"
     for probe in (platform, qr):
         probe.close()
 
