@@ -210,3 +210,28 @@ def test_who_may_issue_invite_and_verify(sessions: sessionmaker[Session], place:
             gate_checks.verify_at_gate(
                 session, actor=SYSTEM, token="x", gate_ref="nope", direction="in", public_keys=KEYS
             )
+
+
+def test_a_revoked_nonce_applies_only_in_the_community_of_whoever_revoked_it(
+    sessions: sessionmaker[Session], place: tuple
+) -> None:
+    """Staff elsewhere cannot switch off this community's passes by their nonces."""
+    _, person, community = place
+    stranger = Principal(role=Role.STAFF, user_id=90, community_ids=frozenset({community + 1}))
+    ours = Principal(role=Role.STAFF, user_id=91, community_ids=frozenset({community}))
+    both = Principal(role=Role.STAFF, user_id=92, community_ids=frozenset({community, community + 1}))
+    reader = Principal(role=Role.DEVICE, device_id="jjhy-gate1-qr", username="device:jjhy-gate1-qr")
+    with sessions() as session:
+        issued = passes.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW)
+        nonce = verify(issued.token, KEYS).n
+        passes.revoke(session, actor=stranger, data=RevokeIn(ref=nonce, reason="截图外传"))
+        assert nonce not in passes.revocation_list(session, actor=reader)[1]
+        assert check(session, issued.token) == "ok"
+        with pytest.raises(Invalid) as several:
+            passes.revoke(session, actor=both, data=RevokeIn(ref="0" * 16, reason="截图外传"))
+        assert several.value.field == "ref"
+        other = passes.issue_resident_pass(session, actor=SYSTEM, signer=SIGNER, person_id=person, now=NOW)
+        other_nonce = verify(other.token, KEYS).n
+        passes.revoke(session, actor=ours, data=RevokeIn(ref=other_nonce, reason="截图外传"))
+        assert other_nonce in passes.revocation_list(session, actor=reader)[1]
+        assert check(session, other.token) == "revoked"

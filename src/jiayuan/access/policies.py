@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from jiayuan.devices.policies import GATE_ROLES
-from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.policies import Location, Scope, covers_gate, may_read_residents, personal_scope
 
@@ -130,8 +130,20 @@ def require_pass_manager(actor: Principal) -> None:
 
 
 def manages_passes_of(actor: Principal, *, community_id: int | None) -> bool:
-    """Whether a pass manager reaches this community (None: a pass's nonce, of no community)."""
-    return actor.is_system or community_id is None or community_id in actor.community_ids
+    """Whether a pass manager reaches this community."""
+    return actor.is_system or community_id in actor.community_ids
+
+
+def nonce_revocation_community(actor: Principal) -> int | None:
+    """Where a revoked pass nonce applies: the community of the staff member who saw the pass, so
+    nobody switches off passes at other communities' gates; the platform and installation-wide admins
+    revoke everywhere (None). Someone working in several communities names the person or visitor
+    pass instead, since a bare nonce does not say which community it belongs to."""
+    if actor.is_system or not actor.community_ids:
+        return None
+    if len(actor.community_ids) > 1:
+        raise Invalid("你在多个社区工作：请按居民（p:编号）或访客通行证（v:编号）撤销", field="ref")
+    return next(iter(actor.community_ids))
 
 
 def revocation_communities(actor: Principal, *, device_community: int | None = None) -> frozenset[int] | None:
@@ -139,7 +151,8 @@ def revocation_communities(actor: Principal, *, device_community: int | None = N
 
     Gate readers need the list to refuse revoked passes offline; the roles that work the gates read
     their communities' entries; a device token reads its gate's community; residents none (403).
-    Entries of no community (a single pass's nonce) go to every reader.
+    Entries of no community (a nonce revoked by the platform or an installation-wide admin) go to
+    every reader.
     """
     if actor.is_system:
         return None

@@ -249,9 +249,14 @@ def active_isolation(session: Session, person_id: int, at: datetime) -> Isolatio
     )
 
 
-def any_revoked(session: Session, refs: Sequence[str]) -> bool:
-    """Whether any of these refs (a pass nonce, `p:<person>`, `v:<visitor pass>`) is revoked."""
-    return session.scalar(select(PassRevocation.id).where(PassRevocation.ref.in_(refs)).limit(1)) is not None
+def any_revoked(session: Session, refs: Sequence[str], *, community_id: int) -> bool:
+    """Whether any of these refs (a pass nonce, `p:<person>`, `v:<visitor pass>`) is revoked at the gates
+    of this community (by an entry of this community or of none), as its readers' list says offline."""
+    query = select(PassRevocation.id).where(
+        PassRevocation.ref.in_(refs),
+        or_(PassRevocation.community_id.is_(None), PassRevocation.community_id == community_id),
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def revocation_by_ref(session: Session, ref: str) -> PassRevocation | None:

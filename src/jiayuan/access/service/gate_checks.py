@@ -36,8 +36,9 @@ REASONS = (
 )
 
 
-def _revoked(session: Session, claims: Claims) -> bool:
-    return repository.any_revoked(session, [claims.n, f"{'p' if claims.t == 'r' else 'v'}:{claims.p}"])
+def _revoked(session: Session, claims: Claims, gate: GateRef) -> bool:
+    refs = [claims.n, f"{'p' if claims.t == 'r' else 'v'}:{claims.p}"]
+    return repository.any_revoked(session, refs, community_id=gate.community_id)
 
 
 def _decide(
@@ -45,7 +46,7 @@ def _decide(
 ) -> tuple[str, VisitorPass | None]:
     if at.timestamp() > claims.exp:
         return "expired", None
-    if _revoked(session, claims):
+    if _revoked(session, claims, gate):
         return "revoked", None
     if gate.compound_id not in claims.c:
         return "wrong_compound", None

@@ -87,7 +87,8 @@ def add_revocation(
 
 
 def _community_of_ref(session: Session, actor: Principal, ref: str) -> int | None:
-    """The community of a revoked person or visitor pass; one out of the actor's reach is missing."""
+    """The community a revocation applies in: the person's or visitor pass's (one out of the actor's reach
+    is missing), or for a bare nonce the actor's own."""
     community_id: int | None = None
     if ref.startswith("p:"):
         person = directory.person(session, int(ref[2:]))
@@ -99,6 +100,8 @@ def _community_of_ref(session: Session, actor: Principal, ref: str) -> int | Non
         community_id = visitor.community_id if visitor is not None else None
         if visitor is None or not policies.manages_passes_of(actor, community_id=community_id):
             raise NotFound("访客通行证不存在", field="ref")
+    else:
+        community_id = policies.nonce_revocation_community(actor)
     return community_id
 
 
