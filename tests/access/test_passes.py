@@ -116,6 +116,12 @@ def test_isolation_refuses_and_raises_an_alarm(sessions: sessionmaker[Session], 
     with pytest.raises(ValueError, match="consent"):
         IsolationIn(person_id=person, starts_at=NOW, ends_at=NOW + timedelta(days=1), purpose="观察",
                     consent_recorded=False)  # fmt: skip
+    # never open-ended: a long isolation is renewed, so someone keeps deciding it still applies
+    with pytest.raises(ValueError, match="ends_at"):
+        IsolationIn(person_id=person, starts_at=NOW, ends_at=NOW + timedelta(days=31), purpose="观察",
+                    consent_recorded=True)  # fmt: skip
+    assert IsolationIn(person_id=person, starts_at=NOW, ends_at=NOW + timedelta(days=30), purpose="观察",
+                       consent_recorded=True).ends_at  # fmt: skip
 
 
 def test_visitor_window_entries_and_compound(sessions: sessionmaker[Session], place: tuple) -> None:

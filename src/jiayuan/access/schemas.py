@@ -13,6 +13,8 @@ from jiayuan.kernel.clock import InputAwareDatetime, InputDate
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 from jiayuan.registry.service.directory import DeviceInfo, GateInfo
 
+# A home isolation is recorded for a stated period and renewed if it goes on, never open-ended.
+MAX_ISOLATION = timedelta(days=30)
 MAX_VISITOR_WINDOW = timedelta(days=7)
 
 
@@ -142,6 +144,8 @@ class IsolationIn(BaseModel):
     def _checks(self) -> IsolationIn:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at 必须晚于 starts_at")
+        if self.ends_at - self.starts_at > MAX_ISOLATION:
+            raise ValueError(f"居家隔离一次最长登记 {MAX_ISOLATION.days} 天（ends_at），到期请续登记")
         if not self.consent_recorded:
             raise ValueError("须记录本人同意（consent_recorded）")
         return self
