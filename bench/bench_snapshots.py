@@ -31,10 +31,10 @@ from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import snapshots
 from jiayuan.devices.models import DeviceSnapshot
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import RawMessage
+from jiayuan.devices.service import snapshots
+from jiayuan.devices.service.pipeline import RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal

@@ -43,7 +43,7 @@ from jiayuan.bus.hub import hub
 from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
-from jiayuan.devices.service import BatchOutcome
+from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.heap import settle

@@ -28,7 +28,7 @@ from bench_ingest import (  # this script's folder is on sys.path
 from tests.ingest.poison import MARKER, install_poison
 
 from jiayuan.db.session import make_engine
-from jiayuan.devices.service import BatchOutcome
+from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.settings import Settings
 
 POISON_EVERY = 100

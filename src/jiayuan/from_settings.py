@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jiayuan.devices import snapshots
-from jiayuan.devices.service import Pipeline
+from jiayuan.devices.service import snapshots
+from jiayuan.devices.service.pipeline import Pipeline
 from jiayuan.settings import Settings
 
 

@@ -12,7 +12,7 @@ from jiayuan.access.models import Alarm
 from jiayuan.access.service import alarms as alarms_service
 from jiayuan.devices.models import DeviceStatus
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, next_silence_due
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch, next_silence_due
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal, Role
 from tests.devices.helpers import envelope

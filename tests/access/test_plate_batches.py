@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence, VisitorPass, WatchPlate
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.models import Vehicle

@@ -12,7 +12,7 @@ from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePres
 from jiayuan.access.schemas import WatchPlateIn
 from jiayuan.access.service import reports, vehicles
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role

@@ -27,8 +27,8 @@ from jiayuan.broker.admin import BrokerAdmin
 from jiayuan.broker.sync import BrokerSync, sync_devices
 from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import credentials, lifecycle
 from jiayuan.devices.models import DeadLetter, DeviceEvent
+from jiayuan.devices.service import credentials, lifecycle
 from jiayuan.ingest.embedded_broker import EmbeddedBroker
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow

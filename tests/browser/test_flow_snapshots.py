@@ -6,8 +6,8 @@ from playwright.sync_api import Page, expect
 
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import snapshots
 from jiayuan.devices.protocol import Topics
+from jiayuan.devices.service import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal

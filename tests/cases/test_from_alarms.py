@@ -13,7 +13,7 @@ from jiayuan.cases import service
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import AlarmCase
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams

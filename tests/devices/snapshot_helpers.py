@@ -7,7 +7,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from jiayuan.devices.service import RawMessage
+from jiayuan.devices.service.pipeline import RawMessage
 
 
 def jpeg(shade: int = 90, width: int = 64, height: int = 48) -> bytes:

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts import service as accounts
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import credentials
 from jiayuan.devices.models import BrokerCredential
+from jiayuan.devices.service import credentials
 from jiayuan.kernel.principal import Principal
 from tests.factories import seed_site
 

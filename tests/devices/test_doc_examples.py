@@ -12,7 +12,7 @@ from jiayuan.access.models import Alarm, PassCheck, VehiclePassage
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.protocol import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope, Topics
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS
-from jiayuan.devices.service import Pipeline, RawMessage, accept_batch
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.routes.devices_pages import REASON_LABELS

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import snapshots
 from jiayuan.devices.decode import Limits
 from jiayuan.devices.models import DeadLetter, DeviceStatus
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS
-from jiayuan.devices.service import BatchOutcome, Pipeline, RawMessage
+from jiayuan.devices.service import snapshots
+from jiayuan.devices.service.pipeline import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal

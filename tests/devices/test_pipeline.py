@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.devices import service
 from jiayuan.devices.decode import Limits, Rejected
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import Pipeline, RawMessage, accept_batch, accept_http
+from jiayuan.devices.service import inspection, pipeline
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch, accept_http
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.principal import Principal, Role
 from tests.devices.helpers import envelope
@@ -203,14 +203,16 @@ def test_dead_letter_counts_and_scope(sessions: sessionmaker[Session]) -> None:
         session.commit()
         staff = Principal(role=Role.STAFF, community_ids=frozenset({site.community_id}))
         outsider = Principal(role=Role.STAFF, community_ids=frozenset({site.other_community_id}))
-        counts = {(c.device_id, c.reason): c.count for c in service.dead_letter_counts(session, actor=staff)}
+        counts = {
+            (c.device_id, c.reason): c.count for c in inspection.dead_letter_counts(session, actor=staff)
+        }
         assert counts[("jjhy-gate1-qr", "bad_json")] == 2
         assert counts[("ghost-1", "unknown_device")] == 1
-        theirs = {(c.device_id, c.reason) for c in service.dead_letter_counts(session, actor=outsider)}
+        theirs = {(c.device_id, c.reason) for c in inspection.dead_letter_counts(session, actor=outsider)}
         assert ("jjhy-gate1-qr", "bad_json") not in theirs
         with pytest.raises(Forbidden):
-            service.dead_letter_counts(session, actor=Principal(role=Role.RESIDENT))
-        letters = service.list_dead_letters(session, actor=staff, reason="clock")
+            inspection.dead_letter_counts(session, actor=Principal(role=Role.RESIDENT))
+        letters = inspection.list_dead_letters(session, actor=staff, reason="clock")
         assert len(letters) == 2
         status = session.get(DeviceStatus, "jjhy-gate1-qr")
         assert status is not None
@@ -225,7 +227,7 @@ def test_a_parked_message_counts_for_its_registered_device(sessions: sessionmake
     with sessions() as session:
         seed_site(session)
         for device_id in ("jjhy-gate1-qr", "jjhy-gate1-qr", "ghost-1", None):
-            service.park(
+            pipeline.park(
                 session,
                 actor=Principal.system(),
                 message=mqtt(device_id or "x", raw),

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import snapshots
 from jiayuan.devices.models import DeadLetter, DeviceSnapshot
 from jiayuan.devices.protocol import SNAPSHOT_MAX_BYTES, Topics
+from jiayuan.devices.service import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.devices.service import BatchOutcome
+from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access.models import PassCheck, VehiclePassage
 from jiayuan.access.pass_tokens import Signer
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import snapshots
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
 from jiayuan.devices.protocol import Topics
-from jiayuan.devices.service import Pipeline, RawMessage
+from jiayuan.devices.service import snapshots
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.ingest import handlers
 from jiayuan.ingest.runner import IngestLoop

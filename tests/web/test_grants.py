@@ -20,7 +20,7 @@ from jiayuan.accounts import service
 from jiayuan.accounts.models import ApiToken, User
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import tokens as devices
+from jiayuan.devices.service import tokens as devices
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.principal import Principal, Role

@@ -32,8 +32,8 @@ from jiayuan.accounts.schemas import LoginPolicy, parse_scope
 from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import CaseIn, Category
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import cameras
 from jiayuan.devices.models import DeadLetter
+from jiayuan.devices.service import cameras
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id

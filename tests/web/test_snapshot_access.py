@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import snapshots
 from jiayuan.devices.protocol import Topics
+from jiayuan.devices.service import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault

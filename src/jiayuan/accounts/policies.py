@@ -93,7 +93,7 @@ def require_token_issuer(
     """Anyone signed in may make tokens for themselves; tokens for others or devices need an admin.
 
     A device token needs the device's community, which only the devices domain can look up
-    (`devices.service.issue_device_token`); without it, or outside the admin's communities, the
+    (`devices.service.tokens.issue_device_token`); without it, or outside the admin's communities, the
     device is unknown (404, as for one that does not exist).
     """
     if device_id is not None:

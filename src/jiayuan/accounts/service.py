@@ -357,7 +357,7 @@ def create_api_token(
 ) -> TokenIssued:
     """Issue a bearer token for a user or a device; its plain value is returned this once only.
 
-    Device tokens go through `devices.tokens.issue_device_token`, which checks that the device
+    Device tokens go through `devices.service.tokens.issue_device_token`, which checks that the device
     exists and passes its community as `device_community`; they live until revoked. A user's token
     lives at most `max_days` (JIAYUAN_API_TOKEN_MAX_DAYS): no expiry, or a later one, becomes that limit.
     """
@@ -506,7 +506,7 @@ def revoke_device_tokens(
 ) -> int:
     """Revoke every live token of a device (when it is disabled, removed or compromised); returns how many.
 
-    The caller (`devices.lifecycle`) has decided that the actor may switch this device; the revocation
+    The caller (`devices.service.lifecycle`) has decided that the actor may switch this device; the revocation
     is audited as the actor's, with their reason.
     """
     now = utcnow()

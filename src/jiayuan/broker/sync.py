@@ -22,9 +22,9 @@ from jiayuan.broker.admin import BrokerAdmin, BrokerAdminError, BrokerSilent, ch
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import credentials
-from jiayuan.devices.credentials import BrokerLogin
 from jiayuan.devices.events import DeviceAccessChanged
+from jiayuan.devices.service import credentials
+from jiayuan.devices.service.credentials import BrokerLogin
 from jiayuan.kernel.keys import Sealer
 from jiayuan.kernel.principal import Principal
 

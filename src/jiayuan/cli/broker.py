@@ -51,7 +51,7 @@ def push_devices(config: Settings, device_ids: list[str] | None, *, force: bool 
     from jiayuan.broker.admin import BrokerAdmin
     from jiayuan.broker.sync import sync_devices
     from jiayuan.db.session import make_engine, make_sessionmaker
-    from jiayuan.devices.credentials import sealer_for
+    from jiayuan.devices.service.credentials import sealer_for
 
     engine = make_engine(config.database_url)
     admin = BrokerAdmin(config.mqtt_url).start()

@@ -6,7 +6,7 @@ import typer
 
 from jiayuan.cli.broker import push_devices
 from jiayuan.cli.common import AS_HELP, console, operator, session_scope, settings
-from jiayuan.devices import lifecycle
+from jiayuan.devices.service import lifecycle
 
 app = typer.Typer(help="设备 Devices: disable, enable.", no_args_is_help=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from jiayuan.cli.common import console, os_operator, session_scope, settings
-from jiayuan.devices import snapshots
+from jiayuan.devices.service import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.from_settings import snapshot_retention
 

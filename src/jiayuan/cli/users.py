@@ -141,7 +141,7 @@ def device_token(
     """Print a new token for a device (MQTT password / HTTP bearer); shown once."""
     from jiayuan.cli.broker import push_devices
     from jiayuan.cli.common import settings
-    from jiayuan.devices import credentials
+    from jiayuan.devices.service import credentials
 
     sealer = credentials.sealer_for(settings().secret_key.get_secret_value())
     with session_scope() as session:

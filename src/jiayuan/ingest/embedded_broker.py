@@ -30,8 +30,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import service as devices
 from jiayuan.devices.protocol import Topics
+from jiayuan.devices.service import credentials as devices
 from jiayuan.kernel.errors import Unauthorized
 
 log = logging.getLogger(__name__)

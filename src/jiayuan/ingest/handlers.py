@@ -11,8 +11,8 @@ from jiayuan.access.service import gate_events
 from jiayuan.bus.bus import pending
 from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import AlarmCase
-from jiayuan.devices import service as devices
-from jiayuan.devices.service import BatchOutcome
+from jiayuan.devices.service import pipeline as devices
+from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.kernel.principal import Principal
 
 

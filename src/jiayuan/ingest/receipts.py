@@ -16,7 +16,7 @@ import orjson
 
 from jiayuan.devices import commands
 from jiayuan.devices.protocol import EVENT_ID_PATTERN, RECEIPT_MAX_IDS, SNAPSHOT_ID_PATTERN, Topics
-from jiayuan.devices.service import RawMessage
+from jiayuan.devices.service.pipeline import RawMessage
 
 
 @dataclass

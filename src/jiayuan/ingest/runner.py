@@ -31,10 +31,11 @@ from jiayuan.bus.events import DomainEvent
 from jiayuan.db.errors import is_outage, short_message, where
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import commands, snapshots
-from jiayuan.devices import service as devices
+from jiayuan.devices import commands
 from jiayuan.devices.decode import Rejected
-from jiayuan.devices.service import RawMessage
+from jiayuan.devices.service import pipeline as devices
+from jiayuan.devices.service import snapshots
+from jiayuan.devices.service.pipeline import RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.from_settings import device_pipeline, snapshot_retention
 from jiayuan.ingest import handlers, receipts

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, Literal, Protocol
 
-from jiayuan.devices.service import BatchOutcome
+from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.heap import settle

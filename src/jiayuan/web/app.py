@@ -13,7 +13,7 @@ from jiayuan.accounts import passwords
 from jiayuan.broker.sync import BrokerSync
 from jiayuan.broker_link import live_feed_signer
 from jiayuan.bus.hub import hub
-from jiayuan.devices.credentials import sealer_for
+from jiayuan.devices.service.credentials import sealer_for
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.body_limit import BodyLimit
 from jiayuan.web.context import AppContext

@@ -12,7 +12,7 @@ from jiayuan.access.models import Alarm
 from jiayuan.access.schemas import GateRef
 from jiayuan.access.service import alarms, flow, gate_checks, vehicles
 from jiayuan.devices.protocol import Door, LineCross, PlateRead, QrScan, Sos
-from jiayuan.devices.service import Accepted
+from jiayuan.devices.service.pipeline import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service.directory import DeviceInfo

@@ -28,8 +28,8 @@ from jiayuan.accounts.schemas import (
     parse_scope,
 )
 from jiayuan.db.uow import unit_of_work
-from jiayuan.devices import credentials
-from jiayuan.devices import tokens as device_tokens
+from jiayuan.devices.service import credentials
+from jiayuan.devices.service import tokens as device_tokens
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry.service.directory import scope_resolver

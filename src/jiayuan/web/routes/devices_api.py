@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, Response
 
 from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.service import gate_events
-from jiayuan.devices import lifecycle, service, snapshots
 from jiayuan.devices.protocol import DeviceId, SnapshotId
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
@@ -21,6 +20,7 @@ from jiayuan.devices.schemas import (
     DeviceSwitchOut,
     PushResult,
 )
+from jiayuan.devices.service import inspection, lifecycle, pipeline, snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.from_settings import device_pipeline
 from jiayuan.kernel.ids import RowIdInt
@@ -72,7 +72,7 @@ def push_event(
     context: ContextDep,
 ) -> JSONResponse:
     """A device posts one event envelope (DESIGN.md §3) with its own bearer token."""
-    outcome = service.accept_http(
+    outcome = pipeline.accept_http(
         session,
         actor=principal,
         device_id=device_id,
@@ -107,7 +107,7 @@ def dead_letters(
     before_id: Annotated[RowIdInt | None, Query()] = None,
 ) -> list[DeadLetterOut]:
     """The newest refused messages with their reason and the first bytes as received."""
-    return service.list_dead_letters(
+    return inspection.list_dead_letters(
         session, actor=principal, device_id=device_id, reason=reason, limit=limit, before_id=before_id
     )
 
@@ -115,38 +115,13 @@ def dead_letters(
 @router.get("/dead-letters/counts", response_model=list[DeadLetterCountOut])
 def dead_letter_counts(principal: CurrentPrincipal, session: SessionDep) -> list[DeadLetterCountOut]:
     """Refused messages counted per device and reason."""
-    return [
-        DeadLetterCountOut(device_id=c.device_id, reason=c.reason, count=c.count)
-        for c in service.dead_letter_counts(session, actor=principal)
-    ]
+    return inspection.dead_letter_counts(session, actor=principal)
 
 
 @router.get("/status", response_model=list[DeviceStatusOut])
 def device_status(principal: CurrentPrincipal, session: SessionDep) -> list[DeviceStatusOut]:
     """Every visible device: online/offline, last heard, counters."""
-    result = []
-    for device, row in service.list_status(session, actor=principal):
-        result.append(
-            DeviceStatusOut(
-                device_id=device.id,
-                name=device.name,
-                kind=device.kind,
-                enabled=device.enabled,
-                gate_id=device.gate_id,
-                gate_name=device.gate_name,
-                compound_id=device.compound_id,
-                state=row.state if row else "unknown",
-                state_at=row.state_at if row else None,
-                last_seen_at=row.last_seen_at if row else None,
-                last_heartbeat_at=row.last_heartbeat_at if row else None,
-                silent=row.silent if row else False,
-                fw=row.fw if row else None,
-                events_accepted=row.events_accepted if row else 0,
-                duplicates=row.duplicates if row else 0,
-                dead_letters=row.dead_letters if row else 0,
-            )
-        )
-    return result
+    return inspection.list_status(session, actor=principal)
 
 
 @router.get(

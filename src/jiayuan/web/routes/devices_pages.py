@@ -8,8 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from jiayuan.devices import lifecycle, service
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS
+from jiayuan.devices.service import inspection, lifecycle
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.principal import Role
 from jiayuan.web.auth import PagePrincipal
@@ -47,9 +47,9 @@ def devices_page(
     """Devices with liveness and counters, and the newest dead letters."""
     if reason not in (None, "", *DEAD_LETTER_REASONS):
         reason = None
-    statuses = service.list_status(session, actor=principal)
-    counts = service.dead_letter_counts(session, actor=principal)
-    letters = service.list_dead_letters(
+    statuses = inspection.list_status(session, actor=principal)
+    counts = inspection.dead_letter_counts(session, actor=principal)
+    letters = inspection.list_dead_letters(
         session, actor=principal, reason=reason or None, device_id=device_id or None, limit=50
     )
     return render(

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from jiayuan.devices.cameras import camera_for, visible_cameras
+from jiayuan.devices.service.cameras import camera_for, visible_cameras
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.vision.relay import LiveRelay

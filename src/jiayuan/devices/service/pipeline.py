@@ -1,4 +1,5 @@
-"""Use cases of the devices domain: accept a batch of raw messages, dead letters, device status."""
+"""The ingest pipeline: check, de-duplicate and store raw device messages; refused ones become dead
+letters; devices that fall silent are marked so."""
 
 from __future__ import annotations
 
@@ -9,28 +10,20 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.db.base import table_of
-from jiayuan.db.bulk import insert_rows
-from jiayuan.devices import policies
+from jiayuan.devices import policies, repository
 from jiayuan.devices.decode import Event, Limits, Rejected, Status, decode, decode_event
 from jiayuan.devices.events import DeadLettered, DeviceEventStored, DeviceStateChanged
-from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.devices.models import DeadLetter, DeviceStatus
 from jiayuan.devices.protocol import Envelope, Heartbeat, Topics
-from jiayuan.devices.schemas import DeadLetterOut
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Unauthorized
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory
 from jiayuan.registry.service.directory import DeviceInfo
 
 RAW_KEPT = 4096
-# Keys per query when reading stored events back.
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -177,11 +170,10 @@ def _store(
 
     dead_known = {r.device_id for _, r in dead if r.device_id in known}
     touched = sorted({d for d, _ in events} | {s.device_id for _, s in statuses} | dead_known)
-    status_rows = _lock_status_rows(session, touched)
+    status_rows = repository.lock_statuses(session, touched)
 
-    inserted = insert_rows(
+    inserted = repository.insert_events(
         session,
-        table_of(DeviceEvent),
         [
             {
                 "device_id": event.envelope.device,
@@ -196,8 +188,6 @@ def _store(
             }
             for message, event in events.values()
         ],
-        ignore_conflicts_on=("device_id", "event_id"),
-        returning=("id", "device_id", "event_id"),
     )
     new_keys = {(row.device_id, row.event_id): row.id for row in inserted}
     collided = [key for key in events if key not in new_keys]
@@ -307,21 +297,10 @@ class _Content(NamedTuple):
 
 def _stored_content(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], _Content]:
     """The stored content of these `(device, id)` keys (only collided keys are read back)."""
-    stored: dict[tuple[str, str], _Content] = {}
-    for start in range(0, len(keys), _CHUNK):
-        rows = session.execute(
-            select(
-                DeviceEvent.device_id,
-                DeviceEvent.event_id,
-                DeviceEvent.type,
-                DeviceEvent.ts,
-                DeviceEvent.seq,
-                DeviceEvent.payload,
-            ).where(tuple_(DeviceEvent.device_id, DeviceEvent.event_id).in_(keys[start : start + _CHUNK]))
-        )
-        for row in rows:
-            stored[(row.device_id, row.event_id)] = _Content(row.type, row.ts, row.seq, row.payload)
-    return stored
+    return {
+        (row.device_id, row.event_id): _Content(row.type, row.ts, row.seq, row.payload)
+        for row in repository.stored_events(session, keys)
+    }
 
 
 def _id_conflict(stored: _Content, new: Envelope) -> Rejected:
@@ -350,37 +329,12 @@ def _state_event(device: DeviceInfo, state: str) -> DeviceStateChanged:
     )
 
 
-def _new_status(device_id: str) -> dict[str, object]:
-    """The status row of a device heard from for the first time."""
-    counters = dict.fromkeys(("events_accepted", "duplicates", "dead_letters"), 0)
-    return {"device_id": device_id, "state": "unknown", **counters}
-
-
-def _lock_status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, DeviceStatus]:
-    """The status rows of these devices, created when missing and locked for this transaction."""
-    if not device_ids:
-        return {}
-    insert_rows(
-        session,
-        table_of(DeviceStatus),
-        [_new_status(d) for d in device_ids],
-        ignore_conflicts_on=("device_id",),
-    )
-    rows = session.scalars(
-        select(DeviceStatus)
-        .where(DeviceStatus.device_id.in_(device_ids))
-        .order_by(DeviceStatus.device_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return {row.device_id: row for row in rows}
-
-
 def _park(
     session: Session, dead: Sequence[tuple[RawMessage, Rejected]], known: dict[str, DeviceInfo]
 ) -> None:
     for message, rejection in dead:
-        session.add(
+        repository.add_dead_letter(
+            session,
             DeadLetter(
                 received_at=message.received_at,
                 channel=message.channel,
@@ -390,7 +344,7 @@ def _park(
                 detail=rejection.detail[:500],
                 raw=message.payload[:RAW_KEPT],
                 raw_size=message.raw_size,
-            )
+            ),
         )
         device = known.get(rejection.device_id or "")
         publish_on_commit(
@@ -414,38 +368,18 @@ def park(session: Session, *, actor: Principal, message: RawMessage, rejection: 
     _park(session, [(message, rejection)], known)
     device = known.get(rejection.device_id or "")
     if device is not None:
-        _count_dead_letter(session, device.id)
+        repository.count_dead_letter(session, device.id)
     outcome = BatchOutcome()
     outcome.dead[rejection.reason] += 1
     outcome.rejections.append(rejection)
     return outcome
 
 
-def _count_dead_letter(session: Session, device_id: str) -> None:
-    """One more dead letter in the device's counter (its status row is created when missing)."""
-    insert_rows(
-        session,
-        table_of(DeviceStatus),
-        [_new_status(device_id)],
-        ignore_conflicts_on=("device_id",),
-    )
-    session.execute(
-        update(DeviceStatus)
-        .where(DeviceStatus.device_id == device_id)
-        .values(dead_letters=DeviceStatus.dead_letters + 1)
-    )
-
-
 def claim_silent(session: Session, *, actor: Principal, now: datetime | None = None) -> list[DeviceInfo]:
     """Mark devices whose silence is due as silent (once each) and return them."""
     policies.require_can_publish(actor, "")
     now = now or utcnow()
-    rows = session.scalars(
-        select(DeviceStatus)
-        .where(DeviceStatus.silent_due_at <= now, DeviceStatus.silent.is_(False))
-        .order_by(DeviceStatus.device_id)
-        .with_for_update(skip_locked=True)
-    ).all()
+    rows = repository.silent_due(session, now)
     infos = directory.devices_by_ids(session, [r.device_id for r in rows])
     claimed: list[DeviceInfo] = []
     for row in rows:
@@ -460,103 +394,4 @@ def claim_silent(session: Session, *, actor: Principal, now: datetime | None = N
 
 def next_silence_due(session: Session) -> datetime | None:
     """When the next device falls silent if nothing is heard (the scheduler sleeps until then)."""
-    return session.scalar(select(func.min(DeviceStatus.silent_due_at)).where(DeviceStatus.silent.is_(False)))
-
-
-@dataclass(frozen=True)
-class DeadLetterCount:
-    """How many messages of one device were refused for one reason."""
-
-    device_id: str | None
-    reason: str
-    count: int
-
-
-def dead_letter_counts(session: Session, *, actor: Principal) -> list[DeadLetterCount]:
-    """Dead letters counted per device and reason (devices outside the actor's scope hidden)."""
-    policies.require_can_inspect(actor)
-    rows = session.execute(
-        select(DeadLetter.device_id, DeadLetter.reason, func.count())
-        .group_by(DeadLetter.device_id, DeadLetter.reason)
-        .order_by(DeadLetter.device_id, DeadLetter.reason)
-    ).all()
-    allowed = _visible_devices(session, actor, [r[0] for r in rows])
-    return [DeadLetterCount(d, reason, n) for d, reason, n in rows if d in allowed]
-
-
-def list_dead_letters(
-    session: Session,
-    *,
-    actor: Principal,
-    device_id: str | None = None,
-    reason: str | None = None,
-    limit: int = 100,
-    before_id: int | None = None,
-) -> list[DeadLetterOut]:
-    """The newest dead letters, optionally of one device or reason."""
-    policies.require_can_inspect(actor)
-    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(min(max(limit, 1), 500))
-    if device_id is not None:
-        query = query.where(DeadLetter.device_id == device_id)
-    if reason is not None:
-        query = query.where(DeadLetter.reason == reason)
-    if before_id is not None:
-        query = query.where(DeadLetter.id < before_id)
-    rows = list(session.scalars(query))
-    allowed = _visible_devices(session, actor, [r.device_id for r in rows])
-    return [_dead_letter_out(r) for r in rows if r.device_id in allowed]
-
-
-def _dead_letter_out(letter: DeadLetter) -> DeadLetterOut:
-    return DeadLetterOut(
-        id=letter.id,
-        received_at=letter.received_at,
-        channel=letter.channel,
-        topic=letter.topic,
-        device_id=letter.device_id,
-        reason=letter.reason,
-        detail=letter.detail,
-        raw=letter.raw.decode("utf-8", errors="replace"),
-        raw_size=letter.raw_size,
-    )
-
-
-def list_status(session: Session, *, actor: Principal) -> list[tuple[DeviceInfo, DeviceStatus | None]]:
-    """Every visible device with its liveness and counters."""
-    policies.require_can_inspect(actor)
-    devices = [d for d in directory.all_devices(session) if policies.device_visible(actor, d)]
-    rows = {
-        r.device_id: r
-        for r in session.scalars(
-            select(DeviceStatus).where(DeviceStatus.device_id.in_([d.id for d in devices]))
-        )
-    }
-    return [(d, rows.get(d.id)) for d in devices]
-
-
-def _visible_devices(session: Session, actor: Principal, device_ids: Iterable[str | None]) -> set[str | None]:
-    """The device ids among `device_ids` the actor may see (None: a message naming no device)."""
-    wanted = set(device_ids)
-    infos = directory.devices_by_ids(session, [d for d in wanted if d is not None])
-    unregistered = policies.sees_unregistered(actor)
-    return {
-        d
-        for d in wanted
-        if (policies.device_visible(actor, infos[d]) if d is not None and d in infos else unregistered)
-    }
-
-
-def check_broker_login(session: Session, *, device_id: str, token: str) -> DeviceInfo:
-    """The registered, enabled device signing in to the MQTT broker with its own token.
-
-    Raises Unauthorized saying why not (the message never repeats the token).
-    """
-    device = directory.devices_by_ids(session, [device_id]).get(device_id)
-    if device is None:
-        raise Unauthorized("设备未登记", field="username")
-    if not device.enabled:
-        raise Unauthorized("设备已停用", field="username")
-    principal = accounts.principal_for_token(session, token)
-    if principal.device_id != device_id:
-        raise Unauthorized("令牌不属于该设备", field="password")
-    return device
+    return repository.next_silence_due(session)

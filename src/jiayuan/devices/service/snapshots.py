@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import cv2
-import numpy as np
-from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from jiayuan.db.base import table_of
-from jiayuan.db.bulk import insert_rows
-from jiayuan.devices import policies
-from jiayuan.devices import service as devices
+from jiayuan.devices import policies, repository
 from jiayuan.devices.decode import Rejected
-from jiayuan.devices.models import DeviceSnapshot
+from jiayuan.devices.jpeg import jpeg_problem
 from jiayuan.devices.protocol import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES, Topics
-from jiayuan.devices.service import BatchOutcome, Pipeline, RawMessage
+from jiayuan.devices.service import pipeline as devices
+from jiayuan.devices.service.pipeline import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import NotFound
@@ -37,11 +31,6 @@ from jiayuan.registry.service.directory import DeviceInfo
 
 _SAFE_ID = re.compile(SNAPSHOT_ID_PATTERN)
 _SAFE_DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# Decoding a picture this large even at 1/8 scale costs more than evidence is worth; cameras send ≤ 8 MP.
-MAX_PIXELS = 40_000_000
-# SOF markers (baseline, progressive, lossless, arithmetic) carry the picture's height and width.
-_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -120,7 +109,7 @@ def accept_snapshots(
         elif earlier[2] != digest:
             dead.append((message, _reused(device_id, snapshot_id)))
 
-    for device_id, snapshot_id, stored_digest in _stored(session, list(fresh)):
+    for device_id, snapshot_id, stored_digest in repository.stored_snapshots(session, list(fresh)):
         message, _, digest = fresh.pop((device_id, snapshot_id))
         if digest != stored_digest:
             dead.append((message, _reused(device_id, snapshot_id)))
@@ -139,13 +128,7 @@ def accept_snapshots(
         }
         for (_, snapshot_id), (message, device, digest) in fresh.items()
     ]
-    inserted = insert_rows(
-        session,
-        table_of(DeviceSnapshot),
-        rows,
-        ignore_conflicts_on=("device_id", "snapshot_id"),
-        returning=("device_id", "snapshot_id", "path"),
-    )
+    inserted = repository.insert_snapshots(session, rows)
     for row in inserted:  # a row another ingest process inserted meanwhile is its file to write
         files.write(row.path, fresh[(row.device_id, row.snapshot_id)][0].payload)
 
@@ -190,65 +173,6 @@ def _reused(device_id: str, snapshot_id: str) -> Rejected:
     )
 
 
-def _stored(session: Session, keys: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
-    """`(device, snapshot id, sha256)` of the keys already stored."""
-    found: list[tuple[str, str, str]] = []
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        found.extend(
-            (d, s, h)
-            for d, s, h in session.execute(
-                select(DeviceSnapshot.device_id, DeviceSnapshot.snapshot_id, DeviceSnapshot.sha256).where(
-                    tuple_(DeviceSnapshot.device_id, DeviceSnapshot.snapshot_id).in_(chunk)
-                )
-            )
-        )
-    return found
-
-
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """`(width, height)` from a JPEG's frame header, without decoding; None when there is none."""
-    if not data.startswith(b"\xff\xd8"):
-        return None
-    at = 2
-    while at + 4 <= len(data):
-        if data[at] != 0xFF:
-            return None
-        marker = data[at + 1]
-        if marker == 0xFF:  # fill byte
-            at += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            at += 2
-            continue
-        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
-        if marker in _SOF:
-            if at + 9 > len(data):
-                return None
-            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
-            return width, height
-        if marker in (0xD9, 0xDA) or length < 2:  # end, or scan data before any frame header
-            return None
-        at += 2 + length
-    return None
-
-
-def jpeg_problem(data: bytes) -> str | None:
-    """Why `data` is not a usable JPEG picture, or None: markers, size, and a decode at 1/8 scale."""
-    if not data.startswith(b"\xff\xd8\xff"):
-        return "not a JPEG: it does not start with FF D8 FF (不是 JPEG 图片)"
-    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-        return "JPEG is cut short: no FF D9 end marker (JPEG 图片不完整)"
-    size = jpeg_size(data)
-    if size is None or size[0] == 0 or size[1] == 0:
-        return "JPEG has no frame header with its size (JPEG 图片缺少尺寸信息)"
-    if size[0] * size[1] > MAX_PIXELS:
-        return f"JPEG of {size[0]}x{size[1]} pixels is over {MAX_PIXELS} (图片像素过多)"
-    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
-        return "JPEG does not decode (JPEG 图片无法解码)"
-    return None
-
-
 def snapshot_image(
     session: Session, *, actor: Principal, files: SnapshotFiles, device_id: str, snapshot_id: str
 ) -> bytes:
@@ -260,16 +184,13 @@ def snapshot_image(
     missing = NotFound(
         f"没有设备 {device_id} 编号为 {snapshot_id} 的抓拍图片（或已过保存期）", field="snapshot_id"
     )
-    row = session.execute(
-        select(DeviceSnapshot.community_id, DeviceSnapshot.compound_id, DeviceSnapshot.path).where(
-            DeviceSnapshot.device_id == device_id, DeviceSnapshot.snapshot_id == snapshot_id
-        )
-    ).first()
-    if row is None or not policies.snapshot_visible(
-        actor, community_id=row.community_id, compound_id=row.compound_id
-    ):
+    place = repository.snapshot_place(session, device_id, snapshot_id)
+    if place is None:
         raise missing
-    data = files.read(row.path)
+    community_id, compound_id, path = place
+    if not policies.snapshot_visible(actor, community_id=community_id, compound_id=compound_id):
+        raise missing
+    data = files.read(path)
     if data is None:
         raise missing
     return data
@@ -293,38 +214,21 @@ def prune(
     now = now or utcnow()
     result = PruneResult()
     cutoff = now - timedelta(days=retention.days)
-    expired = session.execute(
-        select(DeviceSnapshot.id, DeviceSnapshot.path).where(DeviceSnapshot.received_at < cutoff)
-    ).all()
-    result.expired = len(expired)
-    victims = [(r.id, r.path) for r in expired]
+    victims = repository.snapshots_before(session, cutoff)
+    result.expired = len(victims)
 
-    total, count = session.execute(
-        select(func.coalesce(func.sum(DeviceSnapshot.size), 0), func.count()).where(
-            DeviceSnapshot.received_at >= cutoff
-        )
-    ).one()
-    total, count = int(total), int(count)
+    total, count = repository.snapshot_totals_since(session, cutoff)
     if total > retention.max_bytes:
-        oldest = session.execute(
-            select(DeviceSnapshot.id, DeviceSnapshot.path, DeviceSnapshot.size)
-            .where(DeviceSnapshot.received_at >= cutoff)
-            .order_by(DeviceSnapshot.received_at, DeviceSnapshot.id)
-            .execution_options(yield_per=_CHUNK)
-        )
-        for row in oldest:
+        for snapshot_id, path, size in repository.oldest_snapshots_since(session, cutoff):
             if total <= retention.max_bytes:
                 break
-            victims.append((row.id, row.path))
-            total -= row.size
+            victims.append((snapshot_id, path))
+            total -= size
             count -= 1
             result.over_budget += 1
-        oldest.close()
     result.kept, result.kept_bytes = count, total
 
-    ids = [i for i, _ in victims]
-    for start in range(0, len(ids), _CHUNK):
-        session.execute(delete(DeviceSnapshot).where(DeviceSnapshot.id.in_(ids[start : start + _CHUNK])))
+    repository.delete_snapshots(session, [i for i, _ in victims])
     doomed = [p for _, p in victims]
     if doomed:
         sa_event.listen(session, "after_commit", lambda _s: files.delete(doomed), once=True)
@@ -339,10 +243,7 @@ def _remove_orphans(
     """Delete files older than the grace period that no row names; newer ones may be mid-commit."""
     limit = (now - retention.orphan_grace).timestamp()
     candidates = [f.relative for f in files.files() if f.mtime < limit and f.relative not in excluded]
-    known: set[str] = set()
-    for start in range(0, len(candidates), _CHUNK):
-        chunk = candidates[start : start + _CHUNK]
-        known.update(session.scalars(select(DeviceSnapshot.path).where(DeviceSnapshot.path.in_(chunk))))
+    known = repository.known_snapshot_paths(session, candidates)
     orphans = [c for c in candidates if c not in known]
     removed = files.delete(orphans)
     files.remove_stale_temporaries(retention.orphan_grace.total_seconds())

@@ -12,18 +12,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import TokenIssued
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.devices import policies, tokens
+from jiayuan.devices import policies, repository
 from jiayuan.devices.events import DeviceAccessChanged
-from jiayuan.devices.models import BrokerCredential
+from jiayuan.devices.service import tokens
+from jiayuan.kernel.errors import Unauthorized
 from jiayuan.kernel.keys import Sealer, UnsealError
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory
+from jiayuan.registry.service.directory import DeviceInfo
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def issue_token(
     )
     device_id = issued.device_id or device_id
     sealed = sealer.seal(issued.token, context=_context(device_id, issued.id))
-    session.add(BrokerCredential(token_id=issued.id, device_id=device_id, sealed=sealed))
+    repository.add_credential(session, token_id=issued.id, device_id=device_id, sealed=sealed)
     info = directory.devices_by_ids(session, [device_id]).get(device_id)
     publish_on_commit(
         session,
@@ -88,7 +89,7 @@ def broker_logins(
     policies.require_can_publish(actor, "")  # the platform itself only
     if device_ids is None:
         wanted = {d.id for d in directory.all_devices(session)}
-        wanted |= set(session.scalars(select(BrokerCredential.device_id).distinct()))
+        wanted |= repository.credential_device_ids(session)
     else:
         wanted = set(device_ids)
     known = directory.devices_by_ids(session, wanted)
@@ -98,7 +99,7 @@ def broker_logins(
 def mark_on_broker(session: Session, *, actor: Principal, login: BrokerLogin) -> None:
     """Remember which token's password the broker now holds for this device (none when refused)."""
     policies.require_can_publish(actor, "")
-    for row in session.scalars(select(BrokerCredential).where(BrokerCredential.device_id == login.device_id)):
+    for row in repository.credentials_of(session, login.device_id):
         row.on_broker = login.password is not None and row.token_id == login.token_id
 
 
@@ -109,19 +110,12 @@ def _login(
     # Only copies of tokens known dead go: "not live" would also take a token issued and committed
     # since `live` was read (PostgreSQL's next statement sees it), leaving its device locked out.
     if dead:
-        session.execute(
-            delete(BrokerCredential).where(
-                BrokerCredential.device_id == device_id, BrokerCredential.token_id.in_(dead)
-            )
-        )
+        repository.delete_credentials(session, device_id, dead)
     if device is None:
         return BrokerLogin(device_id, None, why_refused="设备未登记")
     if not device.enabled:
         return BrokerLogin(device_id, None, why_refused="设备已停用")
-    rows = {
-        c.token_id: c
-        for c in session.scalars(select(BrokerCredential).where(BrokerCredential.device_id == device_id))
-    }
+    rows = {c.token_id: c for c in repository.credentials_of(session, device_id)}
     for token_id in live:
         row = rows.get(token_id)
         if row is None:
@@ -139,3 +133,19 @@ def _login(
             device_id, None, why_refused="有效令牌签发于启用 MQTT 登录之前或密钥已更换：请重新签发令牌"
         )
     return BrokerLogin(device_id, None, why_refused="没有有效令牌")
+
+
+def check_broker_login(session: Session, *, device_id: str, token: str) -> DeviceInfo:
+    """The registered, enabled device signing in to the MQTT broker with its own token.
+
+    Raises Unauthorized saying why not (the message never repeats the token).
+    """
+    device = directory.devices_by_ids(session, [device_id]).get(device_id)
+    if device is None:
+        raise Unauthorized("设备未登记", field="username")
+    if not device.enabled:
+        raise Unauthorized("设备已停用", field="username")
+    principal = accounts.principal_for_token(session, token)
+    if principal.device_id != device_id:
+        raise Unauthorized("令牌不属于该设备", field="password")
+    return device
