@@ -35,7 +35,7 @@ def attempt(
     username: str = "liuying",
     ip: str = "10.0.0.9",
     policy: LoginPolicy = POLICY,
-) -> User | logins.LoginRefused:
+) -> Principal | logins.LoginRefused:
     with unit_of_work(sessions) as session:
         return logins.authenticate(session, username=username, password=password, policy=policy, ip=ip)
 
@@ -46,7 +46,7 @@ def rewind_failures(sessions: sessionmaker[Session], seconds: int = 3600) -> Non
             row.last_failed_at -= timedelta(seconds=seconds)
 
 
-def answer(outcome: User | logins.LoginRefused) -> tuple[int, str, int | None]:
+def answer(outcome: Principal | logins.LoginRefused) -> tuple[int, str, int | None]:
     assert isinstance(outcome, logins.LoginRefused)
     return outcome.status, outcome.message, outcome.retry_after
 
@@ -54,7 +54,7 @@ def answer(outcome: User | logins.LoginRefused) -> tuple[int, str, int | None]:
 def test_good_password_signs_in_and_is_audited(sessions: sessionmaker[Session]) -> None:
     make_user(sessions, "liuying", Role.STAFF, scopes=["community:7"])
     outcome = attempt(sessions, PASSWORD)
-    assert isinstance(outcome, User)
+    assert isinstance(outcome, Principal)
     with sessions() as session:
         user = session.scalars(select(User)).one()
         assert user.last_login_at is not None
@@ -93,7 +93,7 @@ def test_failures_from_one_address_slow_down_then_lock_there_and_the_lock_runs_o
         pair = session.scalars(select(LoginThrottle).where(LoginThrottle.kind == "pair")).one()
         assert pair.failures == 4 and pair.locked_until is not None
         pair.locked_until = utcnow() - timedelta(seconds=1)
-    assert isinstance(attempt(sessions, PASSWORD), User)
+    assert isinstance(attempt(sessions, PASSWORD), Principal)
     with sessions() as session:
         kinds = set(session.scalars(select(LoginThrottle.kind)))
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
@@ -117,7 +117,7 @@ def test_an_attacker_locks_only_their_own_address_out_of_the_account(sessions: s
         attempt(sessions, "guess", ip="203.0.113.5", policy=FAST)
     assert answer(attempt(sessions, PASSWORD, ip="203.0.113.5", policy=FAST))[0] == 429
     # The owner at the office desk is not locked out.
-    assert isinstance(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=FAST), User)
+    assert isinstance(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=FAST), Principal)
 
 
 def test_many_guesses_on_one_account_from_many_addresses_only_slow_it_briefly(
@@ -130,7 +130,7 @@ def test_many_guesses_on_one_account_from_many_addresses_only_slow_it_briefly(
     status, _, retry = answer(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=policy))
     assert status == 429 and retry is not None and retry <= 10
     rewind_failures(sessions, seconds=11)
-    assert isinstance(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=policy), User)
+    assert isinstance(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=policy), Principal)
 
 
 def test_an_address_guessing_many_usernames_is_locked(sessions: sessionmaker[Session]) -> None:
@@ -140,7 +140,7 @@ def test_an_address_guessing_many_usernames_is_locked(sessions: sessionmaker[Ses
     status, message, _ = answer(attempt(sessions, PASSWORD, ip="203.0.113.5", policy=FAST))
     assert status == 429 and "此网络地址登录失败次数过多" in message
     # Other addresses are unaffected.
-    assert isinstance(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=FAST), User)
+    assert isinstance(attempt(sessions, PASSWORD, ip="192.0.2.20", policy=FAST), Principal)
     with sessions() as session:
         locked = session.scalars(select(AuditEntry).where(AuditEntry.action == "login.locked")).one()
     assert (locked.target_type, locked.target_label) == ("address", "203.0.113.5")
@@ -237,7 +237,7 @@ def test_admins_see_and_lift_locks_within_their_scope(sessions: sessionmaker[Ses
         logins.lift_lockout(session, actor=other, lockout_id=pair_id)
     with unit_of_work(sessions) as session:
         logins.lift_lockout(session, actor=mine, lockout_id=pair_id)
-    assert isinstance(attempt(sessions, PASSWORD, ip="203.0.113.5", policy=FAST), User)
+    assert isinstance(attempt(sessions, PASSWORD, ip="203.0.113.5", policy=FAST), Principal)
     with sessions() as session:
         unlock = session.scalars(select(AuditEntry).where(AuditEntry.action == "login.unlock")).one()
     assert (unlock.actor_name, unlock.target_label) == ("boss1", "liuying")
@@ -249,7 +249,7 @@ def test_an_old_hash_is_upgraded_on_sign_in(sessions: sessionmaker[Session]) -> 
         old_hash = session.scalars(select(User.password_hash)).one()
     passwords.configure(time_cost=2, memory_kib=2048)
     assert passwords.needs_rehash(old_hash or "")
-    assert isinstance(attempt(sessions, PASSWORD), User)
+    assert isinstance(attempt(sessions, PASSWORD), Principal)
     with sessions() as session:
         new_hash = session.scalars(select(User.password_hash)).one()
     assert new_hash != old_hash and new_hash is not None

@@ -134,7 +134,7 @@ def test_deactivation_ends_sessions_and_revokes_tokens(sessions: sessionmaker[Se
     with unit_of_work(sessions) as session:
         user = session.get(User, user_id)
         assert user is not None
-        service.start_session(session, user=user, policy=LoginPolicy())
+        service.start_session(session, principal=service.principal_of(user), policy=LoginPolicy())
     with unit_of_work(sessions) as session:
         service.deactivate_user(session, actor=admin, user_id=user_id, reason="调离本社区")
     with sessions() as session:

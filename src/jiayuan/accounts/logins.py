@@ -67,8 +67,8 @@ def authenticate(
     password: str,
     policy: LoginPolicy,
     ip: str | None = None,
-) -> User | LoginRefused:
-    """Check a password under the throttles; returns the user or the refusal.
+) -> Principal | LoginRefused:
+    """Check a password under the throttles; returns who signed in, or the refusal.
 
     The refusal is returned, not raised, so the caller commits the counters and the audit row. Every
     path does the same work whether or not the username exists: the same lookups, one Argon2 check
@@ -78,9 +78,10 @@ def authenticate(
     if isinstance(user, LoginRefused):
         return user
     user.last_login_at = utcnow()
+    signed_in = principal_of(user)
     record_audit(
         session,
-        actor=principal_of(user),
+        actor=signed_in,
         action="login.success",
         target_type="user",
         target_id=user.id,
@@ -88,7 +89,7 @@ def authenticate(
         community_id=user_community(user),
         ip=ip,
     )
-    return user
+    return signed_in
 
 
 def check_current_password(

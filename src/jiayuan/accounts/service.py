@@ -25,6 +25,7 @@ from jiayuan.accounts.schemas import (
     TokenIssued,
     TokenOut,
     UserOut,
+    parse_scope,
 )
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
@@ -60,7 +61,7 @@ def create_user(
     password: str | None = None,
     scopes: Iterable[tuple[ScopeKind, int]] = (),
     community_of: CommunityOf | None = None,
-) -> User:
+) -> UserOut:
     """Add a user with a role and scope; only admins (and the system) may.
 
     `community_of` (the registry's `scope_resolver`) places each scope in its community; an admin
@@ -99,14 +100,18 @@ def create_user(
         community_id=user_community(user),
         detail={"role": role.value, "scopes": [[k.value, i] for k, i in scopes]},
     )
-    return user
+    return UserOut.model_validate(user)
 
 
-def principal_of(user: User) -> Principal:
-    """The principal a signed-in user acts as."""
+def principal_of(user: User | UserOut) -> Principal:
+    """The principal a user acts as, from the stored row or from what the service returned."""
+    if isinstance(user, UserOut):
+        scopes = [parse_scope(text) for text in user.scopes]
+    else:
+        scopes = [(ScopeKind(s.kind), s.ref_id) for s in user.scopes]
 
     def ids(kind: ScopeKind) -> frozenset[int]:
-        return frozenset(s.ref_id for s in user.scopes if s.kind == kind.value)
+        return frozenset(ref for k, ref in scopes if k is kind)
 
     households = ids(ScopeKind.HOUSEHOLD)
     people = ids(ScopeKind.PERSON)
@@ -135,19 +140,26 @@ def list_users(session: Session, *, actor: Principal, params: PageParams) -> Pag
     )
 
 
-def get_user(session: Session, *, actor: Principal, user_id: int) -> User:
+def get_user(session: Session, *, actor: Principal, user_id: int) -> UserOut:
     """One user the actor administers (404 for anyone else's)."""
+    return UserOut.model_validate(_managed(session, actor, user_id))
+
+
+def find_user(session: Session, *, actor: Principal, username: str) -> UserOut:
+    """A user by username, if the actor administers it."""
+    user = repository.user_by_username(session, username.strip())
+    return UserOut.model_validate(policies.require_user_visible(actor, user))
+
+
+def _managed(session: Session, actor: Principal, user_id: int) -> User:
     return policies.require_user_visible(actor, repository.user_by_id(session, user_id))
 
 
-def find_user(session: Session, *, actor: Principal, username: str) -> User:
-    """A user by username, if the actor administers it."""
-    return policies.require_user_visible(actor, repository.user_by_username(session, username.strip()))
-
-
-def deactivate_user(session: Session, *, actor: Principal, user_id: int, reason: str | None = None) -> User:
+def deactivate_user(
+    session: Session, *, actor: Principal, user_id: int, reason: str | None = None
+) -> UserOut:
     """Stop a user from signing in: ends their sessions and revokes their tokens."""
-    user = get_user(session, actor=actor, user_id=user_id)
+    user = _managed(session, actor, user_id)
     if user.id == actor.user_id:
         raise Conflict("不能停用自己的账户", field="user_id")
     if user.is_active:
@@ -167,12 +179,12 @@ def deactivate_user(session: Session, *, actor: Principal, user_id: int, reason:
             reason=reason,
             community_id=user_community(user),
         )
-    return user
+    return UserOut.model_validate(user)
 
 
-def unlock_user(session: Session, *, actor: Principal, user_id: int) -> User:
+def unlock_user(session: Session, *, actor: Principal, user_id: int) -> UserOut:
     """Lift every login lock and slowdown on a user's username, from every address."""
-    user = get_user(session, actor=actor, user_id=user_id)
+    user = _managed(session, actor, user_id)
     repository.delete_throttles_of(session, user.username)
     record_audit(
         session,
@@ -183,12 +195,12 @@ def unlock_user(session: Session, *, actor: Principal, user_id: int) -> User:
         target_label=user.username,
         community_id=user_community(user),
     )
-    return user
+    return UserOut.model_validate(user)
 
 
 def change_password(
     session: Session, *, actor: Principal, current_password: str, new_password: str, keep_cookie: str | None
-) -> User:
+) -> UserOut:
     """A user changes their own password; every other session ends and every API token is revoked.
 
     `keep_cookie` is the browser session the change was made from, which stays signed in.
@@ -211,12 +223,12 @@ def change_password(
         target_label=user.username,
         community_id=user_community(user),
     )
-    return user
+    return UserOut.model_validate(user)
 
 
-def reset_password(session: Session, *, actor: Principal, user_id: int, new_password: str) -> User:
+def reset_password(session: Session, *, actor: Principal, user_id: int, new_password: str) -> UserOut:
     """An admin sets a user's password: the user is signed out everywhere and their tokens revoked."""
-    user = get_user(session, actor=actor, user_id=user_id)
+    user = _managed(session, actor, user_id)
     if user.id == actor.user_id:
         raise Conflict("修改自己的密码请用“修改密码”（需要当前密码）", field="user_id")
     passwords.check_rules(new_password, username=user.username, field="new_password")
@@ -231,7 +243,7 @@ def reset_password(session: Session, *, actor: Principal, user_id: int, new_pass
         target_label=user.username,
         community_id=user_community(user),
     )
-    return user
+    return UserOut.model_validate(user)
 
 
 def _replace_password(session: Session, user: User, new_password: str, *, keep_cookie: str | None) -> None:
@@ -248,6 +260,13 @@ def _replace_password(session: Session, user: User, new_password: str, *, keep_c
 def active_principal(session: Session, username: str) -> Principal | None:
     """The principal of an active account by its username (for a command run as that account)."""
     user = repository.user_by_username(session, username.strip())
+    return principal_of(user) if user is not None and user.is_active else None
+
+
+def active_principal_by_id(session: Session, user_id: int) -> Principal | None:
+    """What an active account may do, by its id (None when there is no such active account): for
+    a domain checking whom it may hand work to."""
+    user = repository.user_by_id(session, user_id)
     return principal_of(user) if user is not None and user.is_active else None
 
 
@@ -276,12 +295,14 @@ def _hash(token: str) -> str:
 def start_session(
     session: Session,
     *,
-    user: User,
+    principal: Principal,
     policy: LoginPolicy,
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> SessionTicket:
-    """Open a browser session for a user who just proved who they are."""
+    """Open a browser session for a user who just proved who they are (`logins.authenticate`)."""
+    if principal.user_id is None:
+        raise Forbidden("只有用户账户可以登录网页")
     now = utcnow()
     for stale in repository.expired_sessions(session, now):
         session.delete(stale)
@@ -294,7 +315,7 @@ def start_session(
     session.add(
         LoginSession(
             token_hash=_hash(cookie),
-            user_id=user.id,
+            user_id=principal.user_id,
             csrf_token=ticket.csrf_token,
             created_at=now,
             expires_at=ticket.expires_at,

@@ -31,7 +31,7 @@ from jiayuan.cases.schemas import (
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Invalid, NotFound
+from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.service import directory
@@ -241,11 +241,7 @@ def _assignee(session: Session, case: Case, user_id: int | None) -> int:
     """The person a case is dispatched to: an active account working in the case's community."""
     if user_id is None:
         raise Invalid("派遣须选择处置人", field="assignee_user_id")
-    try:
-        user = accounts.get_user(session, actor=Principal.system(), user_id=user_id)
-    except NotFound:
-        user = None
-    person = accounts.principal_of(user) if user is not None and user.is_active else None
+    person = accounts.active_principal_by_id(session, user_id)
     if person is None or person.role not in (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY):
         raise Invalid(f"处置人 #{user_id} 不存在", field="assignee_user_id")
     if case.community_id not in person.community_ids and not (

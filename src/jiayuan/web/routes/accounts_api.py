@@ -65,8 +65,8 @@ def issue_login_token(body: LoginRequest, request: Request, context: ContextDep)
         if not isinstance(outcome, logins.LoginRefused):
             issued = service.create_api_token(
                 session,
-                actor=service.principal_of(outcome),
-                user_id=outcome.id,
+                actor=outcome,
+                user_id=outcome.user_id,
                 name="登录令牌",
                 expires_at=utcnow() + timedelta(hours=policy.session_hours),
                 max_days=context.settings.api_token_max_days,
@@ -139,7 +139,7 @@ def list_users(
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """Add a user with a role and scopes such as `community:1`, `grid:3` (admins only)."""
-    user = service.create_user(
+    return service.create_user(
         session,
         actor=principal,
         username=body.username,
@@ -149,13 +149,12 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
         scopes=[parse_scope(s) for s in body.scopes],
         community_of=scope_resolver(session),
     )
-    return UserOut.model_validate(user)
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
 def get_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """One user (admins only; other communities' users are 404)."""
-    return UserOut.model_validate(service.get_user(session, actor=principal, user_id=user_id))
+    return service.get_user(session, actor=principal, user_id=user_id)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
@@ -163,16 +162,15 @@ def deactivate_user(
     user_id: RowId, principal: CurrentPrincipal, session: SessionDep, body: DeactivateRequest | None = None
 ) -> UserOut:
     """Stop a user from signing in; their sessions end and their tokens are revoked."""
-    user = service.deactivate_user(
+    return service.deactivate_user(
         session, actor=principal, user_id=user_id, reason=body.reason if body else None
     )
-    return UserOut.model_validate(user)
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut)
 def unlock_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """Lift a login lock early."""
-    return UserOut.model_validate(service.unlock_user(session, actor=principal, user_id=user_id))
+    return service.unlock_user(session, actor=principal, user_id=user_id)
 
 
 @router.post("/users/{user_id}/password", response_model=UserOut)
@@ -180,8 +178,7 @@ def reset_password(
     user_id: RowId, body: PasswordReset, principal: CurrentPrincipal, session: SessionDep
 ) -> UserOut:
     """Set a user's password (admins, within their communities); the user is signed out everywhere."""
-    user = service.reset_password(session, actor=principal, user_id=user_id, new_password=body.new_password)
-    return UserOut.model_validate(user)
+    return service.reset_password(session, actor=principal, user_id=user_id, new_password=body.new_password)
 
 
 @router.get("/tokens", response_model=list[TokenOut])

@@ -101,7 +101,7 @@ def login_submit(
         if not isinstance(outcome, logins.LoginRefused):
             ticket = service.start_session(
                 session,
-                user=outcome,
+                principal=outcome,
                 policy=policy,
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
