@@ -11,6 +11,7 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Resident
 from jiayuan.registry.repository import COUNT_CAP
 from jiayuan.registry.search import QueryKind, parse_query
 from jiayuan.registry.service import resident_search, residents
@@ -189,12 +190,12 @@ def test_roles_that_may_not_reveal_cannot_tell_whether_the_birthday_has_passed(
 ) -> None:
     """Age in whole years against the birth year halves the candidate days (docs/privacy.md): residents
     born on the first and the last day of one year look alike to them, on any day of the year."""
-    early = residents.add_resident(
-        db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘一", date(1985, 1, 1), 2)
-    )
-    late = residents.add_resident(
-        db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person("刘二", date(1985, 12, 31), 4)
-    )
+    early, late = (
+        db.get(Resident, residents.add_resident(db, actor=SYSTEM, vault=vault, household_id=tree.h101.id,
+                                                data=person(name, born, serial)).id)
+        for name, born, serial in (("刘一", date(1985, 1, 1), 2), ("刘二", date(1985, 12, 31), 4))
+    )  # fmt: skip
+    assert early is not None and late is not None
     db.commit()
     address = residents.show_resident(db, actor=SYSTEM, vault=vault, resident_id=early.id).address
     for day in (date(2026, 3, 1), date(2026, 12, 31)):

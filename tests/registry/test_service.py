@@ -17,7 +17,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.events import ResidentAdded
 from jiayuan.registry.models import Resident
 from jiayuan.registry.schemas import ResidentIn, ResidentPatch
-from jiayuan.registry.service import residents, structure
+from jiayuan.registry.service import residents
 from tests.factories import Tree, make_id, person
 
 SYSTEM = Principal.system()
@@ -73,9 +73,11 @@ def test_added_event_waits_for_commit(db: Session, tree: Tree, vault: PiiVault) 
 def test_polyphonic_surnames(
     db: Session, tree: Tree, vault: PiiVault, name: str, expected: tuple[str, str]
 ) -> None:
-    resident = residents.add_resident(
+    added = residents.add_resident(
         db, actor=SYSTEM, vault=vault, household_id=tree.h101.id, data=person(name, BORN, 5)
     )
+    resident = db.get(Resident, added.id)
+    assert resident is not None
     assert (resident.name_pinyin, resident.name_initials) == expected
 
 
@@ -176,10 +178,13 @@ def test_update_clears_phone(db: Session, tree: Tree, vault: PiiVault) -> None:
         household_id=tree.h101.id,
         data=person("刘莹", BORN, 2, phone="13812345678"),
     )
-    residents.update_resident(
+    shown = residents.update_resident(
         db, actor=SYSTEM, vault=vault, resident_id=resident.id, patch=ResidentPatch(phone=None)
     )
-    assert resident.phone_cipher is None and resident.phone_hash is None and resident.phone_tail is None
+    assert shown.phone_masked is None
+    stored = db.get(Resident, resident.id)
+    assert stored is not None
+    assert stored.phone_cipher is None and stored.phone_hash is None and stored.phone_tail is None
 
 
 @pytest.mark.parametrize(
@@ -224,35 +229,6 @@ def test_update_to_another_persons_id_number_conflicts(db: Session, tree: Tree, 
         )
 
 
-def test_get_resident_unknown_is_not_found(db: Session, tree: Tree) -> None:
+def test_an_unknown_resident_is_not_found(db: Session, tree: Tree, vault: PiiVault) -> None:
     with pytest.raises(NotFound):
-        residents.get_resident(db, actor=SYSTEM, resident_id=424242)
-
-
-def test_household_by_address(db: Session, tree: Tree) -> None:
-    found = structure.household_by_address(
-        db, community="紫荆路社区", compound="锦江花园", building="1号楼", unit="1单元", room=" 102 "
-    )
-    assert found.id == tree.h102.id
-
-
-@pytest.mark.parametrize(
-    ("address", "field"),
-    [
-        (("无此社区", "锦江花园", "1号楼", "1单元", "101"), "community"),
-        (("紫荆路社区", "远方小区", "1号楼", "1单元", "101"), "compound"),
-        (("紫荆路社区", "锦江花园", "9号楼", "1单元", "101"), "building"),
-        (("紫荆路社区", "锦江花园", "1号楼", "3单元", "101"), "unit"),
-        (("紫荆路社区", "锦江花园", "1号楼", "1单元", "999"), "room"),
-        (("紫荆路社区", "", "1号楼", "1单元", "101"), "compound"),
-    ],
-)
-def test_household_by_address_names_the_unknown_level(
-    db: Session, tree: Tree, address: tuple[str, ...], field: str
-) -> None:
-    community, compound, building, unit, room = address
-    with pytest.raises(Invalid) as excinfo:
-        structure.household_by_address(
-            db, community=community, compound=compound, building=building, unit=unit, room=room
-        )
-    assert excinfo.value.field == field
+        residents.show_resident(db, actor=SYSTEM, vault=vault, resident_id=424242)

@@ -277,30 +277,6 @@ def search_rows(
     return min(capped, COUNT_CAP), capped <= COUNT_CAP, page
 
 
-def household_by_names(
-    session: Session, *, community: str, compound: str, building: str, unit: str, room: str
-) -> Household | str:
-    """The household at these names, or the name of the first level that does not exist."""
-    community_ids = list(session.scalars(select(Community.id).where(Community.name == community)))
-    if not community_ids:
-        return "community"
-    compound_id = session.scalar(
-        select(Compound.id).where(Compound.community_id.in_(community_ids), Compound.name == compound)
-    )
-    if compound_id is None:
-        return "compound"
-    building_id = session.scalar(
-        select(Building.id).where(Building.compound_id == compound_id, Building.name == building)
-    )
-    if building_id is None:
-        return "building"
-    unit_id = session.scalar(select(Unit.id).where(Unit.building_id == building_id, Unit.name == unit))
-    if unit_id is None:
-        return "unit"
-    household = session.scalar(select(Household).where(Household.unit_id == unit_id, Household.room == room))
-    return household if household is not None else "room"
-
-
 def residents_of(session: Session, household_ids: Sequence[int]) -> list[Resident]:
     """The residents of some households, by household and id."""
     if not household_ids:

@@ -51,9 +51,9 @@ from jiayuan.registry.schemas import (
 from jiayuan.registry.service.residents import (
     ID_CONTEXT,
     PHONE_CONTEXT,
+    change_resident,
     current_data,
     resident_columns,
-    update_resident,
 )
 from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_number
 
@@ -664,7 +664,7 @@ def _write(
         resident = stored.get(plan.id_hash)
         if resident is not None and plan.id_hash in changes:
             patch = ResidentPatch.model_validate(changes[plan.id_hash])
-            update_resident(session, actor=actor, vault=vault, resident_id=resident.id, patch=patch)
+            change_resident(session, actor=actor, vault=vault, resident_id=resident.id, patch=patch)
             updated[places.place_of[plan.unit_id].community_id] += 1
         if resident is not None:
             bar.advance()

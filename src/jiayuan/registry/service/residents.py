@@ -113,7 +113,7 @@ def _flush(session: Session) -> None:
 
 def add_resident(
     session: Session, *, actor: Principal, vault: PiiVault, household_id: int, data: ResidentIn
-) -> Resident:
+) -> ResidentOut:
     """Register a person in a household (admin/staff of its community); the ID number must be new."""
     address, _where = _writable_household(session, actor, household_id)
     _ensure_unique_person(session, vault, data.id_number, other_than=None)
@@ -135,7 +135,7 @@ def add_resident(
         session,
         ResidentAdded(community_id=address.community_id, resident_id=resident.id, household_id=household_id),
     )
-    return resident
+    return resident_out(resident, address, vault=vault, birth_day_shown=policies.may_reveal(actor))
 
 
 def _load(session: Session, actor: Principal, resident_id: int) -> tuple[Resident, Address, Location]:
@@ -147,11 +147,6 @@ def _load(session: Session, actor: Principal, resident_id: int) -> tuple[Residen
     where = repository.location_of(session, address)
     policies.require_readable(actor, where)
     return resident, address, where
-
-
-def get_resident(session: Session, *, actor: Principal, resident_id: int) -> Resident:
-    """One resident inside the actor's scope (404 outside it, 403 for roles without registry access)."""
-    return _load(session, actor, resident_id)[0]
 
 
 def current_data(resident: Resident, *, vault: PiiVault) -> ResidentIn:
@@ -173,8 +168,18 @@ def current_data(resident: Resident, *, vault: PiiVault) -> ResidentIn:
 
 def update_resident(
     session: Session, *, actor: Principal, vault: PiiVault, resident_id: int, patch: ResidentPatch
-) -> Resident:
+) -> ResidentOut:
     """Change some fields of a resident (or move them to another household); rules as for a new one."""
+    resident, address = change_resident(
+        session, actor=actor, vault=vault, resident_id=resident_id, patch=patch
+    )
+    return resident_out(resident, address, vault=vault, birth_day_shown=policies.may_reveal(actor))
+
+
+def change_resident(
+    session: Session, *, actor: Principal, vault: PiiVault, resident_id: int, patch: ResidentPatch
+) -> tuple[Resident, Address]:
+    """`update_resident` without building the masked view: for the import, which changes thousands."""
     resident, address, where = _load(session, actor, resident_id)
     policies.require_writable(actor, where)
     changes = patch.model_dump(exclude_unset=True)
@@ -207,7 +212,7 @@ def update_resident(
             fields=tuple(fields),
         ),
     )
-    return resident
+    return resident, address
 
 
 def resident_out(

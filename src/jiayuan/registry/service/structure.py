@@ -38,29 +38,6 @@ from jiayuan.registry.schemas import (
 from jiayuan.registry.search import normalise_plate
 from jiayuan.registry.service.residents import resident_out
 
-_ADDRESS_LEVELS = {
-    "community": "社区",
-    "compound": "小区",
-    "building": "楼栋",
-    "unit": "单元",
-    "room": "户（房号）",
-}
-
-
-def household_by_address(
-    session: Session, *, community: str, compound: str, building: str, unit: str, room: str
-) -> Household:
-    """The household at a written address; Invalid names the first level that is unknown."""
-    names = {"community": community, "compound": compound, "building": building, "unit": unit, "room": room}
-    names = {level: value.strip() for level, value in names.items()}
-    for level, value in names.items():
-        if not value:
-            raise Invalid(f"{_ADDRESS_LEVELS[level]}不能为空", field=level)
-    found = repository.household_by_names(session, **names)
-    if isinstance(found, str):
-        raise Invalid(f"{_ADDRESS_LEVELS[found]}“{names[found]}”不存在", field=found)
-    return found
-
 
 def _structure(
     session: Session, actor: Principal, entity: Any, parent: tuple[Any, Any, int | None] | None, what: str

@@ -87,10 +87,9 @@ def add_resident(
     body: ResidentCreate, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> ResidentOut:
     """Register a resident in a household (admin and staff of its community)."""
-    resident = residents.add_resident(
+    return residents.add_resident(
         session, actor=principal, vault=context.vault, household_id=body.household_id, data=body
     )
-    return residents.show_resident(session, actor=principal, vault=context.vault, resident_id=resident.id)
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentOut, responses=_WRITE_ERRORS)
@@ -102,10 +101,9 @@ def update_resident(
     context: ContextDep,
 ) -> ResidentOut:
     """Change some fields of a resident; the same rules as for a new one."""
-    residents.update_resident(
+    return residents.update_resident(
         session, actor=principal, vault=context.vault, resident_id=resident_id, patch=body
     )
-    return residents.show_resident(session, actor=principal, vault=context.vault, resident_id=resident_id)
 
 
 @router.post("/residents/{resident_id}/reveal", response_model=RevealOut, responses=_ERRORS)
