@@ -75,7 +75,8 @@ def invite(
     entries: int = 1,
     plate: str | None = None,
 ) -> VisitorPass:
-    return visitors.invite_visitor(
+    """The stored pass (so a test can age it), invited through the service."""
+    shown = visitors.invite_visitor(
         session,
         actor=actor,
         vault=VAULT,
@@ -84,6 +85,9 @@ def invite(
             valid_until=NOW + start + timedelta(hours=hours), entries=entries,
         ),
     )  # fmt: skip
+    stored = session.get(VisitorPass, shown.id)
+    assert stored is not None
+    return stored
 
 
 def listed(session: Session, actor: Principal, **criteria: Any) -> list[str]:
@@ -107,7 +111,7 @@ def test_states_filters_and_what_a_row_shows(sessions: sessionmaker[Session], pl
         used.entries_used = 1
         invite(session, SYSTEM, place.household, name="已过期", start=timedelta(days=-2))
         revoked = invite(session, SYSTEM, place.neighbour, name="已撤销")
-        visitors.cancel_visitor(session, actor=SYSTEM, visitor_id=revoked.id, now=NOW)
+        visitors.cancel_visitor(session, actor=SYSTEM, vault=VAULT, visitor_id=revoked.id, now=NOW)
         session.commit()
 
         assert listed(session, staff) == ["已撤销", "已过期", "已用完", "未生效", "有效"]
@@ -166,9 +170,11 @@ def test_scope_each_role_sees_its_own(sessions: sessionmaker[Session], place: Pl
                 )
             assert hidden.value.field == "visitor_id"
             with pytest.raises(NotFound):
-                visitors.cancel_visitor(session, actor=place.resident, visitor_id=visitor_id, now=NOW)
+                visitors.cancel_visitor(
+                    session, actor=place.resident, vault=VAULT, visitor_id=visitor_id, now=NOW
+                )
         with pytest.raises(Forbidden, match="只有邀请的住户"):
-            visitors.cancel_visitor(session, actor=property_, visitor_id=mine.id, now=NOW)
+            visitors.cancel_visitor(session, actor=property_, vault=VAULT, visitor_id=mine.id, now=NOW)
         shown = visitors.show_visitor(session, actor=place.resident, vault=VAULT, visitor_id=mine.id, now=NOW)
         assert shown.status is VisitorState.ACTIVE
 
@@ -189,18 +195,18 @@ def test_cancel_revokes_at_the_gate_and_is_audited(sessions: sessionmaker[Sessio
 
         assert at_gate() == "ok"
         visitors.cancel_visitor(
-            session, actor=place.resident, visitor_id=visitor.id, reason="行程取消", now=NOW
+            session, actor=place.resident, vault=VAULT, visitor_id=visitor.id, reason="行程取消", now=NOW
         )
         session.commit()
         assert at_gate() == "revoked"
         assert f"v:{visitor.id}" in passes.revocation_list(session, actor=SYSTEM)[1]
         with pytest.raises(Conflict, match="已撤销") as twice:
             visitors.cancel_visitor(
-                session, actor=staff_of(place.community_id), visitor_id=visitor.id, now=NOW
+                session, actor=staff_of(place.community_id), vault=VAULT, visitor_id=visitor.id, now=NOW
             )
         assert twice.value.field == "visitor_id"
         with pytest.raises(Conflict, match="已过期"):
-            visitors.cancel_visitor(session, actor=place.resident, visitor_id=old.id, now=NOW)
+            visitors.cancel_visitor(session, actor=place.resident, vault=VAULT, visitor_id=old.id, now=NOW)
         audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "visitor.cancel")).one()
         assert (audit.target_id, audit.reason, audit.actor_name) == (str(visitor.id), "行程取消", "zhangsan")
         assert audit.community_id == place.community_id

@@ -151,6 +151,27 @@ class IsolationIn(BaseModel):
         return self
 
 
+class IsolationOut(BaseModel):
+    """A stored home isolation record."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class RevocationOut(BaseModel):
+    """One entry of the revocation list."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ref: str
+    reason: str
+    revoked_at: AwareDatetime
+
+
 class RevokeIn(BaseModel):
     """Put a person (`p:ID`), a visitor pass (`v:ID`) or one pass nonce on the revocation list."""
 
@@ -239,6 +260,17 @@ class PresenceOut(BaseModel):
     entered_at: AwareDatetime | None
     entered_gate_id: int | None
     dwell_s: int | None = None
+
+
+class WatchPlateOut(BaseModel):
+    """A plate on a community's watch list."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    community_id: int
+    plate: str
+    reason: str
+    added_at: AwareDatetime
 
 
 class WatchPlateIn(BaseModel):

@@ -610,7 +610,7 @@ def record_audit(
     community_id: int | None = None,
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one audit row in the caller's transaction (so it exists exactly when the change does).
 
     Without an explicit community the row belongs to the actor's community, so that community's
@@ -633,7 +633,6 @@ def record_audit(
         detail=detail,
     )
     session.add(entry)
-    return entry
 
 
 @dataclass(frozen=True)

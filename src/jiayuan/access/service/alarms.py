@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from jiayuan.access import policies, repository
 from jiayuan.access.events import AlarmCleared, AlarmRaised
 from jiayuan.access.models import Alarm
+from jiayuan.access.schemas import AlarmOut
 from jiayuan.access.states import AlarmState, transition
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.principal import Principal
@@ -76,8 +77,9 @@ def clear(session: Session, alarm: Alarm, *, at: datetime) -> None:
 
 def list_alarms(
     session: Session, *, actor: Principal, state: str | None = None, type: str | None = None, limit: int = 100
-) -> list[Alarm]:
+) -> list[AlarmOut]:
     """Alarms the actor may see, newest first."""
     policies.require_can_view_gates(actor)
     where = policies.scope_filter(actor, Alarm.community_id, Alarm.compound_id)
-    return repository.alarms_where(session, where, state=state, type=type, limit=min(max(limit, 1), 500))
+    rows = repository.alarms_where(session, where, state=state, type=type, limit=min(max(limit, 1), 500))
+    return [AlarmOut.model_validate(a) for a in rows]

@@ -12,7 +12,7 @@ from jiayuan.access import policies, repository
 from jiayuan.access.events import PassChecked
 from jiayuan.access.models import PassCheck, PassUse, VisitorPass
 from jiayuan.access.pass_tokens import BadPass, Claims, verify
-from jiayuan.access.schemas import GateRef
+from jiayuan.access.schemas import CheckOut, GateRef
 from jiayuan.access.service import alarms, flow
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
@@ -172,7 +172,7 @@ def verify_at_gate(
     direction: str,
     public_keys: dict[str, str],
     now: datetime | None = None,
-) -> PassCheck:
+) -> CheckOut:
     """Check a token at a gate (by id or code) and record the decision, as a reader would."""
     policies.require_verifier(actor)
     gate = directory.gate_by_ref(session, gate_ref)
@@ -191,4 +191,4 @@ def verify_at_gate(
         public_keys=public_keys,
     )
     flow.flush(session)
-    return record
+    return CheckOut.model_validate(record)

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from jiayuan.access import policies, repository
-from jiayuan.access.models import Alarm
-from jiayuan.access.schemas import GateRef
+from jiayuan.access.schemas import AlarmOut, GateRef
 from jiayuan.access.service import alarms, flow, gate_checks, vehicles
 from jiayuan.devices.protocol import Door, LineCross, PlateRead, QrScan, Sos
 from jiayuan.devices.service.pipeline import Accepted
@@ -89,7 +88,7 @@ def handle_device_events(
 
 def raise_device_offline(
     session: Session, *, actor: Principal, devices: Sequence[DeviceInfo], now: datetime | None = None
-) -> list[Alarm]:
+) -> list[AlarmOut]:
     """A `device_offline` alarm for each gate device that fell silent (one open alarm per device)."""
     policies.require_system(actor)
     now = now or utcnow()
@@ -99,13 +98,15 @@ def raise_device_offline(
         for a in repository.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in gate_devices])
     }
     return [
-        alarms.raise_alarm(
-            session,
-            type=DEVICE_OFFLINE,
-            device=device,
-            at=now,
-            summary=f"{device.gate_name or ''} {device.name} 设备离线",
-            evidence={"device_id": device.id, "kind": device.kind},
+        AlarmOut.model_validate(
+            alarms.raise_alarm(
+                session,
+                type=DEVICE_OFFLINE,
+                device=device,
+                at=now,
+                summary=f"{device.gate_name or ''} {device.name} 设备离线",
+                evidence={"device_id": device.id, "kind": device.kind},
+            )
         )
         for device in gate_devices
         if device.id not in already

@@ -11,7 +11,7 @@ from jiayuan.access import policies, repository
 from jiayuan.access.events import PassRevoked
 from jiayuan.access.models import Isolation, PassRevocation, VisitorPass
 from jiayuan.access.pass_tokens import Signer
-from jiayuan.access.schemas import IsolationIn, IssuedPass, RevokeIn
+from jiayuan.access.schemas import IsolationIn, IsolationOut, IssuedPass, RevocationOut, RevokeIn
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus import bus
 from jiayuan.devices.commands import QR_KINDS
@@ -51,13 +51,13 @@ def issue_resident_pass(
     return IssuedPass(token=token, expires_at=datetime.fromtimestamp(claims.exp, tz=now.tzinfo), kind="r")
 
 
-def revoke(session: Session, *, actor: Principal, data: RevokeIn) -> PassRevocation:
+def revoke(session: Session, *, actor: Principal, data: RevokeIn) -> RevocationOut:
     """Add to the revocation list (idempotent)."""
     policies.require_pass_manager(actor)
     community_id = _community_of_ref(session, actor, data.ref)
     existing = repository.revocation_by_ref(session, data.ref)
     if existing is not None:
-        return existing
+        return RevocationOut.model_validate(existing)
     entry = add_revocation(session, ref=data.ref, community_id=community_id, reason=data.reason, at=utcnow())
     record_audit(
         session,
@@ -68,7 +68,7 @@ def revoke(session: Session, *, actor: Principal, data: RevokeIn) -> PassRevocat
         reason=data.reason,
         community_id=community_id,
     )
-    return entry
+    return RevocationOut.model_validate(entry)
 
 
 def add_revocation(
@@ -117,7 +117,7 @@ def revocation_list(session: Session, *, actor: Principal) -> tuple[int, list[st
     return (rows[-1][0] if rows else 0), [ref for _, ref in rows]
 
 
-def record_isolation(session: Session, *, actor: Principal, data: IsolationIn) -> Isolation:
+def record_isolation(session: Session, *, actor: Principal, data: IsolationIn) -> IsolationOut:
     """Register a home isolation (with consent, purpose and end date) that the gates enforce."""
     policies.require_pass_manager(actor)
     person = directory.person(session, data.person_id)
@@ -138,7 +138,7 @@ def record_isolation(session: Session, *, actor: Principal, data: IsolationIn) -
         session, actor=actor, action="isolation.record", target_type="resident", target_id=data.person_id,
         reason=data.purpose, community_id=person.community_id, detail={"ends_at": data.ends_at.isoformat()},
     )  # fmt: skip
-    return record
+    return IsolationOut.model_validate(record)
 
 
 def qr_readers(session: Session) -> list[str]:

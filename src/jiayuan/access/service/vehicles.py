@@ -19,7 +19,7 @@ from jiayuan.access import policies, repository
 from jiayuan.access.events import VehicleSeen
 from jiayuan.access.models import VehiclePassage, VehiclePresence, WatchPlate
 from jiayuan.access.plates import Plate, normalise
-from jiayuan.access.schemas import GateRef, WatchPlateIn
+from jiayuan.access.schemas import GateRef, WatchPlateIn, WatchPlateOut
 from jiayuan.access.service import alarms, flow
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
@@ -254,7 +254,7 @@ def record_plates(session: Session, sightings: Sequence[Sighting]) -> list[int]:
     return passage_ids
 
 
-def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -> WatchPlate:
+def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -> WatchPlateOut:
     """Put a plate on a community's watch list (police, staff, admins)."""
     policies.require_can_watch(actor, community_id=data.community_id)
     plate = normalise(data.plate)
@@ -262,7 +262,7 @@ def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -
         raise Invalid(f"车牌格式不正确：{'；'.join(plate.notes)}", field="plate")
     existing = repository.watch_plate(session, community_id=data.community_id, plate=plate.text)
     if existing is not None:
-        return existing
+        return WatchPlateOut.model_validate(existing)
     entry = WatchPlate(
         community_id=data.community_id, plate=plate.text, reason=data.reason, added_at=utcnow()
     )
@@ -277,4 +277,4 @@ def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -
         reason=data.reason,
         community_id=data.community_id,
     )
-    return entry
+    return WatchPlateOut.model_validate(entry)

@@ -26,7 +26,7 @@ from jiayuan.registry.validation import validate_phone
 
 def invite_visitor(
     session: Session, *, actor: Principal, vault: PiiVault, invite: VisitorInvite
-) -> VisitorPass:
+) -> VisitorOut:
     """Register a visitor for a household: their QR works only in the window, at that compound, N times."""
     policies.require_inviter(actor)
     place = directory.household_compound(session, invite.household_id)
@@ -67,7 +67,7 @@ def invite_visitor(
         community_id=community_id,
         detail={"household_id": invite.household_id, "entries": invite.entries},
     )
-    return visitor
+    return describe_visitors(session, [visitor], vault=vault)[0]
 
 
 def describe_visitors(
@@ -155,10 +155,11 @@ def cancel_visitor(
     session: Session,
     *,
     actor: Principal,
+    vault: PiiVault,
     visitor_id: int,
     reason: str | None = None,
     now: datetime | None = None,
-) -> VisitorPass:
+) -> VisitorOut:
     """撤销: put the pass on the revocation list, so every gate refuses it as `revoked`; audited."""
     visitor, where = _visible_visitor(session, actor, visitor_id)
     policies.require_can_cancel_visitor(actor, where)
@@ -183,7 +184,7 @@ def cancel_visitor(
         community_id=visitor.community_id,
         detail={"household_id": visitor.household_id, "entries_used": visitor.entries_used},
     )
-    return visitor
+    return describe_visitors(session, [visitor], vault=vault, at=now)[0]
 
 
 def visitor_token(

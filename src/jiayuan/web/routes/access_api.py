@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -17,6 +16,7 @@ from jiayuan.access.schemas import (
     FlowToday,
     GateOut,
     IsolationIn,
+    IsolationOut,
     IssuedPass,
     PresenceOut,
     PublicKeyOut,
@@ -28,6 +28,7 @@ from jiayuan.access.schemas import (
     VisitorInvite,
     VisitorOut,
     WatchPlateIn,
+    WatchPlateOut,
 )
 from jiayuan.access.service import alarms as alarms_service
 from jiayuan.access.service import gate_checks, passes, reports, vehicles
@@ -145,7 +146,7 @@ def verify(
     body: VerifyRequest, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> CheckOut:
     """Check a scanned token at a gate and record the decision."""
-    check = gate_checks.verify_at_gate(
+    return gate_checks.verify_at_gate(
         session,
         actor=principal,
         token=body.token,
@@ -153,7 +154,6 @@ def verify(
         direction=body.direction,
         public_keys=_signer(context).public_keys(),
     )
-    return CheckOut.model_validate(check)
 
 
 @router.post("/visitors", response_model=VisitorOut, status_code=201)
@@ -165,8 +165,7 @@ def invite(
     token = visitors_service.visitor_token(
         session, actor=principal, signer=_signer(context), visitor_id=visitor.id
     )
-    out = visitors_service.describe_visitors(session, [visitor], vault=context.vault)[0]
-    return out.model_copy(update={"token": token.token})
+    return visitor.model_copy(update={"token": token.token})
 
 
 _VISITOR_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -226,28 +225,19 @@ def cancel_visitor(
     body: VisitorCancel | None = None,
 ) -> VisitorOut:
     """撤销: every gate refuses the pass from now on (reason `revoked`); audited."""
-    cancelled = visitors_service.cancel_visitor(
-        session, actor=principal, visitor_id=visitor_id, reason=body.reason if body else None
+    return visitors_service.cancel_visitor(
+        session,
+        actor=principal,
+        vault=context.vault,
+        visitor_id=visitor_id,
+        reason=body.reason if body else None,
     )
-    return visitors_service.describe_visitors(session, [cancelled], vault=context.vault)[0]
-
-
-class IsolationOut(BaseModel):
-    """A stored isolation record."""
-
-    id: int
-    person_id: int
-    starts_at: datetime
-    ends_at: datetime
 
 
 @router.post("/isolations", response_model=IsolationOut, status_code=201)
 def isolate(body: IsolationIn, principal: CurrentPrincipal, session: SessionDep) -> IsolationOut:
     """Record a home isolation (consent, purpose, end date) that the gates enforce."""
-    record = passes.record_isolation(session, actor=principal, data=body)
-    return IsolationOut(
-        id=record.id, person_id=record.person_id, starts_at=record.starts_at, ends_at=record.ends_at
-    )
+    return passes.record_isolation(session, actor=principal, data=body)
 
 
 @router.get("/vehicles/overnight", response_model=list[PresenceOut])
@@ -256,11 +246,10 @@ def overnight(principal: CurrentPrincipal, session: SessionDep) -> list[Presence
     return reports.overnight_outside(session, actor=principal)
 
 
-@router.post("/watch-plates", status_code=201)
-def watch(body: WatchPlateIn, principal: CurrentPrincipal, session: SessionDep) -> dict[str, str]:
+@router.post("/watch-plates", response_model=WatchPlateOut, status_code=201)
+def watch(body: WatchPlateIn, principal: CurrentPrincipal, session: SessionDep) -> WatchPlateOut:
     """Put a plate on the watch list; a read at any gate of the community raises an alarm."""
-    entry = vehicles.add_watch_plate(session, actor=principal, data=body)
-    return {"plate": entry.plate}
+    return vehicles.add_watch_plate(session, actor=principal, data=body)
 
 
 @router.get("/alarms", response_model=list[AlarmOut])
@@ -272,7 +261,4 @@ def alarms(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlarmOut]:
     """Gate alarms in scope, newest first."""
-    return [
-        AlarmOut.model_validate(a)
-        for a in alarms_service.list_alarms(session, actor=principal, state=state, type=type, limit=limit)
-    ]
+    return alarms_service.list_alarms(session, actor=principal, state=state, type=type, limit=limit)

@@ -115,8 +115,12 @@ def cancel_visitor(
     """Cancel a pass; htmx gets the row back (with the error beside it), a plain form a redirect."""
     htmx = bool(request.headers.get("hx-request"))
     try:
-        visitors.cancel_visitor(
-            session, actor=principal, visitor_id=visitor_id, reason=reason.strip() or None
+        shown = visitors.cancel_visitor(
+            session,
+            actor=principal,
+            vault=context.vault,
+            visitor_id=visitor_id,
+            reason=reason.strip() or None,
         )
     except JiayuanError as exc:
         session.rollback()
@@ -140,7 +144,6 @@ def cancel_visitor(
             error=exc.message,
             status_code=exc.status,
         )
-    shown = visitors.show_visitor(session, actor=principal, vault=context.vault, visitor_id=visitor_id)
     if htmx:
         return render(request, "access/_visitor_row.html", _row_context(principal, shown, done=True))
     message = f"已撤销 {shown.name} 的访客通行证"
