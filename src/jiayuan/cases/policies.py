@@ -20,6 +20,8 @@ from jiayuan.kernel.principal import Principal, Role
 _OFFICE = (Role.ADMIN, Role.STAFF)
 _FIELD = (Role.ADMIN, Role.STAFF, Role.GRID)
 _REPORTERS = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT)
+# The office screen shows its communities' cases (never who reported them) and acts on none.
+_READERS = (*_REPORTERS, Role.SCREEN)
 _NOT_FOUND = "事件不存在"
 
 
@@ -27,7 +29,7 @@ def sees(actor: Principal, case: Case) -> bool:
     """Whether the case is inside the actor's reach."""
     if actor.is_system:
         return True
-    if actor.role in _OFFICE:
+    if actor.role in _OFFICE or actor.role is Role.SCREEN:
         return case.community_id in actor.community_ids
     if actor.role is Role.GRID:
         return case.grid_id is not None and case.grid_id in actor.grid_ids
@@ -46,7 +48,7 @@ def require_system(actor: Principal) -> None:
 
 def may_read(actor: Principal) -> bool:
     """Whether the role sees any cases at all (the 事件 area)."""
-    return actor.is_system or actor.role in _REPORTERS
+    return actor.is_system or actor.role in _READERS
 
 
 def require_reader(actor: Principal) -> None:

@@ -21,7 +21,7 @@ def reach(actor: Principal) -> ColumnElement[bool]:
     """The cases an actor sees, as a condition (the same rule as `policies.sees`)."""
     if actor.is_system:
         return true()
-    if actor.role in (Role.ADMIN, Role.STAFF):
+    if actor.role in (Role.ADMIN, Role.STAFF, Role.SCREEN):
         return Case.community_id.in_(sorted(actor.community_ids))
     parts: list[ColumnElement[bool]] = []
     if actor.role is Role.GRID and actor.grid_ids:
