@@ -135,6 +135,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/devices",
             "/console/users",
             "/console/audit",
+            "/screen",
         },
         Role.STAFF: {
             "/console/cases",
@@ -144,6 +145,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/visitors",
             "/console/cameras",
             "/console/devices",
+            "/screen",
         },
         Role.GRID: {
             "/console/cases",
@@ -153,6 +155,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/cameras",
         },
         Role.VOLUNTEER: {"/console/flow", "/console/cameras"},
+        Role.SCREEN: {"/console/cases", "/console/flow", "/console/cameras", "/screen"},
         Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():
@@ -163,7 +166,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         shown = set(re.findall(r'<a class="area" href="([^"]+)"', main))
         assert shown == areas, role
         # The top bar offers the same areas, and nothing else of the console.
-        assert set(re.findall(r'<a href="(/console/[^"]+)"', header)) == areas, role
+        assert set(re.findall(r'<a href="(/console/[^"]+|/screen)"', header)) == areas, role
 
 
 def test_an_expired_session_is_refused(client: TestClient, sessions: sessionmaker[Session]) -> None:

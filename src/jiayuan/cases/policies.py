@@ -51,6 +51,12 @@ def may_read(actor: Principal) -> bool:
     return actor.is_system or actor.role in _READERS
 
 
+def reads_whole_community(actor: Principal) -> bool:
+    """Whether the actor sees every case of their communities (the office and its screen), so a stream
+    of their communities' case changes shows them nothing they could not list."""
+    return actor.is_system or actor.role in _OFFICE or actor.role is Role.SCREEN
+
+
 def require_reader(actor: Principal) -> None:
     """Roles with no cases at all are refused outright (police and volunteers get shared cases later)."""
     if not may_read(actor):

@@ -43,6 +43,12 @@ def count(session: Session, query: Select[Case]) -> int:
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
+def counts_by_state(session: Session, where: ColumnElement[bool]) -> dict[str, int]:
+    """How many cases matching the condition are in each state (states with none left out)."""
+    rows = session.execute(select(Case.state, func.count()).where(where).group_by(Case.state)).all()
+    return {state: int(n) for state, n in rows}
+
+
 def alarms_with_cases(session: Session, alarm_ids: Sequence[int]) -> set[int]:
     """Which of these alarms already opened a case."""
     if not alarm_ids:

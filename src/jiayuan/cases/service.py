@@ -302,13 +302,20 @@ def _record(session: Session, actor: Principal, case: Case, action: str, *, note
 
 
 def list_cases(
-    session: Session, *, actor: Principal, state: CaseState | None = None, params: PageParams
+    session: Session,
+    *,
+    actor: Principal,
+    state: CaseState | None = None,
+    open_only: bool = False,
+    params: PageParams,
 ) -> Page[CaseOut]:
-    """The cases within the actor's reach, newest first, optionally in one state."""
+    """The cases within the actor's reach, newest first, optionally in one state or not yet closed."""
     policies.require_reader(actor)
     where = repository.reach(actor)
     if state is not None:
         where = where & (Case.state == state.value)
+    if open_only:
+        where = where & (Case.state != CaseState.CLOSED.value)
     query = repository.cases_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
     return Page[CaseOut](
@@ -317,6 +324,13 @@ def list_cases(
         page=params.page,
         size=params.size,
     )
+
+
+def count_by_state(session: Session, *, actor: Principal) -> dict[CaseState, int]:
+    """How many cases within the actor's reach stand in each state (every state named, 0 when none)."""
+    policies.require_reader(actor)
+    found = repository.counts_by_state(session, repository.reach(actor))
+    return {state: found.get(state.value, 0) for state in CaseState}
 
 
 def show_case(session: Session, *, actor: Principal, case_id: int) -> CaseOut:

@@ -50,6 +50,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         "volunteer", "volunteer-demo-2026", "韩志愿者", Role.VOLUNTEER, communities=(MAIN_COMMUNITY,)
     ),
     DemoAccount("jumin", "jumin-demo-2026", "锦江花园居民", Role.RESIDENT, home=RESIDENT_HOME),
+    DemoAccount("daping", "daping-demo-2026", "办公室大屏", Role.SCREEN, communities=(MAIN_COMMUNITY,)),
     *(
         DemoAccount(
             f"grid{number:02d}",

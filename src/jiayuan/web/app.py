@@ -37,6 +37,7 @@ from jiayuan.web.routes import (
     registry_api,
     registry_excel,
     registry_pages,
+    screen_pages,
     stats_api,
     vision_pages,
     visitor_pages,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(stats_api.router)
     app.include_router(cases_api.router)
     app.include_router(cases_pages.router)
+    app.include_router(screen_pages.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)
