@@ -4,7 +4,9 @@
 (function () {
   "use strict";
 
-  const RELOAD_EVERY_MS = 5 * 60 * 1000;
+  // The whole state is reloaded every 5 minutes; `/screen?reload_s=60` changes that (10 s to 1 hour).
+  const asked = Number(new URLSearchParams(window.location.search).get("reload_s"));
+  const RELOAD_EVERY_MS = (asked >= 10 && asked <= 3600 ? asked : 300) * 1000;
   const CASES_SETTLE_MS = 1500; // case changes come in bursts (an alarm opens its case at once)
   const CAMERA_REFRESH_MS = 2000;
   const CAMERA_ROTATE_MS = 20000;
