@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts import service
-from jiayuan.accounts.models import AuditEntry
+from jiayuan.accounts.models import AuditEntry, User
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from tests.accounts.helpers import csrf_token, login
@@ -199,3 +199,23 @@ def test_console_audit_is_for_admins_only(client: TestClient, sessions: sessionm
     home = client.get("/console")
     assert home.status_code == 200
     assert "/console/residents" in home.text and 'href="/console/audit"' not in home.text.split("<main")[1]
+
+
+def test_the_audit_filter_takes_the_chinese_names_it_shows(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    admin_id = make_user(sessions, "boss", Role.ADMIN, scopes=["community:1"])
+    with unit_of_work(sessions) as session:
+        actor = service.principal_of(session.get(User, admin_id))  # type: ignore[arg-type]
+        for action in ("token.revoke", "pass.revoke", "user.create", "case.accept", "case.close"):
+            service.record_audit(session, actor=actor, action=action, target_type="x", community_id=1)
+    admin = bearer(token_for(sessions, admin_id))
+
+    def actions(text: str) -> list[str]:
+        found = client.get("/api/v1/audit", params={"action": text, "size": 100}, headers=admin).json()
+        return sorted({item["action"] for item in found["items"]} - {"token.issue"})
+
+    assert actions("吊销") == ["pass.revoke", "token.revoke"]
+    assert actions("受理事件") == ["case.accept"]
+    assert actions("case.") == ["case.accept", "case.close"]  # the codes still work
+    assert actions("无此操作") == []

@@ -205,6 +205,9 @@ ACTION_LABELS: dict[str, str] = {
     "resident.export": "导出居民",
     "household.create": "新建住户",
     "pii.reveal": "查看完整个人信息",
+    "pii.search": "按完整号码查找",
+    "device.disable": "停用设备",
+    "device.enable": "启用设备",
     "pass.revoke": "吊销通行码",
     "visitor.invite": "邀请访客",
     "visitor.cancel": "撤销访客通行证",
@@ -291,6 +294,12 @@ class AuditFilter(BaseModel):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=LOCAL_TZ)
         return value
+
+
+def actions_named(text: str) -> list[str]:
+    """The action codes whose Chinese name contains `text` (the console shows names, so people type
+    them: 吊销 finds token.revoke and pass.revoke, 事件 every case action)."""
+    return sorted(code for code, label in ACTION_LABELS.items() if text in label)
 
 
 class AuditSearch(AuditFilter):
