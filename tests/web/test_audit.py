@@ -158,7 +158,7 @@ def test_export_is_an_excel_file_with_chinese_headers(
     )
     assert sheet[0][:4] == ["时间（北京时间）", "操作人", "角色", "操作"]
     assert len(sheet) == 62
-    assert sheet[1][1:5] == ["wangfang", "社区工作人员", "修改居民信息", "resident.update"]
+    assert sheet[1][1:6] == ["wangfang", "社区工作人员", "修改居民信息", "resident.update", "居民"]
     # Stored text stays text: nothing becomes a formula.
     assert sheet[1][7] == '=HYPERLINK("http://x")'
     assert rows(sessions)[-1].action == "audit.export"
@@ -181,6 +181,7 @@ def test_console_audit_page_filters_with_htmx_and_offers_export(
         "/console/audit", params={"action": "resident.update"}, headers={"HX-Request": "true"}
     )
     assert "<html" not in partial.text
+    assert "居民 #" in partial.text and "resident #" not in partial.text  # what the row is about, in Chinese
     # Stored values are escaped, never markup.
     assert (
         "=HYPERLINK(&#34;http://x&#34;)" in partial.text or "=HYPERLINK(&quot;http://x&quot;)" in partial.text

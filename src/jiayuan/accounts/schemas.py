@@ -296,6 +296,22 @@ class AuditFilter(BaseModel):
         return value
 
 
+# How the console names what an audit row is about.
+TARGET_LABELS: dict[str, str] = {
+    "user": "用户",
+    "resident": "居民",
+    "household": "住户",
+    "community": "社区",
+    "device": "设备",
+    "plate": "车牌",
+    "pass": "通行码",
+    "visitor_pass": "访客通行证",
+    "case": "事件",
+    "case_deadline": "事件时限",
+    "audit_log": "审计日志",
+}
+
+
 def actions_named(text: str) -> list[str]:
     """The action codes whose Chinese name contains `text` (the console shows names, so people type
     them: 吊销 finds token.revoke and pass.revoke, 事件 every case action)."""
