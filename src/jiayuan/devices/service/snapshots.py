@@ -20,6 +20,7 @@ from jiayuan.devices import policies, repository
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.jpeg import jpeg_problem
 from jiayuan.devices.protocol import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES, Topics
+from jiayuan.devices.service import cameras
 from jiayuan.devices.service import pipeline as devices
 from jiayuan.devices.service.pipeline import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
@@ -194,6 +195,18 @@ def snapshot_image(
     if data is None:
         raise missing
     return data
+
+
+def newest_image(
+    session: Session, *, actor: Principal, files: SnapshotFiles, device_id: str
+) -> tuple[bytes, datetime] | None:
+    """The newest evidence picture a camera stored, and when it arrived: what a plate camera (which
+    sends no live frames) shows on the camera pages. None when it has none on disk; a camera out of
+    the actor's scope reads as unknown."""
+    camera = cameras.camera_for(session, actor=actor, device_id=device_id)
+    found = repository.newest_snapshot(session, camera.id)
+    data = files.read(found[1]) if found else None
+    return None if found is None or data is None else (data, found[0])
 
 
 def prune(
