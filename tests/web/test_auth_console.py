@@ -135,6 +135,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/devices",
             "/console/users",
             "/console/audit",
+            "/console/patrol",
             "/screen",
         },
         Role.STAFF: {
@@ -145,6 +146,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/visitors",
             "/console/cameras",
             "/console/devices",
+            "/console/patrol",
             "/screen",
         },
         Role.GRID: {
@@ -153,9 +155,10 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/flow",
             "/console/visitors",
             "/console/cameras",
+            "/console/patrol",
         },
-        Role.VOLUNTEER: {"/console/flow", "/console/cameras"},
-        Role.SCREEN: {"/console/cases", "/console/flow", "/console/cameras", "/screen"},
+        Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/patrol"},
+        Role.SCREEN: {"/console/cases", "/console/flow", "/console/cameras", "/console/patrol", "/screen"},
         Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():

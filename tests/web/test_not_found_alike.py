@@ -45,6 +45,7 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "resident_id": [("elsewhere", EVERYONE), ("outside_grid", NARROW)],
     "household_id": [("h_far", EVERYONE), ("h201", NARROW), ("h102", frozenset({"resident"}))],
     "case_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
+    "round_id": [("round_far", EVERYONE)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
@@ -60,6 +61,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "/console/residents/{resident_id}/reveal": {"field": "id_number", "reason": "核对低保申请材料"},
     "/api/v1/cases/{case_id}/actions": {"action": "accept"},
     "/console/cases/{case_id}/actions": {"action": "accept"},
+    "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
+    "/console/patrol/rounds/{round_id}/checks": {
+        "device_id": "yf-gate1-cam",
+        "items": "画面正常",
+        "ok": "画面正常",
+    },
 }
 
 

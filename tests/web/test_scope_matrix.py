@@ -38,6 +38,8 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.patrol import service as patrol
+from jiayuan.patrol.schemas import PlanCameraIn, PlanIn, StartIn
 from jiayuan.registry.models import Device, Gate
 from jiayuan.registry.service import importing, residents
 from tests.factories import build_tree, make_id, person
@@ -206,6 +208,10 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
     ("POST", "/api/v1/cases/999999/actions", "case_accept",
                                                         (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+    # video patrol: the office, grid workers and volunteers patrol; the screen watches; others have none
+    ("GET", "/api/v1/patrol/plans", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/patrol/slots", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/patrol/rounds/999999", None,       (404, 404, 404, 403, 403, 404, 403, 404, 403, 401)),
     # audit log: admins only
     ("GET", "/api/v1/audit", None,                      (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/audit/export.xlsx", None,          (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
@@ -418,6 +424,22 @@ def invite_guest(session: Session, vault: PiiVault, household_id: int) -> int:
     return visitors.invite_visitor(session, actor=Principal.system(), vault=vault, invite=invite).id
 
 
+def patrol_round(session: Session, community_id: int, camera: str) -> int:
+    """A round begun now on an hourly all-day patrol of one camera; its id."""
+    plan = patrol.create_plan(
+        session,
+        actor=Principal.system(),
+        data=PlanIn(
+            community_id=community_id, name="全天巡查", every_minutes=60,
+            cameras=[PlanCameraIn(device_id=camera, checklist=["画面正常"])],
+        ),
+    )  # fmt: skip
+    now = local(utcnow())
+    slot = now.replace(minute=0, second=0, microsecond=0)
+    begun = patrol.start_round(session, actor=Principal.system(), data=StartIn(plan_id=plan.id, slot=slot))
+    return begun.id
+
+
 def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
     """The tree, one user per role (plus a bystander here and one elsewhere) and their tokens."""
     world = World()
@@ -497,6 +519,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         for key, household in (("case_here", "h101"), ("case_outside_grid", "h201"), ("case_far", "h_far")):
             report = CaseIn(category=Category.REPAIR, title="楼道灯不亮", household_id=ids[household])
             ids[key] = cases.report_case(session, actor=system, data=report).id
+        ids["round_far"] = patrol_round(session, ids["elsewhere_community"], "yf-gate1-cam")
     world.ids = ids
     return world
 

@@ -77,6 +77,17 @@ def require_reporter(actor: Principal) -> None:
         raise Forbidden("该角色不能上报事件")
 
 
+def require_patrol_reporter(actor: Principal) -> None:
+    """What a video patrol finds is raised by whoever made the round (volunteers patrol too)."""
+    if not (actor.is_system or actor.role in _REPORTERS or actor.role is Role.VOLUNTEER):
+        raise Forbidden("该角色不能上报事件")
+
+
+def reaches_community(actor: Principal, community_id: int) -> bool:
+    """Whether a place in this community lies in the actor's communities."""
+    return actor.is_system or community_id in actor.community_ids
+
+
 def shows_reporter(actor: Principal, case: Case) -> bool:
     """The reporter's identity is for the office, the assigned worker and the reporter only."""
     return (

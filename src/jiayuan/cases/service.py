@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -60,6 +61,51 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
     session.add(case)
     session.flush()
     _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note="", reported=True)
+    _record(session, actor, case, "case.report")
+    return _out(actor, case)
+
+
+def report_from_patrol(
+    session: Session,
+    *,
+    actor: Principal,
+    category: Category,
+    title: str,
+    description: str,
+    device_id: str,
+    evidence: dict[str, Any],
+) -> CaseOut:
+    """Raise a case for what a video patrol saw on a camera (source patrol), at the camera's gate, with
+    the picture the patroller saw as its evidence."""
+    policies.require_patrol_reporter(actor)
+    device = directory.devices_by_ids(session, [device_id]).get(device_id)
+    if (
+        device is None
+        or device.community_id is None
+        or not policies.reaches_community(actor, device.community_id)
+    ):
+        raise Invalid(f"摄像机 {device_id} 不存在", field="device_id")
+    case = Case(
+        category=category.value,
+        source=Source.PATROL.value,
+        title=title,
+        description=description,
+        state=CaseState.REPORTED.value,
+        level=0,
+        community_id=device.community_id,
+        compound_id=device.compound_id,
+        place_label=f"{device.gate_name or ''} {device.name}".strip()[:128],
+        gate_id=device.gate_id,
+        device_id=device.id,
+        evidence=evidence,
+        reporter_user_id=actor.user_id,
+        reporter_name=actor.username[:64],
+        steps=[],
+    )
+    _set_due(session, case, utcnow())
+    session.add(case)
+    session.flush()
+    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=description, reported=True)
     _record(session, actor, case, "case.report")
     return _out(actor, case)
 

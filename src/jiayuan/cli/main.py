@@ -13,6 +13,7 @@ from jiayuan.cli import (
     gates,
     ingest,
     passes,
+    patrol,
     residents,
     seed,
     serve,
@@ -42,6 +43,7 @@ app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(cases.app, name="cases")
+app.add_typer(patrol.app, name="patrol")
 app.command("stats")(stats.stats)
 app.command("demo")(demo.demo)
 

@@ -34,6 +34,8 @@ from jiayuan.web.routes import (
     devices_api,
     devices_pages,
     health,
+    patrol_api,
+    patrol_pages,
     registry_api,
     registry_excel,
     registry_pages,
@@ -121,6 +123,8 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(cases_api.router)
     app.include_router(cases_pages.router)
     app.include_router(screen_pages.router)
+    app.include_router(patrol_api.router)
+    app.include_router(patrol_pages.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)

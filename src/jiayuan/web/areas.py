@@ -13,6 +13,7 @@ from jiayuan.accounts.policies import may_manage_users, may_read_audit
 from jiayuan.cases.policies import may_read as may_read_cases
 from jiayuan.devices.policies import may_inspect, may_view_cameras
 from jiayuan.kernel.principal import Principal
+from jiayuan.patrol.policies import may_read as may_read_patrols
 from jiayuan.registry.policies import may_change_registry, may_read_residents
 from jiayuan.web.screen import may_watch_screen
 
@@ -77,6 +78,14 @@ AREAS = (
         icon="像",
         text="各出入口的实时画面与通行计数。",
         may_open=may_view_cameras,
+    ),
+    Area(
+        href="/console/patrol",
+        title="视频巡查",
+        nav="巡查",
+        icon="巡",
+        text="按计划逐台查看门岗摄像机，逐项核对；发现问题当场生成事件，漏巡一目了然。",
+        may_open=may_read_patrols,
     ),
     Area(
         href="/screen",

@@ -33,7 +33,8 @@ BOUNDARY = "jiayuanframe"
 NO_FRAME_TIMEOUT = 30.0
 
 
-def _relay(request: Request, context: ContextDep) -> LiveRelay | None:
+def live_relay(request: Request, context: ContextDep) -> LiveRelay | None:
+    """The app's relay of live camera frames (started on first use; None without a broker)."""
     relay: LiveRelay | None = getattr(request.app.state, "live_relay", None)
     if relay is None and context.settings.mqtt_url:
         relay = LiveRelay(context.settings.mqtt_url, prefix=context.settings.mqtt_topic_prefix)
@@ -71,7 +72,7 @@ def snapshot(
     """The camera's newest annotated frame as JPEG; without one (a plate camera sends no live frames,
     or the analysis is not running) its newest stored evidence picture, dated in `X-Picture-Taken-At`."""
     camera_for(session, actor=principal, device_id=device_id)
-    relay = _relay(request, context)
+    relay = live_relay(request, context)
     frame = relay.latest(device_id) if relay is not None else None
     if frame is not None:
         return Response(frame.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -136,7 +137,7 @@ def live(
     It ends after `JIAYUAN_MJPEG_MAX_S` seconds, or sooner once the viewer's sign-in stops being valid.
     """
     camera_for(session, actor=principal, device_id=device_id)
-    relay = _relay(request, context)
+    relay = live_relay(request, context)
     if relay is None:
         raise _unavailable()
     viewer = _Viewer(context, credential_of(request), principal)
