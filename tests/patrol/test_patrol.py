@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +23,7 @@ from jiayuan.patrol import service
 from jiayuan.patrol.schedule import slots_between
 from jiayuan.patrol.schemas import CheckIn, FindingIn, PlanCameraIn, PlanIn, StartIn
 from jiayuan.patrol.states import SlotState
+from tests.accounts.helpers import csrf_token, login
 from tests.devices.snapshot_helpers import jpeg
 from tests.factories import Site, make_user, seed_site, token_for
 
@@ -222,3 +224,37 @@ def test_the_cli_lists_plans_and_rounds(cli_env: None, sessions: sessionmaker[Se
     assert [p["name"] for p in json.loads(listed.stdout)] == ["夜间巡查"]
     rounds = CliRunner().invoke(app, ["patrol", "rounds"])
     assert rounds.exit_code == 0 and "巡查轮次" in rounds.stdout
+
+
+def test_a_round_made_in_the_console(client: TestClient, sessions: sessionmaker[Session], site: Site) -> None:
+    make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{site.community_id}"])
+    with sessions() as session:  # all day, hourly, so a round is due whenever the test runs
+        hourly = {"window_start": "00:00", "window_end": "00:00", "every_minutes": 60}
+        plan = service.create_plan(session, actor=staff(site), data=night_plan(site).model_copy(update=hourly))
+        session.commit()
+    assert login(client, "zhoumin").status_code == 303
+    token = csrf_token(client)
+    due = [s for s in service.slots(sessions(), actor=staff(site)) if s.state is SlotState.DUE]
+    started = client.post(
+        "/console/patrol/rounds",
+        data={"csrf_token": token, "plan_id": plan.id, "slot": due[0].slot.isoformat()},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303, started.text
+    round_url = started.headers["location"]
+    page = client.get(round_url)
+    assert "门口无人逗留" in page.text and "记录这台" in page.text
+    items = {"csrf_token": token, "device_id": CAM, "items": ["门口无人逗留", "道闸正常"]}
+    unexplained = client.post(f"{round_url}/checks", data=items | {"ok": ["道闸正常"]})
+    assert unexplained.status_code == 422 and "请填写发现的问题" in unexplained.text
+    found = client.post(
+        f"{round_url}/checks",
+        data=items | {"ok": ["道闸正常"], "finding_title": "门口有人徘徊", "finding_category": "loitering"},
+        follow_redirects=False,
+    )
+    assert found.status_code == 303 and "已生成事件" in unquote(found.headers["location"])
+    finished = client.post(f"{round_url}/finish", data={"csrf_token": token}, follow_redirects=False)
+    assert finished.status_code == 303
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert (case.category, case.source, case.title) == ("loitering", "patrol", "门口有人徘徊")
