@@ -230,7 +230,8 @@ def test_a_round_made_in_the_console(client: TestClient, sessions: sessionmaker[
     make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{site.community_id}"])
     with sessions() as session:  # all day, hourly, so a round is due whenever the test runs
         hourly = {"window_start": "00:00", "window_end": "00:00", "every_minutes": 60}
-        plan = service.create_plan(session, actor=staff(site), data=night_plan(site).model_copy(update=hourly))
+        data = night_plan(site).model_copy(update=hourly)
+        plan = service.create_plan(session, actor=staff(site), data=data)
         session.commit()
     assert login(client, "zhoumin").status_code == 303
     token = csrf_token(client)
