@@ -4,9 +4,16 @@ from jiayuan.access import models as access_models
 from jiayuan.accounts import models as accounts_models
 from jiayuan.cases import models as cases_models
 from jiayuan.devices import models as devices_models
+from jiayuan.notify import models as notify_models
 from jiayuan.patrol import models as patrol_models
 from jiayuan.registry import models as registry_models
 
 __all__ = [
-    "access_models", "accounts_models", "cases_models", "devices_models", "patrol_models", "registry_models"
-]  # fmt: skip
+    "access_models",
+    "accounts_models",
+    "cases_models",
+    "devices_models",
+    "notify_models",
+    "patrol_models",
+    "registry_models",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -99,10 +100,27 @@ class Settings(BaseSettings):
     # Vision: the pretrained COCO detector; None means the no-weights fallback.
     vision_model_path: Path | None = PACKAGED_MODEL
 
+    # Outbound messages (docs/cases.md): group robots that case notices go to, an HTTP SMS provider for
+    # the dispatched person; with none configured, messages are shown on the console page 消息.
+    # Webhook URLs carry the robot's access token, so they are secrets like the keys.
+    notify_wecom_webhook: SecretStr | None = None
+    notify_dingtalk_webhook: SecretStr | None = None
+    notify_dingtalk_secret: SecretStr | None = None
+    notify_sms_url: SecretStr | None = None
+    # "Header-Name: value", e.g. "Authorization: Bearer …".
+    notify_sms_auth: SecretStr | None = None
+    # A JSON body whose strings may hold {phone} and {text}; both must appear somewhere.
+    notify_sms_body: str = '{"phone": "{phone}", "text": "{text}"}'
+    notify_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
+    notify_backoff_cap_s: float = Field(default=600.0, gt=0, le=86400)
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'jiayuan.db'}"
+        self._check_notify()
         if self.env == "production":
             defaults = {
                 "JIAYUAN_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
@@ -120,6 +138,43 @@ class Settings(BaseSettings):
                         f"python -c 'import secrets; print(secrets.token_urlsafe(32))')"
                     )
         return self
+
+    def _check_notify(self) -> None:
+        """Refuse a provider configuration that could never deliver; names the variable, never its value."""
+        for variable, value in (
+            ("JIAYUAN_NOTIFY_WECOM_WEBHOOK", self.notify_wecom_webhook),
+            ("JIAYUAN_NOTIFY_DINGTALK_WEBHOOK", self.notify_dingtalk_webhook),
+            ("JIAYUAN_NOTIFY_SMS_URL", self.notify_sms_url),
+        ):
+            if value is not None and not re.fullmatch(r"https?://[^\s/]+\S*", value.get_secret_value()):
+                raise ValueError(f"{variable} must be an http:// or https:// URL")
+        if self.notify_dingtalk_secret is not None and self.notify_dingtalk_webhook is None:
+            raise ValueError(
+                "JIAYUAN_NOTIFY_DINGTALK_SECRET is set but JIAYUAN_NOTIFY_DINGTALK_WEBHOOK is not"
+            )
+        if self.notify_dingtalk_webhook is not None and not self.notify_dingtalk_secret:
+            raise ValueError("JIAYUAN_NOTIFY_DINGTALK_WEBHOOK needs JIAYUAN_NOTIFY_DINGTALK_SECRET (加签)")
+        if self.notify_sms_auth is not None and ":" not in self.notify_sms_auth.get_secret_value():
+            raise ValueError('JIAYUAN_NOTIFY_SMS_AUTH must read "Header-Name: value"')
+        if self.notify_sms_url is not None:
+            self.sms_body_template()
+        if self.notify_backoff_cap_s < self.notify_backoff_base_s:
+            raise ValueError(
+                "JIAYUAN_NOTIFY_BACKOFF_CAP_S must not be less than JIAYUAN_NOTIFY_BACKOFF_BASE_S"
+            )
+
+    def sms_body_template(self) -> dict[str, object]:
+        """JIAYUAN_NOTIFY_SMS_BODY parsed: a JSON object whose strings hold {phone} and {text}."""
+        try:
+            template = json.loads(self.notify_sms_body)
+        except ValueError:
+            raise ValueError("JIAYUAN_NOTIFY_SMS_BODY is not valid JSON") from None
+        if not isinstance(template, dict):
+            raise ValueError("JIAYUAN_NOTIFY_SMS_BODY must be a JSON object")
+        for placeholder in ("{phone}", "{text}"):
+            if placeholder not in self.notify_sms_body:
+                raise ValueError(f"JIAYUAN_NOTIFY_SMS_BODY must contain {placeholder}")
+        return template
 
     @property
     def is_sqlite(self) -> bool:
