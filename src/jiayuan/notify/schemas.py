@@ -24,7 +24,6 @@ class CaseNotice(BaseModel):
     case_id: int
     community_id: int
     action: str = Field(description="report, dispatch, escalate or close")
-    action_label: str
     category_label: str
     title: str
     place: str
