@@ -35,6 +35,7 @@ from jiayuan.web.routes import (
     devices_api,
     devices_pages,
     health,
+    notify_pages,
     patrol_api,
     patrol_pages,
     registry_api,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(stats_api.router)
     app.include_router(cases_api.router)
     app.include_router(cases_pages.router)
+    app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)

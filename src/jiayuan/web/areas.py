@@ -13,6 +13,7 @@ from jiayuan.accounts.policies import may_manage_users, may_read_audit
 from jiayuan.cases.policies import may_read as may_read_cases
 from jiayuan.devices.policies import may_inspect, may_view_cameras
 from jiayuan.kernel.principal import Principal
+from jiayuan.notify.policies import may_read as may_read_messages
 from jiayuan.patrol.policies import may_read as may_read_patrols
 from jiayuan.registry.policies import may_change_registry, may_read_residents
 from jiayuan.web.screen import may_watch_screen
@@ -54,6 +55,14 @@ AREAS = (
         icon="事",
         text="一键报警、门岗告警与居民诉求：受理、派遣、到场、处置、核查、结案，超时自动升级。",
         may_open=may_read_cases,
+    ),
+    Area(
+        href="/console/messages",
+        title="消息",
+        nav="消息",
+        icon="信",
+        text="发往企业微信、钉钉群和短信的事件通知：是否送达、重试几次、为何失败；未配置渠道时在此查看。",
+        may_open=may_read_messages,
     ),
     Area(
         href="/console/flow",
