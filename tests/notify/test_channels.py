@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterator
 
 import httpx
@@ -130,3 +131,13 @@ def test_template_values_are_filled_after_parsing() -> None:
         "a": {"b": '"}!'},
         "n": None,
     }
+
+
+def test_no_url_reaches_the_logs(client: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with receiving([HTTP_500]) as provider:
+        robot = WeComRobot(url=f"{provider.base}/send?key={TOKEN}", client=client)
+        with pytest.raises(DeliveryError):
+            robot.send(MESSAGE)
+        robot.send(MESSAGE)
+    assert TOKEN not in caplog.text

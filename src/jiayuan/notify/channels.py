@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from typing import Any, Protocol
 import httpx
 
 from jiayuan.notify.states import ChannelName
+
+# httpx logs every request's full URL at INFO; webhook URLs carry the robot's token and DingTalk's its
+# signature, so they must not reach the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # Group robots cut markdown at 4,096 bytes (WeCom) and 20,000 (DingTalk); our notices are far shorter.
 MAX_TEXT_CHARS = 1500
