@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.cases import service as cases
-from jiayuan.cases.schemas import ActionIn, CaseIn
+from jiayuan.cases.schemas import ActionIn, AlarmCase, CaseIn
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.paging import PageParams
@@ -137,6 +137,17 @@ def test_overdue_and_closed_cases_are_announced(
     headings = [m.title.split("】")[0] + "】" for m in outbox(db)[::2]]
     assert headings == ["【新事件】", "【事件升级】", "【事件派遣】", "【事件结案】"]
     assert outbox(db)[-1].text.splitlines()[3] == "状态：结案（已升级 1 级）"
+
+
+def test_a_gate_alarm_announces_its_case(db: Session, routing: None, tree: Tree) -> None:
+    sos = AlarmCase(
+        41, "sos", tree.community.id, tree.jinjiang.id, None, "jjhy-gate1-sos", "锦江花园 1号门 一键报警"
+    )
+    (case_id,) = cases.open_from_alarms(db, actor=SYSTEM, alarms=[sos])
+    assert cases.open_from_alarms(db, actor=SYSTEM, alarms=[sos]) == []
+    messages = outbox(db)
+    assert [m.title for m in messages] == [f"【新事件】一键报警 #{case_id}"] * 2
+    assert "位置：锦江花园 1号门 一键报警" in messages[0].text and "状态：上报" in messages[0].text
 
 
 def test_without_a_provider_notices_are_shown_on_the_console(
