@@ -141,3 +141,11 @@ def test_no_url_reaches_the_logs(client: httpx.Client, caplog: pytest.LogCapture
             robot.send(MESSAGE)
         robot.send(MESSAGE)
     assert TOKEN not in caplog.text
+
+
+def test_a_long_text_stays_within_the_robots_limit(client: httpx.Client) -> None:
+    with receiving() as provider:
+        WeComRobot(url=f"{provider.base}/send?key=k", client=client).send(
+            Outgoing(title="长", text="事" * 3000)
+        )
+    assert len(provider.requests[0].body["markdown"]["content"].encode()) <= 4096

@@ -26,8 +26,9 @@ from jiayuan.notify.states import ChannelName
 # signature, so they must not reach the logs.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-# Group robots cut markdown at 4,096 bytes (WeCom) and 20,000 (DingTalk); our notices are far shorter.
-MAX_TEXT_CHARS = 1500
+# WeCom refuses markdown over 4,096 bytes (DingTalk 20,000): 1,300 characters stay under it even when
+# every one is Chinese (3 bytes in UTF-8). Case notices are far shorter.
+MAX_TEXT_CHARS = 1300
 
 
 class DeliveryError(Exception):
