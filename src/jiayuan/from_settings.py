@@ -12,7 +12,7 @@ from jiayuan.devices.service.pipeline import Pipeline
 from jiayuan.notify import service as notify
 from jiayuan.notify.channels import Channel, DingTalkRobot, SmsGateway, WeComRobot
 from jiayuan.notify.schemas import Routing
-from jiayuan.notify.sender import Sender
+from jiayuan.notify.sender import Pruner, Sender
 from jiayuan.notify.states import ChannelName, RetryPolicy
 from jiayuan.settings import Settings
 
@@ -108,3 +108,8 @@ def notify_senders(settings: Settings, sessions: sessionmaker[Session], client: 
     # A claimed message is held well past the longest a send can take (connect + write + read).
     lease = timedelta(seconds=max(60.0, settings.notify_timeout_s * 6))
     return [Sender(sessions, channel, policy, lease=lease) for channel in notify_channels(settings, client)]
+
+
+def notify_pruner(settings: Settings, sessions: sessionmaker[Session]) -> Pruner:
+    """Deletes settled messages older than the retention."""
+    return Pruner(sessions, keep=timedelta(days=settings.notify_retention_days))

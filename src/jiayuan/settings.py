@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=8, ge=1, le=50)
     notify_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
     notify_backoff_cap_s: float = Field(default=600.0, gt=0, le=86400)
+    # Sent and failed messages are deleted after this many days (pending ones never).
+    notify_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

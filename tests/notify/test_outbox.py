@@ -23,7 +23,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service
 from jiayuan.notify.channels import WeComRobot
 from jiayuan.notify.schemas import MessageOut
-from jiayuan.notify.sender import Sender
+from jiayuan.notify.sender import Pruner, Sender
 from jiayuan.notify.states import ChannelName, MessageState, RetryPolicy
 from tests.notify.receiver import ERRCODE, HANG, HTTP_500, receiving
 
@@ -254,3 +254,26 @@ def test_the_outbox_is_read_within_reach(sessions: sessionmaker[Session]) -> Non
 def test_phone_and_id_numbers_never_leave_in_a_message() -> None:
     text = "居民 13812345678 报告，身份证 410181199001011234 ，房号 101，工单 20261205"
     assert service.redact(text) == "居民 138****5678 报告，身份证 410181********4 ，房号 101，工单 20261205"
+
+
+def test_old_settled_messages_are_pruned_and_pending_ones_kept(
+    sessions: sessionmaker[Session], client: httpx.Client
+) -> None:
+    clock = Clock()
+    old = clock.now - timedelta(days=91)
+    with receiving([HTTP_500]) as provider:
+        # Claimed oldest first: the first meets the 500 and fails for good, the second is sent.
+        failed, sent, waiting = (put(sessions, t, now=old) for t in ("失败", "已发送", "仍在重试"))
+        recent = put(sessions, "新近的", now=clock.now)
+        robot = WeComRobot(url=f"{provider.base}/send?key=k", client=client)
+        one_try = Sender(sessions, robot, RetryPolicy(max_attempts=1), clock=clock, batch=2)
+        assert one_try.run_once() == {MessageState.FAILED: 1, MessageState.SENT: 1}
+    assert (
+        row(sessions, failed).state is MessageState.FAILED and row(sessions, sent).state is MessageState.SENT
+    )
+    pruner = Pruner(sessions, keep=timedelta(days=90), clock=lambda: clock.now)
+    assert pruner.run_once() == 2
+    with sessions() as session:
+        kept = {m.id for m in service.list_messages(session, actor=SYSTEM, params=PageParams()).items}
+    assert kept == {waiting, recent}
+    assert pruner.run_once() == 0

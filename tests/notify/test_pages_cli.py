@@ -115,6 +115,16 @@ def test_notify_list_and_run_from_the_cli(
         assert sent.exit_code == 0 and "企业微信：已发送 2" in sent.output
     assert len(provider.delivered()) == 2 and "secret-key" not in shown.stdout
 
+    kept = CliRunner().invoke(cli, ["notify", "prune"])
+    assert kept.exit_code == 0 and "已删除 0 条 90 天前" in kept.output
+    pruned = CliRunner().invoke(cli, ["notify", "prune", "--days", "1"])
+    assert pruned.exit_code == 0 and "已删除 0 条" in pruned.output
+    monkeypatch.setenv("JIAYUAN_NOTIFY_RETENTION_DAYS", "0")
+    get_settings.cache_clear()
+    refused = CliRunner().invoke(cli, ["notify", "prune"])
+    assert refused.exit_code == 2 and "JIAYUAN_NOTIFY_RETENTION_DAYS" in refused.output
+    monkeypatch.delenv("JIAYUAN_NOTIFY_RETENTION_DAYS")
+
     monkeypatch.setenv("JIAYUAN_NOTIFY_SMS_URL", "ftp://sms.example")
     get_settings.cache_clear()
     bad = CliRunner().invoke(cli, ["notify", "list"])

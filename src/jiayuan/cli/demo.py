@@ -56,9 +56,7 @@ def demo(
     stops.insert(0, ingest.stop)
     stops.insert(0, start_simulator(config))
     stops.insert(0, start_cameras(config))
-    stop_senders = start_senders(config)
-    if stop_senders is not None:
-        stops.insert(0, stop_senders)
+    stops.insert(0, start_senders(config))
 
     host, port = host or config.host, port or config.port
     seed.print_accounts()

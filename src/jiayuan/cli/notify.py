@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from types import FrameType
 
 import typer
@@ -12,9 +13,10 @@ from rich.table import Table
 
 from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings
 from jiayuan.db.session import make_engine, make_sessionmaker
-from jiayuan.from_settings import notify_client, notify_senders
-from jiayuan.kernel.clock import local
+from jiayuan.from_settings import notify_client, notify_pruner, notify_senders
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
+from jiayuan.kernel.principal import Principal
 from jiayuan.notify import service
 from jiayuan.notify.sender import Senders
 from jiayuan.notify.states import ChannelName, MessageState
@@ -23,19 +25,15 @@ from jiayuan.settings import Settings
 app = typer.Typer(help="消息 Outbox: send the queued messages, list them.", no_args_is_help=True)
 
 
-def start_senders(config: Settings) -> Callable[[], None] | None:
-    """Start a sender loop per configured provider in threads of this process (on their own database
-    connections and HTTP client); the function that stops them, or None when no provider is configured
-    (messages then go to the console and need no sending)."""
+def start_senders(config: Settings) -> Callable[[], None]:
+    """Start a sender loop per configured provider, and the hourly pruning of old messages, in threads of
+    this process (on their own database connections and HTTP client); the function that stops them."""
     engine = make_engine(config.database_url)
+    sessions = make_sessionmaker(engine)
     client = notify_client(config)
-    senders = notify_senders(config, make_sessionmaker(engine), client)
-    if not senders:
-        client.close()
-        engine.dispose()
-        return None
-    running = Senders(senders).start()
-    names = "、".join(s.channel.name.label for s in senders)
+    senders = notify_senders(config, sessions, client)
+    running = Senders(senders, pruner=notify_pruner(config, sessions)).start()
+    names = "、".join(s.channel.name.label for s in senders) or "未配置渠道，消息显示在控制台「消息」页"
     console.print(f"消息发送 outbox: {names}")
 
     def stop() -> None:
@@ -79,6 +77,20 @@ def run(
     finally:
         client.close()
         engine.dispose()
+
+
+@app.command()
+def prune(
+    days: int | None = typer.Option(
+        None, "--days", min=1, max=3650, help="Keep this many days (default JIAYUAN_NOTIFY_RETENTION_DAYS)."
+    ),
+) -> None:
+    """Delete sent and failed messages older than the retention (`serve` does this every hour)."""
+    config = settings()
+    keep = timedelta(days=days or config.notify_retention_days)
+    with session_scope() as session:
+        gone = service.prune(session, actor=Principal.system(), before=utcnow() - keep)
+    console.print(f"已删除 {gone} 条 {keep.days} 天前已发送或发送失败的消息")
 
 
 @app.command("list")

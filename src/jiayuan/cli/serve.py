@@ -100,7 +100,7 @@ def serve(
     port: int = typer.Option(None, help="Port (default JIAYUAN_PORT)."),
     migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="Run migrations first."),
 ) -> None:
-    """Run the web app, the API, the outbox senders (when a provider is configured) and (when
+    """Run the web app, the API, the outbox senders and (when
     JIAYUAN_MQTT_URL is set) the device ingest."""
     config = settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -109,9 +109,7 @@ def serve(
     host, port = host or config.host, port or config.port
     ingest = start_ingest(config) if config.mqtt_url else None
     stops = [ingest.stop] if ingest is not None else []
-    stop_senders = start_senders(config)
-    if stop_senders is not None:
-        stops.insert(0, stop_senders)
+    stops.insert(0, start_senders(config))
 
     def listening() -> None:
         console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")

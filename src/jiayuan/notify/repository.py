@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy import ColumnElement, Select, delete, false, func, select, true
 from sqlalchemy.orm import Session
 
 from jiayuan.notify.models import OutboxMessage
-from jiayuan.notify.states import CLAIMABLE
+from jiayuan.notify.states import CLAIMABLE, SETTLED
 
 
 def claim_due(session: Session, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -48,3 +48,11 @@ def messages_where(where: ColumnElement[bool]) -> Select[OutboxMessage]:
 def count(session: Session, query: Select[OutboxMessage]) -> int:
     """How many rows a query would return."""
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def delete_settled_before(session: Session, before: datetime) -> int:
+    """Delete the sent and failed messages created before a time; how many went."""
+    result = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.state.in_(SETTLED), OutboxMessage.created_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

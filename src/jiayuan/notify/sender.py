@@ -80,10 +80,36 @@ class Sender:
                 stop.wait(poll_s)
 
 
-class Senders:
-    """The sender loops of every configured channel, each in a thread of its own."""
+@dataclass
+class Pruner:
+    """Deletes messages that were sent or given up on longer ago than `keep`; pending ones stay."""
 
-    def __init__(self, senders: Iterable[Sender], *, poll_s: float = 1.0) -> None:
+    sessions: sessionmaker[Session]
+    keep: timedelta
+    every: timedelta = timedelta(hours=1)
+    clock: Callable[[], datetime] = utcnow
+
+    def run_once(self) -> int:
+        """One pruning pass; how many messages were deleted."""
+        with unit_of_work(self.sessions) as session:
+            return service.prune(session, actor=Principal.system(), before=self.clock() - self.keep)
+
+    def run(self, stop: threading.Event) -> None:
+        """A pass at once and then every `every` until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("outbox pruning")
+            stop.wait(self.every.total_seconds())
+
+
+class Senders:
+    """The sender loops of every configured channel, each in a thread of its own, and the pruner."""
+
+    def __init__(
+        self, senders: Iterable[Sender], *, pruner: Pruner | None = None, poll_s: float = 1.0
+    ) -> None:
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(
@@ -95,6 +121,12 @@ class Senders:
             )
             for sender in senders
         ]
+        if pruner is not None:
+            self._threads.append(
+                threading.Thread(
+                    target=pruner.run, args=(self._stop,), name="jiayuan-notify-prune", daemon=True
+                )
+            )
 
     def start(self) -> Senders:
         """Start every loop."""

@@ -180,6 +180,12 @@ def settle(
     return MessageState(row.state)
 
 
+def prune(session: Session, *, actor: Principal, before: datetime) -> int:
+    """Delete the messages sent or failed before `before` (pending ones are kept however old); how many."""
+    policies.require_system(actor)
+    return repository.delete_settled_before(session, before)
+
+
 def list_messages(
     session: Session,
     *,

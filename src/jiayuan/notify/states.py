@@ -35,6 +35,8 @@ STATE_LABELS = {
 }
 # States a sender may claim a row in (sending only once its lease has run out).
 CLAIMABLE = (MessageState.PENDING.value, MessageState.SENDING.value)
+# States a message ends in; only these are pruned.
+SETTLED = (MessageState.SENT.value, MessageState.FAILED.value)
 
 
 class ChannelName(StrEnum):
