@@ -7,15 +7,18 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service
-from jiayuan.notify.states import ChannelName
-from jiayuan.settings import get_settings
+from jiayuan.notify.schemas import Routing
+from jiayuan.notify.states import ChannelName, MessageState
+from jiayuan.settings import Settings, get_settings
 from tests.accounts.helpers import login
 from tests.factories import Tree, build_tree, make_user, token_for
 from tests.notify.receiver import HTTP_500, receiving
@@ -85,6 +88,32 @@ def test_the_console_shows_a_community_its_own_messages(
     client.cookies.clear()
     login(client, "wangwei")
     assert client.get("/console/messages").status_code == 403
+
+
+def test_the_web_app_routes_notices_to_the_configured_robots(
+    settings: Settings, sessions: sessionmaker[Session], tree: Tree
+) -> None:
+    from jiayuan.web.app import create_app
+
+    configured = settings.model_copy(
+        update={
+            "notify_wecom_webhook": SecretStr("https://qyapi.example/send?key=k"),
+            "public_origin": "https://jy.example",
+        }
+    )
+    staff_id = make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
+    try:
+        with TestClient(create_app(configured)) as client:
+            staff = {"Authorization": f"Bearer {token_for(sessions, staff_id)}"}
+            body = {"category": "noise", "title": "广场舞音响太响", "household_id": tree.h101.id}
+            made = client.post("/api/v1/cases", json=body, headers=staff)
+            assert made.status_code == 201, made.text
+    finally:
+        service.configure(Routing())
+    with sessions() as session:
+        (message,) = service.list_messages(session, actor=Principal.system(), params=PageParams()).items
+    assert message.channel is ChannelName.WECOM and message.state is MessageState.PENDING
+    assert message.text.endswith(f"https://jy.example/console/cases/{made.json()['id']}")
 
 
 def test_notify_list_and_run_from_the_cli(
