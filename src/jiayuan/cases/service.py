@@ -353,9 +353,9 @@ def _record(session: Session, actor: Principal, case: Case, action: str, *, note
 
 
 def _announce(session: Session, actor: Principal, case: Case, action: str) -> None:
-    """Tell the community's group robots (and a dispatched person) in the case's own transaction, so a
-    message is sent if and only if the change is kept. Accounts hold no phone numbers yet, so no SMS
-    goes to the dispatched person."""
+    """Tell the group robots in the case's own transaction, so a message goes out if and only if the
+    change is kept. Accounts hold no phone numbers yet: the notice carries none, and no SMS goes to the
+    dispatched person."""
     if action not in notify.ANNOUNCED:
         return
     category, state = Category(case.category), CaseState(case.state)
