@@ -52,11 +52,9 @@ def notify_routing(settings: Settings) -> Routing:
     )
 
 
-def configure_notify(settings: Settings) -> Routing:
+def configure_notify(settings: Settings) -> None:
     """Set this process's notify routing from the settings (every entry point that changes cases)."""
-    routing = notify_routing(settings)
-    notify.configure(routing)
-    return routing
+    notify.configure(notify_routing(settings))
 
 
 def notify_retry_policy(settings: Settings) -> RetryPolicy:

@@ -36,11 +36,6 @@ def configure(routing: Routing) -> None:
     _routing = routing
 
 
-def routing() -> Routing:
-    """This process's routing."""
-    return _routing
-
-
 def redact(text: str) -> str:
     """A text with mobile numbers and ID numbers masked: a message leaves the platform for group chats
     and phones, where neither belongs."""
