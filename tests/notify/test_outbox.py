@@ -4,6 +4,9 @@ or a sender that dies mid-send, and two senders on PostgreSQL never sending one 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service
-from jiayuan.notify.channels import WeComRobot
+from jiayuan.notify.channels import Channel, DingTalkRobot, SmsGateway, WeComRobot
 from jiayuan.notify.schemas import MessageOut
 from jiayuan.notify.sender import Pruner, Sender
 from jiayuan.notify.states import ChannelName, MessageState, RetryPolicy
@@ -53,12 +56,15 @@ def put(
     *,
     community_id: int = 1,
     now: datetime | None = None,
+    channel: ChannelName = ChannelName.WECOM,
+    target: str = "",
 ) -> int:
     with unit_of_work(sessions) as session:
         return service.enqueue(
             session,
             actor=SYSTEM,
-            channel=ChannelName.WECOM,
+            channel=channel,
+            target=target,
             title=title,
             text="位置：锦江花园 1号门",
             community_id=community_id,
@@ -74,15 +80,43 @@ def row(sessions: sessionmaker[Session], message_id: int) -> MessageOut:
     return next(m for m in page.items if m.id == message_id)
 
 
+SECRET = "SECtest-dingtalk-secret"
+PHONE = "13800138000"
+
+
+def channel_at(name: ChannelName, base: str, client: httpx.Client) -> Channel:
+    """The channel of that name, its provider being the local receiver."""
+    if name is ChannelName.WECOM:
+        return WeComRobot(url=f"{base}/cgi-bin/webhook/send?key=k", client=client)
+    if name is ChannelName.DINGTALK:
+        return DingTalkRobot(url=f"{base}/robot/send?access_token=t", secret=SECRET, client=client)
+    template = {"mobile": "{phone}", "content": "{text}"}
+    return SmsGateway(
+        url=f"{base}/sms", body_template=template, auth_header=("X-Api-Key", "sms-k"), client=client
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "script", "errors"),
+    [
+        (ChannelName.WECOM, [HTTP_500, HANG, ERRCODE], ("HTTP 500", "超时", "errcode 310000")),
+        (ChannelName.DINGTALK, [HTTP_500, HANG, ERRCODE], ("HTTP 500", "超时", "errcode 310000")),
+        (ChannelName.SMS, [HTTP_500, HANG, HTTP_500], ("HTTP 500", "超时", "HTTP 500")),
+    ],
+)
 def test_a_message_outlasts_an_outage_and_arrives_once(
-    sessions: sessionmaker[Session], client: httpx.Client
+    sessions: sessionmaker[Session],
+    client: httpx.Client,
+    name: ChannelName,
+    script: list[str],
+    errors: tuple[str, ...],
 ) -> None:
     clock = Clock()
-    with receiving([HTTP_500, HANG, ERRCODE]) as provider:
-        message_id = put(sessions, now=clock.now)
-        robot = WeComRobot(url=f"{provider.base}/send?key=k", client=client)
-        sender = Sender(sessions, robot, POLICY, clock=clock)
-        for attempt, error in enumerate(("HTTP 500", "超时", "errcode 310000"), start=1):
+    with receiving(script) as provider:
+        target = PHONE if name is ChannelName.SMS else ""
+        message_id = put(sessions, now=clock.now, channel=name, target=target)
+        sender = Sender(sessions, channel_at(name, provider.base, client), POLICY, clock=clock)
+        for attempt, error in enumerate(errors, start=1):
             assert sender.run_once() == {MessageState.PENDING: 1}
             waiting = row(sessions, message_id)
             assert waiting.state is MessageState.PENDING and waiting.attempts == attempt
@@ -101,9 +135,22 @@ def test_a_message_outlasts_an_outage_and_arrives_once(
     sent = row(sessions, message_id)
     assert sent.state is MessageState.SENT and sent.attempts == 4 and sent.last_error == ""
     assert sent.sent_at == clock.now - timedelta(hours=1)
-    assert [r.behaviour for r in provider.requests] == [HTTP_500, HANG, ERRCODE, "ok"]
-    assert len(provider.delivered()) == 1
-    assert provider.delivered()[0].body["markdown"]["content"].startswith("### 【新事件】一键报警 #1")
+    assert [r.behaviour for r in provider.requests] == [*script, "ok"]
+    (delivered,) = provider.delivered()
+    if name is ChannelName.WECOM:
+        assert delivered.body == {
+            "msgtype": "markdown",
+            "markdown": {"content": "### 【新事件】一键报警 #1\n位置：锦江花园 1号门"},
+        }
+    elif name is ChannelName.DINGTALK:
+        timestamp = delivered.query["timestamp"]
+        expected = hmac.new(SECRET.encode(), f"{timestamp}\n{SECRET}".encode(), hashlib.sha256).digest()
+        assert delivered.query["sign"] == base64.b64encode(expected).decode()
+        assert abs(int(timestamp) / 1000 - time.time()) < 60
+        assert delivered.body["markdown"]["title"] == "【新事件】一键报警 #1"
+    else:
+        assert delivered.headers["x-api-key"] == "sms-k"
+        assert delivered.body == {"mobile": PHONE, "content": "【【新事件】一键报警 #1】位置：锦江花园 1号门"}
 
 
 def test_the_last_allowed_attempt_ends_in_failed(
