@@ -107,7 +107,7 @@ def test_sms_fills_the_template_and_sends_the_auth_header(client: httpx.Client) 
     assert request.headers["authorization"] == "Bearer sms-key-77"
     assert request.body == {
         "to": "13800138000",
-        "content": '【派遣】请到 "1号门"',
+        "content": '派遣\n请到 "1号门"',
         "sign": "平安家园",
         "extra": ["13800138000", 1],
     }

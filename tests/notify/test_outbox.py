@@ -150,7 +150,7 @@ def test_a_message_outlasts_an_outage_and_arrives_once(
         assert delivered.body["markdown"]["title"] == "【新事件】一键报警 #1"
     else:
         assert delivered.headers["x-api-key"] == "sms-k"
-        assert delivered.body == {"mobile": PHONE, "content": "【【新事件】一键报警 #1】位置：锦江花园 1号门"}
+        assert delivered.body == {"mobile": PHONE, "content": "【新事件】一键报警 #1\n位置：锦江花园 1号门"}
 
 
 def test_the_last_allowed_attempt_ends_in_failed(

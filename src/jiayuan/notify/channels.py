@@ -113,7 +113,7 @@ class SmsGateway:
     def send(self, message: Outgoing) -> None:
         if not message.target:
             raise DeliveryError("短信没有收信号码")
-        text = f"【{message.title}】{message.text}"[:MAX_TEXT_CHARS]
+        text = f"{message.title}\n{message.text}"[:MAX_TEXT_CHARS]
         body = fill_template(self.body_template, phone=message.target, text=text)
         headers = dict([self.auth_header]) if self.auth_header else {}
         _post(self.client, self.url, body, headers=headers)
