@@ -88,7 +88,7 @@ def test_the_loop_reaches_the_group_robots(
         f"位置：{cases.show_case(db, actor=staff, case_id=case_id).place}",
         "状态：上报",
     ]
-    assert lines[4] == f"查看：https://jy.example/console/cases/{case_id}"
+    assert len(lines) == 4 and first.link == f"https://jy.example/console/cases/{case_id}"
     assert "13812345678" not in first.text
 
     act(db, staff, case_id, "accept")

@@ -25,7 +25,11 @@ from tests.notify.receiver import ERRCODE, HANG, HTTP_500, receiving
 
 TOKEN = "wecom-key-5f1c9a"
 SECRET = "SECd41d8cd98f00b204e9800998ecf8427e"
-MESSAGE = Outgoing(title="【新事件】一键报警 #7", text="事件：1号门一键报警\n位置：锦江花园 1号门")
+MESSAGE = Outgoing(
+    title="【新事件】一键报警 #7",
+    text="事件：1号门一键报警\n位置：锦江花园 1号门",
+    link="https://jy.example/console/cases/7",
+)
 
 
 @pytest.fixture
@@ -46,7 +50,10 @@ def test_wecom_posts_markdown_and_needs_errcode_zero(client: httpx.Client) -> No
     assert second.headers["content-type"] == "application/json"
     assert second.body == {
         "msgtype": "markdown",
-        "markdown": {"content": "### 【新事件】一键报警 #7\n事件：1号门一键报警\n位置：锦江花园 1号门"},
+        "markdown": {
+            "content": "### 【新事件】一键报警 #7\n事件：1号门一键报警\n位置：锦江花园 1号门\n"
+            "[在控制台查看](https://jy.example/console/cases/7)"
+        },
     }
     assert first.body == second.body
 
@@ -71,7 +78,10 @@ def test_dingtalk_signs_the_url_with_the_secret(client: httpx.Client) -> None:
     assert request.query["sign"] == expected == dingtalk_sign(SECRET, 1_700_000_000_123)
     assert request.body == {
         "msgtype": "markdown",
-        "markdown": {"title": MESSAGE.title, "text": f"### {MESSAGE.title}\n{MESSAGE.text}"},
+        "markdown": {
+            "title": MESSAGE.title,
+            "text": f"### {MESSAGE.title}\n{MESSAGE.text}\n[在控制台查看](https://jy.example/console/cases/7)",
+        },
     }
 
 
@@ -97,7 +107,9 @@ def test_sms_fills_the_template_and_sends_the_auth_header(client: httpx.Client) 
             auth_header=("Authorization", "Bearer sms-key-77"),
             client=client,
         )
-        quoted = Outgoing(title="派遣", text='请到 "1号门"', target="13800138000")
+        quoted = Outgoing(
+            title="派遣", text='请到 "1号门"', target="13800138000", link="https://jy.example/c/1"
+        )
         with pytest.raises(DeliveryError, match="HTTP 500"):
             gateway.send(quoted)
         gateway.send(quoted)
@@ -107,7 +119,7 @@ def test_sms_fills_the_template_and_sends_the_auth_header(client: httpx.Client) 
     assert request.headers["authorization"] == "Bearer sms-key-77"
     assert request.body == {
         "to": "13800138000",
-        "content": '派遣\n请到 "1号门"',
+        "content": '派遣\n请到 "1号门"\nhttps://jy.example/c/1',
         "sign": "平安家园",
         "extra": ["13800138000", 1],
     }

@@ -113,7 +113,7 @@ def test_the_web_app_routes_notices_to_the_configured_robots(
     with sessions() as session:
         (message,) = service.list_messages(session, actor=Principal.system(), params=PageParams()).items
     assert message.channel is ChannelName.WECOM and message.state is MessageState.PENDING
-    assert message.text.endswith(f"https://jy.example/console/cases/{made.json()['id']}")
+    assert message.link == f"https://jy.example/console/cases/{made.json()['id']}"
 
 
 def test_notify_list_and_run_from_the_cli(

@@ -42,6 +42,17 @@ class Outgoing:
     title: str
     text: str
     target: str = ""
+    link: str = ""
+
+    def markdown(self) -> str:
+        """The message as group-robot markdown: the title as a heading, the link as a link."""
+        link = f"\n[在控制台查看]({self.link})" if self.link else ""
+        return f"### {self.title}\n{self.text}"[: MAX_TEXT_CHARS - len(link)] + link
+
+    def plain(self) -> str:
+        """The message as plain text (SMS): the title on the first line, the link on the last."""
+        link = f"\n{self.link}" if self.link else ""
+        return f"{self.title}\n{self.text}"[: MAX_TEXT_CHARS - len(link)] + link
 
 
 class Channel(Protocol):
@@ -63,8 +74,7 @@ class WeComRobot:
     name: ChannelName = ChannelName.WECOM
 
     def send(self, message: Outgoing) -> None:
-        content = f"### {message.title}\n{message.text}"[:MAX_TEXT_CHARS]
-        body = {"msgtype": "markdown", "markdown": {"content": content}}
+        body = {"msgtype": "markdown", "markdown": {"content": message.markdown()}}
         _expect_errcode_zero(_post(self.client, self.url, body), secrets=(self.url,))
 
 
@@ -81,8 +91,7 @@ class DingTalkRobot:
 
     def send(self, message: Outgoing) -> None:
         signed = signed_url(self.url, self.secret, self.clock_ms())
-        text = f"### {message.title}\n{message.text}"[:MAX_TEXT_CHARS]
-        body = {"msgtype": "markdown", "markdown": {"title": message.title, "text": text}}
+        body = {"msgtype": "markdown", "markdown": {"title": message.title, "text": message.markdown()}}
         secrets = (self.url, self.secret, signed)
         _expect_errcode_zero(_post(self.client, signed, body), secrets=secrets)
 
@@ -113,8 +122,7 @@ class SmsGateway:
     def send(self, message: Outgoing) -> None:
         if not message.target:
             raise DeliveryError("短信没有收信号码")
-        text = f"{message.title}\n{message.text}"[:MAX_TEXT_CHARS]
-        body = fill_template(self.body_template, phone=message.target, text=text)
+        body = fill_template(self.body_template, phone=message.target, text=message.plain())
         headers = dict([self.auth_header]) if self.auth_header else {}
         _post(self.client, self.url, body, headers=headers)
 

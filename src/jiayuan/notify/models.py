@@ -28,6 +28,8 @@ class OutboxMessage(Base):
     target: Mapped[str] = mapped_column(String(64), default="")
     title: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(String(2000))
+    # Where the reader follows up (the console page of the case), rendered as a link where the channel can.
+    link: Mapped[str] = mapped_column(String(300), default="")
     subject_type: Mapped[str] = mapped_column(String(16), default="")
     subject_id: Mapped[int | None]
     community_id: Mapped[int | None]

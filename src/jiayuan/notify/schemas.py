@@ -42,6 +42,7 @@ class MessageOut(BaseModel):
     target: str
     title: str
     text: str
+    link: str
     subject_type: str
     subject_id: int | None
     community_id: int | None
@@ -62,4 +63,5 @@ class Delivery(BaseModel):
     target: str
     title: str
     text: str
+    link: str
     attempts: int

@@ -53,7 +53,11 @@ class Sender:
         for delivery in deliveries:
             error = None
             try:
-                self.channel.send(Outgoing(title=delivery.title, text=delivery.text, target=delivery.target))
+                self.channel.send(
+                    Outgoing(
+                        title=delivery.title, text=delivery.text, target=delivery.target, link=delivery.link
+                    )
+                )
             except DeliveryError as exc:
                 error = str(exc)
             except Exception as exc:  # a bug in a channel must not stop the loop; the row keeps the kind

@@ -52,6 +52,7 @@ def enqueue(
     text: str,
     community_id: int | None,
     target: str = "",
+    link: str = "",
     subject_type: str = "",
     subject_id: int | None = None,
     now: datetime | None = None,
@@ -66,6 +67,7 @@ def enqueue(
         target=target,
         title=redact(title)[:128],
         text=redact(text)[:2000],
+        link=link[:300],
         subject_type=subject_type,
         subject_id=subject_id,
         community_id=community_id,
@@ -95,7 +97,6 @@ def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> l
         f"类别：{notice.category_label}",
         f"位置：{notice.place or '未填写'}",
         f"状态：{notice.state_label}{level}",
-        f"查看：{_routing.console_url}/console/cases/{notice.case_id}",
     ]
     text = "\n".join(lines)
     recipients = [(channel, "") for channel in _routing.group]
@@ -109,6 +110,7 @@ def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> l
             title=title,
             text=text,
             target=target,
+            link=f"{_routing.console_url}/console/cases/{notice.case_id}",
             community_id=notice.community_id,
             subject_type="case",
             subject_id=notice.case_id,
@@ -136,6 +138,7 @@ def claim(
             target=r.target,
             title=r.title,
             text=r.text,
+            link=r.link,
             attempts=r.attempts,
         )
         for r in rows
@@ -214,6 +217,7 @@ def _out(row: OutboxMessage) -> MessageOut:
         target=redact(row.target),
         title=row.title,
         text=row.text,
+        link=row.link,
         subject_type=row.subject_type,
         subject_id=row.subject_id,
         community_id=row.community_id,

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=128), nullable=False),
         sa.Column("text", sa.String(length=2000), nullable=False),
+        sa.Column("link", sa.String(length=300), nullable=False),
         sa.Column("subject_type", sa.String(length=16), nullable=False),
         sa.Column("subject_id", sa.Integer(), nullable=True),
         sa.Column("community_id", sa.Integer(), nullable=True),
