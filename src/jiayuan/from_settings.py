@@ -11,7 +11,7 @@ from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.pipeline import Pipeline
 from jiayuan.notify import service as notify
 from jiayuan.notify.channels import Channel, DingTalkRobot, SmsGateway, WeComRobot
-from jiayuan.notify.schemas import Routing
+from jiayuan.notify.schemas import Routing, community_robot
 from jiayuan.notify.sender import Pruner, Sender
 from jiayuan.notify.states import ChannelName, RetryPolicy
 from jiayuan.settings import Settings
@@ -34,8 +34,8 @@ def snapshot_retention(settings: Settings) -> snapshots.Retention:
 
 
 def notify_routing(settings: Settings) -> Routing:
-    """Which group robots case notices go to (the console when none), whether SMS is configured, and the
-    console's address for links in messages."""
+    """Which group robots case notices go to (the console when none), per community where a community has
+    its own, whether SMS is configured, and the console's address for links in messages."""
     group = [
         name
         for name, configured in (
@@ -44,9 +44,18 @@ def notify_routing(settings: Settings) -> Routing:
         )
         if configured
     ]
+    communities = {
+        community_id: tuple(
+            name
+            for name, url in ((ChannelName.WECOM, robots.wecom), (ChannelName.DINGTALK, robots.dingtalk))
+            if url is not None
+        )
+        for community_id, robots in settings.community_robots().items()
+    }
     origin = settings.public_origin.rstrip("/") or f"http://{settings.host}:{settings.port}"
     return Routing(
         group=tuple(group) or (ChannelName.CONSOLE,),
+        communities=communities,
         sms=settings.notify_sms_url is not None,
         console_url=origin,
     )
@@ -67,18 +76,23 @@ def notify_retry_policy(settings: Settings) -> RetryPolicy:
 
 
 def notify_channels(settings: Settings, client: httpx.Client) -> list[Channel]:
-    """The configured providers as channels sharing one HTTP client (its timeout is the setting)."""
+    """The configured providers as channels sharing one HTTP client (its timeout is the setting); a
+    robot channel also carries the communities' own robots of its kind."""
+    own = settings.community_robots()
+    wecom = {community_robot(c): r.wecom for c, r in own.items() if r.wecom is not None}
+    dingtalk = {
+        community_robot(c): (r.dingtalk, r.dingtalk_secret)
+        for c, r in own.items()
+        if r.dingtalk is not None and r.dingtalk_secret is not None
+    }
     channels: list[Channel] = []
-    if settings.notify_wecom_webhook is not None:
-        channels.append(WeComRobot(url=settings.notify_wecom_webhook.get_secret_value(), client=client))
-    if settings.notify_dingtalk_webhook is not None and settings.notify_dingtalk_secret is not None:
-        channels.append(
-            DingTalkRobot(
-                url=settings.notify_dingtalk_webhook.get_secret_value(),
-                secret=settings.notify_dingtalk_secret.get_secret_value(),
-                client=client,
-            )
-        )
+    if settings.notify_wecom_webhook is not None or wecom:
+        url = settings.notify_wecom_webhook.get_secret_value() if settings.notify_wecom_webhook else ""
+        channels.append(WeComRobot(url=url, client=client, others=wecom))
+    if settings.notify_dingtalk_webhook is not None or dingtalk:
+        url = settings.notify_dingtalk_webhook.get_secret_value() if settings.notify_dingtalk_webhook else ""
+        secret = settings.notify_dingtalk_secret.get_secret_value() if settings.notify_dingtalk_secret else ""
+        channels.append(DingTalkRobot(url=url, secret=secret, client=client, others=dingtalk))
     if settings.notify_sms_url is not None:
         header = None
         if settings.notify_sms_auth is not None:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults: usable by `make demo`, refused when env=production.
@@ -20,6 +20,16 @@ DEV_PASS_KEY = "dev-pass-signing-seed-change-me"  # noqa: S105
 
 # Shipped inside the package (Apache-2.0, see vision/models/README.md): an installation finds it offline.
 PACKAGED_MODEL = Path(__file__).resolve().parent / "vision" / "models" / "yolox_nano.onnx"
+
+
+class CommunityRobots(BaseModel):
+    """One community's own group robots (an entry of JIAYUAN_NOTIFY_COMMUNITY_ROBOTS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wecom: str | None = None
+    dingtalk: str | None = None
+    dingtalk_secret: str | None = None
 
 
 class Settings(BaseSettings):
@@ -106,6 +116,9 @@ class Settings(BaseSettings):
     notify_wecom_webhook: SecretStr | None = None
     notify_dingtalk_webhook: SecretStr | None = None
     notify_dingtalk_secret: SecretStr | None = None
+    # Communities with robots of their own, instead of the two above: a JSON object such as
+    # {"12": {"wecom": "https://…", "dingtalk": "https://…", "dingtalk_secret": "SEC…"}}.
+    notify_community_robots: SecretStr | None = None
     notify_sms_url: SecretStr | None = None
     # "Header-Name: value", e.g. "Authorization: Bearer …".
     notify_sms_auth: SecretStr | None = None
@@ -156,6 +169,7 @@ class Settings(BaseSettings):
             )
         if self.notify_dingtalk_webhook is not None and not self.notify_dingtalk_secret:
             raise ValueError("JIAYUAN_NOTIFY_DINGTALK_WEBHOOK needs JIAYUAN_NOTIFY_DINGTALK_SECRET (加签)")
+        self.community_robots()
         if self.notify_sms_auth is not None and ":" not in self.notify_sms_auth.get_secret_value():
             raise ValueError('JIAYUAN_NOTIFY_SMS_AUTH must read "Header-Name: value"')
         if self.notify_sms_url is not None:
@@ -164,6 +178,43 @@ class Settings(BaseSettings):
             raise ValueError(
                 "JIAYUAN_NOTIFY_BACKOFF_CAP_S must not be less than JIAYUAN_NOTIFY_BACKOFF_BASE_S"
             )
+
+    def community_robots(self) -> dict[int, CommunityRobots]:
+        """JIAYUAN_NOTIFY_COMMUNITY_ROBOTS parsed and checked: community id → its robots."""
+        variable = "JIAYUAN_NOTIFY_COMMUNITY_ROBOTS"
+        if self.notify_community_robots is None:
+            return {}
+        try:
+            raw = json.loads(self.notify_community_robots.get_secret_value())
+        except ValueError:
+            raise ValueError(f"{variable} is not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise ValueError(
+                f'{variable} must be a JSON object of community ids, e.g. {{"12": {{"wecom": "https://…"}}}}'
+            )
+        robots: dict[int, CommunityRobots] = {}
+        for key, value in raw.items():
+            if not (isinstance(key, str) and key.isdigit() and 0 < int(key) < 2**31):
+                raise ValueError(f"{variable}: every key must be a community id (a positive whole number)")
+            try:
+                entry = CommunityRobots.model_validate(value)
+            except ValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) or "the entry" for e in exc.errors())
+                raise ValueError(
+                    f"{variable}: community {key}: {fields}: the keys are wecom, dingtalk and "
+                    "dingtalk_secret, each a string"
+                ) from None
+            for name, url in (("wecom", entry.wecom), ("dingtalk", entry.dingtalk)):
+                if url is not None and not re.fullmatch(r"https?://[^\s/]+\S*", url):
+                    raise ValueError(
+                        f"{variable}: community {key}: {name} must be an http:// or https:// URL"
+                    )
+            if (entry.dingtalk is None) != (entry.dingtalk_secret is None):
+                raise ValueError(f"{variable}: community {key}: dingtalk and dingtalk_secret go together")
+            if entry.wecom is None and entry.dingtalk is None:
+                raise ValueError(f"{variable}: community {key} names no robot")
+            robots[int(key)] = entry
+        return robots
 
     def sms_body_template(self) -> dict[str, object]:
         """JIAYUAN_NOTIFY_SMS_BODY parsed: a JSON object whose strings hold {phone} and {text}."""

@@ -105,6 +105,25 @@ def test_the_loop_reaches_the_group_robots(
     assert ChannelName.SMS not in {m.channel for m in outbox(db)}
 
 
+def test_a_community_with_its_own_robot_is_told_there(
+    db: Session, routing: None, tree: Tree, staff: Principal
+) -> None:
+    notify.configure(ROBOTS.model_copy(update={"communities": {tree.community.id: (ChannelName.DINGTALK,)}}))
+    cases.report_case(
+        db, actor=staff, data=CaseIn(category="noise", title="装修噪音", household_id=tree.h101.id)
+    )
+    (only,) = outbox(db)
+    assert only.channel is ChannelName.DINGTALK and only.target == f"community:{tree.community.id}"
+    far = Principal(role=Role.STAFF, username="far", community_ids=frozenset({tree.other_community.id}))
+    cases.report_case(
+        db, actor=far, data=CaseIn(category="noise", title="别处噪音", community_id=tree.other_community.id)
+    )
+    assert [(m.channel, m.target) for m in outbox(db)[1:]] == [
+        (ChannelName.WECOM, ""),
+        (ChannelName.DINGTALK, ""),
+    ]
+
+
 def test_a_change_rolled_back_sends_nothing(
     sessions: sessionmaker[Session], routing: None, tree: Tree, staff: Principal
 ) -> None:

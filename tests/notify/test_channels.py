@@ -161,3 +161,32 @@ def test_a_long_text_stays_within_the_robots_limit(client: httpx.Client) -> None
             Outgoing(title="长", text="事" * 3000)
         )
     assert len(provider.requests[0].body["markdown"]["content"].encode()) <= 4096
+
+
+def test_a_community_robot_is_chosen_by_the_target(client: httpx.Client) -> None:
+    with receiving() as provider:
+        wecom = WeComRobot(
+            url=f"{provider.base}/default?key=d",
+            client=client,
+            others={"community:12": f"{provider.base}/own?key=o"},
+        )
+        wecom.send(MESSAGE)
+        wecom.send(Outgoing(title="t", text="x", target="community:12"))
+        with pytest.raises(DeliveryError, match=r"未配置该群机器人（community:13）"):
+            wecom.send(Outgoing(title="t", text="x", target="community:13"))
+        only_own = DingTalkRobot(
+            url="",
+            secret="",
+            client=client,
+            others={"community:12": (f"{provider.base}/robot?access_token=own", "SECown")},
+            clock_ms=lambda: 1_700_000_000_000,
+        )
+        only_own.send(Outgoing(title="t", text="x", target="community:12"))
+        with pytest.raises(DeliveryError, match="默认"):
+            only_own.send(MESSAGE)
+    assert [(r.path, r.query.get("key") or r.query.get("access_token")) for r in provider.requests] == [
+        ("/default", "d"),
+        ("/own", "o"),
+        ("/robot", "own"),
+    ]
+    assert provider.requests[2].query["sign"] == dingtalk_sign("SECown", 1_700_000_000_000)

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from jiayuan.from_settings import notify_channels, notify_retry_policy, notify_routing
+from jiayuan.notify.channels import DingTalkRobot, WeComRobot
 from jiayuan.notify.states import ChannelName
 from jiayuan.settings import Settings
 
@@ -49,6 +50,23 @@ DINGTALK = "https://oapi.dingtalk.com/robot/send?access_token=dt-secret-2"
             "JIAYUAN_NOTIFY_BACKOFF_CAP_S must not be less",
         ),
         ({"notify_timeout_s": 0}, "notify_timeout_s"),
+        ({"notify_community_robots": "{wk-secret-1"}, "JIAYUAN_NOTIFY_COMMUNITY_ROBOTS is not valid JSON"),
+        ({"notify_community_robots": '["wk-secret-1"]'}, "must be a JSON object of community ids"),
+        (
+            {"notify_community_robots": '{"紫荆路": {"wecom": "https://x/wk-secret-1"}}'},
+            "must be a community id",
+        ),
+        ({"notify_community_robots": '{"12": {"wechat": "https://x/wk-secret-1"}}'}, "community 12: wechat:"),
+        ({"notify_community_robots": '{"12": {"wecom": 7}}'}, "community 12: wecom:"),
+        (
+            {"notify_community_robots": '{"12": {"wecom": "wk-secret-1"}}'},
+            "community 12: wecom must be an http",
+        ),
+        (
+            {"notify_community_robots": f'{{"12": {{"dingtalk": "{DINGTALK}"}}}}'},
+            "dingtalk and dingtalk_secret go together",
+        ),
+        ({"notify_community_robots": '{"12": {}}'}, "community 12 names no robot"),
     ],
 )
 def test_bad_provider_settings_are_refused(values: dict[str, Any], message: str) -> None:
@@ -56,7 +74,14 @@ def test_bad_provider_settings_are_refused(values: dict[str, Any], message: str)
         Settings(env="test", **values)
     text = str(refused.value)
     assert message in text
-    for secret in ("wk-secret-1", "dt-secret-2", "SECdt-secret-3", "phone-secret", "sms-secret-4"):
+    for secret in (
+        "wk-secret-1",
+        "dt-secret-2",
+        "SECdt-secret-3",
+        "phone-secret",
+        "sms-secret-4",
+        "https://x",
+    ):
         assert secret not in text
 
 
@@ -81,3 +106,22 @@ def test_configured_providers_become_channels_and_routing() -> None:
     assert notify_retry_policy(settings).max_attempts == 4
     bare = Settings(env="test")
     assert notify_routing(bare).group == (ChannelName.CONSOLE,) and not notify_routing(bare).sms
+
+
+def test_a_community_with_robots_of_its_own() -> None:
+    own = f'{{"12": {{"dingtalk": "{DINGTALK}", "dingtalk_secret": "SECown"}}, "15": {{"wecom": "{WECOM}"}}}}'
+    settings = Settings(
+        env="test",
+        notify_wecom_webhook="https://qyapi.example/default",  # type: ignore[arg-type]
+        notify_community_robots=own,  # type: ignore[arg-type]
+    )
+    routing = notify_routing(settings)
+    assert routing.group == (ChannelName.WECOM,)
+    assert routing.communities == {12: (ChannelName.DINGTALK,), 15: (ChannelName.WECOM,)}
+    with httpx.Client() as client:
+        wecom, dingtalk = notify_channels(settings, client)
+    assert isinstance(wecom, WeComRobot) and wecom.url == "https://qyapi.example/default"
+    assert wecom.others == {"community:15": WECOM}
+    assert isinstance(dingtalk, DingTalkRobot) and dingtalk.url == ""
+    assert dingtalk.others == {"community:12": (DINGTALK, "SECown")}
+    assert "SECown" not in repr(dingtalk) and "dt-secret-2" not in repr(dingtalk)

@@ -71,11 +71,16 @@ class WeComRobot:
 
     url: str = field(repr=False)
     client: httpx.Client = field(repr=False)
+    # Communities' own robots by outbox target; a message with no target goes to `url`.
+    others: dict[str, str] = field(default_factory=dict, repr=False)
     name: ChannelName = ChannelName.WECOM
 
     def send(self, message: Outgoing) -> None:
+        url = self.others.get(message.target) if message.target else self.url
+        if not url:
+            raise DeliveryError(f"未配置该群机器人（{message.target or '默认'}）")
         body = {"msgtype": "markdown", "markdown": {"content": message.markdown()}}
-        _expect_errcode_zero(_post(self.client, self.url, body), secrets=(self.url,))
+        _expect_errcode_zero(_post(self.client, url, body), secrets=(url,))
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,17 @@ class DingTalkRobot:
     secret: str = field(repr=False)
     client: httpx.Client = field(repr=False)
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000), repr=False)
+    # Communities' own robots (URL, secret) by outbox target; a message with no target goes to `url`.
+    others: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     name: ChannelName = ChannelName.DINGTALK
 
     def send(self, message: Outgoing) -> None:
-        signed = signed_url(self.url, self.secret, self.clock_ms())
+        url, secret = self.others.get(message.target, ("", "")) if message.target else (self.url, self.secret)
+        if not url:
+            raise DeliveryError(f"未配置该群机器人（{message.target or '默认'}）")
+        signed = signed_url(url, secret, self.clock_ms())
         body = {"msgtype": "markdown", "markdown": {"title": message.title, "text": message.markdown()}}
-        secrets = (self.url, self.secret, signed)
+        secrets = (url, secret, signed)
         _expect_errcode_zero(_post(self.client, signed, body), secrets=secrets)
 
 

@@ -14,8 +14,15 @@ class Routing(BaseModel):
     when none is configured), whether SMS is configured, and the console's address for links."""
 
     group: tuple[ChannelName, ...] = (ChannelName.CONSOLE,)
+    # Communities with group robots of their own: these go there instead of `group`.
+    communities: dict[int, tuple[ChannelName, ...]] = Field(default_factory=dict)
     sms: bool = False
     console_url: str = ""
+
+
+def community_robot(community_id: int) -> str:
+    """The outbox target naming a community's own group robot (the default robot's is empty)."""
+    return f"community:{community_id}"
 
 
 class CaseNotice(BaseModel):

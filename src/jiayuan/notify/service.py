@@ -19,7 +19,7 @@ from jiayuan.kernel.principal import Principal
 from jiayuan.notify import policies, repository
 from jiayuan.notify.events import MessageSettled
 from jiayuan.notify.models import OutboxMessage
-from jiayuan.notify.schemas import CaseNotice, Delivery, MessageOut, Routing
+from jiayuan.notify.schemas import CaseNotice, Delivery, MessageOut, Routing, community_robot
 from jiayuan.notify.states import ChannelName, MessageState, RetryPolicy
 
 _routing = Routing()
@@ -99,7 +99,11 @@ def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> l
         f"状态：{notice.state_label}{level}",
     ]
     text = "\n".join(lines)
-    recipients = [(channel, "") for channel in _routing.group]
+    own = _routing.communities.get(notice.community_id)
+    if own:
+        recipients = [(channel, community_robot(notice.community_id)) for channel in own]
+    else:
+        recipients = [(channel, "") for channel in _routing.group]
     if notice.action == "dispatch" and _routing.sms and notice.assignee_phone:
         recipients.append((ChannelName.SMS, notice.assignee_phone))
     return [
