@@ -214,8 +214,15 @@ def test_places_must_be_the_communitys_and_fit_the_role(sessions: sessionmaker[S
         data = shift(crew, "worker", at(7, 8), at(7, 20), **extra)
         error = refused(sessions, lambda s, d=data: service.add_shift(s, actor=staff, data=d))
         assert (error.field, error.message) == (field, message)
-    guard = shift(crew, "volunteer", at(7, 8), at(7, 20), duty_role=DutyRole.VOLUNTEER,
-                  place_kind=PlaceKind.GATE, place_id=crew.gate_id)  # fmt: skip
+    guard = shift(
+        crew,
+        "volunteer",
+        at(7, 8),
+        at(7, 20),
+        duty_role=DutyRole.VOLUNTEER,
+        place_kind=PlaceKind.GATE,
+        place_id=crew.gate_id,
+    )
     with unit_of_work(sessions) as session:
         assert service.add_shift(session, actor=staff, data=guard).place_name == "锦江花园 1号门"
 
@@ -385,8 +392,19 @@ def test_a_swap_trades_people_and_checks_both_are_free(sessions: sessionmaker[Se
         lambda s: service.swap_shifts(s, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=mine)),
     )
     assert same.field == "second_shift_id"
-    cadre = add(sessions, staff, shift(crew, "cadre", at(9, 8), at(9, 20), duty_role=DutyRole.CADRE,
-                                       place_kind=PlaceKind.COMMUNITY, place_id=None))  # fmt: skip
+    cadre = add(
+        sessions,
+        staff,
+        shift(
+            crew,
+            "cadre",
+            at(9, 8),
+            at(9, 20),
+            duty_role=DutyRole.CADRE,
+            place_kind=PlaceKind.COMMUNITY,
+            place_id=None,
+        ),
+    )
     roles = refused(
         sessions,
         lambda s: service.swap_shifts(
@@ -448,8 +466,19 @@ def test_sign_in_and_out(sessions: sessionmaker[Session], crew: Crew) -> None:
 def test_grids_with_nobody_on_duty_are_reported(sessions: sessionmaker[Session], crew: Crew) -> None:
     staff = crew.principals["staff"]
     add(sessions, staff, shift(crew, "worker", at(7, 0), at(7, 12)))
-    add(sessions, staff, shift(crew, "volunteer", at(7, 8), at(7, 20), duty_role=DutyRole.VOLUNTEER,
-                               place_kind=PlaceKind.GATE, place_id=crew.gate_id))  # fmt: skip
+    add(
+        sessions,
+        staff,
+        shift(
+            crew,
+            "volunteer",
+            at(7, 8),
+            at(7, 20),
+            duty_role=DutyRole.VOLUNTEER,
+            place_kind=PlaceKind.GATE,
+            place_id=crew.gate_id,
+        ),
+    )
     add(sessions, staff, shift(crew, "worker2", at(7, 0), at(8, 0), place_id=crew.grid2_id))
     with sessions() as session:
         gaps = service.coverage_gaps(

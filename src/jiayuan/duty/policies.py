@@ -20,9 +20,14 @@ NO_SHIFT = "值班班次不存在"
 NO_TEMPLATE = "值班模板不存在"
 
 
+def may_read(actor: Principal) -> bool:
+    """Whether the role sees any roster at all (the 值班 area)."""
+    return actor.is_system or actor.role in ON_DUTY_ROLES
+
+
 def require_reader(actor: Principal) -> None:
     """Roles that never stand a shift see no roster at all."""
-    if not (actor.is_system or actor.role in ON_DUTY_ROLES):
+    if not may_read(actor):
         raise Forbidden("该角色无权查看值班表")
 
 

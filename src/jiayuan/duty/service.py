@@ -111,6 +111,14 @@ def _home(session: Session, actor: Principal) -> frozenset[int]:
     return frozenset(found)
 
 
+def home_communities(session: Session, *, actor: Principal) -> list[int]:
+    """The communities whose rosters the actor works with, for choosing one on a page."""
+    policies.require_reader(actor)
+    if actor.is_system:
+        return [c.id for c in structure.list_communities(session, actor=actor)]
+    return sorted(_home(session, actor))
+
+
 # ---------------------------------------------------------------- checks shared by every write
 
 
@@ -690,9 +698,9 @@ def on_duty_now(
     policies.require_reader(actor)
     at = at or utcnow()
     home = _home(session, actor)
-    communities = home | (actor.community_ids if actor.is_system else frozenset())
+    communities = home
     if actor.is_system and community_id is None:
-        raise Invalid("请指定社区", field="community_id")
+        communities = frozenset(c.id for c in structure.list_communities(session, actor=actor))
     if community_id is not None:
         if not (policies.edits(actor, community_id) or community_id in home):
             raise NotFound(policies.NO_COMMUNITY, field="community_id")

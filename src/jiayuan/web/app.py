@@ -33,6 +33,8 @@ from jiayuan.web.routes import (
     console_pages,
     devices_api,
     devices_pages,
+    duty_api,
+    duty_pages,
     health,
     registry_api,
     registry_excel,
@@ -119,6 +121,8 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(stats_api.router)
     app.include_router(cases_api.router)
     app.include_router(cases_pages.router)
+    app.include_router(duty_api.router)
+    app.include_router(duty_pages.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)
