@@ -227,3 +227,12 @@ def test_the_chain_skips_an_empty_post_and_reads_the_roster_at_that_moment(
         )
     assert out.assignee_user_id == crew.ids["admin"]
     assert notes(sessions, case_id, "escalate")[-1] == "群众反映强烈；转交社区书记 shuji"
+
+
+def test_with_no_grid_worker_on_duty_the_case_goes_to_the_grid_leader(
+    sessions: sessionmaker[Session], crew: Crew, hour: datetime
+) -> None:
+    on_duty(sessions, crew, "leader", DutyRole.GRID_LEADER, hour)
+    case = case_row(sessions, report(sessions, crew))
+    assert (case.assignee_user_id, case.cadre_user_id) == (crew.ids["leader"], None)
+    assert notes(sessions, case.id, "report") == ["按值班表派给网格长 sunqiang"]

@@ -490,3 +490,33 @@ def test_grids_with_nobody_on_duty_are_reported(sessions: sessionmaker[Session],
         )
     assert [(g.grid_name, g.starts_at, g.ends_at) for g in gaps] == [("第一网格", at(7, 12), at(8, 0))]
     assert gaps[0].message == "第一网格 12月07日 12:00 至 12月08日 00:00 无人值班"
+
+
+def test_a_community_wide_grid_leader_covers_every_grid(sessions: sessionmaker[Session], crew: Crew) -> None:
+    staff = crew.principals["staff"]
+    add(sessions, staff, shift(crew, "worker", at(7, 8), at(7, 20)))
+    add(
+        sessions,
+        staff,
+        shift(
+            crew,
+            "leader",
+            at(7, 20),
+            at(8, 8),
+            duty_role=DutyRole.GRID_LEADER,
+            place_kind=PlaceKind.COMMUNITY,
+            place_id=None,
+        ),
+    )
+    with sessions() as session:
+        gaps = service.coverage_gaps(
+            session,
+            actor=staff,
+            community_id=crew.community_id,
+            start=date(2026, 12, 7),
+            end=date(2026, 12, 7),
+        )
+    assert [(g.grid_name, g.starts_at, g.ends_at) for g in gaps] == [
+        ("第一网格", at(7, 0), at(7, 8)),
+        ("第二网格", at(7, 0), at(7, 20)),
+    ]

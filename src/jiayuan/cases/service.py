@@ -113,15 +113,15 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
 
 
 def _dispatch(session: Session, case: Case, now: datetime) -> str:
-    """Hand a new case to the grid worker on duty at its grid and tell the cadre on duty; what was done
-    (empty when nobody is on the roster, and the office dispatches by hand as before)."""
+    """Hand a new case to the grid worker (else the 网格长) on duty at its grid and tell the cadre on
+    duty; what was done (empty when nobody is on the roster: the office dispatches by hand as before)."""
     found = duty.dispatch_for(session, community_id=case.community_id, grid_id=case.grid_id, at=now)
     if found.worker is None and found.cadre is None:
         return ""
     parts = []
     if found.worker is not None:
         case.assignee_user_id = found.worker.user_id
-        parts.append(f"按值班表派给网格员 {found.worker.user_name}")
+        parts.append(f"按值班表派给{found.worker.duty_role_label} {found.worker.user_name}")
     else:
         parts.append("网格无人值班，待人工派遣")
     if found.cadre is not None:

@@ -233,7 +233,7 @@ class DutyNow(BaseModel):
 
 
 class Dispatch(BaseModel):
-    """Whom a new case at a grid goes to: the grid worker and the cadre on duty (None: nobody)."""
+    """Whom a new case at a grid goes to: the grid worker (or 网格长) and the cadre on duty (None: nobody)."""
 
     worker: OnDuty | None
     cadre: OnDuty | None

@@ -640,7 +640,8 @@ def apply_templates(session: Session, *, actor: Principal, data: ApplyIn) -> App
 def coverage_gaps(
     session: Session, *, actor: Principal, community_id: int, start: date, end: date
 ) -> list[GapOut]:
-    """Every stretch of the period (Beijing dates, inclusive) in which nobody is on duty at a grid."""
+    """Every stretch of the period (Beijing dates, inclusive) in which nobody is on duty at a grid: no
+    shift at the grid itself and no community-wide 网格长."""
     policies.require_editor(actor, community_id)
     since, until = _period(start, end)
     places = _places(session, [community_id])
@@ -648,6 +649,9 @@ def coverage_gaps(
     for shift in repository.shifts_between(session, [community_id], since, until):
         if shift.place_kind == PlaceKind.GRID.value and shift.place_id in by_grid:
             by_grid[shift.place_id].append(shift)
+        elif shift.duty_role == DutyRole.GRID_LEADER.value and shift.place_kind == PlaceKind.COMMUNITY.value:
+            for covered in by_grid.values():  # a community-wide 网格长 answers for every grid
+                covered.append(shift)
     gaps = []
     for grid_id, shifts in by_grid.items():
         cursor = since
@@ -750,11 +754,15 @@ def _post_holder(shifts: Sequence[DutyShift], role: DutyRole, grid_id: int | Non
 
 
 def dispatch_for(session: Session, *, community_id: int, grid_id: int | None, at: datetime) -> Dispatch:
-    """Whom a new case goes to: the grid worker on duty at its grid and the cadre on duty in its
-    community (for the cases domain; the case's own scope was checked there)."""
+    """Whom a new case goes to: the grid worker on duty at its grid (else the 网格长 on duty for it) and
+    the cadre on duty in its community (for the cases domain; the case's own scope was checked there)."""
     shifts = repository.shifts_at(session, [community_id], at)
     names = accounts.display_names(session, [s.user_id for s in shifts])
-    worker = _post_holder(shifts, DutyRole.GRID_WORKER, grid_id) if grid_id is not None else None
+    worker = None
+    if grid_id is not None:
+        worker = _post_holder(shifts, DutyRole.GRID_WORKER, grid_id) or _post_holder(
+            shifts, DutyRole.GRID_LEADER, grid_id
+        )
     cadre = _post_holder(shifts, DutyRole.CADRE, grid_id)
     return Dispatch(
         worker=None if worker is None else _on_duty(worker, names),
