@@ -135,9 +135,11 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/devices",
             "/console/users",
             "/console/audit",
+            "/console/duty",
         },
         Role.STAFF: {
             "/console/cases",
+            "/console/duty",
             "/console/residents",
             "/console/residents/import",
             "/console/flow",
@@ -147,12 +149,13 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         },
         Role.GRID: {
             "/console/cases",
+            "/console/duty",
             "/console/residents",
             "/console/flow",
             "/console/visitors",
             "/console/cameras",
         },
-        Role.VOLUNTEER: {"/console/flow", "/console/cameras"},
+        Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/duty"},
         Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():

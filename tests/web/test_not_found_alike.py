@@ -45,6 +45,8 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "resident_id": [("elsewhere", EVERYONE), ("outside_grid", NARROW)],
     "household_id": [("h_far", EVERYONE), ("h201", NARROW), ("h102", frozenset({"resident"}))],
     "case_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
+    "shift_id": [("shift_far", EVERYONE), ("shift_here", NARROW)],
+    "template_id": [("template_far", EVERYONE)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
@@ -60,6 +62,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/console/residents/{resident_id}/reveal": {"field": "id_number", "reason": "核对低保申请材料"},
     "/api/v1/cases/{case_id}/actions": {"action": "accept"},
     "/console/cases/{case_id}/actions": {"action": "accept"},
+    "/api/v1/duty/shifts/{shift_id}": {"note": "核对"},
 }
 
 
