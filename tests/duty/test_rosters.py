@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.accounts import service as accounts
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
 from jiayuan.duty import service
@@ -520,3 +521,18 @@ def test_a_community_wide_grid_leader_covers_every_grid(sessions: sessionmaker[S
         ("第一网格", at(7, 0), at(7, 8)),
         ("第二网格", at(7, 0), at(7, 20)),
     ]
+
+
+def test_a_template_of_a_deactivated_account_stops_the_roster_by_name(
+    sessions: sessionmaker[Session], crew: Crew
+) -> None:
+    staff = crew.principals["staff"]
+    with unit_of_work(sessions) as session:
+        made = service.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
+        accounts.deactivate_user(session, actor=Principal.system(), user_id=crew.ids["worker"], reason="调离")
+    period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 7))
+    error = refused(sessions, lambda s: service.apply_templates(s, actor=staff, data=period))
+    assert (error.field, error.message) == (
+        "template_id",
+        f"模板 #{made.id}：人员 #{crew.ids['worker']} 不存在，请先删除或改派",
+    )

@@ -575,6 +575,14 @@ def apply_templates(session: Session, *, actor: Principal, data: ApplyIn) -> App
     policies.require_editor(actor, data.community_id)
     _period(data.start, data.end)
     templates = repository.templates_of(session, data.community_id)
+    for template in templates:
+        try:
+            _check_person(session, template.community_id, template.user_id)
+        except Invalid as exc:
+            # An account deactivated or moved since the template was made stops the roster, by name.
+            raise Invalid(
+                f"模板 #{template.id}：{exc.message}，请先删除或改派", field="template_id"
+            ) from None
     holidays = {h.day for h in repository.holidays_of(session, data.community_id)}
     done = repository.template_starts(session, [t.id for t in templates])
     created: list[DutyShift] = []
