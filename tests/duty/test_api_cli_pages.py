@@ -251,3 +251,35 @@ def test_residents_get_no_roster_page(
     assert login(client, "liuying").status_code == 303
     assert 'href="/console/duty"' not in client.get("/console").text
     assert client.get("/console/duty").status_code == 403
+
+
+def test_the_people_who_may_stand_duty(
+    client: TestClient, sessions: sessionmaker[Session], crew: Crew
+) -> None:
+    staff = bearer(sessions, crew, "staff")
+    found = client.get("/api/v1/duty/people", params={"community_id": crew.community_id}, headers=staff)
+    assert found.status_code == 200
+    assert [(p["name"], p["role_label"]) for p in found.json()] == [
+        ("chenjun", "社区工作人员"),
+        ("shuji", "管理员/书记"),
+        ("sunqiang", "社区工作人员"),
+        ("wangwei", "网格员"),
+        ("zhaoli", "网格员"),
+        ("zhouhong", "志愿者"),
+        ("zhoumin", "社区工作人员"),
+    ]
+    far = client.get(
+        "/api/v1/duty/people",
+        params={"community_id": crew.community_id},
+        headers=bearer(sessions, crew, "far_staff"),
+    )
+    assert far.status_code == 404 and far.json()["field"] == "community_id"
+    worker = client.get(
+        "/api/v1/duty/people",
+        params={"community_id": crew.community_id},
+        headers=bearer(sessions, crew, "worker"),
+    )
+    assert worker.status_code == 404
+    assert login(client, "zhoumin").status_code == 303
+    page = client.get("/console/duty")
+    assert f'<option value="{crew.ids["worker2"]}">zhaoli（网格员' in page.text

@@ -202,6 +202,15 @@ class GapOut(BaseModel):
     message: str
 
 
+class PersonOut(BaseModel):
+    """Someone who may stand duty in a community."""
+
+    user_id: int
+    name: str
+    role: str
+    role_label: str
+
+
 class OnDuty(BaseModel):
     """One person on duty now at a place."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.duty import policies, repository
@@ -32,6 +33,7 @@ from jiayuan.duty.schemas import (
     HolidayIn,
     HolidayOut,
     OnDuty,
+    PersonOut,
     PlaceKind,
     PlaceNow,
     ShiftChange,
@@ -43,7 +45,7 @@ from jiayuan.duty.schemas import (
 )
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
-from jiayuan.kernel.principal import Principal
+from jiayuan.kernel.principal import ROLE_LABELS, Principal
 from jiayuan.registry.service import directory, structure
 
 # The longest a single shift may run, and the longest period a roster is produced or checked for.
@@ -117,6 +119,19 @@ def home_communities(session: Session, *, actor: Principal) -> list[int]:
     if actor.is_system:
         return [c.id for c in structure.list_communities(session, actor=actor)]
     return sorted(_home(session, actor))
+
+
+def candidates(session: Session, *, actor: Principal, community_id: int) -> list[PersonOut]:
+    """The people who may stand duty in a community (its office's choice when rostering), by username."""
+    policies.require_editor(actor, community_id)
+    grids = structure.list_grids(session, actor=Principal.system(), community_id=community_id)
+    compounds = structure.list_compounds(session, actor=Principal.system(), community_id=community_id)
+    scopes = [(ScopeKind.COMMUNITY, community_id)]
+    scopes += [(ScopeKind.GRID, g.id) for g in grids] + [(ScopeKind.COMPOUND, c.id) for c in compounds]
+    return [
+        PersonOut(user_id=user_id, name=name, role=role.value, role_label=ROLE_LABELS[role])
+        for user_id, name, role in accounts.active_users_in_scopes(session, scopes, policies.ON_DUTY_ROLES)
+    ]
 
 
 # ---------------------------------------------------------------- checks shared by every write

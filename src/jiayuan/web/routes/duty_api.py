@@ -14,6 +14,7 @@ from jiayuan.duty.schemas import (
     GapOut,
     HolidayIn,
     HolidayOut,
+    PersonOut,
     ShiftChange,
     ShiftIn,
     ShiftOut,
@@ -45,6 +46,12 @@ End = Annotated[InputDate, Query(description="结束日期（北京时间，含�
 def now(principal: CurrentPrincipal, session: SessionDep, community_id: OptionalCommunity = None) -> DutyNow:
     """Who is on duty now at every grid, gate and community within reach (an empty list: nobody)."""
     return service.on_duty_now(session, actor=principal, community_id=community_id)
+
+
+@router.get("/people", response_model=list[PersonOut], responses=_ERRORS)
+def people(principal: CurrentPrincipal, session: SessionDep, community_id: CommunityId) -> list[PersonOut]:
+    """Who may stand duty in a community (for its office's roster forms)."""
+    return service.candidates(session, actor=principal, community_id=community_id)
 
 
 @router.get("/shifts", response_model=list[ShiftOut], responses=_ERRORS)

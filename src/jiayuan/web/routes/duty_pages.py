@@ -108,6 +108,7 @@ def _page(
         kinds=list(PlaceKind),
         templates=service.list_templates(session, actor=principal, community_id=chosen) if editor else [],
         holidays=service.list_holidays(session, actor=principal, community_id=chosen) if editor else [],
+        people=service.candidates(session, actor=principal, community_id=chosen) if editor else [],
     )
     return render(request, "duty/roster.html", values, status_code=status_code)
 
