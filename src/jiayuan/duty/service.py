@@ -76,7 +76,10 @@ def _places(session: Session, community_ids: Iterable[int]) -> _Places:
     for community_id in ids:
         for grid in structure.list_grids(session, actor=Principal.system(), community_id=community_id):
             grids[grid.id] = grid.name
-    gates = {g.id: f"{g.compound_name} {g.name}" for g in directory.list_gates(session, community_ids=ids)}
+    gates = {
+        g.id: g.name if g.name.startswith(g.compound_name) else f"{g.compound_name} {g.name}"
+        for g in directory.list_gates(session, community_ids=ids)
+    }
     return _Places(grids, gates)
 
 
