@@ -283,3 +283,44 @@ def test_the_people_who_may_stand_duty(
     assert login(client, "zhoumin").status_code == 303
     page = client.get("/console/duty")
     assert f'<option value="{crew.ids["worker2"]}">zhaoli（网格员' in page.text
+
+
+def test_holidays_and_applying_from_the_console(
+    client: TestClient, sessions: sessionmaker[Session], crew: Crew
+) -> None:
+    assert login(client, "zhoumin").status_code == 303
+    token = csrf_token(client)
+    base = {"csrf_token": token, "community_id": str(crew.community_id), "week": "2026-12-07"}
+    template = {
+        **base,
+        "user_id": str(crew.ids["worker"]),
+        "duty_role": "grid_worker",
+        "place": f"grid:{crew.grid_id}",
+        "weekday": "1",
+        "start": "20:00",
+        "end": "08:00",
+    }
+    assert client.post("/console/duty/templates", data=template, follow_redirects=False).status_code == 303
+    made = client.post(
+        "/console/duty/holidays", data={**base, "day": "2026-12-07", "name": "调休"}, follow_redirects=False
+    )
+    assert made.status_code == 303
+    applied = client.post("/console/duty/apply", data={**base, "start": "2026-12-07", "end": "2026-12-13"})
+    assert "已生成班次 0 个（已有 0 个），节假日 1 天未排" in applied.text
+    holiday_id = re.search(r"/console/duty/holidays/(\d+)/remove", applied.text).group(1)  # type: ignore[union-attr]
+    removed = client.post(f"/console/duty/holidays/{holiday_id}/remove", data=base, follow_redirects=False)
+    assert removed.status_code == 303
+    applied = client.post("/console/duty/apply", data={**base, "start": "2026-12-07", "end": "2026-12-13"})
+    assert "已生成班次 1 个（已有 0 个）" in applied.text
+    week = applied.text.split('id="duty-week"')[1]
+    assert "wangwei" in week and "20:00–次日 08:00" in week
+    bad = client.post("/console/duty/apply", data={**base, "start": "2026-12-13", "end": "2026-12-07"})
+    assert bad.status_code == 422 and "结束日期不能早于开始日期（end）" in bad.text
+    staff = bearer(sessions, crew, "staff")
+    again = client.post(
+        "/api/v1/duty/holidays",
+        json={"community_id": crew.community_id, "day": "2027-01-01", "name": "元旦"},
+        headers=staff,
+    )
+    assert client.delete(f"/api/v1/duty/holidays/{again.json()['id']}", headers=staff).status_code == 204
+    assert client.delete(f"/api/v1/duty/holidays/{again.json()['id']}", headers=staff).status_code == 404

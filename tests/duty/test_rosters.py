@@ -536,3 +536,27 @@ def test_a_template_of_a_deactivated_account_stops_the_roster_by_name(
         "template_id",
         f"模板 #{made.id}：人员 #{crew.ids['worker']} 不存在，请先删除或改派",
     )
+
+
+def test_a_removed_holiday_lets_the_templates_apply_again(
+    sessions: sessionmaker[Session], crew: Crew
+) -> None:
+    staff = crew.principals["staff"]
+    with unit_of_work(sessions) as session:
+        service.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
+        holiday = service.add_holiday(
+            session,
+            actor=staff,
+            data=HolidayIn(community_id=crew.community_id, day=date(2026, 12, 7), name="调休"),
+        )
+    period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 7))
+    with unit_of_work(sessions) as session:
+        assert service.apply_templates(session, actor=staff, data=period).created == 0
+    for actor in (crew.principals["far_staff"], crew.principals["worker"]):
+        with pytest.raises(NotFound, match="节假日不存在"), unit_of_work(sessions) as session:
+            service.remove_holiday(session, actor=actor, holiday_id=holiday.id)
+    with unit_of_work(sessions) as session:
+        service.remove_holiday(session, actor=staff, holiday_id=holiday.id)
+        assert service.list_holidays(session, actor=staff, community_id=crew.community_id) == []
+    with unit_of_work(sessions) as session:
+        assert service.apply_templates(session, actor=staff, data=period).created == 1

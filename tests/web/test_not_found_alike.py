@@ -47,6 +47,7 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "case_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
     "shift_id": [("shift_far", EVERYONE), ("shift_here", NARROW)],
     "template_id": [("template_far", EVERYONE)],
+    "holiday_id": [("holiday_far", EVERYONE)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.

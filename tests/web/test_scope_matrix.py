@@ -35,7 +35,7 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.service import cameras
 from jiayuan.duty import service as duty
-from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftIn, TemplateIn
+from jiayuan.duty.schemas import DutyRole, HolidayIn, PlaceKind, ShiftIn, TemplateIn
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
@@ -508,6 +508,8 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             end="20:00",
         )
         ids["template_far"] = duty.add_template(session, actor=system, data=weekly).id
+        day_off = HolidayIn(community_id=ids["elsewhere_community"], day=date(2027, 1, 1), name="元旦")
+        ids["holiday_far"] = duty.add_holiday(session, actor=system, data=day_off).id
     world.ids = ids
     return world
 

@@ -2,7 +2,7 @@
 
 A community's admins and staff see and edit its rosters; a grid worker sees the shifts at their grids
 and the community-wide posts (whom to call); anyone sees and signs their own shifts; residents, police
-and devices see no roster. A community, shift or template out of reach answers exactly like a missing
+and devices see no roster. A community, shift, template or holiday out of reach answers exactly like a missing
 one, so ids cannot be probed.
 """
 
@@ -18,6 +18,7 @@ ON_DUTY_ROLES = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.VOLUNTEE
 NO_COMMUNITY = "社区不存在"
 NO_SHIFT = "值班班次不存在"
 NO_TEMPLATE = "值班模板不存在"
+NO_HOLIDAY = "节假日不存在"
 
 
 def may_read(actor: Principal) -> bool:

@@ -93,6 +93,11 @@ def template_starts(session: Session, template_ids: Iterable[int]) -> set[tuple[
     return {(template_id, starts_at) for template_id, starts_at in rows if template_id is not None}
 
 
+def holiday_by_id(session: Session, holiday_id: int) -> DutyHoliday | None:
+    """One holiday."""
+    return session.get(DutyHoliday, holiday_id)
+
+
 def holidays_of(session: Session, community_id: int) -> list[DutyHoliday]:
     """A community's holidays, by date."""
     return list(

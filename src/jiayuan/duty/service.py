@@ -577,6 +577,26 @@ def add_holiday(session: Session, *, actor: Principal, data: HolidayIn) -> Holid
     return HolidayOut(id=holiday.id, community_id=holiday.community_id, day=holiday.day, name=holiday.name)
 
 
+def remove_holiday(session: Session, *, actor: Principal, holiday_id: int) -> None:
+    """The templates apply on that date again (shifts are produced the next time they are applied)."""
+    policies.require_reader(actor)
+    holiday = repository.holiday_by_id(session, holiday_id)
+    if holiday is None or not policies.edits(actor, holiday.community_id):
+        raise NotFound(policies.NO_HOLIDAY, field="holiday_id")
+    _audit(
+        session,
+        actor,
+        "holiday.remove",
+        community_id=holiday.community_id,
+        target_type="duty_holiday",
+        target_id=holiday.id,
+        label=f"{holiday.day} {holiday.name}",
+        detail={"day": holiday.day.isoformat()},
+    )
+    session.delete(holiday)
+    session.flush()
+
+
 def list_holidays(session: Session, *, actor: Principal, community_id: int) -> list[HolidayOut]:
     """A community's holidays."""
     policies.require_editor(actor, community_id)

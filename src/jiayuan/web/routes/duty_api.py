@@ -140,6 +140,13 @@ def add_holiday(data: HolidayIn, principal: CurrentPrincipal, session: SessionDe
     return service.add_holiday(session, actor=principal, data=data)
 
 
+@router.delete("/holidays/{holiday_id}", status_code=204, responses=_ERRORS)
+def remove_holiday(holiday_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """The templates apply on that date again."""
+    service.remove_holiday(session, actor=principal, holiday_id=holiday_id)
+    return Response(status_code=204)
+
+
 @router.get("/gaps", response_model=list[GapOut], responses=_ERRORS)
 def gaps(
     principal: CurrentPrincipal, session: SessionDep, community_id: CommunityId, start: Start, end: End

@@ -397,6 +397,24 @@ def add_holiday(
     )
 
 
+@router.post("/duty/holidays/{holiday_id}/remove")
+def remove_holiday(
+    request: Request,
+    holiday_id: RowId,
+    principal: PagePrincipal,
+    session: SessionDep,
+    community_id: Community,
+    week: Text = "",
+) -> Response:
+    """The templates apply on that date again."""
+
+    def remove(_: object) -> str:
+        service.remove_holiday(session, actor=principal, holiday_id=holiday_id)
+        return f"已取消节假日 #{holiday_id}"
+
+    return _write(request, session, principal, community_id, week, lambda: None, remove)
+
+
 @router.post("/duty/apply")
 def apply(
     request: Request,
