@@ -8,15 +8,15 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from jiayuan.demo.duty import extend_rosters
-from jiayuan.duty import service as duty
 from jiayuan.duty.schemas import DutyRole, PlaceKind
+from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.principal import Principal
 
 
 def test_every_grid_is_covered_and_the_community_has_its_posts_now(demo_db: Session) -> None:
     system = Principal.system()
-    now = duty.on_duty_now(demo_db, actor=system)
+    now = on_duty.on_duty_now(demo_db, actor=system)
     community = next(
         p for p in now.places if p.place_kind is PlaceKind.COMMUNITY and p.place_name == "全社区"
     )
@@ -27,7 +27,7 @@ def test_every_grid_is_covered_and_the_community_has_its_posts_now(demo_db: Sess
     ]
     assert len(grids) == 8
     today = local(utcnow()).date()
-    gaps = duty.coverage_gaps(
+    gaps = on_duty.coverage_gaps(
         demo_db, actor=system, community_id=community.community_id, start=today, end=today + timedelta(days=6)
     )
     assert gaps == []

@@ -15,8 +15,8 @@ from jiayuan.cases.models import Case, CaseStep
 from jiayuan.cases.schemas import ActionIn, AlarmCase, CaseIn, Category
 from jiayuan.cases.states import CaseAction
 from jiayuan.db.uow import unit_of_work
-from jiayuan.duty import service as duty
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftChange, ShiftIn
+from jiayuan.duty.service import shifts
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
 from tests.duty.helpers import Crew, build_crew
@@ -57,7 +57,7 @@ def on_duty(
         **place,
     )  # type: ignore[arg-type]
     with unit_of_work(sessions) as session:
-        return duty.add_shift(session, actor=crew.principals["staff"], data=data).id
+        return shifts.add_shift(session, actor=crew.principals["staff"], data=data).id
 
 
 def report(sessions: sessionmaker[Session], crew: Crew, category: Category = Category.NOISE) -> int:
@@ -128,7 +128,7 @@ def test_a_duty_change_reroutes_the_next_case(
     shift_id = on_duty(sessions, crew, "worker", DutyRole.GRID_WORKER, hour)
     first = case_row(sessions, report(sessions, crew))
     with unit_of_work(sessions) as session:
-        duty.change_shift(
+        shifts.change_shift(
             session,
             actor=crew.principals["staff"],
             shift_id=shift_id,

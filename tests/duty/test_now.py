@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.db.uow import unit_of_work
-from jiayuan.duty import service
 from jiayuan.duty.schemas import ApplyIn, DutyNow, DutyRole, HolidayIn, PlaceKind, ShiftIn, SwapIn, TemplateIn
+from jiayuan.duty.service import on_duty, shifts, templates
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal
 from tests.duty.helpers import Crew, at, build_crew
@@ -34,14 +34,14 @@ def put(sessions: sessionmaker[Session], crew: Crew, who: str, start: Any, end: 
     }
     fields.update(extra)
     with unit_of_work(sessions) as session:
-        return service.add_shift(session, actor=crew.principals["staff"], data=ShiftIn(**fields)).id
+        return shifts.add_shift(session, actor=crew.principals["staff"], data=ShiftIn(**fields)).id
 
 
 def now(
     sessions: sessionmaker[Session], actor: Principal, moment: Any, community_id: int | None = None
 ) -> DutyNow:
     with sessions() as session:
-        return service.on_duty_now(session, actor=actor, community_id=community_id, at=moment)
+        return on_duty.on_duty_now(session, actor=actor, community_id=community_id, at=moment)
 
 
 def people(found: DutyNow, kind: PlaceKind, place_id: int | None = None) -> list[str]:
@@ -97,7 +97,7 @@ def test_every_grid_gate_and_the_community_is_listed(sessions: sessionmaker[Sess
 def test_an_overnight_template_covers_beijing_midnight(sessions: sessionmaker[Session], crew: Crew) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        service.add_template(
+        templates.add_template(
             session,
             actor=staff,
             data=TemplateIn(
@@ -111,7 +111,7 @@ def test_an_overnight_template_covers_beijing_midnight(sessions: sessionmaker[Se
                 end="06:00",
             ),
         )
-        service.apply_templates(
+        templates.apply_templates(
             session,
             actor=staff,
             data=ApplyIn(community_id=crew.community_id, start=date(2026, 12, 13), end=date(2026, 12, 13)),
@@ -131,7 +131,7 @@ def test_a_swap_and_a_holiday_change_who_is_on(sessions: sessionmaker[Session], 
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
         for weekday in (1, 2):
-            service.add_template(
+            templates.add_template(
                 session,
                 actor=staff,
                 data=TemplateIn(
@@ -145,12 +145,12 @@ def test_a_swap_and_a_holiday_change_who_is_on(sessions: sessionmaker[Session], 
                     end="20:00",
                 ),
             )
-        service.add_holiday(
+        templates.add_holiday(
             session,
             actor=staff,
             data=HolidayIn(community_id=crew.community_id, day=date(2026, 12, 8), name="调休"),
         )
-        service.apply_templates(
+        templates.apply_templates(
             session,
             actor=staff,
             data=ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 8)),
@@ -158,7 +158,7 @@ def test_a_swap_and_a_holiday_change_who_is_on(sessions: sessionmaker[Session], 
     other = put(sessions, crew, "worker2", at(9, 8), at(9, 20))
     monday = service_shift_at(sessions, crew, at(7, 9))
     with unit_of_work(sessions) as session:
-        service.swap_shifts(session, actor=staff, data=SwapIn(first_shift_id=monday, second_shift_id=other))
+        shifts.swap_shifts(session, actor=staff, data=SwapIn(first_shift_id=monday, second_shift_id=other))
     assert people(now(sessions, staff, at(7, 9)), PlaceKind.GRID, crew.grid_id) == ["zhaoli"]
     assert people(now(sessions, staff, at(8, 9)), PlaceKind.GRID, crew.grid_id) == []  # the holiday
     assert people(now(sessions, staff, at(9, 9)), PlaceKind.GRID, crew.grid_id) == ["wangwei"]
@@ -166,7 +166,7 @@ def test_a_swap_and_a_holiday_change_who_is_on(sessions: sessionmaker[Session], 
 
 def service_shift_at(sessions: sessionmaker[Session], crew: Crew, moment: Any) -> int:
     with sessions() as session:
-        found = service.on_duty_now(session, actor=crew.principals["staff"], at=moment)
+        found = on_duty.on_duty_now(session, actor=crew.principals["staff"], at=moment)
     return next(p.people[0].shift_id for p in found.places if p.place_id == crew.grid_id)
 
 
@@ -210,7 +210,7 @@ def test_reach_of_who_is_on_duty(sessions: sessionmaker[Session], crew: Crew) ->
     with sessions() as session:
         for community_id in (crew.community_id, 999_999):
             with pytest.raises(NotFound, match="社区不存在") as caught:
-                service.on_duty_now(session, actor=crew.principals["far_staff"], community_id=community_id)
+                on_duty.on_duty_now(session, actor=crew.principals["far_staff"], community_id=community_id)
             assert caught.value.field == "community_id"
         with pytest.raises(Forbidden):
-            service.on_duty_now(session, actor=crew.principals["resident"])
+            on_duty.on_duty_now(session, actor=crew.principals["resident"])

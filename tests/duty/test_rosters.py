@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
-from jiayuan.duty import service
 from jiayuan.duty.models import DutyShift
 from jiayuan.duty.schemas import (
     ApplyIn,
@@ -25,6 +24,7 @@ from jiayuan.duty.schemas import (
     SwapIn,
     TemplateIn,
 )
+from jiayuan.duty.service import on_duty, shifts, templates
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, JiayuanError, NotFound
 from jiayuan.kernel.principal import Principal
 from tests.duty.helpers import Crew, at, build_crew
@@ -51,7 +51,7 @@ def shift(crew: Crew, who: str, start: Any, end: Any, **extra: Any) -> ShiftIn:
 
 def add(sessions: sessionmaker[Session], actor: Principal, data: ShiftIn) -> int:
     with unit_of_work(sessions) as session:
-        return service.add_shift(session, actor=actor, data=data).id
+        return shifts.add_shift(session, actor=actor, data=data).id
 
 
 def refused(sessions: sessionmaker[Session], call: Any) -> JiayuanError:
@@ -68,7 +68,7 @@ def refused(sessions: sessionmaker[Session], call: Any) -> JiayuanError:
 def test_a_shift_is_stored_in_utc_named_and_audited(sessions: sessionmaker[Session], crew: Crew) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        out = service.add_shift(session, actor=staff, data=shift(crew, "worker", at(7, 8), at(7, 20)))
+        out = shifts.add_shift(session, actor=staff, data=shift(crew, "worker", at(7, 8), at(7, 20)))
     assert (out.user_name, out.duty_role_label, out.place_name) == ("wangwei", "网格员", "第一网格")
     assert out.starts_at.utcoffset() == timedelta(0) and out.starts_at.hour == 0
     with sessions() as session:
@@ -83,7 +83,7 @@ def test_a_shift_is_stored_in_utc_named_and_audited(sessions: sessionmaker[Sessi
 def test_times_without_an_offset_are_beijing_time(sessions: sessionmaker[Session], crew: Crew) -> None:
     data = shift(crew, "worker", at(7, 8).replace(tzinfo=None), at(7, 20).replace(tzinfo=None))
     with unit_of_work(sessions) as session:
-        out = service.add_shift(session, actor=crew.principals["staff"], data=data)
+        out = shifts.add_shift(session, actor=crew.principals["staff"], data=data)
     assert out.starts_at == at(7, 8)
 
 
@@ -100,9 +100,7 @@ def test_bad_times_are_refused(
 ) -> None:
     error = refused(
         sessions,
-        lambda s: service.add_shift(
-            s, actor=crew.principals["staff"], data=shift(crew, "worker", start, end)
-        ),
+        lambda s: shifts.add_shift(s, actor=crew.principals["staff"], data=shift(crew, "worker", start, end)),
     )
     assert (type(error), error.field, error.message) == (Invalid, field, message)
 
@@ -114,7 +112,7 @@ def test_overlapping_shifts_of_one_person_are_refused_but_touching_ones_are_not(
     first = add(sessions, staff, shift(crew, "worker", at(7, 8), at(7, 20)))
     error = refused(
         sessions,
-        lambda s: service.add_shift(
+        lambda s: shifts.add_shift(
             s,
             actor=staff,
             data=shift(crew, "worker", at(7, 19), at(7, 23), place_id=crew.grid2_id),
@@ -131,39 +129,39 @@ def test_another_communitys_roster_reads_like_a_missing_one(
 ) -> None:
     far = crew.principals["far_staff"]
     missing = refused(
-        sessions, lambda s: service.add_shift(s, actor=far, data=shift(crew, "worker", at(7, 8), at(7, 20)))
+        sessions, lambda s: shifts.add_shift(s, actor=far, data=shift(crew, "worker", at(7, 8), at(7, 20)))
     )
     nowhere = refused(
         sessions,
-        lambda s: service.add_shift(
+        lambda s: shifts.add_shift(
             s, actor=far, data=shift(crew, "worker", at(7, 8), at(7, 20), community_id=999_999)
         ),
     )
     for error in (missing, nowhere):
         assert (type(error), error.field, error.message) == (NotFound, "community_id", "社区不存在")
     with unit_of_work(sessions) as session:
-        shift_id = service.add_shift(
+        shift_id = shifts.add_shift(
             session, actor=crew.principals["staff"], data=shift(crew, "worker", at(7, 8), at(7, 20))
         ).id
     for call in (
-        lambda s: service.change_shift(s, actor=far, shift_id=shift_id, data=ShiftChange(note="x")),
-        lambda s: service.cancel_shift(s, actor=far, shift_id=shift_id),
-        lambda s: service.sign_in(s, actor=far, shift_id=shift_id, now=at(7, 9)),
-        lambda s: service.change_shift(s, actor=far, shift_id=999_999, data=ShiftChange(note="x")),
+        lambda s: shifts.change_shift(s, actor=far, shift_id=shift_id, data=ShiftChange(note="x")),
+        lambda s: shifts.cancel_shift(s, actor=far, shift_id=shift_id),
+        lambda s: shifts.sign_in(s, actor=far, shift_id=shift_id, now=at(7, 9)),
+        lambda s: shifts.change_shift(s, actor=far, shift_id=999_999, data=ShiftChange(note="x")),
     ):
         error = refused(sessions, call)
         assert (type(error), error.field, error.message) == (NotFound, "shift_id", "值班班次不存在")
     with sessions() as session:
         for call in (
-            lambda: service.on_duty_now(session, actor=far, community_id=crew.community_id),
-            lambda: service.list_shifts(
+            lambda: on_duty.on_duty_now(session, actor=far, community_id=crew.community_id),
+            lambda: shifts.list_shifts(
                 session,
                 actor=far,
                 community_id=crew.community_id,
                 start=date(2026, 12, 7),
                 end=date(2026, 12, 7),
             ),
-            lambda: service.coverage_gaps(
+            lambda: on_duty.coverage_gaps(
                 session,
                 actor=far,
                 community_id=crew.community_id,
@@ -181,7 +179,7 @@ def test_a_person_outside_the_community_reads_like_a_missing_one(
 ) -> None:
     user_id = crew.ids.get(who, 999_999)
     data = shift(crew, "worker", at(7, 8), at(7, 20), user_id=user_id)
-    error = refused(sessions, lambda s: service.add_shift(s, actor=crew.principals["staff"], data=data))
+    error = refused(sessions, lambda s: shifts.add_shift(s, actor=crew.principals["staff"], data=data))
     assert (type(error), error.field, error.message) == (Invalid, "user_id", f"人员 #{user_id} 不存在")
 
 
@@ -213,7 +211,7 @@ def test_places_must_be_the_communitys_and_fit_the_role(sessions: sessionmaker[S
     ]
     for extra, field, message in cases:
         data = shift(crew, "worker", at(7, 8), at(7, 20), **extra)
-        error = refused(sessions, lambda s, d=data: service.add_shift(s, actor=staff, data=d))
+        error = refused(sessions, lambda s, d=data: shifts.add_shift(s, actor=staff, data=d))
         assert (error.field, error.message) == (field, message)
     guard = shift(
         crew,
@@ -225,17 +223,17 @@ def test_places_must_be_the_communitys_and_fit_the_role(sessions: sessionmaker[S
         place_id=crew.gate_id,
     )
     with unit_of_work(sessions) as session:
-        assert service.add_shift(session, actor=staff, data=guard).place_name == "锦江花园 1号门"
+        assert shifts.add_shift(session, actor=staff, data=guard).place_name == "锦江花园 1号门"
 
 
 def test_residents_see_no_roster_and_grid_workers_edit_none(
     sessions: sessionmaker[Session], crew: Crew
 ) -> None:
     with sessions() as session, pytest.raises(Forbidden, match="该角色无权查看值班表"):
-        service.on_duty_now(session, actor=crew.principals["resident"])
+        on_duty.on_duty_now(session, actor=crew.principals["resident"])
     error = refused(
         sessions,
-        lambda s: service.add_shift(
+        lambda s: shifts.add_shift(
             s, actor=crew.principals["worker"], data=shift(crew, "worker", at(7, 8), at(7, 20))
         ),
     )
@@ -262,11 +260,11 @@ def test_templates_produce_weekly_shifts_overnight_and_skip_holidays(
 ) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        day = service.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
-        night = service.add_template(
+        day = templates.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
+        night = templates.add_template(
             session, actor=staff, data=template(crew, "worker2", 1, "20:00", "08:00")
         )
-        service.add_holiday(
+        templates.add_holiday(
             session,
             actor=staff,
             data=HolidayIn(community_id=crew.community_id, day=date(2026, 12, 14), name="调休"),
@@ -274,11 +272,11 @@ def test_templates_produce_weekly_shifts_overnight_and_skip_holidays(
     assert (day.overnight, night.overnight) == (False, True)
     period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 21))
     with unit_of_work(sessions) as session:
-        applied = service.apply_templates(session, actor=staff, data=period)
+        applied = templates.apply_templates(session, actor=staff, data=period)
     assert (applied.created, applied.already, applied.holidays) == (4, 0, [date(2026, 12, 14)])
     with unit_of_work(sessions) as session:
-        again = service.apply_templates(session, actor=staff, data=period)
-        shifts = service.list_shifts(
+        again = templates.apply_templates(session, actor=staff, data=period)
+        listed = shifts.list_shifts(
             session,
             actor=staff,
             community_id=crew.community_id,
@@ -286,7 +284,7 @@ def test_templates_produce_weekly_shifts_overnight_and_skip_holidays(
             end=date(2026, 12, 22),
         )
     assert (again.created, again.already) == (0, 4)
-    spans = sorted((s.user_name, s.starts_at, s.ends_at) for s in shifts)
+    spans = sorted((s.user_name, s.starts_at, s.ends_at) for s in listed)
     assert spans == [
         ("wangwei", at(7, 8), at(7, 20)),
         ("wangwei", at(21, 8), at(21, 20)),
@@ -298,10 +296,12 @@ def test_templates_produce_weekly_shifts_overnight_and_skip_holidays(
 def test_a_template_clash_refuses_the_whole_period(sessions: sessionmaker[Session], crew: Crew) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        made = service.add_template(session, actor=staff, data=template(crew, "worker", 2, "08:00", "20:00"))
+        made = templates.add_template(
+            session, actor=staff, data=template(crew, "worker", 2, "08:00", "20:00")
+        )
     add(sessions, staff, shift(crew, "worker", at(15, 19), at(15, 22), place_id=crew.grid2_id))
     period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 20))
-    error = refused(sessions, lambda s: service.apply_templates(s, actor=staff, data=period))
+    error = refused(sessions, lambda s: templates.apply_templates(s, actor=staff, data=period))
     assert isinstance(error, Invalid) and error.field == "template_id"
     assert (
         f"模板 #{made.id}" in error.message
@@ -314,50 +314,50 @@ def test_template_inputs_are_checked(sessions: sessionmaker[Session], crew: Crew
     staff = crew.principals["staff"]
     error = refused(
         sessions,
-        lambda s: service.add_template(s, actor=staff, data=template(crew, "worker", 1, "08:00", "08:00")),
+        lambda s: templates.add_template(s, actor=staff, data=template(crew, "worker", 1, "08:00", "08:00")),
     )
     assert error.field == "end"
     error = refused(
         sessions,
-        lambda s: service.add_template(
+        lambda s: templates.add_template(
             s, actor=staff, data=template(crew, "far_worker", 1, "08:00", "09:00")
         ),
     )
     assert (error.field, error.message) == ("user_id", f"人员 #{crew.ids['far_worker']} 不存在")
     long = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 1), end=date(2027, 3, 1))
-    assert refused(sessions, lambda s: service.apply_templates(s, actor=staff, data=long)).field == "end"
+    assert refused(sessions, lambda s: templates.apply_templates(s, actor=staff, data=long)).field == "end"
     back = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 9), end=date(2026, 12, 1))
-    assert refused(sessions, lambda s: service.apply_templates(s, actor=staff, data=back)).field == "end"
+    assert refused(sessions, lambda s: templates.apply_templates(s, actor=staff, data=back)).field == "end"
 
 
 def test_a_holiday_is_set_once(sessions: sessionmaker[Session], crew: Crew) -> None:
     staff = crew.principals["staff"]
     holiday = HolidayIn(community_id=crew.community_id, day=date(2027, 1, 1), name="元旦")
     with unit_of_work(sessions) as session:
-        service.add_holiday(session, actor=staff, data=holiday)
+        templates.add_holiday(session, actor=staff, data=holiday)
     with pytest.raises(Conflict, match="已是节假日"), unit_of_work(sessions) as session:
-        service.add_holiday(session, actor=staff, data=holiday)
+        templates.add_holiday(session, actor=staff, data=holiday)
 
 
 def test_a_cancelled_template_shift_does_not_come_back(sessions: sessionmaker[Session], crew: Crew) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        service.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
+        templates.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
     period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 7))
     with unit_of_work(sessions) as session:
-        service.apply_templates(session, actor=staff, data=period)
-        produced = service.list_shifts(
+        templates.apply_templates(session, actor=staff, data=period)
+        produced = shifts.list_shifts(
             session,
             actor=staff,
             community_id=crew.community_id,
             start=date(2026, 12, 7),
             end=date(2026, 12, 7),
         )
-        service.cancel_shift(session, actor=staff, shift_id=produced[0].id)
+        shifts.cancel_shift(session, actor=staff, shift_id=produced[0].id)
     with unit_of_work(sessions) as session:
-        assert service.apply_templates(session, actor=staff, data=period).created == 0
+        assert templates.apply_templates(session, actor=staff, data=period).created == 0
         assert (
-            service.list_shifts(
+            shifts.list_shifts(
                 session,
                 actor=staff,
                 community_id=crew.community_id,
@@ -375,7 +375,7 @@ def test_a_swap_trades_people_and_checks_both_are_free(sessions: sessionmaker[Se
     mine = add(sessions, staff, shift(crew, "worker", at(7, 8), at(7, 20)))
     theirs = add(sessions, staff, shift(crew, "worker2", at(8, 8), at(8, 20), place_id=crew.grid2_id))
     with unit_of_work(sessions) as session:
-        swapped = service.swap_shifts(
+        swapped = shifts.swap_shifts(
             session, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=theirs)
         )
     assert [(s.id, s.user_name) for s in swapped] == [(mine, "zhaoli"), (theirs, "wangwei")]
@@ -383,14 +383,14 @@ def test_a_swap_trades_people_and_checks_both_are_free(sessions: sessionmaker[Se
     late = add(sessions, staff, shift(crew, "worker2", at(8, 19), at(8, 23), place_id=crew.grid2_id))
     error = refused(
         sessions,
-        lambda s: service.swap_shifts(
+        lambda s: shifts.swap_shifts(
             s, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=theirs)
         ),
     )
     assert error.field == "starts_at" and f"班次 #{late}" in error.message
     same = refused(
         sessions,
-        lambda s: service.swap_shifts(s, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=mine)),
+        lambda s: shifts.swap_shifts(s, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=mine)),
     )
     assert same.field == "second_shift_id"
     cadre = add(
@@ -408,9 +408,7 @@ def test_a_swap_trades_people_and_checks_both_are_free(sessions: sessionmaker[Se
     )
     roles = refused(
         sessions,
-        lambda s: service.swap_shifts(
-            s, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=cadre)
-        ),
+        lambda s: shifts.swap_shifts(s, actor=staff, data=SwapIn(first_shift_id=mine, second_shift_id=cadre)),
     )
     assert roles.field == "second_shift_id" and "同一值班角色" in roles.message
 
@@ -422,20 +420,20 @@ def test_a_one_off_change_moves_a_shift_and_keeps_the_rules(
     first = add(sessions, staff, shift(crew, "worker", at(7, 8), at(7, 20)))
     add(sessions, staff, shift(crew, "worker2", at(7, 8), at(7, 20), place_id=crew.grid2_id))
     with unit_of_work(sessions) as session:
-        moved = service.change_shift(
+        moved = shifts.change_shift(
             session, actor=staff, shift_id=first, data=ShiftChange(starts_at=at(7, 9), ends_at=at(7, 21))
         )
     assert (moved.starts_at, moved.ends_at) == (at(7, 9), at(7, 21))
     clash = refused(
         sessions,
-        lambda s: service.change_shift(
+        lambda s: shifts.change_shift(
             s, actor=staff, shift_id=first, data=ShiftChange(user_id=crew.ids["worker2"])
         ),
     )
     assert clash.field == "starts_at"
     backwards = refused(
         sessions,
-        lambda s: service.change_shift(s, actor=staff, shift_id=first, data=ShiftChange(ends_at=at(7, 7))),
+        lambda s: shifts.change_shift(s, actor=staff, shift_id=first, data=ShiftChange(ends_at=at(7, 7))),
     )
     assert backwards.field == "ends_at"
 
@@ -445,18 +443,18 @@ def test_sign_in_and_out(sessions: sessionmaker[Session], crew: Crew) -> None:
     worker = crew.principals["worker"]
     for now, message in ((at(7, 7, 29), "最早提前 30 分钟签到"), (at(7, 20), "班次已结束")):
         with pytest.raises(Conflict, match=message), unit_of_work(sessions) as session:
-            service.sign_in(session, actor=worker, shift_id=shift_id, now=now)
+            shifts.sign_in(session, actor=worker, shift_id=shift_id, now=now)
     with pytest.raises(Conflict, match="尚未签到"), unit_of_work(sessions) as session:
-        service.sign_out(session, actor=worker, shift_id=shift_id, now=at(7, 9))
+        shifts.sign_out(session, actor=worker, shift_id=shift_id, now=at(7, 9))
     with pytest.raises(NotFound), unit_of_work(sessions) as session:
-        service.sign_in(session, actor=crew.principals["worker2"], shift_id=shift_id, now=at(7, 8))
+        shifts.sign_in(session, actor=crew.principals["worker2"], shift_id=shift_id, now=at(7, 8))
     with unit_of_work(sessions) as session:
-        signed = service.sign_in(session, actor=worker, shift_id=shift_id, now=at(7, 7, 30))
+        signed = shifts.sign_in(session, actor=worker, shift_id=shift_id, now=at(7, 7, 30))
     assert signed.signed_in_at == at(7, 7, 30)
     with pytest.raises(Conflict, match="已于 12月07日 07:30 签到"), unit_of_work(sessions) as session:
-        service.sign_in(session, actor=worker, shift_id=shift_id, now=at(7, 8))
+        shifts.sign_in(session, actor=worker, shift_id=shift_id, now=at(7, 8))
     with unit_of_work(sessions) as session:
-        assert service.sign_out(session, actor=worker, shift_id=shift_id, now=at(7, 20, 5)).signed_out_at
+        assert shifts.sign_out(session, actor=worker, shift_id=shift_id, now=at(7, 20, 5)).signed_out_at
     with sessions() as session:
         actions = session.scalars(
             select(AuditEntry.action).where(AuditEntry.action.like("duty.shift.sign%"))
@@ -482,7 +480,7 @@ def test_grids_with_nobody_on_duty_are_reported(sessions: sessionmaker[Session],
     )
     add(sessions, staff, shift(crew, "worker2", at(7, 0), at(8, 0), place_id=crew.grid2_id))
     with sessions() as session:
-        gaps = service.coverage_gaps(
+        gaps = on_duty.coverage_gaps(
             session,
             actor=staff,
             community_id=crew.community_id,
@@ -510,7 +508,7 @@ def test_a_community_wide_grid_leader_covers_every_grid(sessions: sessionmaker[S
         ),
     )
     with sessions() as session:
-        gaps = service.coverage_gaps(
+        gaps = on_duty.coverage_gaps(
             session,
             actor=staff,
             community_id=crew.community_id,
@@ -528,10 +526,12 @@ def test_a_template_of_a_deactivated_account_stops_the_roster_by_name(
 ) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        made = service.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
+        made = templates.add_template(
+            session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00")
+        )
         accounts.deactivate_user(session, actor=Principal.system(), user_id=crew.ids["worker"], reason="调离")
     period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 7))
-    error = refused(sessions, lambda s: service.apply_templates(s, actor=staff, data=period))
+    error = refused(sessions, lambda s: templates.apply_templates(s, actor=staff, data=period))
     assert (error.field, error.message) == (
         "template_id",
         f"模板 #{made.id}：人员 #{crew.ids['worker']} 不存在，请先删除或改派",
@@ -543,20 +543,20 @@ def test_a_removed_holiday_lets_the_templates_apply_again(
 ) -> None:
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        service.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
-        holiday = service.add_holiday(
+        templates.add_template(session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00"))
+        holiday = templates.add_holiday(
             session,
             actor=staff,
             data=HolidayIn(community_id=crew.community_id, day=date(2026, 12, 7), name="调休"),
         )
     period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 7))
     with unit_of_work(sessions) as session:
-        assert service.apply_templates(session, actor=staff, data=period).created == 0
+        assert templates.apply_templates(session, actor=staff, data=period).created == 0
     for actor in (crew.principals["far_staff"], crew.principals["worker"]):
         with pytest.raises(NotFound, match="节假日不存在"), unit_of_work(sessions) as session:
-            service.remove_holiday(session, actor=actor, holiday_id=holiday.id)
+            templates.remove_holiday(session, actor=actor, holiday_id=holiday.id)
     with unit_of_work(sessions) as session:
-        service.remove_holiday(session, actor=staff, holiday_id=holiday.id)
-        assert service.list_holidays(session, actor=staff, community_id=crew.community_id) == []
+        templates.remove_holiday(session, actor=staff, holiday_id=holiday.id)
+        assert templates.list_holidays(session, actor=staff, community_id=crew.community_id) == []
     with unit_of_work(sessions) as session:
-        assert service.apply_templates(session, actor=staff, data=period).created == 1
+        assert templates.apply_templates(session, actor=staff, data=period).created == 1

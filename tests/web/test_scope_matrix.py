@@ -34,8 +34,8 @@ from jiayuan.cases.schemas import CaseIn, Category
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.service import cameras
-from jiayuan.duty import service as duty
 from jiayuan.duty.schemas import DutyRole, HolidayIn, PlaceKind, ShiftIn, TemplateIn
+from jiayuan.duty.service import shifts, templates
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
@@ -497,7 +497,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
                 starts_at=starts,
                 ends_at=starts + timedelta(hours=2),
             )
-            ids[key] = duty.add_shift(session, actor=system, data=post).id
+            ids[key] = shifts.add_shift(session, actor=system, data=post).id
         weekly = TemplateIn(
             community_id=ids["elsewhere_community"],
             user_id=stranger.id,
@@ -507,9 +507,9 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             start="08:00",
             end="20:00",
         )
-        ids["template_far"] = duty.add_template(session, actor=system, data=weekly).id
+        ids["template_far"] = templates.add_template(session, actor=system, data=weekly).id
         day_off = HolidayIn(community_id=ids["elsewhere_community"], day=date(2027, 1, 1), name="元旦")
-        ids["holiday_far"] = duty.add_holiday(session, actor=system, data=day_off).id
+        ids["holiday_far"] = templates.add_holiday(session, actor=system, data=day_off).id
     world.ids = ids
     return world
 

@@ -30,7 +30,7 @@ from jiayuan.cases.schemas import (
     StepOut,
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
-from jiayuan.duty import service as duty
+from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import Page, PageParams
@@ -115,7 +115,7 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
 def _dispatch(session: Session, case: Case, now: datetime) -> str:
     """Hand a new case to the grid worker (else the 网格长) on duty at its grid and tell the cadre on
     duty; what was done (empty when nobody is on the roster: the office dispatches by hand as before)."""
-    found = duty.dispatch_for(session, community_id=case.community_id, grid_id=case.grid_id, at=now)
+    found = on_duty.dispatch_for(session, community_id=case.community_id, grid_id=case.grid_id, at=now)
     if found.worker is None and found.cadre is None:
         return ""
     parts = []
@@ -134,7 +134,7 @@ def _hand_up(session: Session, case: Case, now: datetime) -> str:
     """On escalation, hand the case to the person on duty at its new level of the chain grid worker →
     网格长 → 值班干部 → 社区书记 (the next one up when that post is empty); what was done (empty when
     nobody from there up is on duty)."""
-    holder = duty.chain_holder(
+    holder = on_duty.chain_holder(
         session, community_id=case.community_id, grid_id=case.grid_id, step=case.level, at=now
     )
     if holder is None:

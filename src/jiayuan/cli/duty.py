@@ -9,8 +9,8 @@ from pydantic import TypeAdapter
 from rich.table import Table
 
 from jiayuan.cli.common import AS_HELP, console, operator, session_scope
-from jiayuan.duty import service
 from jiayuan.duty.schemas import GapOut
+from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid
 
@@ -25,7 +25,7 @@ def now(
 ) -> None:
     """Who is on duty now at every grid, gate and community within reach."""
     with session_scope() as session:
-        found = service.on_duty_now(session, actor=operator(session, as_user), community_id=community_id)
+        found = on_duty.on_duty_now(session, actor=operator(session, as_user), community_id=community_id)
     if as_json:
         console.print_json(found.model_dump_json())
         return
@@ -54,7 +54,7 @@ def gaps(
     """The stretches of a period in which nobody is on duty at a grid."""
     with session_scope() as session:
         first, last = _day(start, "from"), _day(end, "to")
-        found = service.coverage_gaps(
+        found = on_duty.coverage_gaps(
             session, actor=operator(session, as_user), community_id=community_id, start=first, end=last
         )
     if as_json:

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from jiayuan.demo.layout import MAIN_COMMUNITY
-from jiayuan.duty import service as duty
 from jiayuan.duty.schemas import ApplyIn, ApplyOut, DutyRole, PlaceKind, TemplateIn
+from jiayuan.duty.service import templates
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory, structure
 
@@ -50,7 +50,7 @@ def seed_rosters(session: Session, *, actor: Principal, community_id: int, users
     count = 0
     for username, role, kind, place_id, weekdays, (start, end) in posts:
         for weekday in weekdays:
-            duty.add_template(
+            templates.add_template(
                 session,
                 actor=actor,
                 data=TemplateIn(
@@ -86,4 +86,4 @@ def extend_rosters(session: Session, *, actor: Principal, today: date) -> ApplyO
         start=today - timedelta(days=DAYS_BEFORE),
         end=today + timedelta(days=DAYS_AHEAD),
     )
-    return duty.apply_templates(session, actor=actor, data=period)
+    return templates.apply_templates(session, actor=actor, data=period)

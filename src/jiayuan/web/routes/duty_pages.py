@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from jiayuan.duty import policies, service
+from jiayuan.duty import policies
 from jiayuan.duty.schemas import (
     ApplyIn,
     DutyRole,
@@ -24,6 +24,7 @@ from jiayuan.duty.schemas import (
     SwapIn,
     TemplateIn,
 )
+from jiayuan.duty.service import on_duty, people, shifts, templates
 from jiayuan.kernel.clock import InputDate, local, utcnow
 from jiayuan.kernel.errors import JiayuanError, NotFound
 from jiayuan.kernel.ids import MAX_ROW_ID
@@ -39,7 +40,7 @@ WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 
 
 def _community(session: Session, principal: Principal, community_id: int | None) -> int:
-    communities = service.home_communities(session, actor=principal)
+    communities = people.home_communities(session, actor=principal)
     if community_id is None:
         if not communities:
             raise NotFound(policies.NO_COMMUNITY, field="community_id")
@@ -55,19 +56,19 @@ def _monday(week: date | None) -> date:
 def _week_values(session: Session, principal: Principal, community_id: int, monday: date) -> dict[str, Any]:
     """The week's shifts as rows of places by day, with the grids nobody covers."""
     sunday = monday + timedelta(days=6)
-    now = service.on_duty_now(session, actor=principal, community_id=community_id)
-    shifts = service.list_shifts(
+    now = on_duty.on_duty_now(session, actor=principal, community_id=community_id)
+    week_shifts = shifts.list_shifts(
         session, actor=principal, community_id=community_id, start=monday, end=sunday
     )
     days = [monday + timedelta(days=i) for i in range(7)]
     rows = []
     for place in now.places:
-        mine = [s for s in shifts if (s.place_kind, s.place_id) == (place.place_kind, place.place_id)]
+        mine = [s for s in week_shifts if (s.place_kind, s.place_id) == (place.place_kind, place.place_id)]
         cells = [[s for s in mine if local(s.starts_at).date() == day] for day in days]
         rows.append({"place": place, "cells": cells})
     editor = policies.edits(principal, community_id)
     gaps = (
-        service.coverage_gaps(session, actor=principal, community_id=community_id, start=monday, end=sunday)
+        on_duty.coverage_gaps(session, actor=principal, community_id=community_id, start=monday, end=sunday)
         if editor
         else []
     )
@@ -98,7 +99,7 @@ def _page(
 ) -> Response:
     chosen = _community(session, principal, community_id)
     values = _week_values(session, principal, chosen, _monday(week))
-    communities = service.home_communities(session, actor=principal)
+    communities = people.home_communities(session, actor=principal)
     editor = values["editor"]
     values.update(
         notice=notice,
@@ -106,9 +107,9 @@ def _page(
         communities=communities,
         roles=list(DutyRole),
         kinds=list(PlaceKind),
-        templates=service.list_templates(session, actor=principal, community_id=chosen) if editor else [],
-        holidays=service.list_holidays(session, actor=principal, community_id=chosen) if editor else [],
-        people=service.candidates(session, actor=principal, community_id=chosen) if editor else [],
+        templates=templates.list_templates(session, actor=principal, community_id=chosen) if editor else [],
+        holidays=templates.list_holidays(session, actor=principal, community_id=chosen) if editor else [],
+        people=people.candidates(session, actor=principal, community_id=chosen) if editor else [],
     )
     return render(request, "duty/roster.html", values, status_code=status_code)
 
@@ -135,7 +136,7 @@ def duty_now(
 ) -> Response:
     """Who is on duty now (refreshed by htmx every minute)."""
     chosen = _community(session, principal, community_id)
-    now = service.on_duty_now(session, actor=principal, community_id=chosen)
+    now = on_duty.on_duty_now(session, actor=principal, community_id=chosen)
     return render(request, "duty/_now.html", {"now": now, "community_id": chosen})
 
 
@@ -223,7 +224,7 @@ def add_shift(
         community_id,
         week,
         build,
-        lambda d: f"已排班 #{service.add_shift(session, actor=principal, data=d).id}",
+        lambda d: f"已排班 #{shifts.add_shift(session, actor=principal, data=d).id}",
     )
 
 
@@ -239,7 +240,7 @@ def cancel_shift(
     """Call a shift off."""
 
     def cancel(_: object) -> str:
-        service.cancel_shift(session, actor=principal, shift_id=shift_id)
+        shifts.cancel_shift(session, actor=principal, shift_id=shift_id)
         return f"已取消班次 #{shift_id}"
 
     return _write(request, session, principal, community_id, week, lambda: None, cancel)
@@ -262,7 +263,7 @@ def sign_in(
         community_id,
         week,
         lambda: None,
-        lambda _: f"{service.sign_in(session, actor=principal, shift_id=shift_id).user_name} 已签到",
+        lambda _: f"{shifts.sign_in(session, actor=principal, shift_id=shift_id).user_name} 已签到",
     )
 
 
@@ -283,7 +284,7 @@ def sign_out(
         community_id,
         week,
         lambda: None,
-        lambda _: f"{service.sign_out(session, actor=principal, shift_id=shift_id).user_name} 已签退",
+        lambda _: f"{shifts.sign_out(session, actor=principal, shift_id=shift_id).user_name} 已签退",
     )
 
 
@@ -305,7 +306,7 @@ def swap(
         )
 
     def swap_them(data: SwapIn) -> str:
-        first, second = service.swap_shifts(session, actor=principal, data=data)
+        first, second = shifts.swap_shifts(session, actor=principal, data=data)
         return f"已调班：#{first.id} 由 {first.user_name} 值，#{second.id} 由 {second.user_name} 值"
 
     return _write(request, session, principal, community_id, week, build, swap_them)
@@ -349,7 +350,7 @@ def add_template(
         community_id,
         week,
         build,
-        lambda d: f"已添加模板 #{service.add_template(session, actor=principal, data=d).id}",
+        lambda d: f"已添加模板 #{templates.add_template(session, actor=principal, data=d).id}",
     )
 
 
@@ -365,7 +366,7 @@ def remove_template(
     """Remove a template and its shifts that have not started."""
 
     def remove(_: object) -> str:
-        gone = service.remove_template(session, actor=principal, template_id=template_id)
+        gone = templates.remove_template(session, actor=principal, template_id=template_id)
         return f"已删除模板 #{template_id}，取消未开始的班次 {gone} 个"
 
     return _write(request, session, principal, community_id, week, lambda: None, remove)
@@ -393,7 +394,7 @@ def add_holiday(
         community_id,
         week,
         build,
-        lambda d: f"已设 {service.add_holiday(session, actor=principal, data=d).day} 为节假日",
+        lambda d: f"已设 {templates.add_holiday(session, actor=principal, data=d).day} 为节假日",
     )
 
 
@@ -409,7 +410,7 @@ def remove_holiday(
     """The templates apply on that date again."""
 
     def remove(_: object) -> str:
-        service.remove_holiday(session, actor=principal, holiday_id=holiday_id)
+        templates.remove_holiday(session, actor=principal, holiday_id=holiday_id)
         return f"已取消节假日 #{holiday_id}"
 
     return _write(request, session, principal, community_id, week, lambda: None, remove)
@@ -433,7 +434,7 @@ def apply(
         )
 
     def run(data: ApplyIn) -> str:
-        out = service.apply_templates(session, actor=principal, data=data)
+        out = templates.apply_templates(session, actor=principal, data=data)
         skipped = f"，节假日 {len(out.holidays)} 天未排" if out.holidays else ""
         return f"已生成班次 {out.created} 个（已有 {out.already} 个）{skipped}"
 
