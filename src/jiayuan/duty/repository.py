@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from jiayuan.db.bulk import is_postgresql
 from jiayuan.duty.models import DutyHoliday, DutyShift, DutyTemplate
+
+# The first half of the duty domain's PostgreSQL advisory lock keys ("du"); the second is a user id.
+_LOCK_SPACE = 0x6475
 
 
 def shift_by_id(session: Session, shift_id: int) -> DutyShift | None:
@@ -19,6 +23,16 @@ def shift_by_id(session: Session, shift_id: int) -> DutyShift | None:
 def template_by_id(session: Session, template_id: int) -> DutyTemplate | None:
     """One weekly template."""
     return session.get(DutyTemplate, template_id)
+
+
+def lock_people(session: Session, user_ids: Iterable[int]) -> None:
+    """Hold each person's roster until the transaction ends, so two writers cannot both find a person
+    free and give them overlapping shifts. In id order, so two writers never wait on each other. SQLite
+    has one writer at a time and needs no lock."""
+    if not is_postgresql(session):
+        return
+    for user_id in sorted(set(user_ids)):
+        session.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, user_id)))
 
 
 def overlapping(

@@ -121,6 +121,7 @@ def check_free(
     session: Session, user_id: int, starts_at: datetime, ends_at: datetime, *, skip: Iterable[int] = ()
 ) -> None:
     """One person is never on two shifts at once."""
+    repository.lock_people(session, [user_id])
     clash = repository.overlapping(session, user_id, starts_at, ends_at, skip=skip)
     if clash is not None:
         name = accounts.display_names(session, [user_id]).get(user_id, f"#{user_id}")

@@ -164,6 +164,7 @@ def swap_shifts(session: Session, *, actor: Principal, data: SwapIn) -> list[Shi
             field="second_shift_id",
         )
     both = [first.id, second.id]
+    repository.lock_people(session, [first.user_id, second.user_id])
     check_free(session, second.user_id, first.starts_at, first.ends_at, skip=both)
     check_free(session, first.user_id, second.starts_at, second.ends_at, skip=both)
     first.user_id, second.user_id = second.user_id, first.user_id

@@ -192,6 +192,7 @@ def apply_templates(session: Session, *, actor: Principal, data: ApplyIn) -> App
             raise Invalid(
                 f"模板 #{template.id}：{exc.message}，请先删除或改派", field="template_id"
             ) from None
+    repository.lock_people(session, [t.user_id for t in templates])
     holidays = {h.day for h in repository.holidays_of(session, data.community_id)}
     done = repository.template_starts(session, [t.id for t in templates])
     created: list[DutyShift] = []
