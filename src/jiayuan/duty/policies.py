@@ -21,6 +21,12 @@ NO_TEMPLATE = "值班模板不存在"
 NO_HOLIDAY = "节假日不存在"
 
 
+def require_system(actor: Principal) -> None:
+    """The platform keeps the rosters produced on its own."""
+    if not actor.is_system:
+        raise Forbidden("只有平台可以自动续排值班表")
+
+
 def may_read(actor: Principal) -> bool:
     """Whether the role sees any roster at all (the 值班 area)."""
     return actor.is_system or actor.role in ON_DUTY_ROLES

@@ -96,6 +96,13 @@ def templates_of(session: Session, community_id: int) -> list[DutyTemplate]:
     )
 
 
+def template_communities(session: Session) -> list[int]:
+    """The communities that have weekly templates."""
+    return list(
+        session.scalars(select(DutyTemplate.community_id).distinct().order_by(DutyTemplate.community_id))
+    )
+
+
 def template_starts(session: Session, template_ids: Iterable[int]) -> set[tuple[int, datetime]]:
     """The (template, start) pairs already produced."""
     ids = sorted(set(template_ids))

@@ -192,6 +192,14 @@ class ApplyOut(BaseModel):
     holidays: list[date]
 
 
+class UpkeepOut(BaseModel):
+    """What the platform's roster upkeep did for one community: shifts produced, or why none were."""
+
+    community_id: int
+    created: int
+    refused: str | None
+
+
 class GapOut(BaseModel):
     """A stretch of time in which nobody is on duty at a grid."""
 

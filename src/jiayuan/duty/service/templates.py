@@ -20,6 +20,7 @@ from jiayuan.duty.schemas import (
     PlaceKind,
     TemplateIn,
     TemplateOut,
+    UpkeepOut,
 )
 from jiayuan.duty.service.common import audit, check_person, check_post, period, places_of, span
 from jiayuan.kernel.clock import LOCAL_TZ, utcnow
@@ -34,6 +35,10 @@ def _minute(text: str) -> int:
 
 def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+# How far ahead the platform keeps every roster produced (`extend_rosters`).
+DAYS_AHEAD = 27
 
 
 def add_template(session: Session, *, actor: Principal, data: TemplateIn) -> TemplateOut:
@@ -183,6 +188,30 @@ def apply_templates(session: Session, *, actor: Principal, data: ApplyIn) -> App
     same person refuses the whole period, naming the template and date."""
     policies.require_editor(actor, data.community_id)
     period(data.start, data.end)
+    return _produce(session, actor, data, audit_empty=True)
+
+
+def extend_rosters(
+    session: Session, *, actor: Principal, today: date, days: int = DAYS_AHEAD
+) -> list[UpkeepOut]:
+    """The platform's own upkeep: every community's template shifts from today to `days` ahead, so the
+    roster never runs out. A community whose templates cannot be applied keeps its roster as it was,
+    with the reason in its answer."""
+    policies.require_system(actor)
+    outcome = []
+    for community_id in repository.template_communities(session):
+        data = ApplyIn(community_id=community_id, start=today, end=today + timedelta(days=days))
+        try:
+            with session.begin_nested():
+                done = _produce(session, actor, data, audit_empty=False)
+        except Invalid as exc:
+            outcome.append(UpkeepOut(community_id=community_id, created=0, refused=exc.message))
+        else:
+            outcome.append(UpkeepOut(community_id=community_id, created=done.created, refused=None))
+    return outcome
+
+
+def _produce(session: Session, actor: Principal, data: ApplyIn, *, audit_empty: bool) -> ApplyOut:
     templates = repository.templates_of(session, data.community_id)
     for template in templates:
         try:
@@ -238,6 +267,8 @@ def apply_templates(session: Session, *, actor: Principal, data: ApplyIn) -> App
             session.flush()
             created.append(shift)
         day += timedelta(days=1)
+    if not (created or audit_empty):
+        return ApplyOut(created=0, already=already, holidays=skipped)
     audit(
         session,
         actor,
