@@ -217,10 +217,11 @@ def test_cli_issue_verify_and_gates(cli_env: None, sessions: sessionmaker[Sessio
     assert issued.exit_code == 0, issued.output
     token = issued.stdout.strip().splitlines()[0]
     assert token.startswith("JY1.") and (tmp_path / "p.svg").read_text().startswith("<?xml")
+    assert "有效至北京时间 " in issued.stderr and "+00:00" not in issued.stderr
     ok = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1", "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["decision"] == "ok"
     replay = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1"])
-    assert replay.exit_code == 1 and "replayed" in replay.stdout
+    assert replay.exit_code == 1 and "拒绝：通行码重复使用（replayed）" in replay.stdout
     assert runner.invoke(app, ["pass", "verify", token, "--gate", "nowhere"]).exit_code == 1
     assert runner.invoke(app, ["pass", "issue", "--resident", "999999"]).exit_code == 1
     assert runner.invoke(app, ["pass", "issue", "--resident", str(person), "--out", "x.gif"]).exit_code == 2

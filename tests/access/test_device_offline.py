@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm
 from jiayuan.access.service import alarms as alarms_service
+from jiayuan.cases import intake
 from jiayuan.devices.models import DeviceStatus
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch, next_silence_due
@@ -32,7 +33,7 @@ def feed(sessions: sessionmaker[Session], messages: list[RawMessage], at: dateti
         outcome = accept_batch(
             session, actor=Principal.system(), messages=messages, pipeline=PIPELINE, now=at
         )
-        handlers.dispatch(session, outcome, public_keys={}, now=at)
+        intake.dispatch(session, outcome, public_keys={}, now=at)
         session.commit()
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence, VisitorPass, WatchPlate
+from jiayuan.cases import intake
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
-from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.models import Vehicle
 from tests.devices.helpers import envelope
@@ -33,7 +33,7 @@ def handle(sessions: sessionmaker[Session], messages: list[RawMessage], now: dat
     with sessions() as session:
         system = Principal.system()
         outcome = accept_batch(session, actor=system, messages=messages, pipeline=PIPELINE, now=now)
-        handlers.dispatch(session, outcome, public_keys={}, now=now)
+        intake.dispatch(session, outcome, public_keys={}, now=now)
         session.commit()
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence
 from jiayuan.access.schemas import WatchPlateIn
 from jiayuan.access.service import reports, vehicles
+from jiayuan.cases import intake
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
-from jiayuan.ingest import handlers
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Vehicle
@@ -37,7 +37,7 @@ def send(
             pipeline=PIPELINE,
             now=at,
         )
-        handlers.dispatch(session, outcome, public_keys={}, now=at)
+        intake.dispatch(session, outcome, public_keys={}, now=at)
         session.commit()
 
 

@@ -15,6 +15,8 @@ from jiayuan.accounts.models import AuditEntry, User
 from jiayuan.accounts.schemas import LoginPolicy
 from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
+from jiayuan.kernel.paging import PageParams
+from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Device
 from tests.factories import build_tree
 
@@ -62,6 +64,27 @@ def test_add_list_and_token(cli_env: None, sessions: sessionmaker[Session]) -> N
         assert service.principal_for_token(session, token).grid_ids == frozenset({tree.grid.id})
         actions = session.scalars(select(AuditEntry.action)).all()
     assert actions.count("user.create") == 2 and "token.issue" in actions
+
+
+def test_an_account_made_with_a_grid_alone_belongs_to_the_grids_community(
+    cli_env: None, sessions: sessionmaker[Session]
+) -> None:
+    """The README's `--scope grid:1` makes an account the community's secretary finds and manages."""
+    with sessions() as session:
+        tree = build_tree(session)
+    code, out, _ = run("user", "add", "lijianwei", "--role", "grid", "--scope", f"grid:{tree.grid.id}",
+                       "--password", "grid-pass-2026")  # fmt: skip
+    assert code == 0, out
+    secretary = Principal(role=Role.ADMIN, user_id=999, community_ids=frozenset({tree.community.id}))
+    with sessions() as session:
+        listed = service.list_users(session, actor=secretary, params=PageParams()).items
+        assert [u.scopes for u in listed if u.username == "lijianwei"] == [
+            [f"grid:{tree.grid.id}", f"community:{tree.community.id}"]
+        ]
+        far = frozenset({tree.other_community.id})
+        elsewhere = Principal(role=Role.ADMIN, user_id=998, community_ids=far)
+        theirs = service.list_users(session, actor=elsewhere, params=PageParams()).items
+        assert "lijianwei" not in [u.username for u in theirs]
 
 
 def test_device_token_and_unlock(cli_env: None, sessions: sessionmaker[Session]) -> None:

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm
-from jiayuan.cases import service
+from jiayuan.cases import intake, service
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import AlarmCase
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
+from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from tests.devices.helpers import envelope
-from tests.factories import Site, seed_site
+from tests.factories import Site, device_token, seed_site
 
 T0 = datetime.fromisoformat("2026-12-05T21:00:00+08:00")
 PIPELINE = Pipeline(topics=Topics("t"))
@@ -33,8 +35,8 @@ def feed(
         outcome = accept_batch(
             session, actor=Principal.system(), messages=[message], pipeline=PIPELINE, now=at
         )
-        handlers.dispatch(session, outcome, public_keys={}, now=at)
-        handlers.open_cases(session)  # asked again in the same transaction: still one case per alarm
+        intake.dispatch(session, outcome, public_keys={}, now=at)
+        intake.open_cases(session)  # asked again in the same transaction: still one case per alarm
         session.commit()
 
 
@@ -85,3 +87,19 @@ def test_alarms_of_unregistered_places_and_callers_other_than_the_platform_open_
     except Forbidden:
         return
     raise AssertionError("a person opened a case as the platform")
+
+
+def test_a_gate_sos_pushed_over_http_opens_its_case_too(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """Devices without MQTT post their events; the alarm they raise is work for a person all the same."""
+    with sessions() as session:
+        seed_site(session)
+    token = device_token(sessions, "jjhy-gate1-sos")
+    body = envelope("jjhy-gate1-sos", "sos", {"button": "b1", "pressed": "long"}, ts=utcnow())
+    response = client.post(
+        "/api/v1/devices/jjhy-gate1-sos/events", content=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 202, response.text
+    [case] = cases(sessions)
+    assert (case.category, case.source, case.device_id) == ("sos", "gate", "jjhy-gate1-sos")

@@ -16,6 +16,7 @@ from jiayuan.demo.people import REFERENCE_DAY
 from jiayuan.demo.seed import seed_demo
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.patrol import service as patrol
 from jiayuan.registry.models import (
     Building,
     Community,
@@ -192,3 +193,15 @@ def test_seeding_again_changes_nothing(demo_db: Session, vault: PiiVault) -> Non
     demo_db.flush()
     after = {model.__tablename__: demo_db.scalar(select(func.count()).select_from(model)) for model in TABLES}
     assert after == before
+
+
+def test_the_night_patrol_covers_every_gate_camera(demo_db: Session) -> None:
+    [plan] = patrol.list_plans(demo_db, actor=Principal.system())
+    assert (plan.name, plan.every_minutes, plan.window_start, plan.window_end) == (
+        "夜间视频巡查",
+        120,
+        "20:00",
+        "06:00",
+    )
+    cameras = set(demo_db.scalars(select(Device.id).where(Device.kind == "camera_360")))
+    assert {c.device_id for c in plan.cameras} == cameras and len(cameras) == 5

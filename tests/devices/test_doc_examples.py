@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, PassCheck, VehiclePassage
+from jiayuan.cases import intake
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.protocol import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope, Topics
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
-from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.routes.devices_pages import REASON_LABELS
 from tests.devices.helpers import DOCS, doc_blocks
@@ -71,7 +71,7 @@ def _replay(sessions: sessionmaker[Session]) -> None:
         outcome = accept_batch(
             session, actor=Principal.system(), messages=_messages(), pipeline=PIPELINE, now=NOW
         )
-        handlers.dispatch(session, outcome, public_keys={}, now=NOW)
+        intake.dispatch(session, outcome, public_keys={}, now=NOW)
         session.commit()
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck
+from jiayuan.cases import intake
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.decode import Limits
 from jiayuan.devices.models import DeadLetter, DeviceStatus
@@ -30,7 +31,6 @@ from jiayuan.devices.schemas import DEAD_LETTER_REASONS
 from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.pipeline import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.ingest import handlers
 from jiayuan.kernel.principal import Principal
 from tests.devices.snapshot_helpers import jpeg
 from tests.factories import seed_site
@@ -81,7 +81,7 @@ def ingest(sessions: sessionmaker[Session], files: SnapshotFiles, messages: list
         outcome = snapshots.accept_messages(
             session, actor=SYSTEM, messages=messages, pipeline=PIPELINE, files=files, now=NOW
         )
-        handlers.dispatch(session, outcome, public_keys={}, now=NOW)
+        intake.dispatch(session, outcome, public_keys={}, now=NOW)
     return outcome
 
 

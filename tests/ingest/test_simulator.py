@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck, VehiclePassage
 from jiayuan.access.pass_tokens import Signer
+from jiayuan.cases import intake
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.ingest import handlers
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.models import Vehicle
@@ -101,7 +101,7 @@ def test_every_plate_read_names_a_snapshot_stored_with_it(
             outcome = snapshots.accept_messages(
                 session, actor=Principal.system(), messages=raws, pipeline=pipeline, files=files, now=now
             )
-            handlers.dispatch(session, outcome, public_keys={}, now=now)
+            intake.dispatch(session, outcome, public_keys={}, now=now)
     with sessions() as session:
         reads = session.scalars(select(DeviceEvent).where(DeviceEvent.type == "plate_read")).all()
         named = [(r.device_id, r.payload["snapshot"]) for r in reads]

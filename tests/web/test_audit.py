@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts import service
-from jiayuan.accounts.models import AuditEntry
+from jiayuan.accounts.models import AuditEntry, User
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from tests.accounts.helpers import csrf_token, login
@@ -158,7 +158,7 @@ def test_export_is_an_excel_file_with_chinese_headers(
     )
     assert sheet[0][:4] == ["时间（北京时间）", "操作人", "角色", "操作"]
     assert len(sheet) == 62
-    assert sheet[1][1:5] == ["wangfang", "社区工作人员", "修改居民信息", "resident.update"]
+    assert sheet[1][1:6] == ["wangfang", "社区工作人员", "修改居民信息", "resident.update", "居民"]
     # Stored text stays text: nothing becomes a formula.
     assert sheet[1][7] == '=HYPERLINK("http://x")'
     assert rows(sessions)[-1].action == "audit.export"
@@ -181,6 +181,7 @@ def test_console_audit_page_filters_with_htmx_and_offers_export(
         "/console/audit", params={"action": "resident.update"}, headers={"HX-Request": "true"}
     )
     assert "<html" not in partial.text
+    assert "居民 #" in partial.text and "resident #" not in partial.text  # what the row is about, in Chinese
     # Stored values are escaped, never markup.
     assert (
         "=HYPERLINK(&#34;http://x&#34;)" in partial.text or "=HYPERLINK(&quot;http://x&quot;)" in partial.text
@@ -199,3 +200,23 @@ def test_console_audit_is_for_admins_only(client: TestClient, sessions: sessionm
     home = client.get("/console")
     assert home.status_code == 200
     assert "/console/residents" in home.text and 'href="/console/audit"' not in home.text.split("<main")[1]
+
+
+def test_the_audit_filter_takes_the_chinese_names_it_shows(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    admin_id = make_user(sessions, "boss", Role.ADMIN, scopes=["community:1"])
+    with unit_of_work(sessions) as session:
+        actor = service.principal_of(session.get(User, admin_id))  # type: ignore[arg-type]
+        for action in ("token.revoke", "pass.revoke", "user.create", "case.accept", "case.close"):
+            service.record_audit(session, actor=actor, action=action, target_type="x", community_id=1)
+    admin = bearer(token_for(sessions, admin_id))
+
+    def actions(text: str) -> list[str]:
+        found = client.get("/api/v1/audit", params={"action": text, "size": 100}, headers=admin).json()
+        return sorted({item["action"] for item in found["items"]} - {"token.issue"})
+
+    assert actions("吊销") == ["pass.revoke", "token.revoke"]
+    assert actions("受理事件") == ["case.accept"]
+    assert actions("case.") == ["case.accept", "case.close"]  # the codes still work
+    assert actions("无此操作") == []

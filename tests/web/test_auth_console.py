@@ -136,6 +136,8 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/users",
             "/console/audit",
             "/console/duty",
+            "/console/patrol",
+            "/screen",
         },
         Role.STAFF: {
             "/console/cases",
@@ -146,6 +148,8 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/visitors",
             "/console/cameras",
             "/console/devices",
+            "/console/patrol",
+            "/screen",
         },
         Role.GRID: {
             "/console/cases",
@@ -154,8 +158,10 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/flow",
             "/console/visitors",
             "/console/cameras",
+            "/console/patrol",
         },
-        Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/duty"},
+        Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/duty", "/console/patrol"},
+        Role.SCREEN: {"/console/cases", "/console/flow", "/console/cameras", "/console/patrol", "/screen"},
         Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():
@@ -166,7 +172,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         shown = set(re.findall(r'<a class="area" href="([^"]+)"', main))
         assert shown == areas, role
         # The top bar offers the same areas, and nothing else of the console.
-        assert set(re.findall(r'<a href="(/console/[^"]+)"', header)) == areas, role
+        assert set(re.findall(r'<a href="(/console/[^"]+|/screen)"', header)) == areas, role
 
 
 def test_an_expired_session_is_refused(client: TestClient, sessions: sessionmaker[Session]) -> None:

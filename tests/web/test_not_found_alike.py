@@ -48,6 +48,7 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "shift_id": [("shift_far", EVERYONE), ("shift_here", NARROW)],
     "template_id": [("template_far", EVERYONE)],
     "holiday_id": [("holiday_far", EVERYONE)],
+    "round_id": [("round_far", EVERYONE)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
@@ -64,6 +65,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/cases/{case_id}/actions": {"action": "accept"},
     "/console/cases/{case_id}/actions": {"action": "accept"},
     "/api/v1/duty/shifts/{shift_id}": {"note": "核对"},
+    "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
+    "/console/patrol/rounds/{round_id}/checks": {
+        "device_id": "yf-gate1-cam",
+        "items": "画面正常",
+        "ok": "画面正常",
+    },
 }
 
 

@@ -14,6 +14,7 @@ from jiayuan.accounts.models import AuditEntry
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Vehicle
 from jiayuan.registry.service import residents
 from tests.accounts.helpers import csrf_token, login
 from tests.factories import Tree, build_tree, make_id, make_user, person
@@ -119,9 +120,13 @@ def test_police_page_is_forbidden(client: TestClient, sessions: sessionmaker[Ses
 
 def test_household_page(client: TestClient, sessions: sessionmaker[Session], tree: Tree) -> None:
     sign_in(client, sessions, tree)
+    with sessions() as session:  # a colour as the cameras report it
+        session.add(Vehicle(plate="豫A67890", color="blue", household_id=tree.h101.id))
+        session.commit()
     page = client.get(f"/console/households/{tree.h101.id}")
     assert page.status_code == 200
     assert "刘莹" in page.text and "豫A12345" in page.text and "成员（1 人）" in page.text
+    assert "蓝牌" in page.text and ">blue<" not in page.text
     assert client.get(f"/console/households/{tree.h_far.id}").status_code == 404
     assert client.get("/console/households/0").status_code == 422
     assert client.get("/console/residents/424242").status_code == 404

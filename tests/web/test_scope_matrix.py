@@ -40,11 +40,15 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.patrol import service as patrol
+from jiayuan.patrol.schemas import PlanCameraIn, PlanIn, StartIn
 from jiayuan.registry.models import Device, Gate
 from jiayuan.registry.service import importing, residents
 from tests.factories import build_tree, make_id, person
 
-ROLES = ("admin", "staff", "grid", "property", "police", "volunteer", "resident", "device", "anonymous")
+ROLES = (
+    "admin", "staff", "grid", "property", "police", "volunteer", "resident", "screen", "device", "anonymous"
+)  # fmt: skip
 DEVICE_ID = "jjhy-gate1-qr"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BORN = date(1958, 6, 1)
@@ -166,147 +170,163 @@ BODIES: dict[str, Body] = {
 }
 
 # method, path, body (a key of BODIES or None), then the status for each role in ROLES:
-#                                                         admin staff grid prop police vol  res  dev  anon
+#                                                       admin staff grid prop police vol  res  scr  dev  anon
 MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     # signing in needs no credential, only the password in the body
-    ("POST", "/api/v1/auth/token", "login",                 (200, 200, 200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/api/v1/auth/token", "login",             (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
     # who am I
-    ("GET", "/api/v1/auth/me", None,                        (200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    ("GET", "/api/v1/auth/me", None,                    (200, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
     # users: admins of the community only; other communities' users do not exist for them
-    ("GET", "/api/v1/users", None,                          (200, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/users", "new_user",                   (201, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("GET", "/api/v1/users/{user_here}", None,              (200, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("GET", "/api/v1/users/{user_elsewhere}", None,         (404, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("GET", "/api/v1/users/999999", None,                   (404, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/users/{user_here}/unlock", None,      (200, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/users/{user_elsewhere}/unlock", None, (404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/users", None,                      (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/users", "new_user",               (201, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/users/{user_here}", None,          (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/users/{user_elsewhere}", None,     (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/users/999999", None,               (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/users/{user_here}/unlock", None,  (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/users/{user_elsewhere}/unlock", None,
+                                                        (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/users/{user_here}/deactivate", "reason",
-                                                            (200, 403, 403, 403, 403, 403, 403, 403, 401)),
+                                                        (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/users/{user_elsewhere}/deactivate", "reason",
-                                                            (404, 403, 403, 403, 403, 403, 403, 403, 401)),
+                                                        (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     # tokens: everyone signed in manages their own; admins also others' and devices'
-    ("GET", "/api/v1/tokens", None,                         (200, 200, 200, 200, 200, 200, 200, 403, 401)),
-    ("POST", "/api/v1/tokens", "own_token",                 (201, 201, 201, 201, 201, 201, 201, 403, 401)),
-    ("POST", "/api/v1/tokens", "device_token",              (201, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/tokens", None,                     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("POST", "/api/v1/tokens", "own_token",             (201, 201, 201, 201, 201, 201, 201, 201, 403, 401)),
+    ("POST", "/api/v1/tokens", "device_token",          (201, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     # another community's device or user is as unknown to an admin as one that does not exist
-    ("POST", "/api/v1/tokens", "device_token_elsewhere",    (404, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/tokens", "device_token_unknown",      (404, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/tokens", "token_for_elsewhere",       (404, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/tokens", "token_for_unknown",         (404, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("DELETE", "/api/v1/tokens/{own_token}", None,          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
-    ("DELETE", "/api/v1/tokens/{token_of_here}", None,      (200, 404, 404, 404, 404, 404, 404, 403, 401)),
-    ("DELETE", "/api/v1/tokens/{token_of_elsewhere}", None, (404, 404, 404, 404, 404, 404, 404, 403, 401)),
+    ("POST", "/api/v1/tokens", "device_token_elsewhere", (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/tokens", "device_token_unknown",  (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/tokens", "token_for_elsewhere",   (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/tokens", "token_for_unknown",     (404, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("DELETE", "/api/v1/tokens/{own_token}", None,      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("DELETE", "/api/v1/tokens/{token_of_here}", None,  (200, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
+    ("DELETE", "/api/v1/tokens/{token_of_elsewhere}", None,
+                                                        (404, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
     # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none)
-    ("GET", "/api/v1/cases", None,                          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/cases/999999", None,                   (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/cases/{case_here}", None,              (200, 200, 200, 200, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/cases/{case_outside_grid}", None,      (200, 200, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/cases/{case_far}", None,               (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/cases/999999/actions", "case_accept", (404, 404, 404, 404, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/cases", None,                      (200, 200, 200, 200, 403, 403, 200, 200, 403, 401)),
+    ("GET", "/api/v1/cases/999999", None,               (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+    ("GET", "/api/v1/cases/{case_here}", None,          (200, 200, 200, 200, 403, 403, 404, 200, 403, 401)),
+    ("GET", "/api/v1/cases/{case_outside_grid}", None,  (200, 200, 404, 404, 403, 403, 404, 200, 403, 401)),
+    ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+    ("POST", "/api/v1/cases/999999/actions", "case_accept",
+                                                        (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+    # video patrol: the office, grid workers and volunteers patrol; the screen watches; others have none
+    ("GET", "/api/v1/patrol/plans", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/patrol/slots", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/patrol/rounds/999999", None,       (404, 404, 404, 403, 403, 404, 403, 404, 403, 401)),
     # audit log: admins only
-    ("GET", "/api/v1/audit", None,                          (200, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("GET", "/api/v1/audit/export.xlsx", None,              (200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/audit", None,                      (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/audit/export.xlsx", None,          (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     # residents: masked reads for the roles that work with people, in their scope only (others' ids are 404);
     # police, volunteers and devices see no personal data (403); only admin and staff write and reveal
-    ("GET", "/api/v1/residents", None,                      (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/residents/{in_grid}", None,            (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/residents/{outside_grid}", None,       (200, 200, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/residents/{elsewhere}", None,          (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/residents/999999", None,               (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/residents", "resident_here",          (201, 201, 403, 403, 403, 403, 422, 403, 401)),
-    ("POST", "/api/v1/residents", "resident_elsewhere",     (422, 422, 422, 422, 403, 403, 422, 403, 401)),
-    ("PATCH", "/api/v1/residents/{in_grid}", "phone",       (200, 200, 403, 403, 403, 403, 403, 403, 401)),
-    ("PATCH", "/api/v1/residents/{elsewhere}", "phone",     (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/residents/{in_grid}/reveal", "reveal", (200, 200, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/residents", None,                  (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/residents/{in_grid}", None,        (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/residents/{outside_grid}", None,   (200, 200, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/residents/{elsewhere}", None,      (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/residents/999999", None,           (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/residents", "resident_here",      (201, 201, 403, 403, 403, 403, 422, 403, 403, 401)),
+    ("POST", "/api/v1/residents", "resident_elsewhere", (422, 422, 422, 422, 403, 403, 422, 403, 403, 401)),
+    ("PATCH", "/api/v1/residents/{in_grid}", "phone",   (200, 200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/residents/{elsewhere}", "phone", (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/residents/{in_grid}/reveal", "reveal",
+                                                        (200, 200, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("POST", "/api/v1/residents/{outside_grid}/reveal", "reveal",
-                                                            (200, 200, 404, 404, 403, 403, 404, 403, 401)),
+                                                        (200, 200, 404, 404, 403, 403, 404, 403, 403, 401)),
     ("POST", "/api/v1/residents/{elsewhere}/reveal", "reveal",
-                                                            (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/residents/export.xlsx", None,          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/residents/template.xlsx", None,        (200, 200, 200, 200, 200, 200, 200, 200, 401)),
+                                                        (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/residents/export.xlsx", None,      (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/residents/template.xlsx", None,    (200, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
     # A blank template passes the role check and then has nothing to import (422).
-    ("POST", "/api/v1/residents/import", "blank_template",  (422, 422, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/residents/import", "blank_template",
+                                                        (422, 422, 403, 403, 403, 403, 403, 403, 403, 401)),
     # households and vehicles: personal data, same scope as residents
-    ("GET", "/api/v1/households", None,                     (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/households/{h101}", None,              (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/households/{h201}", None,              (200, 200, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/households/{h_far}", None,             (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/households/999999", None,              (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/vehicles", None,                       (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/shops", None,                          (200, 200, 200, 200, 403, 403, 200, 403, 401)),
+    ("GET", "/api/v1/households", None,                 (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/households/{h101}", None,          (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/households/{h201}", None,          (200, 200, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/households/{h_far}", None,         (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/households/999999", None,          (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/vehicles", None,                   (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/shops", None,                      (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
     # the tree above the people: police and volunteers see their community's structure too
-    ("GET", "/api/v1/communities", None,                    (200, 200, 200, 200, 200, 200, 200, 403, 401)),
-    ("GET", "/api/v1/compounds", None,                      (200, 200, 200, 200, 200, 200, 200, 403, 401)),
-    ("GET", "/api/v1/buildings", None,                      (200, 200, 200, 200, 200, 200, 200, 403, 401)),
-    ("GET", "/api/v1/units", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
-    ("GET", "/api/v1/grids", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/communities", None,                (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/compounds", None,                  (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/buildings", None,                  (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/units", None,                      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/grids", None,                      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     # gates, flow and alarms: office, grid workers, volunteers, property (their compounds) and police; not
     # residents or devices; another community's gates do not exist for them
-    ("GET", "/api/v1/gates", None,                          (200, 200, 200, 200, 200, 200, 403, 403, 401)),
-    ("GET", "/api/v1/gates/{gate}/flow", None,              (200, 200, 200, 200, 200, 200, 403, 403, 401)),
-    ("GET", "/api/v1/gates/{gate_far}/flow", None,          (404, 404, 404, 404, 404, 404, 403, 403, 401)),
-    ("GET", "/api/v1/gates/999999/flow", None,              (404, 404, 404, 404, 404, 404, 403, 403, 401)),
-    ("GET", "/api/v1/compounds/{jinjiang}/flow", None,      (200, 200, 200, 200, 200, 200, 403, 403, 401)),
-    ("GET", "/api/v1/compounds/{far}/flow", None,           (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+    ("GET", "/api/v1/gates", None,                      (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/gates/{gate}/flow", None,          (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/gates/{gate_far}/flow", None,      (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("GET", "/api/v1/gates/999999/flow", None,          (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("GET", "/api/v1/compounds/{jinjiang}/flow", None,  (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/compounds/{far}/flow", None,       (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/compounds/{jinjiang}/daily?day=2026-11-27", None,
-                                                            (200, 200, 200, 200, 200, 200, 403, 403, 401)),
+                                                        (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/compounds/{far}/daily?day=2026-11-27", None,
-                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/flow/today?compound_id={jinjiang}", None,
-                                                            (200, 200, 200, 200, 200, 200, 403, 403, 401)),
-    ("GET", "/api/v1/flow/today?compound_id={far}", None,   (404, 404, 404, 404, 404, 404, 403, 403, 401)),
-    ("GET", "/api/v1/flow/today?gate_id={gate_far}", None,  (404, 404, 404, 404, 404, 404, 403, 403, 401)),
-    ("GET", "/api/v1/vehicles/overnight", None,             (200, 200, 200, 200, 200, 200, 403, 403, 401)),
-    ("GET", "/api/v1/alarms", None,                         (200, 200, 200, 200, 200, 200, 403, 403, 401)),
+                                                        (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/flow/today?compound_id={far}", None, (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("GET", "/api/v1/flow/today?gate_id={gate_far}", None,
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("GET", "/api/v1/vehicles/overnight", None,         (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("GET", "/api/v1/alarms", None,                     (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
     # passes: the public keys are for every signed-in caller; revocations for the gate roles and the gate
     # readers (their communities' entries only, see test_device_lists_hold_only_what_is_in_scope);
     # a resident gets passes for their own household, the office for its community
-    ("GET", "/api/v1/passes/keys", None,                    (200, 200, 200, 200, 200, 200, 200, 200, 401)),
-    ("GET", "/api/v1/passes/revocations", None,             (200, 200, 200, 200, 200, 200, 403, 200, 401)),
-    ("POST", "/api/v1/passes/revocations", "revoke_person", (201, 201, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/passes/resident", "pass_in_grid",     (200, 200, 404, 404, 404, 404, 200, 404, 401)),
-    ("POST", "/api/v1/passes/resident", "pass_outside_grid", (200, 200, 404, 404, 404, 404, 404, 404, 401)),
-    ("POST", "/api/v1/passes/resident", "pass_elsewhere",   (404, 404, 404, 404, 404, 404, 404, 404, 401)),
-    ("POST", "/api/v1/passes/verify", "scan_here",          (200, 200, 200, 200, 200, 200, 403, 200, 401)),
-    ("POST", "/api/v1/passes/verify", "scan_elsewhere",     (404, 404, 404, 404, 404, 404, 403, 404, 401)),
-    ("POST", "/api/v1/visitors", "visitor_here",            (201, 201, 403, 403, 403, 403, 201, 403, 401)),
-    ("POST", "/api/v1/visitors", "visitor_elsewhere",       (404, 404, 403, 403, 403, 403, 404, 403, 401)),
+    ("GET", "/api/v1/passes/keys", None,                (200, 200, 200, 200, 200, 200, 200, 200, 200, 401)),
+    ("GET", "/api/v1/passes/revocations", None,         (200, 200, 200, 200, 200, 200, 403, 403, 200, 401)),
+    ("POST", "/api/v1/passes/revocations", "revoke_person",
+                                                        (201, 201, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/passes/resident", "pass_in_grid", (200, 200, 404, 404, 404, 404, 200, 404, 404, 401)),
+    ("POST", "/api/v1/passes/resident", "pass_outside_grid",
+                                                        (200, 200, 404, 404, 404, 404, 404, 404, 404, 401)),
+    ("POST", "/api/v1/passes/resident", "pass_elsewhere", (404, 404, 404, 404, 404, 404, 404, 404, 404, 401)),
+    ("POST", "/api/v1/passes/verify", "scan_here",      (200, 200, 200, 200, 200, 200, 403, 403, 200, 401)),
+    ("POST", "/api/v1/passes/verify", "scan_elsewhere", (404, 404, 404, 404, 404, 404, 403, 403, 404, 401)),
+    ("POST", "/api/v1/visitors", "visitor_here",        (201, 201, 403, 403, 403, 403, 201, 403, 403, 401)),
+    ("POST", "/api/v1/visitors", "visitor_elsewhere",   (404, 404, 403, 403, 403, 403, 404, 403, 403, 401)),
     # visitor passes: a household's guests, so they reach as far as the household's registry record (a grid
     # worker's grids, a property company's compounds); police, volunteers and devices only scan them (403
     # for every id); only the inviting household and the office cancel ({mine[…]}: a pass per role)
-    ("GET", "/api/v1/visitors", None,                       (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/visitors/{v_here}", None,              (200, 200, 200, 200, 403, 403, 200, 403, 401)),
-    ("GET", "/api/v1/visitors/{v_outside_grid}", None,      (200, 200, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/visitors/{v_far}", None,               (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("GET", "/api/v1/visitors/999999", None,                (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/visitors/{mine[h101]}/cancel", None,  (200, 200, 403, 403, 403, 403, 200, 403, 401)),
-    ("POST", "/api/v1/visitors/{mine[h201]}/cancel", None,  (200, 200, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/visitors/{v_far}/cancel", None,       (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/visitors/999999/cancel", None,        (404, 404, 404, 404, 403, 403, 404, 403, 401)),
-    ("POST", "/api/v1/isolations", "isolation_here",        (201, 201, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/isolations", "isolation_elsewhere",   (404, 404, 403, 403, 403, 403, 403, 403, 401)),
-    ("POST", "/api/v1/watch-plates", "watch_here",          (201, 201, 403, 403, 201, 403, 403, 403, 401)),
-    ("POST", "/api/v1/watch-plates", "watch_elsewhere",     (403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/visitors", None,                   (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/visitors/{v_here}", None,          (200, 200, 200, 200, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/visitors/{v_outside_grid}", None,  (200, 200, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/visitors/{v_far}", None,           (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/visitors/999999", None,            (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/visitors/{mine[h101]}/cancel", None,
+                                                        (200, 200, 403, 403, 403, 403, 200, 403, 403, 401)),
+    ("POST", "/api/v1/visitors/{mine[h201]}/cancel", None,
+                                                        (200, 200, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/visitors/{v_far}/cancel", None,   (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/visitors/999999/cancel", None,    (404, 404, 404, 404, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/isolations", "isolation_here",    (201, 201, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/isolations", "isolation_elsewhere", (404, 404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/watch-plates", "watch_here",      (201, 201, 403, 403, 201, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/watch-plates", "watch_elsewhere", (403, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     # registry counts: each role sees the part of the tree it works in; devices none
-    ("GET", "/api/v1/stats", None,                          (200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/stats", None,                      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     # devices: only the device itself pushes its events; the pipeline's state is for the office
-    ("POST", "/api/v1/devices/{device}/events", "heartbeat", (403, 403, 403, 403, 403, 403, 403, 202, 401)),
+    ("POST", "/api/v1/devices/{device}/events", "heartbeat",
+                                                        (403, 403, 403, 403, 403, 403, 403, 403, 202, 401)),
     ("POST", "/api/v1/devices/jjhy-gate9-qr/events", "heartbeat",
-                                                            (403, 403, 403, 403, 403, 403, 403, 403, 401)),
-    ("GET", "/api/v1/devices/status", None,                 (200, 200, 403, 200, 200, 403, 403, 403, 401)),
-    ("GET", "/api/v1/devices/dead-letters", None,           (200, 200, 403, 200, 200, 403, 403, 403, 401)),
-    ("GET", "/api/v1/devices/dead-letters/counts", None,    (200, 200, 403, 200, 200, 403, 403, 403, 401)),
+                                                        (403, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/devices/status", None,             (200, 200, 403, 200, 200, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/devices/dead-letters", None,       (200, 200, 403, 200, 200, 403, 403, 403, 403, 401)),
+    ("GET", "/api/v1/devices/dead-letters/counts", None, (200, 200, 403, 200, 200, 403, 403, 403, 403, 401)),
     # cameras: gate roles see their community's cameras, property companies their compounds' (404 here:
     # tests run without a broker, so no picture; test_camera_streams_follow_the_gate_scope tells the two
     # 404s apart); another community's camera is as unknown as one that does not exist
-    ("GET", "/api/v1/cameras/{camera}/snapshot.jpg", None,  (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+    ("GET", "/api/v1/cameras/{camera}/snapshot.jpg", None,
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/cameras/{camera_elsewhere}/snapshot.jpg", None,
-                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/cameras/{camera_elsewhere}/live.mjpeg", None,
-                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/cameras/jjhy-gate9-cam/snapshot.jpg", None,
-                                                            (404, 404, 404, 404, 404, 404, 403, 403, 401)),
-    ("GET", "/api/v1/cameras/{camera}/live.mjpeg", None,    (404, 404, 404, 404, 404, 404, 403, 403, 401)),
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("GET", "/api/v1/cameras/{camera}/live.mjpeg", None, (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
 ]  # fmt: skip
 
 
@@ -406,6 +426,22 @@ def invite_guest(session: Session, vault: PiiVault, household_id: int) -> int:
     return visitors.invite_visitor(session, actor=Principal.system(), vault=vault, invite=invite).id
 
 
+def patrol_round(session: Session, community_id: int, camera: str) -> int:
+    """A round begun now on an hourly all-day patrol of one camera; its id."""
+    plan = patrol.create_plan(
+        session,
+        actor=Principal.system(),
+        data=PlanIn(
+            community_id=community_id, name="全天巡查", every_minutes=60,
+            cameras=[PlanCameraIn(device_id=camera, checklist=["画面正常"])],
+        ),
+    )  # fmt: skip
+    now = local(utcnow())
+    slot = now.replace(minute=0, second=0, microsecond=0)
+    begun = patrol.start_round(session, actor=Principal.system(), data=StartIn(plan_id=plan.id, slot=slot))
+    return begun.id
+
+
 def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
     """The tree, one user per role (plus a bystander here and one elsewhere) and their tokens."""
     world = World()
@@ -421,6 +457,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             "police": [here],
             "volunteer": [here],
             "resident": [here, f"household:{ids['h101']}", f"person:{ids['in_grid']}"],
+            "screen": [here],
         }
         for role, role_scopes in scopes.items():
             user = service.create_user(
@@ -510,6 +547,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         ids["template_far"] = templates.add_template(session, actor=system, data=weekly).id
         day_off = HolidayIn(community_id=ids["elsewhere_community"], day=date(2027, 1, 1), name="元旦")
         ids["holiday_far"] = templates.add_holiday(session, actor=system, data=day_off).id
+        ids["round_far"] = patrol_round(session, ids["elsewhere_community"], "yf-gate1-cam")
     world.ids = ids
     return world
 
@@ -589,6 +627,7 @@ CAMERA_SCOPE = {
     "property": {"jjhy-gate1-cam"},
     "police": {"jjhy-gate1-cam", "sh1-gate1-cam"},
     "volunteer": {"jjhy-gate1-cam", "sh1-gate1-cam"},
+    "screen": {"jjhy-gate1-cam", "sh1-gate1-cam"},
 }
 CAMERAS = ("jjhy-gate1-cam", "sh1-gate1-cam", "yf-gate1-cam", "jjhy-gate9-cam")
 
@@ -687,6 +726,16 @@ LIST_SCOPE: list[tuple[str, str, dict[str, set[str]]]] = [
             "resident": HERE_GUESTS,
         },
     ),
+    (
+        "/api/v1/cases",
+        "id",
+        {
+            "admin": {"case_here", "case_outside_grid"},
+            "staff": {"case_here", "case_outside_grid"},
+            "grid": {"case_here"},
+            "screen": {"case_here", "case_outside_grid"},
+        },
+    ),
 ]
 
 
@@ -704,3 +753,5 @@ def test_lists_hold_only_what_is_in_scope(
         body = client.get(path, params={"size": 200}, headers=world.headers(role)).json()
         found = {item[key] for item in body["items"]}
         assert found == {world.ids[name] for name in names}, role
+        if role == "screen":  # the office screen shows cases, never who reported them
+            assert all(item.get("reporter_name") is None for item in body["items"]), body

@@ -18,7 +18,8 @@ def require_system(actor: Principal) -> None:
 
 
 def may_view_gates(actor: Principal) -> bool:
-    """Gates, flow and alarms: office staff, grid workers, volunteers, property companies and police."""
+    """Gates, flow and alarms: office staff, grid workers, volunteers, property companies, police and
+    the office screen."""
     return actor.has_role(*GATE_ROLES)
 
 
@@ -47,7 +48,10 @@ def scope_filter(
 
 
 def require_verifier(actor: Principal) -> None:
-    """Checking a pass at a gate: the gate's devices, the roles that work the gates, the platform."""
+    """Checking a pass at a gate: the gate's devices, the roles that work the gates, the platform;
+    not the office screen, which only watches."""
+    if actor.role is Role.SCREEN:
+        raise Forbidden("大屏账号只能查看，不能验码")
     if actor.role is not Role.DEVICE:
         require_can_view_gates(actor)
 
@@ -158,6 +162,8 @@ def revocation_communities(actor: Principal, *, device_community: int | None = N
         return None
     if actor.role is Role.DEVICE:
         return frozenset({device_community}) if device_community is not None else frozenset()
+    if actor.role is Role.SCREEN:
+        raise Forbidden("大屏账号不读取吊销名单")
     require_can_view_gates(actor)
     return actor.community_ids
 

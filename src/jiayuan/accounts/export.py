@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import xlsxwriter
 
-from jiayuan.accounts.schemas import ACTION_LABELS, AuditOut
+from jiayuan.accounts.schemas import ACTION_LABELS, TARGET_LABELS, AuditOut
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 
@@ -53,7 +53,7 @@ def audit_workbook(rows: Sequence[AuditOut]) -> bytes:
             _role(row.actor_role),
             ACTION_LABELS.get(row.action, row.action),
             row.action,
-            row.target_type,
+            TARGET_LABELS.get(row.target_type, row.target_type),
             row.target_id or "",
             row.target_label or "",
             row.reason or "",

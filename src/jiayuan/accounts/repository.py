@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, LoginThrottle, User, UserScope
-from jiayuan.accounts.schemas import AuditFilter, ScopeKind
+from jiayuan.accounts.schemas import AuditFilter, ScopeKind, actions_named
 from jiayuan.kernel.clock import utcnow
 
 
@@ -80,7 +80,9 @@ def audit_query(criteria: AuditFilter, community_ids: frozenset[int] | None) -> 
     if criteria.actor:
         query = query.where(AuditEntry.actor_name.contains(criteria.actor, autoescape=True))
     if criteria.action:
-        query = query.where(AuditEntry.action.startswith(criteria.action, autoescape=True))
+        by_code = AuditEntry.action.startswith(criteria.action, autoescape=True)
+        named = actions_named(criteria.action)
+        query = query.where(or_(by_code, AuditEntry.action.in_(named)) if named else by_code)
     if criteria.target:
         needle = criteria.target
         query = query.where(

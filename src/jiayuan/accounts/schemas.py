@@ -205,6 +205,9 @@ ACTION_LABELS: dict[str, str] = {
     "resident.export": "导出居民",
     "household.create": "新建住户",
     "pii.reveal": "查看完整个人信息",
+    "pii.search": "按完整号码查找",
+    "device.disable": "停用设备",
+    "device.enable": "启用设备",
     "pass.revoke": "吊销通行码",
     "visitor.invite": "邀请访客",
     "visitor.cancel": "撤销访客通行证",
@@ -291,6 +294,28 @@ class AuditFilter(BaseModel):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=LOCAL_TZ)
         return value
+
+
+# How the console names what an audit row is about.
+TARGET_LABELS: dict[str, str] = {
+    "user": "用户",
+    "resident": "居民",
+    "household": "住户",
+    "community": "社区",
+    "device": "设备",
+    "plate": "车牌",
+    "pass": "通行码",
+    "visitor_pass": "访客通行证",
+    "case": "事件",
+    "case_deadline": "事件时限",
+    "audit_log": "审计日志",
+}
+
+
+def actions_named(text: str) -> list[str]:
+    """The action codes whose Chinese name contains `text` (the console shows names, so people type
+    them: 吊销 finds token.revoke and pass.revoke, 事件 every case action)."""
+    return sorted(code for code, label in ACTION_LABELS.items() if text in label)
 
 
 class AuditSearch(AuditFilter):

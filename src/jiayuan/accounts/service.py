@@ -79,6 +79,7 @@ def create_user(
     if password is not None:
         passwords.check_rules(password, username=username)
     policies.require_scopes_grantable(actor, scopes, community_of)
+    scopes = _with_communities(scopes, community_of)
     if repository.user_by_username(session, username) is not None:
         raise Conflict(f"用户名 {username} 已存在", field="username")
     user = User(
@@ -101,6 +102,18 @@ def create_user(
         detail={"role": role.value, "scopes": [[k.value, i] for k, i in scopes]},
     )
     return UserOut.model_validate(user)
+
+
+def _with_communities(
+    scopes: list[tuple[ScopeKind, int]], community_of: CommunityOf | None
+) -> list[tuple[ScopeKind, int]]:
+    """The scopes plus the community each grid, compound, household or person lies in, when none is
+    named: an account belongs to its community, whose admins then see and manage it (`grid:3` alone
+    from the command line would make an account no community admin could find)."""
+    if community_of is None or any(kind is ScopeKind.COMMUNITY for kind, _ in scopes):
+        return scopes
+    owners = {community_of(kind.value, str(ref)) for kind, ref in scopes}
+    return scopes + [(ScopeKind.COMMUNITY, c) for c in sorted(o for o in owners if o is not None)]
 
 
 def principal_of(user: User | UserOut) -> Principal:

@@ -20,6 +20,8 @@ from jiayuan.kernel.principal import Principal, Role
 _OFFICE = (Role.ADMIN, Role.STAFF)
 _FIELD = (Role.ADMIN, Role.STAFF, Role.GRID)
 _REPORTERS = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT)
+# The office screen shows its communities' cases (never who reported them) and acts on none.
+_READERS = (*_REPORTERS, Role.SCREEN)
 _NOT_FOUND = "事件不存在"
 
 
@@ -27,7 +29,7 @@ def sees(actor: Principal, case: Case) -> bool:
     """Whether the case is inside the actor's reach."""
     if actor.is_system:
         return True
-    if actor.role in _OFFICE:
+    if actor.role in _OFFICE or actor.role is Role.SCREEN:
         return case.community_id in actor.community_ids
     if actor.role is Role.GRID:
         return case.grid_id is not None and case.grid_id in actor.grid_ids
@@ -46,7 +48,13 @@ def require_system(actor: Principal) -> None:
 
 def may_read(actor: Principal) -> bool:
     """Whether the role sees any cases at all (the 事件 area)."""
-    return actor.is_system or actor.role in _REPORTERS
+    return actor.is_system or actor.role in _READERS
+
+
+def reads_whole_community(actor: Principal) -> bool:
+    """Whether the actor sees every case of their communities (the office and its screen), so a stream
+    of their communities' case changes shows them nothing they could not list."""
+    return actor.is_system or actor.role in _OFFICE or actor.role is Role.SCREEN
 
 
 def require_reader(actor: Principal) -> None:
@@ -67,6 +75,17 @@ def require_reporter(actor: Principal) -> None:
     """Who may raise a case (the platform raises gate and camera alarms as the system)."""
     if not (actor.is_system or actor.role in _REPORTERS):
         raise Forbidden("该角色不能上报事件")
+
+
+def require_patrol_reporter(actor: Principal) -> None:
+    """What a video patrol finds is raised by whoever made the round (volunteers patrol too)."""
+    if not (actor.is_system or actor.role in _REPORTERS or actor.role is Role.VOLUNTEER):
+        raise Forbidden("该角色不能上报事件")
+
+
+def reaches_community(actor: Principal, community_id: int) -> bool:
+    """Whether a place in this community lies in the actor's communities."""
+    return actor.is_system or community_id in actor.community_ids
 
 
 def shows_reporter(actor: Principal, case: Case) -> bool:

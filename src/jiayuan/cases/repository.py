@@ -21,7 +21,7 @@ def reach(actor: Principal) -> ColumnElement[bool]:
     """The cases an actor sees, as a condition (the same rule as `policies.sees`)."""
     if actor.is_system:
         return true()
-    if actor.role in (Role.ADMIN, Role.STAFF):
+    if actor.role in (Role.ADMIN, Role.STAFF, Role.SCREEN):
         return Case.community_id.in_(sorted(actor.community_ids))
     parts: list[ColumnElement[bool]] = []
     if actor.role is Role.GRID and actor.grid_ids:
@@ -41,6 +41,12 @@ def cases_where(where: ColumnElement[bool]) -> Select[Case]:
 def count(session: Session, query: Select[Case]) -> int:
     """How many rows a query would return."""
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def counts_by_state(session: Session, where: ColumnElement[bool]) -> dict[str, int]:
+    """How many cases matching the condition are in each state (states with none left out)."""
+    rows = session.execute(select(Case.state, func.count()).where(where).group_by(Case.state)).all()
+    return {state: int(n) for state, n in rows}
 
 
 def alarms_with_cases(session: Session, alarm_ids: Sequence[int]) -> set[int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -64,6 +65,51 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
     note = _dispatch(session, case, now)
     _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
     _record(session, actor, case, "case.report", note=note)
+    return _out(actor, case)
+
+
+def report_from_patrol(
+    session: Session,
+    *,
+    actor: Principal,
+    category: Category,
+    title: str,
+    description: str,
+    device_id: str,
+    evidence: dict[str, Any],
+) -> CaseOut:
+    """Raise a case for what a video patrol saw on a camera (source patrol), at the camera's gate, with
+    the picture the patroller saw as its evidence."""
+    policies.require_patrol_reporter(actor)
+    device = directory.devices_by_ids(session, [device_id]).get(device_id)
+    if (
+        device is None
+        or device.community_id is None
+        or not policies.reaches_community(actor, device.community_id)
+    ):
+        raise Invalid(f"摄像机 {device_id} 不存在", field="device_id")
+    case = Case(
+        category=category.value,
+        source=Source.PATROL.value,
+        title=title,
+        description=description,
+        state=CaseState.REPORTED.value,
+        level=0,
+        community_id=device.community_id,
+        compound_id=device.compound_id,
+        place_label=f"{device.gate_name or ''} {device.name}".strip()[:128],
+        gate_id=device.gate_id,
+        device_id=device.id,
+        evidence=evidence,
+        reporter_user_id=actor.user_id,
+        reporter_name=actor.username[:64],
+        steps=[],
+    )
+    _set_due(session, case, utcnow())
+    session.add(case)
+    session.flush()
+    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=description, reported=True)
+    _record(session, actor, case, "case.report")
     return _out(actor, case)
 
 
@@ -352,13 +398,20 @@ def _record(session: Session, actor: Principal, case: Case, action: str, *, note
 
 
 def list_cases(
-    session: Session, *, actor: Principal, state: CaseState | None = None, params: PageParams
+    session: Session,
+    *,
+    actor: Principal,
+    state: CaseState | None = None,
+    open_only: bool = False,
+    params: PageParams,
 ) -> Page[CaseOut]:
-    """The cases within the actor's reach, newest first, optionally in one state."""
+    """The cases within the actor's reach, newest first, optionally in one state or not yet closed."""
     policies.require_reader(actor)
     where = repository.reach(actor)
     if state is not None:
         where = where & (Case.state == state.value)
+    if open_only:
+        where = where & (Case.state != CaseState.CLOSED.value)
     query = repository.cases_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
     return Page[CaseOut](
@@ -367,6 +420,13 @@ def list_cases(
         page=params.page,
         size=params.size,
     )
+
+
+def count_by_state(session: Session, *, actor: Principal) -> dict[CaseState, int]:
+    """How many cases within the actor's reach stand in each state (every state named, 0 when none)."""
+    policies.require_reader(actor)
+    found = repository.counts_by_state(session, repository.reach(actor))
+    return {state: found.get(state.value, 0) for state in CaseState}
 
 
 def show_case(session: Session, *, actor: Principal, case_id: int) -> CaseOut:

@@ -14,6 +14,7 @@ from jiayuan.cli import (
     gates,
     ingest,
     passes,
+    patrol,
     residents,
     seed,
     serve,
@@ -44,6 +45,7 @@ app.add_typer(seed.app, name="seed")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(cases.app, name="cases")
 app.add_typer(duty.app, name="duty")
+app.add_typer(patrol.app, name="patrol")
 app.command("stats")(stats.stats)
 app.command("demo")(demo.demo)
 

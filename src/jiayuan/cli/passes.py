@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from jiayuan.access.pass_tokens import Signer, signer_for
-from jiayuan.access.schemas import VisitorFilter
+from jiayuan.access.schemas import REASON_LABELS, VisitorFilter
 from jiayuan.access.service import gate_checks, passes
 from jiayuan.access.service import visitors as visitors_service
 from jiayuan.access.states import VisitorState
@@ -50,7 +50,9 @@ def issue(
         import segno
 
         segno.make(issued.token, error="m").save(str(out), scale=6, border=2)
-        err_console.print(f"二维码已写入 {out}（有效至 {issued.expires_at.isoformat()}）")
+        err_console.print(
+            f"二维码已写入 {out}（有效至北京时间 {local(issued.expires_at):%Y-%m-%d %H:%M:%S}）"
+        )
 
 
 @app.command()
@@ -75,7 +77,8 @@ def verify(
     if as_json:
         console.print_json(json.dumps({"decision": decision, "reason": reason}))
     else:
-        label = "[green]放行 ok[/green]" if decision == "ok" else f"[red]拒绝 refused: {reason}[/red]"
+        refused = REASON_LABELS.get(reason, reason)
+        label = "[green]放行 ok[/green]" if decision == "ok" else f"[red]拒绝：{refused}（{reason}）[/red]"
         console.print(label)
     if decision != "ok":
         raise typer.Exit(1)

@@ -57,6 +57,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         "zhiban", "zhiban-demo-2026", "郑干部（夜班值班）", Role.STAFF, communities=(MAIN_COMMUNITY,)
     ),
+    DemoAccount("daping", "daping-demo-2026", "办公室大屏", Role.SCREEN, communities=(MAIN_COMMUNITY,)),
     *(
         DemoAccount(
             f"grid{number:02d}",

@@ -67,6 +67,8 @@ GRIDS: tuple[tuple[str, str, int, int], ...] = (
 )
 
 # Every gate carries the same five devices; the id suffix is part of the device id (`jjhy-gate1-qr`).
+# What the night patrol checks on each gate camera.
+PATROL_CHECKLIST = ("门口无人长时间逗留", "道闸与围墙无异常", "消防通道畅通", "画面清晰")
 GATE_DEVICES: tuple[tuple[str, str, str], ...] = (
     ("qr", "qr_reader", "二维码读头"),
     ("plate", "plate_camera", "车牌识别相机"),

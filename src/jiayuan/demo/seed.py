@@ -23,6 +23,7 @@ from jiayuan.demo.layout import (
     GRIDS,
     MAIN_COMMUNITY,
     MAIN_STREET,
+    PATROL_CHECKLIST,
     SHOP_COMMUNITY,
     SHOP_STREET,
 )
@@ -32,6 +33,8 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
+from jiayuan.patrol import service as patrol
+from jiayuan.patrol.schemas import PlanCameraIn, PlanIn
 from jiayuan.registry.models import (
     Building,
     Community,
@@ -125,6 +128,7 @@ def seed_demo(
     grids = _write_grids(session, main, buildings)
     bar.advance(len(GRIDS))
     _write_gates(session, compounds)
+    _write_patrol(session, main.id)
     bar.advance(len(COMPOUNDS))
 
     bar.stage("园丁街商铺", len(shops))
@@ -325,6 +329,25 @@ def _write_gates(session: Session, compounds: dict[str, Compound]) -> None:
                 )
             )
     session.flush()
+
+
+def _write_patrol(session: Session, community_id: int) -> None:
+    """The night patrol over every gate's 360° camera, every two hours (视频巡查)."""
+    patrol.create_plan(
+        session,
+        actor=Principal.system(),
+        data=PlanIn(
+            community_id=community_id,
+            name="夜间视频巡查",
+            every_minutes=120,
+            window_start="20:00",
+            window_end="06:00",
+            cameras=[
+                PlanCameraIn(device_id=f"{plan.code}-gate1-cam360", checklist=list(PATROL_CHECKLIST))
+                for plan in COMPOUNDS
+            ],
+        ),
+    )
 
 
 def _scopes(

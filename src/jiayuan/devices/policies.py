@@ -7,8 +7,11 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.policies import covers_gate
 from jiayuan.registry.service.directory import DeviceInfo
 
-# The roles that work the gates: they see gates, flow and alarms and watch the cameras.
-GATE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER})
+# The roles that see gates, flow and alarms and watch the cameras: those that work the gates, and the
+# office screen (大屏), which only watches.
+GATE_ROLES = frozenset(
+    {Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE, Role.GRID, Role.VOLUNTEER, Role.SCREEN}
+)
 INSPECT_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.POLICE})
 
 

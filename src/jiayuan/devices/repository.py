@@ -197,6 +197,17 @@ def snapshot_place(
     return None if row is None else (row.community_id, row.compound_id, row.path)
 
 
+def newest_snapshot(session: Session, device_id: str) -> tuple[datetime, str] | None:
+    """`(received_at, path)` of the newest stored snapshot of one device."""
+    row = session.execute(
+        select(DeviceSnapshot.received_at, DeviceSnapshot.path)
+        .where(DeviceSnapshot.device_id == device_id)
+        .order_by(DeviceSnapshot.received_at.desc(), DeviceSnapshot.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.received_at, row.path)
+
+
 def snapshots_before(session: Session, cutoff: datetime) -> list[tuple[int, str]]:
     """`(id, path)` of the snapshots received before the cutoff."""
     rows = session.execute(

@@ -28,6 +28,7 @@ from jiayuan.access.service import passes
 from jiayuan.broker_link import live_feed_signer, make_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
+from jiayuan.cases import intake
 from jiayuan.db.errors import is_outage, short_message, where
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
@@ -367,7 +368,7 @@ class IngestLoop:
             outcome = snapshots.accept_messages(
                 session, actor=system, messages=raws, pipeline=self.pipeline, files=self.snapshot_files
             )
-            handlers.dispatch(session, outcome, public_keys=self.public_keys)
+            intake.dispatch(session, outcome, public_keys=self.public_keys)
         return outcome
 
     def _park(self, step: _Park) -> devices.BatchOutcome:

@@ -16,6 +16,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A moment as given, read as Beijing time when it carries no offset (as staff type times)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
+
+
 def local(moment: datetime) -> datetime:
     """A stored UTC moment in the community's time zone."""
     return moment.astimezone(LOCAL_TZ)

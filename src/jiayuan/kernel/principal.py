@@ -16,6 +16,7 @@ class Role(StrEnum):
     POLICE = "police"
     VOLUNTEER = "volunteer"
     RESIDENT = "resident"
+    SCREEN = "screen"
     DEVICE = "device"
     SYSTEM = "system"
 
@@ -28,6 +29,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.POLICE: "民警",
     Role.VOLUNTEER: "志愿者",
     Role.RESIDENT: "居民",
+    Role.SCREEN: "大屏（只读）",
     Role.DEVICE: "设备",
     Role.SYSTEM: "系统",
 }
@@ -37,8 +39,9 @@ ROLE_LABELS: dict[Role, str] = {
 class Principal:
     """The acting user, device or the system itself, with the scope it may touch.
 
-    Scope ids are registry ids: communities for admin/staff/police/volunteer, grids for grid
-    workers, compounds for property companies, a household for a resident, a device for a device.
+    Scope ids are registry ids: communities for admin/staff/police/volunteer and the office screen,
+    grids for grid workers, compounds for property companies, a household for a resident, a device
+    for a device.
     """
 
     role: Role

@@ -89,10 +89,10 @@ def require_can_change_registry(actor: Principal, what: str = "修改居民信�
 def structure_scope(actor: Principal) -> Scope:
     """The communities, compounds, buildings and units `actor` may list.
 
-    Police and volunteers work in communities too (the shared feed, duty at gates), so they see the
-    tree of their communities, but still no people.
+    Police and volunteers work in communities too (the shared feed, duty at gates), and the office
+    screen draws the community's plan, so they see the tree of their communities, but still no people.
     """
-    if actor.role in (Role.POLICE, Role.VOLUNTEER):
+    if actor.role in (Role.POLICE, Role.VOLUNTEER, Role.SCREEN):
         return Scope(community_ids=actor.community_ids)
     return personal_scope(actor)
 

@@ -381,6 +381,10 @@ class UnitOut(BaseModel):
     name: str
 
 
+# How people name a plate's colour (the stored value is the code the cameras report).
+PLATE_COLOR_LABELS = {"blue": "蓝牌", "yellow": "黄牌", "green": "绿牌", "white": "白牌", "black": "黑牌"}
+
+
 class VehicleOut(BaseModel):
     """A resident vehicle and where it belongs."""
 

@@ -124,7 +124,9 @@ def run(
     signer = signer_for(settings.pass_signing_key.get_secret_value(), settings.pass_key_id)
     traffic = Traffic(gates, signer, seed=seed)
     prefix = settings.mqtt_topic_prefix
-    link = connect(settings.mqtt_url, f"jiayuan-sim-{seed}", prefix)
+    # One client id per installation and seed (the broker keeps its session across a restart); the
+    # topic prefix tells installations sharing a broker apart ("jiayuan-sim-3" for the default one).
+    link = connect(settings.mqtt_url, f"{prefix}-sim-{seed}", prefix)
     client = link.client
     stop = stop or threading.Event()
     stats = SimStats()

@@ -36,9 +36,12 @@ from jiayuan.web.routes import (
     duty_api,
     duty_pages,
     health,
+    patrol_api,
+    patrol_pages,
     registry_api,
     registry_excel,
     registry_pages,
+    screen_pages,
     stats_api,
     vision_pages,
     visitor_pages,
@@ -123,6 +126,9 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(cases_pages.router)
     app.include_router(duty_api.router)
     app.include_router(duty_pages.router)
+    app.include_router(screen_pages.router)
+    app.include_router(patrol_api.router)
+    app.include_router(patrol_pages.router)
     app.include_router(vision_pages.router)
     app.include_router(registry_api.router)
     app.include_router(registry_pages.router)

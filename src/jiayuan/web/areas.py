@@ -14,7 +14,9 @@ from jiayuan.cases.policies import may_read as may_read_cases
 from jiayuan.devices.policies import may_inspect, may_view_cameras
 from jiayuan.duty.policies import may_read as may_read_duty
 from jiayuan.kernel.principal import Principal
+from jiayuan.patrol.policies import may_read as may_read_patrols
 from jiayuan.registry.policies import may_change_registry, may_read_residents
+from jiayuan.web.screen import may_watch_screen
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,22 @@ AREAS = (
         icon="像",
         text="各出入口的实时画面与通行计数。",
         may_open=may_view_cameras,
+    ),
+    Area(
+        href="/console/patrol",
+        title="视频巡查",
+        nav="巡查",
+        icon="巡",
+        text="按计划逐台查看门岗摄像机，逐项核对；发现问题当场生成事件，漏巡一目了然。",
+        may_open=may_read_patrols,
+    ),
+    Area(
+        href="/screen",
+        title="大屏",
+        nav="大屏",
+        icon="屏",
+        text="办公室电视上的社区全貌：平面图、各出入口进出、告警与事件、门岗画面，断线自动恢复。",
+        may_open=may_watch_screen,
     ),
     Area(
         href="/console/devices",

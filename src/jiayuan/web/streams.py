@@ -9,13 +9,17 @@ the token revoked (on whichever process did it), or the account's role or scope 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from fastapi import WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from jiayuan.accounts import service as accounts
+from jiayuan.bus.hub import Filter, hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.principal import Principal
@@ -95,3 +99,74 @@ def origin_allowed(connection: HTTPConnection, public_origin: str) -> bool:
     if sent is None or not host or scheme not in ("http", "https"):
         return False
     return _origin_key(f"{scheme}://{host}") == sent
+
+
+async def open_stream(
+    websocket: WebSocket, *, query_token: str | None, may_open: Callable[[Principal], bool]
+) -> tuple[Credential, Principal] | None:
+    """Check a WebSocket before it is accepted: this site's page (4403), a working credential (4401),
+    a role that may watch this stream (4403). None when it was refused (and closed)."""
+    context: AppContext = websocket.app.state.context
+    if not origin_allowed(websocket, context.settings.public_origin):
+        await refuse(websocket, 4403, "origin not allowed")
+        return None
+    credential = credential_of(websocket, query_token=query_token)
+    principal = await run_in_threadpool(principal_now, context, credential)
+    if principal is None:
+        await refuse(websocket, 4401, "unauthorized")
+        return None
+    if not may_open(principal):
+        await refuse(websocket, 4403, "forbidden")
+        return None
+    return credential, principal
+
+
+async def serve_events(
+    websocket: WebSocket,
+    *,
+    credential: Credential,
+    principal: Principal,
+    events: frozenset[str],
+    may_see: Filter,
+) -> None:
+    """Accept, then send each hub message of these events that `may_see` lets through, as JSON, until
+    the client goes or the sign-in stops standing (closed with 4401 then)."""
+    context: AppContext = websocket.app.state.context
+    await websocket.accept()
+    subscription = hub.subscribe(events, may_see)
+    receiver = asyncio.create_task(_drain(websocket))
+    signed_out = asyncio.create_task(until_signed_out(context, credential, principal))
+    try:
+        while not receiver.done() and not signed_out.done():
+            getter = asyncio.create_task(subscription.queue.get())
+            done, _ = await asyncio.wait({getter, receiver, signed_out}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                await websocket.send_json(getter.result())
+                while not subscription.queue.empty():  # the rest of a batch, without a task each
+                    await websocket.send_json(subscription.queue.get_nowait())
+            else:
+                getter.cancel()
+        if signed_out.done():
+            await websocket.close(code=4401, reason="signed out")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        hub.unsubscribe(subscription)
+        for task in (receiver, signed_out):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await task
+
+
+async def refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """Accept, then close with the code: a handshake refused outright reaches a browser only as a
+    failed connection, with no reason it could act on."""
+    await websocket.accept()
+    await websocket.close(code=code, reason=reason)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()

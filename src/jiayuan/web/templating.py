@@ -12,9 +12,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
-from jiayuan.accounts.schemas import ACTION_LABELS
+from jiayuan.accounts.schemas import ACTION_LABELS, TARGET_LABELS
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
+from jiayuan.registry.schemas import PLATE_COLOR_LABELS
 from jiayuan.web.areas import areas_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -43,6 +44,8 @@ def _environment() -> Environment:
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
     env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
+    env.filters["target_label"] = lambda target: TARGET_LABELS.get(target, target)
+    env.filters["plate_color"] = lambda color: PLATE_COLOR_LABELS.get(color, color)
     env.globals["ROLE_LABELS"] = {role.value: label for role, label in ROLE_LABELS.items()}
     return env
 

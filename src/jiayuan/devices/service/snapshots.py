@@ -20,11 +20,12 @@ from jiayuan.devices import policies, repository
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.jpeg import jpeg_problem
 from jiayuan.devices.protocol import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES, Topics
+from jiayuan.devices.service import cameras
 from jiayuan.devices.service import pipeline as devices
 from jiayuan.devices.service.pipeline import BatchOutcome, Pipeline, RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import NotFound
+from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory
 from jiayuan.registry.service.directory import DeviceInfo
@@ -194,6 +195,40 @@ def snapshot_image(
     if data is None:
         raise missing
     return data
+
+
+def keep_picture(
+    session: Session, *, actor: Principal, files: SnapshotFiles, device_id: str, jpeg: bytes, at: datetime
+) -> str:
+    """Keep a picture the platform took from a camera's live view (a patrol's evidence) beside the
+    device's own snapshots, under the same scope and retention; returns its snapshot id. The file is
+    written after the row is inserted, as for device snapshots."""
+    camera = cameras.camera_for(session, actor=actor, device_id=device_id)
+    problem = jpeg_problem(jpeg)
+    if problem is not None:
+        raise Invalid(f"画面不是有效的 JPEG 图片：{problem}", field="snapshot")
+    snapshot_id = f"p{at:%Y%m%d%H%M%S}-{hashlib.sha256(jpeg).hexdigest()[:12]}"
+    path = files.relative_path(camera.id, snapshot_id, at)
+    row = {
+        "device_id": camera.id, "snapshot_id": snapshot_id, "received_at": at,
+        "community_id": camera.community_id, "compound_id": camera.compound_id, "gate_id": camera.gate_id,
+        "size": len(jpeg), "sha256": hashlib.sha256(jpeg).hexdigest(), "path": path,
+    }  # fmt: skip
+    if repository.insert_snapshots(session, [row]):
+        files.write(path, jpeg)
+    return snapshot_id
+
+
+def newest_image(
+    session: Session, *, actor: Principal, files: SnapshotFiles, device_id: str
+) -> tuple[bytes, datetime] | None:
+    """The newest evidence picture a camera stored, and when it arrived: what a plate camera (which
+    sends no live frames) shows on the camera pages. None when it has none on disk; a camera out of
+    the actor's scope reads as unknown."""
+    camera = cameras.camera_for(session, actor=actor, device_id=device_id)
+    found = repository.newest_snapshot(session, camera.id)
+    data = files.read(found[1]) if found else None
+    return None if found is None or data is None else (data, found[0])
 
 
 def prune(

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from jiayuan.access import policies
 from jiayuan.access.service import reports
-from jiayuan.bus.hub import Filter, Message, hub
+from jiayuan.bus.hub import Filter, Message
 from jiayuan.db.uow import unit_of_work
-from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.context import AppContext
-from jiayuan.web.streams import credential_of, origin_allowed, principal_now, until_signed_out
+from jiayuan.web.streams import open_stream, refuse, serve_events
 
 router = APIRouter(tags=["access"])
 
@@ -80,62 +77,21 @@ async def access_stream(
     `gate_id` or `compound_id` narrows the stream to one gate or one compound's gates. A browser must
     open it from this site (4403 otherwise); it closes with 4401 once the sign-in stops being valid.
     """
-    context: AppContext = websocket.app.state.context
-    if not origin_allowed(websocket, context.settings.public_origin):
-        await _refuse(websocket, 4403, "origin not allowed")
+    opened = await open_stream(websocket, query_token=token, may_open=policies.may_view_gates)
+    if opened is None:
         return
-    credential = credential_of(websocket, query_token=token)
-    principal = await run_in_threadpool(principal_now, context, credential)
-    if principal is None:
-        await _refuse(websocket, 4401, "unauthorized")
-        return
-    try:
-        policies.require_can_view_gates(principal)
-    except JiayuanError:
-        await _refuse(websocket, 4403, "forbidden")
-        return
+    credential, principal = opened
     compound_gates: frozenset[int] = frozenset()
     if compound_id is not None:
+        context: AppContext = websocket.app.state.context
         compound_gates = await run_in_threadpool(_compound_gates, context, principal, compound_id)
         if not compound_gates:
-            await _refuse(websocket, 4404, "compound not found")
+            await refuse(websocket, 4404, "compound not found")
             return
-    await websocket.accept()
-    may_see = stream_filter(principal, gate_id, compound_id, compound_gates)
-    subscription = hub.subscribe(STREAM_EVENTS, may_see)
-    receiver = asyncio.create_task(_drain(websocket))
-    signed_out = asyncio.create_task(until_signed_out(context, credential, principal))
-    try:
-        while not receiver.done() and not signed_out.done():
-            getter = asyncio.create_task(subscription.queue.get())
-            done, _ = await asyncio.wait({getter, receiver, signed_out}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                await websocket.send_json(getter.result())
-                while not subscription.queue.empty():  # the rest of a batch, without a task each
-                    await websocket.send_json(subscription.queue.get_nowait())
-            else:
-                getter.cancel()
-        if signed_out.done():
-            await websocket.close(code=4401, reason="signed out")
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        hub.unsubscribe(subscription)
-        for task in (receiver, signed_out):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await task
-
-
-async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
-    """Accept, then close with the code: a handshake refused outright reaches a browser only as a
-    failed connection, with no reason it could act on."""
-    await websocket.accept()
-    await websocket.close(code=code, reason=reason)
-
-
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a disconnect is noticed."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await websocket.receive_text()
+    await serve_events(
+        websocket,
+        credential=credential,
+        principal=principal,
+        events=STREAM_EVENTS,
+        may_see=stream_filter(principal, gate_id, compound_id, compound_gates),
+    )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from jiayuan.access.pass_tokens import signer_for
-from jiayuan.access.service import gate_events
+from jiayuan.cases import intake
 from jiayuan.devices.protocol import DeviceId, SnapshotId
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,
@@ -24,7 +24,6 @@ from jiayuan.devices.service import inspection, lifecycle, pipeline, snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.from_settings import device_pipeline
 from jiayuan.kernel.ids import RowIdInt
-from jiayuan.kernel.principal import Principal
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import ContextDep, SessionDep
 
@@ -81,13 +80,7 @@ def push_event(
         pipeline=device_pipeline(context.settings),
     )
     signer = signer_for(context.settings.pass_signing_key.get_secret_value(), context.settings.pass_key_id)
-    gate_events.handle_device_events(
-        session,
-        actor=Principal.system(),
-        accepted=outcome.accepted,
-        came_back=outcome.came_back,
-        public_keys=signer.public_keys(),
-    )
+    intake.dispatch(session, outcome, public_keys=signer.public_keys())
     if outcome.accepted:
         return JSONResponse(PushResult(result="accepted").model_dump(), status_code=202)
     if outcome.duplicates:

@@ -15,7 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
+from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.cameras import camera_for, visible_cameras
+from jiayuan.devices.snapshot_files import SnapshotFiles
+from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.vision.relay import LiveRelay
@@ -30,7 +33,8 @@ BOUNDARY = "jiayuanframe"
 NO_FRAME_TIMEOUT = 30.0
 
 
-def _relay(request: Request, context: ContextDep) -> LiveRelay | None:
+def live_relay(request: Request, context: ContextDep) -> LiveRelay | None:
+    """The app's relay of live camera frames (started on first use; None without a broker)."""
     relay: LiveRelay | None = getattr(request.app.state, "live_relay", None)
     if relay is None and context.settings.mqtt_url:
         relay = LiveRelay(context.settings.mqtt_url, prefix=context.settings.mqtt_topic_prefix)
@@ -65,15 +69,22 @@ def camera_page(
 def snapshot(
     device_id: str, request: Request, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
 ) -> Response:
-    """The camera's newest annotated frame as JPEG."""
+    """The camera's newest annotated frame as JPEG; without one (a plate camera sends no live frames,
+    or the analysis is not running) its newest stored evidence picture, dated in `X-Picture-Taken-At`."""
     camera_for(session, actor=principal, device_id=device_id)
-    relay = _relay(request, context)
+    relay = live_relay(request, context)
+    frame = relay.latest(device_id) if relay is not None else None
+    if frame is not None:
+        return Response(frame.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    files = SnapshotFiles(context.settings.var_dir)
+    stored = snapshots.newest_image(session, actor=principal, files=files, device_id=device_id)
+    if stored is not None:
+        taken = local(stored[1]).strftime("%Y-%m-%d %H:%M:%S")
+        headers = {"Cache-Control": "no-store", "X-Picture-Taken-At": taken}
+        return Response(stored[0], media_type="image/jpeg", headers=headers)
     if relay is None:
         raise _unavailable()
-    frame = relay.latest(device_id)
-    if frame is None:
-        raise NotFound("该摄像机暂无实时画面（分析程序未运行或未连上 MQTT）", field="device_id")
-    return Response(frame.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    raise NotFound("该摄像机暂无实时画面，也还没有抓拍图片（分析程序未运行或未连上 MQTT）", field="device_id")
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ def live(
     It ends after `JIAYUAN_MJPEG_MAX_S` seconds, or sooner once the viewer's sign-in stops being valid.
     """
     camera_for(session, actor=principal, device_id=device_id)
-    relay = _relay(request, context)
+    relay = live_relay(request, context)
     if relay is None:
         raise _unavailable()
     viewer = _Viewer(context, credential_of(request), principal)
