@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.kernel.clock import local, utcnow
+from jiayuan.kernel.principal import Role
 from tests.accounts.helpers import csrf_token, login
 from tests.duty.helpers import Crew, build_crew
-from tests.factories import token_for
+from tests.factories import make_user, token_for
 
 
 @pytest.fixture
@@ -324,3 +325,33 @@ def test_holidays_and_applying_from_the_console(
     )
     assert client.delete(f"/api/v1/duty/holidays/{again.json()['id']}", headers=staff).status_code == 204
     assert client.delete(f"/api/v1/duty/holidays/{again.json()['id']}", headers=staff).status_code == 404
+
+
+def test_the_big_screen_shows_who_is_on_duty_and_changes_nothing(
+    client: TestClient, sessions: sessionmaker[Session], crew: Crew
+) -> None:
+    staff = bearer(sessions, crew, "staff")
+    cadre = shift_json(crew, "cadre", (-1, 3), duty_role="cadre", place_kind="community", place_id=None)
+    assert client.post("/api/v1/duty/shifts", json=cadre, headers=staff).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/duty/shifts", json=shift_json(crew, "worker", (-1, 3)), headers=staff
+        ).status_code
+        == 201
+    )
+    screen_id = make_user(sessions, "daping", Role.SCREEN, scopes=[f"community:{crew.community_id}"])
+    screen = {"Authorization": f"Bearer {token_for(sessions, screen_id)}"}
+    state = client.get("/api/v1/screen/state", headers=screen)
+    assert state.status_code == 200, state.text
+    assert state.json()["duty"] == [
+        {"place": "全社区", "people": ["chenjun（值班干部）"]},
+        {"place": "第一网格", "people": ["wangwei（网格员）"]},
+    ]
+    now = client.get("/api/v1/duty/now", params={"community_id": crew.community_id}, headers=screen)
+    assert now.status_code == 200 and len(now.json()["places"]) == 4  # the community, two grids, the gate
+    refused = client.post(
+        "/api/v1/duty/shifts",
+        json=shift_json(crew, "worker2", (5, 6), place_id=crew.grid2_id),
+        headers=screen,
+    )
+    assert refused.status_code == 404 and refused.json()["field"] == "community_id"

@@ -1,9 +1,9 @@
 """Who may see and change which roster.
 
 A community's admins and staff see and edit its rosters; a grid worker sees the shifts at their grids
-and the community-wide posts (whom to call); anyone sees and signs their own shifts; residents, police
-and devices see no roster. A community, shift, template or holiday out of reach answers exactly like a missing
-one, so ids cannot be probed.
+and the community-wide posts (whom to call); anyone sees and signs their own shifts; the office's big
+screen sees who is on duty in its communities; residents, police and devices see no roster. A community,
+shift, template or holiday out of reach answers exactly like a missing one, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from jiayuan.kernel.principal import Principal, Role
 _OFFICE = (Role.ADMIN, Role.STAFF)
 # The roles that may stand a shift (and so see their own).
 ON_DUTY_ROLES = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.VOLUNTEER)
+# The office's big screen shows who is on duty across its communities, and changes nothing.
+_WATCHERS = (Role.SCREEN,)
 NO_COMMUNITY = "社区不存在"
 NO_SHIFT = "值班班次不存在"
 NO_TEMPLATE = "值班模板不存在"
@@ -29,7 +31,7 @@ def require_system(actor: Principal) -> None:
 
 def may_read(actor: Principal) -> bool:
     """Whether the role sees any roster at all (the 值班 area)."""
-    return actor.is_system or actor.role in ON_DUTY_ROLES
+    return actor.is_system or actor.role in ON_DUTY_ROLES or actor.role in _WATCHERS
 
 
 def require_reader(actor: Principal) -> None:
@@ -62,6 +64,8 @@ def sees_post(
     """Whether the actor sees who is on duty at this post (`home`: the communities the actor works in)."""
     if edits(actor, community_id) or (actor.user_id is not None and actor.user_id == user_id):
         return True
+    if actor.role in _WATCHERS:
+        return community_id in actor.community_ids
     if actor.role is Role.GRID and community_id in home:
         if place_kind is PlaceKind.COMMUNITY:
             return True
