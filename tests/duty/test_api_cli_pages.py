@@ -355,3 +355,7 @@ def test_the_big_screen_shows_who_is_on_duty_and_changes_nothing(
         headers=screen,
     )
     assert refused.status_code == 404 and refused.json()["field"] == "community_id"
+    assert login(client, "daping").status_code == 303
+    page = client.get("/console/duty")
+    assert page.status_code == 200 and "chenjun（值班干部" in page.text
+    assert 'id="duty-add-shift"' not in page.text  # read-only

@@ -161,7 +161,14 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/patrol",
         },
         Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/duty", "/console/patrol"},
-        Role.SCREEN: {"/console/cases", "/console/flow", "/console/cameras", "/console/patrol", "/screen"},
+        Role.SCREEN: {
+            "/console/cases",
+            "/console/flow",
+            "/console/cameras",
+            "/console/patrol",
+            "/console/duty",
+            "/screen",
+        },
         Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():
