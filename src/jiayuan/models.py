@@ -5,6 +5,7 @@ from jiayuan.accounts import models as accounts_models
 from jiayuan.cases import models as cases_models
 from jiayuan.devices import models as devices_models
 from jiayuan.duty import models as duty_models
+from jiayuan.notify import models as notify_models
 from jiayuan.patrol import models as patrol_models
 from jiayuan.registry import models as registry_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "cases_models",
     "devices_models",
     "duty_models",
+    "notify_models",
     "patrol_models",
     "registry_models",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -9,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults: usable by `make demo`, refused when env=production.
@@ -19,6 +20,16 @@ DEV_PASS_KEY = "dev-pass-signing-seed-change-me"  # noqa: S105
 
 # Shipped inside the package (Apache-2.0, see vision/models/README.md): an installation finds it offline.
 PACKAGED_MODEL = Path(__file__).resolve().parent / "vision" / "models" / "yolox_nano.onnx"
+
+
+class CommunityRobots(BaseModel):
+    """One community's own group robots (an entry of JIAYUAN_NOTIFY_COMMUNITY_ROBOTS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wecom: str | None = None
+    dingtalk: str | None = None
+    dingtalk_secret: str | None = None
 
 
 class Settings(BaseSettings):
@@ -99,10 +110,32 @@ class Settings(BaseSettings):
     # Vision: the pretrained COCO detector; None means the no-weights fallback.
     vision_model_path: Path | None = PACKAGED_MODEL
 
+    # Outbound messages (docs/cases.md): group robots that case notices go to, an HTTP SMS provider for
+    # the dispatched person; with none configured, messages are shown on the console page 消息.
+    # Webhook URLs carry the robot's access token, so they are secrets like the keys.
+    notify_wecom_webhook: SecretStr | None = None
+    notify_dingtalk_webhook: SecretStr | None = None
+    notify_dingtalk_secret: SecretStr | None = None
+    # Communities with robots of their own, instead of the two above: a JSON object such as
+    # {"12": {"wecom": "https://…", "dingtalk": "https://…", "dingtalk_secret": "SEC…"}}.
+    notify_community_robots: SecretStr | None = None
+    notify_sms_url: SecretStr | None = None
+    # "Header-Name: value", e.g. "Authorization: Bearer …".
+    notify_sms_auth: SecretStr | None = None
+    # A JSON body whose strings may hold {phone} and {text}; both must appear somewhere.
+    notify_sms_body: str = '{"phone": "{phone}", "text": "{text}"}'
+    notify_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
+    notify_backoff_cap_s: float = Field(default=600.0, gt=0, le=86400)
+    # Sent and failed messages are deleted after this many days (pending ones never).
+    notify_retention_days: int = Field(default=90, ge=1, le=3650)
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'jiayuan.db'}"
+        self._check_notify()
         if self.env == "production":
             defaults = {
                 "JIAYUAN_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
@@ -120,6 +153,81 @@ class Settings(BaseSettings):
                         f"python -c 'import secrets; print(secrets.token_urlsafe(32))')"
                     )
         return self
+
+    def _check_notify(self) -> None:
+        """Refuse a provider configuration that could never deliver; names the variable, never its value."""
+        for variable, value in (
+            ("JIAYUAN_NOTIFY_WECOM_WEBHOOK", self.notify_wecom_webhook),
+            ("JIAYUAN_NOTIFY_DINGTALK_WEBHOOK", self.notify_dingtalk_webhook),
+            ("JIAYUAN_NOTIFY_SMS_URL", self.notify_sms_url),
+        ):
+            if value is not None and not re.fullmatch(r"https?://[^\s/]+\S*", value.get_secret_value()):
+                raise ValueError(f"{variable} must be an http:// or https:// URL")
+        if self.notify_dingtalk_secret is not None and self.notify_dingtalk_webhook is None:
+            raise ValueError(
+                "JIAYUAN_NOTIFY_DINGTALK_SECRET is set but JIAYUAN_NOTIFY_DINGTALK_WEBHOOK is not"
+            )
+        if self.notify_dingtalk_webhook is not None and not self.notify_dingtalk_secret:
+            raise ValueError("JIAYUAN_NOTIFY_DINGTALK_WEBHOOK needs JIAYUAN_NOTIFY_DINGTALK_SECRET (加签)")
+        self.community_robots()
+        if self.notify_sms_auth is not None and ":" not in self.notify_sms_auth.get_secret_value():
+            raise ValueError('JIAYUAN_NOTIFY_SMS_AUTH must read "Header-Name: value"')
+        if self.notify_sms_url is not None:
+            self.sms_body_template()
+        if self.notify_backoff_cap_s < self.notify_backoff_base_s:
+            raise ValueError(
+                "JIAYUAN_NOTIFY_BACKOFF_CAP_S must not be less than JIAYUAN_NOTIFY_BACKOFF_BASE_S"
+            )
+
+    def community_robots(self) -> dict[int, CommunityRobots]:
+        """JIAYUAN_NOTIFY_COMMUNITY_ROBOTS parsed and checked: community id → its robots."""
+        variable = "JIAYUAN_NOTIFY_COMMUNITY_ROBOTS"
+        if self.notify_community_robots is None:
+            return {}
+        try:
+            raw = json.loads(self.notify_community_robots.get_secret_value())
+        except ValueError:
+            raise ValueError(f"{variable} is not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise ValueError(
+                f'{variable} must be a JSON object of community ids, e.g. {{"12": {{"wecom": "https://…"}}}}'
+            )
+        robots: dict[int, CommunityRobots] = {}
+        for key, value in raw.items():
+            if not (isinstance(key, str) and key.isdigit() and 0 < int(key) < 2**31):
+                raise ValueError(f"{variable}: every key must be a community id (a positive whole number)")
+            try:
+                entry = CommunityRobots.model_validate(value)
+            except ValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) or "the entry" for e in exc.errors())
+                raise ValueError(
+                    f"{variable}: community {key}: {fields}: the keys are wecom, dingtalk and "
+                    "dingtalk_secret, each a string"
+                ) from None
+            for name, url in (("wecom", entry.wecom), ("dingtalk", entry.dingtalk)):
+                if url is not None and not re.fullmatch(r"https?://[^\s/]+\S*", url):
+                    raise ValueError(
+                        f"{variable}: community {key}: {name} must be an http:// or https:// URL"
+                    )
+            if (entry.dingtalk is None) != (entry.dingtalk_secret is None):
+                raise ValueError(f"{variable}: community {key}: dingtalk and dingtalk_secret go together")
+            if entry.wecom is None and entry.dingtalk is None:
+                raise ValueError(f"{variable}: community {key} names no robot")
+            robots[int(key)] = entry
+        return robots
+
+    def sms_body_template(self) -> dict[str, object]:
+        """JIAYUAN_NOTIFY_SMS_BODY parsed: a JSON object whose strings hold {phone} and {text}."""
+        try:
+            template = json.loads(self.notify_sms_body)
+        except ValueError:
+            raise ValueError("JIAYUAN_NOTIFY_SMS_BODY is not valid JSON") from None
+        if not isinstance(template, dict):
+            raise ValueError("JIAYUAN_NOTIFY_SMS_BODY must be a JSON object")
+        for placeholder in ("{phone}", "{text}"):
+            if placeholder not in self.notify_sms_body:
+                raise ValueError(f"JIAYUAN_NOTIFY_SMS_BODY must contain {placeholder}")
+        return template
 
     @property
     def is_sqlite(self) -> bool:

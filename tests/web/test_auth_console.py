@@ -127,6 +127,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
     expected = {
         Role.ADMIN: {
             "/console/cases",
+            "/console/messages",
             "/console/residents",
             "/console/residents/import",
             "/console/flow",
@@ -142,6 +143,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         Role.STAFF: {
             "/console/cases",
             "/console/duty",
+            "/console/messages",
             "/console/residents",
             "/console/residents/import",
             "/console/flow",

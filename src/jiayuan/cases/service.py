@@ -36,6 +36,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.notify import service as notify
+from jiayuan.notify.schemas import CaseNotice
 from jiayuan.registry.service import directory
 
 # How long after 结案 the reporter may still reopen a case (closed is not fixed).
@@ -374,6 +376,8 @@ def _step(
 
 
 def _record(session: Session, actor: Principal, case: Case, action: str, *, note: str = "") -> None:
+    """The audit row, the bus event after commit, and the outbox messages people are told by, all with
+    the change itself."""
     record_audit(
         session,
         actor=actor,
@@ -392,6 +396,30 @@ def _record(session: Session, actor: Principal, case: Case, action: str, *, note
             case_id=case.id,
             state=case.state,
             action=None if action == "case.report" else action.removeprefix("case."),
+            level=case.level,
+        ),
+    )
+    _announce(session, actor, case, action.removeprefix("case."))
+
+
+def _announce(session: Session, actor: Principal, case: Case, action: str) -> None:
+    """Tell the group robots in the case's own transaction, so a message goes out if and only if the
+    change is kept. Accounts hold no phone numbers yet: the notice carries none, and no SMS goes to the
+    dispatched person."""
+    if action not in notify.ANNOUNCED:
+        return
+    category, state = Category(case.category), CaseState(case.state)
+    notify.case_changed(
+        session,
+        actor=actor,
+        notice=CaseNotice(
+            case_id=case.id,
+            community_id=case.community_id,
+            action=action,
+            category_label=category.label,
+            title=case.title,
+            place=case.place_label,
+            state_label=state.label,
             level=case.level,
         ),
     )

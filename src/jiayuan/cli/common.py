@@ -46,8 +46,16 @@ def operator(session: Session, username: str | None) -> Principal:
 
 
 def settings() -> Settings:
-    """The configured settings."""
-    return get_settings()
+    """The configured settings; settings that cannot work end the command with what is wrong (the
+    variable, never its value)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for detail in exc.errors():
+            field = ".".join(str(part) for part in detail["loc"])
+            where = f"JIAYUAN_{field.upper()}: " if field else ""
+            err_console.print(f"[red]设置有误 {where}{detail['msg'].removeprefix('Value error, ')}[/red]")
+        raise typer.Exit(2) from exc
 
 
 def vault() -> PiiVault:

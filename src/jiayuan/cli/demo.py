@@ -11,6 +11,7 @@ import typer
 
 from jiayuan.cli import seed
 from jiayuan.cli.common import console, settings
+from jiayuan.cli.notify import start_senders
 from jiayuan.cli.serve import run_platform, start_ingest
 from jiayuan.settings import Settings
 
@@ -55,6 +56,7 @@ def demo(
     stops.insert(0, ingest.stop)
     stops.insert(0, start_simulator(config))
     stops.insert(0, start_cameras(config))
+    stops.insert(0, start_senders(config))
 
     host, port = host or config.host, port or config.port
     seed.print_accounts()

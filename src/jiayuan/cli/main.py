@@ -13,6 +13,7 @@ from jiayuan.cli import (
     duty,
     gates,
     ingest,
+    notify,
     passes,
     patrol,
     residents,
@@ -45,6 +46,7 @@ app.add_typer(seed.app, name="seed")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(cases.app, name="cases")
 app.add_typer(duty.app, name="duty")
+app.add_typer(notify.app, name="notify")
 app.add_typer(patrol.app, name="patrol")
 app.command("stats")(stats.stats)
 app.command("demo")(demo.demo)

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 
 from jiayuan.cli.common import console, settings
+from jiayuan.cli.notify import start_senders
 from jiayuan.db import migrate
 from jiayuan.kernel.heap import settle
 from jiayuan.settings import Settings
@@ -99,7 +100,8 @@ def serve(
     port: int = typer.Option(None, help="Port (default JIAYUAN_PORT)."),
     migrate_first: bool = typer.Option(True, "--migrate/--no-migrate", help="Run migrations first."),
 ) -> None:
-    """Run the web app, the API and (when JIAYUAN_MQTT_URL is set) the device ingest."""
+    """Run the web app, the API, the outbox senders and (when
+    JIAYUAN_MQTT_URL is set) the device ingest."""
     config = settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if migrate_first:
@@ -107,6 +109,7 @@ def serve(
     host, port = host or config.host, port or config.port
     ingest = start_ingest(config) if config.mqtt_url else None
     stops = [ingest.stop] if ingest is not None else []
+    stops.insert(0, start_senders(config))
 
     def listening() -> None:
         console.print(f"平安家园 · 智慧社区 running at http://{host}:{port}/console")

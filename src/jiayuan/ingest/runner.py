@@ -38,7 +38,7 @@ from jiayuan.devices.service import pipeline as devices
 from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.pipeline import RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.from_settings import device_pipeline, snapshot_retention
+from jiayuan.from_settings import configure_notify, device_pipeline, snapshot_retention
 from jiayuan.ingest import handlers, receipts
 from jiayuan.ingest.outage import OutageLog
 from jiayuan.kernel.clock import utcnow
@@ -121,6 +121,7 @@ class IngestLoop:
             raise ValueError("JIAYUAN_MQTT_URL is not set")
         self.settings = settings
         self.pipeline = device_pipeline(settings)
+        configure_notify(settings)  # alarms open cases, and cases announce themselves
         self.public_keys = signer_for(
             settings.pass_signing_key.get_secret_value(), settings.pass_key_id
         ).public_keys()

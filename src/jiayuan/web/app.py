@@ -14,6 +14,7 @@ from jiayuan.broker.sync import BrokerSync
 from jiayuan.broker_link import live_feed_signer
 from jiayuan.bus.hub import hub
 from jiayuan.devices.service.credentials import sealer_for
+from jiayuan.from_settings import configure_notify
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.body_limit import BodyLimit
 from jiayuan.web.context import AppContext
@@ -36,6 +37,7 @@ from jiayuan.web.routes import (
     duty_api,
     duty_pages,
     health,
+    notify_pages,
     patrol_api,
     patrol_pages,
     registry_api,
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     settings = settings or get_settings()
     context = AppContext.from_settings(settings)
     passwords.configure(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    configure_notify(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(cases_pages.router)
     app.include_router(duty_api.router)
     app.include_router(duty_pages.router)
+    app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)

@@ -14,6 +14,7 @@ from jiayuan.cases.policies import may_read as may_read_cases
 from jiayuan.devices.policies import may_inspect, may_view_cameras
 from jiayuan.duty.policies import may_read as may_read_duty
 from jiayuan.kernel.principal import Principal
+from jiayuan.notify.policies import may_read as may_read_messages
 from jiayuan.patrol.policies import may_read as may_read_patrols
 from jiayuan.registry.policies import may_change_registry, may_read_residents
 from jiayuan.web.screen import may_watch_screen
@@ -63,6 +64,14 @@ AREAS = (
         icon="值",
         text="网格员、网格长、值班干部、书记与门岗的排班：周模板、调班、节假日、签到，当前谁在岗。",
         may_open=may_read_duty,
+    ),
+    Area(
+        href="/console/messages",
+        title="消息",
+        nav="消息",
+        icon="信",
+        text="发往企业微信、钉钉群和短信的事件通知：是否送达、重试几次、为何失败；未配置渠道时在此查看。",
+        may_open=may_read_messages,
     ),
     Area(
         href="/console/flow",

@@ -1,0 +1,235 @@
+"""Use cases of the notify domain: put messages in the outbox (in the caller's transaction), claim and
+settle them for a sender, list them for the console.
+
+The routing (which group robots are configured, the console's address) is set once per process by the
+entry point from the settings; without it every notice goes to the console.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from jiayuan.bus.bus import publish_on_commit
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.principal import Principal
+from jiayuan.notify import policies, repository
+from jiayuan.notify.events import MessageSettled
+from jiayuan.notify.models import OutboxMessage
+from jiayuan.notify.schemas import CaseNotice, Delivery, MessageOut, Routing, community_robot
+from jiayuan.notify.states import ChannelName, MessageState, RetryPolicy
+
+_routing = Routing()
+
+# Which case changes are announced, and the words for them.
+ANNOUNCED = {"report": "新事件", "dispatch": "事件派遣", "escalate": "事件升级", "close": "事件结案"}
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+
+def configure(routing: Routing) -> None:
+    """Set this process's routing (entry points call it once, from the settings)."""
+    global _routing  # one routing per process, like the settings it comes from
+    _routing = routing
+
+
+def redact(text: str) -> str:
+    """A text with mobile numbers and ID numbers masked: a message leaves the platform for group chats
+    and phones, where neither belongs."""
+    text = _ID_NUMBER.sub(lambda m: f"{m[1]}********{m[2][-1]}", text)
+    return _MOBILE.sub(lambda m: f"{m[1]}****{m[2]}", text)
+
+
+def enqueue(
+    session: Session,
+    *,
+    actor: Principal,
+    channel: ChannelName,
+    title: str,
+    text: str,
+    community_id: int | None,
+    target: str = "",
+    link: str = "",
+    subject_type: str = "",
+    subject_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Put one message in the outbox in the caller's transaction; the console channel needs no sender
+    and is stored as sent. The id of the row."""
+    del actor  # the change that causes the message is the caller's, audited there
+    now = now or utcnow()
+    console = channel is ChannelName.CONSOLE
+    row = OutboxMessage(
+        channel=channel.value,
+        target=target,
+        title=redact(title)[:128],
+        text=redact(text)[:2000],
+        link=link[:300],
+        subject_type=subject_type,
+        subject_id=subject_id,
+        community_id=community_id,
+        state=(MessageState.SENT if console else MessageState.PENDING).value,
+        attempts=1 if console else 0,
+        due_at=now,
+        last_error="",
+        created_at=now,
+        sent_at=now if console else None,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> list[int]:
+    """Announce a case being opened, dispatched, escalated or closed to the community's group robots,
+    and a dispatch to the dispatched person by SMS when SMS is configured and their account has a phone.
+    Other actions are not announced. The ids of the messages written."""
+    heading = ANNOUNCED.get(notice.action)
+    if heading is None:
+        return []
+    title = f"【{heading}】{notice.category_label} #{notice.case_id}"
+    level = f"（已升级 {notice.level} 级）" if notice.level else ""
+    lines = [
+        f"事件：{notice.title}",
+        f"类别：{notice.category_label}",
+        f"位置：{notice.place or '未填写'}",
+        f"状态：{notice.state_label}{level}",
+    ]
+    text = "\n".join(lines)
+    own = _routing.communities.get(notice.community_id)
+    if own:
+        recipients = [(channel, community_robot(notice.community_id)) for channel in own]
+    else:
+        recipients = [(channel, "") for channel in _routing.group]
+    if notice.action == "dispatch" and _routing.sms and notice.assignee_phone:
+        recipients.append((ChannelName.SMS, notice.assignee_phone))
+    return [
+        enqueue(
+            session,
+            actor=actor,
+            channel=channel,
+            title=title,
+            text=text,
+            target=target,
+            link=f"{_routing.console_url}/console/cases/{notice.case_id}",
+            community_id=notice.community_id,
+            subject_type="case",
+            subject_id=notice.case_id,
+        )
+        for channel, target in recipients
+    ]
+
+
+def claim(
+    session: Session, *, actor: Principal, channel: ChannelName, now: datetime, lease: timedelta, limit: int
+) -> list[Delivery]:
+    """Take up to `limit` due messages of one channel for sending: each counts an attempt and is held
+    until `now + lease` (after that, should the sender die, another may take it)."""
+    policies.require_system(actor)
+    rows = repository.claim_due(session, channel.value, now, limit)
+    for row in rows:
+        row.state = MessageState.SENDING.value
+        row.attempts += 1
+        row.due_at = now + lease
+    session.flush()
+    return [
+        Delivery(
+            id=r.id,
+            channel=ChannelName(r.channel),
+            target=r.target,
+            title=r.title,
+            text=r.text,
+            link=r.link,
+            attempts=r.attempts,
+        )
+        for r in rows
+    ]
+
+
+def settle(
+    session: Session,
+    *,
+    actor: Principal,
+    delivery: Delivery,
+    error: str | None,
+    now: datetime,
+    policy: RetryPolicy,
+) -> MessageState | None:
+    """Record how an attempt went: sent; pending again after the backoff; or failed after the last
+    allowed attempt. None when the row is no longer this attempt's (its lease ran out and another sender
+    took it)."""
+    policies.require_system(actor)
+    row = repository.message_for_update(session, delivery.id)
+    if row is None or row.state != MessageState.SENDING.value or row.attempts != delivery.attempts:
+        return None
+    if error is None:
+        row.state, row.sent_at, row.last_error = MessageState.SENT.value, now, ""
+    elif policy.gives_up(row.attempts):
+        row.state, row.last_error = MessageState.FAILED.value, error[:300]
+    else:
+        row.state, row.last_error = MessageState.PENDING.value, error[:300]
+        row.due_at = now + policy.delay(row.attempts)
+    if row.state != MessageState.PENDING.value:
+        publish_on_commit(
+            session,
+            MessageSettled(
+                community_id=row.community_id, message_id=row.id, channel=row.channel, state=row.state
+            ),
+        )
+    return MessageState(row.state)
+
+
+def prune(session: Session, *, actor: Principal, before: datetime) -> int:
+    """Delete the messages sent or failed before `before` (pending ones are kept however old); how many."""
+    policies.require_system(actor)
+    return repository.delete_settled_before(session, before)
+
+
+def list_messages(
+    session: Session,
+    *,
+    actor: Principal,
+    params: PageParams,
+    channel: ChannelName | None = None,
+    state: MessageState | None = None,
+) -> Page[MessageOut]:
+    """The messages of the actor's communities, newest first, optionally of one channel or state."""
+    where = repository.in_communities(policies.reach(actor))
+    if channel is not None:
+        where = where & (OutboxMessage.channel == channel.value)
+    if state is not None:
+        where = where & (OutboxMessage.state == state.value)
+    query = repository.messages_where(where)
+    rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    return Page[MessageOut](
+        items=[_out(r) for r in rows],
+        total=repository.count(session, query),
+        page=params.page,
+        size=params.size,
+    )
+
+
+def _out(row: OutboxMessage) -> MessageOut:
+    channel, state = ChannelName(row.channel), MessageState(row.state)
+    return MessageOut(
+        id=row.id,
+        channel=channel,
+        channel_label=channel.label,
+        target=redact(row.target),
+        title=row.title,
+        text=row.text,
+        link=row.link,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        community_id=row.community_id,
+        state=state,
+        state_label=state.label,
+        attempts=row.attempts,
+        due_at=row.due_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
