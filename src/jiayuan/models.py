@@ -4,6 +4,7 @@ from jiayuan.access import models as access_models
 from jiayuan.accounts import models as accounts_models
 from jiayuan.cases import models as cases_models
 from jiayuan.devices import models as devices_models
+from jiayuan.duty import models as duty_models
 from jiayuan.notify import models as notify_models
 from jiayuan.patrol import models as patrol_models
 from jiayuan.registry import models as registry_models
@@ -13,6 +14,7 @@ __all__ = [
     "accounts_models",
     "cases_models",
     "devices_models",
+    "duty_models",
     "notify_models",
     "patrol_models",
     "registry_models",

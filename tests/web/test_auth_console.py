@@ -136,11 +136,13 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/devices",
             "/console/users",
             "/console/audit",
+            "/console/duty",
             "/console/patrol",
             "/screen",
         },
         Role.STAFF: {
             "/console/cases",
+            "/console/duty",
             "/console/messages",
             "/console/residents",
             "/console/residents/import",
@@ -153,14 +155,22 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         },
         Role.GRID: {
             "/console/cases",
+            "/console/duty",
             "/console/residents",
             "/console/flow",
             "/console/visitors",
             "/console/cameras",
             "/console/patrol",
         },
-        Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/patrol"},
-        Role.SCREEN: {"/console/cases", "/console/flow", "/console/cameras", "/console/patrol", "/screen"},
+        Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/duty", "/console/patrol"},
+        Role.SCREEN: {
+            "/console/cases",
+            "/console/flow",
+            "/console/cameras",
+            "/console/patrol",
+            "/console/duty",
+            "/screen",
+        },
         Role.RESIDENT: {"/console/cases", "/console/residents", "/console/visitors"},
     }
     for role, areas in expected.items():

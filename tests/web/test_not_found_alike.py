@@ -45,6 +45,9 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "resident_id": [("elsewhere", EVERYONE), ("outside_grid", NARROW)],
     "household_id": [("h_far", EVERYONE), ("h201", NARROW), ("h102", frozenset({"resident"}))],
     "case_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
+    "shift_id": [("shift_far", EVERYONE), ("shift_here", NARROW)],
+    "template_id": [("template_far", EVERYONE)],
+    "holiday_id": [("holiday_far", EVERYONE)],
     "round_id": [("round_far", EVERYONE)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
@@ -61,6 +64,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/console/residents/{resident_id}/reveal": {"field": "id_number", "reason": "核对低保申请材料"},
     "/api/v1/cases/{case_id}/actions": {"action": "accept"},
     "/console/cases/{case_id}/actions": {"action": "accept"},
+    "/api/v1/duty/shifts/{shift_id}": {"note": "核对"},
     "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
     "/console/patrol/rounds/{round_id}/checks": {
         "device_id": "yf-gate1-cam",

@@ -34,6 +34,8 @@ from jiayuan.cases.schemas import CaseIn, Category
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.service import cameras
+from jiayuan.duty.schemas import DutyRole, HolidayIn, PlaceKind, ShiftIn, TemplateIn
+from jiayuan.duty.service import shifts, templates
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.ids import new_event_id
@@ -519,6 +521,32 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         for key, household in (("case_here", "h101"), ("case_outside_grid", "h201"), ("case_far", "h_far")):
             report = CaseIn(category=Category.REPAIR, title="楼道灯不亮", household_id=ids[household])
             ids[key] = cases.report_case(session, actor=system, data=report).id
+        starts = utcnow().replace(microsecond=0)
+        for key, user, community in (
+            ("shift_here", bystander, "community"),
+            ("shift_far", stranger, "elsewhere_community"),
+        ):
+            post = ShiftIn(
+                community_id=ids[community],
+                user_id=user.id,
+                duty_role=DutyRole.CADRE,
+                place_kind=PlaceKind.COMMUNITY,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+            )
+            ids[key] = shifts.add_shift(session, actor=system, data=post).id
+        weekly = TemplateIn(
+            community_id=ids["elsewhere_community"],
+            user_id=stranger.id,
+            duty_role=DutyRole.CADRE,
+            place_kind=PlaceKind.COMMUNITY,
+            weekday=1,
+            start="08:00",
+            end="20:00",
+        )
+        ids["template_far"] = templates.add_template(session, actor=system, data=weekly).id
+        day_off = HolidayIn(community_id=ids["elsewhere_community"], day=date(2027, 1, 1), name="元旦")
+        ids["holiday_far"] = templates.add_holiday(session, actor=system, data=day_off).id
         ids["round_far"] = patrol_round(session, ids["elsewhere_community"], "yf-gate1-cam")
     world.ids = ids
     return world

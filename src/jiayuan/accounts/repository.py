@@ -114,6 +114,25 @@ def expired_sessions(session: Session, now: datetime) -> Sequence[LoginSession]:
     return session.scalars(select(LoginSession).where(LoginSession.expires_at < now)).all()
 
 
+def active_users_in_scopes(
+    session: Session, scopes: Sequence[tuple[ScopeKind, int]], roles: Sequence[str]
+) -> list[tuple[int, str, str]]:
+    """`(id, shown name, role)` of the active users of these roles holding one of these scopes, by name."""
+    if not scopes or not roles:
+        return []
+    held = or_(*((UserScope.kind == kind.value) & (UserScope.ref_id == ref) for kind, ref in scopes))
+    rows = session.execute(
+        select(User.id, User.display_name, User.username, User.role)
+        .where(
+            User.is_active,
+            User.role.in_(sorted(set(roles))),
+            User.id.in_(select(UserScope.user_id).where(held)),
+        )
+        .order_by(User.username)
+    )
+    return [(user_id, display or username, role) for user_id, display, username, role in rows]
+
+
 def display_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     """How the users among `ids` are shown: their display name, or the username when it is blank."""
     if not ids:

@@ -597,6 +597,15 @@ def _token_visible(
 # ---------------------------------------------------------------- audit log
 
 
+def active_users_in_scopes(
+    session: Session, scopes: Sequence[tuple[ScopeKind, int]], roles: Sequence[Role]
+) -> list[tuple[int, str, Role]]:
+    """`(id, shown name, role)` of the active users of these roles who hold one of these scopes, by
+    username: for a domain offering whom work may be given to (the caller checked the actor's reach)."""
+    rows = repository.active_users_in_scopes(session, scopes, [r.value for r in roles])
+    return [(user_id, name, Role(role)) for user_id, name, role in rows]
+
+
 def display_names(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
     """How the users among `user_ids` are shown beside the rows they acted on (display name, or the
     username when it is blank); the caller has already checked that the actor may see those rows."""

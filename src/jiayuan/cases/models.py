@@ -39,6 +39,8 @@ class Case(TimestampMixin, Base):
     reporter_name: Mapped[str] = mapped_column(String(64))
     assignee_user_id: Mapped[int | None] = mapped_column(index=True)
     handler_user_id: Mapped[int | None]
+    # The cadre (值班干部) on duty when the case opened, told of it beside the dispatched worker.
+    cadre_user_id: Mapped[int | None]
     reported_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     closed_at: Mapped[datetime | None]
     # When the next step is due (None once closed); past it the case escalates (cases.deadlines).

@@ -151,6 +151,7 @@ class CaseOut(BaseModel):
     evidence: dict[str, Any] = {}
     reporter_name: str | None
     assignee_user_id: int | None
+    cadre_user_id: int | None = Field(description="事件生成时在岗的值班干部")
     reported_at: datetime
     closed_at: datetime | None
     due_at: datetime | None = None

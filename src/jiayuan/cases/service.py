@@ -31,6 +31,7 @@ from jiayuan.cases.schemas import (
     StepOut,
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
+from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import Page, PageParams
@@ -59,11 +60,13 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
         steps=[],
     )
     _place(session, actor, case, data)
-    _set_due(session, case, utcnow())
+    now = utcnow()
+    _set_due(session, case, now)
     session.add(case)
     session.flush()
-    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note="", reported=True)
-    _record(session, actor, case, "case.report")
+    note = _dispatch(session, case, now)
+    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
+    _record(session, actor, case, "case.report", note=note)
     return _out(actor, case)
 
 
@@ -104,11 +107,17 @@ def report_from_patrol(
         reporter_name=actor.username[:64],
         steps=[],
     )
-    _set_due(session, case, utcnow())
+    if device.compound_id is not None:
+        grids = directory.compound_grids(session, device.compound_id)
+        case.grid_id = min(grids) if grids else None
+    now = utcnow()
+    _set_due(session, case, now)
     session.add(case)
     session.flush()
-    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=description, reported=True)
-    _record(session, actor, case, "case.report")
+    dispatched = _dispatch(session, case, now)
+    note = _joined(description, dispatched)
+    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
+    _record(session, actor, case, "case.report", note=dispatched)
     return _out(actor, case)
 
 
@@ -142,13 +151,56 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
             reporter_name="平台",
             steps=[],
         )
-        _set_due(session, case, utcnow())
+        if alarm.compound_id is not None:
+            grids = directory.compound_grids(session, alarm.compound_id)
+            case.grid_id = min(grids) if grids else None
+        now = utcnow()
+        _set_due(session, case, now)
         session.add(case)
         session.flush()
-        _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=alarm.summary, reported=True)
-        _record(session, actor, case, "case.report")
+        dispatched = _dispatch(session, case, now)
+        note = _joined(alarm.summary, dispatched)
+        _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
+        _record(session, actor, case, "case.report", note=dispatched)
         opened.append(case.id)
     return opened
+
+
+def _dispatch(session: Session, case: Case, now: datetime) -> str:
+    """Hand a new case to the grid worker (else the 网格长) on duty at its grid and tell the cadre on
+    duty; what was done (empty when nobody is on the roster: the office dispatches by hand as before)."""
+    found = on_duty.dispatch_for(session, community_id=case.community_id, grid_id=case.grid_id, at=now)
+    if found.worker is None and found.cadre is None:
+        return ""
+    parts = []
+    if found.worker is not None:
+        case.assignee_user_id = found.worker.user_id
+        parts.append(f"按值班表派给{found.worker.duty_role_label} {found.worker.user_name}")
+    else:
+        parts.append("网格无人值班，待人工派遣")
+    if found.cadre is not None:
+        case.cadre_user_id = found.cadre.user_id
+        parts.append(f"值班干部 {found.cadre.user_name}")
+    return "；".join(parts)
+
+
+def _hand_up(session: Session, case: Case, now: datetime) -> str:
+    """On escalation, hand the case to the person on duty at its new level of the chain grid worker →
+    网格长 → 值班干部 → 社区书记 (the next one up when that post is empty); what was done (empty when
+    nobody from there up is on duty)."""
+    holder = on_duty.chain_holder(
+        session, community_id=case.community_id, grid_id=case.grid_id, step=case.level, at=now
+    )
+    if holder is None:
+        return ""
+    if holder.user_id == case.assignee_user_id:
+        return f"仍由{holder.duty_role_label} {holder.user_name}处理"
+    case.assignee_user_id = holder.user_id
+    return f"转交{holder.duty_role_label} {holder.user_name}"
+
+
+def _joined(*parts: str) -> str:
+    return "；".join(p for p in parts if p)
 
 
 def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None:
@@ -204,7 +256,8 @@ def act(
     if data.action is CaseAction.RETURN and len(data.note) < 2:
         raise Invalid("退回须写明理由", field="note")
     if data.action is CaseAction.DISPATCH:
-        case.assignee_user_id = _assignee(session, case, data.assignee_user_id)
+        # Without a choice the office confirms whom the roster already gave it to.
+        case.assignee_user_id = _assignee(session, case, data.assignee_user_id or case.assignee_user_id)
     if data.action is CaseAction.HANDLE:
         case.handler_user_id = actor.user_id
     if data.action is CaseAction.REOPEN:
@@ -213,10 +266,13 @@ def act(
         case.closed_at = now
     case.level += 1 if outcome.escalates else 0
     case.state = outcome.to.value
-    if not outcome.escalates:
+    note = data.note
+    if outcome.escalates:
+        note = _joined(note, _hand_up(session, case, now))
+    else:
         _set_due(session, case, now)
-    _step(case, actor, current, data.action, outcome.to, note=data.note, at=now)
-    _record(session, actor, case, f"case.{data.action.value}", note=data.note)
+    _step(case, actor, current, data.action, outcome.to, note=note, at=now)
+    _record(session, actor, case, f"case.{data.action.value}", note=note)
     return _out(actor, case)
 
 
@@ -234,7 +290,7 @@ def escalate_overdue(session: Session, *, actor: Principal, now: datetime, limit
         state = CaseState(case.state)
         step = deadlines.DUE_STEP[state]
         case.level += 1
-        note = f"超时未{step.label}"
+        note = _joined(f"超时未{step.label}", _hand_up(session, case, now))
         _step(case, actor, state, CaseAction.ESCALATE, state, note=note, at=now)
         _record(session, actor, case, "case.escalate", note=note)
         _set_due(session, case, now)
@@ -447,6 +503,7 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         evidence=case.evidence,
         reporter_name=case.reporter_name if policies.shows_reporter(actor, case) else None,
         assignee_user_id=case.assignee_user_id,
+        cadre_user_id=case.cadre_user_id,
         reported_at=case.reported_at,
         closed_at=case.closed_at,
         due_at=case.due_at,

@@ -10,6 +10,7 @@ from jiayuan.cli import (
     db,
     demo,
     devices,
+    duty,
     gates,
     ingest,
     notify,
@@ -44,6 +45,7 @@ app.add_typer(vision.app, name="vision")
 app.add_typer(seed.app, name="seed")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(cases.app, name="cases")
+app.add_typer(duty.app, name="duty")
 app.add_typer(notify.app, name="notify")
 app.add_typer(patrol.app, name="patrol")
 app.command("stats")(stats.stats)

@@ -12,7 +12,9 @@ from jiayuan.cli.common import console, os_operator, session_scope, settings, va
 from jiayuan.cli.progress import stage_bar
 from jiayuan.db import migrate
 from jiayuan.demo.accounts import DEMO_ACCOUNTS
+from jiayuan.demo.duty import extend_rosters
 from jiayuan.demo.seed import demo_present, seed_demo
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.principal import ROLE_LABELS
 
 app = typer.Typer(help="演示数据 Demo data.", no_args_is_help=True)
@@ -30,7 +32,14 @@ def demo(
     with session_scope() as session:
         present = demo_present(session)
     if present:
-        console.print("演示数据已存在，未做任何更改 (demo data already loaded, nothing changed)")
+        with session_scope() as session:
+            rostered = extend_rosters(session, actor=os_operator(), today=local(utcnow()).date())
+        if rostered is not None and rostered.created:
+            console.print(
+                f"演示数据已存在；值班表续排 {rostered.created} 个班次 (demo data loaded; roster extended)"
+            )
+        else:
+            console.print("演示数据已存在，未做任何更改 (demo data already loaded, nothing changed)")
     else:
         with session_scope() as session, stage_bar() as bar:
             result = seed_demo(session, vault=vault(), progress=bar, actor=os_operator())

@@ -50,6 +50,13 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         "volunteer", "volunteer-demo-2026", "韩志愿者", Role.VOLUNTEER, communities=(MAIN_COMMUNITY,)
     ),
     DemoAccount("jumin", "jumin-demo-2026", "锦江花园居民", Role.RESIDENT, home=RESIDENT_HOME),
+    DemoAccount("gridlead", "gridlead-demo-2026", "吴网格长", Role.STAFF, communities=(MAIN_COMMUNITY,)),
+    DemoAccount(
+        "nightlead", "nightlead-demo-2026", "冯网格长（夜班）", Role.STAFF, communities=(MAIN_COMMUNITY,)
+    ),
+    DemoAccount(
+        "zhiban", "zhiban-demo-2026", "郑干部（夜班值班）", Role.STAFF, communities=(MAIN_COMMUNITY,)
+    ),
     DemoAccount("daping", "daping-demo-2026", "办公室大屏", Role.SCREEN, communities=(MAIN_COMMUNITY,)),
     *(
         DemoAccount(

@@ -15,6 +15,7 @@ from jiayuan.accounts.service import create_user, record_audit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.demo.accounts import DEMO_ACCOUNTS, RESIDENT_HOME, DemoAccount
+from jiayuan.demo.duty import extend_rosters, seed_rosters
 from jiayuan.demo.layout import (
     CITY,
     COMPOUNDS,
@@ -28,6 +29,7 @@ from jiayuan.demo.layout import (
 )
 from jiayuan.demo.people import HouseholdPlan, PeopleFactory, PersonPlan, draw_households
 from jiayuan.demo.shops import LENGTH_M, SECTIONS, STREET_NAME, WIDTH_M, draw_shops
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
@@ -154,6 +156,7 @@ def seed_demo(
 
     bar.stage("账号", len(DEMO_ACCOUNTS))
     communities = {MAIN_COMMUNITY: main.id, SHOP_COMMUNITY: shop_community.id}
+    users: dict[str, int] = {}
     for account in DEMO_ACCOUNTS:
         user = create_user(
             session,
@@ -164,11 +167,17 @@ def seed_demo(
             password=account.password,
             scopes=_scopes(session, account, communities, compounds, grids, homes),
         )
+        users[account.username] = user.id
         for grid in grids.values():
             if account.grids == (grid.name,):
                 grid.worker_user_id = user.id
         bar.advance()
     session.flush()
+
+    bar.stage("值班表", 1)
+    seed_rosters(session, actor=actor, community_id=main.id, users=users)
+    extend_rosters(session, actor=actor, today=local(utcnow()).date())
+    bar.advance()
 
     result = SeedResult(
         created=True,

@@ -3,6 +3,7 @@ with time."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -11,7 +12,11 @@ from jiayuan.access.service import gate_events
 from jiayuan.cases import intake
 from jiayuan.cases import service as cases
 from jiayuan.devices.service import pipeline as devices
+from jiayuan.duty.service import templates as duty_templates
+from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import Principal
+
+log = logging.getLogger(__name__)
 
 
 def every_second(session: Session, *, now: datetime) -> None:
@@ -23,3 +28,11 @@ def every_second(session: Session, *, now: datetime) -> None:
         gate_events.raise_device_offline(session, actor=system, devices=silent, now=now)
         intake.open_cases(session)
     cases.escalate_overdue(session, actor=system, now=now)
+
+
+def keep_rosters(session: Session, *, now: datetime) -> None:
+    """Every community's duty roster produced ahead from its weekly templates; a community whose
+    templates clash is logged and keeps its roster as it was."""
+    for upkeep in duty_templates.extend_rosters(session, actor=Principal.system(), today=local(now).date()):
+        if upkeep.refused is not None:
+            log.warning("duty roster of community %s not extended: %s", upkeep.community_id, upkeep.refused)

@@ -34,6 +34,8 @@ from jiayuan.web.routes import (
     console_pages,
     devices_api,
     devices_pages,
+    duty_api,
+    duty_pages,
     health,
     notify_pages,
     patrol_api,
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(stats_api.router)
     app.include_router(cases_api.router)
     app.include_router(cases_pages.router)
+    app.include_router(duty_api.router)
+    app.include_router(duty_pages.router)
     app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
     app.include_router(patrol_api.router)

@@ -12,6 +12,7 @@ from jiayuan.access.policies import may_list_visitors, may_view_gates
 from jiayuan.accounts.policies import may_manage_users, may_read_audit
 from jiayuan.cases.policies import may_read as may_read_cases
 from jiayuan.devices.policies import may_inspect, may_view_cameras
+from jiayuan.duty.policies import may_read as may_read_duty
 from jiayuan.kernel.principal import Principal
 from jiayuan.notify.policies import may_read as may_read_messages
 from jiayuan.patrol.policies import may_read as may_read_patrols
@@ -55,6 +56,14 @@ AREAS = (
         icon="事",
         text="一键报警、门岗告警与居民诉求：受理、派遣、到场、处置、核查、结案，超时自动升级。",
         may_open=may_read_cases,
+    ),
+    Area(
+        href="/console/duty",
+        title="值班",
+        nav="值班",
+        icon="值",
+        text="网格员、网格长、值班干部、书记与门岗的排班：周模板、调班、节假日、签到，当前谁在岗。",
+        may_open=may_read_duty,
     ),
     Area(
         href="/console/messages",

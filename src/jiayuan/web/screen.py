@@ -19,6 +19,7 @@ from jiayuan.access.service import alarms, reports
 from jiayuan.cases import service as cases
 from jiayuan.cases.policies import reads_whole_community
 from jiayuan.devices.service import cameras
+from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
@@ -108,6 +109,13 @@ class ScreenCamera(BaseModel):
     gate_name: str | None
 
 
+class ScreenDuty(BaseModel):
+    """A post with people on duty now: the community, a grid or a gate, and who (name and role)."""
+
+    place: str
+    people: list[str]
+
+
 class ScreenState(BaseModel):
     """Everything the big screen shows at one moment."""
 
@@ -121,6 +129,7 @@ class ScreenState(BaseModel):
     case_counts: dict[str, int]
     open_cases: list[ScreenCase]
     cameras: list[ScreenCamera]
+    duty: list[ScreenDuty]
 
 
 def may_watch_screen(principal: Principal) -> bool:
@@ -207,6 +216,11 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
         cameras=[
             ScreenCamera(id=c.id, name=c.name, gate_name=c.gate_name)
             for c in cameras.visible_cameras(session, actor=actor)
+        ],
+        duty=[
+            ScreenDuty(place=p.place_name, people=[f"{x.user_name}（{x.duty_role_label}）" for x in p.people])
+            for p in on_duty.on_duty_now(session, actor=actor, at=now).places
+            if p.people
         ],
     )
 

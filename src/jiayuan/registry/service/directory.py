@@ -206,6 +206,17 @@ def household_places(session: Session, ids: Iterable[int]) -> dict[int, Househol
     }
 
 
+def compound_grids(session: Session, compound_id: int) -> frozenset[int]:
+    """The grids covering some building of a compound (where a gate's alarm is a grid's business)."""
+    return frozenset(
+        session.scalars(
+            select(grid_buildings.c.grid_id)
+            .join(Building, Building.id == grid_buildings.c.building_id)
+            .where(Building.compound_id == compound_id)
+        )
+    )
+
+
 def households_in_grids(grid_ids: Iterable[int]) -> Select[int]:
     """The ids of the households whose building a grid among `grid_ids` covers (a subquery)."""
     covered = select(grid_buildings.c.building_id).where(grid_buildings.c.grid_id.in_(sorted(set(grid_ids))))

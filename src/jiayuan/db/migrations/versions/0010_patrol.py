@@ -1,7 +1,7 @@
 """video patrol plans, rounds and checks
 
 Revision ID: 0010_patrol
-Revises: 0007_name_search_keys
+Revises: 0008_duty
 Create Date: 2026-12-05 17:43:47.331267
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import jiayuan.db.base
 
 revision = "0010_patrol"
-down_revision = "0007_name_search_keys"
+down_revision = "0008_duty"
 branch_labels = None
 depends_on = None
 

@@ -71,6 +71,7 @@
     renderChart();
     renderAlarms();
     renderCases();
+    renderDuty();
     renderCameras();
   }
 
@@ -208,6 +209,16 @@
     });
     $("s-cases").replaceChildren(...items);
     $("s-cases-empty").hidden = state.open_cases.length > 0;
+  }
+
+  function renderDuty() {
+    const items = state.duty.map((post) => {
+      const item = el("li", null);
+      item.append(el("strong", post.place), el("span", post.people.join("、")));
+      return item;
+    });
+    $("s-duty").replaceChildren(...items);
+    $("s-duty-empty").hidden = state.duty.length > 0;
   }
 
   // ---- camera tiles: snapshots, a few at a time ------------------------------------------------------

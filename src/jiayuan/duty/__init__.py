@@ -1,0 +1,1 @@
+"""智能值守: duty rosters, shifts, sign-in and "who is on duty now"."""
