@@ -67,3 +67,9 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests"
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# Chinese text in the browser tests' screenshots needs a CJK font; without one the pages still work.
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "installing a Chinese font (fonts-wqy-microhei) for the browser screenshots"
+  (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+    || echo "warning: no Chinese font installed; screenshots will show boxes for Chinese text" >&2
+fi

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_flow_page import PASSWORD, Gates, gates
@@ -22,8 +23,14 @@ PAGES = [
     "/console/devices",
     "/console/cameras",
     "/console/flow",
+    "/console/cases",
+    "/console/patrol",
+    "/console/duty",
+    "/console/messages",
     "/screen",
 ]
+# Every page is photographed at a phone's width and at the office TV's, for a reviewer to look at.
+VIEWPORTS = ((360, 780), (1920, 1080))
 RECORD_VIOLATIONS = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", (e) => {
@@ -37,7 +44,11 @@ def _violations(page: Page, console: list[str]) -> list[str]:
     return reported + [m for m in console if "Content Security Policy" in m]
 
 
-def test_every_page_runs_under_the_policy(page: Page, live_server: str, gates: Gates) -> None:
+def test_every_page_runs_under_the_policy(
+    page: Page, live_server: str, gates: Gates, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    shots.mkdir(exist_ok=True)
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     page.add_init_script(RECORD_VIOLATIONS)
@@ -53,6 +64,11 @@ def test_every_page_runs_under_the_policy(page: Page, live_server: str, gates: G
         library = "echarts" if path == "/screen" else "htmx"  # the big screen is no htmx page
         assert page.evaluate(f"typeof {library}") == "object", path  # the scripts loaded
         assert _violations(page, console) == [], path
+        for width, height in VIEWPORTS:
+            page.set_viewport_size({"width": width, "height": height})
+            name = path.strip("/").replace("/", "-") or "home"
+            page.screenshot(path=shots / f"{name}-{width}.png", full_page=width < 1000)
+        page.set_viewport_size({"width": 1280, "height": 800})
     # The flow page's own script drew the chart and connected its stream; hovering shows the tooltip.
     page.goto(f"{live_server}/console/flow")
     expect(page.locator("#flow-conn")).to_have_attribute("data-state", "live")
