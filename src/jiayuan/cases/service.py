@@ -60,13 +60,7 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
         steps=[],
     )
     _place(session, actor, case, data)
-    now = utcnow()
-    _set_due(session, case, now)
-    session.add(case)
-    session.flush()
-    note = _dispatch(session, case, now)
-    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
-    _record(session, actor, case, "case.report", note=note)
+    _open(session, actor, case)
     return _out(actor, case)
 
 
@@ -107,17 +101,7 @@ def report_from_patrol(
         reporter_name=actor.username[:64],
         steps=[],
     )
-    if device.compound_id is not None:
-        grids = directory.compound_grids(session, device.compound_id)
-        case.grid_id = min(grids) if grids else None
-    now = utcnow()
-    _set_due(session, case, now)
-    session.add(case)
-    session.flush()
-    dispatched = _dispatch(session, case, now)
-    note = _joined(description, dispatched)
-    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
-    _record(session, actor, case, "case.report", note=dispatched)
+    _open(session, actor, case, said=description)
     return _out(actor, case)
 
 
@@ -151,17 +135,7 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
             reporter_name="平台",
             steps=[],
         )
-        if alarm.compound_id is not None:
-            grids = directory.compound_grids(session, alarm.compound_id)
-            case.grid_id = min(grids) if grids else None
-        now = utcnow()
-        _set_due(session, case, now)
-        session.add(case)
-        session.flush()
-        dispatched = _dispatch(session, case, now)
-        note = _joined(alarm.summary, dispatched)
-        _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
-        _record(session, actor, case, "case.report", note=dispatched)
+        _open(session, actor, case, said=alarm.summary)
         opened.append(case.id)
     return opened
 
@@ -201,6 +175,22 @@ def _hand_up(session: Session, case: Case, now: datetime) -> str:
 
 def _joined(*parts: str) -> str:
     return "；".join(p for p in parts if p)
+
+
+def _open(session: Session, actor: Principal, case: Case, *, said: str = "") -> None:
+    """Store a new case as 上报: its time limit, the person on duty it goes to, its first step and audit
+    row. A case at a gate or camera (no household) lies in the grid of its compound."""
+    if case.grid_id is None and case.household_id is None and case.compound_id is not None:
+        grids = directory.compound_grids(session, case.compound_id)
+        case.grid_id = min(grids) if grids else None
+    now = utcnow()
+    _set_due(session, case, now)
+    session.add(case)
+    session.flush()
+    dispatched = _dispatch(session, case, now)
+    note = _joined(said, dispatched)
+    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
+    _record(session, actor, case, "case.report", note=dispatched)
 
 
 def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None:
