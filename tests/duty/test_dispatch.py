@@ -167,9 +167,10 @@ def test_a_gate_alarm_goes_to_the_worker_of_the_gates_grid(
     assert notes(sessions, case_id, "report") == [
         "锦江花园 1号门 一键报警；按值班表派给网格员 wangwei；值班干部 chenjun"
     ]
-    # The grid's worker now sees it (the case carries the gate's grid).
+    # The grid's worker now sees it (the case carries the gate's grid), with who has it and the cadre named.
     with sessions() as session:
-        assert cases.show_case(session, actor=crew.principals["worker"], case_id=case_id).id == case_id
+        shown = cases.show_case(session, actor=crew.principals["worker"], case_id=case_id)
+    assert (shown.id, shown.assignee_name, shown.cadre_name) == (case_id, "wangwei", "chenjun")
 
 
 def escalate_once(sessions: sessionmaker[Session], case_id: int) -> Case:

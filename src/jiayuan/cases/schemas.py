@@ -152,6 +152,8 @@ class CaseOut(BaseModel):
     reporter_name: str | None
     assignee_user_id: int | None
     cadre_user_id: int | None = Field(description="事件生成时在岗的值班干部")
+    assignee_name: str | None = Field(default=None, description="处置人姓名（查看单个事件时给出）")
+    cadre_name: str | None = Field(default=None, description="值班干部姓名（查看单个事件时给出）")
     reported_at: datetime
     closed_at: datetime | None
     due_at: datetime | None = None

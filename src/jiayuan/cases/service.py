@@ -454,8 +454,16 @@ def count_by_state(session: Session, *, actor: Principal) -> dict[CaseState, int
 
 
 def show_case(session: Session, *, actor: Principal, case_id: int) -> CaseOut:
-    """One case with its history."""
-    return _out(actor, policies.require_visible(actor, repository.case_by_id(session, case_id)))
+    """One case with its history, and the names of the person it is with and of the cadre on duty."""
+    case = _out(actor, policies.require_visible(actor, repository.case_by_id(session, case_id)))
+    ids = [i for i in (case.assignee_user_id, case.cadre_user_id) if i is not None]
+    names = accounts.display_names(session, ids) if ids else {}
+    return case.model_copy(
+        update={
+            "assignee_name": names.get(case.assignee_user_id) if case.assignee_user_id else None,
+            "cadre_name": names.get(case.cadre_user_id) if case.cadre_user_id else None,
+        }
+    )
 
 
 def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
