@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jiayuan.kernel.clock import LAST_YEAR, LOCAL_TZ, InputDatetime
+from jiayuan.kernel.clock import LAST_YEAR, LOCAL_TZ, InputDatetime, aware
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
@@ -121,10 +121,7 @@ class TokenCreate(BaseModel):
     @field_validator("expires_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        # A time without offset is read as Beijing time, as staff type it.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=LOCAL_TZ)
-        return value
+        return aware(value) if value is not None else None
 
 
 class PasswordChange(BaseModel):
@@ -290,10 +287,7 @@ class AuditFilter(BaseModel):
     @field_validator("since", "until")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        # A time without offset is read as Beijing time, as staff type it.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=LOCAL_TZ)
-        return value
+        return aware(value) if value is not None else None
 
 
 # How the console names what an audit row is about.

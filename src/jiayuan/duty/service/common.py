@@ -15,7 +15,7 @@ from jiayuan.bus.bus import publish_on_commit
 from jiayuan.duty import policies, repository
 from jiayuan.duty.events import RosterChanged
 from jiayuan.duty.schemas import ROLE_PLACES, DutyRole, PlaceKind
-from jiayuan.kernel.clock import LOCAL_TZ, local
+from jiayuan.kernel.clock import LOCAL_TZ, aware, local
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory, structure
@@ -54,7 +54,7 @@ def places_of(session: Session, community_ids: Iterable[int]) -> Places:
 
 def as_utc(moment: datetime) -> datetime:
     """A typed time without an offset is Beijing time."""
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
+    return aware(moment).astimezone(UTC)
 
 
 def _local_day_start(day: date) -> datetime:
