@@ -211,13 +211,14 @@ def test_cli_issue_verify_and_gates(cli_env: None, sessions: sessionmaker[Sessio
 
     _, _, person, _ = setup(sessions)
     runner = CliRunner()
-    issued = runner.invoke(
-        app, ["pass", "issue", "--resident", str(person), "--out", str(tmp_path / "p.svg")]
-    )
+    # A long path: the message must stay on one line to be copied from the terminal.
+    svg = tmp_path / ("通行码" * 20) / "p.svg"
+    svg.parent.mkdir()
+    issued = runner.invoke(app, ["pass", "issue", "--resident", str(person), "--out", str(svg)])
     assert issued.exit_code == 0, issued.output
     token = issued.stdout.strip().splitlines()[0]
-    assert token.startswith("JY1.") and (tmp_path / "p.svg").read_text().startswith("<?xml")
-    assert "有效至北京时间 " in issued.stderr and "+00:00" not in issued.stderr
+    assert token.startswith("JY1.") and svg.read_text().startswith("<?xml")
+    assert f"二维码已写入 {svg}（有效至北京时间 " in issued.stderr and "+00:00" not in issued.stderr
     ok = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1", "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["decision"] == "ok"
     replay = runner.invoke(app, ["pass", "verify", token, "--gate", "jjhy-gate1"])

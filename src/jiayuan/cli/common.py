@@ -20,8 +20,9 @@ from jiayuan.kernel.errors import JiayuanError, NotFound, RowErrors
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings, get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Messages carry paths, tokens and URLs that are copied from the terminal: never break them into lines.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 AS_HELP = "以此账户身份执行（受其角色和范围限制）；不给则以当前操作系统用户（os:名字）执行，不受范围限制"
 
