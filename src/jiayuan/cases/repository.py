@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from jiayuan.cases.models import Case, CaseDeadline
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.cases.models import Case, CaseDeadline, CaseShare
+from jiayuan.cases.policies import reach_of
+from jiayuan.kernel.principal import Principal
 
 
 def case_by_id(session: Session, case_id: int) -> Case | None:
@@ -18,19 +19,30 @@ def case_by_id(session: Session, case_id: int) -> Case | None:
 
 
 def reach(actor: Principal) -> ColumnElement[bool]:
-    """The cases an actor sees, as a condition (the same rule as `policies.sees`)."""
-    if actor.is_system:
+    """The cases an actor sees, as a condition (`policies.reach_of`, the rule `policies.sees` applies)."""
+    rule = reach_of(actor)
+    if rule.everything:
         return true()
-    if actor.role in (Role.ADMIN, Role.STAFF, Role.SCREEN):
-        return Case.community_id.in_(sorted(actor.community_ids))
     parts: list[ColumnElement[bool]] = []
-    if actor.role is Role.GRID and actor.grid_ids:
-        parts.append(Case.grid_id.in_(sorted(actor.grid_ids)))
-    if actor.role is Role.PROPERTY and actor.compound_ids:
-        parts.append(Case.compound_id.in_(sorted(actor.compound_ids)))
-    if actor.role is Role.RESIDENT and actor.user_id is not None:
-        parts.append(Case.reporter_user_id == actor.user_id)
+    if rule.communities:
+        parts.append(Case.community_id.in_(sorted(rule.communities)))
+    if rule.grids:
+        parts.append(Case.grid_id.in_(sorted(rule.grids)))
+    if rule.reported_by is not None:
+        parts.append(Case.reporter_user_id == rule.reported_by)
+    if rule.assigned_to is not None:
+        parts.append(Case.assignee_user_id == rule.assigned_to)
+    if rule.shared_with is not None:
+        shared = select(CaseShare.case_id).where(
+            CaseShare.user_id == rule.shared_with, CaseShare.revoked_at.is_(None)
+        )
+        parts.append(Case.id.in_(shared))
     return or_(*parts) if parts else false()
+
+
+def share_by_id(session: Session, share_id: int) -> CaseShare | None:
+    """One share of a case."""
+    return session.get(CaseShare, share_id)
 
 
 def cases_where(where: ColumnElement[bool]) -> Select[Case]:
