@@ -189,3 +189,15 @@ def require_share_target(
     if target is None or target.role not in SHARE_ROLES or community_id not in works_in:
         raise Invalid(f"账号 #{user_id} 不是本社区的民警或物业", field="user_id")
     return target
+
+
+def may_read_stats(actor: Principal) -> bool:
+    """Statistics are the office's (its communities) and grid workers' (their grids); accounts that see
+    single shared cases or their own reports get none."""
+    return actor.is_system or actor.role in _FIELD
+
+
+def require_stats_reader(actor: Principal) -> None:
+    """Refuse statistics to roles without them."""
+    if not may_read_stats(actor):
+        raise Forbidden("该角色无权查看事件统计")

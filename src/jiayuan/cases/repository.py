@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from jiayuan.cases.models import Case, CaseDeadline, CaseShare
+from jiayuan.cases.models import Case, CaseDeadline, CaseShare, CaseStep
 from jiayuan.cases.policies import reach_of
 from jiayuan.kernel.principal import Principal
 
@@ -100,3 +101,38 @@ def claim_overdue(session: Session, now: datetime, limit: int) -> list[Case]:
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
+
+
+class StatRow(NamedTuple):
+    """What the statistics read of one case."""
+
+    id: int
+    category: str
+    grid_id: int | None
+    assignee_user_id: int | None
+    reported_at: datetime
+    due_at: datetime | None
+    state: str
+    level: int
+
+
+def stats_rows(session: Session, where: ColumnElement[bool]) -> list[StatRow]:
+    """The statistics' view of the matching cases."""
+    query = select(
+        Case.id, Case.category, Case.grid_id, Case.assignee_user_id, Case.reported_at, Case.due_at,
+        Case.state, Case.level,
+    ).where(where)  # fmt: skip
+    return [StatRow(*row) for row in session.execute(query)]
+
+
+def first_steps(
+    session: Session, where: ColumnElement[bool], actions: Sequence[str]
+) -> dict[tuple[int, str], datetime]:
+    """When each matching case first took each of the actions, by (case id, action)."""
+    query = (
+        select(CaseStep.case_id, CaseStep.action, func.min(CaseStep.at))
+        .join(Case, Case.id == CaseStep.case_id)
+        .where(where, CaseStep.action.in_(list(actions)))
+        .group_by(CaseStep.case_id, CaseStep.action)
+    )
+    return {(case_id, action): at for case_id, action, at in session.execute(query)}

@@ -295,3 +295,51 @@ class Open311Filter(BaseModel):
     start_date: str = ""
     end_date: str = ""
     status: str = ""
+
+
+class Durations(BaseModel):
+    """How long cases took from report to one step: how many got there, median and 90th percentile."""
+
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+class CountRow(BaseModel):
+    """Cases of one grid, worker or category over the period."""
+
+    key: str
+    label: str
+    total: int
+    open: int
+    closed: int
+    overdue: int
+
+
+class RoundCounts(BaseModel):
+    """Video patrol rounds over the period (from the patrol domain): due slots, done, missed, findings."""
+
+    slots: int
+    done: int
+    missed: int
+    findings: int
+
+
+class CaseStats(BaseModel):
+    """Statistics of the cases reported in a period, within the actor's reach (Beijing dates)."""
+
+    since: datetime
+    until: datetime
+    period_label: str
+    total: int
+    open: int
+    closed: int
+    overdue: int = Field(description="未结案且已过时限")
+    escalated: int = Field(description="曾经升级")
+    to_accept: Durations
+    to_arrive: Durations
+    to_close: Durations
+    by_grid: list[CountRow]
+    by_worker: list[CountRow]
+    by_category: list[CountRow]
+    patrol: RoundCounts | None = Field(default=None, description="视频巡查（无权查看巡查时为空）")

@@ -32,6 +32,7 @@ from jiayuan.web.routes import (
     cases_api,
     cases_pages,
     cases_sharing,
+    cases_stats,
     console_pages,
     devices_api,
     devices_pages,
@@ -129,8 +130,10 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(stats_api.router)
     app.include_router(open311.router)
     app.include_router(cases_sharing.api)
+    app.include_router(cases_stats.api)
     app.include_router(cases_api.router)
     app.include_router(cases_sharing.pages)
+    app.include_router(cases_stats.pages)
     app.include_router(cases_pages.router)
     app.include_router(duty_api.router)
     app.include_router(duty_pages.router)
