@@ -96,7 +96,7 @@ def seed_week(db: Session, tree: Tree, people: dict[str, Principal], files: Snap
     act(staff, ids["d"], "accept", 40)
     act(staff, ids["d"], "escalate", 41)
     db.execute(update(Case).where(Case.id == ids["c"]).values(due_at=MONDAY + timedelta(hours=1)))
-    db.execute(update(Case).where(Case.id == ids["d"]).values(due_at=NOW + timedelta(days=1)))
+    db.execute(update(Case).where(Case.id == ids["d"]).values(due_at=NOW + timedelta(days=60)))
     plan = patrol.create_plan(
         db,
         actor=staff,
