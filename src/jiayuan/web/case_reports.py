@@ -18,7 +18,9 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.principal import Principal
 from jiayuan.patrol import policies as patrol_policies
 from jiayuan.patrol import service as patrol
-from jiayuan.web.templating import templates
+from jiayuan.web.templating import TEMPLATES_DIR, templates
+
+REPORT_CSS = TEMPLATES_DIR / "reports" / "weekly.css"
 
 
 def case_statistics(
@@ -34,7 +36,7 @@ def case_statistics(
 
 def report_pdf(figures: CaseStats) -> bytes:
     """The weekly report as PDF (Chinese set in Noto CJK, which the setup script installs)."""
-    from weasyprint import HTML  # loads Pango: only when a PDF is asked for
+    from weasyprint import CSS, HTML  # loads Pango: only when a PDF is asked for
 
     html = templates.env.get_template("reports/weekly.html").render(
         stats=figures,
@@ -47,5 +49,5 @@ def report_pdf(figures: CaseStats) -> bytes:
         ),
         made_at=f"{local(utcnow()):%Y-%m-%d %H:%M}",
     )
-    pdf: bytes = HTML(string=html).write_pdf()
+    pdf: bytes = HTML(string=html).write_pdf(stylesheets=[CSS(filename=REPORT_CSS)])
     return pdf
