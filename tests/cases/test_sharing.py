@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.principal import Role
-from tests.accounts.helpers import login
+from tests.accounts.helpers import csrf_token, login
 from tests.factories import Tree, build_tree, make_user, token_for
 
 
@@ -143,3 +143,30 @@ def test_shared_cases_on_the_console_and_in_open311(
     assert client.get(f"/console/cases/{shared}").status_code == 200
     assert client.get(f"/console/cases/{hidden}").status_code == 404
     assert client.get(f"/console/cases/{shared}/shares").status_code == 404
+
+
+def test_the_office_shares_and_revokes_on_the_console(
+    client: TestClient, sessions: sessionmaker[Session], tree: Tree
+) -> None:
+    here = f"community:{tree.community.id}"
+    _, staff = bearer(sessions, "zhoumin", Role.STAFF, here)
+    police_id = make_user(sessions, "majingguan", Role.POLICE, scopes=[here])
+    body = {"category": "safety", "title": "电动车楼道充电", "household_id": tree.h101.id}
+    case_id = client.post("/api/v1/cases", json=body, headers=staff).json()["id"]
+    make_user(sessions, "lijing", Role.STAFF, scopes=[here])
+    assert login(client, "lijing").status_code == 303
+    token = csrf_token(client)
+    assert 'id="case-shares-link"' in client.get(f"/console/cases/{case_id}").text
+    form = f"/console/cases/{case_id}/shares"
+    wrong = client.post(form, data={"csrf_token": token, "user_id": "424242", "purpose": "investigate"})
+    assert wrong.status_code == 422 and "账号 #424242 不是本社区的民警或物业" in wrong.text
+    empty = client.post(form, data={"csrf_token": token, "user_id": "", "purpose": ""})
+    assert empty.status_code == 422 and "共享给（账号编号）、用途" in empty.text
+    fields = {"csrf_token": token, "user_id": str(police_id), "purpose": "investigate", "note": "调监控"}
+    done = client.post(form, data=fields, follow_redirects=True)
+    assert done.status_code == 200 and "已共享给 majingguan（协查）" in done.text and "调监控" in done.text
+    share_id = client.get(f"/api/v1/cases/{case_id}/shares", headers=staff).json()[0]["id"]
+    revoked = client.post(f"{form}/{share_id}/revoke", data={"csrf_token": token}, follow_redirects=True)
+    assert revoked.status_code == 200 and "已撤销对 majingguan 的共享" in revoked.text
+    again = client.post(f"{form}/{share_id}/revoke", data={"csrf_token": token})
+    assert again.status_code == 409 and "该共享已撤销" in again.text
