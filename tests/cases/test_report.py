@@ -17,7 +17,7 @@ from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.principal import Principal
 from tests.accounts.helpers import login
 from tests.cases.test_stats import people, seed_week, tree  # noqa: F401 (fixtures)
-from tests.factories import Tree
+from tests.factories import Tree, token_for
 
 
 def pdf_text(data: bytes) -> str:
@@ -63,6 +63,13 @@ def test_the_weekly_report_from_the_console(
     assert book["按网格"][0] == ["名称", "上报", "未结案", "已结案", "超时未办"]
     assert book["按网格"][1] == ["第一网格", 3, 2, 1, 2]
 
+    token = token_for(sessions, people["staff"].user_id or 0)
+    api = client.get(
+        "/api/v1/cases/report",
+        params={"week": "2026-W49", "format": "xlsx"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 200 and sheets(api.content)["概况"][3] == ["上报事件", 4]
     for week in ("2026-W60", "2026-49"):
         bad = client.get("/console/cases/report", params={"week": week, "format": "pdf"})
         assert bad.status_code == 422 and "week" in bad.text, bad.text[:300]
@@ -99,3 +106,8 @@ def test_the_weekly_report_from_the_cli(
     assert not (tmp_path / "x.pdf").exists()
     kind = CliRunner().invoke(cli, ["cases", "report", "--week", "2026-W49", "--format", "doc", "--out", "x"])
     assert kind.exit_code == 1 and "format" in kind.output
+    nowhere = str(tmp_path / "no-such-dir" / "r.xlsx")
+    lost = CliRunner().invoke(
+        cli, ["cases", "report", "--week", "2026-W49", "--format", "xlsx", "--out", nowhere]
+    )
+    assert lost.exit_code == 1 and "--out" in lost.output and "无法写入" in lost.output

@@ -170,3 +170,34 @@ def test_the_office_shares_and_revokes_on_the_console(
     assert revoked.status_code == 200 and "已撤销对 majingguan 的共享" in revoked.text
     again = client.post(f"{form}/{share_id}/revoke", data={"csrf_token": token})
     assert again.status_code == 409 and "该共享已撤销" in again.text
+
+
+def test_property_also_sees_what_it_reported_or_was_dispatched(
+    client: TestClient, sessions: sessionmaker[Session], tree: Tree
+) -> None:
+    _, staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    property_id, prop = bearer(
+        sessions, "wuye", Role.PROPERTY, f"compound:{tree.jinjiang.id}", f"community:{tree.community.id}"
+    )
+    own = client.post(
+        "/api/v1/cases",
+        json={"category": "repair", "title": "电梯异响", "household_id": tree.h101.id},
+        headers=prop,
+    )
+    assert own.status_code == 201, own.text
+    sent = client.post(
+        "/api/v1/cases",
+        json={"category": "repair", "title": "水管漏水", "household_id": tree.h102.id},
+        headers=staff,
+    ).json()["id"]
+    client.post(f"/api/v1/cases/{sent}/actions", json={"action": "accept"}, headers=staff)
+    dispatched = client.post(
+        f"/api/v1/cases/{sent}/actions",
+        json={"action": "dispatch", "assignee_user_id": property_id},
+        headers=staff,
+    )
+    assert dispatched.status_code == 200, dispatched.text
+    listed = {c["id"] for c in client.get("/api/v1/cases", headers=prop).json()["items"]}
+    assert listed == {own.json()["id"], sent}
+    arrived = client.post(f"/api/v1/cases/{sent}/actions", json={"action": "arrive"}, headers=prop)
+    assert arrived.status_code == 200 and arrived.json()["state"] == "on_site"

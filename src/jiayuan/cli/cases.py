@@ -114,5 +114,9 @@ def report(
         figures = case_statistics(
             session, actor=operator(session, as_user), within=case_stats.week_period(week)
         )
-    out.write_bytes(report_pdf(figures) if kind == "pdf" else workbook(figures))
+    try:
+        out.write_bytes(report_pdf(figures) if kind == "pdf" else workbook(figures))
+    except OSError as exc:
+        err_console.print(f"[red]错误 (--out): 无法写入 {out}：{exc.strerror}[/red]")
+        raise typer.Exit(1) from exc
     console.print(f"已写入 {out}（{figures.period_label}，事件 {figures.total} 件）")
