@@ -40,6 +40,7 @@ from jiayuan.registry.models import Building, Grid, Household, Unit, grid_buildi
 
 PAGE = PageParams(page=1, size=50)
 CEILING_SQL = "SELECT id FROM cases WHERE community_id = ANY(%s) ORDER BY reported_at DESC, id DESC LIMIT 50"
+PLACE = "锦江花园 1号楼 1单元 101"
 TITLES = (
     "楼道灯不亮",
     "楼上深夜装修",
@@ -97,7 +98,7 @@ def seed(url: str, count: int, rng: random.Random) -> None:
                 copy.write_row(
                     (
                         rng.choice(categories).value, Source.RESIDENT.value, rng.choice(TITLES), "",
-                        state.value, 0, community, compound, household, grid, "1号楼 1单元 101", "{}", "bench",
+                        state.value, 0, community, compound, household, grid, PLACE, "{}", "bench",
                         rng.choice(workers) if state is not CaseState.REPORTED else None,
                         reported, closed, due, reported, closed or reported,
                     )
