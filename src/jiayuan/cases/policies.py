@@ -2,10 +2,11 @@
 
 A case reaches as far as the place it is at: admins and staff their communities, grid workers their
 grids, property companies their compounds; a resident sees the cases they reported. Accepting,
-dispatching, closing, sending back and escalating are the office's (admins and staff); going on site
-and handling are also the assigned worker's and the grid's; 核查 is never done by the person who
-handled the case. The reporter may reopen a closed case within a number of days. Out of scope reads as
-"does not exist", so case ids cannot be probed.
+dispatching, closing, sending back and escalating are the office's (admins and staff), except that the
+grid worker a case was handed to takes it on from the phone: accepts it and confirms it as theirs (a
+dispatch to the same person); going on site and handling are also the assigned worker's and the
+grid's; 核查 is never done by the person who handled the case. The reporter may reopen a closed case
+within a number of days. Out of scope reads as "does not exist", so case ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def may_take(actor: Principal, case: Case, action: CaseAction, *, now: datetime,
     if action is CaseAction.REOPEN:
         window = case.closed_at is not None and now - case.closed_at <= timedelta(days=reopen_days)
         return actor.user_id is not None and actor.user_id == case.reporter_user_id and window
+    if action in (CaseAction.ACCEPT, CaseAction.DISPATCH):
+        mine = actor.user_id is not None and actor.user_id == case.assignee_user_id
+        return actor.role is Role.GRID and mine
     if action in (CaseAction.ARRIVE, CaseAction.HANDLE, CaseAction.VERIFY):
         return actor.role in _FIELD or (actor.user_id is not None and actor.user_id == case.assignee_user_id)
     return False

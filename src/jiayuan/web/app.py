@@ -40,6 +40,7 @@ from jiayuan.web.routes import (
     notify_pages,
     patrol_api,
     patrol_pages,
+    phone_pages,
     registry_api,
     registry_excel,
     registry_pages,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(duty_pages.router)
     app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
+    app.include_router(phone_pages.router)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)
     app.include_router(vision_pages.router)

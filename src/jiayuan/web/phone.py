@@ -1,0 +1,369 @@
+"""What the grid worker's phone (/m) shows and does, read from and done through the domains' services.
+
+The page renders `phone_state` (my cases, my duty today, my patrol slots) and reloads it after each
+action and each reconnect. Its actions are the cases service's, in the shape a phone needs: 受理 takes a
+case on (accepted, and confirmed as the worker's own), 到场 and 处置 move it on. An action replayed after
+a lost answer (the phone was offline when it went out) finds its step already taken by the same person
+and is answered as done, never taken twice.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
+
+from jiayuan.cases import service as cases
+from jiayuan.cases.schemas import ActionIn, CaseOut, Source
+from jiayuan.cases.states import CaseAction, CaseState
+from jiayuan.duty import policies as duty_policies
+from jiayuan.duty.service import people, shifts
+from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
+from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kernel.paging import MAX_PAGE_SIZE, PageParams
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.patrol import policies as patrol_policies
+from jiayuan.patrol import service as patrol
+from jiayuan.patrol.schemas import PlanOut, SlotOut
+from jiayuan.patrol.states import SlotState
+from jiayuan.registry.service import structure
+
+# Who works from the phone: grid workers, and the office staff who go out too.
+PHONE_ROLES = (Role.GRID, Role.STAFF, Role.ADMIN)
+CASES_SHOWN = 50
+# The patrol slots worth a phone's screen: what is due now and what was missed lately.
+SLOTS_SHOWN = (SlotState.DUE, SlotState.IN_PROGRESS, SlotState.MISSED, SlotState.UPCOMING)
+PhoneVerb = Literal["accept", "arrive", "handle"]
+_VERB_LABELS = {"accept": "受理", "arrive": "到场", "handle": "处置"}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def may_use_phone(actor: Principal) -> bool:
+    """Whether the role has a phone face (grid workers and the office)."""
+    return actor.role in PHONE_ROLES
+
+
+def require_phone(actor: Principal) -> None:
+    """Other roles have no phone face (residents get theirs at /h5)."""
+    if not may_use_phone(actor):
+        raise Forbidden("该角色没有网格员手机页")
+
+
+class PhoneAction(BaseModel):
+    """A button on a case: what it does, its label, whether it asks for a note and offers a photo."""
+
+    verb: PhoneVerb
+    label: str
+    note_required: bool
+    photo: bool
+
+
+class PhoneCase(BaseModel):
+    """A case as a phone lists it."""
+
+    id: int
+    title: str
+    category_label: str
+    source_label: str
+    state: CaseState
+    state_label: str
+    place: str
+    description: str
+    reported_at: str
+    due_at: str
+    overdue: bool
+    mine: bool
+    assignee_name: str | None
+    snapshot_url: str | None
+    gate_id: int | None
+    device_id: str | None
+    actions: list[PhoneAction]
+
+
+class PhoneShift(BaseModel):
+    """One of my shifts today."""
+
+    id: int
+    duty_role_label: str
+    place_name: str
+    span: str
+    now: bool
+    signed_in: bool
+    signed_out: bool
+
+
+class PhoneSlot(BaseModel):
+    """A patrol slot of one of my plans."""
+
+    plan_id: int
+    plan_name: str
+    slot: datetime
+    slot_label: str
+    state: SlotState
+    state_label: str
+    round_id: int | None
+    by_name: str | None
+
+
+class PhonePlan(BaseModel):
+    """A patrol plan: its cameras and each camera's checklist (to record a round)."""
+
+    id: int
+    name: str
+    cameras: list[dict[str, object]]
+
+
+class PhoneState(BaseModel):
+    """Everything the phone shows at once."""
+
+    user_name: str
+    role_label: str
+    grids: list[str]
+    at: str
+    cases: list[PhoneCase]
+    shifts: list[PhoneShift]
+    slots: list[PhoneSlot]
+    plans: list[PhonePlan]
+    reads_residents: bool
+
+
+class PhoneActionIn(BaseModel):
+    """An action from the phone, with the id the phone gave it (kept when it is sent again)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: PhoneVerb = Field(description="accept 受理 / arrive 到场 / handle 处置")
+    note: str = Field(default="", max_length=500, description="说明；处置时必须写明处置情况")
+    request_id: str = Field(min_length=8, max_length=64, description="手机为这次操作生成的编号，重发时不变")
+
+    @field_validator("request_id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _REQUEST_ID.match(value):
+            raise ValueError("操作编号只能由字母、数字、- 和 _ 组成")
+        return value
+
+
+class PhoneActionOut(BaseModel):
+    """The case after the action; `repeated` when the action had already been taken (a resend)."""
+
+    case: PhoneCase
+    repeated: bool
+
+
+def phone_state(session: Session, *, actor: Principal, now: datetime | None = None) -> PhoneState:
+    """My open cases (mine first), my shifts today, my patrol plans' slots around now."""
+    require_phone(actor)
+    now = now or utcnow()
+    grids = [g.name for g in structure.list_grids(session, actor=actor)] if actor.role is Role.GRID else []
+    return PhoneState(
+        user_name=actor.username,
+        role_label={Role.GRID: "网格员", Role.STAFF: "社区工作人员", Role.ADMIN: "管理员"}[actor.role],
+        grids=grids,
+        at=local(now).strftime("%m-%d %H:%M"),
+        cases=my_cases(session, actor=actor),
+        shifts=_my_shifts(session, actor, now),
+        slots=_my_slots(session, actor, now) if patrol_policies.may_read(actor) else [],
+        plans=_my_plans(session, actor) if patrol_policies.may_read(actor) else [],
+        reads_residents=True,
+    )
+
+
+def my_cases(session: Session, *, actor: Principal) -> list[PhoneCase]:
+    """The open cases within reach: those handed to me first, then my grid's (the office: only mine)."""
+    every = PageParams(size=MAX_PAGE_SIZE)
+    found = cases.list_cases(session, actor=actor, open_only=True, params=every).items
+    mine = [c for c in found if c.assignee_user_id == actor.user_id]
+    others = [c for c in found if c.assignee_user_id != actor.user_id] if actor.role is Role.GRID else []
+    return [phone_case(actor, c) for c in (mine + others)[:CASES_SHOWN]]
+
+
+def phone_case(actor: Principal, case: CaseOut) -> PhoneCase:
+    """A case with the buttons this person may press on it now."""
+    snapshot = case.evidence.get("snapshot")
+    snapshot_url = (
+        f"/api/v1/devices/{case.device_id}/snapshots/{snapshot}.jpg"
+        if snapshot and case.device_id and isinstance(snapshot, str)
+        else None
+    )
+    return PhoneCase(
+        id=case.id,
+        title=case.title,
+        category_label=case.category_label,
+        source_label=_SOURCE_LABELS.get(case.source, ""),
+        state=case.state,
+        state_label=case.state_label,
+        place=case.place,
+        description=case.description,
+        reported_at=local(case.reported_at).strftime("%m-%d %H:%M"),
+        due_at=local(case.due_at).strftime("%m-%d %H:%M") if case.due_at else "",
+        overdue=case.overdue,
+        mine=case.assignee_user_id is not None and case.assignee_user_id == actor.user_id,
+        assignee_name=case.assignee_name,
+        snapshot_url=snapshot_url,
+        gate_id=case.gate_id,
+        device_id=case.device_id,
+        actions=_actions(actor, case),
+    )
+
+
+_SOURCE_LABELS = {
+    Source.RESIDENT: "居民上报",
+    Source.STAFF: "工作人员上报",
+    Source.GRID: "网格员上报",
+    Source.GATE: "门岗告警",
+    Source.CAMERA: "摄像机告警",
+    Source.PATROL: "视频巡查",
+}
+
+
+def _actions(actor: Principal, case: CaseOut) -> list[PhoneAction]:
+    office = actor.role in (Role.ADMIN, Role.STAFF)
+    mine = case.assignee_user_id is not None and case.assignee_user_id == actor.user_id
+    verbs: list[PhoneVerb] = []
+    if case.state in (CaseState.REPORTED, CaseState.ACCEPTED) and (office or mine):
+        verbs.append("accept")
+    if case.state is CaseState.DISPATCHED:
+        verbs.append("arrive")
+    if case.state is CaseState.ON_SITE:
+        verbs.append("handle")
+    return [
+        PhoneAction(verb=v, label=_VERB_LABELS[v], note_required=v == "handle", photo=v != "accept")
+        for v in verbs
+    ]
+
+
+def take(session: Session, *, actor: Principal, case_id: int, data: PhoneActionIn) -> PhoneActionOut:
+    """Take the phone's action through the cases service (which checks scope and state).
+
+    受理 accepts the case and confirms whom it goes to (the worker it was handed to, else the person
+    pressing), so the worker can go on site next. A resend of a step this person already took is
+    answered with the case as it stands, marked `repeated`."""
+    require_phone(actor)
+    if data.action == "handle" and len(data.note) < 2:
+        raise Invalid("请写明处置情况", field="note")
+    before = cases.show_case(session, actor=actor, case_id=case_id)
+    if _already_taken(actor, before, data.action):
+        return PhoneActionOut(case=phone_case(actor, before), repeated=True)
+    if data.action == "accept":
+        if before.state is CaseState.REPORTED:
+            accept = ActionIn(action=CaseAction.ACCEPT, note=data.note)
+            cases.act(session, actor=actor, case_id=case_id, data=accept)
+        if before.state in (CaseState.REPORTED, CaseState.ACCEPTED):
+            to = before.assignee_user_id or actor.user_id
+            note = "手机受理，确认由本人处置" if to == actor.user_id else "手机受理，按值班表派遣"
+            cases.act(
+                session,
+                actor=actor,
+                case_id=case_id,
+                data=ActionIn(action=CaseAction.DISPATCH, note=note, assignee_user_id=to),
+            )
+        else:
+            raise Conflict(f"事件处于“{before.state_label}”，不能受理", field="action")
+    else:
+        action = CaseAction.ARRIVE if data.action == "arrive" else CaseAction.HANDLE
+        cases.act(session, actor=actor, case_id=case_id, data=ActionIn(action=action, note=data.note))
+    after = cases.show_case(session, actor=actor, case_id=case_id)
+    return PhoneActionOut(case=phone_case(actor, after), repeated=False)
+
+
+def _already_taken(actor: Principal, case: CaseOut, verb: PhoneVerb) -> bool:
+    """Whether the case's last step is this very action by this person (so a resend is a no-op)."""
+    if not case.steps:
+        return False
+    last = case.steps[-1]
+    wanted = {"accept": CaseAction.DISPATCH, "arrive": CaseAction.ARRIVE, "handle": CaseAction.HANDLE}[verb]
+    return last.action is wanted and last.actor_name == actor.username[:64]
+
+
+def case_for_phone(session: Session, *, actor: Principal, case_id: int) -> PhoneCase:
+    """One case within reach as the phone shows it (NotFound out of reach, as the service says)."""
+    require_phone(actor)
+    return phone_case(actor, cases.show_case(session, actor=actor, case_id=case_id))
+
+
+class PhonePush(BaseModel):
+    """What the phone's socket sends when a case within reach changes: the case, and whether to ring
+    (it was just handed to me by someone else, or it is new in my grid with nobody on it)."""
+
+    event: Literal["case"] = "case"
+    case: PhoneCase
+    alert: bool
+
+
+_HANDED_OVER = (None, "dispatch", "escalate")
+
+
+def push_for(session: Session, *, actor: Principal, case_id: int, action: str | None) -> PhonePush | None:
+    """The push for a changed case, or None when it is out of the actor's reach (read through the cases
+    service, which checks the scope) or already closed."""
+    try:
+        case = cases.show_case(session, actor=actor, case_id=case_id)
+    except (Forbidden, NotFound):
+        return None
+    shown = phone_case(actor, case)
+    by_me = bool(case.steps) and case.steps[-1].actor_name == actor.username[:64]
+    unclaimed = action is None and case.assignee_user_id is None and actor.role is Role.GRID
+    alert = action in _HANDED_OVER and not by_me and (shown.mine or unclaimed)
+    return PhonePush(case=shown, alert=alert)
+
+
+def _my_shifts(session: Session, actor: Principal, now: datetime) -> list[PhoneShift]:
+    if not duty_policies.may_read(actor) or actor.user_id is None:
+        return []
+    today = local(now).date()
+    found = []
+    for community_id in people.home_communities(session, actor=actor):
+        found += shifts.list_shifts(session, actor=actor, community_id=community_id, start=today, end=today)
+    mine = sorted((s for s in found if s.user_id == actor.user_id), key=lambda s: s.starts_at)
+    return [
+        PhoneShift(
+            id=s.id,
+            duty_role_label=s.duty_role_label,
+            place_name=s.place_name,
+            span=f"{local(s.starts_at):%H:%M}–{local(s.ends_at):%H:%M}",
+            now=s.starts_at <= now < s.ends_at,
+            signed_in=s.signed_in_at is not None,
+            signed_out=s.signed_out_at is not None,
+        )
+        for s in mine
+    ]
+
+
+def _my_slots(session: Session, actor: Principal, now: datetime) -> list[PhoneSlot]:
+    plans = {p.id: p for p in patrol.list_plans(session, actor=actor)}
+    if not plans:
+        return []
+    start = datetime.combine(local(now).date(), time(0), tzinfo=LOCAL_TZ)
+    found: list[SlotOut] = patrol.slots(
+        session, actor=actor, since=start - timedelta(hours=12), until=now + timedelta(hours=6), now=now
+    )
+    shown = [s for s in found if s.state in SLOTS_SHOWN]
+    return [
+        PhoneSlot(
+            plan_id=s.plan_id,
+            plan_name=plans[s.plan_id].name if s.plan_id in plans else "",
+            slot=s.slot,
+            slot_label=f"{local(s.slot):%m-%d %H:%M}",
+            state=s.state,
+            state_label=s.state_label,
+            round_id=s.round_id,
+            by_name=s.by_name,
+        )
+        for s in shown[:12]
+    ]
+
+
+def _my_plans(session: Session, actor: Principal) -> list[PhonePlan]:
+    found: list[PlanOut] = patrol.list_plans(session, actor=actor)
+    return [
+        PhonePlan(
+            id=p.id,
+            name=p.name,
+            cameras=[{"device_id": c.device_id, "name": c.name, "checklist": c.checklist} for c in p.cameras],
+        )
+        for p in found
+    ]
