@@ -305,9 +305,14 @@ def push_for(session: Session, *, actor: Principal, case_id: int, action: str | 
     except (Forbidden, NotFound):
         return None
     shown = phone_case(actor, case)
-    by_me = bool(case.steps) and case.steps[-1].actor_name == actor.username[:64]
+    last = case.steps[-1] if case.steps else None
+    # Only the message of the latest step rings: one commit may carry a report, its 受理 and 派遣.
+    latest = last is not None and (
+        last.from_state is None if action is None else (last.from_state is not None and last.action == action)
+    )
+    by_me = last is not None and last.actor_name == actor.username[:64]
     unclaimed = action is None and case.assignee_user_id is None and actor.role is Role.GRID
-    alert = action in _HANDED_OVER and not by_me and (shown.mine or unclaimed)
+    alert = latest and action in _HANDED_OVER and not by_me and (shown.mine or unclaimed)
     return PhonePush(case=shown, alert=alert)
 
 

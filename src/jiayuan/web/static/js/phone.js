@@ -12,6 +12,7 @@
   const VERBS = { accept: "受理", arrive: "到场", handle: "处置" };
   const PHOTO_MAX = 1280;
   let flushing = false;
+  let retryTimer = null;
   let audio = null;
   let socket = null;
   let retryMs = 1000;
@@ -99,10 +100,10 @@
         try {
           result = await send(item);
         } catch (e) {
-          showNet();
-          return;  // still offline (or the server is unreachable): try again when back
+          later();
+          return;  // offline, or the answer was lost: sent again (same request id) in a while
         }
-        if (result.status >= 500) { showNet(); return; }
+        if (result.status >= 500) { later(); return; }
         items = queue().filter((i) => i.request_id !== item.request_id);
         saveQueue(items);
         if (result.ok) {
@@ -116,6 +117,12 @@
     } finally {
       flushing = false;
     }
+  }
+
+  function later() {
+    showNet();
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, 3000);
   }
 
   async function send(item) {
@@ -211,7 +218,7 @@
     $("m-act-case").textContent = found.title + " · " + (found.place || "");
     $("m-act-note-label").textContent = action.note_required ? "处置情况（必填）" : "说明（可选）";
     $("m-act-note").value = "";
-    $("m-act-note").required = action.note_required;
+    $("m-act-note").setAttribute("aria-required", String(action.note_required));
     $("m-act-photo").value = "";
     $("m-act-error").textContent = "";
     $("m-act").showModal();
@@ -293,12 +300,14 @@
       osc.start(start + i * 0.3);
       osc.stop(start + i * 0.3 + 0.26);
     }
+    window.__beeps = (window.__beeps || 0) + 1;
     if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
   }
 
   let bannerCase = null;
 
   function alarm(c) {
+    if (bannerCase === c.id && !$("m-banner").hidden) return;  // already ringing for it
     bannerCase = c.id;
     fresh.add(c.id);
     $("m-banner-text").textContent = "新事件：" + c.category_label + " · " + c.title + (c.place ? " · " + c.place : "");
@@ -333,8 +342,8 @@
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.event !== "case") return;
-      upsert(message.case);
       if (message.alert) alarm(message.case);
+      upsert(message.case);
     };
     socket.onclose = (event) => {
       socket = null;
