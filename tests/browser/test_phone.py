@@ -12,14 +12,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, Route, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user
 from jiayuan.cases import service as cases
-from jiayuan.cases.models import Case, CaseStep
+from jiayuan.cases.models import Case, CaseAttachment, CaseStep
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category
 from jiayuan.cases.states import CaseAction
 from jiayuan.db.session import make_engine, make_sessionmaker
@@ -120,6 +121,19 @@ def open_case(site: Site, title: str, household_id: int, worker_id: int, *, rost
         return case_id
 
 
+def photos_of(site: Site, title: str) -> list[tuple[str, int]]:
+    """Each step of the case with a photo, and how many."""
+    with unit_of_work(site.sessions) as session:
+        rows = session.execute(
+            select(CaseStep.action, func.count(CaseAttachment.id))
+            .join(CaseAttachment, CaseAttachment.step_id == CaseStep.id)
+            .join(Case, Case.id == CaseStep.case_id)
+            .where(Case.title == title)
+            .group_by(CaseStep.action)
+        ).all()
+        return [(action, count) for action, count in rows]
+
+
 def steps_of(site: Site, title: str) -> list[str]:
     with unit_of_work(site.sessions) as session:
         case_id = session.scalars(select(Case.id).where(Case.title == title)).one()
@@ -201,8 +215,10 @@ def test_the_worker_sees_their_cases_and_grid_takes_one_on_and_goes_on_site(
 
 
 def test_an_action_taken_offline_lands_once_when_the_network_is_back(
-    browser: Browser, live_server: str, site: Site, shots: Path
+    browser: Browser, live_server: str, site: Site, shots: Path, tmp_path: Path
 ) -> None:
+    photo = tmp_path / "scene.jpg"
+    Image.new("RGB", (1600, 1200), "orange").save(photo, format="JPEG")
     open_case(site, "车库照明故障", site.h301, site.worker_id)
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
@@ -222,13 +238,14 @@ def test_an_action_taken_offline_lands_once_when_the_network_is_back(
         expect(page.locator("#m-net")).to_contain_text("已离线")
         card(page, "车库照明故障").locator("button", has_text="到场").click()
         page.fill("#m-act-note", "已到车库")
+        page.set_input_files("#m-act-photo", photo)
         page.click("#m-act-send")
         expect(page.locator("#m-queue")).to_be_visible()
-        expect(page.locator("#m-queue-list li")).to_have_text("到场：车库照明故障（已到车库）")
+        expect(page.locator("#m-queue-list li")).to_have_text("到场：车库照明故障（已到车库） · 附照片")
         expect(card(page, "车库照明故障").locator(".tag.pending")).to_have_text("待发送：到场")
         assert steps_of(site, "车库照明故障") == ["report", "accept", "dispatch"]
         page.reload()  # offline: the service worker serves the kept page, the queue is still there
-        expect(page.locator("#m-queue-list li")).to_have_text("到场：车库照明故障（已到车库）")
+        expect(page.locator("#m-queue-list li")).to_have_text("到场：车库照明故障（已到车库） · 附照片")
         expect(page.locator("#m-net")).to_contain_text("网络恢复后自动发送（1 项）")
         shoot(page, shots, "offline")
         assert steps_of(site, "车库照明故障") == ["report", "accept", "dispatch"]
@@ -239,6 +256,7 @@ def test_an_action_taken_offline_lands_once_when_the_network_is_back(
         page.reload()
         expect(card(page, "车库照明故障").locator(".tag.state")).to_have_text("到场")
         assert steps_of(site, "车库照明故障") == ["report", "accept", "dispatch", "arrive"]
+        assert photos_of(site, "车库照明故障") == [("arrive", 1)]
     finally:
         context.close()
 

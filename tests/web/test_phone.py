@@ -3,9 +3,12 @@ a resent action taken once, the installable shell served where its scope needs i
 
 from __future__ import annotations
 
+import io
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,6 +113,8 @@ def test_the_worker_takes_a_case_on_goes_on_site_and_handles_it_once(
     assert steps == ["report", "accept", "dispatch", "arrive", "handle"]
     bad = act(client, worker, accepted_by_staff, "fly", "x")
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"action", "request_id"}
+    odd = act(client, worker, accepted_by_staff, "handle", "含有中文的编号-0001", note="已处理")
+    assert odd.status_code == 422 and [e["field"] for e in odd.json()["errors"]] == ["request_id"]
 
 
 def test_the_worker_accepts_a_case_the_roster_handed_them(
@@ -128,6 +133,38 @@ def test_the_worker_accepts_a_case_the_roster_handed_them(
     assert act(client, worker, case_id, "accept", "accept-0002").json()["repeated"] is True
     steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == case_id)).all()
     assert steps == ["report", "accept", "dispatch"]
+    # Another press (a new request id) on a case already taken on says what the state allows.
+    pressed = act(client, worker, case_id, "accept", "accept-0003")
+    assert pressed.status_code == 409 and pressed.json()["detail"].startswith("事件处于“派遣”，不能受理")
+
+
+def test_the_photo_from_the_phone_goes_with_the_step_once(
+    client: TestClient, db: Session, sessions: sessionmaker[Session], tree: Tree, staff: dict[str, str]
+) -> None:
+    worker_id, worker = grid_worker(db, sessions, tree, "wangwei", "第一网格")
+    case_id = new_case(client, staff, tree.h101.id, worker_id)
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(picture, format="JPEG")
+    uploaded = client.post(
+        "/api/v1/cases/attachments",
+        files={"file": ("photo.jpg", picture.getvalue(), "image/jpeg")},
+        headers=worker,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    photo = uploaded.json()["id"]
+    body = {"action": "arrive", "note": "", "request_id": "arrive-photo-1", "attachment_ids": [photo]}
+    for _ in range(2):
+        sent = client.post(f"/api/v1/m/cases/{case_id}/actions", json=body, headers=worker)
+        assert sent.status_code == 200, sent.text
+    shown = client.get(f"/api/v1/cases/{case_id}", headers=staff).json()
+    assert [s["action"] for s in shown["steps"]][-1] == "arrive"
+    assert [len(s["attachments"]) for s in shown["steps"] if s["action"] == "arrive"] == [1]
+    not_a_photo = client.post(
+        "/api/v1/cases/attachments",
+        files={"file": ("photo.jpg", b"not an image", "image/jpeg")},
+        headers=worker,
+    )
+    assert not_a_photo.status_code == 422
 
 
 def test_residents_police_and_the_screen_have_no_phone_face(

@@ -1,28 +1,27 @@
 """What the grid worker's phone (/m) shows and does, read from and done through the domains' services.
 
 The page renders `phone_state` (my cases, my duty today, my patrol slots) and reloads it after each
-action and each reconnect. Its actions are the cases service's, in the shape a phone needs: 受理 takes a
-case on (accepted, and confirmed as the worker's own), 到场 and 处置 move it on. An action replayed after
-a lost answer (the phone was offline when it went out) finds its step already taken by the same person
-and is answered as done, never taken twice.
+reconnect. Its actions are the cases service's, in the shape a phone needs: 受理 takes a case on
+(accepted, and confirmed as the worker's own), 到场 and 处置 move it on, with photos uploaded first. Each
+carries the request id the phone gave it when the button was pressed, so an action resent after a lost
+answer (the phone went offline) is taken once.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from jiayuan.cases import service as cases
-from jiayuan.cases.schemas import ActionIn, CaseOut, Source
+from jiayuan.cases.schemas import ActionIn, CaseOut, RowIdList, Source
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.duty import policies as duty_policies
 from jiayuan.duty.service import people, shifts
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
-from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import MAX_PAGE_SIZE, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.patrol import policies as patrol_policies
@@ -38,7 +37,6 @@ CASES_SHOWN = 50
 SLOTS_SHOWN = (SlotState.DUE, SlotState.IN_PROGRESS, SlotState.MISSED, SlotState.UPCOMING)
 PhoneVerb = Literal["accept", "arrive", "handle"]
 _VERB_LABELS = {"accept": "受理", "arrive": "到场", "handle": "处置"}
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def may_use_phone(actor: Principal) -> bool:
@@ -137,14 +135,14 @@ class PhoneActionIn(BaseModel):
 
     action: PhoneVerb = Field(description="accept 受理 / arrive 到场 / handle 处置")
     note: str = Field(default="", max_length=500, description="说明；处置时必须写明处置情况")
-    request_id: str = Field(min_length=8, max_length=64, description="手机为这次操作生成的编号，重发时不变")
-
-    @field_validator("request_id")
-    @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if not _REQUEST_ID.match(value):
-            raise ValueError("操作编号只能由字母、数字、- 和 _ 组成")
-        return value
+    # 60 characters: 受理's second step (the dispatch) carries the id with `:d`.
+    request_id: str = Field(
+        min_length=8,
+        max_length=60,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="手机为这次操作生成的编号（字母、数字、- 或 _），重发时不变，只执行一次",
+    )
+    attachment_ids: RowIdList = Field(default=[], description="先上传的现场照片（至多 6 张）")
 
 
 class PhoneActionOut(BaseModel):
@@ -237,46 +235,42 @@ def _actions(actor: Principal, case: CaseOut) -> list[PhoneAction]:
 
 
 def take(session: Session, *, actor: Principal, case_id: int, data: PhoneActionIn) -> PhoneActionOut:
-    """Take the phone's action through the cases service (which checks scope and state).
+    """Take the phone's action through the cases service (which checks scope and state, and takes a
+    step whose request id it already has only once).
 
     受理 accepts the case and confirms whom it goes to (the worker it was handed to, else the person
-    pressing), so the worker can go on site next. A resend of a step this person already took is
-    answered with the case as it stands, marked `repeated`."""
+    pressing), so the worker can go on site next; its two steps carry the phone's request id and that
+    id with `:d`. A resend is answered with the case as it stands, marked `repeated`."""
     require_phone(actor)
     if data.action == "handle" and len(data.note) < 2:
         raise Invalid("请写明处置情况", field="note")
     before = cases.show_case(session, actor=actor, case_id=case_id)
-    if _already_taken(actor, before, data.action):
-        return PhoneActionOut(case=phone_case(actor, before), repeated=True)
+    photos = list(data.attachment_ids)
     if data.action == "accept":
-        if before.state is CaseState.REPORTED:
-            accept = ActionIn(action=CaseAction.ACCEPT, note=data.note)
-            cases.act(session, actor=actor, case_id=case_id, data=accept)
-        if before.state in (CaseState.REPORTED, CaseState.ACCEPTED):
+        state = before.state
+        if state is not CaseState.ACCEPTED:
+            accept = ActionIn(
+                action=CaseAction.ACCEPT, note=data.note, attachment_ids=photos, request_id=data.request_id
+            )
+            state = cases.act(session, actor=actor, case_id=case_id, data=accept).state
+            photos = []
+        if state is CaseState.ACCEPTED:
             to = before.assignee_user_id or actor.user_id
             note = "手机受理，确认由本人处置" if to == actor.user_id else "手机受理，按值班表派遣"
-            cases.act(
-                session,
-                actor=actor,
-                case_id=case_id,
-                data=ActionIn(action=CaseAction.DISPATCH, note=note, assignee_user_id=to),
+            dispatch = ActionIn(
+                action=CaseAction.DISPATCH,
+                note=note,
+                assignee_user_id=to,
+                attachment_ids=photos,
+                request_id=f"{data.request_id}:d",
             )
-        else:
-            raise Conflict(f"事件处于“{before.state_label}”，不能受理", field="action")
+            cases.act(session, actor=actor, case_id=case_id, data=dispatch)
     else:
         action = CaseAction.ARRIVE if data.action == "arrive" else CaseAction.HANDLE
-        cases.act(session, actor=actor, case_id=case_id, data=ActionIn(action=action, note=data.note))
+        step = ActionIn(action=action, note=data.note, attachment_ids=photos, request_id=data.request_id)
+        cases.act(session, actor=actor, case_id=case_id, data=step)
     after = cases.show_case(session, actor=actor, case_id=case_id)
-    return PhoneActionOut(case=phone_case(actor, after), repeated=False)
-
-
-def _already_taken(actor: Principal, case: CaseOut, verb: PhoneVerb) -> bool:
-    """Whether the case's last step is this very action by this person (so a resend is a no-op)."""
-    if not case.steps:
-        return False
-    last = case.steps[-1]
-    wanted = {"accept": CaseAction.DISPATCH, "arrive": CaseAction.ARRIVE, "handle": CaseAction.HANDLE}[verb]
-    return last.action is wanted and last.actor_name == actor.username[:64]
+    return PhoneActionOut(case=phone_case(actor, after), repeated=len(after.steps) == len(before.steps))
 
 
 def case_for_phone(session: Session, *, actor: Principal, case_id: int) -> PhoneCase:

@@ -82,7 +82,7 @@
     const list = $("m-queue-list");
     list.replaceChildren(...items.map((i) =>
       el("li", { dataset: { request: i.request_id } }, VERBS[i.action] + "：" + i.title +
-        (i.note ? "（" + i.note + "）" : "") + (i.photo ? " · 附照片" : ""))));
+        (i.note ? "（" + i.note + "）" : "") + (i.photo || i.attachment_id ? " · 附照片" : ""))));
     $("m-queue").hidden = items.length === 0;
   }
 
@@ -125,8 +125,36 @@
     retryTimer = setTimeout(flush, 3000);
   }
 
+  // A data: URL read back into bytes (fetching it would need `connect-src data:` in the policy).
+  function blobOf(url) {
+    const [head, body] = url.split(",");
+    const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    return new Blob([bytes], { type: head.slice(5).split(";")[0] });
+  }
+
+  // The photo goes first (once: its id is kept in the queue), then the action naming it.
   async function send(item) {
-    const body = { action: item.action, note: item.note, request_id: item.request_id };
+    if (item.photo && !item.attachment_id) {
+      const form = new FormData();
+      form.append("file", blobOf(item.photo), "photo.jpg");
+      const response = await fetch("/api/v1/cases/attachments", {
+        method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, Accept: "application/json" }, body: form,
+      });
+      let data = null;
+      try { data = await response.json(); } catch (e) { data = null; }
+      if (response.status >= 500) return { status: response.status, ok: false, data: data };
+      const items = queue();
+      const kept = items.find((i) => i.request_id === item.request_id);
+      if (response.ok) {
+        item.attachment_id = data.id;
+      } else {
+        notice("照片未能上传：" + reason({ status: response.status, data: data }) + "；“" + VERBS[item.action] + "”将不带照片发送");
+      }
+      item.photo = null;
+      if (kept) { Object.assign(kept, { photo: null, attachment_id: item.attachment_id || null }); localStorage.setItem(QUEUE_KEY, JSON.stringify(items)); }
+    }
+    const body = { action: item.action, note: item.note, request_id: item.request_id,
+      attachment_ids: item.attachment_id ? [item.attachment_id] : [] };
     return api("POST", "/api/v1/m/cases/" + item.case_id + "/actions", body);
   }
 
@@ -343,6 +371,7 @@
       const message = JSON.parse(event.data);
       if (message.event !== "case") return;
       if (message.alert) alarm(message.case);
+      if (pushedMeanwhile) pushedMeanwhile.push(message.case);
       upsert(message.case);
     };
     socket.onclose = (event) => {
@@ -354,16 +383,24 @@
     };
   }
 
+  // Cases pushed while a reload is under way: the reload may have been read before them.
+  let pushedMeanwhile = null;
+
   async function refresh() {
     if (!navigator.onLine) return;
+    pushedMeanwhile = [];
     try {
       const result = await api("GET", "/api/v1/m/state");
       if (!result.ok) return;
       state = result.data;
+      for (const item of pushedMeanwhile) state.cases = state.cases.filter((c) => c.id !== item.id);
+      for (const item of pushedMeanwhile) upsert(item);
       $("m-at").textContent = state.at;
       renderAll();
     } catch (e) {
       // offline between the check and the request: the page keeps what it shows
+    } finally {
+      pushedMeanwhile = null;
     }
   }
 
