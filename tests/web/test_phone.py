@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.accounts.models import User
 from jiayuan.cases.models import Case, CaseStep
 from jiayuan.kernel.principal import Role
 from jiayuan.registry.models import Grid
@@ -133,6 +134,20 @@ def test_the_worker_accepts_a_case_the_roster_handed_them(
     assert act(client, worker, case_id, "accept", "accept-0002").json()["repeated"] is True
     steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == case_id)).all()
     assert steps == ["report", "accept", "dispatch"]
+    # The general API does not let a grid worker hand the case to someone else either.
+    handing = {"action": "return", "note": "派错了"}
+    assert client.post(f"/api/v1/cases/{case_id}/actions", json=handing, headers=worker).status_code == 403
+    staff_id = db.scalars(select(User.id).where(User.username == "zhoumin")).one()
+    case = db.get_one(Case, case_id)
+    case.state = "accepted"
+    db.commit()
+    away = {"action": "dispatch", "assignee_user_id": staff_id}
+    refused = client.post(f"/api/v1/cases/{case_id}/actions", json=away, headers=worker)
+    assert refused.status_code == 403 and refused.json()["field"] == "assignee_user_id"
+    db.refresh(case)
+    assert case.assignee_user_id == worker_id
+    case.state = "dispatched"
+    db.commit()
     # Another press (a new request id) on a case already taken on says what the state allows.
     pressed = act(client, worker, case_id, "accept", "accept-0003")
     assert pressed.status_code == 409 and pressed.json()["detail"].startswith("事件处于“派遣”，不能受理")

@@ -131,6 +131,12 @@ def require_action(
         raise Forbidden("核查须由处置人以外的人进行", field="action")
 
 
+def require_assignee(actor: Principal, assignee_user_id: int | None) -> None:
+    """A grid worker's dispatch only confirms a case handed to them as their own: they hand no one work."""
+    if actor.role is Role.GRID and assignee_user_id not in (None, actor.user_id):
+        raise Forbidden("网格员只能确认由本人处置，不能派给他人", field="assignee_user_id")
+
+
 def require_deadline_editor(actor: Principal, community_id: int) -> None:
     """A community's admins set its time limits (others read them)."""
     if not (actor.is_system or (actor.role is Role.ADMIN and community_id in actor.community_ids)):

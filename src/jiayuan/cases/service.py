@@ -265,6 +265,7 @@ def act(
     if data.action is CaseAction.RETURN and len(data.note) < 2:
         raise Invalid("退回须写明理由", field="note")
     if data.action is CaseAction.DISPATCH:
+        policies.require_assignee(actor, data.assignee_user_id)
         # Without a choice the office confirms whom the roster already gave it to.
         case.assignee_user_id = _assignee(session, case, data.assignee_user_id or case.assignee_user_id)
     if data.action is CaseAction.HANDLE:
