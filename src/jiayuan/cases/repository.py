@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -17,7 +17,7 @@ def case_by_id(session: Session, case_id: int) -> Case | None:
     return session.scalar(
         select(Case)
         .where(Case.id == case_id)
-        .options(selectinload(Case.steps).selectinload(CaseStep.attachments))
+        .options(selectinload(Case.steps).selectinload(CaseStep.attachments), selectinload(Case.followers))
     )
 
 
@@ -90,7 +90,8 @@ def reach(actor: Principal) -> ColumnElement[bool]:
     if actor.role is Role.PROPERTY and actor.compound_ids:
         parts.append(Case.compound_id.in_(sorted(actor.compound_ids)))
     if actor.role is Role.RESIDENT and actor.user_id is not None:
-        parts.append(Case.reporter_user_id == actor.user_id)
+        followed = select(CaseFollower.case_id).where(CaseFollower.user_id == actor.user_id)
+        parts.append(or_(Case.reporter_user_id == actor.user_id, Case.id.in_(followed)))
     return or_(*parts) if parts else false()
 
 

@@ -128,6 +128,15 @@ class ActionIn(BaseModel):
     )
 
 
+class MergeIn(BaseModel):
+    """A duplicate report closed into the case it repeats."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    into_case_id: int = Field(ge=1, le=MAX_ROW_ID, description="并入哪个事件")
+    note: str = Field(default="", max_length=500, description="说明")
+
+
 class AttachmentOut(BaseModel):
     """A stored photo or voice note; `url` reads it (within the case's reach, or the uploader's before
     it is given with a report or an action)."""
@@ -184,6 +193,7 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     due_at: datetime | None = None
     overdue: bool = False
+    merged_into_id: int | None = Field(default=None, description="重复上报并入的事件")
     allowed: list[CaseAction]
     steps: list[StepOut] = []
 

@@ -19,7 +19,7 @@ from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.cases import attachments, deadlines, policies, repository
 from jiayuan.cases.events import CaseChanged
-from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
 from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
     ActionIn,
@@ -30,13 +30,14 @@ from jiayuan.cases.schemas import (
     Category,
     DeadlineIn,
     DeadlineOut,
+    MergeIn,
     Source,
     StepOut,
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Invalid, NotFound, TooManyRequests
+from jiayuan.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service as notify
@@ -260,6 +261,10 @@ def act(
     if data.request_id is not None and any(s.request_id == data.request_id for s in case.steps):
         return _out(actor, case)
     current = CaseState(case.state)
+    if case.merged_into_id is not None:
+        raise Conflict(
+            f"此事件已并入 #{case.merged_into_id}，请在 #{case.merged_into_id} 上跟进", field="action"
+        )
     outcome = move(current, data.action)
     policies.require_action(actor, case, data.action, now=now, reopen_days=reopen_days)
     if data.action is CaseAction.RETURN and len(data.note) < 2:
@@ -285,6 +290,44 @@ def act(
     _attach(session, actor, case, step, data.attachment_ids, now)
     _record(session, actor, case, f"case.{data.action.value}", note=note)
     return _out(actor, case)
+
+
+def merge(session: Session, *, actor: Principal, case_id: int, data: MergeIn) -> CaseOut:
+    """Close a duplicate report into the open case it repeats (same community): its reporter, and those
+    who follow it, follow that case from now on and see its progress; both cases keep a step."""
+    policies.require_merger(actor)
+    duplicate = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    found = repository.case_by_id(session, data.into_case_id)
+    if found is None or not policies.sees(actor, found):
+        raise NotFound(f"事件 #{data.into_case_id} 不存在", field="into_case_id")
+    target = found
+    if target.id == duplicate.id:
+        raise Invalid("不能并入自身", field="into_case_id")
+    if duplicate.state == CaseState.CLOSED.value:
+        raise Conflict("事件已结案，不能再合并", field="action")
+    if target.state == CaseState.CLOSED.value:
+        raise Conflict(
+            f"#{target.id} 已结案；请并入未结案的事件，或先重开 #{target.id}", field="into_case_id"
+        )
+    if target.community_id != duplicate.community_id:
+        raise Invalid("只能并入同一社区的事件", field="into_case_id")
+    now = utcnow()
+    before = CaseState(duplicate.state)
+    duplicate.state, duplicate.closed_at, duplicate.due_at = CaseState.CLOSED.value, now, None
+    duplicate.merged_into_id = target.id
+    following = {f.user_id for f in target.followers} | {target.reporter_user_id}
+    for user_id in [duplicate.reporter_user_id, *(f.user_id for f in duplicate.followers)]:
+        if user_id is not None and user_id not in following:
+            target.followers.append(CaseFollower(user_id=user_id))
+            following.add(user_id)
+    said = _joined(f"重复上报，并入 #{target.id}", data.note)
+    _step(duplicate, actor, before, CaseAction.MERGE, CaseState.CLOSED, note=said, at=now)
+    _record(session, actor, duplicate, "case.merge", note=said)
+    kept = CaseState(target.state)
+    joined = _joined(f"并入重复上报 #{duplicate.id}：{duplicate.title}", data.note)
+    _step(target, actor, kept, CaseAction.MERGE, kept, note=joined, at=now)
+    _record(session, actor, target, "case.merge", note=joined)
+    return _out(actor, target)
 
 
 @dataclass(frozen=True)
@@ -609,6 +652,7 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         closed_at=case.closed_at,
         due_at=case.due_at,
         overdue=case.due_at is not None and case.due_at <= utcnow(),
-        allowed=allowed(state),
+        merged_into_id=case.merged_into_id,
+        allowed=[] if case.merged_into_id is not None else allowed(state),
         steps=steps if with_steps else [],
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from jiayuan.cases import service
 from jiayuan.cases.attachments import MAX_UPLOAD_BYTES
-from jiayuan.cases.schemas import ActionIn, AttachmentOut, CaseIn, CaseOut, DeadlineIn, DeadlineOut
+from jiayuan.cases.schemas import ActionIn, AttachmentOut, CaseIn, CaseOut, DeadlineIn, DeadlineOut, MergeIn
 from jiayuan.cases.states import CaseState
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
@@ -99,3 +99,10 @@ def show_case(case_id: RowId, principal: CurrentPrincipal, session: SessionDep) 
 def take_action(case_id: RowId, data: ActionIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
     """受理、派遣、到场、处置、核查、结案, or 退回 (with a reason), 升级, 重开."""
     return service.act(session, actor=principal, case_id=case_id, data=data)
+
+
+@router.post("/{case_id}/merge", response_model=CaseOut, responses=_ERRORS)
+def merge_case(case_id: RowId, data: MergeIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
+    """合并: close this duplicate report into the open case it repeats (the office); its reporter follows
+    that case from now on. Answers with the case merged into."""
+    return service.merge(session, actor=principal, case_id=case_id, data=data)

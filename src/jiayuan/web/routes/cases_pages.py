@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from jiayuan.cases import service
+from jiayuan.cases import policies, service
 from jiayuan.cases.attachments import MAX_PER_STEP, MAX_UPLOAD_BYTES
-from jiayuan.cases.schemas import ActionIn
+from jiayuan.cases.schemas import ActionIn, MergeIn
 from jiayuan.cases.states import CaseState
 from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
@@ -50,7 +50,8 @@ def case_page(
 ) -> Response:
     """One case: where, what, its history and what can be done next."""
     case = service.show_case(session, actor=principal, case_id=case_id)
-    return render(request, "cases/case.html", {"case": case, "notice": notice, "error": None})
+    values = {"case": case, "notice": notice, "error": None, "may_merge": policies.may_merge(principal)}
+    return render(request, "cases/case.html", values)
 
 
 @router.post("/cases/{case_id}/actions")
@@ -94,10 +95,34 @@ def case_action(
     return RedirectResponse(f"/console/cases/{case_id}?notice={notice}", status_code=303)
 
 
+@router.post("/cases/{case_id}/merge")
+def case_merge(
+    request: Request,
+    case_id: RowId,
+    principal: PagePrincipal,
+    session: SessionDep,
+    into_case_id: Annotated[str, Form(max_length=12)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Merge this duplicate into the case it repeats; on to that case, or this one again with why not."""
+    try:
+        data = MergeIn.model_validate(
+            {"into_case_id": into_case_id.strip().lstrip("#") or None, "note": note}
+        )
+        done = service.merge(session, actor=principal, case_id=case_id, data=data)
+    except ValidationError:
+        session.rollback()
+        return _refused(request, principal, session, case_id, "请填写要并入的事件编号（数字）", 422)
+    except JiayuanError as exc:
+        session.rollback()
+        return _refused(request, principal, session, case_id, exc.message, exc.status)
+    notice = quote(f"已将 #{case_id} 作为重复上报并入此事件")
+    return RedirectResponse(f"/console/cases/{done.id}?notice={notice}", status_code=303)
+
+
 def _refused(
     request: Request, principal: PagePrincipal, session: SessionDep, case_id: int, message: str, status: int
 ) -> Response:
     case = service.show_case(session, actor=principal, case_id=case_id)
-    return render(
-        request, "cases/case.html", {"case": case, "notice": None, "error": message}, status_code=status
-    )
+    values = {"case": case, "notice": None, "error": message, "may_merge": policies.may_merge(principal)}
+    return render(request, "cases/case.html", values, status_code=status)
