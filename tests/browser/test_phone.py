@@ -197,7 +197,7 @@ def test_the_worker_sees_their_cases_and_grid_takes_one_on_and_goes_on_site(
     page.fill("#m-q", "")
     page.click("#m-search button")
     expect(page.locator("#m-residents li")).to_have_count(1)
-    expect(page.locator("#m-residents")).to_contain_text("刘莹")
+    expect(page.locator("#m-residents")).to_contain_text(re.compile(r"刘莹 女 \d+岁"))
     expect(page.locator("#m-residents")).to_contain_text("4101**********0022")
     expect(page.locator("#m-residents")).not_to_contain_text(ID_NUMBER)
     expect(page.locator("#m-residents")).not_to_contain_text("13912345678")

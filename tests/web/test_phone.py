@@ -86,7 +86,7 @@ def test_a_grid_worker_cannot_open_or_act_on_another_grids_case(
         refused = act(client, first, theirs, action, f"req-{action}-0001", note="已处理好")
         assert refused.status_code == 404 and refused.json()["detail"] == "事件不存在", refused.text
     assert client.get(f"/api/v1/m/cases/{theirs}", headers=second).json()["state"] == "dispatched"
-    steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == theirs)).all()
+    steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == theirs).order_by(CaseStep.id)).all()
     assert steps == ["report", "accept", "dispatch"]
 
 
@@ -110,7 +110,9 @@ def test_the_worker_takes_a_case_on_goes_on_site_and_handles_it_once(
     assert no_note.status_code == 422 and no_note.json() == {"detail": "请写明处置情况", "field": "note"}
     handled = act(client, worker, accepted_by_staff, "handle", "handle-0002", note="已更换灯泡")
     assert handled.status_code == 200 and handled.json()["case"]["state"] == "handled"
-    steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == accepted_by_staff)).all()
+    steps = db.scalars(
+        select(CaseStep.action).where(CaseStep.case_id == accepted_by_staff).order_by(CaseStep.id)
+    ).all()
     assert steps == ["report", "accept", "dispatch", "arrive", "handle"]
     bad = act(client, worker, accepted_by_staff, "fly", "x")
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"action", "request_id"}
@@ -132,7 +134,7 @@ def test_the_worker_accepts_a_case_the_roster_handed_them(
     assert taken.status_code == 200, taken.text
     assert taken.json()["case"]["state"] == "dispatched" and taken.json()["case"]["mine"]
     assert act(client, worker, case_id, "accept", "accept-0002").json()["repeated"] is True
-    steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == case_id)).all()
+    steps = db.scalars(select(CaseStep.action).where(CaseStep.case_id == case_id).order_by(CaseStep.id)).all()
     assert steps == ["report", "accept", "dispatch"]
     # The general API does not let a grid worker hand the case to someone else either.
     handing = {"action": "return", "note": "派错了"}

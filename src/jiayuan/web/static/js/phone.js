@@ -418,7 +418,7 @@
       total.textContent = page.total ? "找到 " + page.total + (page.total_exact ? "" : "+") + " 人" +
         (page.total > page.items.length ? "，显示前 " + page.items.length + " 人，请输入更多字缩小范围" : "") : "没有找到";
       $("m-residents").replaceChildren(...page.items.map((r) => el("li", { className: "card" },
-        el("h3", null, r.name + " ", el("small", null, (r.gender === "female" ? "女" : r.gender === "male" ? "男" : "") + " " + r.age + "岁")),
+        el("h3", null, r.name + " ", el("small", null, r.gender + " " + r.age + "岁")),
         el("p", { className: "meta" }, r.address.compound + " " + r.address.building + " " + r.address.unit + " " + r.address.room),
         el("p", { className: "meta" }, "电话 " + (r.phone_masked || "无") + " · 证件 " + r.id_number_masked),
         r.tags.length ? el("p", { className: "meta" }, ...r.tags.map((t) => el("span", { className: "tag" }, t))) : null)));
