@@ -9,7 +9,7 @@ answer (the phone went offline) is taken once.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +20,7 @@ from jiayuan.cases.schemas import ActionIn, CaseOut, RowIdList, Source
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.duty import policies as duty_policies
 from jiayuan.duty.service import people, shifts
-from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import MAX_PAGE_SIZE, PageParams
 from jiayuan.kernel.principal import Principal, Role
@@ -33,8 +33,8 @@ from jiayuan.registry.service import structure
 # Who works from the phone: grid workers, and the office staff who go out too.
 PHONE_ROLES = (Role.GRID, Role.STAFF, Role.ADMIN)
 CASES_SHOWN = 50
-# The patrol slots worth a phone's screen: what is due now and what was missed lately.
-SLOTS_SHOWN = (SlotState.DUE, SlotState.IN_PROGRESS, SlotState.MISSED, SlotState.UPCOMING)
+# How many patrol slots a phone lists.
+SLOTS_SHOWN = 12
 PhoneVerb = Literal["accept", "arrive", "handle"]
 _VERB_LABELS = {"accept": "受理", "arrive": "到场", "handle": "处置"}
 
@@ -333,14 +333,17 @@ def _my_shifts(session: Session, actor: Principal, now: datetime) -> list[PhoneS
 
 
 def _my_slots(session: Session, actor: Principal, now: datetime) -> list[PhoneSlot]:
+    """What to patrol now first, then the next slot of each plan, then the last day's done and missed."""
     plans = {p.id: p for p in patrol.list_plans(session, actor=actor)}
     if not plans:
         return []
-    start = datetime.combine(local(now).date(), time(0), tzinfo=LOCAL_TZ)
     found: list[SlotOut] = patrol.slots(
-        session, actor=actor, since=start - timedelta(hours=12), until=now + timedelta(hours=6), now=now
+        session, actor=actor, since=now - timedelta(hours=24), until=now + timedelta(hours=6), now=now
     )
-    shown = [s for s in found if s.state in SLOTS_SHOWN]
+    active = [s for s in found if s.state in (SlotState.DUE, SlotState.IN_PROGRESS)]
+    upcoming = sorted((s for s in found if s.state is SlotState.UPCOMING), key=lambda s: s.slot)
+    following = list({s.plan_id: s for s in reversed(upcoming)}.values())
+    past = [s for s in found if s.state in (SlotState.DONE, SlotState.MISSED)]
     return [
         PhoneSlot(
             plan_id=s.plan_id,
@@ -352,7 +355,7 @@ def _my_slots(session: Session, actor: Principal, now: datetime) -> list[PhoneSl
             round_id=s.round_id,
             by_name=s.by_name,
         )
-        for s in shown[:12]
+        for s in (active + following + past)[:SLOTS_SHOWN]
     ]
 
 

@@ -489,14 +489,24 @@
     $("m-round-cameras").replaceChildren(...plan.cameras.filter((c) => roundOf.to_check.includes(c.device_id)).map((c) =>
       el("fieldset", { dataset: { device: c.device_id } },
         el("legend", null, c.name),
-        ...c.checklist.map((item, n) => el("label", null,
-          el("input", { type: "checkbox", checked: true, name: "ok", value: item, id: "chk-" + c.device_id + "-" + n }), " " + item + " 正常")),
+        frame(c),
+        el("p", { className: "hint" }, "看过画面后，不正常的项目请取消勾选"),
+        ...c.checklist.map((item) => el("label", null,
+          el("input", { type: "checkbox", checked: true, name: "ok", value: item }), " " + item)),
         el("label", null, "发现的问题（有不正常时必填，将生成事件）",
           el("input", { type: "text", name: "finding", maxlength: "64" })))));
     $("m-round-error").textContent = "";
     $("m-round").hidden = false;
     $("m-slots").hidden = true;
   });
+
+  // The camera's picture now (a plain message when it has none).
+  function frame(camera) {
+    const img = el("img", { className: "evidence", alt: camera.name + " 当前画面",
+      src: "/api/v1/cameras/" + encodeURIComponent(camera.device_id) + "/snapshot.jpg?t=" + Date.now() });
+    img.addEventListener("error", () => img.replaceWith(el("p", { className: "hint" }, "暂时没有该摄像机的画面")));
+    return img;
+  }
 
   $("m-round-cancel").addEventListener("click", () => { $("m-round").hidden = true; $("m-slots").hidden = false; });
 
