@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
+from jiayuan.cases.schemas import CaseFilter
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -93,6 +94,31 @@ def reach(actor: Principal) -> ColumnElement[bool]:
         followed = select(CaseFollower.case_id).where(CaseFollower.user_id == actor.user_id)
         parts.append(or_(Case.reporter_user_id == actor.user_id, Case.id.in_(followed)))
     return or_(*parts) if parts else false()
+
+
+def narrowed(filters: CaseFilter, actor: Principal, now: datetime) -> ColumnElement[bool]:
+    """The board's filters as a condition (within reach is `reach`'s)."""
+    parts: list[ColumnElement[bool]] = []
+    if filters.state is not None:
+        parts.append(Case.state == filters.state.value)
+    if filters.open_only:
+        parts.append(Case.state != "closed")
+    if filters.category is not None:
+        parts.append(Case.category == filters.category.value)
+    if filters.source is not None:
+        parts.append(Case.source == filters.source.value)
+    if filters.grid_id is not None:
+        parts.append(Case.grid_id == filters.grid_id)
+    if filters.mine:
+        parts.append(Case.assignee_user_id == actor.user_id if actor.user_id is not None else false())
+    if filters.overdue:
+        parts.append(Case.due_at <= now)
+    if filters.text:
+        text = filters.text
+        parts.append(
+            or_(Case.title.contains(text, autoescape=True), Case.place_label.contains(text, autoescape=True))
+        )
+    return and_(true(), *parts)
 
 
 def cases_where(where: ColumnElement[bool]) -> Select[Case]:

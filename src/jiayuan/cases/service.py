@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.cases import attachments, deadlines, policies, repository
@@ -24,7 +25,9 @@ from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
     ActionIn,
     AlarmCase,
+    AssigneeOut,
     AttachmentOut,
+    CaseFilter,
     CaseIn,
     CaseOut,
     Category,
@@ -39,7 +42,7 @@ from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import Page, PageParams
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 from jiayuan.notify import service as notify
 from jiayuan.notify.schemas import CaseNotice
 from jiayuan.registry.service import directory
@@ -50,6 +53,7 @@ _SOURCES = {Role.RESIDENT: Source.RESIDENT, Role.GRID: Source.GRID}
 # An upload is given with a report or an action within a day; one person keeps at most this many waiting.
 ATTACHMENT_WAIT = timedelta(days=1)
 MAX_WAITING_UPLOADS = 30
+_DISPATCHABLE = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY)
 
 
 def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Source | None = None) -> CaseOut:
@@ -461,12 +465,27 @@ def _deadline_out(category: Category, step: CaseAction, overrides: dict[tuple[st
     )
 
 
+def assignees(session: Session, *, actor: Principal, case_id: int) -> list[AssigneeOut]:
+    """Whom the office may dispatch a case to: the active admins, staff, grid workers and property staff
+    working in its community (the rule `act` checks a choice against), by username."""
+    case = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    if not policies.may_take(actor, case, CaseAction.DISPATCH, now=utcnow(), reopen_days=REOPEN_DAYS):
+        return []
+    scopes = [(ScopeKind.COMMUNITY, case.community_id)]
+    scopes += [(ScopeKind.GRID, g) for g in directory.community_grids(session, case.community_id)]
+    scopes += [(ScopeKind.COMPOUND, c) for c in directory.community_compounds(session, case.community_id)]
+    return [
+        AssigneeOut(user_id=user_id, name=name, role_label=ROLE_LABELS[role])
+        for user_id, name, role in accounts.active_users_in_scopes(session, scopes, _DISPATCHABLE)
+    ]
+
+
 def _assignee(session: Session, case: Case, user_id: int | None) -> int:
     """The person a case is dispatched to: an active account working in the case's community."""
     if user_id is None:
         raise Invalid("派遣须选择处置人", field="assignee_user_id")
     person = accounts.active_principal_by_id(session, user_id)
-    if person is None or person.role not in (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY):
+    if person is None or person.role not in _DISPATCHABLE:
         raise Invalid(f"处置人 #{user_id} 不存在", field="assignee_user_id")
     if case.community_id not in person.community_ids and not (
         case.grid_id is not None and case.grid_id in person.grid_ids
@@ -558,21 +577,23 @@ def list_cases(
     session: Session,
     *,
     actor: Principal,
-    state: CaseState | None = None,
-    open_only: bool = False,
     params: PageParams,
+    filters: CaseFilter | None = None,
 ) -> Page[CaseOut]:
-    """The cases within the actor's reach, newest first, optionally in one state or not yet closed."""
+    """The cases within the actor's reach, newest first, narrowed by `filters`."""
     policies.require_reader(actor)
-    where = repository.reach(actor)
-    if state is not None:
-        where = where & (Case.state == state.value)
-    if open_only:
-        where = where & (Case.state != CaseState.CLOSED.value)
+    where = repository.reach(actor) & repository.narrowed(filters or CaseFilter(), actor, utcnow())
     query = repository.cases_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    assigned = {c.assignee_user_id for c in rows if c.assignee_user_id is not None}
+    names = accounts.display_names(session, sorted(assigned)) if assigned else {}
     return Page[CaseOut](
-        items=[_out(actor, c, with_steps=False) for c in rows],
+        items=[
+            _out(actor, c, with_steps=False).model_copy(
+                update={"assignee_name": names.get(c.assignee_user_id) if c.assignee_user_id else None}
+            )
+            for c in rows
+        ],
         total=repository.count(session, query),
         page=params.page,
         size=params.size,
