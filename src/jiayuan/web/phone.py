@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from jiayuan.cases import service as cases
-from jiayuan.cases.schemas import ActionIn, CaseOut, RowIdList, Source
+from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, RowIdList, Source
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.duty import policies as duty_policies
 from jiayuan.duty.service import people, shifts
@@ -171,11 +171,12 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
 
 
 def my_cases(session: Session, *, actor: Principal) -> list[PhoneCase]:
-    """The open cases within reach: those handed to me first, then my grid's (the office: only mine)."""
+    """The open cases handed to me first, then (a grid worker) my grids' other open ones."""
+    wanted = CaseFilter(open_only=True, mine=actor.role is not Role.GRID)
     every = PageParams(size=MAX_PAGE_SIZE)
-    found = cases.list_cases(session, actor=actor, open_only=True, params=every).items
+    found = cases.list_cases(session, actor=actor, params=every, filters=wanted).items
     mine = [c for c in found if c.assignee_user_id == actor.user_id]
-    others = [c for c in found if c.assignee_user_id != actor.user_id] if actor.role is Role.GRID else []
+    others = [c for c in found if c.assignee_user_id != actor.user_id]
     return [phone_case(actor, c) for c in (mine + others)[:CASES_SHOWN]]
 
 
