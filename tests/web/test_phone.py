@@ -13,10 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import User
+from jiayuan.cases import service as cases
 from jiayuan.cases.models import Case, CaseStep
-from jiayuan.kernel.principal import Role
-from jiayuan.registry.models import Grid
-from tests.factories import Tree, build_tree, make_user, token_for
+from jiayuan.cases.schemas import AlarmCase
+from jiayuan.devices.service import snapshots
+from jiayuan.devices.snapshot_files import SnapshotFiles
+from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Building, Grid
+from jiayuan.settings import Settings
+from tests.devices.snapshot_helpers import jpeg
+from tests.factories import Tree, build_tree, make_user, seed_site, token_for
 
 
 @pytest.fixture
@@ -37,7 +44,7 @@ def staff(sessions: sessionmaker[Session], tree: Tree) -> dict[str, str]:
 
 
 def grid_worker(
-    db: Session, sessions: sessionmaker[Session], tree: Tree, name: str, grid: str
+    db: Session, sessions: sessionmaker[Session], name: str, grid: str
 ) -> tuple[int, dict[str, str]]:
     """A grid worker as the demo makes them: scoped to one grid only."""
     grid_id = db.scalars(select(Grid.id).where(Grid.name == grid)).one()
@@ -72,8 +79,8 @@ def act(
 def test_a_grid_worker_cannot_open_or_act_on_another_grids_case(
     client: TestClient, db: Session, sessions: sessionmaker[Session], tree: Tree, staff: dict[str, str]
 ) -> None:
-    first_id, first = grid_worker(db, sessions, tree, "wangwei", "第一网格")
-    second_id, second = grid_worker(db, sessions, tree, "lina", "第二网格")
+    first_id, first = grid_worker(db, sessions, "wangwei", "第一网格")
+    second_id, second = grid_worker(db, sessions, "lina", "第二网格")
     theirs = new_case(client, staff, tree.h201.id, second_id)  # 森海一期: the second grid
     mine = new_case(client, staff, tree.h101.id, first_id)
 
@@ -93,7 +100,7 @@ def test_a_grid_worker_cannot_open_or_act_on_another_grids_case(
 def test_the_worker_takes_a_case_on_goes_on_site_and_handles_it_once(
     client: TestClient, db: Session, sessions: sessionmaker[Session], tree: Tree, staff: dict[str, str]
 ) -> None:
-    worker_id, worker = grid_worker(db, sessions, tree, "wangwei", "第一网格")
+    worker_id, worker = grid_worker(db, sessions, "wangwei", "第一网格")
     unassigned = new_case(client, staff, tree.h101.id, None)
     listed = client.get("/api/v1/m/state", headers=worker).json()["cases"]
     assert [(c["id"], c["mine"], c["actions"]) for c in listed] == [(unassigned, False, [])]
@@ -123,8 +130,8 @@ def test_the_worker_takes_a_case_on_goes_on_site_and_handles_it_once(
 def test_the_worker_accepts_a_case_the_roster_handed_them(
     client: TestClient, db: Session, sessions: sessionmaker[Session], tree: Tree, staff: dict[str, str]
 ) -> None:
-    worker_id, worker = grid_worker(db, sessions, tree, "wangwei", "第一网格")
-    _, other = grid_worker(db, sessions, tree, "zhaoli", "第一网格")
+    worker_id, worker = grid_worker(db, sessions, "wangwei", "第一网格")
+    _, other = grid_worker(db, sessions, "zhaoli", "第一网格")
     case_id = new_case(client, staff, tree.h101.id, None)
     # The roster's choice, as dispatch on report makes it when the worker is on duty.
     db.get_one(Case, case_id).assignee_user_id = worker_id
@@ -158,7 +165,7 @@ def test_the_worker_accepts_a_case_the_roster_handed_them(
 def test_the_photo_from_the_phone_goes_with_the_step_once(
     client: TestClient, db: Session, sessions: sessionmaker[Session], tree: Tree, staff: dict[str, str]
 ) -> None:
-    worker_id, worker = grid_worker(db, sessions, tree, "wangwei", "第一网格")
+    worker_id, worker = grid_worker(db, sessions, "wangwei", "第一网格")
     case_id = new_case(client, staff, tree.h101.id, worker_id)
     picture = io.BytesIO()
     Image.new("RGB", (64, 48), "red").save(picture, format="JPEG")
@@ -205,3 +212,38 @@ def test_the_worker_and_manifest_are_served_for_the_phone_scope(client: TestClie
     assert manifest.json()["scope"] == "/m" and manifest.json()["start_url"] == "/m"
     for icon in manifest.json()["icons"]:
         assert client.get(icon["src"]).headers["content-type"] == "image/png"
+
+
+def test_a_gate_cases_snapshot_reaches_the_grid_worker_it_concerns_only(
+    client: TestClient, db: Session, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    site = seed_site(db)
+    building = Building(compound_id=site.compound_id, name="1号楼")
+    db.add_all([Grid(community_id=site.community_id, name="门岗网格", buildings=[building]), building])
+    db.add(Grid(community_id=site.community_id, name="别的网格"))
+    db.commit()
+    _, worker = grid_worker(db, sessions, "wangwei", "门岗网格")
+    _, other = grid_worker(db, sessions, "lina", "别的网格")
+    files = SnapshotFiles(settings.var_dir)
+    picture = jpeg(60)
+    snapshot = snapshots.keep_picture(
+        db, actor=Principal.system(), files=files, device_id="jjhy-gate1-cam", jpeg=picture, at=utcnow()
+    )
+    alarm = AlarmCase(
+        alarm_id=1, type="tailgating", community_id=site.community_id, compound_id=site.compound_id,
+        gate_id=site.gate_id, device_id="jjhy-gate1-cam", summary="1号门 疑似尾随",
+        evidence={"snapshot": snapshot},
+    )  # fmt: skip
+    [case_id] = cases.open_from_alarms(db, actor=Principal.system(), alarms=[alarm])
+    db.commit()
+
+    shown = client.get(f"/api/v1/m/cases/{case_id}", headers=worker).json()
+    assert shown["snapshot_url"] == f"/api/v1/m/cases/{case_id}/snapshot.jpg"
+    answer = client.get(shown["snapshot_url"], headers=worker)
+    assert answer.status_code == 200 and answer.content == picture
+    assert answer.headers["content-type"] == "image/jpeg"
+    # The grid worker's scope covers no gate: the device's own address answers as if it had no picture.
+    device_url = f"/api/v1/devices/jjhy-gate1-cam/snapshots/{snapshot}.jpg"
+    assert client.get(device_url, headers=worker).status_code == 404
+    refused = client.get(f"/api/v1/m/cases/{case_id}/snapshot.jpg", headers=other)
+    assert refused.status_code == 404 and refused.json()["detail"] == "事件不存在"

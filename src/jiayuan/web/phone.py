@@ -183,11 +183,8 @@ def my_cases(session: Session, *, actor: Principal) -> list[PhoneCase]:
 def phone_case(actor: Principal, case: CaseOut) -> PhoneCase:
     """A case with the buttons this person may press on it now."""
     snapshot = case.evidence.get("snapshot")
-    snapshot_url = (
-        f"/api/v1/devices/{case.device_id}/snapshots/{snapshot}.jpg"
-        if snapshot and case.device_id and isinstance(snapshot, str)
-        else None
-    )
+    has_snapshot = isinstance(snapshot, str) and case.device_id is not None
+    snapshot_url = f"/api/v1/m/cases/{case.id}/snapshot.jpg" if has_snapshot else None
     return PhoneCase(
         id=case.id,
         title=case.title,

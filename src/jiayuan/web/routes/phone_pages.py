@@ -14,11 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from jiayuan.bus.hub import Filter, Message
+from jiayuan.cases import service as cases
 from jiayuan.db.uow import unit_of_work
+from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.context import AppContext
-from jiayuan.web.deps import RowId, SessionDep
+from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.phone import (
     PhoneActionIn,
     PhoneActionOut,
@@ -28,6 +30,7 @@ from jiayuan.web.phone import (
     may_use_phone,
     phone_state,
     push_for,
+    require_phone,
     take,
 )
 from jiayuan.web.streams import open_stream, serve_events
@@ -94,6 +97,23 @@ def state(principal: CurrentPrincipal, session: SessionDep) -> PhoneState:
 def phone_case(case_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> PhoneCase:
     """One case as the phone shows it (within reach only)."""
     return case_for_phone(session, actor=principal, case_id=case_id)
+
+
+@router.get(
+    "/api/v1/m/cases/{case_id}/snapshot.jpg",
+    response_class=Response,
+    responses=_ERRORS | {200: {"content": {"image/jpeg": {}}, "description": "告警抓拍图"}},
+)
+def case_snapshot(
+    case_id: RowId, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> Response:
+    """The snapshot a gate or camera case carries, for whoever sees the case (a grid worker included)."""
+    require_phone(principal)
+    jpeg = cases.evidence_snapshot(
+        session, actor=principal, files=SnapshotFiles(context.settings.var_dir), case_id=case_id
+    )
+    # Evidence never changes under its case: the phone may keep it (offline too), proxies not.
+    return Response(jpeg, media_type="image/jpeg", headers={"cache-control": "private, max-age=86400"})
 
 
 @router.post("/api/v1/m/cases/{case_id}/actions", response_model=PhoneActionOut, responses=_ERRORS)
