@@ -309,3 +309,20 @@ def test_a_case_handed_to_the_worker_rings_and_shows_a_banner(
     expect(page.locator("#m-banner-text")).to_contain_text("路灯不亮")
     assert page.evaluate("window.__alarms") == 2
     expect(page.locator("#m-cases")).not_to_contain_text("三号楼垃圾堆积")
+
+
+def test_an_action_refused_for_a_lapsed_sign_in_waits_for_the_next_one(
+    page: Page, live_server: str, site: Site
+) -> None:
+    open_case(site, "楼顶水箱漏水", site.h301, site.worker_id)
+    sign_in(page, live_server)
+    page.context.clear_cookies()  # the session ended (signed out elsewhere, or expired)
+    card(page, "楼顶水箱漏水").locator("button", has_text="到场").click()
+    page.click("#m-act-send")
+    expect(page.locator("#m-banner-text")).to_contain_text("登录已失效")
+    expect(page.locator("#m-queue-list li")).to_have_text("到场：楼顶水箱漏水")
+    assert steps_of(site, "楼顶水箱漏水") == ["report", "accept", "dispatch"]
+    sign_in(page, live_server)
+    expect(page.locator("#m-queue")).to_be_hidden()
+    expect(card(page, "楼顶水箱漏水").locator(".tag.state")).to_have_text("到场")
+    assert steps_of(site, "楼顶水箱漏水") == ["report", "accept", "dispatch", "arrive"]

@@ -103,7 +103,13 @@
           later();
           return;  // offline, or the answer was lost: sent again (same request id) in a while
         }
-        if (result.status >= 500) { later(); return; }
+        if (result.status >= 500 || result.status === 429) { later(); return; }
+        if (result.status === 401) {
+          // Signed out (the session ended): the action waits for the next sign-in on this phone.
+          showNet();
+          notice("登录已失效，请重新登录；待发送的 " + items.length + " 项操作保留在本机，登录后自动发送");
+          return;
+        }
         items = queue().filter((i) => i.request_id !== item.request_id);
         saveQueue(items);
         if (result.ok) {
@@ -548,6 +554,15 @@
     renderSlots();
     showNet();
   }
+
+  // Signing out forgets the page kept for offline use (it shows this person's cases); what waits to be
+  // sent stays, under this account's name, for its next sign-in here.
+  document.querySelector(".m-logout").addEventListener("submit", (event) => {
+    if (!window.caches) return;
+    event.preventDefault();
+    const form = event.target;
+    caches.keys().then((names) => Promise.all(names.map((n) => caches.delete(n)))).finally(() => form.submit());
+  });
 
   // ---- start --------------------------------------------------------------------------------
   window.addEventListener("online", () => { showNet(); flush(); refresh(); });
