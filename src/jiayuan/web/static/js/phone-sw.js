@@ -12,6 +12,7 @@ const STATIC = [
 ];
 // Fetched fresh when online (and kept), answered from the cache when not.
 const FRESH_FIRST = ["/m", "/api/v1/m/state"];
+const SNAPSHOT = /^\/api\/v1\/m\/cases\/\d+\/snapshot\.jpg$/;
 
 async function keep(cache, request, response) {
   // Never keep a redirect (to the sign-in page) or an error under the page's address.
@@ -58,6 +59,14 @@ self.addEventListener("fetch", (event) => {
           status: 503, headers: { "content-type": "text/plain; charset=utf-8" },
         });
       }
+    })());
+  } else if (SNAPSHOT.test(url.pathname)) {
+    // A case's evidence never changes under its address: kept once seen, so it shows offline too.
+    event.respondWith((async () => {
+      const cache = await caches.open(CACHE);
+      const kept = await cache.match(url.pathname);
+      if (kept) return kept;
+      return keep(cache, new Request(url.pathname), await fetch(request));
     })());
   } else if (STATIC.includes(url.pathname)) {
     event.respondWith((async () => {

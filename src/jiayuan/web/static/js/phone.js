@@ -73,7 +73,14 @@
   function enqueue(item) {
     const items = queue();
     items.push(item);
-    saveQueue(items);
+    try {
+      saveQueue(items);
+    } catch (e) {
+      // The phone's storage is full (photos are the big part): keep the action, without its photo.
+      item.photo = null;
+      saveQueue(items);
+      notice("本机存储已满，照片未能保存；“" + VERBS[item.action] + "”将不带照片发送");
+    }
     flush();
   }
 
