@@ -29,6 +29,7 @@ def test_the_demo_grid_worker_has_a_phone_full_of_work(demo_db: Session) -> None
     assert worker is not None
     state = phone_state(demo_db, actor=worker)
     assert state.grids == ["第一网格"] and state.role_label == "网格员"
+    assert state.display_name == "王丽娟（第一网格）" and state.user_name == "grid01"
     assert state.cases and all(c.state is not CaseState.CLOSED for c in state.cases)
     shown = [cases.show_case(demo_db, actor=worker, case_id=c.id) for c in state.cases]
     assert all(c.grid_id in worker.grid_ids for c in shown)

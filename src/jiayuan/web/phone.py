@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts import service as accounts
 from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, RowIdList, Source
 from jiayuan.cases.states import CaseAction, CaseState
@@ -117,7 +118,8 @@ class PhonePlan(BaseModel):
 class PhoneState(BaseModel):
     """Everything the phone shows at once."""
 
-    user_name: str
+    user_name: str = Field(description="登录名（本机待发送的操作按它分开保存）")
+    display_name: str
     role_label: str
     grids: list[str]
     at: str
@@ -125,7 +127,6 @@ class PhoneState(BaseModel):
     shifts: list[PhoneShift]
     slots: list[PhoneSlot]
     plans: list[PhonePlan]
-    reads_residents: bool
 
 
 class PhoneActionIn(BaseModel):
@@ -157,8 +158,10 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
     require_phone(actor)
     now = now or utcnow()
     grids = [g.name for g in structure.list_grids(session, actor=actor)] if actor.role is Role.GRID else []
+    names = accounts.display_names(session, [actor.user_id]) if actor.user_id else {}
     return PhoneState(
         user_name=actor.username,
+        display_name=names.get(actor.user_id, actor.username) if actor.user_id else actor.username,
         role_label={Role.GRID: "网格员", Role.STAFF: "社区工作人员", Role.ADMIN: "管理员"}[actor.role],
         grids=grids,
         at=local(now).strftime("%m-%d %H:%M"),
@@ -166,7 +169,6 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
         shifts=_my_shifts(session, actor, now),
         slots=_my_slots(session, actor, now) if patrol_policies.may_read(actor) else [],
         plans=_my_plans(session, actor) if patrol_policies.may_read(actor) else [],
-        reads_residents=True,
     )
 
 
