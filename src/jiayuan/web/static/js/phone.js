@@ -93,43 +93,49 @@
     $("m-queue").hidden = items.length === 0;
   }
 
-  // Send what waits, oldest first; stop at the first network failure and keep the rest.
+  // Send what waits, oldest first; stop at the first network failure and keep the rest. One page at a
+  // time (a second open tab waits for the lock, then finds the queue emptied).
   async function flush() {
     if (flushing) return;
     if (!navigator.onLine) { showNet(); return; }
     flushing = true;
     try {
-      let items = queue();
-      while (items.length) {
-        const item = items[0];
-        showNet("sending");
-        let result;
-        try {
-          result = await send(item);
-        } catch (e) {
-          later();
-          return;  // offline, or the answer was lost: sent again (same request id) in a while
-        }
-        if (result.status >= 500 || result.status === 429) { later(); return; }
-        if (result.status === 401) {
-          // Signed out (the session ended): the action waits for the next sign-in on this phone.
-          showNet();
-          notice("登录已失效，请重新登录；待发送的 " + items.length + " 项操作保留在本机，登录后自动发送");
-          return;
-        }
-        items = queue().filter((i) => i.request_id !== item.request_id);
-        saveQueue(items);
-        if (result.ok) {
-          upsert(result.data.case);
-        } else {
-          notice("“" + VERBS[item.action] + "”未能完成：" + item.title + "。" + reason(result));
-          refresh();
-        }
-      }
-      showNet();
+      if (navigator.locks) await navigator.locks.request(QUEUE_KEY, sendAll);
+      else await sendAll();
     } finally {
       flushing = false;
     }
+  }
+
+  async function sendAll() {
+    let items = queue();
+    while (items.length) {
+      const item = items[0];
+      showNet("sending");
+      let result;
+      try {
+        result = await send(item);
+      } catch (e) {
+        later();
+        return;  // offline, or the answer was lost: sent again (same request id) in a while
+      }
+      if (result.status >= 500 || result.status === 429) { later(); return; }
+      if (result.status === 401) {
+        // Signed out (the session ended): the action waits for the next sign-in on this phone.
+        showNet();
+        notice("登录已失效，请重新登录；待发送的 " + items.length + " 项操作保留在本机，登录后自动发送");
+        return;
+      }
+      items = queue().filter((i) => i.request_id !== item.request_id);
+      saveQueue(items);
+      if (result.ok) {
+        upsert(result.data.case);
+      } else {
+        notice("“" + VERBS[item.action] + "”未能完成：" + item.title + "。" + reason(result));
+        refresh();
+      }
+    }
+    showNet();
   }
 
   function later() {
