@@ -199,6 +199,9 @@ def test_residents_police_and_the_screen_have_no_phone_face(
     for who in (resident, police):
         refused = client.get("/api/v1/m/state", headers=who)
         assert refused.status_code == 403 and refused.json()["detail"] == "该角色没有网格员手机页"
+        page = client.get("/m", headers=who)  # the page says it in a page
+        assert page.status_code == 403 and "text/html" in page.headers["content-type"]
+        assert "该角色没有网格员手机页" in page.text
 
 
 def test_the_worker_and_manifest_are_served_for_the_phone_scope(client: TestClient) -> None:
