@@ -203,14 +203,15 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("DELETE", "/api/v1/tokens/{token_of_here}", None,  (200, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
     ("DELETE", "/api/v1/tokens/{token_of_elsewhere}", None,
                                                         (404, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
-    # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none)
-    ("GET", "/api/v1/cases", None,                      (200, 200, 200, 200, 403, 403, 200, 200, 403, 401)),
-    ("GET", "/api/v1/cases/999999", None,               (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
-    ("GET", "/api/v1/cases/{case_here}", None,          (200, 200, 200, 200, 403, 403, 404, 200, 403, 401)),
-    ("GET", "/api/v1/cases/{case_outside_grid}", None,  (200, 200, 404, 404, 403, 403, 404, 200, 403, 401)),
-    ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+    # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none);
+    # police and property reach only what is shared with them (nothing here)
+    ("GET", "/api/v1/cases", None,                      (200, 200, 200, 200, 200, 403, 200, 200, 403, 401)),
+    ("GET", "/api/v1/cases/999999", None,               (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
+    ("GET", "/api/v1/cases/{case_here}", None,          (200, 200, 200, 404, 404, 403, 404, 200, 403, 401)),
+    ("GET", "/api/v1/cases/{case_outside_grid}", None,  (200, 200, 404, 404, 404, 403, 404, 200, 403, 401)),
+    ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
     ("POST", "/api/v1/cases/999999/actions", "case_accept",
-                                                        (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+                                                        (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
     # video patrol: the office, grid workers and volunteers patrol; the screen watches; others have none
     ("GET", "/api/v1/patrol/plans", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/patrol/slots", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
