@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.bus.hub import hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Role
 from jiayuan.registry.models import Grid
@@ -62,6 +63,9 @@ def test_the_worker_hears_cases_handed_to_them_and_nothing_of_another_grid(
         time.sleep(0.3)  # subscribed
         hand(tree.h201.id, "二号楼漏水", other_id)  # 森海一期: the other grid
         mine = hand(tree.h101.id, "楼道灯不亮", worker_id)
+        # A change claimed for another community is not even read, though it names the worker's case.
+        elsewhere = {"event": "cases.changed", "case_id": mine, "state": "dispatched", "action": "dispatch"}
+        hub.publish([elsewhere | {"community_id": tree.other_community.id, "level": 0}])
         heard = []
         while (message := reader.next(3)) is not None:
             heard.append(json.loads(message["text"]))

@@ -29,7 +29,7 @@ from jiayuan.patrol import policies as patrol_policies
 from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanOut, SlotOut
 from jiayuan.patrol.states import SlotState
-from jiayuan.registry.service import structure
+from jiayuan.registry.service import directory, structure
 
 # Who works from the phone: grid workers, and the office staff who go out too.
 PHONE_ROLES = (Role.GRID, Role.STAFF, Role.ADMIN)
@@ -277,6 +277,17 @@ def case_for_phone(session: Session, *, actor: Principal, case_id: int) -> Phone
     """One case within reach as the phone shows it (NotFound out of reach, as the service says)."""
     require_phone(actor)
     return phone_case(actor, cases.show_case(session, actor=actor, case_id=case_id))
+
+
+def stream_communities(session: Session, *, actor: Principal) -> frozenset[int]:
+    """The communities whose case changes the phone's stream looks at: the account's own and those of
+    its grids (each change is then read through the cases service, which decides)."""
+    found = set(actor.community_ids)
+    for grid_id in actor.grid_ids:
+        community = directory.community_of_scope(session, "grid", str(grid_id))
+        if community is not None:
+            found.add(community)
+    return frozenset(found)
 
 
 class PhonePush(BaseModel):

@@ -17,7 +17,6 @@ from jiayuan.bus.hub import Filter, Message
 from jiayuan.cases import service as cases
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.kernel.principal import Principal
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
@@ -31,6 +30,7 @@ from jiayuan.web.phone import (
     phone_state,
     push_for,
     require_phone,
+    stream_communities,
     take,
 )
 from jiayuan.web.streams import open_stream, serve_events
@@ -124,14 +124,12 @@ def act(
     return take(session, actor=principal, case_id=case_id, data=data)
 
 
-def phone_filter(principal: Principal) -> Filter:
-    """Case changes the principal might see: the office's of its communities; a grid worker's are all
-    offered and each is read through the cases service, which answers only within the worker's grids."""
+def phone_filter(communities: frozenset[int]) -> Filter:
+    """Case changes in the communities the phone's account works in (its own, and its grids'); each is
+    then read through the cases service, which answers only within the account's reach."""
 
     def may_see(message: Message) -> bool:
-        if message.get("event") != "cases.changed":
-            return False
-        return not principal.community_ids or message.get("community_id") in principal.community_ids
+        return message.get("event") == "cases.changed" and message.get("community_id") in communities
 
     return may_see
 
@@ -145,6 +143,12 @@ async def phone_stream(websocket: WebSocket, token: str | None = None) -> None:
         return
     credential, principal = opened
     context: AppContext = websocket.app.state.context
+
+    def home() -> frozenset[int]:
+        with unit_of_work(context.sessions) as session:
+            return stream_communities(session, actor=principal)
+
+    communities = await run_in_threadpool(home)
 
     def read(message: Message) -> Message | None:
         with unit_of_work(context.sessions) as session:
@@ -161,6 +165,6 @@ async def phone_stream(websocket: WebSocket, token: str | None = None) -> None:
         credential=credential,
         principal=principal,
         events=frozenset({"cases.changed"}),
-        may_see=phone_filter(principal),
+        may_see=phone_filter(communities),
         shape=shape,
     )
