@@ -24,7 +24,7 @@ from jiayuan.duty.service import people, shifts
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import MAX_PAGE_SIZE, PageParams
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 from jiayuan.patrol import policies as patrol_policies
 from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanOut, SlotOut
@@ -120,6 +120,7 @@ class PhoneState(BaseModel):
 
     user_name: str = Field(description="登录名（本机待发送的操作按它分开保存）")
     display_name: str
+    role: Role
     role_label: str
     grids: list[str]
     at: str
@@ -162,7 +163,8 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
     return PhoneState(
         user_name=actor.username,
         display_name=names.get(actor.user_id, actor.username) if actor.user_id else actor.username,
-        role_label={Role.GRID: "网格员", Role.STAFF: "社区工作人员", Role.ADMIN: "管理员"}[actor.role],
+        role=actor.role,
+        role_label=ROLE_LABELS[actor.role],
         grids=grids,
         at=local(now).strftime("%m-%d %H:%M"),
         cases=my_cases(session, actor=actor),

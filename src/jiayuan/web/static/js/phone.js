@@ -199,7 +199,7 @@
   // ---- cases --------------------------------------------------------------------------------
   function upsert(item) {
     const others = state.cases.filter((c) => c.id !== item.id);
-    const keep = item.state !== "closed" && (item.mine || item.actions.length || state.role_label === "网格员");
+    const keep = item.state !== "closed" && (item.mine || item.actions.length || state.role === "grid");
     state.cases = keep ? [item, ...others].sort((a, b) => Number(b.mine) - Number(a.mine)) : others;
     renderCases();
   }
@@ -267,6 +267,7 @@
     $("m-act-note").value = "";
     $("m-act-note").setAttribute("aria-required", String(action.note_required));
     $("m-act-photo").value = "";
+    $("m-act-photo").hidden = $("m-act-photo-label").hidden = !action.photo;
     $("m-act-error").textContent = "";
     $("m-act").showModal();
     $("m-act-note").focus();
