@@ -257,6 +257,10 @@ def test_an_action_taken_offline_lands_once_when_the_network_is_back(
         expect(card(page, "车库照明故障").locator(".tag.state")).to_have_text("到场")
         assert steps_of(site, "车库照明故障") == ["report", "accept", "dispatch", "arrive"]
         assert photos_of(site, "车库照明故障") == [("arrive", 1)]
+        assert page.evaluate("caches.keys()") == ["jiayuan-m-v1"]
+        page.click("#m-logout")  # signing out forgets the page kept for offline use
+        expect(page).to_have_url(re.compile(r"/login"))
+        assert page.evaluate("caches.keys()") == []
     finally:
         context.close()
 
