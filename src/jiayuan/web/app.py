@@ -43,6 +43,7 @@ from jiayuan.web.routes import (
     open311,
     patrol_api,
     patrol_pages,
+    phone_pages,
     registry_api,
     registry_excel,
     registry_pages,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(duty_pages.router)
     app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
+    app.include_router(phone_pages.router)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)
     app.include_router(vision_pages.router)
