@@ -172,6 +172,40 @@ def sos_published(url: str, case_ids: list[int], worker_id: int) -> tuple[dict[i
     return {event_rows[row_id]: publish_time(event_id) for row_id, event_id in events}, dispatched
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each piece, read from /proc (Linux): this process (the web app and the
+    SOS button), its children by role, the broker and PostgreSQL (every process of theirs on the host)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        ppid, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == me:
+            role = "web app (+ SOS button)"
+        elif ppid == me and "publisher.py" in cmdline:
+            role = "load publisher"
+        elif ppid == me and "push_client.py" in cmdline:
+            role = "WebSocket client"
+        elif ppid == me and "multiprocessing" in cmdline:
+            role = "ingest child"
+        elif comm == "mosquitto":
+            role = "mosquitto"
+        elif comm.startswith("postgres"):
+            role = "PostgreSQL (all)"
+        else:
+            continue
+        used[role] = used.get(role, 0.0) + seconds
+    return used
+
+
 def pct(values: list[float], q: int) -> float:
     """The q-th percentile in ms (inclusive: never beyond the largest value seen)."""
     return (
@@ -209,9 +243,12 @@ def run(rate: float, seconds: float, every: float) -> dict[str, Any]:
             time.sleep(0.5)  # the live feed's subscription
             count = int(rate * seconds)
             load = publish(prefix, "bench-plate", "plate", count, rate)
+            cpu_before, began = cpu_seconds(), time.monotonic()
             pressed = press_sos(prefix, every, seconds)
+            cpu_after, took = cpu_seconds(), time.monotonic() - began  # the publisher not reaped yet
             load.wait()
             loadavg = os.getloadavg()
+            cores = {k: (v - cpu_before.get(k, 0.0)) / took for k, v in cpu_after.items()}
             got = json.loads(client.stdout.readline() or "{}")
             client.wait()
             ingest.stop()
@@ -229,7 +266,7 @@ def run(rate: float, seconds: float, every: float) -> dict[str, Any]:
                 "push_p99": pct(pushed, 99), "push_max": max(pushed) * 1000 if pushed else float("nan"),
                 "stored_p50": pct(commits.seconds, 50), "stored_p95": pct(commits.seconds, 95),
                 "stored_p99": pct(commits.seconds, 99), "dispatched": dispatched,
-                "other_messages": got.get("other_messages", 0), "load": loadavg,
+                "other_messages": got.get("other_messages", 0), "load": loadavg, "cores": cores,
             }  # fmt: skip
         finally:
             drop()
@@ -260,6 +297,11 @@ def main() -> None:
         f" {r['pressed']} / {r['pushed']} / {r['dispatched']} |"
         f" {r['push_p50']:.0f} / {r['push_p95']:.0f} / {r['push_p99']:.0f} ({r['push_max']:.0f}) ms |"
         f" {r['other_messages']:,} |"
+    )
+    print()
+    print(
+        "CPU during the load (cores busy, of 2): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["cores"].items()))
     )
 
 
