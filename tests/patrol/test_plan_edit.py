@@ -339,3 +339,16 @@ def test_the_console_form_creates_and_changes_a_plan(
     assert "巡查计划不存在" in unquote(moved.headers["location"])
     with sessions() as session:
         assert session.scalars(select(PatrolPlan)).one().retired_at is None
+
+
+def test_a_new_schedule_and_a_pause_at_once_keep_one_term(db: Session, site: Site) -> None:
+    me = staff(site)
+    plan = service.create_plan(db, actor=me, data=night_plan(site))
+    at = EVENING + timedelta(hours=1)
+    service.update_plan(
+        db, actor=me, plan_id=plan.id, data=PlanChange(every_minutes=60, active=False), now=at
+    )
+    db.commit()
+    [term] = db.scalars(select(PatrolPlan)).one().terms
+    assert (term.every_minutes, term.ends_at) == (120, at)
+    assert set(states(db, me, plan.id, at)) == {"07 20:00"}  # 20:00 of the old schedule, nothing after

@@ -407,6 +407,8 @@ def _replace_cameras(plan: PatrolPlan, wanted: Sequence[PlanCameraIn]) -> None:
 
 def _close_term(plan: PatrolPlan, now: datetime) -> None:
     """The schedule in force until now becomes a past term; what comes next counts from now."""
+    if plan.since is not None and aware(plan.since) >= now:  # nothing was in force yet
+        return
     plan.terms.append(
         PatrolTerm(
             starts_at=plan.since, ends_at=now, every_minutes=plan.every_minutes,
