@@ -54,6 +54,7 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "template_id": [("template_far", EVERYONE)],
     "holiday_id": [("holiday_far", EVERYONE)],
     "round_id": [("round_far", EVERYONE)],
+    "plan_id": [("plan_far", EVERYONE)],
     "request_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
@@ -73,6 +74,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/cases/{case_id}/shares": {"user_id": 1, "purpose": "repair"},
     "/console/cases/{case_id}/shares": {"user_id": "1", "purpose": "repair"},
     "/api/v1/duty/shifts/{shift_id}": {"note": "核对"},
+    "/api/v1/patrol/plans/{plan_id}": {"name": "改个名字"},
+    "/console/patrol/plans/{plan_id}": {"name": "改个名字", "every_minutes": "60", "cam": "yf-gate1-cam"},
+    "/console/patrol/plans/{plan_id}/state": {"action": "pause"},
     "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
     "/console/patrol/rounds/{round_id}/checks": {
         "device_id": "yf-gate1-cam",

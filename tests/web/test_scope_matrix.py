@@ -136,6 +136,7 @@ BODIES: dict[str, Body] = {
     },
     "own_token": lambda _w, _role: {"name": "脚本"},
     "case_accept": lambda _w, _role: {"action": "accept"},
+    "plan_rename": lambda _w, _role: {"name": "改个名字"},
     "device_token": lambda _w, _role: {"name": "门禁", "device_id": DEVICE_ID},
     "device_token_elsewhere": lambda _w, _role: {"name": "门禁", "device_id": "yf-gate1-cam"},
     "device_token_unknown": lambda _w, _role: {"name": "门禁", "device_id": "jjhy-gate9-qr"},
@@ -216,6 +217,12 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/patrol/plans", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/patrol/slots", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/patrol/rounds/999999", None,       (404, 404, 404, 403, 403, 404, 403, 404, 403, 401)),
+    # only the office changes plans, its own community's (another's reads as missing)
+    ("PATCH", "/api/v1/patrol/plans/{plan_far}", "plan_rename",
+                                                        (404, 404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("POST", "/api/v1/patrol/plans/{plan_far}/retire", None,
+                                                        (404, 404, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("DELETE", "/api/v1/patrol/plans/{plan_far}", None, (404, 404, 403, 403, 403, 403, 403, 403, 403, 401)),
     # audit log: admins only
     ("GET", "/api/v1/audit", None,                      (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
     ("GET", "/api/v1/audit/export.xlsx", None,          (200, 403, 403, 403, 403, 403, 403, 403, 403, 401)),
@@ -428,8 +435,8 @@ def invite_guest(session: Session, vault: PiiVault, household_id: int) -> int:
     return visitors.invite_visitor(session, actor=Principal.system(), vault=vault, invite=invite).id
 
 
-def patrol_round(session: Session, community_id: int, camera: str) -> int:
-    """A round begun now on an hourly all-day patrol of one camera; its id."""
+def patrol_round(session: Session, community_id: int, camera: str) -> tuple[int, int]:
+    """A round begun now on an hourly all-day patrol of one camera; the plan's id and the round's."""
     plan = patrol.create_plan(
         session,
         actor=Principal.system(),
@@ -441,7 +448,7 @@ def patrol_round(session: Session, community_id: int, camera: str) -> int:
     now = local(utcnow())
     slot = now.replace(minute=0, second=0, microsecond=0)
     begun = patrol.start_round(session, actor=Principal.system(), data=StartIn(plan_id=plan.id, slot=slot))
-    return begun.id
+    return plan.id, begun.id
 
 
 def stored_photo(session: Session, *, case_id: int | None, uploader: int | None) -> int:
@@ -567,7 +574,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         ids["template_far"] = templates.add_template(session, actor=system, data=weekly).id
         day_off = HolidayIn(community_id=ids["elsewhere_community"], day=date(2027, 1, 1), name="元旦")
         ids["holiday_far"] = templates.add_holiday(session, actor=system, data=day_off).id
-        ids["round_far"] = patrol_round(session, ids["elsewhere_community"], "yf-gate1-cam")
+        ids["plan_far"], ids["round_far"] = patrol_round(session, ids["elsewhere_community"], "yf-gate1-cam")
     world.ids = ids
     return world
 

@@ -25,10 +25,11 @@ def plans(
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in found], ensure_ascii=False))
         return
-    table = Table("编号", "名称", "间隔（分钟）", "时段", "摄像机", title="巡查计划")
+    table = Table("编号", "名称", "间隔（分钟）", "时段", "摄像机", "状态", title="巡查计划")
     for plan in found:
         window = "全天" if plan.window_start == plan.window_end else f"{plan.window_start}–{plan.window_end}"
-        table.add_row(str(plan.id), plan.name, str(plan.every_minutes), window, str(len(plan.cameras)))
+        state = "已停用" if plan.retired_at else "进行中" if plan.active else "已暂停"
+        table.add_row(str(plan.id), plan.name, str(plan.every_minutes), window, str(len(plan.cameras)), state)
     console.print(table)
 
 

@@ -15,7 +15,11 @@ from jiayuan.kernel.clock import utcnow
 class PatrolPlan(TimestampMixin, Base):
     """A patrol plan of one community: its cameras in order, each with a checklist, and a schedule
     (a round every `every_minutes` from `window_start` to `window_end`, Beijing time; a window that
-    ends before it starts runs over midnight, an empty one all day)."""
+    ends before it starts runs over midnight, an empty one all day).
+
+    The schedule stored here is in force from `since` (None: from the start) while the plan is active;
+    the schedules it had before are kept as its terms, so the rounds due then, done or missed, still
+    count after a change, a pause or its retirement (`retired_at`: no more rounds, the record stays)."""
 
     __tablename__ = "patrol_plans"
 
@@ -27,10 +31,31 @@ class PatrolPlan(TimestampMixin, Base):
     window_end: Mapped[str] = mapped_column(String(5))
     grace_minutes: Mapped[int]
     active: Mapped[bool] = mapped_column(default=True)
+    since: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
     created_by_user_id: Mapped[int | None]
     cameras: Mapped[list[PatrolCamera]] = relationship(
         back_populates="plan", order_by="PatrolCamera.position", cascade="all, delete-orphan"
     )
+    terms: Mapped[list[PatrolTerm]] = relationship(
+        back_populates="plan", order_by="PatrolTerm.ends_at", cascade="all, delete-orphan"
+    )
+
+
+class PatrolTerm(Base):
+    """A schedule a plan had while it was active, from `starts_at` (None: from the start) to `ends_at`."""
+
+    __tablename__ = "patrol_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("patrol_plans.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime]
+    every_minutes: Mapped[int]
+    window_start: Mapped[str] = mapped_column(String(5))
+    window_end: Mapped[str] = mapped_column(String(5))
+    grace_minutes: Mapped[int]
+    plan: Mapped[PatrolPlan] = relationship(back_populates="terms")
 
 
 class PatrolCamera(Base):

@@ -26,10 +26,20 @@ def require_reader(actor: Principal) -> None:
         raise Forbidden("该角色无权查看视频巡查")
 
 
+def may_plan(actor: Principal) -> bool:
+    """Whether the role plans patrols (the console offers the plan forms)."""
+    return actor.is_system or actor.role in _PLANNERS
+
+
+def require_may_plan(actor: Principal) -> None:
+    """Refuse roles that do not plan patrols."""
+    if not may_plan(actor):
+        raise Forbidden("只有管理员和社区工作人员可以制定巡查计划")
+
+
 def require_planner(actor: Principal, community_id: int) -> None:
     """Admins and staff plan their own communities' patrols (another community's reads as missing)."""
-    if not (actor.is_system or actor.role in _PLANNERS):
-        raise Forbidden("只有管理员和社区工作人员可以制定巡查计划")
+    require_may_plan(actor)
     if not reaches(actor, community_id):
         raise NotFound("社区不存在", field="community_id")
 
@@ -53,5 +63,14 @@ def communities(actor: Principal) -> frozenset[int] | None:
 def require_plan_visible(actor: Principal, community_id: int | None) -> None:
     """A plan in scope, or NotFound for a missing one and one out of scope alike."""
     require_reader(actor)
+    if community_id is None or not reaches(actor, community_id):
+        raise NotFound("巡查计划不存在", field="plan_id")
+
+
+def require_plan_editable(actor: Principal, community_id: int | None) -> None:
+    """Admins and staff change their own communities' plans; another community's plan, or a missing
+    one, reads as missing (to a planner of elsewhere too)."""
+    if not (actor.is_system or actor.role in _PLANNERS):
+        raise Forbidden("只有管理员和社区工作人员可以修改巡查计划")
     if community_id is None or not reaches(actor, community_id):
         raise NotFound("巡查计划不存在", field="plan_id")

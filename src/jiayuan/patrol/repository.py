@@ -14,13 +14,19 @@ from jiayuan.patrol.models import PatrolCheck, PatrolPlan, PatrolRound
 def plan(session: Session, plan_id: int) -> PatrolPlan | None:
     """One plan with its cameras."""
     return session.scalar(
-        select(PatrolPlan).options(selectinload(PatrolPlan.cameras)).where(PatrolPlan.id == plan_id)
+        select(PatrolPlan)
+        .options(selectinload(PatrolPlan.cameras), selectinload(PatrolPlan.terms))
+        .where(PatrolPlan.id == plan_id)
     )
 
 
 def plans(session: Session, communities: frozenset[int] | None) -> Sequence[PatrolPlan]:
     """The plans of these communities (all when None), with their cameras, in id order."""
-    query = select(PatrolPlan).options(selectinload(PatrolPlan.cameras)).order_by(PatrolPlan.id)
+    query = (
+        select(PatrolPlan)
+        .options(selectinload(PatrolPlan.cameras), selectinload(PatrolPlan.terms))
+        .order_by(PatrolPlan.id)
+    )
     if communities is not None:
         query = query.where(PatrolPlan.community_id.in_(sorted(communities)))
     return session.scalars(query).all()
@@ -67,3 +73,15 @@ def findings_between(session: Session, plan_ids: Sequence[int], since: datetime,
         )
     )
     return int(session.scalar(query) or 0)
+
+
+def round_counts(session: Session, plan_ids: Sequence[int]) -> dict[int, int]:
+    """How many rounds each of these plans has (begun or finished)."""
+    if not plan_ids:
+        return {}
+    rows = session.execute(
+        select(PatrolRound.plan_id, func.count())
+        .where(PatrolRound.plan_id.in_(plan_ids))
+        .group_by(PatrolRound.plan_id)
+    ).all()
+    return {plan_id: int(count) for plan_id, count in rows}

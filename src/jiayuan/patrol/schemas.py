@@ -15,15 +15,77 @@ from jiayuan.patrol.states import SlotState
 
 Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 DeviceRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# The bounds of a plan, checked with Chinese messages naming the field (the console shows them as they are).
+MIN_EVERY, MAX_EVERY = 15, 1440
+MIN_GRACE = 5
+MAX_CAMERAS, MAX_ITEMS, ITEM_LENGTH = 40, 12, 40
 
 
 class PlanCameraIn(BaseModel):
-    """A camera of a new plan and its checklist (what to look for, in order)."""
+    """A camera of a plan and its checklist (what to look for, in order)."""
 
     model_config = ConfigDict(extra="forbid")
 
     device_id: DeviceRef
-    checklist: list[Item] = Field(min_length=1, max_length=12, description="检查项，如“门口无人逗留”")
+    checklist: list[str] = Field(description="检查项，如“门口无人逗留”，1 至 12 项，每项至多 40 字")
+
+    @field_validator("checklist")
+    @classmethod
+    def _items(cls, value: list[str]) -> list[str]:
+        items = [item.strip() for item in value]
+        if not items:
+            raise ValueError("检查项：每台摄像机至少要有一项")
+        if any(not item for item in items):
+            raise ValueError("检查项：不能有空白的一项")
+        if any(len(item) > ITEM_LENGTH for item in items):
+            raise ValueError(f"检查项：每项至多 {ITEM_LENGTH} 字")
+        if len(items) > MAX_ITEMS:
+            raise ValueError(f"检查项：每台摄像机至多 {MAX_ITEMS} 项")
+        return list(dict.fromkeys(items))
+
+
+def _every(value: int | None) -> int | None:
+    if value is not None and not MIN_EVERY <= value <= MAX_EVERY:
+        raise ValueError(f"巡查间隔须为 {MIN_EVERY} 至 {MAX_EVERY} 分钟")
+    return value
+
+
+def _grace(value: int | None) -> int | None:
+    if value is not None and not MIN_GRACE <= value <= MAX_EVERY:
+        raise ValueError(f"完成时限须为 {MIN_GRACE} 至 {MAX_EVERY} 分钟")
+    return value
+
+
+def _clock(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_clock(value)
+    except ValueError:
+        raise ValueError("时间须写成 HH:MM，如 20:00") from None
+    return value
+
+
+def _name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not 2 <= len(value) <= 64:
+        raise ValueError("计划名称须为 2 至 64 字")
+    return value
+
+
+def _cameras(value: list[PlanCameraIn] | None) -> list[PlanCameraIn] | None:
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("请至少选择一台摄像机")
+    if len(value) > MAX_CAMERAS:
+        raise ValueError(f"一个计划至多 {MAX_CAMERAS} 台摄像机")
+    ids = [c.device_id for c in value]
+    if len(ids) != len(set(ids)):
+        raise ValueError("同一摄像机不能在一个计划中出现两次")
+    return value
 
 
 class PlanIn(BaseModel):
@@ -32,31 +94,47 @@ class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     community_id: RowIdInt
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
-    cameras: list[PlanCameraIn] = Field(min_length=1, max_length=40)
-    every_minutes: int = Field(ge=15, le=1440, description="每隔多少分钟巡查一轮")
+    name: str
+    cameras: list[PlanCameraIn] = Field(description="按巡查顺序，1 至 40 台")
+    every_minutes: int = Field(description="每隔多少分钟巡查一轮（15 至 1440）")
     window_start: str = Field(default="00:00", description="每天开始时间（北京时间），如 20:00")
     window_end: str = Field(default="00:00", description="每天结束时间；早于开始时间则跨午夜，相同为全天")
-    grace_minutes: int | None = Field(
-        default=None, ge=5, le=1440, description="一轮须在多久内完成，默认为间隔"
-    )
+    grace_minutes: int | None = Field(default=None, description="一轮须在多久内完成（5 至 1440），默认为间隔")
 
-    @field_validator("window_start", "window_end")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        try:
-            parse_clock(value)
-        except ValueError:
-            raise ValueError("时间须写成 HH:MM，如 20:00") from None
-        return value
+    _check_name = field_validator("name")(_name)
+    _check_cameras = field_validator("cameras")(_cameras)
+    _check_every = field_validator("every_minutes")(_every)
+    _check_grace = field_validator("grace_minutes")(_grace)
+    _check_clock = field_validator("window_start", "window_end")(_clock)
 
-    @field_validator("cameras")
-    @classmethod
-    def _distinct(cls, value: list[PlanCameraIn]) -> list[PlanCameraIn]:
-        ids = [c.device_id for c in value]
-        if len(ids) != len(set(ids)):
-            raise ValueError("同一摄像机不能在一个计划中出现两次")
-        return value
+
+class PlanChange(BaseModel):
+    """What to change in a plan (what is left out stays); `active` pauses or resumes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    cameras: list[PlanCameraIn] | None = Field(default=None, description="按巡查顺序，整体替换")
+    every_minutes: int | None = None
+    window_start: str | None = None
+    window_end: str | None = None
+    grace_minutes: int | None = None
+    active: bool | None = Field(default=None, description="false 暂停，true 恢复")
+
+    _check_name = field_validator("name")(_name)
+    _check_cameras = field_validator("cameras")(_cameras)
+    _check_every = field_validator("every_minutes")(_every)
+    _check_grace = field_validator("grace_minutes")(_grace)
+    _check_clock = field_validator("window_start", "window_end")(_clock)
+
+
+class CameraChoice(BaseModel):
+    """A gate camera a planner may put into a plan."""
+
+    device_id: str
+    name: str
+    gate_name: str | None
+    community_id: int
 
 
 class PlanCameraOut(BaseModel):
@@ -79,6 +157,8 @@ class PlanOut(BaseModel):
     window_end: str
     grace_minutes: int
     active: bool
+    retired_at: datetime | None = None
+    rounds: int = Field(default=0, description="已开始的巡查轮次")
     cameras: list[PlanCameraOut]
 
 

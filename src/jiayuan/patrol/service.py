@@ -1,5 +1,10 @@
-"""Use cases of video patrol: plan it, see which rounds are due, done or missed, make a round camera by
-camera, and open a case for what is found, with the picture that was seen."""
+"""Use cases of video patrol: plan it, change, pause, retire or delete a plan, see which rounds are due,
+done or missed, make a round camera by camera, and open a case for what is found, with the picture that
+was seen.
+
+A plan's past keeps counting: a schedule change or a pause closes the schedule in force as a term (its
+slots, done or missed, stay in the statistics) and a retired plan keeps its rounds; only a plan nothing
+was due for yet may be deleted."""
 
 from __future__ import annotations
 
@@ -18,13 +23,16 @@ from jiayuan.kernel.errors import Conflict, Invalid, NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.patrol import policies, repository
 from jiayuan.patrol.events import RoundFinished
-from jiayuan.patrol.models import PatrolCamera, PatrolCheck, PatrolPlan, PatrolRound
+from jiayuan.patrol.models import PatrolCamera, PatrolCheck, PatrolPlan, PatrolRound, PatrolTerm
 from jiayuan.patrol.schedule import slots_between
 from jiayuan.patrol.schemas import (
+    CameraChoice,
     CheckIn,
     CheckOut,
     PatrolTally,
+    PlanCameraIn,
     PlanCameraOut,
+    PlanChange,
     PlanIn,
     PlanOut,
     RoundOut,
@@ -41,10 +49,7 @@ LOOK_AHEAD = timedelta(hours=6)
 def create_plan(session: Session, *, actor: Principal, data: PlanIn) -> PlanOut:
     """A patrol plan over cameras of one community (each must be a camera the planner may watch)."""
     policies.require_planner(actor, data.community_id)
-    for camera in data.cameras:
-        found = cameras.camera_for(session, actor=actor, device_id=camera.device_id)
-        if found.community_id != data.community_id:
-            raise NotFound(f"摄像机 {camera.device_id} 不在该社区", field="cameras")
+    _check_cameras(session, actor, data.community_id, data.cameras)
     plan = PatrolPlan(
         community_id=data.community_id,
         name=data.name,
@@ -54,7 +59,7 @@ def create_plan(session: Session, *, actor: Principal, data: PlanIn) -> PlanOut:
         grace_minutes=data.grace_minutes or data.every_minutes,
         created_by_user_id=actor.user_id,
         cameras=[
-            PatrolCamera(device_id=c.device_id, position=n, checklist=list(dict.fromkeys(c.checklist)))
+            PatrolCamera(device_id=c.device_id, position=n, checklist=list(c.checklist))
             for n, c in enumerate(data.cameras)
         ],
     )
@@ -68,10 +73,99 @@ def create_plan(session: Session, *, actor: Principal, data: PlanIn) -> PlanOut:
     return _plan_out(session, actor, plan)
 
 
+def update_plan(
+    session: Session, *, actor: Principal, plan_id: int, data: PlanChange, now: datetime | None = None
+) -> PlanOut:
+    """Change a plan: its name, cameras and checklists, schedule, or pause (`active` false) and resume it.
+
+    A new schedule applies from now on, and a paused plan has no rounds due until it is resumed; the
+    slots that came before stay as they were (the schedule then is kept as a term)."""
+    now = now or utcnow()
+    plan = _plan_to_edit(session, actor, plan_id)
+    if data.cameras is not None:  # checked before anything changes
+        _check_cameras(session, actor, plan.community_id, data.cameras)
+    changed: dict[str, object] = {}
+    if data.name is not None and data.name != plan.name:
+        changed["name"] = plan.name = data.name
+    if data.cameras is not None and _camera_rows(plan.cameras) != _camera_rows(data.cameras):
+        _replace_cameras(plan, data.cameras)
+        changed["cameras"] = [c.device_id for c in data.cameras]
+    schedule = {
+        key: value
+        for key in ("every_minutes", "window_start", "window_end", "grace_minutes")
+        if (value := getattr(data, key)) is not None and value != getattr(plan, key)
+    }
+    if schedule:
+        if plan.active:
+            _close_term(plan, now)
+        for key, value in schedule.items():
+            setattr(plan, key, value)
+        changed.update(schedule)
+    if data.active is not None and data.active != plan.active:
+        if data.active:
+            plan.since = now  # the paused time has no rounds due
+        else:
+            _close_term(plan, now)
+        changed["active"] = plan.active = data.active
+    if changed:
+        session.flush()
+        record_audit(
+            session, actor=actor, action="patrol.plan_change", target_type="patrol_plan", target_id=plan.id,
+            target_label=plan.name, community_id=plan.community_id, detail=changed,
+        )  # fmt: skip
+    return _plan_out(session, actor, plan)
+
+
+def retire_plan(session: Session, *, actor: Principal, plan_id: int, now: datetime | None = None) -> PlanOut:
+    """Stop a plan for good: no more rounds, while its rounds and its past slots stay on the record."""
+    now = now or utcnow()
+    plan = _plan_to_edit(session, actor, plan_id)
+    if plan.active:
+        _close_term(plan, now)
+    plan.active = False
+    plan.retired_at = now
+    session.flush()
+    record_audit(
+        session, actor=actor, action="patrol.plan_retire", target_type="patrol_plan", target_id=plan.id,
+        target_label=plan.name, community_id=plan.community_id, detail={},
+    )  # fmt: skip
+    return _plan_out(session, actor, plan)
+
+
+def delete_plan(session: Session, *, actor: Principal, plan_id: int, now: datetime | None = None) -> None:
+    """Delete a plan made by mistake: one nothing was due for yet (a plan with a past is retired instead,
+    so that its rounds and the missed ones stay in the statistics)."""
+    now = now or utcnow()
+    plan = _plan_to_edit(session, actor, plan_id, retired_too=True)
+    if repository.round_counts(session, [plan.id]).get(plan.id):
+        raise Conflict("该计划已有巡查记录，不能删除；可以停用它，记录和统计都会保留", field="plan_id")
+    if _slots(plan, aware(plan.created_at), now):
+        raise Conflict("该计划已到过巡查时间，删除会抹去漏巡统计；可以停用它", field="plan_id")
+    record_audit(
+        session, actor=actor, action="patrol.plan_delete", target_type="patrol_plan", target_id=plan.id,
+        target_label=plan.name, community_id=plan.community_id,
+        detail={"cameras": [c.device_id for c in plan.cameras]},
+    )  # fmt: skip
+    session.delete(plan)
+    session.flush()
+
+
+def camera_choices(session: Session, *, actor: Principal) -> list[CameraChoice]:
+    """The gate cameras the actor may put into plans (of the communities the actor plans for)."""
+    policies.require_may_plan(actor)
+    return [
+        CameraChoice(device_id=c.id, name=c.name, gate_name=c.gate_name, community_id=c.community_id)
+        for c in cameras.visible_cameras(session, actor=actor)
+        if c.community_id is not None and policies.reaches(actor, c.community_id)
+    ]
+
+
 def list_plans(session: Session, *, actor: Principal) -> list[PlanOut]:
-    """The plans of the actor's communities."""
+    """The plans of the actor's communities (retired ones too, marked so)."""
     policies.require_reader(actor)
-    return [_plan_out(session, actor, p) for p in repository.plans(session, policies.communities(actor))]
+    found = repository.plans(session, policies.communities(actor))
+    counts = repository.round_counts(session, [p.id for p in found])
+    return [_plan_out(session, actor, p, counts.get(p.id, 0)) for p in found]
 
 
 def slots(
@@ -97,8 +191,7 @@ def slots(
     }
     found = []
     for plan in plans:
-        grace = timedelta(minutes=plan.grace_minutes)
-        for moment in _slots(plan, since, until):
+        for moment, grace in _slots(plan, since, until):
             done = rounds.get((plan.id, moment.timestamp()))
             state = slot_state(moment, grace, done.state if done else None, now)
             found.append(
@@ -118,10 +211,13 @@ def start_round(
     policies.require_patroller(actor)
     now = now or utcnow()
     [plan] = _plans(session, actor, data.plan_id)
+    if plan.retired_at is not None:
+        raise Conflict("该计划已停用，不能再巡查", field="plan_id")
     slot = local(data.slot)
-    grace = timedelta(minutes=plan.grace_minutes)
-    if slot not in _slots(plan, slot, slot + timedelta(seconds=1)):
+    matching = [grace for moment, grace in _slots(plan, slot, slot + timedelta(seconds=1)) if moment == slot]
+    if not matching:
         raise Invalid(f"{slot:%Y-%m-%d %H:%M} 不是该计划的巡查时间", field="slot")
+    grace = matching[0]
     existing = repository.round_of(session, plan.id, slot)
     state = slot_state(slot, grace, existing.state if existing else None, now)
     if state is SlotState.IN_PROGRESS and existing is not None:
@@ -239,18 +335,87 @@ def tally(
 def _plans(session: Session, actor: Principal, plan_id: int | None) -> Sequence[PatrolPlan]:
     policies.require_reader(actor)
     if plan_id is None:
-        return [p for p in repository.plans(session, policies.communities(actor)) if p.active]
+        return repository.plans(session, policies.communities(actor))
     plan = repository.plan(session, plan_id)
     policies.require_plan_visible(actor, plan.community_id if plan else None)
     assert plan is not None
     return [plan]
 
 
-def _slots(plan: PatrolPlan, since: datetime, until: datetime) -> list[datetime]:
-    return slots_between(
-        every=timedelta(minutes=plan.every_minutes), start=plan.window_start, end=plan.window_end,
-        since=since, until=until,
+def _slots(plan: PatrolPlan, since: datetime, until: datetime) -> list[tuple[datetime, timedelta]]:
+    """The plan's slots in [since, until) with the time each had to be done in: those of its past
+    terms, then those of the schedule in force while it is active."""
+    found: list[tuple[datetime, timedelta]] = []
+    spans: list[tuple[PatrolTerm | PatrolPlan, datetime | None, datetime]] = [
+        (t, t.starts_at, t.ends_at) for t in plan.terms
+    ]
+    if plan.active and plan.retired_at is None:
+        spans.append((plan, plan.since, until))
+    for schedule, begins, ends in spans:
+        low = max(since, aware(begins)) if begins is not None else since
+        high = min(until, aware(ends))
+        if low >= high:
+            continue
+        moments = slots_between(
+            every=timedelta(minutes=schedule.every_minutes), start=schedule.window_start,
+            end=schedule.window_end, since=low, until=high,
+        )  # fmt: skip
+        found.extend((m, timedelta(minutes=schedule.grace_minutes)) for m in moments)
+    return found
+
+
+def _plan_to_edit(
+    session: Session, actor: Principal, plan_id: int, *, retired_too: bool = False
+) -> PatrolPlan:
+    """A plan the actor plans for (one of another community reads as missing); a retired one is only
+    shown, or deleted."""
+    plan = repository.plan(session, plan_id)
+    policies.require_plan_editable(actor, plan.community_id if plan else None)
+    assert plan is not None
+    if plan.retired_at is not None and not retired_too:
+        raise Conflict("该计划已停用，不能再修改", field="plan_id")
+    return plan
+
+
+def _check_cameras(
+    session: Session, actor: Principal, community_id: int, wanted: Sequence[PlanCameraIn]
+) -> None:
+    """Every camera one the planner may watch, of the plan's community."""
+    for camera in wanted:
+        try:
+            found = cameras.camera_for(session, actor=actor, device_id=camera.device_id)
+        except NotFound:
+            raise NotFound(f"摄像机：没有编号为 {camera.device_id} 的摄像机", field="cameras") from None
+        if found.community_id != community_id:
+            raise NotFound(f"摄像机：{camera.device_id} 不在该社区", field="cameras")
+
+
+def _camera_rows(rows: Sequence[PatrolCamera | PlanCameraIn]) -> list[tuple[str, list[str]]]:
+    return [(c.device_id, list(c.checklist)) for c in rows]
+
+
+def _replace_cameras(plan: PatrolPlan, wanted: Sequence[PlanCameraIn]) -> None:
+    """The plan's cameras become `wanted`, in order; a camera kept keeps its row (one row per camera)."""
+    kept = {c.device_id: c for c in plan.cameras}
+    rows = []
+    for position, camera in enumerate(wanted):
+        row = kept.pop(camera.device_id, None) or PatrolCamera(device_id=camera.device_id)
+        row.position, row.checklist = position, list(camera.checklist)
+        rows.append(row)
+    plan.cameras = rows
+
+
+def _close_term(plan: PatrolPlan, now: datetime) -> None:
+    """The schedule in force until now becomes a past term; what comes next counts from now."""
+    if plan.since is not None and aware(plan.since) >= now:  # nothing was in force yet
+        return
+    plan.terms.append(
+        PatrolTerm(
+            starts_at=plan.since, ends_at=now, every_minutes=plan.every_minutes,
+            window_start=plan.window_start, window_end=plan.window_end, grace_minutes=plan.grace_minutes,
+        )
     )  # fmt: skip
+    plan.since = now
 
 
 def _own_round(session: Session, actor: Principal, round_id: int) -> tuple[PatrolRound, PatrolPlan]:
@@ -272,12 +437,14 @@ def _to_check(plan: PatrolPlan, patrol: PatrolRound) -> list[str]:
     return [c.device_id for c in plan.cameras if c.device_id not in seen]
 
 
-def _plan_out(session: Session, actor: Principal, plan: PatrolPlan) -> PlanOut:
+def _plan_out(session: Session, actor: Principal, plan: PatrolPlan, rounds: int | None = None) -> PlanOut:
     visible = {c.id: c for c in cameras.visible_cameras(session, actor=actor)}
+    if rounds is None:
+        rounds = repository.round_counts(session, [plan.id]).get(plan.id, 0)
     return PlanOut(
         id=plan.id, community_id=plan.community_id, name=plan.name, every_minutes=plan.every_minutes,
         window_start=plan.window_start, window_end=plan.window_end, grace_minutes=plan.grace_minutes,
-        active=plan.active,
+        active=plan.active, retired_at=plan.retired_at, rounds=rounds,
         cameras=[
             PlanCameraOut(
                 device_id=c.device_id,

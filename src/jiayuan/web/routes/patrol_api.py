@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import InputDatetime
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.patrol import service
-from jiayuan.patrol.schemas import CheckIn, CheckOut, PatrolTally, PlanIn, PlanOut, RoundOut, SlotOut, StartIn
+from jiayuan.patrol.schemas import (
+    CheckIn,
+    CheckOut,
+    PatrolTally,
+    PlanChange,
+    PlanIn,
+    PlanOut,
+    RoundOut,
+    SlotOut,
+    StartIn,
+)
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.routes.vision_pages import live_relay
@@ -28,6 +38,27 @@ def plans(principal: CurrentPrincipal, session: SessionDep) -> list[PlanOut]:
 def create_plan(body: PlanIn, principal: CurrentPrincipal, session: SessionDep) -> PlanOut:
     """A plan: which cameras, what to check on each, how often (admins and staff)."""
     return service.create_plan(session, actor=principal, data=body)
+
+
+@router.patch("/plans/{plan_id}", response_model=PlanOut)
+def update_plan(
+    plan_id: RowId, body: PlanChange, principal: CurrentPrincipal, session: SessionDep
+) -> PlanOut:
+    """Change a plan (what is left out stays); `active` false pauses it, true resumes it."""
+    return service.update_plan(session, actor=principal, plan_id=plan_id, data=body)
+
+
+@router.post("/plans/{plan_id}/retire", response_model=PlanOut)
+def retire_plan(plan_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> PlanOut:
+    """Stop a plan for good, keeping its rounds and its place in the statistics."""
+    return service.retire_plan(session, actor=principal, plan_id=plan_id)
+
+
+@router.delete("/plans/{plan_id}", status_code=204)
+def delete_plan(plan_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """Delete a plan nothing was due for yet (409 once it has a past: retire it instead)."""
+    service.delete_plan(session, actor=principal, plan_id=plan_id)
+    return Response(status_code=204)
 
 
 @router.get("/slots", response_model=list[SlotOut])

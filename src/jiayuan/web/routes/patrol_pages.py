@@ -1,4 +1,5 @@
-"""Console page 视频巡查: each plan's rounds (due, done, missed), and a round made camera by camera:
+"""Console page 视频巡查: each plan's rounds (due, done, missed), the plan form (cameras in order, a
+checklist each, the schedule) with pause, resume, retire and delete, and a round made camera by camera:
 the live picture, the checklist, a note, and a finding that opens a case (CSRF-checked forms)."""
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from starlette.responses import Response
 
 from jiayuan.cases.schemas import CATEGORY_LABELS, Category
 from jiayuan.devices.snapshot_files import SnapshotFiles
-from jiayuan.kernel.errors import JiayuanError
-from jiayuan.patrol import service
-from jiayuan.patrol.schemas import CheckIn, StartIn
+from jiayuan.kernel.errors import JiayuanError, NotFound
+from jiayuan.patrol import policies, service
+from jiayuan.patrol.schemas import CheckIn, PlanChange, PlanIn, PlanOut, StartIn
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.routes.vision_pages import live_relay
@@ -45,11 +46,211 @@ def patrol_page(
     """The plans of the user's communities with their rounds of the last day and the next hours."""
     plans = service.list_plans(session, actor=principal)
     slots = service.slots(session, actor=principal)
-    return render(
-        request,
-        "patrol/plans.html",
-        {"plans": plans, "slots": slots, "notice": notice, "error": error},
+    values = {
+        "plans": plans, "slots": slots, "notice": notice, "error": error,
+        "may_plan": policies.may_plan(principal),
+    }  # fmt: skip
+    return render(request, "patrol/plans.html", values)
+
+
+# The form's fields as a person reads them, to name the field in a message.
+FIELD_LABELS = {
+    "name": "计划名称",
+    "cameras": "摄像机",
+    "every_minutes": "巡查间隔",
+    "window_start": "开始时间",
+    "window_end": "结束时间",
+    "grace_minutes": "完成时限",
+    "community_id": "社区",
+}
+
+
+class _FormError(Exception):
+    """A field of the plan form that cannot be read (before the schema sees it)."""
+
+
+@router.get("/patrol/plans/new")
+def new_plan_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
+    """The form for a new plan."""
+    return _plan_form(request, principal, session, None, {})
+
+
+@router.post("/patrol/plans")
+async def create_plan(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
+    """Create a plan from the form, or show the form again with what is wrong."""
+    form = await request.form()
+    try:
+        body = _plan_body(form)
+        choices = {c.device_id: c for c in service.camera_choices(session, actor=principal)}
+        picked = [choices[d] for d in form.getlist("cam") if isinstance(d, str) and d in choices]
+        body["community_id"] = picked[0].community_id if picked else min(principal.community_ids, default=1)
+        created = service.create_plan(session, actor=principal, data=PlanIn.model_validate(body))
+    except (_FormError, ValidationError, JiayuanError) as exc:
+        session.rollback()
+        return _plan_form(request, principal, session, None, form, error=_message(exc))
+    notice = quote(f"已创建巡查计划“{created.name}”")
+    return RedirectResponse(f"/console/patrol?notice={notice}#plan-{created.id}", status_code=303)
+
+
+@router.get("/patrol/plans/{plan_id}")
+def edit_plan_page(
+    request: Request, plan_id: RowId, principal: PagePrincipal, session: SessionDep
+) -> Response:
+    """The form for changing a plan, filled with what it is now."""
+    plan = _editable(session, principal, plan_id)
+    return _plan_form(request, principal, session, plan, {})
+
+
+@router.post("/patrol/plans/{plan_id}")
+async def update_plan(
+    request: Request, plan_id: RowId, principal: PagePrincipal, session: SessionDep
+) -> Response:
+    """Save the form's changes to a plan, or show the form again with what is wrong."""
+    plan = _editable(session, principal, plan_id)
+    form = await request.form()
+    try:
+        changed = service.update_plan(
+            session, actor=principal, plan_id=plan_id, data=PlanChange.model_validate(_plan_body(form))
+        )
+    except (_FormError, ValidationError, JiayuanError) as exc:
+        session.rollback()
+        return _plan_form(request, principal, session, plan, form, error=_message(exc))
+    notice = quote(f"已保存巡查计划“{changed.name}”")
+    return RedirectResponse(f"/console/patrol?notice={notice}#plan-{plan_id}", status_code=303)
+
+
+@router.post("/patrol/plans/{plan_id}/state")
+def plan_state(
+    plan_id: RowId,
+    principal: PagePrincipal,
+    session: SessionDep,
+    action: Annotated[str, Form(pattern="^(pause|resume|retire|delete)$")],
+) -> Response:
+    """Pause, resume, retire or delete a plan; back to the plans with what happened or why not."""
+    try:
+        if action == "retire":
+            service.retire_plan(session, actor=principal, plan_id=plan_id)
+            notice = "计划已停用，巡查记录和统计保留"
+        elif action == "delete":
+            service.delete_plan(session, actor=principal, plan_id=plan_id)
+            notice = "计划已删除"
+        else:
+            active = action == "resume"
+            service.update_plan(session, actor=principal, plan_id=plan_id, data=PlanChange(active=active))
+            notice = "计划已恢复" if active else "计划已暂停，暂停期间不计漏巡"
+    except JiayuanError as exc:
+        session.rollback()
+        return RedirectResponse(f"/console/patrol?error={quote(exc.message)}", status_code=303)
+    return RedirectResponse(f"/console/patrol?notice={quote(notice)}", status_code=303)
+
+
+def _editable(session: SessionDep, principal: PagePrincipal, plan_id: int) -> PlanOut:
+    """A plan the principal may change, as shown (another community's reads as missing)."""
+    policies.require_may_plan(principal)
+    found = [p for p in service.list_plans(session, actor=principal) if p.id == plan_id]
+    if not found:
+        raise NotFound("巡查计划不存在", field="plan_id")
+    return found[0]
+
+
+def _plan_body(form: FormData) -> dict[str, object]:
+    """The plan form as the service's input: the ticked cameras ordered by their order numbers (then as
+    listed), each with its checklist written one item a line (blank lines skipped)."""
+    picked = [str(d)[:64] for d in form.getlist("cam")]
+    ranked = []
+    for index, device_id in enumerate(picked):
+        order = str(form.get(f"order.{device_id}", "")).strip()
+        if order and not order.isdigit():
+            raise _FormError(f"摄像机 {device_id} 的顺序须为数字")
+        ranked.append((int(order) if order else 10_000, index, device_id))
+    cameras = [
+        {"device_id": device_id, "checklist": _lines(form.get(f"checklist.{device_id}"))}
+        for _, _, device_id in sorted(ranked)
+    ]
+    body: dict[str, object] = {
+        "name": str(form.get("name", ""))[:200],
+        "cameras": cameras,
+        "window_start": str(form.get("window_start", "")).strip()[:20],
+        "window_end": str(form.get("window_end", "")).strip()[:20],
+        "every_minutes": _minutes(form, "every_minutes", required=True),
+    }
+    grace = _minutes(form, "grace_minutes", required=False)
+    if grace is not None:
+        body["grace_minutes"] = grace
+    return body
+
+
+def _lines(value: object) -> list[str]:
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def _minutes(form: FormData, key: str, *, required: bool) -> int | None:
+    text = str(form.get(key, "")).strip()
+    if not text and not required:
+        return None
+    if not text.isdigit() or len(text) > 5:
+        raise _FormError(f"{FIELD_LABELS[key]}：请填写分钟数（整数）")
+    return int(text)
+
+
+def _message(exc: Exception) -> str:
+    """What is wrong, in Chinese, naming the field."""
+    if isinstance(exc, JiayuanError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        parts = []
+        for error in exc.errors():
+            field = FIELD_LABELS.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else ""
+            text = str(error["msg"]).removeprefix("Value error, ")
+            parts.append(text if text.startswith(field) else f"{field}：{text}")
+        return "输入有误：" + "；".join(parts)
+    return f"输入有误：{exc}"
+
+
+def _plan_form(
+    request: Request,
+    principal: PagePrincipal,
+    session: SessionDep,
+    plan: PlanOut | None,
+    form: FormData | dict[str, str],
+    *,
+    error: str | None = None,
+) -> Response:
+    """The plan form: every camera the planner may choose (a plan's own community only, once made),
+    those of the plan first, in its order; what was typed is kept after an error."""
+    choices = service.camera_choices(session, actor=principal)
+    if plan is not None:
+        choices = [c for c in choices if c.community_id == plan.community_id]
+    own = {c.device_id: (n, c.checklist) for n, c in enumerate(plan.cameras)} if plan else {}
+    choices.sort(
+        key=lambda c: (own[c.device_id][0] if c.device_id in own else len(own), c.gate_name or "", c.name)
     )
+    typed = isinstance(form, FormData)
+    ticked = set(form.getlist("cam")) if isinstance(form, FormData) else set(own)
+    rows = []
+    for c in choices:
+        position, checklist = own.get(c.device_id, (None, []))
+        if typed:
+            order = str(form.get(f"order.{c.device_id}", ""))
+            items = str(form.get(f"checklist.{c.device_id}", ""))
+        else:
+            order, items = ("" if position is None else str(position + 1)), "\n".join(checklist)
+        label = f"{c.gate_name or ''} {c.name}".strip()
+        rows.append(
+            {"device_id": c.device_id, "label": label, "ticked": c.device_id in ticked, "order": order,
+             "checklist": items}
+        )  # fmt: skip
+    values: dict[str, object] = {
+        "plan": plan, "rows": rows, "error": error,
+        "field": {
+            key: form.get(key, "") if typed else (getattr(plan, key) if plan else default)
+            for key, default in (
+                ("name", ""), ("every_minutes", 120), ("window_start", "20:00"), ("window_end", "06:00"),
+                ("grace_minutes", ""),
+            )
+        },
+    }  # fmt: skip
+    return render(request, "patrol/plan_form.html", values, status_code=422 if error else 200)
 
 
 @router.post("/patrol/rounds")
