@@ -36,6 +36,7 @@ from jiayuan.web.routes import (
     devices_pages,
     duty_api,
     duty_pages,
+    h5_pages,
     health,
     notify_pages,
     patrol_api,
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(duty_pages.router)
     app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
+    app.include_router(h5_pages.pages)
+    app.include_router(h5_pages.api)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)
     app.include_router(vision_pages.router)

@@ -11,7 +11,7 @@ from jiayuan.kernel.errors import JiayuanError, RowErrors
 from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
-PAGE_PREFIXES = ("/console", "/docs", "/redoc")
+PAGE_PREFIXES = ("/console", "/docs", "/redoc", "/h5")
 
 
 def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
@@ -26,7 +26,8 @@ def refusal_page(request: Request, exc: JiayuanError) -> Response:
     """The page a refused request gets: what happened and the message, with the refusal's status."""
     heading = _HEADINGS.get(exc.status, "无法完成")
     values = {"heading": heading, "message": exc.message}
-    return render(request, "console/refused.html", values, status_code=exc.status)
+    template = "h5/refused.html" if request.url.path.startswith("/h5") else "console/refused.html"
+    return render(request, template, values, status_code=exc.status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -48,7 +49,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/h5"):  # a resident's page: words, not field codes
+            values = {"heading": "无法完成", "message": "提交的内容有误，请返回检查后重试"}
+            return render(request, "h5/refused.html", values, status_code=422)
         errors = [
             {"field": _field_of(error.get("loc", ())), "message": error.get("msg", "invalid")}
             for error in exc.errors()
