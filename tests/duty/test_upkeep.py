@@ -103,6 +103,6 @@ def test_the_ingest_keeps_the_rosters(sessions: sessionmaker[Session], crew: Cre
             session, actor=SYSTEM, data=weekly(crew.community_id, crew.ids["worker"], crew.grid_id)
         )
     with unit_of_work(sessions) as session:
-        handlers.keep_rosters(session, now=at(7, 9))
+        handlers.hourly(session, now=at(7, 9))
     # Tuesdays from Monday the 7th to four weeks ahead (27 days): the 8th, 15th, 22nd and 29th.
     assert count(sessions, crew.community_id) == 4

@@ -45,6 +45,11 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "resident_id": [("elsewhere", EVERYONE), ("outside_grid", NARROW)],
     "household_id": [("h_far", EVERYONE), ("h201", NARROW), ("h102", frozenset({"resident"}))],
     "case_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
+    "attachment_id": [
+        ("photo_case_far", EVERYONE),
+        ("photo_case_outside_grid", NARROW),
+        ("upload_of_stranger", EVERYONE),
+    ],
     "shift_id": [("shift_far", EVERYONE), ("shift_here", NARROW)],
     "template_id": [("template_far", EVERYONE)],
     "holiday_id": [("holiday_far", EVERYONE)],

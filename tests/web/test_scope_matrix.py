@@ -30,6 +30,7 @@ from jiayuan.accounts import logins, service
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy, parse_scope
 from jiayuan.cases import service as cases
+from jiayuan.cases.models import CaseAttachment
 from jiayuan.cases.schemas import CaseIn, Category
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter
@@ -442,6 +443,22 @@ def patrol_round(session: Session, community_id: int, camera: str) -> int:
     return begun.id
 
 
+def stored_photo(session: Session, *, case_id: int | None, uploader: int | None) -> int:
+    """A photo on a case (or waiting with its uploader): bytes as the upload would keep them."""
+    row = CaseAttachment(
+        case_id=case_id,
+        uploader_user_id=uploader,
+        kind="photo",
+        content_type="image/jpeg",
+        size=3,
+        sha256="0" * 64,
+    )
+    row.data = b"jpg"
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
     """The tree, one user per role (plus a bystander here and one elsewhere) and their tokens."""
     world = World()
@@ -521,6 +538,8 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         for key, household in (("case_here", "h101"), ("case_outside_grid", "h201"), ("case_far", "h_far")):
             report = CaseIn(category=Category.REPAIR, title="楼道灯不亮", household_id=ids[household])
             ids[key] = cases.report_case(session, actor=system, data=report).id
+            ids[f"photo_{key}"] = stored_photo(session, case_id=ids[key], uploader=None)
+        ids["upload_of_stranger"] = stored_photo(session, case_id=None, uploader=stranger.id)
         starts = utcnow().replace(microsecond=0)
         for key, user, community in (
             ("shift_here", bystander, "community"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from jiayuan.db.base import Base, TimestampMixin
 from jiayuan.kernel.clock import utcnow
@@ -17,6 +17,8 @@ class Case(TimestampMixin, Base):
     time (community, compound, household and the grid covering it), so scope checks need no join."""
 
     __tablename__ = "cases"
+    # A phone that sends a report twice (a double tap, a replay after being offline) names it the same way.
+    __table_args__ = (UniqueConstraint("reporter_user_id", "request_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(24), index=True)
@@ -45,6 +47,7 @@ class Case(TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
     # When the next step is due (None once closed); past it the case escalates (cases.deadlines).
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     steps: Mapped[list[CaseStep]] = relationship(back_populates="case", order_by="CaseStep.id")
 
@@ -53,6 +56,7 @@ class CaseStep(Base):
     """One action on a case; the case's history is its steps in order."""
 
     __tablename__ = "case_steps"
+    __table_args__ = (UniqueConstraint("case_id", "request_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -65,8 +69,32 @@ class CaseStep(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(String(500), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The client's name for the action: the same action sent again is taken once.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="steps")
+    attachments: Mapped[list[CaseAttachment]] = relationship(order_by="CaseAttachment.id")
+
+
+class CaseAttachment(Base):
+    """A photo or voice note: uploaded first, then given with a report or an action, which binds it to
+    that case and step. Kept in the database with its case, so every server of a cluster has it and a
+    backup holds the case whole."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("case_steps.id", ondelete="CASCADE"), index=True)
+    uploader_user_id: Mapped[int | None] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    case: Mapped[Case | None] = relationship()
 
 
 class CaseDeadline(Base):

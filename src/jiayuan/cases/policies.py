@@ -83,6 +83,12 @@ def require_patrol_reporter(actor: Principal) -> None:
         raise Forbidden("该角色不能上报事件")
 
 
+def require_uploader(actor: Principal) -> None:
+    """Photos and voice notes come from whoever may report or act on a case (a person, not a device)."""
+    if actor.user_id is None or actor.role not in (*_REPORTERS, Role.VOLUNTEER):
+        raise Forbidden("该角色不能上传事件照片或语音")
+
+
 def reaches_community(actor: Principal, community_id: int) -> bool:
     """Whether a place in this community lies in the actor's communities."""
     return actor.is_system or community_id in actor.community_ids

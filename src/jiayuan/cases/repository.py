@@ -5,16 +5,77 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, true
+from sqlalchemy.orm import Session, selectinload, undefer
 
-from jiayuan.cases.models import Case, CaseDeadline
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
 from jiayuan.kernel.principal import Principal, Role
 
 
 def case_by_id(session: Session, case_id: int) -> Case | None:
-    """One case with its steps."""
-    return session.scalar(select(Case).where(Case.id == case_id).options(selectinload(Case.steps)))
+    """One case with its steps and what was attached to them."""
+    return session.scalar(
+        select(Case)
+        .where(Case.id == case_id)
+        .options(selectinload(Case.steps).selectinload(CaseStep.attachments))
+    )
+
+
+def case_by_request(session: Session, reporter_user_id: int, request_id: str) -> Case | None:
+    """The case a person already raised under this request id."""
+    return session.scalar(
+        select(Case)
+        .where(Case.reporter_user_id == reporter_user_id, Case.request_id == request_id)
+        .options(selectinload(Case.steps).selectinload(CaseStep.attachments))
+    )
+
+
+def attachment_by_id(session: Session, attachment_id: int) -> CaseAttachment | None:
+    """One attachment, its bytes included."""
+    return session.scalar(
+        select(CaseAttachment)
+        .where(CaseAttachment.id == attachment_id)
+        .options(undefer(CaseAttachment.data), selectinload(CaseAttachment.case))
+    )
+
+
+def waiting_attachments(
+    session: Session, ids: Sequence[int], uploader_user_id: int | None, *, since: datetime
+) -> dict[int, CaseAttachment]:
+    """Of these attachments, the ones this person uploaded since `since` and has not yet given, by id."""
+    if uploader_user_id is None:
+        return {}
+    rows = session.scalars(
+        select(CaseAttachment).where(
+            CaseAttachment.id.in_(sorted(set(ids))),
+            CaseAttachment.uploader_user_id == uploader_user_id,
+            CaseAttachment.case_id.is_(None),
+            CaseAttachment.uploaded_at >= since,
+        )
+    )
+    return {row.id: row for row in rows}
+
+
+def delete_waiting(session: Session, *, before: datetime) -> int:
+    """Delete the uploads made before `before` and never given; how many."""
+    result = session.execute(
+        delete(CaseAttachment).where(CaseAttachment.case_id.is_(None), CaseAttachment.uploaded_at < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def waiting_uploads(session: Session, uploader_user_id: int | None, *, since: datetime) -> int:
+    """How many uploads this person made since `since` and has not yet given."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                CaseAttachment.uploader_user_id == uploader_user_id,
+                CaseAttachment.case_id.is_(None),
+                CaseAttachment.uploaded_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def reach(actor: Principal) -> ColumnElement[bool]:

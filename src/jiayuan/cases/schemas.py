@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiayuan.cases.attachments import MAX_PER_STEP, AttachmentKind
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.ids import MAX_ROW_ID
+
+RowIdList = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]], Field(max_length=MAX_PER_STEP)]
+# A client names each report and action it sends (a UUID, say): sent again, it is taken once.
+RequestId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class Category(StrEnum):
@@ -89,6 +94,10 @@ class CaseIn(BaseModel):
     )
     community_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="所在社区（不在某户时）")
     place: str = Field(default="", max_length=128, description="位置说明，如“南门岗亭旁”")
+    attachment_ids: RowIdList = Field(default=[], description="先上传的照片、语音（至多 6 个）")
+    request_id: RequestId | None = Field(
+        default=None, description="客户端为这次上报取的编号；重发同一编号不会重复上报"
+    )
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,22 @@ class ActionIn(BaseModel):
     action: CaseAction
     note: str = Field(default="", max_length=500, description="说明；退回时必须写明理由")
     assignee_user_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="派遣给谁（派遣时）")
+    attachment_ids: RowIdList = Field(default=[], description="先上传的照片、语音（至多 6 个）")
+    request_id: RequestId | None = Field(
+        default=None, description="客户端为这次操作取的编号；重发同一编号只执行一次"
+    )
+
+
+class AttachmentOut(BaseModel):
+    """A stored photo or voice note; `url` reads it (within the case's reach, or the uploader's before
+    it is given with a report or an action)."""
+
+    id: int
+    kind: AttachmentKind
+    kind_label: str
+    content_type: str
+    size: int
+    url: str
 
 
 class StepOut(BaseModel):
@@ -127,6 +152,7 @@ class StepOut(BaseModel):
     actor_role: str
     at: datetime
     note: str
+    attachments: list[AttachmentOut] = []
 
 
 class CaseOut(BaseModel):

@@ -6,8 +6,10 @@ and is announced on the bus after the commit.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,13 +17,14 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.cases import deadlines, policies, repository
+from jiayuan.cases import attachments, deadlines, policies, repository
 from jiayuan.cases.events import CaseChanged
-from jiayuan.cases.models import Case, CaseDeadline, CaseStep
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
 from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
     ActionIn,
     AlarmCase,
+    AttachmentOut,
     CaseIn,
     CaseOut,
     Category,
@@ -33,7 +36,7 @@ from jiayuan.cases.schemas import (
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.errors import Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service as notify
@@ -43,11 +46,19 @@ from jiayuan.registry.service import directory
 # How long after 结案 the reporter may still reopen a case (closed is not fixed).
 REOPEN_DAYS = 7
 _SOURCES = {Role.RESIDENT: Source.RESIDENT, Role.GRID: Source.GRID}
+# An upload is given with a report or an action within a day; one person keeps at most this many waiting.
+ATTACHMENT_WAIT = timedelta(days=1)
+MAX_WAITING_UPLOADS = 30
 
 
 def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Source | None = None) -> CaseOut:
-    """Raise a case at a household (a resident: their own) or in a community, as 上报."""
+    """Raise a case at a household (a resident: their own) or in a community, as 上报; the same
+    `request_id` sent again by the same person gives back the case it raised."""
     policies.require_reporter(actor)
+    if data.request_id is not None and actor.user_id is not None:
+        sent = repository.case_by_request(session, actor.user_id, data.request_id)
+        if sent is not None:
+            return _out(actor, sent)
     case = Case(
         category=data.category.value,
         source=(source or _SOURCES.get(actor.role, Source.STAFF)).value,
@@ -57,10 +68,11 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
         level=0,
         reporter_user_id=actor.user_id,
         reporter_name=actor.username[:64],
+        request_id=data.request_id if actor.user_id is not None else None,
         steps=[],
     )
     _place(session, actor, case, data)
-    _open(session, actor, case)
+    _open(session, actor, case, attachment_ids=data.attachment_ids)
     return _out(actor, case)
 
 
@@ -177,9 +189,12 @@ def _joined(*parts: str) -> str:
     return "；".join(p for p in parts if p)
 
 
-def _open(session: Session, actor: Principal, case: Case, *, said: str = "") -> None:
-    """Store a new case as 上报: its time limit, the person on duty it goes to, its first step and audit
-    row. A case at a gate or camera (no household) lies in the grid of its compound."""
+def _open(
+    session: Session, actor: Principal, case: Case, *, said: str = "", attachment_ids: Sequence[int] = ()
+) -> None:
+    """Store a new case as 上报: its time limit, the person on duty it goes to, its first step (with the
+    photos and voice notes given) and audit row. A case at a gate or camera (no household) lies in the
+    grid of its compound."""
     if case.grid_id is None and case.household_id is None and case.compound_id is not None:
         grids = directory.compound_grids(session, case.compound_id)
         case.grid_id = min(grids) if grids else None
@@ -189,7 +204,8 @@ def _open(session: Session, actor: Principal, case: Case, *, said: str = "") -> 
     session.flush()
     dispatched = _dispatch(session, case, now)
     note = _joined(said, dispatched)
-    _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
+    step = _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
+    _attach(session, actor, case, step, attachment_ids, now)
     _record(session, actor, case, "case.report", note=dispatched)
 
 
@@ -237,9 +253,12 @@ def act(
     now: datetime | None = None,
     reopen_days: int = REOPEN_DAYS,
 ) -> CaseOut:
-    """Take one action on a case: the state table decides where it goes, the policies who may."""
+    """Take one action on a case: the state table decides where it goes, the policies who may. An action
+    whose `request_id` the case already has was taken: the case is given back as it stands."""
     now = now or utcnow()
     case = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    if data.request_id is not None and any(s.request_id == data.request_id for s in case.steps):
+        return _out(actor, case)
     current = CaseState(case.state)
     outcome = move(current, data.action)
     policies.require_action(actor, case, data.action, now=now, reopen_days=reopen_days)
@@ -261,9 +280,76 @@ def act(
         note = _joined(note, _hand_up(session, case, now))
     else:
         _set_due(session, case, now)
-    _step(case, actor, current, data.action, outcome.to, note=note, at=now)
+    step = _step(case, actor, current, data.action, outcome.to, note=note, at=now, request_id=data.request_id)
+    _attach(session, actor, case, step, data.attachment_ids, now)
     _record(session, actor, case, f"case.{data.action.value}", note=note)
     return _out(actor, case)
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """A stored photo or voice note as it is sent to a browser."""
+
+    content_type: str
+    data: bytes
+
+
+def upload_attachment(session: Session, *, actor: Principal, data: bytes) -> AttachmentOut:
+    """Keep a photo or voice note (made safe by `attachments.accept`) for the uploader to give with a
+    report or an action within a day."""
+    policies.require_uploader(actor)
+    now = utcnow()
+    if repository.waiting_uploads(session, actor.user_id, since=now - ATTACHMENT_WAIT) >= MAX_WAITING_UPLOADS:
+        raise TooManyRequests(f"已有 {MAX_WAITING_UPLOADS} 个文件等待提交；请先提交上报或操作", field="file")
+    accepted = attachments.accept(data)
+    row = CaseAttachment(
+        uploader_user_id=actor.user_id,
+        kind=accepted.kind.value,
+        content_type=accepted.content_type,
+        size=len(accepted.data),
+        sha256=hashlib.sha256(accepted.data).hexdigest(),
+        uploaded_at=now,
+        data=accepted.data,
+    )
+    session.add(row)
+    session.flush()
+    return _attachment_out(row)
+
+
+def attachment_file(session: Session, *, actor: Principal, attachment_id: int) -> AttachmentFile:
+    """A photo or voice note for whoever sees its case (before it is given: for its uploader only)."""
+    policies.require_reader(actor)
+    row = repository.attachment_by_id(session, attachment_id)
+    if row is None or not (
+        policies.sees(actor, row.case)
+        if row.case is not None
+        else actor.user_id is not None and row.uploader_user_id == actor.user_id
+    ):
+        raise NotFound("附件不存在", field="attachment_id")  # out of reach reads as missing
+    return AttachmentFile(content_type=row.content_type, data=row.data)
+
+
+def drop_waiting_uploads(session: Session, *, actor: Principal, now: datetime) -> int:
+    """Drop the uploads never given with a report or an action within a day; how many."""
+    policies.require_system(actor)
+    return repository.delete_waiting(session, before=now - ATTACHMENT_WAIT)
+
+
+def _attach(
+    session: Session, actor: Principal, case: Case, step: CaseStep, ids: Sequence[int], now: datetime
+) -> None:
+    """Bind the actor's own uploads, not yet given and under a day old, to the case and step."""
+    if not ids:
+        return
+    found = repository.waiting_attachments(session, ids, actor.user_id, since=now - ATTACHMENT_WAIT)
+    missing = [i for i in dict.fromkeys(ids) if i not in found]
+    if missing:
+        raise Invalid(f"附件 #{missing[0]} 不存在、已过期或已提交过；请重新上传", field="attachment_ids")
+    session.flush()  # the step's id
+    for attachment_id in dict.fromkeys(ids):
+        row = found[attachment_id]
+        row.case_id, row.step_id = case.id, step.id
+        step.attachments.append(row)
 
 
 def _set_due(session: Session, case: Case, since: datetime) -> None:
@@ -355,20 +441,23 @@ def _step(
     note: str,
     at: datetime | None = None,
     reported: bool = False,
-) -> None:
-    case.steps.append(
-        CaseStep(
-            action="report" if reported else action.value,
-            from_state=None if before is None else before.value,
-            to_state=after.value,
-            actor_user_id=actor.user_id,
-            actor_name=actor.username[:64],
-            actor_role=actor.role.value,
-            at=at or utcnow(),
-            note=note,
-            detail={},
-        )
+    request_id: str | None = None,
+) -> CaseStep:
+    step = CaseStep(
+        action="report" if reported else action.value,
+        from_state=None if before is None else before.value,
+        to_state=after.value,
+        actor_user_id=actor.user_id,
+        actor_name=actor.username[:64],
+        actor_role=actor.role.value,
+        at=at or utcnow(),
+        note=note,
+        detail={},
+        request_id=request_id,
+        attachments=[],
     )
+    case.steps.append(step)
+    return step
 
 
 def _record(session: Session, actor: Principal, case: Case, action: str, *, note: str = "") -> None:
@@ -466,6 +555,18 @@ def show_case(session: Session, *, actor: Principal, case_id: int) -> CaseOut:
     )
 
 
+def _attachment_out(row: CaseAttachment) -> AttachmentOut:
+    kind = attachments.AttachmentKind(row.kind)
+    return AttachmentOut(
+        id=row.id,
+        kind=kind,
+        kind_label=kind.label,
+        content_type=row.content_type,
+        size=row.size,
+        url=f"/api/v1/cases/attachments/{row.id}",
+    )
+
+
 def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
     state = CaseState(case.state)
     category = Category(case.category)
@@ -478,6 +579,7 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
             actor_role=s.actor_role,
             at=s.at,
             note=s.note,
+            attachments=[_attachment_out(a) for a in s.attachments],
         )
         for s in case.steps
     ]

@@ -30,9 +30,14 @@ def every_second(session: Session, *, now: datetime) -> None:
     cases.escalate_overdue(session, actor=system, now=now)
 
 
-def keep_rosters(session: Session, *, now: datetime) -> None:
-    """Every community's duty roster produced ahead from its weekly templates; a community whose
-    templates clash is logged and keeps its roster as it was."""
-    for upkeep in duty_templates.extend_rosters(session, actor=Principal.system(), today=local(now).date()):
+def hourly(session: Session, *, now: datetime) -> None:
+    """Every community's duty roster produced ahead from its weekly templates (a community whose
+    templates clash is logged and keeps its roster as it was), and the photos and voice notes uploaded
+    but never given with a report or an action within a day dropped."""
+    system = Principal.system()
+    dropped = cases.drop_waiting_uploads(session, actor=system, now=now)
+    if dropped:
+        log.info("dropped %d case uploads never given with a report or an action", dropped)
+    for upkeep in duty_templates.extend_rosters(session, actor=system, today=local(now).date()):
         if upkeep.refused is not None:
             log.warning("duty roster of community %s not extended: %s", upkeep.community_id, upkeep.refused)

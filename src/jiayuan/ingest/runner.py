@@ -52,7 +52,7 @@ _FIRST_DELAY = 0.2
 _LAST_DELAY = 2.0
 _LONGEST_PAUSE = 30.0
 # How often the duty rosters are produced ahead from their templates (idempotent; also once at start).
-_ROSTER_INTERVAL_S = 3600.0
+_HOURLY_S = 3600.0
 # Distinct handler faults whose traceback has been logged (bounded: a fault message may hold values).
 _FAULTS_REMEMBERED = 100
 # Raw device events stay in this process; what people watch (vehicles, checks, flow, alarms) is relayed.
@@ -139,7 +139,7 @@ class IngestLoop:
         self._next_liveness = 0.0
         self.snapshot_files = SnapshotFiles(settings.var_dir)
         self._next_prune = 0.0
-        self._next_rosters = 0.0
+        self._next_hourly = 0.0
         self._feed_signer = live_feed_signer(settings.secret_key.get_secret_value())
         self._outage = OutageLog(where(settings.database_url))
         self._faults_seen: set[str] = set()
@@ -216,7 +216,7 @@ class IngestLoop:
                     self._finish(batch, outcome)
                 self._liveness()
                 self._prune_snapshots()
-                self._keep_rosters()
+                self._hourly()
         finally:
             self._client.disconnect()
             self._client.loop_stop()
@@ -396,20 +396,20 @@ class IngestLoop:
             self._liveness_pause = 1.0
             self._outage.succeeded()
 
-    def _keep_rosters(self) -> None:
-        """Hourly: every community's duty roster produced four weeks ahead from its weekly templates."""
-        if time.monotonic() < self._next_rosters:
+    def _hourly(self) -> None:
+        """Hourly: duty rosters produced ahead from their templates, uploads never given dropped."""
+        if time.monotonic() < self._next_hourly:
             return
-        self._next_rosters = time.monotonic() + _ROSTER_INTERVAL_S
+        self._next_hourly = time.monotonic() + _HOURLY_S
         try:
             with self._transaction() as session:
-                handlers.keep_rosters(session, now=utcnow())
+                handlers.hourly(session, now=utcnow())
         except Exception as exc:
             # Housekeeping: a failure waits for the next round and never holds up the batches.
             if is_outage(exc):
-                log.warning("database unavailable; duty roster upkeep postponed")
+                log.warning("database unavailable; hourly upkeep postponed")
             else:
-                log.exception("duty roster upkeep failed; trying again in the next round")
+                log.exception("hourly upkeep failed; trying again in the next round")
 
     def _prune_snapshots(self) -> None:
         """Now and then: keep stored snapshots within their retention and byte budget."""

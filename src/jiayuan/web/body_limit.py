@@ -7,11 +7,17 @@ and the moment it passes the limit the client gets the 413 and the app sees a di
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The Excel import takes a workbook up to 20 MiB; every other body is JSON or a small form.
-UPLOAD_PATHS = frozenset({"/api/v1/residents/import", "/console/residents/import"})
+# The Excel import takes a workbook up to 20 MiB, a case a photo up to 10 MiB; every other body is JSON
+# or a small form.
+UPLOAD_PATHS = frozenset(
+    {"/api/v1/residents/import", "/console/residents/import", "/api/v1/cases/attachments"}
+)
+# A case's action on the console comes with its photos.
+_UPLOAD_PATTERN = re.compile(r"/console/cases/[0-9]+/actions")
 
 
 def _mib(size: int) -> str:
@@ -28,7 +34,7 @@ class BodyLimit:
 
     def limit_for(self, path: str) -> int:
         """The largest body this path accepts."""
-        return self.upload if path in UPLOAD_PATHS else self.default
+        return self.upload if path in UPLOAD_PATHS or _UPLOAD_PATTERN.fullmatch(path) else self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

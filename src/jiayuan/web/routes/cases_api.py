@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from jiayuan.cases import service
-from jiayuan.cases.schemas import ActionIn, CaseIn, CaseOut, DeadlineIn, DeadlineOut
+from jiayuan.cases.attachments import MAX_UPLOAD_BYTES
+from jiayuan.cases.schemas import ActionIn, AttachmentOut, CaseIn, CaseOut, DeadlineIn, DeadlineOut
 from jiayuan.cases.states import CaseState
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
@@ -60,6 +61,32 @@ def set_deadline(
 ) -> DeadlineOut:
     """Set one limit (community admins); audited with the value before."""
     return service.set_deadline(session, actor=principal, community_id=community_id, data=data)
+
+
+@router.post("/attachments", response_model=AttachmentOut, status_code=201, responses=_ERRORS)
+def upload_attachment(
+    file: Annotated[UploadFile, File(description="照片（JPEG、PNG、WebP，10 MB 以内）或语音（2 MB 以内）")],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> AttachmentOut:
+    """Upload a photo or voice note, then give its id in `attachment_ids` with a report or an action
+    within a day. Photos are kept re-encoded, upright and without their EXIF block (no GPS)."""
+    return service.upload_attachment(session, actor=principal, data=file.file.read(MAX_UPLOAD_BYTES + 1))
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses=_ERRORS | {200: {"content": {"image/jpeg": {}, "audio/webm": {}}, "description": "文件"}},
+)
+def read_attachment(attachment_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """A photo or voice note of a case within reach (or one's own upload not yet given)."""
+    found = service.attachment_file(session, actor=principal, attachment_id=attachment_id)
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={"Cache-Control": "private, max-age=3600", "Content-Disposition": "inline"},
+    )
 
 
 @router.get("/{case_id}", response_model=CaseOut, responses=_ERRORS)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from jiayuan.cases import service
+from jiayuan.cases.attachments import MAX_PER_STEP, MAX_UPLOAD_BYTES
 from jiayuan.cases.schemas import ActionIn
 from jiayuan.cases.states import CaseState
-from jiayuan.kernel.errors import JiayuanError
+from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import RowId, SessionDep
@@ -61,14 +62,29 @@ def case_action(
     action: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=500)] = "",
     assignee_user_id: Annotated[str, Form(max_length=12)] = "",
+    files: Annotated[list[UploadFile] | None, File(description="照片或语音")] = None,
 ) -> Response:
-    """Take one action; back to the case with what was done, or the case again with why not."""
+    """Take one action with its photos; back to the case with what was done, or the case again with
+    why not (and nothing kept, uploads included)."""
     try:
+        given = [f for f in files or [] if f.filename]
+        if len(given) > MAX_PER_STEP:
+            raise Invalid(f"一次至多 {MAX_PER_STEP} 个文件", field="files")
+        uploaded = [
+            service.upload_attachment(session, actor=principal, data=f.file.read(MAX_UPLOAD_BYTES + 1))
+            for f in given
+        ]
         data = ActionIn.model_validate(
-            {"action": action, "note": note, "assignee_user_id": assignee_user_id.strip() or None}
+            {
+                "action": action,
+                "note": note,
+                "assignee_user_id": assignee_user_id.strip() or None,
+                "attachment_ids": [u.id for u in uploaded],
+            }
         )
         done = service.act(session, actor=principal, case_id=case_id, data=data)
     except ValidationError as exc:
+        session.rollback()
         message = "输入有误：" + "；".join(f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors())
         return _refused(request, principal, session, case_id, message, 422)
     except JiayuanError as exc:
