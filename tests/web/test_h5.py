@@ -3,6 +3,7 @@ passes, 一键报警 and reports; a resident reaches only their own household wh
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +11,7 @@ from datetime import date
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -353,3 +355,48 @@ def test_a_resident_reaches_only_their_own_household(
         ).status_code
         == 404
     )
+
+
+def _photo() -> bytes:
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(picture, "PNG")
+    return picture.getvalue()
+
+
+def test_alarms_and_reports_carry_photos_and_are_taken_once(
+    client: TestClient, sessions: sessionmaker[Session], homes: Homes
+) -> None:
+    sign_in(client, sessions)
+    token = csrf(client)
+    headers = {"X-CSRF-Token": token}
+
+    def upload() -> int:
+        sent = client.post("/api/v1/cases/attachments", files={"file": ("a.png", _photo())}, headers=headers)
+        assert sent.status_code == 201, sent.text
+        return int(sent.json()["id"])
+
+    photo = upload()
+    alarm = {"attachment_ids": [photo], "request_id": "alarm-0001"}
+    first = client.post("/api/v1/h5/sos", json=alarm, headers=headers)
+    assert first.status_code == 201, first.text
+    case_id = first.json()["case_id"]
+    shown = client.get(f"/api/v1/h5/cases/{case_id}").json()
+    assert shown["steps"][0]["attachments"][0]["kind"] == "photo"
+    assert client.get(shown["steps"][0]["attachments"][0]["url"]).headers["content-type"] == "image/jpeg"
+    assert "step-photo" in client.get(f"/h5/cases/{case_id}").text
+    # The report form: its request id makes a second press the same report.
+    form = client.get("/h5/report").text
+    request_id = re.search(r'name="request_id" value="([^"]+)"', form)
+    assert request_id and 'capture="environment"' in form and 'accept="image/*"' in form
+    report = {"category": "repair", "description": "水管漏水了", "csrf_token": token,
+              "request_id": request_id.group(1)}  # fmt: skip
+    made = client.post("/h5/report", data=report | {"attachment_ids": str(upload())}, follow_redirects=False)
+    again = client.post("/h5/report", data=report, follow_redirects=False)
+    assert (
+        made.status_code == again.status_code == 303 and made.headers["location"] == again.headers["location"]
+    )
+    tampered = client.post("/h5/report", data=report | {"attachment_ids": "1,x"})
+    assert tampered.status_code == 422 and "没有上传成功" in tampered.text
+    with sessions() as session:
+        report_id = int(made.headers["location"].rsplit("/", 1)[1])
+        assert len(cases.show_case(session, actor=SYSTEM, case_id=report_id).steps[0].attachments) == 1

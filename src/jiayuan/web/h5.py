@@ -96,11 +96,20 @@ def qr_png(token: str) -> bytes:
     return out.getvalue()
 
 
+class ResidentAttachment(BaseModel):
+    """A photo or voice note on a step."""
+
+    kind: str
+    kind_label: str
+    url: str
+
+
 class ResidentStep(BaseModel):
     """One step of a case as the resident reads it."""
 
     at: datetime
     text: str
+    attachments: list[ResidentAttachment] = []
 
 
 class ResidentCase(BaseModel):
@@ -138,6 +147,10 @@ def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = Non
             )
             if step.from_state is None
             else _STEP_WORDS.get(step.action, step.action.label),
+            attachments=[
+                ResidentAttachment(kind=a.kind.value, kind_label=a.kind_label, url=a.url)
+                for a in step.attachments
+            ],
         )
         for step in case.steps
     ]
@@ -185,11 +198,14 @@ def raise_sos(
     latitude: float | None,
     longitude: float | None,
     accuracy_m: float | None,
+    attachment_ids: list[int] | None = None,
+    request_id: str | None = None,
     now: datetime | None = None,
 ) -> CaseOut:
     """一键报警: a case of category sos at the resident's household (source resident), with the phone's
     position when the resident let the browser share it. A press within two minutes of an open alarm
-    joins it instead of raising a second one (a double tap, or pressing again while waiting)."""
+    joins it instead of raising a second one (pressing again while waiting); the same `request_id` sent
+    twice (a double tap, a retry after a lost answer) is one alarm whenever it comes."""
     now = now or utcnow()
     recent = cases.list_cases(session, actor=actor, open_only=True, params=PageParams(page=1, size=20))
     for case in recent.items:
@@ -203,5 +219,11 @@ def raise_sos(
         lines.append(fix)
     else:
         lines.append("未获得手机定位，请按登记的住址前往。")
-    data = CaseIn(category=Category.SOS, title="居民一键报警", description="\n".join(lines))
+    data = CaseIn(
+        category=Category.SOS,
+        title="居民一键报警",
+        description="\n".join(lines),
+        attachment_ids=attachment_ids or [],
+        request_id=request_id,
+    )
     return cases.report_case(session, actor=actor, data=data)

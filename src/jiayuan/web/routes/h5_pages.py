@@ -23,7 +23,8 @@ from jiayuan.access.service import passes, visitors
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts import sign_in
 from jiayuan.cases import service as cases
-from jiayuan.cases.schemas import ActionIn, CaseIn, Category
+from jiayuan.cases.attachments import MAX_PER_STEP
+from jiayuan.cases.schemas import ActionIn, CaseIn, Category, RequestId, RowIdList
 from jiayuan.cases.states import CaseAction
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
@@ -349,6 +350,8 @@ class SosIn(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    attachment_ids: RowIdList = Field(default=[], description="先上传的照片、语音")
+    request_id: RequestId | None = Field(default=None, description="这次报警的编号；重发不会重复报警")
 
 
 class SosOut(BaseModel):
@@ -360,10 +363,12 @@ class SosOut(BaseModel):
 
 @api.post("/sos", response_model=SosOut, status_code=201)
 def sos(body: SosIn, principal: Resident, session: SessionDep) -> SosOut:
-    """Raise 一键报警 at my household; a second press within two minutes joins the first."""
+    """Raise 一键报警 at my household with its photos and voice notes; the same `request_id` again, or a
+    second press within two minutes, joins the first."""
     case = h5.raise_sos(
-        session, actor=principal, latitude=body.latitude, longitude=body.longitude, accuracy_m=body.accuracy_m
-    )
+        session, actor=principal, latitude=body.latitude, longitude=body.longitude,
+        accuracy_m=body.accuracy_m, attachment_ids=body.attachment_ids, request_id=body.request_id,
+    )  # fmt: skip
     return SosOut(case_id=case.id, url=f"/h5/cases/{case.id}")
 
 
@@ -373,7 +378,8 @@ def sos(body: SosIn, principal: Resident, session: SessionDep) -> SosOut:
 @pages.get("/report")
 def report_page(request: Request, principal: Resident) -> Response:
     """Report a problem (诉求): category and description."""
-    return render(request, "h5/report.html", {"categories": h5.REPORT_CATEGORIES, "form": {}})
+    form = {"request_id": secrets.token_urlsafe(16)}
+    return render(request, "h5/report.html", {"categories": h5.REPORT_CATEGORIES, "form": form})
 
 
 @pages.post("/report")
@@ -384,12 +390,18 @@ def report(
     category: Annotated[str, Form(max_length=24)] = "",
     description: Annotated[str, Form(max_length=2000)] = "",
     place: Annotated[str, Form(max_length=200)] = "",
+    attachment_ids: Annotated[str, Form(max_length=100)] = "",
+    request_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Raise the report as a case at my household, then follow it."""
-    form = {"category": category, "description": description, "place": place}
+    """Raise the report as a case at my household (with the photos and voice notes the page uploaded
+    first), then follow it; the form's `request_id` makes a second press of 提交 the same report."""
+    form = {"category": category, "description": description, "place": place, "request_id": request_id}
     error = None
     description = description.strip()
-    if category not in {c.value for c in h5.REPORT_CATEGORIES}:
+    ids = _ids(attachment_ids)
+    if ids is None:
+        error = "照片或语音没有上传成功，请重新添加"
+    elif category not in {c.value for c in h5.REPORT_CATEGORIES}:
         error = "请选择问题类别"
     elif len(description) < 4:
         error = "请用几句话说明问题（至少 4 个字）"
@@ -399,12 +411,15 @@ def report(
         error = "具体位置最多 128 字"
     if error is None:
         title = description.splitlines()[0][:30]
-        data = CaseIn(
-            category=Category(category), title=title if len(title) >= 2 else Category(category).label,
-            description=description, place=place.strip(),
-        )  # fmt: skip
         try:
+            data = CaseIn(
+                category=Category(category), title=title if len(title) >= 2 else Category(category).label,
+                description=description, place=place.strip(), attachment_ids=ids or [],
+                request_id=request_id or None,
+            )  # fmt: skip
             case = cases.report_case(session, actor=principal, data=data)
+        except ValidationError:
+            error = "提交的内容有误，请刷新页面后重试"
         except JiayuanError as exc:
             session.rollback()
             error = exc.message
@@ -412,6 +427,14 @@ def report(
             return RedirectResponse(f"/h5/cases/{case.id}", status_code=303)
     values = {"categories": h5.REPORT_CATEGORIES, "form": form, "error": error}
     return render(request, "h5/report.html", values, status_code=422)
+
+
+def _ids(text: str) -> list[int] | None:
+    """`3,5` → [3, 5]; None when the field was tampered with."""
+    parts = [p for p in text.split(",") if p.strip()]
+    if len(parts) > MAX_PER_STEP or not all(p.strip().isdigit() and len(p.strip()) <= 9 for p in parts):
+        return None
+    return [int(p) for p in parts]
 
 
 @pages.get("/cases")

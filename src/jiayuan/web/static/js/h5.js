@@ -53,6 +53,108 @@
     });
   });
 
+
+  // ------------------------------------------------------------------ photos and voice notes
+  // Each file is uploaded when chosen (photos re-encoded by the server); the form sends the ids.
+  function requestId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return `r${Date.now()}${Math.random().toString(36).slice(2)}`;
+  }
+  document.querySelectorAll("[data-attach]").forEach((box) => {
+    const list = box.querySelector("[data-attach-list]");
+    const status = box.querySelector("[data-attach-status]");
+    const hidden = box.closest("form") ? box.closest("form").querySelector("[data-attach-ids]") : null;
+    box.attachmentIds = [];
+    box.uploading = 0;
+    const sync = () => { if (hidden) hidden.value = box.attachmentIds.join(","); };
+    async function upload(blob, name, label) {
+      if (box.attachmentIds.length >= 6) {
+        status.textContent = "最多添加 6 个照片或语音。";
+        return;
+      }
+      const form = new FormData();
+      form.append("file", blob, name);
+      box.uploading += 1;
+      status.textContent = `正在上传${label}…`;
+      const result = await call(box.dataset.uploadUrl, { method: "POST", headers: { "X-CSRF-Token": csrf() }, body: form });
+      box.uploading -= 1;
+      if (!result.ok) {
+        status.textContent = result.status === 0 ? `网络连接中断，${label}没有上传，请重新添加。` : `${label}没有上传：${result.message}`;
+        status.classList.add("error");
+        return;
+      }
+      status.classList.remove("error");
+      status.textContent = "";
+      box.attachmentIds.push(result.data.id);
+      sync();
+      const li = document.createElement("li");
+      li.textContent = `已添加${result.data.kind_label}（${Math.max(1, Math.round(result.data.size / 1024))} KB）`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary outline small";
+      remove.textContent = "移除";
+      remove.addEventListener("click", () => {
+        box.attachmentIds = box.attachmentIds.filter((id) => id !== result.data.id);
+        sync();
+        li.remove();
+      });
+      li.append(" ", remove);
+      list.append(li);
+    }
+    box.querySelectorAll("input[data-attach-input]").forEach((input) => {
+      input.addEventListener("change", () => {
+        Array.from(input.files || []).forEach((file) => {
+          upload(file, file.name, file.type.startsWith("audio") ? "语音" : "照片");
+        });
+        input.value = "";
+      });
+    });
+    // A voice note recorded in the page where the browser allows the microphone (HTTPS or this machine).
+    const record = box.querySelector("[data-record]");
+    if (record && navigator.mediaDevices && window.MediaRecorder) {
+      record.hidden = false;
+      let recorder = null;
+      let stopTimer = null;
+      record.addEventListener("click", async () => {
+        if (recorder) {
+          recorder.stop();
+          return;
+        }
+        let stream;
+        try {
+          stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        } catch (err) {
+          status.textContent = "没有得到麦克风权限，可以改为选择一段录好的语音。";
+          return;
+        }
+        const chunks = [];
+        recorder = new MediaRecorder(stream);
+        recorder.addEventListener("dataavailable", (e) => chunks.push(e.data));
+        recorder.addEventListener("stop", () => {
+          clearTimeout(stopTimer);
+          stream.getTracks().forEach((t) => t.stop());
+          recorder = null;
+          record.textContent = "录一段语音（最长 60 秒）";
+          const type = chunks.length ? chunks[0].type || "audio/webm" : "audio/webm";
+          upload(new Blob(chunks, { type: type }), "voice.webm", "语音");
+        });
+        recorder.start();
+        record.textContent = "正在录音，点此结束";
+        stopTimer = setTimeout(() => { if (recorder) recorder.stop(); }, 60000);
+      });
+    }
+  });
+  // A form is not sent while its files are still uploading.
+  document.querySelectorAll("form [data-attach]").forEach((box) => {
+    box.closest("form").addEventListener("submit", (event) => {
+      if (box.uploading > 0) {
+        event.preventDefault();
+        box.querySelector("[data-attach-status]").textContent = "照片或语音还在上传，请稍候再提交。";
+        event.target.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = false; });
+      }
+    });
+  });
+
   // ------------------------------------------------------------------ my e-pass
   const passCard = $("#pass");
   if (passCard) {
@@ -113,11 +215,19 @@
         { timeout: 5000, maximumAge: 60000 },
       );
     });
+    const attachBox = sos.querySelector("[data-attach]");
+    const alarmId = requestId();  // one alarm however often this page sends it
     yes.addEventListener("click", async () => {
+      if (attachBox && attachBox.uploading > 0) {
+        status.textContent = "照片或语音还在上传，请稍候……";
+        return;
+      }
       yes.disabled = true;
       status.classList.remove("error");
       status.textContent = "正在发送报警…";
       const body = await position();
+      body.request_id = alarmId;
+      body.attachment_ids = attachBox ? attachBox.attachmentIds : [];
       const result = await call(sos.dataset.sosUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
@@ -163,6 +273,24 @@
         when.className = "small";
         when.textContent = day(s.at);
         li.append(when, ` ${s.text}`);
+        (s.attachments || []).forEach((a) => {
+          if (a.kind === "photo") {
+            const link = document.createElement("a");
+            link.href = a.url;
+            const img = document.createElement("img");
+            img.className = "step-photo";
+            img.src = a.url;
+            img.alt = a.kind_label;
+            link.append(img);
+            li.append(" ", link);
+          } else {
+            const audio = document.createElement("audio");
+            audio.controls = true;
+            audio.src = a.url;
+            audio.setAttribute("aria-label", a.kind_label);
+            li.append(" ", audio);
+          }
+        });
         return li;
       }));
       if (c.closed) {
