@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import LoginThrottle, SignInCode, User
 from jiayuan.cases import service as cases
-from jiayuan.cases.schemas import ActionIn
+from jiayuan.cases.schemas import ActionIn, CaseIn, Category
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import local, utcnow
@@ -400,3 +400,57 @@ def test_alarms_and_reports_carry_photos_and_are_taken_once(
     with sessions() as session:
         report_id = int(made.headers["location"].rsplit("/", 1)[1])
         assert len(cases.show_case(session, actor=SYSTEM, case_id=report_id).steps[0].attachments) == 1
+
+
+def test_a_household_follows_its_members_reports_but_only_the_reporter_reopens(
+    client: TestClient, sessions: sessionmaker[Session], homes: Homes, vault: PiiVault
+) -> None:
+    spouse_phone = "13511112222"
+    with unit_of_work(sessions) as session:
+        residents.add_resident(
+            session, actor=SYSTEM, vault=vault, household_id=homes.tree.h101.id,
+            data=person("张伟", date(1979, 4, 1), 5, phone=spouse_phone),
+        )  # fmt: skip
+        staff = Principal(
+            role=Role.STAFF,
+            user_id=999,
+            username="zhoumin",
+            community_ids=frozenset({homes.tree.community.id}),
+        )
+        about_us = cases.report_case(
+            session,
+            actor=staff,
+            data=CaseIn(category=Category.NOISE, title="邻居反映101噪音", household_id=homes.tree.h101.id),
+        )
+    sign_in(client, sessions, spouse_phone)
+    token = csrf(client)
+    made = client.post(
+        "/h5/report", data={"category": "repair", "description": "厨房水管漏水", "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    case_id = int(made.headers["location"].rsplit("/", 1)[1])
+    worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
+    checker = Principal(
+        role=Role.STAFF, user_id=998, username="checker", community_ids=frozenset({homes.tree.community.id})
+    )
+    with unit_of_work(sessions) as session:
+        for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
+            cases.act(
+                session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
+            )
+        for action in (CaseAction.VERIFY, CaseAction.CLOSE):
+            cases.act(session, actor=checker, case_id=case_id, data=ActionIn(action=action))
+    client.post("/logout", data={"csrf_token": token})
+    with unit_of_work(sessions) as session:
+        session.execute(delete(LoginThrottle))
+
+    sign_in(client, sessions)
+    mine = csrf(client)
+    listing = client.get("/h5/cases").text
+    assert "厨房水管漏水" in listing and "邻居反映101噪音" not in listing
+    page = client.get(f"/h5/cases/{case_id}")
+    assert page.status_code == 200 and "已结案" in page.text and 'id="reopen"' not in page.text
+    assert "张伟" not in page.text and "resident-" not in page.text
+    refused = client.post(f"/h5/cases/{case_id}/reopen", data={"csrf_token": mine})
+    assert refused.status_code == 403
+    assert client.get(f"/h5/cases/{about_us.id}").status_code == 404

@@ -1,7 +1,8 @@
 """Who may see, raise and move which case.
 
 A case reaches as far as the place it is at: admins and staff their communities, grid workers their
-grids, property companies their compounds; a resident sees the cases they reported. Accepting,
+grids, property companies their compounds; a resident sees the cases they reported and those their
+household's members raised from home (never staff's cases about their flat, nor who reported). Accepting,
 dispatching, closing, sending back and escalating are the office's (admins and staff); going on site
 and handling are also the assigned worker's and the grid's; 核查 is never done by the person who
 handled the case. The reporter may reopen a closed case within a number of days. Out of scope reads as
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jiayuan.cases.models import Case
+from jiayuan.cases.schemas import Source
 from jiayuan.cases.states import CaseAction
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
@@ -36,7 +38,12 @@ def sees(actor: Principal, case: Case) -> bool:
     if actor.role is Role.PROPERTY:
         return case.compound_id is not None and case.compound_id in actor.compound_ids
     if actor.role is Role.RESIDENT:
-        return actor.user_id is not None and case.reporter_user_id == actor.user_id
+        own = actor.user_id is not None and case.reporter_user_id == actor.user_id
+        return own or (
+            actor.household_id is not None
+            and case.household_id == actor.household_id
+            and case.source == Source.RESIDENT.value
+        )
     return False
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, 
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
+from jiayuan.cases.schemas import Source
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -91,6 +92,9 @@ def reach(actor: Principal) -> ColumnElement[bool]:
         parts.append(Case.compound_id.in_(sorted(actor.compound_ids)))
     if actor.role is Role.RESIDENT and actor.user_id is not None:
         parts.append(Case.reporter_user_id == actor.user_id)
+    if actor.role is Role.RESIDENT and actor.household_id is not None:
+        home = (Case.household_id == actor.household_id) & (Case.source == Source.RESIDENT.value)
+        parts.append(home)
     return or_(*parts) if parts else false()
 
 

@@ -168,7 +168,11 @@ def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = Non
         reported_at=case.reported_at,
         closed_at=case.closed_at,
         closed=closed,
-        may_reopen=until is not None and now <= until and CaseAction.REOPEN in case.allowed,
+        # Only the reporter reopens; a resident is shown the reporter's name only on their own reports.
+        may_reopen=until is not None
+        and now <= until
+        and CaseAction.REOPEN in case.allowed
+        and case.reporter_name is not None,
         reopen_until=until,
         steps=steps,
     )
