@@ -48,8 +48,13 @@ class Case(TimestampMixin, Base):
     # When the next step is due (None once closed); past it the case escalates (cases.deadlines).
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # A duplicate report closed into the case it repeats; its reporter follows that case instead.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
 
     steps: Mapped[list[CaseStep]] = relationship(back_populates="case", order_by="CaseStep.id")
+    followers: Mapped[list[CaseFollower]] = relationship(cascade="all, delete-orphan")
 
 
 class CaseStep(Base):
@@ -95,6 +100,18 @@ class CaseAttachment(Base):
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
 
     case: Mapped[Case | None] = relationship()
+
+
+class CaseFollower(Base):
+    """Someone who reported the same problem in a report merged into this case: they see it and follow
+    its progress as its reporter does."""
+
+    __tablename__ = "case_followers"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(index=True)
 
 
 class CaseDeadline(Base):

@@ -1,8 +1,9 @@
 """Who may see, raise and move which case.
 
 A case reaches as far as the place it is at: admins and staff their communities, grid workers their
-grids, property companies their compounds; a resident sees the cases they reported and those their
-household's members raised from home (never staff's cases about their flat, nor who reported). Accepting,
+grids, property companies their compounds; a resident sees the cases they reported (and those their
+duplicate reports were merged into) and those their household's members raised from home (never staff's
+cases about their flat, nor who reported). Accepting,
 dispatching, closing, sending back and escalating are the office's (admins and staff); going on site
 and handling are also the assigned worker's and the grid's; 核查 is never done by the person who
 handled the case. The reporter may reopen a closed case within a number of days. Out of scope reads as
@@ -38,13 +39,30 @@ def sees(actor: Principal, case: Case) -> bool:
     if actor.role is Role.PROPERTY:
         return case.compound_id is not None and case.compound_id in actor.compound_ids
     if actor.role is Role.RESIDENT:
-        own = actor.user_id is not None and case.reporter_user_id == actor.user_id
-        return own or (
+        return is_reporter(actor, case) or (
             actor.household_id is not None
             and case.household_id == actor.household_id
             and case.source == Source.RESIDENT.value
         )
     return False
+
+
+def is_reporter(actor: Principal, case: Case) -> bool:
+    """Whether the actor reported the case, or a duplicate of it merged into it."""
+    return actor.user_id is not None and (
+        case.reporter_user_id == actor.user_id or any(f.user_id == actor.user_id for f in case.followers)
+    )
+
+
+def may_merge(actor: Principal) -> bool:
+    """Duplicates are merged by the office."""
+    return actor.is_system or actor.role in _OFFICE
+
+
+def require_merger(actor: Principal) -> None:
+    """Refuse a merge to anyone but the office."""
+    if not may_merge(actor):
+        raise Forbidden("只有社区工作人员可以合并重复上报", field="action")
 
 
 def require_system(actor: Principal) -> None:
@@ -116,7 +134,7 @@ def may_take(actor: Principal, case: Case, action: CaseAction, *, now: datetime,
         return True
     if action is CaseAction.REOPEN:
         window = case.closed_at is not None and now - case.closed_at <= timedelta(days=reopen_days)
-        return actor.user_id is not None and actor.user_id == case.reporter_user_id and window
+        return is_reporter(actor, case) and window
     if action in (CaseAction.ARRIVE, CaseAction.HANDLE, CaseAction.VERIFY):
         return actor.role in _FIELD or (actor.user_id is not None and actor.user_id == case.assignee_user_id)
     return False
@@ -127,7 +145,7 @@ def require_action(
 ) -> None:
     """Refuse an action the actor may not take, and a 核查 by the person who handled the case."""
     if not may_take(actor, case, action, now=now, reopen_days=reopen_days):
-        if action is CaseAction.REOPEN and actor.user_id == case.reporter_user_id:
+        if action is CaseAction.REOPEN and is_reporter(actor, case):
             raise Forbidden(f"结案超过 {reopen_days} 天，不能再重开；如问题仍在，请重新上报", field="action")
         raise Forbidden(f"您不能对此事件执行“{action.label}”", field="action")
     if action is CaseAction.VERIFY and actor.user_id is not None and actor.user_id == case.handler_user_id:

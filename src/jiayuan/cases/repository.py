@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
-from jiayuan.cases.schemas import Source
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
+from jiayuan.cases.schemas import CaseFilter, Source
 from jiayuan.kernel.principal import Principal, Role
 
 
@@ -18,7 +18,7 @@ def case_by_id(session: Session, case_id: int) -> Case | None:
     return session.scalar(
         select(Case)
         .where(Case.id == case_id)
-        .options(selectinload(Case.steps).selectinload(CaseStep.attachments))
+        .options(selectinload(Case.steps).selectinload(CaseStep.attachments), selectinload(Case.followers))
     )
 
 
@@ -91,11 +91,37 @@ def reach(actor: Principal) -> ColumnElement[bool]:
     if actor.role is Role.PROPERTY and actor.compound_ids:
         parts.append(Case.compound_id.in_(sorted(actor.compound_ids)))
     if actor.role is Role.RESIDENT and actor.user_id is not None:
-        parts.append(Case.reporter_user_id == actor.user_id)
+        followed = select(CaseFollower.case_id).where(CaseFollower.user_id == actor.user_id)
+        parts.append(or_(Case.reporter_user_id == actor.user_id, Case.id.in_(followed)))
     if actor.role is Role.RESIDENT and actor.household_id is not None:
         home = (Case.household_id == actor.household_id) & (Case.source == Source.RESIDENT.value)
         parts.append(home)
     return or_(*parts) if parts else false()
+
+
+def narrowed(filters: CaseFilter, actor: Principal, now: datetime) -> ColumnElement[bool]:
+    """The board's filters as a condition (within reach is `reach`'s)."""
+    parts: list[ColumnElement[bool]] = []
+    if filters.state is not None:
+        parts.append(Case.state == filters.state.value)
+    if filters.open_only:
+        parts.append(Case.state != "closed")
+    if filters.category is not None:
+        parts.append(Case.category == filters.category.value)
+    if filters.source is not None:
+        parts.append(Case.source == filters.source.value)
+    if filters.grid_id is not None:
+        parts.append(Case.grid_id == filters.grid_id)
+    if filters.mine:
+        parts.append(Case.assignee_user_id == actor.user_id if actor.user_id is not None else false())
+    if filters.overdue:
+        parts.append(Case.due_at <= now)
+    if filters.text:
+        text = filters.text
+        parts.append(
+            or_(Case.title.contains(text, autoescape=True), Case.place_label.contains(text, autoescape=True))
+        )
+    return and_(true(), *parts)
 
 
 def cases_where(where: ColumnElement[bool]) -> Select[Case]:

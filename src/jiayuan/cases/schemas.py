@@ -80,6 +80,21 @@ class Source(StrEnum):
     CAMERA = "camera"
     PATROL = "patrol"
 
+    @property
+    def label(self) -> str:
+        """居民 / 工作人员 / 网格员 / 门岗 / 摄像机 / 视频巡查."""
+        return SOURCE_LABELS[self]
+
+
+SOURCE_LABELS = {
+    Source.RESIDENT: "居民",
+    Source.STAFF: "工作人员",
+    Source.GRID: "网格员",
+    Source.GATE: "门岗",
+    Source.CAMERA: "摄像机",
+    Source.PATROL: "视频巡查",
+}
+
 
 class CaseIn(BaseModel):
     """A new case: what, where (a household, or a community for places outside homes), and details."""
@@ -114,6 +129,21 @@ class AlarmCase:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
+class CaseFilter(BaseModel):
+    """What the case board narrows to; every field left out narrows nothing."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    state: CaseState | None = Field(default=None, description="只看某一状态")
+    open_only: bool = Field(default=False, description="只看未结案的")
+    category: Category | None = Field(default=None, description="只看某一类别")
+    source: Source | None = Field(default=None, description="只看某一来源")
+    grid_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID, description="只看某一网格")
+    mine: bool = Field(default=False, description="只看派给我的")
+    overdue: bool = Field(default=False, description="只看已超时的")
+    text: str | None = Field(default=None, max_length=32, description="标题或位置包含")
+
+
 class ActionIn(BaseModel):
     """One action on a case; 退回 needs the reason in `note`."""
 
@@ -126,6 +156,23 @@ class ActionIn(BaseModel):
     request_id: RequestId | None = Field(
         default=None, description="客户端为这次操作取的编号；重发同一编号只执行一次"
     )
+
+
+class AssigneeOut(BaseModel):
+    """Someone a case may be dispatched to."""
+
+    user_id: int
+    name: str
+    role_label: str
+
+
+class MergeIn(BaseModel):
+    """A duplicate report closed into the case it repeats."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    into_case_id: int = Field(ge=1, le=MAX_ROW_ID, description="并入哪个事件")
+    note: str = Field(default="", max_length=500, description="说明")
 
 
 class AttachmentOut(BaseModel):
@@ -184,6 +231,7 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     due_at: datetime | None = None
     overdue: bool = False
+    merged_into_id: int | None = Field(default=None, description="重复上报并入的事件")
     allowed: list[CaseAction]
     steps: list[StepOut] = []
 

@@ -15,30 +15,34 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.cases import attachments, deadlines, policies, repository
 from jiayuan.cases.events import CaseChanged
-from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseStep
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
 from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
     ActionIn,
     AlarmCase,
+    AssigneeOut,
     AttachmentOut,
+    CaseFilter,
     CaseIn,
     CaseOut,
     Category,
     DeadlineIn,
     DeadlineOut,
+    MergeIn,
     Source,
     StepOut,
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
-from jiayuan.kernel.errors import Invalid, NotFound, TooManyRequests
+from jiayuan.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import Page, PageParams
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 from jiayuan.notify import service as notify
 from jiayuan.notify.schemas import CaseNotice
 from jiayuan.registry.service import directory
@@ -49,6 +53,7 @@ _SOURCES = {Role.RESIDENT: Source.RESIDENT, Role.GRID: Source.GRID}
 # An upload is given with a report or an action within a day; one person keeps at most this many waiting.
 ATTACHMENT_WAIT = timedelta(days=1)
 MAX_WAITING_UPLOADS = 30
+_DISPATCHABLE = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY)
 
 
 def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Source | None = None) -> CaseOut:
@@ -260,6 +265,10 @@ def act(
     if data.request_id is not None and any(s.request_id == data.request_id for s in case.steps):
         return _out(actor, case)
     current = CaseState(case.state)
+    if case.merged_into_id is not None:
+        raise Conflict(
+            f"此事件已并入 #{case.merged_into_id}，请在 #{case.merged_into_id} 上跟进", field="action"
+        )
     outcome = move(current, data.action)
     policies.require_action(actor, case, data.action, now=now, reopen_days=reopen_days)
     if data.action is CaseAction.RETURN and len(data.note) < 2:
@@ -284,6 +293,44 @@ def act(
     _attach(session, actor, case, step, data.attachment_ids, now)
     _record(session, actor, case, f"case.{data.action.value}", note=note)
     return _out(actor, case)
+
+
+def merge(session: Session, *, actor: Principal, case_id: int, data: MergeIn) -> CaseOut:
+    """Close a duplicate report into the open case it repeats (same community): its reporter, and those
+    who follow it, follow that case from now on and see its progress; both cases keep a step."""
+    policies.require_merger(actor)
+    duplicate = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    found = repository.case_by_id(session, data.into_case_id)
+    if found is None or not policies.sees(actor, found):
+        raise NotFound(f"事件 #{data.into_case_id} 不存在", field="into_case_id")
+    target = found
+    if target.id == duplicate.id:
+        raise Invalid("不能并入自身", field="into_case_id")
+    if duplicate.state == CaseState.CLOSED.value:
+        raise Conflict("事件已结案，不能再合并", field="action")
+    if target.state == CaseState.CLOSED.value:
+        raise Conflict(
+            f"#{target.id} 已结案；请并入未结案的事件，或先重开 #{target.id}", field="into_case_id"
+        )
+    if target.community_id != duplicate.community_id:
+        raise Invalid("只能并入同一社区的事件", field="into_case_id")
+    now = utcnow()
+    before = CaseState(duplicate.state)
+    duplicate.state, duplicate.closed_at, duplicate.due_at = CaseState.CLOSED.value, now, None
+    duplicate.merged_into_id = target.id
+    following = {f.user_id for f in target.followers} | {target.reporter_user_id}
+    for user_id in [duplicate.reporter_user_id, *(f.user_id for f in duplicate.followers)]:
+        if user_id is not None and user_id not in following:
+            target.followers.append(CaseFollower(user_id=user_id))
+            following.add(user_id)
+    said = _joined(f"重复上报，并入 #{target.id}", data.note)
+    _step(duplicate, actor, before, CaseAction.MERGE, CaseState.CLOSED, note=said, at=now)
+    _record(session, actor, duplicate, "case.merge", note=said)
+    kept = CaseState(target.state)
+    joined = _joined(f"并入重复上报 #{duplicate.id}：{duplicate.title}", data.note)
+    _step(target, actor, kept, CaseAction.MERGE, kept, note=joined, at=now)
+    _record(session, actor, target, "case.merge", note=joined)
+    return _out(actor, target)
 
 
 @dataclass(frozen=True)
@@ -417,12 +464,27 @@ def _deadline_out(category: Category, step: CaseAction, overrides: dict[tuple[st
     )
 
 
+def assignees(session: Session, *, actor: Principal, case_id: int) -> list[AssigneeOut]:
+    """Whom the office may dispatch a case to: the active admins, staff, grid workers and property staff
+    working in its community (the rule `act` checks a choice against), by username."""
+    case = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    if not policies.may_take(actor, case, CaseAction.DISPATCH, now=utcnow(), reopen_days=REOPEN_DAYS):
+        return []
+    scopes = [(ScopeKind.COMMUNITY, case.community_id)]
+    scopes += [(ScopeKind.GRID, g) for g in directory.community_grids(session, case.community_id)]
+    scopes += [(ScopeKind.COMPOUND, c) for c in directory.community_compounds(session, case.community_id)]
+    return [
+        AssigneeOut(user_id=user_id, name=name, role_label=ROLE_LABELS[role])
+        for user_id, name, role in accounts.active_users_in_scopes(session, scopes, _DISPATCHABLE)
+    ]
+
+
 def _assignee(session: Session, case: Case, user_id: int | None) -> int:
     """The person a case is dispatched to: an active account working in the case's community."""
     if user_id is None:
         raise Invalid("派遣须选择处置人", field="assignee_user_id")
     person = accounts.active_principal_by_id(session, user_id)
-    if person is None or person.role not in (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY):
+    if person is None or person.role not in _DISPATCHABLE:
         raise Invalid(f"处置人 #{user_id} 不存在", field="assignee_user_id")
     if case.community_id not in person.community_ids and not (
         case.grid_id is not None and case.grid_id in person.grid_ids
@@ -514,21 +576,23 @@ def list_cases(
     session: Session,
     *,
     actor: Principal,
-    state: CaseState | None = None,
-    open_only: bool = False,
     params: PageParams,
+    filters: CaseFilter | None = None,
 ) -> Page[CaseOut]:
-    """The cases within the actor's reach, newest first, optionally in one state or not yet closed."""
+    """The cases within the actor's reach, newest first, narrowed by `filters`."""
     policies.require_reader(actor)
-    where = repository.reach(actor)
-    if state is not None:
-        where = where & (Case.state == state.value)
-    if open_only:
-        where = where & (Case.state != CaseState.CLOSED.value)
+    where = repository.reach(actor) & repository.narrowed(filters or CaseFilter(), actor, utcnow())
     query = repository.cases_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    assigned = {c.assignee_user_id for c in rows if c.assignee_user_id is not None}
+    names = accounts.display_names(session, sorted(assigned)) if assigned else {}
     return Page[CaseOut](
-        items=[_out(actor, c, with_steps=False) for c in rows],
+        items=[
+            _out(actor, c, with_steps=False).model_copy(
+                update={"assignee_name": names.get(c.assignee_user_id) if c.assignee_user_id else None}
+            )
+            for c in rows
+        ],
         total=repository.count(session, query),
         page=params.page,
         size=params.size,
@@ -608,6 +672,7 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         closed_at=case.closed_at,
         due_at=case.due_at,
         overdue=case.due_at is not None and case.due_at <= utcnow(),
-        allowed=allowed(state),
+        merged_into_id=case.merged_into_id,
+        allowed=[] if case.merged_into_id is not None else allowed(state),
         steps=steps if with_steps else [],
     )

@@ -1,9 +1,10 @@
 """The case loop of grid governance (网格化管理): 上报 → 受理 → 派遣 → 到场 → 处置 → 核查 → 结案.
 
 Besides the step forward, a case can be 退回 (sent back one step, with a reason), 升级 (escalated: it
-stays where it is, one level up the chain) and, once closed, 重开 (reopened to 受理: closed is not
-fixed). This module is the only place that knows which action is allowed from which state; everything
-else asks it, and a refusal names what the current state does allow.
+stays where it is, one level up the chain), 合并 (a duplicate report closed into the case it repeats,
+by `cases.service.merge`) and, once closed, 重开 (reopened to 受理: closed is not fixed). This module is
+the only place that knows which action is allowed from which state; everything else asks it, and a
+refusal names what the current state does allow.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class CaseAction(StrEnum):
     RETURN = "return"
     ESCALATE = "escalate"
     REOPEN = "reopen"
+    MERGE = "merge"
 
     @property
     def label(self) -> str:
@@ -72,6 +74,7 @@ ACTION_LABELS = {
     CaseAction.RETURN: "退回",
     CaseAction.ESCALATE: "升级",
     CaseAction.REOPEN: "重开",
+    CaseAction.MERGE: "合并",
 }
 # Each step forward leads from the state before it.
 FORWARD = {
@@ -117,4 +120,6 @@ def _move(state: CaseState, action: CaseAction) -> Move | None:
         return Move(LOOP[LOOP.index(state) - 1]) if state in RETURNABLE else None
     if action is CaseAction.ESCALATE:
         return Move(state, escalates=True) if state in OPEN_STATES else None
+    if action is CaseAction.MERGE:
+        return None  # not a step of the loop: `cases.service.merge` closes a duplicate into its case
     return Move(CaseState.ACCEPTED) if state is CaseState.CLOSED else None  # REOPEN

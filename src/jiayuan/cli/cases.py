@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from jiayuan.cases import service
+from jiayuan.cases.schemas import CaseFilter, Category
 from jiayuan.cases.states import CaseState
 from jiayuan.cli.common import AS_HELP, console, operator, session_scope
 from jiayuan.kernel.clock import local
@@ -17,6 +18,10 @@ app = typer.Typer(help="事件 Cases: list and show them.", no_args_is_help=True
 @app.command("list")
 def list_(
     state: CaseState | None = typer.Option(None, "--state", help="Only cases in this state."),
+    open_only: bool = typer.Option(False, "--open", help="Only cases not closed yet."),
+    category: Category | None = typer.Option(None, "--category", help="Only cases of this category."),
+    mine: bool = typer.Option(False, "--mine", help="Only cases dispatched to the --as account."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only cases past their time limit."),
     page: int = typer.Option(1, "--page", min=1, max=MAX_PAGE),
     size: int = typer.Option(20, "--size", min=1, max=MAX_PAGE_SIZE),
     as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
@@ -25,7 +30,12 @@ def list_(
     """Cases within the operator's reach, newest first."""
     with session_scope() as session:
         found = service.list_cases(
-            session, actor=operator(session, as_user), state=state, params=PageParams(page=page, size=size)
+            session,
+            actor=operator(session, as_user),
+            filters=CaseFilter(
+                state=state, open_only=open_only, category=category, mine=mine, overdue=overdue
+            ),
+            params=PageParams(page=page, size=size),
         )
     if as_json:
         console.print_json(found.model_dump_json())

@@ -15,6 +15,7 @@ from jiayuan.accounts.service import create_user, record_audit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.demo.accounts import DEMO_ACCOUNTS, RESIDENT_HOME, DemoAccount
+from jiayuan.demo.cases import seed_cases
 from jiayuan.demo.duty import extend_rosters, seed_rosters
 from jiayuan.demo.layout import (
     CITY,
@@ -177,6 +178,10 @@ def seed_demo(
     bar.stage("值班表", 1)
     seed_rosters(session, actor=actor, community_id=main.id, users=users)
     extend_rosters(session, actor=actor, today=local(utcnow()).date())
+    bar.advance()
+
+    bar.stage("事件", 1)
+    seed_cases(session, home_id=homes[RESIDENT_HOME])
     bar.advance()
 
     result = SeedResult(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.sign_in import CodePolicy, FindHolder, PhoneHolder, SendCode
 from jiayuan.cases import service as cases
-from jiayuan.cases.schemas import CaseIn, CaseOut, Category
+from jiayuan.cases.schemas import CaseFilter, CaseIn, CaseOut, Category
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
@@ -211,7 +211,12 @@ def raise_sos(
     joins it instead of raising a second one (pressing again while waiting); the same `request_id` sent
     twice (a double tap, a retry after a lost answer) is one alarm whenever it comes."""
     now = now or utcnow()
-    recent = cases.list_cases(session, actor=actor, open_only=True, params=PageParams(page=1, size=20))
+    recent = cases.list_cases(
+        session,
+        actor=actor,
+        params=PageParams(page=1, size=20),
+        filters=CaseFilter(open_only=True, category=Category.SOS),
+    )
     for case in recent.items:
         if case.category is Category.SOS and now - case.reported_at <= SOS_JOIN_WINDOW:
             return case

@@ -18,6 +18,7 @@ from jiayuan.access.schemas import ALARM_LABELS, FlowBucketOut, GateOut
 from jiayuan.access.service import alarms, reports
 from jiayuan.cases import service as cases
 from jiayuan.cases.policies import reads_whole_community
+from jiayuan.cases.schemas import CaseFilter
 from jiayuan.devices.service import cameras
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
@@ -210,7 +211,10 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
                 reported_at=c.reported_at,
             )
             for c in cases.list_cases(
-                session, actor=actor, open_only=True, params=PageParams(page=1, size=OPEN_CASES_SHOWN)
+                session,
+                actor=actor,
+                filters=CaseFilter(open_only=True),
+                params=PageParams(page=1, size=OPEN_CASES_SHOWN),
             ).items
         ],
         cameras=[

@@ -234,6 +234,20 @@ def compound_grids(session: Session, compound_id: int) -> frozenset[int]:
     )
 
 
+def community_grids(session: Session, community_id: int) -> list[int]:
+    """The ids of a community's grids."""
+    return list(session.scalars(select(Grid.id).where(Grid.community_id == community_id).order_by(Grid.id)))
+
+
+def community_compounds(session: Session, community_id: int) -> list[int]:
+    """The ids of a community's compounds."""
+    return list(
+        session.scalars(
+            select(Compound.id).where(Compound.community_id == community_id).order_by(Compound.id)
+        )
+    )
+
+
 def households_in_grids(grid_ids: Iterable[int]) -> Select[int]:
     """The ids of the households whose building a grid among `grid_ids` covers (a subquery)."""
     covered = select(grid_buildings.c.building_id).where(grid_buildings.c.grid_id.in_(sorted(set(grid_ids))))

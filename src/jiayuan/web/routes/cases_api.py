@@ -8,8 +8,16 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from jiayuan.cases import service
 from jiayuan.cases.attachments import MAX_UPLOAD_BYTES
-from jiayuan.cases.schemas import ActionIn, AttachmentOut, CaseIn, CaseOut, DeadlineIn, DeadlineOut
-from jiayuan.cases.states import CaseState
+from jiayuan.cases.schemas import (
+    ActionIn,
+    AttachmentOut,
+    CaseFilter,
+    CaseIn,
+    CaseOut,
+    DeadlineIn,
+    DeadlineOut,
+    MergeIn,
+)
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
 from jiayuan.web.auth import CurrentPrincipal
@@ -36,12 +44,15 @@ def report_case(data: CaseIn, principal: CurrentPrincipal, session: SessionDep) 
 def list_cases(
     principal: CurrentPrincipal,
     session: SessionDep,
-    state: Annotated[CaseState | None, Query(description="只看某一状态")] = None,
+    filters: Annotated[CaseFilter, Query()],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> Page[CaseOut]:
-    """Cases within reach, newest first (without their histories)."""
-    return service.list_cases(session, actor=principal, state=state, params=PageParams(page=page, size=size))
+    """Cases within reach, newest first (without their histories), narrowed by state, category, source,
+    grid, `mine` (dispatched to me), `overdue` and `text` (in the title or place)."""
+    return service.list_cases(
+        session, actor=principal, filters=filters, params=PageParams(page=page, size=size)
+    )
 
 
 @router.get("/deadlines", response_model=list[DeadlineOut], responses=_ERRORS)
@@ -99,3 +110,10 @@ def show_case(case_id: RowId, principal: CurrentPrincipal, session: SessionDep) 
 def take_action(case_id: RowId, data: ActionIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
     """受理、派遣、到场、处置、核查、结案, or 退回 (with a reason), 升级, 重开."""
     return service.act(session, actor=principal, case_id=case_id, data=data)
+
+
+@router.post("/{case_id}/merge", response_model=CaseOut, responses=_ERRORS)
+def merge_case(case_id: RowId, data: MergeIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
+    """合并: close this duplicate report into the open case it repeats (the office); its reporter follows
+    that case from now on. Answers with the case merged into."""
+    return service.merge(session, actor=principal, case_id=case_id, data=data)

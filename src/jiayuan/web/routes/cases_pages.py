@@ -11,12 +11,13 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from jiayuan.cases import service
+from jiayuan.cases import policies, service
 from jiayuan.cases.attachments import MAX_PER_STEP, MAX_UPLOAD_BYTES
-from jiayuan.cases.schemas import ActionIn
-from jiayuan.cases.states import CaseState
+from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, Category, MergeIn, Source
+from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
+from jiayuan.registry.service import structure
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import RowId, SessionDep
 from jiayuan.web.templating import render
@@ -29,15 +30,54 @@ def cases_page(
     request: Request,
     principal: PagePrincipal,
     session: SessionDep,
-    state: Annotated[CaseState | None, Query()] = None,
+    state: Annotated[str, Query(max_length=16)] = "",
+    category: Annotated[str, Query(max_length=24)] = "",
+    source: Annotated[str, Query(max_length=16)] = "",
+    grid_id: Annotated[str, Query(max_length=12)] = "",
+    mine: Annotated[str, Query(max_length=8)] = "",
+    overdue: Annotated[str, Query(max_length=8)] = "",
+    text: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
-    """The cases within reach, newest first, optionally in one state."""
-    results = service.list_cases(session, actor=principal, state=state, params=PageParams(page=page, size=50))
+    """The case board: cases within reach, newest first, narrowed by the filters as typed (a filter that
+    cannot be read is said, and the board shows everything rather than a blank page)."""
+    typed = {"state": state, "category": category, "source": source, "grid_id": grid_id, "mine": mine}
+    typed |= {"overdue": overdue, "text": text.strip()}
+    query = {k: v for k, v in typed.items() if v}
+    problem = None
+    try:
+        filters = CaseFilter.model_validate(query)
+    except ValidationError as exc:
+        problem = "筛选条件有误：" + "、".join(
+            _FILTER_LABELS.get(str(e["loc"][0]), "筛选") for e in exc.errors()
+        )
+        filters, query = CaseFilter(), {}
+    results = service.list_cases(
+        session, actor=principal, filters=filters, params=PageParams(page=page, size=50)
+    )
     pages = (results.total + results.size - 1) // results.size
-    query = {"state": state.value} if state else {}
-    values = {"results": results, "states": list(CaseState), "state": state, "pages": pages, "query": query}
+    values = {
+        "results": results,
+        "states": list(CaseState),
+        "categories": list(Category),
+        "sources": list(Source),
+        "grids": structure.list_grids(session, actor=principal),
+        "filters": filters,
+        "pages": pages,
+        "query": query,
+        "problem": problem,
+    }
     return render(request, "cases/cases.html", values)
+
+
+_FILTER_LABELS = {
+    "state": "状态",
+    "category": "类别",
+    "source": "来源",
+    "grid_id": "网格",
+    "mine": "派给我的",
+}
+_FILTER_LABELS |= {"overdue": "已超时", "text": "关键词"}
 
 
 @router.get("/cases/{case_id}")
@@ -50,7 +90,7 @@ def case_page(
 ) -> Response:
     """One case: where, what, its history and what can be done next."""
     case = service.show_case(session, actor=principal, case_id=case_id)
-    return render(request, "cases/case.html", {"case": case, "notice": notice, "error": None})
+    return render(request, "cases/case.html", _case_values(session, principal, case, notice=notice))
 
 
 @router.post("/cases/{case_id}/actions")
@@ -94,10 +134,58 @@ def case_action(
     return RedirectResponse(f"/console/cases/{case_id}?notice={notice}", status_code=303)
 
 
+@router.post("/cases/{case_id}/merge")
+def case_merge(
+    request: Request,
+    case_id: RowId,
+    principal: PagePrincipal,
+    session: SessionDep,
+    into_case_id: Annotated[str, Form(max_length=12)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Merge this duplicate into the case it repeats; on to that case, or this one again with why not."""
+    try:
+        data = MergeIn.model_validate(
+            {"into_case_id": into_case_id.strip().lstrip("#") or None, "note": note}
+        )
+        done = service.merge(session, actor=principal, case_id=case_id, data=data)
+    except ValidationError:
+        session.rollback()
+        return _refused(request, principal, session, case_id, "请填写要并入的事件编号（数字）", 422)
+    except JiayuanError as exc:
+        session.rollback()
+        return _refused(request, principal, session, case_id, exc.message, exc.status)
+    notice = quote(f"已将 #{case_id} 作为重复上报并入此事件")
+    return RedirectResponse(f"/console/cases/{done.id}?notice={notice}", status_code=303)
+
+
 def _refused(
     request: Request, principal: PagePrincipal, session: SessionDep, case_id: int, message: str, status: int
 ) -> Response:
     case = service.show_case(session, actor=principal, case_id=case_id)
-    return render(
-        request, "cases/case.html", {"case": case, "notice": None, "error": message}, status_code=status
+    values = _case_values(session, principal, case, error=message)
+    return render(request, "cases/case.html", values, status_code=status)
+
+
+def _case_values(
+    session: SessionDep,
+    principal: PagePrincipal,
+    case: CaseOut,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+) -> dict[str, object]:
+    assignees = (
+        service.assignees(session, actor=principal, case_id=case.id)
+        if CaseAction.DISPATCH in case.allowed
+        else []
     )
+    return {
+        "case": case,
+        "notice": notice,
+        "error": error,
+        "may_merge": policies.may_merge(principal)
+        and not case.merged_into_id
+        and case.state is not CaseState.CLOSED,
+        "assignees": assignees,
+    }
