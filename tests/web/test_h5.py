@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import delete, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import LoginThrottle, SignInCode, User
 from jiayuan.cases import service as cases
+from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.db.uow import unit_of_work
@@ -454,3 +456,43 @@ def test_a_household_follows_its_members_reports_but_only_the_reporter_reopens(
     refused = client.post(f"/h5/cases/{case_id}/reopen", data={"csrf_token": mine})
     assert refused.status_code == 403
     assert client.get(f"/h5/cases/{about_us.id}").status_code == 404
+
+
+def test_reopening_follows_the_configured_days(
+    app: FastAPI, client: TestClient, sessions: sessionmaker[Session], homes: Homes
+) -> None:
+    sign_in(client, sessions)
+    token = csrf(client)
+    made = client.post(
+        "/h5/report", data={"category": "sanitation", "description": "垃圾桶满了没人清", "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    case_id = int(made.headers["location"].rsplit("/", 1)[1])
+    worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
+    with unit_of_work(sessions) as session:
+        for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
+            cases.act(
+                session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
+            )
+        staff = Principal(
+            role=Role.STAFF,
+            user_id=999,
+            username="checker",
+            community_ids=frozenset({homes.tree.community.id}),
+        )
+        for action in (CaseAction.VERIFY, CaseAction.CLOSE):
+            cases.act(session, actor=staff, case_id=case_id, data=ActionIn(action=action))
+        session.get_one(Case, case_id).closed_at = utcnow() - timedelta(days=8)
+    page = client.get(f"/h5/cases/{case_id}").text
+    assert 'id="reopen"' not in page
+    late = client.post(f"/h5/cases/{case_id}/reopen", data={"csrf_token": token})
+    assert late.status_code == 403 and "结案超过 7 天" in late.text
+    context = app.state.context
+    context.settings = context.settings.model_copy(update={"case_reopen_days": 10})
+    assert 'id="reopen"' in client.get(f"/h5/cases/{case_id}").text
+    assert (
+        client.post(
+            f"/h5/cases/{case_id}/reopen", data={"csrf_token": token}, follow_redirects=False
+        ).status_code
+        == 303
+    )

@@ -444,24 +444,33 @@ def my_cases(request: Request, principal: Resident, session: SessionDep) -> Resp
     return render(request, "h5/cases.html", {"cases": found.items})
 
 
-def _resident_case(session: SessionDep, principal: Principal, case_id: int) -> h5.ResidentCase:
+def _resident_case(
+    session: SessionDep, principal: Principal, context: AppContext, case_id: int
+) -> h5.ResidentCase:
     shown = cases.show_case(session, actor=principal, case_id=case_id)
-    return h5.resident_case(shown, reopen_days=cases.REOPEN_DAYS)
+    return h5.resident_case(shown, reopen_days=context.settings.case_reopen_days)
 
 
 @pages.get("/cases/{case_id}")
 def case_page(
-    request: Request, case_id: RowId, principal: Resident, session: SessionDep, notice: str | None = None
+    request: Request,
+    case_id: RowId,
+    principal: Resident,
+    session: SessionDep,
+    context: ContextDep,
+    notice: str | None = None,
 ) -> Response:
     """One of my cases: where it stands, who is coming, its steps; kept current by polling."""
-    case = _resident_case(session, principal, case_id)
+    case = _resident_case(session, principal, context, case_id)
     return render(request, "h5/case.html", {"case": case, "notice": (notice or "")[:100]})
 
 
 @api.get("/cases/{case_id}", response_model=h5.ResidentCase)
-def case_status(case_id: RowId, principal: Resident, session: SessionDep) -> h5.ResidentCase:
+def case_status(
+    case_id: RowId, principal: Resident, session: SessionDep, context: ContextDep
+) -> h5.ResidentCase:
     """Where one of my cases stands now (the page polls this)."""
-    return _resident_case(session, principal, case_id)
+    return _resident_case(session, principal, context, case_id)
 
 
 @pages.post("/cases/{case_id}/reopen")
@@ -470,6 +479,7 @@ def reopen(
     case_id: RowId,
     principal: Resident,
     session: SessionDep,
+    context: ContextDep,
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Reopen a closed case of mine within the allowed days: closed is not fixed."""
@@ -477,12 +487,13 @@ def reopen(
         cases.act(
             session, actor=principal, case_id=case_id,
             data=ActionIn(action=CaseAction.REOPEN, note=note.strip() or "居民反映问题仍未解决"),
+            reopen_days=context.settings.case_reopen_days,
         )  # fmt: skip
     except JiayuanError as exc:
         if exc.status == 404:
             raise
         session.rollback()
-        case = _resident_case(session, principal, case_id)
+        case = _resident_case(session, principal, context, case_id)
         return render(request, "h5/case.html", {"case": case, "error": exc.message}, status_code=exc.status)
     return RedirectResponse(
         f"/h5/cases/{case_id}?notice={quote('已重新打开，社区将再次处理')}", status_code=303
