@@ -162,7 +162,9 @@ def test_a_resident_signs_in_shows_the_pass_raises_an_alarm_and_reports(
     page.goto(f"{live_server}/h5/visitors")
     photograph(page, shots, "visitors")
     picture_url = page.evaluate("location.origin") + re.sub(r"^https?://[^/]+", "", link) + "/qr.png"
-    assert page.request.get(picture_url).headers["content-type"] == "image/png"
+    shared = page.request.get(picture_url)
+    assert shared.headers["content-type"] == "image/png"
+    (shots / "h5-visitor-picture.png").write_bytes(shared.body())
     page.goto(link)
     expect(page.locator("#visitor-qr")).to_be_visible()
     photograph(page, shots, "visitor-public")

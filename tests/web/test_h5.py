@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
+import zxingcpp
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -319,6 +320,11 @@ def test_a_resident_reaches_only_their_own_household(
     their_token = re.search(r"/h5/v/(JY1\.[\w.-]+)/qr\.png", share.text)
     assert share.status_code == 200 and their_token
     assert client.get(f"/h5/v/{their_token.group(1)}").status_code == 200  # the shared link works signed out
+    picture = client.get(f"/h5/v/{their_token.group(1)}/qr.png")
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture.content)))
+    assert picture.headers["content-type"] == "image/png" and [d.text for d in decoded] == [
+        their_token.group(1)
+    ]
     reported = client.post(
         "/h5/report", data={"category": "noise", "description": "楼上装修太吵", "csrf_token": token},
         follow_redirects=False,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import segno
+from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -19,7 +21,7 @@ from jiayuan.accounts.sign_in import CodePolicy, FindHolder, PhoneHolder, SendCo
 from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import CaseFilter, CaseIn, CaseOut, Category
 from jiayuan.cases.states import CaseAction, CaseState
-from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
@@ -89,10 +91,36 @@ def qr_data_uri(token: str) -> str:
     return str(segno.make(token, error="m").svg_data_uri(scale=6, border=2))
 
 
-def qr_png(token: str) -> bytes:
-    """A QR code of a pass as a PNG picture (to save or send in a chat)."""
+# A Chinese font for the words on a shared pass picture (Debian's fonts-noto-cjk, else WenQuanYi);
+# without one the picture is the bare QR code.
+_CJK_FONTS = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+)
+
+
+def qr_png(token: str, *, until: datetime | None = None) -> bytes:
+    """A pass as a PNG picture to save or send in a chat: the QR code, and above and below it what it is
+    and until when it works (Beijing time) when a Chinese font is installed."""
+    code = io.BytesIO()
+    segno.make(token, error="m").save(code, kind="png", scale=8, border=3)
+    font_file = next((f for f in _CJK_FONTS if f.exists()), None)
+    if font_file is None:
+        return code.getvalue()
+    qr = Image.open(io.BytesIO(code.getvalue())).convert("RGB")
+    width = qr.width + 80
+    canvas = Image.new("RGB", (width, qr.height + 200), "white")
+    draw = ImageDraw.Draw(canvas)
+    title, small = ImageFont.truetype(str(font_file), 40), ImageFont.truetype(str(font_file), 24)
+    draw.text((width // 2, 30), "平安家园 · 访客通行证", font=title, fill="#b71c1c", anchor="mt")
+    canvas.paste(qr, (40, 100))
+    lines = ["到小区门口把二维码对准扫码器"]
+    if until is not None:
+        lines.insert(0, f"有效期至 {local(until):%Y-%m-%d %H:%M}（北京时间）")
+    for row, line in enumerate(lines):
+        draw.text((width // 2, qr.height + 115 + row * 36), line, font=small, fill="#333333", anchor="mt")
     out = io.BytesIO()
-    segno.make(token, error="m").save(out, kind="png", scale=8, border=3)
+    canvas.save(out, "PNG", optimize=True)
     return out.getvalue()
 
 

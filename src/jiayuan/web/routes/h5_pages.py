@@ -325,9 +325,9 @@ def visitor_public(request: Request, token: str, context: ContextDep) -> Respons
 @pages.get("/v/{token}/qr.png")
 def visitor_png(token: str, context: ContextDep) -> Response:
     """The visitor pass as a picture."""
-    _visitor_claims(context, token)
+    until = _visitor_claims(context, token)
     return Response(
-        h5.qr_png(token),
+        h5.qr_png(token, until=until),
         media_type="image/png",
         headers={"Content-Disposition": 'inline; filename="visitor-pass.png"', "Cache-Control": "private"},
     )
