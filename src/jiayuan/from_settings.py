@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.pipeline import Pipeline
+from jiayuan.kernel.crypto import PiiVault
 from jiayuan.notify import service as notify
 from jiayuan.notify.channels import Channel, DingTalkRobot, SmsGateway, WeComRobot
 from jiayuan.notify.schemas import Routing, community_robot
@@ -62,8 +63,9 @@ def notify_routing(settings: Settings) -> Routing:
 
 
 def configure_notify(settings: Settings) -> None:
-    """Set this process's notify routing from the settings (every entry point that changes cases)."""
-    notify.configure(notify_routing(settings))
+    """Set this process's notify routing and sealing key from the settings (every entry point that
+    changes cases or sends the outbox)."""
+    notify.configure(notify_routing(settings), PiiVault.from_secret(settings.pii_key.get_secret_value()))
 
 
 def notify_retry_policy(settings: Settings) -> RetryPolicy:

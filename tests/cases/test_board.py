@@ -125,3 +125,26 @@ def test_the_cli_lists_with_the_same_filters(
     assert [c["title"] for c in json.loads(listed.stdout)["items"]] == ["夜间施工"]
     mine = CliRunner().invoke(cli, ["cases", "list", "--json", "--mine", "--as", "zhoumin"])
     assert json.loads(mine.stdout)["total"] == 0
+
+
+def test_a_large_board_counts_up_to_its_cap_and_says_so(
+    client: TestClient, sessions: sessionmaker[Session], tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jiayuan.cases import service
+
+    monkeypatch.setattr(service, "BOARD_COUNT_CAP", 2)
+    make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
+    assert login(client, "zhoumin").status_code == 303
+    headers = {"X-CSRF-Token": csrf_token(client)}
+    for title in ("一号", "二号", "三号"):
+        body = {"category": "repair", "title": title, "household_id": tree.h101.id}
+        assert client.post("/api/v1/cases", json=body, headers=headers).status_code == 201
+    answer = client.get("/api/v1/cases", params={"size": 1})
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()
+    assert (listed["total"], listed["total_exact"], len(listed["items"])) == (2, False, 1)
+    assert (
+        client.get("/api/v1/cases", params={"category": "repair", "text": "一"}).json()["total_exact"] is True
+    )
+    page = client.get("/console/cases").text
+    assert "超过 2 件（只计数到 2；请用类别、网格、状态或关键词缩小范围）" in page

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.cases import service as cases
@@ -17,6 +18,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service as notify
+from jiayuan.notify.models import OutboxMessage
 from jiayuan.notify.schemas import CaseNotice, MessageOut, Routing
 from jiayuan.notify.states import ChannelName, MessageState
 from tests.factories import Tree, build_tree, make_user
@@ -202,4 +204,6 @@ def test_a_dispatch_reaches_the_dispatched_person_by_sms_when_they_have_a_phone(
             db, actor=SYSTEM, channel=ChannelName.SMS, now=utcnow(), lease=timedelta(60), limit=5
         )
     assert [c.target for c in claimed] == ["13900001111"]  # the sender gets the number in full
+    stored = db.scalars(select(OutboxMessage.target).where(OutboxMessage.channel == "sms")).all()
+    assert len(stored) == 1 and stored[0].startswith("sealed:") and "00001111" not in stored[0]
     assert notify.case_changed(db, actor=SYSTEM, notice=notice.model_copy(update={"action": "arrive"})) == []

@@ -129,9 +129,10 @@ def cases_where(where: ColumnElement[bool]) -> Select[Case]:
     return select(Case).where(where).order_by(Case.reported_at.desc(), Case.id.desc())
 
 
-def count(session: Session, query: Select[Case]) -> int:
-    """How many rows a query would return."""
-    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def count(session: Session, query: Select[Case], *, cap: int) -> int:
+    """How many rows a query would return, counted up to `cap + 1` (more than `cap`: `cap + 1`)."""
+    limited = query.order_by(None).with_only_columns(Case.id).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(limited)) or 0
 
 
 def counts_by_state(session: Session, where: ColumnElement[bool]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jiayuan.cases.attachments import MAX_PER_STEP, AttachmentKind
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.paging import Page
 
 RowIdList = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]], Field(max_length=MAX_PER_STEP)]
 # A client names each report and action it sends (a UUID, say): sent again, it is taken once.
@@ -130,9 +131,10 @@ class AlarmCase:
 
 
 class CaseFilter(BaseModel):
-    """What the case board narrows to; every field left out narrows nothing."""
+    """What the case board narrows to; every field left out narrows nothing. Read from a query string
+    beside the page and size, so other parameters are left to their readers."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     state: CaseState | None = Field(default=None, description="只看某一状态")
     open_only: bool = Field(default=False, description="只看未结案的")
@@ -234,6 +236,13 @@ class CaseOut(BaseModel):
     merged_into_id: int | None = Field(default=None, description="重复上报并入的事件")
     allowed: list[CaseAction]
     steps: list[StepOut] = []
+
+
+class CasePage(Page[CaseOut]):
+    """A page of the case board; `total_exact` is false when more than `total` cases match (counting
+    stops there, so a large board answers as fast as a small one)."""
+
+    total_exact: bool = True
 
 
 class DeadlineOut(BaseModel):

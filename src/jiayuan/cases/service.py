@@ -30,6 +30,7 @@ from jiayuan.cases.schemas import (
     CaseFilter,
     CaseIn,
     CaseOut,
+    CasePage,
     Category,
     DeadlineIn,
     DeadlineOut,
@@ -41,7 +42,7 @@ from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
-from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 from jiayuan.notify import service as notify
 from jiayuan.notify.schemas import CaseNotice
@@ -53,6 +54,8 @@ _SOURCES = {Role.RESIDENT: Source.RESIDENT, Role.GRID: Source.GRID}
 # An upload is given with a report or an action within a day; one person keeps at most this many waiting.
 ATTACHMENT_WAIT = timedelta(days=1)
 MAX_WAITING_UPLOADS = 30
+# The board counts at most this many matching cases (narrow by filters beyond).
+BOARD_COUNT_CAP = 10_000
 _DISPATCHABLE = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY)
 
 
@@ -578,22 +581,25 @@ def list_cases(
     actor: Principal,
     params: PageParams,
     filters: CaseFilter | None = None,
-) -> Page[CaseOut]:
-    """The cases within the actor's reach, newest first, narrowed by `filters`."""
+) -> CasePage:
+    """The cases within the actor's reach, newest first, narrowed by `filters`; counted up to
+    BOARD_COUNT_CAP."""
     policies.require_reader(actor)
     where = repository.reach(actor) & repository.narrowed(filters or CaseFilter(), actor, utcnow())
     query = repository.cases_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
     assigned = {c.assignee_user_id for c in rows if c.assignee_user_id is not None}
     names = accounts.display_names(session, sorted(assigned)) if assigned else {}
-    return Page[CaseOut](
+    total = repository.count(session, query, cap=BOARD_COUNT_CAP)
+    return CasePage(
         items=[
             _out(actor, c, with_steps=False).model_copy(
                 update={"assignee_name": names.get(c.assignee_user_id) if c.assignee_user_id else None}
             )
             for c in rows
         ],
-        total=repository.count(session, query),
+        total=min(total, BOARD_COUNT_CAP),
+        total_exact=total <= BOARD_COUNT_CAP,
         page=params.page,
         size=params.size,
     )
@@ -645,7 +651,7 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
             note=s.note,
             attachments=[_attachment_out(a) for a in s.attachments],
         )
-        for s in case.steps
+        for s in (case.steps if with_steps else ())
     ]
     return CaseOut(
         id=case.id,
@@ -674,5 +680,5 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         overdue=case.due_at is not None and case.due_at <= utcnow(),
         merged_into_id=case.merged_into_id,
         allowed=[] if case.merged_into_id is not None else allowed(state),
-        steps=steps if with_steps else [],
+        steps=steps,
     )

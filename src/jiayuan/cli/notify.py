@@ -13,7 +13,7 @@ from rich.table import Table
 
 from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings
 from jiayuan.db.session import make_engine, make_sessionmaker
-from jiayuan.from_settings import notify_client, notify_pruner, notify_senders
+from jiayuan.from_settings import configure_notify, notify_client, notify_pruner, notify_senders
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
 from jiayuan.kernel.principal import Principal
@@ -28,6 +28,7 @@ app = typer.Typer(help="消息 Outbox: send the queued messages, list them.", no
 def start_senders(config: Settings) -> Callable[[], None]:
     """Start a sender loop per configured provider, and the hourly pruning of old messages, in threads of
     this process (on their own database connections and HTTP client); the function that stops them."""
+    configure_notify(config)  # the sender reads the sealed SMS targets
     engine = make_engine(config.database_url)
     sessions = make_sessionmaker(engine)
     client = notify_client(config)

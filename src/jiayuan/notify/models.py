@@ -25,7 +25,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     # The recipient on channels that address a person (a phone number for SMS); empty for group robots.
-    target: Mapped[str] = mapped_column(String(64), default="")
+    target: Mapped[str] = mapped_column(String(128), default="")
     title: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(String(2000))
     # Where the reader follows up (the console page of the case), rendered as a link where the channel can.

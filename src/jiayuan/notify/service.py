@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal
 from jiayuan.notify import policies, repository
@@ -23,6 +24,10 @@ from jiayuan.notify.schemas import CaseNotice, Delivery, MessageOut, Routing, co
 from jiayuan.notify.states import ChannelName, MessageState, RetryPolicy
 
 _routing = Routing()
+_vault: PiiVault | None = None
+# An SMS target (a mobile number) is kept sealed with the PII key, like every phone the platform stores.
+_SEALED = "sealed:"
+_SMS_CONTEXT = "notify.sms"
 
 # Which case changes are announced, and the words for them.
 ANNOUNCED = {"report": "新事件", "dispatch": "事件派遣", "escalate": "事件升级", "close": "事件结案"}
@@ -30,10 +35,36 @@ _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
-def configure(routing: Routing) -> None:
-    """Set this process's routing (entry points call it once, from the settings)."""
-    global _routing  # one routing per process, like the settings it comes from
+def configure(routing: Routing, vault: PiiVault | None = None) -> None:
+    """Set this process's routing and the key SMS targets are sealed with (entry points call it once,
+    from the settings)."""
+    global _routing, _vault  # one routing per process, like the settings it comes from
     _routing = routing
+    _vault = vault or _vault
+
+
+def _seal(channel: ChannelName, target: str) -> str:
+    if channel is not ChannelName.SMS or not target:
+        return target
+    if _vault is None:
+        raise RuntimeError("notify.configure() was given no PII vault: an SMS target cannot be stored")
+    return _SEALED + _vault.encrypt(target, context=_SMS_CONTEXT)
+
+
+def _unsealed(target: str) -> str:
+    """The target in full, for the sender alone."""
+    if not target.startswith(_SEALED):
+        return target
+    if _vault is None:
+        raise RuntimeError("notify.configure() was given no PII vault: an SMS target cannot be read")
+    return _vault.decrypt(target.removeprefix(_SEALED), context=_SMS_CONTEXT)
+
+
+def _shown_target(target: str) -> str:
+    """The target as the 消息 page shows it: a mobile masked, and never the sealed text."""
+    if target.startswith(_SEALED):
+        return redact(_unsealed(target)) if _vault is not None else "（已加密）"
+    return redact(target)
 
 
 def redact(text: str) -> str:
@@ -64,7 +95,7 @@ def enqueue(
     console = channel is ChannelName.CONSOLE
     row = OutboxMessage(
         channel=channel.value,
-        target=target,
+        target=_seal(channel, target),
         title=redact(title)[:128],
         text=redact(text)[:2000],
         link=link[:300],
@@ -164,7 +195,7 @@ def claim(
         Delivery(
             id=r.id,
             channel=ChannelName(r.channel),
-            target=r.target,
+            target=_unsealed(r.target),
             title=r.title,
             text=r.text,
             link=r.link,
@@ -246,7 +277,7 @@ def _out(row: OutboxMessage, *, codes_shown: bool) -> MessageOut:
         id=row.id,
         channel=channel,
         channel_label=channel.label,
-        target=redact(row.target),
+        target=_shown_target(row.target),
         title=row.title,
         text=text,
         link=row.link,

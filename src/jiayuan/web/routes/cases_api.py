@@ -14,12 +14,13 @@ from jiayuan.cases.schemas import (
     CaseFilter,
     CaseIn,
     CaseOut,
+    CasePage,
     DeadlineIn,
     DeadlineOut,
     MergeIn,
 )
 from jiayuan.kernel.ids import MAX_ROW_ID
-from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, Page, PageParams
+from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
@@ -40,14 +41,14 @@ def report_case(data: CaseIn, principal: CurrentPrincipal, session: SessionDep) 
     return service.report_case(session, actor=principal, data=data)
 
 
-@router.get("", response_model=Page[CaseOut], responses=_ERRORS)
+@router.get("", response_model=CasePage, responses=_ERRORS)
 def list_cases(
     principal: CurrentPrincipal,
     session: SessionDep,
     filters: Annotated[CaseFilter, Query()],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-) -> Page[CaseOut]:
+) -> CasePage:
     """Cases within reach, newest first (without their histories), narrowed by state, category, source,
     grid, `mine` (dispatched to me), `overdue` and `text` (in the title or place)."""
     return service.list_cases(

@@ -55,7 +55,7 @@ def cases_page(
     results = service.list_cases(
         session, actor=principal, filters=filters, params=PageParams(page=page, size=50)
     )
-    pages = (results.total + results.size - 1) // results.size
+    pages = (results.total + results.size - 1) // results.size + (0 if results.total_exact else 1)
     values = {
         "results": results,
         "states": list(CaseState),
