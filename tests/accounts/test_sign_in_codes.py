@@ -126,8 +126,8 @@ def test_a_switched_off_resident_account_is_refused(db: Session, codes: Codes) -
 
 
 @pytest.fixture
-def sms_routing() -> Iterator[None]:
-    notify.configure(Routing(sms=True))
+def sms_routing(vault: PiiVault) -> Iterator[None]:
+    notify.configure(Routing(sms=True), vault)
     yield
     notify.configure(Routing())
 
@@ -135,5 +135,9 @@ def sms_routing() -> Iterator[None]:
 def test_with_an_sms_provider_the_code_goes_by_sms(db: Session, codes: Codes, sms_routing: None) -> None:
     codes.ask()
     message = db.scalars(select(OutboxMessage)).one()
-    assert message.channel == ChannelName.SMS.value and message.target == PHONE
+    assert message.channel == ChannelName.SMS.value and PHONE not in message.target  # sealed
     assert codes.sent[-1] in message.text and message.state == "pending"
+    (delivery,) = notify.claim(
+        db, actor=SYSTEM, channel=ChannelName.SMS, now=utcnow(), lease=timedelta(minutes=1), limit=5
+    )
+    assert delivery.target == PHONE
