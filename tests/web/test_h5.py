@@ -125,8 +125,14 @@ def test_a_resident_signs_in_with_the_code_from_the_outbox(
     }
     assert user.password_hash is None and PHONE not in user.username
     assert stored == []  # a used code is gone
-    # A second sign-in (a minute later: the resend wait is over) finds the same account.
-    client.post("/logout", data={"csrf_token": csrf(client)})
+    # Signing out comes back to the resident sign-in; a second sign-in (a minute later: the resend wait
+    # is over) finds the same account.
+    out = client.post(
+        "/logout", data={"csrf_token": csrf(client), "next": "/h5/login"}, follow_redirects=False
+    )
+    assert out.headers["location"] == "/h5/login"
+    elsewhere = client.post("/logout", data={"next": "https://evil.example/"}, follow_redirects=False)
+    assert elsewhere.headers["location"] == "/login"
     with unit_of_work(sessions) as session:
         session.execute(delete(LoginThrottle))
     assert sign_in(client, sessions).status_code == 303
