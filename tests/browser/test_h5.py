@@ -123,11 +123,22 @@ def test_a_resident_signs_in_shows_the_pass_raises_an_alarm_and_reports(
     page.click("#sos-press")
     expect(page.locator("#sos-confirm")).to_be_visible()
     photograph(page, shots, "sos-confirm")
+    page.context.set_offline(True)  # no network: said plainly, nothing sent, the button works again
+    page.click("#sos-yes")
+    expect(page.locator("#sos-status")).to_contain_text("网络连接中断，报警没有发出")
+    expect(page.locator("#sos-yes")).to_be_enabled()
+    page.context.set_offline(False)
     page.click("#sos-yes")
     expect(page).to_have_url(re.compile(r"/h5/cases/\d+$"))
     expect(page.locator("#case-headline")).to_contain_text("求助已收到")
     expect(page.locator("#case")).to_contain_text("北纬 34.75120")
     photograph(page, shots, "sos-case")
+    page.context.set_offline(True)  # following the case while the network is gone
+    page.clock.fast_forward(6_000)
+    expect(page.locator("#case-live")).to_contain_text("网络连接中断")
+    page.context.set_offline(False)
+    page.clock.fast_forward(6_000)
+    expect(page.locator("#case-live")).to_contain_text("已更新")
 
     # A report with a photo, then listed under 我的.
     page.goto(f"{live_server}/h5/report")
