@@ -67,6 +67,11 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests"
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# The weekly report's PDF (WeasyPrint) needs Pango and a CJK font to set Chinese text.
+if ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  echo "installing Pango and fonts-noto-cjk for the PDF reports"
+  apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null
+fi
 # Chinese text in the browser tests' screenshots needs a CJK font; without one the pages still work.
 if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
   echo "installing a Chinese font (fonts-wqy-microhei) for the browser screenshots"

@@ -24,6 +24,7 @@ PAGES = [
     "/console/cameras",
     "/console/flow",
     "/console/cases",
+    "/console/cases/stats",
     "/console/patrol",
     "/console/duty",
     "/console/messages",

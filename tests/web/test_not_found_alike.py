@@ -54,10 +54,11 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "template_id": [("template_far", EVERYONE)],
     "holiday_id": [("holiday_far", EVERYONE)],
     "round_id": [("round_far", EVERYONE)],
+    "request_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
-FIXED = {"snapshot_id": "snap-1"}
+FIXED = {"snapshot_id": "snap-1", "share_id": "1"}
 MISSING_ID = 999999
 # Path parameters that are no id: a visitor's pass link carries the signed pass itself, which opens
 # its page without signing in (forged ones are refused in tests/web/test_h5.py).
@@ -72,6 +73,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/console/residents/{resident_id}/reveal": {"field": "id_number", "reason": "核对低保申请材料"},
     "/api/v1/cases/{case_id}/actions": {"action": "accept"},
     "/console/cases/{case_id}/actions": {"action": "accept"},
+    "/api/v1/cases/{case_id}/shares": {"user_id": 1, "purpose": "repair"},
+    "/console/cases/{case_id}/shares": {"user_id": "1", "purpose": "repair"},
     "/api/v1/duty/shifts/{shift_id}": {"note": "核对"},
     "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
     "/console/patrol/rounds/{round_id}/checks": {

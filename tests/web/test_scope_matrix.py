@@ -204,12 +204,13 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("DELETE", "/api/v1/tokens/{token_of_here}", None,  (200, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
     ("DELETE", "/api/v1/tokens/{token_of_elsewhere}", None,
                                                         (404, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
-    # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none)
-    ("GET", "/api/v1/cases", None,                      (200, 200, 200, 200, 403, 403, 200, 200, 403, 401)),
-    ("GET", "/api/v1/cases/999999", None,               (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
-    ("GET", "/api/v1/cases/{case_here}", None,          (200, 200, 200, 200, 403, 403, 404, 200, 403, 401)),
-    ("GET", "/api/v1/cases/{case_outside_grid}", None,  (200, 200, 404, 404, 403, 403, 404, 200, 403, 401)),
-    ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+    # cases: the roles that raise and work cases, each within reach (another's case is as unknown as none);
+    # police and property reach only what is shared with them (nothing here)
+    ("GET", "/api/v1/cases", None,                      (200, 200, 200, 200, 200, 403, 200, 200, 403, 401)),
+    ("GET", "/api/v1/cases/999999", None,               (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
+    ("GET", "/api/v1/cases/{case_here}", None,          (200, 200, 200, 404, 404, 403, 404, 200, 403, 401)),
+    ("GET", "/api/v1/cases/{case_outside_grid}", None,  (200, 200, 404, 404, 404, 403, 404, 200, 403, 401)),
+    ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
     # the resident's H5: their own e-pass, alarms and cases; every other role is told it is for residents
     ("GET", "/api/v1/h5/pass", None,                    (403, 403, 403, 403, 403, 403, 200, 403, 403, 401)),
     ("GET", "/api/v1/h5/cases/{case_here}", None,       (403, 403, 403, 403, 403, 403, 404, 403, 403, 401)),
@@ -217,7 +218,7 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/h5/cases/999999", None,            (403, 403, 403, 403, 403, 403, 404, 403, 403, 401)),
     ("POST", "/api/v1/h5/sos", "sos",                   (403, 403, 403, 403, 403, 403, 201, 403, 403, 401)),
     ("POST", "/api/v1/cases/999999/actions", "case_accept",
-                                                        (404, 404, 404, 404, 403, 403, 404, 404, 403, 401)),
+                                                        (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
     # video patrol: the office, grid workers and volunteers patrol; the screen watches; others have none
     ("GET", "/api/v1/patrol/plans", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/patrol/slots", None,               (200, 200, 200, 403, 403, 200, 403, 200, 403, 401)),

@@ -222,6 +222,8 @@ ACTION_LABELS: dict[str, str] = {
     "case.return": "退回事件",
     "case.escalate": "事件升级",
     "case.reopen": "重开事件",
+    "case.share": "共享事件",
+    "case.unshare": "撤销事件共享",
     "case.deadline": "修改事件时限",
 }
 

@@ -52,6 +52,8 @@ class Case(TimestampMixin, Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
+    # Who else may read the case, for what (police and property see only what is shared with them).
+    shares: Mapped[list[CaseShare]] = relationship(order_by="CaseShare.id", lazy="selectin")
 
     steps: Mapped[list[CaseStep]] = relationship(back_populates="case", order_by="CaseStep.id")
     followers: Mapped[list[CaseFollower]] = relationship(cascade="all, delete-orphan")
@@ -125,3 +127,21 @@ class CaseDeadline(Base):
     category: Mapped[str] = mapped_column(String(24))
     step: Mapped[str] = mapped_column(String(16))
     minutes: Mapped[int]
+
+
+class CaseShare(Base):
+    """A case shared with one police or property account of its community for a stated purpose
+    (协查, 维修 …), until revoked; the row stays as the record of who could read the case when."""
+
+    __tablename__ = "case_shares"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    shared_by_user_id: Mapped[int | None]
+    shared_by_name: Mapped[str] = mapped_column(String(64))
+    shared_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by_name: Mapped[str | None] = mapped_column(String(64))

@@ -1,50 +1,95 @@
 """Who may see, raise and move which case.
 
 A case reaches as far as the place it is at: admins and staff their communities, grid workers their
-grids, property companies their compounds; a resident sees the cases they reported (and those their
-duplicate reports were merged into) and those their household's members raised from home (never staff's
-cases about their flat, nor who reported). Accepting,
-dispatching, closing, sending back and escalating are the office's (admins and staff); going on site
-and handling are also the assigned worker's and the grid's; 核查 is never done by the person who
-handled the case. The reporter may reopen a closed case within a number of days. Out of scope reads as
-"does not exist", so case ids cannot be probed.
+grids; a resident sees the cases they reported (and those their duplicate reports were
+merged into) and those their household's members raised from home (never staff's cases about their
+flat, nor who reported). Police and property accounts see only what the office
+shared with them for a stated purpose (协查, 维修 …) and not yet revoked, plus what property reported
+itself or was dispatched; only an account working in the case's community can be shared with.
+`reach_of` states this rule once: `sees` applies it to a loaded case, `repository.reach` to a query.
+
+Accepting, dispatching, closing, sending back and escalating are the office's (admins and staff);
+going on site and handling are also the assigned worker's and the grid's; 核查 is never done by the
+person who handled the case. The reporter may reopen a closed case within a number of days. Out of
+scope reads as "does not exist", so case ids cannot be probed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import Source
 from jiayuan.cases.states import CaseAction
-from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
 
 _OFFICE = (Role.ADMIN, Role.STAFF)
 _FIELD = (Role.ADMIN, Role.STAFF, Role.GRID)
 _REPORTERS = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT)
+# Accounts outside the office that see only the cases shared with them.
+SHARE_ROLES = (Role.POLICE, Role.PROPERTY)
 # The office screen shows its communities' cases (never who reported them) and acts on none.
-_READERS = (*_REPORTERS, Role.SCREEN)
+_READERS = (*_REPORTERS, Role.SCREEN, Role.POLICE)
 _NOT_FOUND = "事件不存在"
 
 
-def sees(actor: Principal, case: Case) -> bool:
-    """Whether the case is inside the actor's reach."""
+@dataclass(frozen=True)
+class Reach:
+    """Which cases an actor sees: every case, or those matching any one of the parts that are set."""
+
+    everything: bool = False
+    communities: frozenset[int] = frozenset()
+    grids: frozenset[int] = frozenset()
+    reported_by: int | None = None
+    assigned_to: int | None = None
+    # Shared with this account (a share not revoked).
+    shared_with: int | None = None
+    # What residents of this household reported from home (a resident follows their family's reports).
+    home_of: int | None = None
+
+
+def reach_of(actor: Principal) -> Reach:
+    """The one rule of which cases an actor sees."""
     if actor.is_system:
-        return True
+        return Reach(everything=True)
     if actor.role in _OFFICE or actor.role is Role.SCREEN:
-        return case.community_id in actor.community_ids
+        return Reach(communities=actor.community_ids)
     if actor.role is Role.GRID:
-        return case.grid_id is not None and case.grid_id in actor.grid_ids
-    if actor.role is Role.PROPERTY:
-        return case.compound_id is not None and case.compound_id in actor.compound_ids
-    if actor.role is Role.RESIDENT:
-        return is_reporter(actor, case) or (
-            actor.household_id is not None
-            and case.household_id == actor.household_id
+        return Reach(grids=actor.grid_ids)
+    if actor.role in SHARE_ROLES and actor.user_id is not None:
+        own = actor.user_id if actor.role is Role.PROPERTY else None
+        return Reach(reported_by=own, assigned_to=own, shared_with=actor.user_id)
+    if actor.role is Role.RESIDENT and actor.user_id is not None:
+        return Reach(reported_by=actor.user_id, home_of=actor.household_id)
+    return Reach()
+
+
+def sees(actor: Principal, case: Case) -> bool:
+    """Whether the case is inside the actor's reach (`reach_of` applied to a loaded case)."""
+    rule = reach_of(actor)
+    return (
+        rule.everything
+        or case.community_id in rule.communities
+        or (case.grid_id is not None and case.grid_id in rule.grids)
+        or (rule.reported_by is not None and _reported_by(case, rule.reported_by))
+        or (rule.assigned_to is not None and case.assignee_user_id == rule.assigned_to)
+        or (
+            rule.shared_with is not None
+            and any(s.user_id == rule.shared_with and s.revoked_at is None for s in case.shares)
+        )
+        or (
+            rule.home_of is not None
+            and case.household_id == rule.home_of
             and case.source == Source.RESIDENT.value
         )
-    return False
+    )
+
+
+def _reported_by(case: Case, user_id: int) -> bool:
+    """Reported by this person, or by them in a duplicate merged into it (they follow it)."""
+    return case.reporter_user_id == user_id or any(f.user_id == user_id for f in case.followers)
 
 
 def is_reporter(actor: Principal, case: Case) -> bool:
@@ -83,7 +128,7 @@ def reads_whole_community(actor: Principal) -> bool:
 
 
 def require_reader(actor: Principal) -> None:
-    """Roles with no cases at all are refused outright (police and volunteers get shared cases later)."""
+    """Roles with no cases at all (volunteers, devices) are refused outright."""
     if not may_read(actor):
         raise Forbidden("该角色无权查看事件")
 
@@ -162,3 +207,36 @@ def require_deadline_reader(actor: Principal, community_id: int) -> None:
     """The office of a community reads its limits; another community's read like a missing one."""
     if not (actor.is_system or (actor.role in _OFFICE and community_id in actor.community_ids)):
         raise NotFound("社区不存在", field="community_id")
+
+
+def require_sharer(actor: Principal, case: Case) -> None:
+    """The office of the case's community shares it and revokes shares (others read it as missing)."""
+    if not (actor.is_system or (actor.role in _OFFICE and case.community_id in actor.community_ids)):
+        raise NotFound(_NOT_FOUND, field="case_id")
+
+
+def may_share(actor: Principal) -> bool:
+    """Whether the actor shares cases at all (the console shows the form)."""
+    return actor.is_system or actor.role in _OFFICE
+
+
+def require_share_target(
+    target: Principal | None, works_in: frozenset[int], community_id: int, user_id: int
+) -> Principal:
+    """A case is shared only with an active police or property account working in its community
+    (`works_in`: the account's communities, those of a property company's compounds included)."""
+    if target is None or target.role not in SHARE_ROLES or community_id not in works_in:
+        raise Invalid(f"账号 #{user_id} 不是本社区的民警或物业", field="user_id")
+    return target
+
+
+def may_read_stats(actor: Principal) -> bool:
+    """Statistics are the office's (its communities) and grid workers' (their grids); accounts that see
+    single shared cases or their own reports get none."""
+    return actor.is_system or actor.role in _FIELD
+
+
+def require_stats_reader(actor: Principal) -> None:
+    """Refuse statistics to roles without them."""
+    if not may_read_stats(actor):
+        raise Forbidden("该角色无权查看事件统计")

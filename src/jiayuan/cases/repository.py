@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
+from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseShare, CaseStep
+from jiayuan.cases.policies import reach_of
 from jiayuan.cases.schemas import CaseFilter, Source
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import Principal
 
 
 def case_by_id(session: Session, case_id: int) -> Case | None:
@@ -80,23 +82,33 @@ def waiting_uploads(session: Session, uploader_user_id: int | None, *, since: da
 
 
 def reach(actor: Principal) -> ColumnElement[bool]:
-    """The cases an actor sees, as a condition (the same rule as `policies.sees`)."""
-    if actor.is_system:
+    """The cases an actor sees, as a condition (`policies.reach_of`, the rule `policies.sees` applies)."""
+    rule = reach_of(actor)
+    if rule.everything:
         return true()
-    if actor.role in (Role.ADMIN, Role.STAFF, Role.SCREEN):
-        return Case.community_id.in_(sorted(actor.community_ids))
     parts: list[ColumnElement[bool]] = []
-    if actor.role is Role.GRID and actor.grid_ids:
-        parts.append(Case.grid_id.in_(sorted(actor.grid_ids)))
-    if actor.role is Role.PROPERTY and actor.compound_ids:
-        parts.append(Case.compound_id.in_(sorted(actor.compound_ids)))
-    if actor.role is Role.RESIDENT and actor.user_id is not None:
-        followed = select(CaseFollower.case_id).where(CaseFollower.user_id == actor.user_id)
-        parts.append(or_(Case.reporter_user_id == actor.user_id, Case.id.in_(followed)))
-    if actor.role is Role.RESIDENT and actor.household_id is not None:
-        home = (Case.household_id == actor.household_id) & (Case.source == Source.RESIDENT.value)
-        parts.append(home)
+    if rule.communities:
+        parts.append(Case.community_id.in_(sorted(rule.communities)))
+    if rule.grids:
+        parts.append(Case.grid_id.in_(sorted(rule.grids)))
+    if rule.reported_by is not None:
+        followed = select(CaseFollower.case_id).where(CaseFollower.user_id == rule.reported_by)
+        parts.append(or_(Case.reporter_user_id == rule.reported_by, Case.id.in_(followed)))
+    if rule.assigned_to is not None:
+        parts.append(Case.assignee_user_id == rule.assigned_to)
+    if rule.shared_with is not None:
+        shared = select(CaseShare.case_id).where(
+            CaseShare.user_id == rule.shared_with, CaseShare.revoked_at.is_(None)
+        )
+        parts.append(Case.id.in_(shared))
+    if rule.home_of is not None:
+        parts.append((Case.household_id == rule.home_of) & (Case.source == Source.RESIDENT.value))
     return or_(*parts) if parts else false()
+
+
+def share_by_id(session: Session, share_id: int) -> CaseShare | None:
+    """One share of a case."""
+    return session.get(CaseShare, share_id)
 
 
 def narrowed(filters: CaseFilter, actor: Principal, now: datetime) -> ColumnElement[bool]:
@@ -180,3 +192,38 @@ def claim_overdue(session: Session, now: datetime, limit: int) -> list[Case]:
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
+
+
+class StatRow(NamedTuple):
+    """What the statistics read of one case."""
+
+    id: int
+    category: str
+    grid_id: int | None
+    assignee_user_id: int | None
+    reported_at: datetime
+    due_at: datetime | None
+    state: str
+    level: int
+
+
+def stats_rows(session: Session, where: ColumnElement[bool]) -> list[StatRow]:
+    """The statistics' view of the matching cases."""
+    query = select(
+        Case.id, Case.category, Case.grid_id, Case.assignee_user_id, Case.reported_at, Case.due_at,
+        Case.state, Case.level,
+    ).where(where)  # fmt: skip
+    return [StatRow(*row) for row in session.execute(query)]
+
+
+def first_steps(
+    session: Session, where: ColumnElement[bool], actions: Sequence[str]
+) -> dict[tuple[int, str], datetime]:
+    """When each matching case first took each of the actions, by (case id, action)."""
+    query = (
+        select(CaseStep.case_id, CaseStep.action, func.min(CaseStep.at))
+        .join(Case, Case.id == CaseStep.case_id)
+        .where(where, CaseStep.action.in_(list(actions)))
+        .group_by(CaseStep.case_id, CaseStep.action)
+    )
+    return {(case_id, action): at for case_id, action, at in session.execute(query)}

@@ -264,3 +264,165 @@ class DeadlineIn(BaseModel):
     category: Category
     step: CaseAction
     minutes: int = Field(ge=1, le=30 * 24 * 60, description="时限（分钟）")
+
+
+class SharePurpose(StrEnum):
+    """Why a case is shared outside the office; the purpose is stated and kept with the share."""
+
+    INVESTIGATE = "investigate"
+    REPAIR = "repair"
+    SECURITY = "security"
+    MEDIATE = "mediate"
+
+    @property
+    def label(self) -> str:
+        """协查 / 维修 / 安保 / 调解."""
+        return SHARE_PURPOSE_LABELS[self]
+
+
+SHARE_PURPOSE_LABELS = {
+    SharePurpose.INVESTIGATE: "协查",
+    SharePurpose.REPAIR: "维修",
+    SharePurpose.SECURITY: "安保",
+    SharePurpose.MEDIATE: "调解",
+}
+
+
+class ShareIn(BaseModel):
+    """Share a case with one police or property account of its community, for a purpose."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: int = Field(ge=1, le=MAX_ROW_ID, description="民警或物业的账号编号")
+    purpose: SharePurpose = Field(description="用途：协查、维修、安保、调解")
+    note: str = Field(default="", max_length=200, description="说明，如“请调取南门监控”")
+
+
+class ShareOut(BaseModel):
+    """One share of a case: with whom, why, by whom, and whether it was revoked."""
+
+    id: int
+    case_id: int
+    user_id: int
+    user_name: str
+    purpose: SharePurpose
+    purpose_label: str
+    note: str
+    shared_by_name: str
+    shared_at: datetime
+    revoked_at: datetime | None
+    revoked_by_name: str | None
+    active: bool
+
+
+class Open311Service(BaseModel):
+    """One service of the GeoReport v2 `services.json`: a category of ours."""
+
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool = False
+    type: str = "realtime"
+    keywords: str
+    group: str
+
+
+class Open311Request(BaseModel):
+    """One service request as GeoReport v2 gives it; never who reported it."""
+
+    service_request_id: str
+    status: str = Field(description="open 或 closed")
+    status_notes: str
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str
+    service_notice: str = ""
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str
+    address_id: str | None = None
+    zipcode: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    media_url: str | None = None
+
+
+class Open311Created(BaseModel):
+    """What a GeoReport v2 create answers."""
+
+    service_request_id: str
+    service_notice: str
+    account_id: str | None = None
+
+
+class Open311RequestIn(BaseModel):
+    """A GeoReport v2 create, as its form fields (strings; the service parses and names bad ones)."""
+
+    service_code: str = ""
+    jurisdiction_id: str = ""
+    lat: str = ""
+    long: str = ""
+    address_string: str = ""
+    address_id: str = ""
+    description: str = ""
+    media_url: str = ""
+
+
+class Open311Filter(BaseModel):
+    """The GeoReport v2 list filters, as sent (the service parses and names bad ones)."""
+
+    service_request_id: str = ""
+    service_code: str = ""
+    start_date: str = ""
+    end_date: str = ""
+    status: str = ""
+
+
+class Durations(BaseModel):
+    """How long cases took from report to one step: how many got there, median and 90th percentile."""
+
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+class CountRow(BaseModel):
+    """Cases of one grid, worker or category over the period."""
+
+    key: str
+    label: str
+    total: int
+    open: int
+    closed: int
+    overdue: int
+
+
+class RoundCounts(BaseModel):
+    """Video patrol rounds over the period (from the patrol domain): due slots, done, missed, findings."""
+
+    slots: int
+    done: int
+    missed: int
+    findings: int
+
+
+class CaseStats(BaseModel):
+    """Statistics of the cases reported in a period, within the actor's reach (Beijing dates)."""
+
+    since: datetime
+    until: datetime
+    period_label: str
+    total: int
+    open: int
+    closed: int
+    overdue: int = Field(description="未结案且已过时限")
+    escalated: int = Field(description="曾经升级")
+    to_accept: Durations
+    to_arrive: Durations
+    to_close: Durations
+    by_grid: list[CountRow]
+    by_worker: list[CountRow]
+    by_category: list[CountRow]
+    patrol: RoundCounts | None = Field(default=None, description="视频巡查（无权查看巡查时为空）")

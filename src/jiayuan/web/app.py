@@ -31,6 +31,8 @@ from jiayuan.web.routes import (
     auth_pages,
     cases_api,
     cases_pages,
+    cases_sharing,
+    cases_stats,
     console_pages,
     devices_api,
     devices_pages,
@@ -39,6 +41,7 @@ from jiayuan.web.routes import (
     h5_pages,
     health,
     notify_pages,
+    open311,
     patrol_api,
     patrol_pages,
     registry_api,
@@ -126,7 +129,12 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(access_pages.router)
     app.include_router(visitor_pages.router)
     app.include_router(stats_api.router)
+    app.include_router(open311.router)
+    app.include_router(cases_sharing.api)
+    app.include_router(cases_stats.api)
     app.include_router(cases_api.router)
+    app.include_router(cases_sharing.pages)
+    app.include_router(cases_stats.pages)
     app.include_router(cases_pages.router)
     app.include_router(duty_api.router)
     app.include_router(duty_pages.router)

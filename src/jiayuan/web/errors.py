@@ -12,6 +12,14 @@ from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
 PAGE_PREFIXES = ("/console", "/docs", "/redoc", "/h5")
+# Open311 clients expect the GeoReport v2 error array; a 422 of ours is the spec's 400 there.
+OPEN311_PREFIX = "/open311/"
+
+
+def open311_error(status: int, message: str) -> JSONResponse:
+    """The GeoReport v2 error answer: a list of {code, description}."""
+    status = 400 if status == 422 else status
+    return JSONResponse([{"code": status, "description": message}], status_code=status)
 
 
 def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
@@ -48,6 +56,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain_error(request: Request, exc: JiayuanError) -> Response:
         if request.url.path.startswith(PAGE_PREFIXES):
             return refusal_page(request, exc)
+        if request.url.path.startswith(OPEN311_PREFIX):
+            return open311_error(exc.status, exc.message)
         body: dict[str, object] = {"detail": exc.message}
         if exc.field:
             body["field"] = exc.field
@@ -70,4 +80,6 @@ def install_error_handlers(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if request.url.path.startswith(OPEN311_PREFIX):
+            return open311_error(400, f"参数有误 {summary}")
         return JSONResponse({"detail": f"输入有误 {summary}", "errors": errors}, status_code=422)

@@ -13,6 +13,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
 from jiayuan.accounts.schemas import ACTION_LABELS, TARGET_LABELS
+from jiayuan.cases.policies import may_read_stats as may_read_case_stats
+from jiayuan.cases.policies import may_share as may_share_cases
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 from jiayuan.registry.schemas import PLATE_COLOR_LABELS
@@ -46,6 +48,8 @@ def _environment() -> Environment:
     env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
     env.filters["target_label"] = lambda target: TARGET_LABELS.get(target, target)
     env.filters["plate_color"] = lambda color: PLATE_COLOR_LABELS.get(color, color)
+    env.globals["may_share_cases"] = may_share_cases
+    env.globals["may_read_case_stats"] = may_read_case_stats
     env.globals["ROLE_LABELS"] = {role.value: label for role, label in ROLE_LABELS.items()}
     return env
 

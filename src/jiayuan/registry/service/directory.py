@@ -341,3 +341,19 @@ def community_of_scope(session: Session, kind: str, ref: str) -> int | None:
 def scope_resolver(session: Session) -> CommunityOf:
     """`community_of_scope` bound to a session, for the accounts domain's grant checks."""
     return functools.partial(community_of_scope, session)
+
+
+def place_names(
+    session: Session, *, community_ids: Iterable[int] = (), grid_ids: Iterable[int] = ()
+) -> dict[tuple[str, int], str]:
+    """Names of communities and grids by (`community`/`grid`, id), for reports and shared feeds."""
+    names: dict[tuple[str, int], str] = {}
+    wanted = sorted(set(community_ids))
+    if wanted:
+        rows = session.execute(select(Community.id, Community.name).where(Community.id.in_(wanted)))
+        names.update((("community", i), n) for i, n in rows)
+    wanted = sorted(set(grid_ids))
+    if wanted:
+        rows = session.execute(select(Grid.id, Grid.name).where(Grid.id.in_(wanted)))
+        names.update((("grid", i), n) for i, n in rows)
+    return names
