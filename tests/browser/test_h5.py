@@ -122,6 +122,7 @@ def test_a_resident_signs_in_shows_the_pass_raises_an_alarm_and_reports(
     photograph(page, shots, "sos")
     page.click("#sos-press")
     expect(page.locator("#sos-confirm")).to_be_visible()
+    expect(page.locator("#sos-home")).to_have_text("锦江花园 1号楼 1单元 301")
     photograph(page, shots, "sos-confirm")
     page.context.set_offline(True)  # no network: said plainly, nothing sent, the button works again
     page.click("#sos-yes")

@@ -67,6 +67,13 @@ def require_resident(principal: Principal) -> Principal:
     return principal
 
 
+def home_label(session: Session, principal: Principal) -> str:
+    """`锦江花园 1号楼 1单元 301`: the resident's own flat, as the alarm will name it."""
+    assert principal.household_id is not None
+    place = directory.household_places(session, [principal.household_id]).get(principal.household_id)
+    return f"{place.compound_name} {place.label}" if place else ""
+
+
 def sign_in_tools(session: Session, vault: PiiVault) -> tuple[Callable[[str], str], FindHolder, SendCode]:
     """What accounts needs to sign a resident in: the keyed hash, the registry's lookup, the outbox."""
 

@@ -163,9 +163,9 @@ def login_submit(
 
 
 @pages.get("")
-def home(request: Request, principal: Resident) -> Response:
+def home(request: Request, principal: Resident, session: SessionDep) -> Response:
     """My e-pass (refreshing itself) and the big buttons."""
-    return render(request, "h5/home.html", {})
+    return render(request, "h5/home.html", {"home": h5.home_label(session, principal)})
 
 
 class PassOut(BaseModel):
@@ -337,9 +337,9 @@ def visitor_png(token: str, context: ContextDep) -> Response:
 
 
 @pages.get("/sos")
-def sos_page(request: Request, principal: Resident) -> Response:
-    """The big button, with a confirm step."""
-    return render(request, "h5/sos.html", {})
+def sos_page(request: Request, principal: Resident, session: SessionDep) -> Response:
+    """The big button, with a confirm step naming the address help will come to."""
+    return render(request, "h5/sos.html", {"home": h5.home_label(session, principal)})
 
 
 class SosIn(BaseModel):
