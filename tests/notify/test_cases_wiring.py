@@ -11,15 +11,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.schemas import MobileIn
 from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import ActionIn, AlarmCase, CaseIn
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.notify import service as notify
 from jiayuan.notify.models import OutboxMessage
-from jiayuan.notify.schemas import CaseNotice, MessageOut, Routing
+from jiayuan.notify.schemas import MessageOut, Routing
 from jiayuan.notify.states import ChannelName, MessageState
 from tests.factories import Tree, build_tree, make_user
 
@@ -101,10 +104,15 @@ def test_the_loop_reaches_the_group_robots(
     act(db, staff, case_id, "handle")
     db.commit()
     titles = [m.title for m in outbox(db)]
-    assert titles[2:] == [f"【事件派遣】设施报修 #{case_id}"] * 2 + [f"【事件升级】设施报修 #{case_id}"] * 2
+    # The dispatched worker is told in person first; an escalation nobody on the roster takes over is
+    # told to the robots only.
+    assert (
+        titles[2:]
+        == [f"【派给您的事件】设施报修 #{case_id}"]
+        + [f"【事件派遣】设施报修 #{case_id}"] * 2
+        + [f"【事件升级】设施报修 #{case_id}"] * 2
+    )
     assert outbox(db)[-1].text.splitlines()[3] == "状态：派遣（已升级 1 级）"
-    # Accounts hold no phone numbers: a dispatch reaches the group robots only, never SMS.
-    assert ChannelName.SMS not in {m.channel for m in outbox(db)}
 
 
 def test_a_community_with_its_own_robot_is_told_there(
@@ -155,7 +163,8 @@ def test_overdue_and_closed_cases_are_announced(
     checker = Principal(role=Role.STAFF, user_id=other, username="lijing", community_ids=staff.community_ids)
     act(db, checker, case_id, "verify")
     act(db, staff, case_id, "close")
-    headings = [m.title.split("】")[0] + "】" for m in outbox(db)[::2]]
+    robots = [m for m in outbox(db) if m.channel is not ChannelName.SMS]
+    headings = [m.title.split("】")[0] + "】" for m in robots[::2]]
     assert headings == ["【新事件】", "【事件升级】", "【事件派遣】", "【事件结案】"]
     assert outbox(db)[-1].text.splitlines()[3] == "状态：结案（已升级 1 级）"
 
@@ -183,27 +192,47 @@ def test_without_a_provider_notices_are_shown_on_the_console(
     assert shown.title == f"【新事件】安全隐患 #{case_id}"
 
 
-def test_a_dispatch_reaches_the_dispatched_person_by_sms_when_they_have_a_phone(
-    db: Session, routing: None
+def test_the_person_who_has_a_case_is_texted_at_the_mobile_their_account_has_when_sent(
+    db: Session, routing: None, tree: Tree, staff: Principal, grid_worker: int, vault: PiiVault
 ) -> None:
-    notice = CaseNotice(
-        case_id=9,
-        community_id=1,
-        action="dispatch",
-        category_label="一键报警",
-        title="1号门一键报警",
-        place="锦江花园 1号门",
-        state_label="派遣",
-        assignee_phone="13900001111",
+    data = CaseIn(category="repair", title="路灯不亮", household_id=tree.h101.id)
+    case_id = cases.report_case(db, actor=staff, data=data).id
+    act(db, staff, case_id, "accept")
+    act(db, staff, case_id, "dispatch", assignee_user_id=grid_worker)
+    (sms,) = [m for m in outbox(db) if m.channel is ChannelName.SMS]
+    assert sms.title == f"【派给您的事件】设施报修 #{case_id}" and sms.target == "wangwei（本人）"
+    stored = db.scalars(select(OutboxMessage.target).where(OutboxMessage.channel == "sms")).all()
+    assert stored == [f"user:{grid_worker}"]  # no number in the outbox
+
+    # The number is the one on the account when the message is sent (set after it was queued).
+    accounts.set_mobile(
+        db, actor=SYSTEM, user_id=grid_worker, data=MobileIn(mobile="139 0000 1111"), vault=vault
     )
-    ids = notify.case_changed(db, actor=SYSTEM, notice=notice)
-    sms = [m for m in outbox(db) if m.channel is ChannelName.SMS]
-    assert len(ids) == 3 and len(sms) == 1 and sms[0].target == "139****1111"
     with db.begin_nested():
         claimed = notify.claim(
             db, actor=SYSTEM, channel=ChannelName.SMS, now=utcnow(), lease=timedelta(60), limit=5
         )
-    assert [c.target for c in claimed] == ["13900001111"]  # the sender gets the number in full
-    stored = db.scalars(select(OutboxMessage.target).where(OutboxMessage.channel == "sms")).all()
+    assert [c.target for c in claimed] == ["13900001111"]
+    # Going on site is not announced to anyone.
+    act(db, staff, case_id, "arrive")
+    assert len([m for m in outbox(db) if m.channel is ChannelName.SMS]) == 1
+
+
+def test_a_sealed_number_is_opened_only_for_the_sender(db: Session, routing: None) -> None:
+    message_id = notify.enqueue(
+        db,
+        actor=SYSTEM,
+        channel=ChannelName.SMS,
+        title="验证码",
+        text="123456",
+        community_id=1,
+        target="13900001111",
+    )
+    stored = db.scalars(select(OutboxMessage.target).where(OutboxMessage.id == message_id)).all()
     assert len(stored) == 1 and stored[0].startswith("sealed:") and "00001111" not in stored[0]
-    assert notify.case_changed(db, actor=SYSTEM, notice=notice.model_copy(update={"action": "arrive"})) == []
+    assert [m.target for m in outbox(db)] == ["139****1111"]
+    with db.begin_nested():
+        claimed = notify.claim(
+            db, actor=SYSTEM, channel=ChannelName.SMS, now=utcnow(), lease=timedelta(60), limit=5
+        )
+    assert [c.target for c in claimed] == ["13900001111"]

@@ -24,6 +24,10 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # The person's mobile for their own notices (dispatches, escalations, shift reminders): kept only
+    # encrypted with the PII key, and shown masked.
+    mobile_cipher: Mapped[str | None] = mapped_column(String(128))
+    mobile_masked: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     scopes: Mapped[list[UserScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -77,6 +77,14 @@ class UserCreate(BaseModel):
         return role
 
 
+class MobileIn(BaseModel):
+    """A person's own mobile for their notices; empty clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mobile: str = Field(max_length=20, description="11 位手机号；留空则清除")
+
+
 class UserOut(BaseModel):
     """A user as lists and the API show it (never the password hash)."""
 
@@ -90,6 +98,7 @@ class UserOut(BaseModel):
     scopes: list[str]
     last_login_at: datetime | None
     created_at: datetime
+    mobile_masked: str = Field(default="", description="手机号（遮蔽），用于本人的派遣、升级和上岗提醒短信")
 
     @field_validator("scopes", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from jiayuan.accounts.schemas import (
     AuditFilter,
     AuditOut,
     LoginPolicy,
+    MobileIn,
     ScopeKind,
     TokenIssued,
     TokenOut,
@@ -30,6 +31,7 @@ from jiayuan.accounts.schemas import (
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.crypto import PiiVault, mask_phone
 from jiayuan.kernel.errors import (
     Conflict,
     Forbidden,
@@ -38,6 +40,7 @@ from jiayuan.kernel.errors import (
     Unauthorized,
 )
 from jiayuan.kernel.paging import Page, PageParams
+from jiayuan.kernel.phones import mobile_or_none
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.kernel.scopes import CommunityOf, DeviceCommunities
 
@@ -193,6 +196,48 @@ def deactivate_user(
             community_id=user_community(user),
         )
     return UserOut.model_validate(user)
+
+
+MOBILE_CONTEXT = "accounts.mobile"
+
+
+def set_mobile(
+    session: Session, *, actor: Principal, user_id: int, data: MobileIn, vault: PiiVault
+) -> UserOut:
+    """Set (or, empty, clear) the mobile a person's own notices go to: by the person, or by an admin who
+    manages them. Kept encrypted; audited with the masked number."""
+    user = (
+        repository.user_by_id(session, user_id)
+        if actor.user_id == user_id
+        else _managed(session, actor, user_id)
+    )
+    if user is None:
+        raise NotFound("用户不存在", field="user_id")
+    typed = data.mobile.strip()
+    mobile = mobile_or_none(typed) if typed else None
+    if typed and mobile is None:
+        raise Invalid("手机号应为 11 位，以 13–19 开头", field="mobile")
+    user.mobile_cipher = vault.encrypt(mobile, context=MOBILE_CONTEXT) if mobile else None
+    user.mobile_masked = mask_phone(mobile) if mobile else ""
+    record_audit(
+        session,
+        actor=actor,
+        action="user.mobile",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.username,
+        community_id=user_community(user),
+        detail={"mobile": user.mobile_masked},
+    )
+    return UserOut.model_validate(user)
+
+
+def mobile_of(session: Session, user_id: int, *, vault: PiiVault) -> str | None:
+    """The mobile of an active account, in full: for the sender of that person's own notices."""
+    user = repository.user_by_id(session, user_id)
+    if user is None or not user.is_active or user.mobile_cipher is None:
+        return None
+    return vault.decrypt(user.mobile_cipher, context=MOBILE_CONTEXT)
 
 
 def unlock_user(session: Session, *, actor: Principal, user_id: int) -> UserOut:

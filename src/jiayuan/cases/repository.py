@@ -227,3 +227,21 @@ def first_steps(
         .group_by(CaseStep.case_id, CaseStep.action)
     )
     return {(case_id, action): at for case_id, action, at in session.execute(query)}
+
+
+def open_for_shift(
+    session: Session, *, user_id: int, community_id: int, grid_id: int | None, escalated: bool, limit: int
+) -> tuple[int, list[Case]]:
+    """The open cases a person starting a shift answers for (how many, and the most urgent first): those
+    with them, those of their grid with nobody yet and, for a post over the community, those escalated."""
+    parts: list[ColumnElement[bool]] = [Case.assignee_user_id == user_id]
+    if grid_id is not None:
+        parts.append((Case.grid_id == grid_id) & Case.assignee_user_id.is_(None))
+    if escalated:
+        parts.append(Case.level > 0)
+    where = (Case.community_id == community_id) & (Case.state != "closed") & or_(*parts)
+    total = session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+    rows = session.scalars(
+        select(Case).where(where).order_by(Case.due_at.is_(None), Case.due_at, Case.id).limit(limit)
+    )
+    return total, list(rows)

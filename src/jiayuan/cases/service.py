@@ -39,8 +39,9 @@ from jiayuan.cases.schemas import (
     StepOut,
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
+from jiayuan.duty.schemas import DutyRole, PlaceKind
 from jiayuan.duty.service import on_duty
-from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
@@ -178,19 +179,19 @@ def _dispatch(session: Session, case: Case, now: datetime) -> str:
     return "；".join(parts)
 
 
-def _hand_up(session: Session, case: Case, now: datetime) -> str:
+def _hand_up(session: Session, case: Case, now: datetime) -> tuple[str, bool]:
     """On escalation, hand the case to the person on duty at its new level of the chain grid worker →
     网格长 → 值班干部 → 社区书记 (the next one up when that post is empty); what was done (empty when
-    nobody from there up is on duty)."""
+    nobody from there up is on duty), and whether it changed hands."""
     holder = on_duty.chain_holder(
         session, community_id=case.community_id, grid_id=case.grid_id, step=case.level, at=now
     )
     if holder is None:
-        return ""
+        return "", False
     if holder.user_id == case.assignee_user_id:
-        return f"仍由{holder.duty_role_label} {holder.user_name}处理"
+        return f"仍由{holder.duty_role_label} {holder.user_name}处理", False
     case.assignee_user_id = holder.user_id
-    return f"转交{holder.duty_role_label} {holder.user_name}"
+    return f"转交{holder.duty_role_label} {holder.user_name}", True
 
 
 def _joined(*parts: str) -> str:
@@ -214,7 +215,7 @@ def _open(
     note = _joined(said, dispatched)
     step = _step(case, actor, None, CaseAction.ACCEPT, CaseState.REPORTED, note=note, reported=True)
     _attach(session, actor, case, step, attachment_ids, now)
-    _record(session, actor, case, "case.report", note=dispatched)
+    _record(session, actor, case, "case.report", note=dispatched, tell_assignee=True)
 
 
 def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None:
@@ -287,14 +288,16 @@ def act(
         case.closed_at = now
     case.level += 1 if outcome.escalates else 0
     case.state = outcome.to.value
-    note = data.note
+    note, handed_on = data.note, False
     if outcome.escalates:
-        note = _joined(note, _hand_up(session, case, now))
+        handed, handed_on = _hand_up(session, case, now)
+        note = _joined(note, handed)
     else:
         _set_due(session, case, now)
     step = _step(case, actor, current, data.action, outcome.to, note=note, at=now, request_id=data.request_id)
     _attach(session, actor, case, step, data.attachment_ids, now)
-    _record(session, actor, case, f"case.{data.action.value}", note=note)
+    told = data.action is CaseAction.DISPATCH or handed_on
+    _record(session, actor, case, f"case.{data.action.value}", note=note, tell_assignee=told)
     return _out(actor, case)
 
 
@@ -379,6 +382,49 @@ def attachment_file(session: Session, *, actor: Principal, attachment_id: int) -
     return AttachmentFile(content_type=row.content_type, data=row.data)
 
 
+def remind_shift_starts(session: Session, *, actor: Principal, now: datetime) -> int:
+    """Tell everyone whose shift has begun what is open for them (a notice per shift, once, even after a
+    restart: the roster records it); how many were told."""
+    policies.require_system(actor)
+    starting = on_duty.claim_starting(session, actor=actor, now=now)
+    for shift in starting:
+        total, first = repository.open_for_shift(
+            session,
+            user_id=shift.user_id,
+            community_id=shift.community_id,
+            grid_id=shift.place_id if shift.place_kind is PlaceKind.GRID else None,
+            escalated=shift.duty_role in (DutyRole.CADRE, DutyRole.SECRETARY),
+            limit=_REMINDER_LINES,
+        )
+        when = f"{local(shift.starts_at):%m月%d日 %H:%M} 至 {local(shift.ends_at):%H:%M}"
+        lines = [
+            f"您 {when} 在{shift.place_name}值班（{shift.duty_role.label}）。",
+            f"待办事件 {total} 件：" if total else "目前没有待办事件。",
+            *(_reminder_line(c, now) for c in first),
+        ]
+        if total > len(first):
+            lines.append(f"……其余 {total - len(first)} 件请在事件页查看。")
+        notify.personal(
+            session,
+            actor=actor,
+            user_id=shift.user_id,
+            community_id=shift.community_id,
+            title=f"【上岗提醒】{shift.place_name} {shift.duty_role.label}",
+            text="\n".join(lines),
+            subject_type="duty_shift",
+            subject_id=shift.shift_id,
+        )
+    return len(starting)
+
+
+_REMINDER_LINES = 5
+
+
+def _reminder_line(case: Case, now: datetime) -> str:
+    late = "，已超时" if case.due_at is not None and case.due_at <= now else ""
+    return f"#{case.id} {case.title}（{CaseState(case.state).label}{late}）"
+
+
 def drop_waiting_uploads(session: Session, *, actor: Principal, now: datetime) -> int:
     """Drop the uploads never given with a report or an action within a day; how many."""
     policies.require_system(actor)
@@ -416,9 +462,10 @@ def escalate_overdue(session: Session, *, actor: Principal, now: datetime, limit
         state = CaseState(case.state)
         step = deadlines.DUE_STEP[state]
         case.level += 1
-        note = _joined(f"超时未{step.label}", _hand_up(session, case, now))
+        handed, changed = _hand_up(session, case, now)
+        note = _joined(f"超时未{step.label}", handed)
         _step(case, actor, state, CaseAction.ESCALATE, state, note=note, at=now)
-        _record(session, actor, case, "case.escalate", note=note)
+        _record(session, actor, case, "case.escalate", note=note, tell_assignee=changed)
         _set_due(session, case, now)
     return len(overdue)
 
@@ -525,7 +572,15 @@ def _step(
     return step
 
 
-def _record(session: Session, actor: Principal, case: Case, action: str, *, note: str = "") -> None:
+def _record(
+    session: Session,
+    actor: Principal,
+    case: Case,
+    action: str,
+    *,
+    note: str = "",
+    tell_assignee: bool = False,
+) -> None:
     """The audit row, the bus event after commit, and the outbox messages people are told by, all with
     the change itself."""
     record_audit(
@@ -549,13 +604,12 @@ def _record(session: Session, actor: Principal, case: Case, action: str, *, note
             level=case.level,
         ),
     )
-    _announce(session, actor, case, action.removeprefix("case."))
+    _announce(session, actor, case, action.removeprefix("case."), tell_assignee=tell_assignee)
 
 
-def _announce(session: Session, actor: Principal, case: Case, action: str) -> None:
-    """Tell the group robots in the case's own transaction, so a message goes out if and only if the
-    change is kept. Accounts hold no phone numbers yet: the notice carries none, and no SMS goes to the
-    dispatched person."""
+def _announce(session: Session, actor: Principal, case: Case, action: str, *, tell_assignee: bool) -> None:
+    """Tell the group robots and the person who has the case, in the case's own transaction, so a message
+    goes out if and only if the change is kept."""
     if action not in notify.ANNOUNCED:
         return
     category, state = Category(case.category), CaseState(case.state)
@@ -571,6 +625,10 @@ def _announce(session: Session, actor: Principal, case: Case, action: str) -> No
             place=case.place_label,
             state_label=state.label,
             level=case.level,
+            # In person: whoever has it now, after a dispatch or a hand-up, unless they did it themselves.
+            assignee_user_id=case.assignee_user_id
+            if tell_assignee and case.assignee_user_id != actor.user_id
+            else None,
         ),
     )
 

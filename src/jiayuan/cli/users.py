@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from jiayuan.accounts import logins, passwords, service
-from jiayuan.accounts.schemas import USER_ROLES, UserOut, parse_scope
-from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings
+from jiayuan.accounts.schemas import USER_ROLES, MobileIn, UserOut, parse_scope
+from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings, vault
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
@@ -236,6 +236,24 @@ def reset_password(
         user = service.find_user(session, actor=actor, username=username)
         service.reset_password(session, actor=actor, user_id=user.id, new_password=password)
     console.print(f"已重置 {username} 的密码；其所有会话已退出，API 令牌已全部吊销")
+
+
+@app.command("mobile")
+def mobile(
+    username: str = typer.Argument(..., help="登录名 Username."),
+    number: str = typer.Argument("", help="11 位手机号；不给则清除 The mobile; omitted to clear."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Set the mobile a person's own notices (dispatches, escalations, shift reminders) go to."""
+    with session_scope() as session:
+        actor = operator(session, as_user)
+        user = service.find_user(session, actor=actor, username=username)
+        done = service.set_mobile(
+            session, actor=actor, user_id=user.id, data=MobileIn(mobile=number), vault=vault()
+        )
+    console.print(
+        f"{username} 的手机号：{done.mobile_masked}" if done.mobile_masked else f"已清除 {username} 的手机号"
+    )
 
 
 @app.command("deactivate")

@@ -48,6 +48,8 @@ class DutyShift(TimestampMixin, Base):
     signed_out_at: Mapped[datetime | None]
     # A shift called off stays on record (and keeps its template from producing it again).
     cancelled_at: Mapped[datetime | None]
+    # When the person was told at the start of the shift what is open for them (once per shift).
+    reminded_at: Mapped[datetime | None]
 
 
 class DutyHoliday(Base):

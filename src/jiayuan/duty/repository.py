@@ -142,3 +142,21 @@ def delete_future_template_shifts(session: Session, template_id: int, since: dat
         delete(DutyShift).where(DutyShift.template_id == template_id, DutyShift.starts_at >= since)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_starting(session: Session, *, since: datetime, until: datetime, limit: int) -> list[DutyShift]:
+    """Shifts starting in [since, until] whose person has not been reminded, locked for this
+    transaction; on PostgreSQL a shift another worker holds is skipped, so nobody is reminded twice."""
+    query = (
+        select(DutyShift)
+        .where(
+            DutyShift.starts_at >= since,
+            DutyShift.starts_at <= until,
+            DutyShift.reminded_at.is_(None),
+            DutyShift.cancelled_at.is_(None),
+        )
+        .order_by(DutyShift.starts_at, DutyShift.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))

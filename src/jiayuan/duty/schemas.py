@@ -219,6 +219,20 @@ class PersonOut(BaseModel):
     role_label: str
 
 
+class StartingShift(BaseModel):
+    """A shift that has just begun, for the reminder its person gets."""
+
+    shift_id: int
+    community_id: int
+    user_id: int
+    duty_role: DutyRole
+    place_kind: PlaceKind
+    place_id: int | None
+    place_name: str
+    starts_at: datetime
+    ends_at: datetime
+
+
 class OnDuty(BaseModel):
     """One person on duty now at a place."""
 

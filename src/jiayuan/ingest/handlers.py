@@ -21,13 +21,15 @@ log = logging.getLogger(__name__)
 
 def every_second(session: Session, *, now: datetime) -> None:
     """The checks that fall due with time: `device_offline` for every gate device whose silence fell due
-    (with its case), and the escalation of every case whose step fell due."""
+    (with its case), the escalation of every case whose step fell due, and the reminder to everyone whose
+    shift has begun."""
     system = Principal.system()
     silent = devices.claim_silent(session, actor=system, now=now)
     if silent:
         gate_events.raise_device_offline(session, actor=system, devices=silent, now=now)
         intake.open_cases(session)
     cases.escalate_overdue(session, actor=system, now=now)
+    cases.remind_shift_starts(session, actor=system, now=now)
 
 
 def hourly(session: Session, *, now: datetime) -> None:

@@ -36,8 +36,8 @@ class CaseNotice(BaseModel):
     place: str
     state_label: str
     level: int = 0
-    # The dispatched person's mobile number, when their account has one (SMS goes to it).
-    assignee_phone: str | None = None
+    # Who has the case now: told in person (`personal`) when it is dispatched or handed up to them.
+    assignee_user_id: int | None = None
 
 
 class MessageOut(BaseModel):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts import service as accounts
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
@@ -25,12 +26,16 @@ from jiayuan.notify.states import ChannelName, MessageState, RetryPolicy
 
 _routing = Routing()
 _vault: PiiVault | None = None
-# An SMS target (a mobile number) is kept sealed with the PII key, like every phone the platform stores.
+# An SMS target (a mobile number) is kept sealed with the PII key, like every phone the platform stores;
+# a person's notice names the account instead, whose mobile is read when the message is sent.
 _SEALED = "sealed:"
+PERSON_TARGET = "user:"
 _SMS_CONTEXT = "notify.sms"
 
 # Which case changes are announced, and the words for them.
 ANNOUNCED = {"report": "新事件", "dispatch": "事件派遣", "escalate": "事件升级", "close": "事件结案"}
+# Which of them are also told to the person who has the case then, and how.
+_TO_ASSIGNEE = {"report": "派给您的事件", "dispatch": "派给您的事件", "escalate": "事件升级，转交给您"}
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
@@ -44,7 +49,7 @@ def configure(routing: Routing, vault: PiiVault | None = None) -> None:
 
 
 def _seal(channel: ChannelName, target: str) -> str:
-    if channel is not ChannelName.SMS or not target:
+    if channel is not ChannelName.SMS or not target or target.startswith(PERSON_TARGET):
         return target
     if _vault is None:
         raise RuntimeError("notify.configure() was given no PII vault: an SMS target cannot be stored")
@@ -115,9 +120,9 @@ def enqueue(
 
 
 def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> list[int]:
-    """Announce a case being opened, dispatched, escalated or closed to the community's group robots,
-    and a dispatch to the dispatched person by SMS when SMS is configured and their account has a phone.
-    Other actions are not announced. The ids of the messages written."""
+    """Announce a case being opened, dispatched, escalated or closed to the community's group robots, and
+    tell the person who has it after an opening, a dispatch or an escalation (`personal`). Other actions
+    are not announced. The ids of the messages written."""
     heading = ANNOUNCED.get(notice.action)
     if heading is None:
         return []
@@ -135,9 +140,23 @@ def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> l
         recipients = [(channel, community_robot(notice.community_id)) for channel in own]
     else:
         recipients = [(channel, "") for channel in _routing.group]
-    if notice.action == "dispatch" and _routing.sms and notice.assignee_phone:
-        recipients.append((ChannelName.SMS, notice.assignee_phone))
-    return [
+    link = f"{_routing.console_url}/console/cases/{notice.case_id}"
+    told = []
+    if notice.action in _TO_ASSIGNEE and notice.assignee_user_id is not None:
+        told.append(
+            personal(
+                session,
+                actor=actor,
+                user_id=notice.assignee_user_id,
+                community_id=notice.community_id,
+                title=f"【{_TO_ASSIGNEE[notice.action]}】{notice.category_label} #{notice.case_id}",
+                text=text + "\n请尽快处理。",
+                link=link,
+                subject_type="case",
+                subject_id=notice.case_id,
+            )
+        )
+    return told + [
         enqueue(
             session,
             actor=actor,
@@ -145,7 +164,7 @@ def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> l
             title=title,
             text=text,
             target=target,
-            link=f"{_routing.console_url}/console/cases/{notice.case_id}",
+            link=link,
             community_id=notice.community_id,
             subject_type="case",
             subject_id=notice.case_id,
@@ -179,6 +198,36 @@ def sign_in_code(
     )
 
 
+def personal(
+    session: Session,
+    *,
+    actor: Principal,
+    user_id: int,
+    community_id: int | None,
+    title: str,
+    text: str,
+    link: str = "",
+    subject_type: str = "",
+    subject_id: int | None = None,
+) -> int:
+    """A notice for one person: by SMS when an SMS provider is configured (to the mobile on their
+    account when it is sent, so a number changed meanwhile is the one used, and no number is stored in
+    the outbox); else on the console channel, where the office sees it on 消息. The id of the row."""
+    channel = ChannelName.SMS if _routing.sms else ChannelName.CONSOLE
+    return enqueue(
+        session,
+        actor=actor,
+        channel=channel,
+        title=title,
+        text=text,
+        community_id=community_id,
+        target=f"{PERSON_TARGET}{user_id}",
+        link=link,
+        subject_type=subject_type,
+        subject_id=subject_id,
+    )
+
+
 def claim(
     session: Session, *, actor: Principal, channel: ChannelName, now: datetime, lease: timedelta, limit: int
 ) -> list[Delivery]:
@@ -195,7 +244,7 @@ def claim(
         Delivery(
             id=r.id,
             channel=ChannelName(r.channel),
-            target=_unsealed(r.target),
+            target=_recipient(session, r.target),
             title=r.title,
             text=r.text,
             link=r.link,
@@ -203,6 +252,17 @@ def claim(
         )
         for r in rows
     ]
+
+
+def _recipient(session: Session, target: str) -> str:
+    """The target in full for the sender: a sealed number opened, a person's account read for their
+    mobile now (empty when they have none: the channel then refuses, and the row says so)."""
+    if target.startswith(PERSON_TARGET) and target.removeprefix(PERSON_TARGET).isdigit():
+        if _vault is None:
+            raise RuntimeError("notify.configure() was given no PII vault: a mobile cannot be read")
+        user_id = int(target.removeprefix(PERSON_TARGET))
+        return accounts.mobile_of(session, user_id, vault=_vault) or ""
+    return _unsealed(target)
 
 
 def settle(
@@ -260,16 +320,24 @@ def list_messages(
         where = where & (OutboxMessage.state == state.value)
     query = repository.messages_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
+    people = [int(t) for r in rows if (t := r.target.removeprefix(PERSON_TARGET)) != r.target and t.isdigit()]
+    names = accounts.display_names(session, people) if people else {}
     return Page[MessageOut](
-        items=[_out(r, codes_shown=policies.may_read_codes(actor)) for r in rows],
+        items=[_out(r, names, codes_shown=policies.may_read_codes(actor)) for r in rows],
         total=repository.count(session, query),
         page=params.page,
         size=params.size,
     )
 
 
-def _out(row: OutboxMessage, *, codes_shown: bool) -> MessageOut:
+def _out(row: OutboxMessage, names: dict[int, str], *, codes_shown: bool) -> MessageOut:
     channel, state = ChannelName(row.channel), MessageState(row.state)
+    person = row.target.removeprefix(PERSON_TARGET)
+    shown = (
+        f"{names.get(int(person), '已删除的账号')}（本人）"
+        if person != row.target and person.isdigit()
+        else None
+    )
     text = row.text
     if row.subject_type == SIGN_IN_SUBJECT and not codes_shown:
         text = _CODE_DIGITS.sub("******", text) + "（验证码仅管理员可见）"
@@ -277,7 +345,7 @@ def _out(row: OutboxMessage, *, codes_shown: bool) -> MessageOut:
         id=row.id,
         channel=channel,
         channel_label=channel.label,
-        target=_shown_target(row.target),
+        target=shown or _shown_target(row.target),
         title=row.title,
         text=text,
         link=row.link,

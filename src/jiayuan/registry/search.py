@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.phones import FULL_WIDTH, normalise_phone
 from jiayuan.registry.names import DOTS, QUERY_MAX
-from jiayuan.registry.validation import normalise_phone
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
 _PLATE_BODY = re.compile(r"^[A-Z][A-Z0-9]{0,6}$")
@@ -17,12 +17,11 @@ _HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
 _LETTERS = re.compile(r"^[a-zü]+$")
 _ID_LIKE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 _TAIL = re.compile(r"^\d{3}[\dX]$", re.ASCII)
-_FULL_WIDTH = str.maketrans({chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000": " "})
 
 
 def normalise_plate(raw: str) -> str:
     """`豫a·12345` → `豫A12345`: upper case without separators or full-width characters."""
-    return _SEPARATORS.sub("", raw.translate(_FULL_WIDTH)).upper()
+    return _SEPARATORS.sub("", raw.translate(FULL_WIDTH)).upper()
 
 
 class QueryKind(StrEnum):
@@ -49,7 +48,7 @@ def parse_query(raw: str) -> Query | None:
     """Classify the search text; None for a blank one, Invalid (field `q`) for nonsense."""
     if not raw.strip():
         return None
-    compact = _SEPARATORS.sub("", raw.translate(_FULL_WIDTH))
+    compact = _SEPARATORS.sub("", raw.translate(FULL_WIDTH))
     if not compact:
         raise Invalid("搜索内容不能只有符号：请输入姓名、拼音、首字母、尾号或车牌", field="q")
     if len(compact) > QUERY_MAX:

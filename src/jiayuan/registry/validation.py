@@ -6,11 +6,11 @@ import re
 from datetime import date
 
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.phones import FULL_WIDTH, MOBILE, normalise_phone
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$", re.ASCII)
-_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$", re.ASCII)
 
 
@@ -22,7 +22,7 @@ def id_check_digit(first17: str) -> str:
 
 def normalise_id_number(raw: str) -> str:
     """Upper-case, strip spaces and full-width characters; no validation."""
-    text = raw.strip().replace(" ", "").translate(_FULL_WIDTH)
+    text = raw.strip().replace(" ", "").translate(FULL_WIDTH)
     return text.upper()
 
 
@@ -52,22 +52,9 @@ def validate_id_number(raw: str, *, field: str = "id_number") -> str:
     return value
 
 
-def normalise_phone(raw: str) -> str:
-    """Digits (and one dash for landlines) without spaces, +86 or full-width characters; a mobile
-    written in groups (138-1234-5678, 138 1234 5678) loses its dashes like its spaces."""
-    text = raw.strip().translate(_FULL_WIDTH).replace(" ", "")
-    if text.startswith("+86"):
-        text = text[3:]
-    plain = text.replace("-", "")
-    return plain if _MOBILE.match(plain) else text
-
-
 def validate_phone(raw: str, *, field: str = "phone") -> str:
     """A mainland mobile (11 digits starting 13–19) or a landline with area code, else Invalid."""
     value = normalise_phone(raw)
-    if _MOBILE.match(value) or _LANDLINE.match(value):
+    if MOBILE.match(value) or _LANDLINE.match(value):
         return value
     raise Invalid("手机号格式不正确（应为 11 位手机号或带区号的固话）", field=field)
-
-
-_FULL_WIDTH = str.maketrans({chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000": " "})

@@ -22,6 +22,8 @@ from jiayuan.registry.service import directory, structure
 
 # The longest period a roster is produced or checked for at once.
 MAX_PERIOD_DAYS = 62
+# The longest a single shift may run.
+MAX_SHIFT = timedelta(hours=24)
 
 
 @dataclass(frozen=True)

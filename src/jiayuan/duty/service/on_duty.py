@@ -11,8 +11,18 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.duty import policies, repository
 from jiayuan.duty.models import DutyShift
-from jiayuan.duty.schemas import CHAIN, Dispatch, DutyNow, DutyRole, GapOut, OnDuty, PlaceKind, PlaceNow
-from jiayuan.duty.service.common import home_of, period, places_of, span
+from jiayuan.duty.schemas import (
+    CHAIN,
+    Dispatch,
+    DutyNow,
+    DutyRole,
+    GapOut,
+    OnDuty,
+    PlaceKind,
+    PlaceNow,
+    StartingShift,
+)
+from jiayuan.duty.service.common import MAX_SHIFT, home_of, period, places_of, span
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
@@ -166,3 +176,36 @@ def chain_holder(
         if holder is not None:
             return _on_duty(holder, names)
     return None
+
+
+# A shift is reminded of within this time of its start; one found later (the platform was down) is
+# reminded of too, as long as it has not ended.
+REMIND_LIMIT = 200
+
+
+def claim_starting(session: Session, *, actor: Principal, now: datetime) -> list[StartingShift]:
+    """The shifts that have begun and not been reminded of (nor cancelled nor ended), marked reminded
+    in this transaction: the caller tells each person what is open for them."""
+    policies.require_system(actor)
+    shifts = [
+        s
+        for s in repository.claim_starting(session, since=now - MAX_SHIFT, until=now, limit=REMIND_LIMIT)
+        if s.ends_at > now
+    ]
+    places = places_of(session, {s.community_id for s in shifts})
+    for shift in shifts:
+        shift.reminded_at = now
+    return [
+        StartingShift(
+            shift_id=s.id,
+            community_id=s.community_id,
+            user_id=s.user_id,
+            duty_role=DutyRole(s.duty_role),
+            place_kind=PlaceKind(s.place_kind),
+            place_id=s.place_id,
+            place_name=places.name(PlaceKind(s.place_kind), s.place_id),
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+        )
+        for s in shifts
+    ]

@@ -12,6 +12,7 @@ from jiayuan.duty import policies, repository
 from jiayuan.duty.models import DutyShift
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftChange, ShiftIn, ShiftOut, SwapIn
 from jiayuan.duty.service.common import (
+    MAX_SHIFT,
     as_utc,
     audit,
     check_free,
@@ -25,10 +26,6 @@ from jiayuan.duty.service.common import (
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
 from jiayuan.kernel.principal import Principal
-
-# The longest a single shift may run.
-MAX_SHIFT = timedelta(hours=24)
-
 
 # How early before its start a shift may be signed in.
 SIGN_IN_EARLY = timedelta(minutes=30)

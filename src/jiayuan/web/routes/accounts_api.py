@@ -17,6 +17,7 @@ from jiayuan.accounts.schemas import (
     DeactivateRequest,
     LockoutOut,
     LoginRequest,
+    MobileIn,
     PasswordChange,
     PasswordReset,
     PrincipalOut,
@@ -165,6 +166,15 @@ def deactivate_user(
     return service.deactivate_user(
         session, actor=principal, user_id=user_id, reason=body.reason if body else None
     )
+
+
+@router.put("/users/{user_id}/mobile", response_model=UserOut)
+def set_mobile(
+    user_id: RowId, body: MobileIn, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> UserOut:
+    """Set or clear (empty) the mobile a person's own notices go to: the person themself, or an admin
+    who manages them. Kept encrypted; answered and audited masked."""
+    return service.set_mobile(session, actor=principal, user_id=user_id, data=body, vault=context.vault)
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut)

@@ -1,7 +1,7 @@
 """One-time sign-in codes for residents (/h5).
 
 Revision ID: 0013_sign_in_codes
-Revises: 0012_case_sharing
+Revises: 0016_mobile_reminders
 Create Date: 2026-12-05 19:25:13.411844
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import jiayuan.db.base
 
 revision = "0013_sign_in_codes"
-down_revision = "0012_case_sharing"
+down_revision = "0016_mobile_reminders"
 branch_labels = None
 depends_on = None
 
