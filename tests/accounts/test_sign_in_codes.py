@@ -108,6 +108,9 @@ def test_malformed_numbers_and_codes_name_the_field(codes: Codes) -> None:
         codes.ask("1381234")
     assert bad_phone.value.field == "phone"
     assert codes.ask("+86 138-1234-5678") == sign_in.CODE_SENT
+    assert codes.sent  # the registered number, however it was typed
+    codes.ask("１３８１２３４５６７８", at=timedelta(minutes=2))  # full-width digits from a Chinese keyboard
+    assert len(codes.sent) == 2
     with pytest.raises(Invalid, match="6 位数字") as bad_code:
         codes.use("12a456")
     assert bad_code.value.field == "code"

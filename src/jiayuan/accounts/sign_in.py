@@ -25,10 +25,9 @@ from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, principal_of, record_audit, user_community
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, TooManyRequests
+from jiayuan.kernel.phones import mobile_or_none
 from jiayuan.kernel.principal import Principal, Role
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
-_SEPARATORS = re.compile(r"[\s\-()（）]+")
 _CODE = re.compile(r"^\d{6}$", re.ASCII)
 _WINDOW = timedelta(hours=1)
 UNKNOWN_ADDRESS = "unknown"
@@ -81,12 +80,10 @@ class CodeRefused(JiayuanError):
 
 
 def normalise_mobile(raw: str) -> str:
-    """`+86 138-1234-5678` → `13812345678`; Invalid (field `phone`) for anything but a mainland mobile."""
-    phone = _SEPARATORS.sub("", raw or "")
-    for prefix in ("+86", "0086"):
-        if phone.startswith(prefix):
-            phone = phone[len(prefix) :]
-    if not _MOBILE.match(phone):
+    """`+86 138-1234-5678` (full-width digits too) → `13812345678`, as the registry stores it; Invalid
+    (field `phone`) for anything but a mainland mobile."""
+    phone = mobile_or_none(raw or "")
+    if phone is None:
         raise Invalid("请输入 11 位手机号码（如 13812345678）", field="phone")
     return phone
 
