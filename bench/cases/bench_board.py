@@ -40,6 +40,7 @@ from jiayuan.registry.models import Building, Grid, Household, Unit, grid_buildi
 
 PAGE = PageParams(page=1, size=50)
 CEILING_SQL = "SELECT id FROM cases WHERE community_id = ANY(%s) ORDER BY reported_at DESC, id DESC LIMIT 50"
+PLACE = "锦江花园 1号楼 1单元 101"
 TITLES = (
     "楼道灯不亮",
     "楼上深夜装修",
@@ -81,9 +82,9 @@ def seed(url: str, count: int, rng: random.Random) -> None:
     started = time.perf_counter()
     with psycopg.connect(url) as connection, connection.cursor() as cursor:
         columns = (
-            "category, source, title, description, state, level, community_id, compound_id, household_id,"
-            " grid_id, place_label, evidence, reporter_name, assignee_user_id, reported_at, closed_at, due_at,"
-            " created_at, updated_at"
+            "category, source, title, description, state, level, community_id, compound_id,"
+            " household_id, grid_id, place_label, evidence, reporter_name, assignee_user_id,"
+            " reported_at, closed_at, due_at, created_at, updated_at"
         )
         with cursor.copy(f"COPY cases ({columns}) FROM STDIN") as copy:
             for _ in range(count):
@@ -96,8 +97,8 @@ def seed(url: str, count: int, rng: random.Random) -> None:
                 due = None if closed else reported + timedelta(hours=rng.randrange(1, 72))
                 copy.write_row(
                     (
-                        rng.choice(categories).value, Source.RESIDENT.value, rng.choice(TITLES), "", state.value,
-                        0, community, compound, household, grid, "锦江花园 1号楼 1单元 101", "{}", "bench",
+                        rng.choice(categories).value, Source.RESIDENT.value, rng.choice(TITLES), "",
+                        state.value, 0, community, compound, household, grid, PLACE, "{}", "bench",
                         rng.choice(workers) if state is not CaseState.REPORTED else None,
                         reported, closed, due, reported, closed or reported,
                     )

@@ -13,6 +13,7 @@ from jiayuan.access.models import Alarm
 from jiayuan.cases import intake, service
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import AlarmCase
+from jiayuan.devices.models import DeviceSnapshot
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.ingest import handlers
@@ -103,3 +104,24 @@ def test_a_gate_sos_pushed_over_http_opens_its_case_too(
     assert response.status_code == 202, response.text
     [case] = cases(sessions)
     assert (case.category, case.source, case.device_id) == ("sos", "gate", "jjhy-gate1-sos")
+
+
+def test_a_gate_sos_carries_the_gate_cameras_picture_nearest_the_alarm(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        site: Site = seed_site(session)
+        for snapshot_id, seconds in (("early", -300), ("before", -20), ("after", 45), ("just-after", 10)):
+            session.add(
+                DeviceSnapshot(
+                    device_id="jjhy-gate1-camera", snapshot_id=snapshot_id,
+                    received_at=T0 + timedelta(seconds=seconds),
+                    community_id=site.community_id, compound_id=site.compound_id, gate_id=site.gate_id,
+                    size=1, sha256="0" * 64, path=f"snapshots/x/{snapshot_id}.jpg",
+                )
+            )  # fmt: skip
+        session.commit()
+    feed(sessions, "jjhy-gate1-sos", "sos", {"button": "b1", "pressed": "long"}, T0)
+    [case] = cases(sessions)
+    assert case.evidence["snapshot_device"] == "jjhy-gate1-camera"
+    assert case.evidence["snapshot"] == "just-after"  # 10 s after beats 20 s before; 45 s after is too late

@@ -38,7 +38,15 @@ def open_cases(session: Session) -> None:
     alarms = [e for e in pending(session) if isinstance(e, AlarmRaised)]
     raised = [
         AlarmCase(
-            a.alarm_id, a.type, a.community_id, a.compound_id, a.gate_id, a.device_id, a.summary, a.evidence
+            a.alarm_id,
+            a.type,
+            a.community_id,
+            a.compound_id,
+            a.gate_id,
+            a.device_id,
+            a.summary,
+            a.evidence,
+            raised_at=a.occurred_at,
         )
         for a in alarms
     ]

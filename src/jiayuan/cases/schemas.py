@@ -128,6 +128,7 @@ class AlarmCase:
     device_id: str | None
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    raised_at: datetime | None = None
 
 
 class CaseFilter(BaseModel):

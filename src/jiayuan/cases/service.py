@@ -39,6 +39,7 @@ from jiayuan.cases.schemas import (
     StepOut,
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
+from jiayuan.devices.service import snapshots
 from jiayuan.duty.schemas import DutyRole, PlaceKind
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import local, utcnow
@@ -139,6 +140,14 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
             continue
         category = ALARM_CATEGORIES[alarm.type]
         assert alarm.community_id is not None
+        evidence = dict(alarm.evidence)
+        if "snapshot" not in evidence and alarm.gate_id is not None:
+            # A button or reader sends no picture: the gate's camera shows what happened.
+            near = snapshots.nearest_at_gate(
+                session, actor=actor, gate_id=alarm.gate_id, at=alarm.raised_at or utcnow()
+            )
+            if near is not None:
+                evidence["snapshot_device"], evidence["snapshot"] = near
         case = Case(
             category=category.value,
             source=Source.GATE.value,
@@ -152,7 +161,7 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
             alarm_id=alarm.alarm_id,
             gate_id=alarm.gate_id,
             device_id=alarm.device_id,
-            evidence=alarm.evidence,
+            evidence=evidence,
             reporter_name="平台",
             steps=[],
         )

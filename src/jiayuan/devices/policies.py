@@ -24,6 +24,12 @@ def require_can_publish(actor: Principal, device_id: str) -> None:
     raise Forbidden("设备只能以自己的身份上报事件")
 
 
+def require_system(actor: Principal) -> None:
+    """What the platform looks up for itself (an alarm's evidence), never for a person."""
+    if not actor.is_system:
+        raise Forbidden("只有平台可以这样查找抓拍图")
+
+
 def may_inspect(actor: Principal) -> bool:
     """Dead letters and device status are for staff, admins, property and police."""
     return actor.has_role(*INSPECT_ROLES)

@@ -4,7 +4,7 @@ and the sealed broker passwords. Only the devices services call these."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, tuple_, update
@@ -280,3 +280,29 @@ def delete_credentials(session: Session, device_id: str, token_ids: Sequence[int
             BrokerCredential.device_id == device_id, BrokerCredential.token_id.in_(token_ids)
         )
     )
+
+
+def nearest_snapshot_at_gate(
+    session: Session, gate_id: int, at: datetime, *, before: timedelta, after: timedelta
+) -> tuple[str, str] | None:
+    """(device id, snapshot id) of the snapshot stored at a gate nearest to `at` within the window."""
+    window = (DeviceSnapshot.gate_id == gate_id) & DeviceSnapshot.received_at.between(at - before, at + after)
+    found = [
+        session.execute(
+            select(DeviceSnapshot.device_id, DeviceSnapshot.snapshot_id, DeviceSnapshot.received_at)
+            .where(window, DeviceSnapshot.received_at <= at)
+            .order_by(DeviceSnapshot.received_at.desc())
+            .limit(1)
+        ).first(),
+        session.execute(
+            select(DeviceSnapshot.device_id, DeviceSnapshot.snapshot_id, DeviceSnapshot.received_at)
+            .where(window, DeviceSnapshot.received_at > at)
+            .order_by(DeviceSnapshot.received_at)
+            .limit(1)
+        ).first(),
+    ]
+    rows = [row for row in found if row is not None]
+    if not rows:
+        return None
+    device_id, snapshot_id, _ = min(rows, key=lambda row: abs(row[2] - at))
+    return device_id, snapshot_id

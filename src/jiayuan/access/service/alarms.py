@@ -47,6 +47,7 @@ def raise_alarm(
         session,
         AlarmRaised(
             community_id=alarm.community_id,
+            occurred_at=at,
             alarm_id=alarm.id,
             type=type,
             compound_id=alarm.compound_id,

@@ -219,6 +219,22 @@ def keep_picture(
     return snapshot_id
 
 
+# How far from an alarm a gate's snapshot still shows what happened.
+NEAREST_BEFORE = timedelta(minutes=2)
+NEAREST_AFTER = timedelta(seconds=30)
+
+
+def nearest_at_gate(
+    session: Session, *, actor: Principal, gate_id: int, at: datetime
+) -> tuple[str, str] | None:
+    """(device id, snapshot id) of the picture stored at a gate nearest the moment of an alarm (from two
+    minutes before to half a minute after), for the case the platform opens from it."""
+    policies.require_system(actor)
+    return repository.nearest_snapshot_at_gate(
+        session, gate_id, at, before=NEAREST_BEFORE, after=NEAREST_AFTER
+    )
+
+
 def newest_image(
     session: Session, *, actor: Principal, files: SnapshotFiles, device_id: str
 ) -> tuple[bytes, datetime] | None:
