@@ -82,7 +82,8 @@ def test_the_code_is_stored_only_as_a_keyed_hash_and_lives_five_minutes(db: Sess
     late = codes.use(code, at=timedelta(minutes=5, seconds=1))
     assert isinstance(late, sign_in.CodeRefused) and "已过期" in late.message
     codes.ask(at=timedelta(minutes=6))
-    signed = codes.use(codes.sent[-1], at=timedelta(minutes=6, seconds=30))
+    typed = codes.sent[-1].translate({ord(d): chr(0xFF10 + int(d)) for d in "0123456789"})  # full width
+    signed = codes.use(typed, at=timedelta(minutes=6, seconds=30))
     assert isinstance(signed, Principal) and signed.role is Role.RESIDENT
 
 

@@ -25,7 +25,7 @@ from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, principal_of, record_audit, user_community
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, TooManyRequests
-from jiayuan.kernel.phones import mobile_or_none
+from jiayuan.kernel.phones import FULL_WIDTH, mobile_or_none
 from jiayuan.kernel.principal import Principal, Role
 
 _CODE = re.compile(r"^\d{6}$", re.ASCII)
@@ -169,7 +169,7 @@ def sign_in_with_code(
     """
     now = now or utcnow()
     phone = normalise_mobile(phone)
-    code = (code or "").strip()
+    code = (code or "").strip().translate(FULL_WIDTH)
     if not _CODE.match(code):
         raise Invalid("请输入短信中的 6 位数字验证码", field="code")
     row = repository.sign_in_code(session, keyed(phone))
