@@ -29,6 +29,7 @@ PAGES = [
     "/console/duty",
     "/console/messages",
     "/screen",
+    "/m",
 ]
 # Every page is photographed at a phone's width and at the office TV's, for a reviewer to look at.
 VIEWPORTS = ((360, 780), (1920, 1080))
@@ -62,8 +63,11 @@ def test_every_page_runs_under_the_policy(
     for path in PAGES:
         page.goto(f"{live_server}{path}")
         page.wait_for_load_state("networkidle")
-        library = "echarts" if path == "/screen" else "htmx"  # the big screen is no htmx page
-        assert page.evaluate(f"typeof {library}") == "object", path  # the scripts loaded
+        if path == "/m":  # the phone page loads no library: its own script connected its stream
+            expect(page.locator("#m-net")).to_have_attribute("data-state", "online")
+        else:
+            library = "echarts" if path == "/screen" else "htmx"  # the big screen is no htmx page
+            assert page.evaluate(f"typeof {library}") == "object", path  # the scripts loaded
         assert _violations(page, console) == [], path
         for width, height in VIEWPORTS:
             page.set_viewport_size({"width": width, "height": height})

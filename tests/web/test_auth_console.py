@@ -139,6 +139,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/duty",
             "/console/patrol",
             "/screen",
+            "/m",
         },
         Role.STAFF: {
             "/console/cases",
@@ -152,6 +153,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/devices",
             "/console/patrol",
             "/screen",
+            "/m",
         },
         Role.GRID: {
             "/console/cases",
@@ -161,6 +163,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
             "/console/visitors",
             "/console/cameras",
             "/console/patrol",
+            "/m",
         },
         Role.VOLUNTEER: {"/console/flow", "/console/cameras", "/console/duty", "/console/patrol"},
         Role.SCREEN: {
@@ -181,7 +184,7 @@ def test_home_shows_each_role_only_its_areas(client: TestClient, sessions: sessi
         shown = set(re.findall(r'<a class="area" href="([^"]+)"', main))
         assert shown == areas, role
         # The top bar offers the same areas, and nothing else of the console.
-        assert set(re.findall(r'<a href="(/console/[^"]+|/screen)"', header)) == areas, role
+        assert set(re.findall(r'<a href="(/console/[^"]+|/screen|/m)"', header)) == areas, role
 
 
 def test_an_expired_session_is_refused(client: TestClient, sessions: sessionmaker[Session]) -> None:

@@ -8,10 +8,11 @@ shared with them for a stated purpose (协查, 维修 …) and not yet revoked, 
 itself or was dispatched; only an account working in the case's community can be shared with.
 `reach_of` states this rule once: `sees` applies it to a loaded case, `repository.reach` to a query.
 
-Accepting, dispatching, closing, sending back and escalating are the office's (admins and staff);
-going on site and handling are also the assigned worker's and the grid's; 核查 is never done by the
-person who handled the case. The reporter may reopen a closed case within a number of days. Out of
-scope reads as "does not exist", so case ids cannot be probed.
+Accepting, dispatching, closing, sending back and escalating are the office's (admins and staff), except
+that the grid worker a case was handed to takes it on from the phone: accepts it and confirms it as
+theirs (a dispatch to the same person); going on site and handling are also the assigned worker's and
+the grid's; 核查 is never done by the person who handled the case. The reporter may reopen a closed case
+within a number of days. Out of scope reads as "does not exist", so case ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -180,6 +181,9 @@ def may_take(actor: Principal, case: Case, action: CaseAction, *, now: datetime,
     if action is CaseAction.REOPEN:
         window = case.closed_at is not None and now - case.closed_at <= timedelta(days=reopen_days)
         return is_reporter(actor, case) and window
+    if action in (CaseAction.ACCEPT, CaseAction.DISPATCH):
+        mine = actor.user_id is not None and actor.user_id == case.assignee_user_id
+        return actor.role is Role.GRID and mine
     if action in (CaseAction.ARRIVE, CaseAction.HANDLE, CaseAction.VERIFY):
         return actor.role in _FIELD or (actor.user_id is not None and actor.user_id == case.assignee_user_id)
     return False
@@ -195,6 +199,12 @@ def require_action(
         raise Forbidden(f"您不能对此事件执行“{action.label}”", field="action")
     if action is CaseAction.VERIFY and actor.user_id is not None and actor.user_id == case.handler_user_id:
         raise Forbidden("核查须由处置人以外的人进行", field="action")
+
+
+def require_assignee(actor: Principal, assignee_user_id: int | None) -> None:
+    """A grid worker's dispatch only confirms a case handed to them as their own: they hand no one work."""
+    if actor.role is Role.GRID and assignee_user_id not in (None, actor.user_id):
+        raise Forbidden("网格员只能确认由本人处置，不能派给他人", field="assignee_user_id")
 
 
 def require_deadline_editor(actor: Principal, community_id: int) -> None:

@@ -40,6 +40,7 @@ from jiayuan.cases.schemas import (
 )
 from jiayuan.cases.states import CaseAction, CaseState, allowed, move
 from jiayuan.devices.service import snapshots
+from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.duty.schemas import DutyRole, PlaceKind
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import local, utcnow
@@ -287,6 +288,7 @@ def act(
     if data.action is CaseAction.RETURN and len(data.note) < 2:
         raise Invalid("退回须写明理由", field="note")
     if data.action is CaseAction.DISPATCH:
+        policies.require_assignee(actor, data.assignee_user_id)
         # Without a choice the office confirms whom the roster already gave it to.
         case.assignee_user_id = _assignee(session, case, data.assignee_user_id or case.assignee_user_id)
     if data.action is CaseAction.HANDLE:
@@ -748,4 +750,17 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         merged_into_id=case.merged_into_id,
         allowed=[] if case.merged_into_id is not None else allowed(state),
         steps=steps,
+    )
+
+
+def evidence_snapshot(session: Session, *, actor: Principal, files: SnapshotFiles, case_id: int) -> bytes:
+    """The camera snapshot a gate or camera case carries, for whoever sees the case: the worker it is
+    handed to sees its evidence even when their scope (a grid) does not cover the gate's cameras."""
+    case = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    snapshot = (case.evidence or {}).get("snapshot")
+    if not isinstance(snapshot, str) or case.device_id is None:
+        raise NotFound("该事件没有抓拍图", field="case_id")
+    # The case's own scope was checked above; the picture is read as the platform, from the case's device.
+    return snapshots.snapshot_image(
+        session, actor=Principal.system(), files=files, device_id=case.device_id, snapshot_id=snapshot
     )

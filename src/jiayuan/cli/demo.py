@@ -13,6 +13,7 @@ from jiayuan.cli import seed
 from jiayuan.cli.common import console, settings
 from jiayuan.cli.notify import start_senders
 from jiayuan.cli.serve import run_platform, start_ingest
+from jiayuan.demo.accounts import face_lines
 from jiayuan.settings import Settings
 
 
@@ -62,6 +63,8 @@ def demo(
     seed.print_accounts()
 
     def ready() -> None:
+        for line in face_lines(f"http://{host}:{port}"):
+            console.print(line, highlight=False)
         console.print(
             f"[bold green]平安家园 · 智慧社区 ready in {time.monotonic() - started:.1f} s → "
             f"http://{host}:{port}/console[/bold green]   (Ctrl-C 停止 to stop)"

@@ -71,3 +71,22 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         )
     ),
 )
+
+
+# The faces other than the console, each with the demo account it is opened with.
+FACES: tuple[tuple[str, str, str], ...] = (
+    ("大屏 office screen", "/screen", "daping"),
+    ("网格员手机 grid worker's phone", "/m", "grid01"),
+)
+
+
+def face_lines(base_url: str) -> list[str]:
+    """`make demo`'s lines naming each face's address and the account to sign in with there."""
+    accounts = {a.username: a for a in DEMO_ACCOUNTS}
+    lines = []
+    for label, path, username in FACES:
+        account = accounts[username]
+        lines.append(
+            f"{label}: {base_url}{path}  ← {account.username} / {account.password} · {account.display_name}"
+        )
+    return lines

@@ -44,6 +44,7 @@ from jiayuan.web.routes import (
     open311,
     patrol_api,
     patrol_pages,
+    phone_pages,
     registry_api,
     registry_excel,
     registry_pages,
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(screen_pages.router)
     app.include_router(h5_pages.pages)
     app.include_router(h5_pages.api)
+    app.include_router(phone_pages.router)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)
     app.include_router(vision_pages.router)

@@ -17,6 +17,7 @@ from jiayuan.kernel.principal import Principal
 from jiayuan.notify.policies import may_read as may_read_messages
 from jiayuan.patrol.policies import may_read as may_read_patrols
 from jiayuan.registry.policies import may_change_registry, may_read_residents
+from jiayuan.web.phone import may_use_phone
 from jiayuan.web.screen import may_watch_screen
 
 
@@ -112,6 +113,14 @@ AREAS = (
         icon="屏",
         text="办公室电视上的社区全貌：平面图、各出入口进出、告警与事件、门岗画面，断线自动恢复。",
         may_open=may_watch_screen,
+    ),
+    Area(
+        href="/m",
+        title="网格员手机",
+        nav="手机",
+        icon="机",
+        text="在手机上处理派给我的事件（受理、到场、处置、拍照），新事件响铃提醒，查网格居民、值班与巡查；断网也能用。",
+        may_open=may_use_phone,
     ),
     Area(
         href="/console/devices",

@@ -12,6 +12,8 @@ from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
 PAGE_PREFIXES = ("/console", "/docs", "/redoc", "/h5")
+# Pages outside those prefixes whose refusals are pages too.
+PAGE_PATHS = frozenset({"/m"})
 # Open311 clients expect the GeoReport v2 error array; a 422 of ours is the spec's 400 there.
 OPEN311_PREFIX = "/open311/"
 
@@ -54,7 +56,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(JiayuanError)
     async def _domain_error(request: Request, exc: JiayuanError) -> Response:
-        if request.url.path.startswith(PAGE_PREFIXES):
+        if request.url.path.startswith(PAGE_PREFIXES) or request.url.path in PAGE_PATHS:
             return refusal_page(request, exc)
         if request.url.path.startswith(OPEN311_PREFIX):
             return open311_error(exc.status, exc.message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from jiayuan.accounts import service as accounts
-from jiayuan.bus.hub import Filter, hub
+from jiayuan.bus.hub import Filter, Message, hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.principal import Principal
@@ -128,9 +128,11 @@ async def serve_events(
     principal: Principal,
     events: frozenset[str],
     may_see: Filter,
+    shape: Callable[[Message], Awaitable[Message | None]] | None = None,
 ) -> None:
     """Accept, then send each hub message of these events that `may_see` lets through, as JSON, until
-    the client goes or the sign-in stops standing (closed with 4401 then)."""
+    the client goes or the sign-in stops standing (closed with 4401 then). `shape`, when given, turns a
+    message into what is sent (None: nothing), e.g. by reading the record it names through a service."""
     context: AppContext = websocket.app.state.context
     await websocket.accept()
     subscription = hub.subscribe(events, may_see)
@@ -141,9 +143,9 @@ async def serve_events(
             getter = asyncio.create_task(subscription.queue.get())
             done, _ = await asyncio.wait({getter, receiver, signed_out}, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
-                await websocket.send_json(getter.result())
+                await _send(websocket, getter.result(), shape)
                 while not subscription.queue.empty():  # the rest of a batch, without a task each
-                    await websocket.send_json(subscription.queue.get_nowait())
+                    await _send(websocket, subscription.queue.get_nowait(), shape)
             else:
                 getter.cancel()
         if signed_out.done():
@@ -156,6 +158,14 @@ async def serve_events(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await task
+
+
+async def _send(
+    websocket: WebSocket, message: Message, shape: Callable[[Message], Awaitable[Message | None]] | None
+) -> None:
+    sent = message if shape is None else await shape(message)
+    if sent is not None:
+        await websocket.send_json(sent)
 
 
 async def refuse(websocket: WebSocket, code: int, reason: str) -> None:
