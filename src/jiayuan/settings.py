@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     notify_backoff_cap_s: float = Field(default=600.0, gt=0, le=86400)
     # Sent and failed messages are deleted after this many days (pending ones never).
     notify_retention_days: int = Field(default=90, ge=1, le=3650)
+    # How long after 结案 the reporter may still reopen a case (closed is not fixed).
+    case_reopen_days: int = Field(default=7, ge=1, le=365)
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

@@ -61,6 +61,9 @@ MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
 FIXED = {"snapshot_id": "snap-1", "share_id": "1"}
 MISSING_ID = 999999
+# Path parameters that are no id: a visitor's pass link carries the signed pass itself, which opens
+# its page without signing in (forged ones are refused in tests/web/test_h5.py).
+NOT_IDS = frozenset({"token"})
 
 # Bodies for writing routes (JSON for the API, a form for the console).
 BODIES: dict[str, dict[str, Any]] = {
@@ -92,7 +95,7 @@ def path_routes(app: FastAPI) -> Iterator[tuple[str, str, str]]:
         contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
         for context in contexts:
             path = getattr(context, "path", "") or ""
-            params = [p for p in re.findall(r"{(\w+)}", path) if p not in FIXED]
+            params = [p for p in re.findall(r"{(\w+)}", path) if p not in FIXED and p not in NOT_IDS]
             if not params or not getattr(context, "methods", None):
                 continue
             assert len(params) == 1, path

@@ -128,6 +128,7 @@ def blank_template() -> tuple[str, bytes, str]:
 UPLOADS: dict[str, Callable[[], tuple[str, bytes, str]]] = {"blank_template": blank_template}
 
 BODIES: dict[str, Body] = {
+    "sos": lambda _w, _role: {"latitude": 34.75, "longitude": 113.02},
     "new_user": lambda _w, role: {
         "username": f"new-{role}",
         "role": "volunteer",
@@ -211,6 +212,12 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/cases/{case_here}", None,          (200, 200, 200, 404, 404, 403, 404, 200, 403, 401)),
     ("GET", "/api/v1/cases/{case_outside_grid}", None,  (200, 200, 404, 404, 404, 403, 404, 200, 403, 401)),
     ("GET", "/api/v1/cases/{case_far}", None,           (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
+    # the resident's H5: their own e-pass, alarms and cases; every other role is told it is for residents
+    ("GET", "/api/v1/h5/pass", None,                    (403, 403, 403, 403, 403, 403, 200, 403, 403, 401)),
+    ("GET", "/api/v1/h5/cases/{case_here}", None,       (403, 403, 403, 403, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/h5/cases/{case_far}", None,        (403, 403, 403, 403, 403, 403, 404, 403, 403, 401)),
+    ("GET", "/api/v1/h5/cases/999999", None,            (403, 403, 403, 403, 403, 403, 404, 403, 403, 401)),
+    ("POST", "/api/v1/h5/sos", "sos",                   (403, 403, 403, 403, 403, 403, 201, 403, 403, 401)),
     ("POST", "/api/v1/cases/999999/actions", "case_accept",
                                                         (404, 404, 404, 404, 404, 403, 404, 404, 403, 401)),
     # video patrol: the office, grid workers and volunteers patrol; the screen watches; others have none

@@ -117,3 +117,20 @@ class AuditEntry(Base):
     community_id: Mapped[int | None] = mapped_column(index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SignInCode(Base):
+    """The one-time code last sent for a mobile number (residents sign in on /h5 with it).
+
+    Keyed by the number's keyed hash (never the number); only a keyed hash of the code is kept. A row is
+    written whether or not the number is registered, so storage and answers say nothing about who is.
+    """
+
+    __tablename__ = "sign_in_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    tries: Mapped[int] = mapped_column(default=0)

@@ -11,7 +11,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from jiayuan.accounts.models import ApiToken, AuditEntry, LoginSession, LoginThrottle, User, UserScope
+from jiayuan.accounts.models import (
+    ApiToken,
+    AuditEntry,
+    LoginSession,
+    LoginThrottle,
+    SignInCode,
+    User,
+    UserScope,
+)
 from jiayuan.accounts.schemas import AuditFilter, ScopeKind, actions_named
 from jiayuan.kernel.clock import utcnow
 
@@ -192,3 +200,19 @@ def count_actions_since(
     actor = AuditEntry.actor_user_id == user_id if user_id is not None else AuditEntry.actor_name == username
     query = select(func.count()).where(actor, AuditEntry.action == action, AuditEntry.at >= since)
     return session.scalar(query) or 0
+
+
+def sign_in_code(session: Session, phone_hash: str) -> SignInCode | None:
+    """The code last sent for a number (by the number's keyed hash), locked for this transaction."""
+    return session.scalar(select(SignInCode).where(SignInCode.phone_hash == phone_hash).with_for_update())
+
+
+def delete_expired_codes(session: Session, now: datetime) -> None:
+    """Forget codes that can no longer be used."""
+    session.execute(delete(SignInCode).where(SignInCode.expires_at <= now))
+
+
+def users_holding(session: Session, kind: ScopeKind, ref_id: int, role: str) -> list[User]:
+    """Users of a role holding one scope (active or not), oldest first."""
+    held = select(UserScope.user_id).where(UserScope.kind == kind.value, UserScope.ref_id == ref_id)
+    return list(session.scalars(select(User).where(User.role == role, User.id.in_(held)).order_by(User.id)))

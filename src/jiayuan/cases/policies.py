@@ -2,7 +2,8 @@
 
 A case reaches as far as the place it is at: admins and staff their communities, grid workers their
 grids; a resident sees the cases they reported (and those their duplicate reports were
-merged into). Police and property accounts see only what the office
+merged into) and those their household's members raised from home (never staff's cases about their
+flat, nor who reported). Police and property accounts see only what the office
 shared with them for a stated purpose (协查, 维修 …) and not yet revoked, plus what property reported
 itself or was dispatched; only an account working in the case's community can be shared with.
 `reach_of` states this rule once: `sees` applies it to a loaded case, `repository.reach` to a query.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jiayuan.cases.models import Case
+from jiayuan.cases.schemas import Source
 from jiayuan.cases.states import CaseAction
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
@@ -45,6 +47,8 @@ class Reach:
     assigned_to: int | None = None
     # Shared with this account (a share not revoked).
     shared_with: int | None = None
+    # What residents of this household reported from home (a resident follows their family's reports).
+    home_of: int | None = None
 
 
 def reach_of(actor: Principal) -> Reach:
@@ -59,7 +63,7 @@ def reach_of(actor: Principal) -> Reach:
         own = actor.user_id if actor.role is Role.PROPERTY else None
         return Reach(reported_by=own, assigned_to=own, shared_with=actor.user_id)
     if actor.role is Role.RESIDENT and actor.user_id is not None:
-        return Reach(reported_by=actor.user_id)
+        return Reach(reported_by=actor.user_id, home_of=actor.household_id)
     return Reach()
 
 
@@ -75,6 +79,11 @@ def sees(actor: Principal, case: Case) -> bool:
         or (
             rule.shared_with is not None
             and any(s.user_id == rule.shared_with and s.revoked_at is None for s in case.shares)
+        )
+        or (
+            rule.home_of is not None
+            and case.household_id == rule.home_of
+            and case.source == Source.RESIDENT.value
         )
     )
 

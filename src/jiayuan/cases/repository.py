@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload, undefer
 
 from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseShare, CaseStep
 from jiayuan.cases.policies import reach_of
-from jiayuan.cases.schemas import CaseFilter
+from jiayuan.cases.schemas import CaseFilter, Source
 from jiayuan.kernel.principal import Principal
 
 
@@ -101,6 +101,8 @@ def reach(actor: Principal) -> ColumnElement[bool]:
             CaseShare.user_id == rule.shared_with, CaseShare.revoked_at.is_(None)
         )
         parts.append(Case.id.in_(shared))
+    if rule.home_of is not None:
+        parts.append((Case.household_id == rule.home_of) & (Case.source == Source.RESIDENT.value))
     return or_(*parts) if parts else false()
 
 

@@ -13,7 +13,8 @@ from jiayuan.cli.progress import stage_bar
 from jiayuan.db import migrate
 from jiayuan.demo.accounts import DEMO_ACCOUNTS
 from jiayuan.demo.duty import extend_rosters
-from jiayuan.demo.seed import demo_present, seed_demo
+from jiayuan.demo.layout import compound
+from jiayuan.demo.seed import RESIDENT_HOME, demo_present, resident_phone, seed_demo
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.principal import ROLE_LABELS
 
@@ -68,3 +69,13 @@ def print_accounts() -> None:
             account.scope_label,
         )
     console.print(table)
+    with session_scope() as session:
+        found = resident_phone(session, vault=vault())
+    if found is not None:
+        phone, name = found
+        console.print(
+            f"居民 H5 页面 /h5：用手机号 {phone}（{name}，{compound(RESIDENT_HOME[0]).name} "
+            f"{' '.join(RESIDENT_HOME[1:])}）获取验证码登录；未配置短信时验证码只显示在控制台「消息」页，"
+            "用 admin 登录查看 (resident H5 at /h5: sign in with this mobile; the one-time code shows on the "
+            "console's 消息 page to admins)"
+        )

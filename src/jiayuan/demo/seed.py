@@ -205,6 +205,31 @@ def seed_demo(
     return result
 
 
+def resident_phone(session: Session, *, vault: PiiVault) -> tuple[str, str] | None:
+    """`(mobile, name)` a demo resident signs in to /h5 with: the first member with a phone of the resident
+    account's flat (None before the demo is loaded)."""
+    code, building, unit, room = RESIDENT_HOME
+    row = session.execute(
+        select(Resident.phone_cipher, Resident.name)
+        .join(Household, Resident.household_id == Household.id)
+        .join(Unit, Household.unit_id == Unit.id)
+        .join(Building, Unit.building_id == Building.id)
+        .join(Compound, Building.compound_id == Compound.id)
+        .where(
+            Compound.code == code,
+            Building.name == building,
+            Unit.name == unit,
+            Household.room == room,
+            Resident.phone_cipher.is_not(None),
+        )
+        .order_by(Resident.id)
+        .limit(1)
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return vault.decrypt(row[0], context=PHONE_CONTEXT), row[1]
+
+
 def _community(session: Session, street_name: str, community_name: str) -> Community:
     street = Street(name=street_name, city=CITY)
     community = Community(street=street, name=community_name)
@@ -383,4 +408,4 @@ def _scopes(
     return scopes
 
 
-__all__ = ["DEMO_SEED", "RESIDENT_HOME", "SeedResult", "demo_present", "seed_demo"]
+__all__ = ["DEMO_SEED", "RESIDENT_HOME", "SeedResult", "demo_present", "resident_phone", "seed_demo"]

@@ -173,6 +173,31 @@ def case_changed(session: Session, *, actor: Principal, notice: CaseNotice) -> l
     ]
 
 
+SIGN_IN_SUBJECT = "sign_in"
+_CODE_DIGITS = re.compile(r"\d{6}")
+
+
+def sign_in_code(
+    session: Session, *, actor: Principal, phone: str, code: str, community_id: int, valid_minutes: int
+) -> int:
+    """A resident's one-time sign-in code: by SMS to their number when SMS is configured, else on the
+    console page (the demo), where only admins read the code. The id of the message."""
+    sms = _routing.sms
+    text = f"您的平安家园登录验证码为 {code}，{valid_minutes} 分钟内有效。如非本人操作请忽略，切勿告诉他人。"
+    if not sms:
+        text = f"手机 {phone} 的居民登录验证码为 {code}，{valid_minutes} 分钟内有效。"
+    return enqueue(
+        session,
+        actor=actor,
+        channel=ChannelName.SMS if sms else ChannelName.CONSOLE,
+        title="居民登录验证码",
+        text=text,
+        target=phone if sms else "",
+        community_id=community_id,
+        subject_type=SIGN_IN_SUBJECT,
+    )
+
+
 def personal(
     session: Session,
     *,
@@ -298,14 +323,14 @@ def list_messages(
     people = [int(t) for r in rows if (t := r.target.removeprefix(PERSON_TARGET)) != r.target and t.isdigit()]
     names = accounts.display_names(session, people) if people else {}
     return Page[MessageOut](
-        items=[_out(r, names) for r in rows],
+        items=[_out(r, names, codes_shown=policies.may_read_codes(actor)) for r in rows],
         total=repository.count(session, query),
         page=params.page,
         size=params.size,
     )
 
 
-def _out(row: OutboxMessage, names: dict[int, str]) -> MessageOut:
+def _out(row: OutboxMessage, names: dict[int, str], *, codes_shown: bool) -> MessageOut:
     channel, state = ChannelName(row.channel), MessageState(row.state)
     person = row.target.removeprefix(PERSON_TARGET)
     shown = (
@@ -313,13 +338,16 @@ def _out(row: OutboxMessage, names: dict[int, str]) -> MessageOut:
         if person != row.target and person.isdigit()
         else None
     )
+    text = row.text
+    if row.subject_type == SIGN_IN_SUBJECT and not codes_shown:
+        text = _CODE_DIGITS.sub("******", text) + "（验证码仅管理员可见）"
     return MessageOut(
         id=row.id,
         channel=channel,
         channel_label=channel.label,
         target=shown or _shown_target(row.target),
         title=row.title,
-        text=row.text,
+        text=text,
         link=row.link,
         subject_type=row.subject_type,
         subject_id=row.subject_id,

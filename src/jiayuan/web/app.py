@@ -38,6 +38,7 @@ from jiayuan.web.routes import (
     devices_pages,
     duty_api,
     duty_pages,
+    h5_pages,
     health,
     notify_pages,
     open311,
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(duty_pages.router)
     app.include_router(notify_pages.router)
     app.include_router(screen_pages.router)
+    app.include_router(h5_pages.pages)
+    app.include_router(h5_pages.api)
     app.include_router(phone_pages.router)
     app.include_router(patrol_api.router)
     app.include_router(patrol_pages.router)

@@ -11,7 +11,7 @@ from jiayuan.kernel.errors import JiayuanError, RowErrors
 from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
-PAGE_PREFIXES = ("/console", "/docs", "/redoc")
+PAGE_PREFIXES = ("/console", "/docs", "/redoc", "/h5")
 # Pages outside those prefixes whose refusals are pages too.
 PAGE_PATHS = frozenset({"/m"})
 # Open311 clients expect the GeoReport v2 error array; a 422 of ours is the spec's 400 there.
@@ -30,13 +30,24 @@ def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
 
 
 _HEADINGS = {401: "请先登录", 403: "无权访问", 404: "未找到"}
+# The resident's pages name a wrong field in words.
+_H5_FIELDS = {
+    "visitor_id": "访客通行证编号",
+    "case_id": "事件编号",
+    "days": "有效天数",
+    "entries": "可进出次数",
+    "name": "访客姓名",
+    "phone": "手机号",
+    "note": "说明",
+}
 
 
 def refusal_page(request: Request, exc: JiayuanError) -> Response:
     """The page a refused request gets: what happened and the message, with the refusal's status."""
     heading = _HEADINGS.get(exc.status, "无法完成")
     values = {"heading": heading, "message": exc.message}
-    return render(request, "console/refused.html", values, status_code=exc.status)
+    template = "h5/refused.html" if request.url.path.startswith("/h5") else "console/refused.html"
+    return render(request, template, values, status_code=exc.status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -60,7 +71,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/h5"):  # a resident's page: words first, the field's code beside
+            named = [_field_of(error.get("loc", ())) for error in exc.errors()]
+            fields = "、".join(f"{_H5_FIELDS.get(f, '填写内容')}（{f}）" for f in dict.fromkeys(named))
+            values = {"heading": "无法完成", "message": f"提交的内容有误：{fields}。请返回检查后重试"}
+            return render(request, "h5/refused.html", values, status_code=422)
         errors = [
             {"field": _field_of(error.get("loc", ())), "message": error.get("msg", "invalid")}
             for error in exc.errors()

@@ -6,9 +6,10 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts.sign_in import PhoneHolder
 from jiayuan.db.bulk import in_list, is_postgresql
 from jiayuan.kernel.scopes import CommunityOf
 from jiayuan.registry.models import (
@@ -24,6 +25,7 @@ from jiayuan.registry.models import (
     Vehicle,
     grid_buildings,
 )
+from jiayuan.registry.schemas import today
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,21 @@ def person(session: Session, person_id: int) -> PersonInfo | None:
     if row is None:
         return None
     return PersonInfo(row[0], row[1], row[2], row[3], row[4] is not None)
+
+
+def phone_holder(session: Session, *, phone_hash: str) -> PhoneHolder | None:
+    """The resident living here (not moved out) registered with the mobile number of this keyed hash,
+    the first registered when several share it; for signing a resident in (accounts.sign_in)."""
+    row = session.execute(
+        select(Resident.id, Resident.household_id, Resident.community_id, Resident.name)
+        .where(
+            Resident.phone_hash == phone_hash,
+            or_(Resident.moved_out_on.is_(None), Resident.moved_out_on > today()),
+        )
+        .order_by(Resident.id)
+        .limit(1)
+    ).first()
+    return None if row is None else PhoneHolder(row[0], row[1], row[2], row[3])
 
 
 def household_compound(session: Session, household_id: int) -> tuple[int, int] | None:

@@ -125,11 +125,17 @@ def login_submit(
 
 @router.post("/logout")
 def logout(
-    request: Request, context: ContextDep, session: SessionDep, principal: OptionalPrincipal
+    request: Request,
+    context: ContextDep,
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    next: Annotated[str, Form(max_length=200)] = "/login",
 ) -> Response:
-    """End the browser session (the CSRF token is checked like any other form)."""
+    """End the browser session (the CSRF token is checked like any other form); the resident's page
+    sends its people back to its own sign-in (`next`, same-site paths only)."""
     if principal is not None:
         service.end_session(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
-    response = RedirectResponse("/login", status_code=303)
+    target = next if next == "/h5/login" else "/login"
+    response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response, context.settings)
     return response

@@ -22,7 +22,7 @@ from jiayuan.cases.schemas import (
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
 from jiayuan.web.auth import CurrentPrincipal
-from jiayuan.web.deps import RowId, SessionDep
+from jiayuan.web.deps import ContextDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -108,9 +108,14 @@ def show_case(case_id: RowId, principal: CurrentPrincipal, session: SessionDep) 
 
 
 @router.post("/{case_id}/actions", response_model=CaseOut, responses=_ERRORS)
-def take_action(case_id: RowId, data: ActionIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
-    """受理、派遣、到场、处置、核查、结案, or 退回 (with a reason), 升级, 重开."""
-    return service.act(session, actor=principal, case_id=case_id, data=data)
+def take_action(
+    case_id: RowId, data: ActionIn, principal: CurrentPrincipal, session: SessionDep, context: ContextDep
+) -> CaseOut:
+    """受理、派遣、到场、处置、核查、结案, or 退回 (with a reason), 升级, 重开 (the reporter: within
+    JIAYUAN_CASE_REOPEN_DAYS of 结案)."""
+    return service.act(
+        session, actor=principal, case_id=case_id, data=data, reopen_days=context.settings.case_reopen_days
+    )
 
 
 @router.post("/{case_id}/merge", response_model=CaseOut, responses=_ERRORS)
