@@ -207,9 +207,14 @@ def require_assignee(actor: Principal, assignee_user_id: int | None) -> None:
         raise Forbidden("网格员只能确认由本人处置，不能派给他人", field="assignee_user_id")
 
 
-def require_deadline_editor(actor: Principal, community_id: int) -> None:
+def may_edit_deadlines(actor: Principal, community_id: int) -> bool:
     """A community's admins set its time limits (others read them)."""
-    if not (actor.is_system or (actor.role is Role.ADMIN and community_id in actor.community_ids)):
+    return actor.is_system or (actor.role is Role.ADMIN and community_id in actor.community_ids)
+
+
+def require_deadline_editor(actor: Principal, community_id: int) -> None:
+    """Refuse a change of a community's limits to anyone but its admins."""
+    if not may_edit_deadlines(actor, community_id):
         raise Forbidden("只有本社区的管理员可以修改时限", field="community_id")
 
 

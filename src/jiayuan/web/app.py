@@ -30,6 +30,7 @@ from jiayuan.web.routes import (
     api_docs,
     auth_pages,
     cases_api,
+    cases_deadlines,
     cases_pages,
     cases_sharing,
     cases_stats,
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(cases_api.router)
     app.include_router(cases_sharing.pages)
     app.include_router(cases_stats.pages)
+    app.include_router(cases_deadlines.pages)
     app.include_router(cases_pages.router)
     app.include_router(duty_api.router)
     app.include_router(duty_pages.router)
