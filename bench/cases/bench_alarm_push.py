@@ -1,6 +1,7 @@
 """A gate SOS to the office's WebSocket while the gate pipeline ingests a steady load, on PostgreSQL.
 
     PYTHONPATH=src .venv/bin/python bench/cases/bench_alarm_push.py [--rate 2000] [--seconds 60] [--every 2]
+        [--channel phone|screen]
 
 As `jiayuan serve` runs it: the project's Mosquitto (var/test-services.env), the web app in this process
 and the ingest loop in its supervised child process, relaying committed events to the web app over the
@@ -8,8 +9,9 @@ broker. The registry holds a compound whose building lies in a grid, a gate with
 SOS button, a grid worker on duty for that grid and a cadre on duty for the community (so every SOS case
 is dispatched as it opens). A publisher process sends `--rate` plate reads a second for `--seconds`;
 meanwhile this process presses the SOS button every `--every` seconds. A WebSocket client in its own
-process, signed in as the office's staff, listens on `/ws/v1/screen`: the channel that delivers case
-pushes today (there is no per-person push channel yet; a grid worker may not open the screen stream).
+process listens where the case reaches a person: signed in as the dispatched grid worker on the phone's
+stream `/ws/v1/m` (`--channel phone`, the default), or as the office's staff on the big screen's
+`/ws/v1/screen` (`--channel screen`).
 
 Figures: publish→case pushed for every SOS (its event id carries the publish time; the case is traced
 back to it through its alarm and the stored device event), beside publish→stored of every plain event
@@ -63,9 +65,10 @@ from jiayuan.registry.models import Building, Community, Compound, Device, Gate,
 from jiayuan.settings import Settings  # noqa: E402
 
 
-def seed(url: str) -> tuple[str, int]:
-    """The compound, its grid and gate, the office staff and the people on duty now; returns the staff's
-    API token and the grid worker's user id."""
+def seed(url: str, channel: str) -> tuple[str, int]:
+    """The compound, its grid and gate, the office staff and the people on duty now; returns the API
+    token of who listens (the grid worker on the phone's stream, the staff on the screen's) and the grid
+    worker's user id."""
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
         street = Street(name="紫荆路街道")
@@ -106,7 +109,8 @@ def seed(url: str) -> tuple[str, int]:
                     place_id=place, starts_at=start, ends_at=start + timedelta(hours=4),
                 ),
             )  # fmt: skip
-        token = issue_api_token(session, actor=system, name="bench", user_id=staff.id)
+        listener = worker if channel == "phone" else staff
+        token = issue_api_token(session, actor=system, name="bench", user_id=listener.id)
         session.commit()
     engine.dispose()
     return token, worker.id
@@ -215,11 +219,14 @@ def pct(values: list[float], q: int) -> float:
     )
 
 
-def run(rate: float, seconds: float, every: float) -> dict[str, Any]:
+STREAMS = {"phone": "/ws/v1/m", "screen": "/ws/v1/screen"}
+
+
+def run(rate: float, seconds: float, every: float, channel: str = "phone") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as workdir:
         url, drop = new_database("postgresql", Path(workdir))
         try:
-            token, worker_id = seed(url)
+            token, worker_id = seed(url, channel)
             prefix = f"bench-{uuid.uuid4().hex[:8]}"
             settings = Settings(
                 env="test", database_url=url, mqtt_url=MQTT_URL, var_dir=Path(workdir),
@@ -235,7 +242,8 @@ def run(rate: float, seconds: float, every: float) -> dict[str, Any]:
             ingest = start_in_child_process(settings, observer=commits)
             client = subprocess.Popen(
                 [sys.executable, str(HERE / "push_client.py"),
-                 "--url", f"ws://127.0.0.1:{port}/ws/v1/screen?token={token}", "--seconds", str(seconds + 5)],
+                 "--url", f"ws://127.0.0.1:{port}{STREAMS[channel]}?token={token}",
+                 "--seconds", str(seconds + 5)],
                 stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             assert client.stdout is not None
@@ -278,12 +286,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--every", type=float, default=2, help="seconds between two SOS presses")
+    parser.add_argument("--channel", choices=sorted(STREAMS), default="phone", help="who listens, where")
     args = parser.parse_args()
     settle()
-    r = run(args.rate, args.seconds, args.every)
+    r = run(args.rate, args.seconds, args.every, args.channel)
     print(
         f"load average {r['load'][0]:.1f} (1 min) / {r['load'][1]:.1f} (5 min) as the load ended;"
-        f" {args.rate:.0f} plate reads/s for {args.seconds:.0f} s; an SOS every {args.every:g} s"
+        f" {args.rate:.0f} plate reads/s for {args.seconds:.0f} s; an SOS every {args.every:g} s;"
+        f" listening on {STREAMS[args.channel]}"
     )
     print(
         "| ingest achieved | events stored | p50/p95/p99 publish→stored (every event) |"

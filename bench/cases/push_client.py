@@ -1,7 +1,8 @@
 """A case-push client in its own process (the office's browser is not in the server's process either).
 
 Prints `ready` once connected, then, after `--seconds`, one JSON object: for each case raised
-(`cases.changed` with no action) its id and the wall-clock time (s) its first message arrived.
+(`cases.changed` on the screen's stream, `case` on the phone's) its id and the wall-clock time (s)
+its first message arrived.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ def main() -> None:
                 message = json.loads(ws.recv(timeout=0.5))
             except TimeoutError:
                 continue
-            if message.get("event") == "cases.changed":
+            if message.get("event") == "cases.changed":  # the office screen's stream
                 arrived.setdefault(int(message["case_id"]), time.time())
+            elif message.get("event") == "case":  # the worker's phone stream
+                arrived.setdefault(int(message["case"]["id"]), time.time())
             else:
                 others += 1
     print(json.dumps({"cases": arrived, "other_messages": others}), flush=True)
