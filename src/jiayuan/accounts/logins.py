@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import passwords, policies, repository
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LockoutOut, LoginPolicy
-from jiayuan.accounts.service import principal_of, record_audit, user_community
+from jiayuan.accounts.service import record_audit, signed_in, user_community
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, NotFound, TooManyRequests
 from jiayuan.kernel.principal import Principal
@@ -77,19 +77,7 @@ def authenticate(
     user = _check(session, username=username, password=password, policy=policy, ip=ip)
     if isinstance(user, LoginRefused):
         return user
-    user.last_login_at = utcnow()
-    signed_in = principal_of(user)
-    record_audit(
-        session,
-        actor=signed_in,
-        action="login.success",
-        target_type="user",
-        target_id=user.id,
-        target_label=user.username,
-        community_id=user_community(user),
-        ip=ip,
-    )
-    return signed_in
+    return signed_in(session, user, ip=ip)
 
 
 def check_current_password(

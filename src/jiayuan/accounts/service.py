@@ -119,6 +119,25 @@ def _with_communities(
     return scopes + [(ScopeKind.COMMUNITY, c) for c in sorted(o for o in owners if o is not None)]
 
 
+def signed_in(session: Session, user: User, *, ip: str | None, method: str | None = None) -> Principal:
+    """Record a successful sign-in (its time and its audit row, by password or by a one-time code) and
+    return the principal the person acts as from now on."""
+    user.last_login_at = utcnow()
+    principal = principal_of(user)
+    record_audit(
+        session,
+        actor=principal,
+        action="login.success",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.username,
+        community_id=user_community(user),
+        ip=ip,
+        detail={"method": method} if method else None,
+    )
+    return principal
+
+
 def principal_of(user: User | UserOut) -> Principal:
     """The principal a user acts as, from the stored row or from what the service returned."""
     if isinstance(user, UserOut):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import repository
 from jiayuan.accounts.models import LoginThrottle, SignInCode, User
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, principal_of, record_audit, user_community
+from jiayuan.accounts.service import create_user, signed_in
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, TooManyRequests
 from jiayuan.kernel.phones import FULL_WIDTH, mobile_or_none
@@ -189,20 +189,7 @@ def sign_in_with_code(
     user = _resident_account(session, holder)
     if user is None:
         return CodeRefused("您的居民账号已停用，请联系社区工作人员", status=403)
-    user.last_login_at = now
-    signed_in = principal_of(user)
-    record_audit(
-        session,
-        actor=signed_in,
-        action="login.success",
-        target_type="user",
-        target_id=user.id,
-        target_label=user.username,
-        community_id=user_community(user),
-        ip=ip,
-        detail={"method": "sms_code"},
-    )
-    return signed_in
+    return signed_in(session, user, ip=ip, method="sms_code")
 
 
 def _resident_account(session: Session, holder: PhoneHolder) -> User | None:
