@@ -228,6 +228,13 @@ def make_user(
         return user.id
 
 
+def bearer_for(sessions: sessionmaker[Session], username: str, role: Role, *scopes: str) -> dict[str, str]:
+    """The Authorization header of a new user with this role and these scopes."""
+    return {
+        "Authorization": f"Bearer {token_for(sessions, make_user(sessions, username, role, scopes=scopes))}"
+    }
+
+
 def token_for(sessions: sessionmaker[Session], user_id: int, name: str = "测试") -> str:
     """A bearer token for a user, issued by the system."""
     with unit_of_work(sessions) as session:

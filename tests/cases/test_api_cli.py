@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.kernel.principal import Role
-from tests.factories import Tree, build_tree, make_user, token_for
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
-
-
-def bearer(sessions: sessionmaker[Session], name: str, role: Role, scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(sessions, make_user(sessions, name, role, scopes=[scope]))}"}
+from tests.factories import Tree, bearer_for
 
 
 def test_a_report_and_its_loop_over_http(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    resident = bearer(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
     made = client.post("/api/v1/cases", json={"category": "noise", "title": "楼上深夜装修"}, headers=resident)
     assert made.status_code == 201, made.text
     case = made.json()
@@ -54,7 +42,7 @@ def test_a_report_and_its_loop_over_http(
 def test_cases_list_and_show_from_the_cli(
     cli_env: None, client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
     body = {"category": "repair", "title": "路灯不亮", "household_id": tree.h102.id}
     case_id = client.post("/api/v1/cases", json=body, headers=staff).json()["id"]
     listed = CliRunner().invoke(cli, ["cases", "list", "--json", "--as", "zhoumin"])

@@ -17,23 +17,12 @@ from jiayuan.cases.models import Case, CaseAttachment, CaseStep
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Tree, build_tree, make_user, token_for
+from tests.factories import Tree, bearer_for, make_user, token_for
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 # The first bytes of a WebM/Opus recording as Chrome's MediaRecorder writes it.
 WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01" + b"\x00" * 200
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
-
-
-def bearer(sessions: sessionmaker[Session], name: str, role: Role, scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(sessions, make_user(sessions, name, role, scopes=[scope]))}"}
 
 
 def phone_photo(width: int = 320, height: int = 160) -> bytes:
@@ -59,10 +48,10 @@ def upload(
 def test_a_photo_is_kept_upright_without_its_gps_and_read_only_within_reach(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    resident = bearer(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
-    neighbour = bearer(sessions, "wangfang", Role.RESIDENT, f"household:{tree.h102.id}")
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
-    elsewhere = bearer(sessions, "qianli", Role.STAFF, f"community:{tree.other_community.id}")
+    resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
+    neighbour = bearer_for(sessions, "wangfang", Role.RESIDENT, f"household:{tree.h102.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    elsewhere = bearer_for(sessions, "qianli", Role.STAFF, f"community:{tree.other_community.id}")
     photo = upload(client, resident, phone_photo())
     assert (photo["kind"], photo["content_type"]) == ("photo", "image/jpeg")
     # Before it is given with a report, only its uploader reads it.
@@ -88,7 +77,7 @@ def test_a_photo_is_kept_upright_without_its_gps_and_read_only_within_reach(
 def test_a_voice_note_goes_with_an_action(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
     case = client.post(
         "/api/v1/cases",
         json={"category": "noise", "title": "夜间施工", "household_id": tree.h101.id},
@@ -133,7 +122,7 @@ def _iso_media(brand: bytes) -> bytes:
 def test_what_is_not_a_photo_or_voice_note_is_refused_by_name(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree, data: bytes, said: str
 ) -> None:
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
     refused = client.post("/api/v1/cases/attachments", files={"file": ("x.jpg", data)}, headers=staff)
     assert refused.status_code == 422 and refused.json()["field"] == "file"
     assert said in refused.json()["detail"]
@@ -144,8 +133,8 @@ def test_what_is_not_a_photo_or_voice_note_is_refused_by_name(
 def test_someone_elses_upload_cannot_be_given_and_nothing_is_half_written(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
-    grid = bearer(sessions, "sunli", Role.GRID, f"grid:{tree.grid.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    grid = bearer_for(sessions, "sunli", Role.GRID, f"grid:{tree.grid.id}")
     theirs = upload(client, staff, phone_photo())
     body = {
         "category": "safety",
@@ -169,7 +158,7 @@ def test_someone_elses_upload_cannot_be_given_and_nothing_is_half_written(
 def test_a_report_and_an_action_sent_twice_are_taken_once(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    resident = bearer(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
+    resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
     staff_id = make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
     staff = {"Authorization": f"Bearer {token_for(sessions, staff_id)}"}
     body = {"category": "sos", "title": "家中老人摔倒", "request_id": "7f1c2a9e-4b1d-4c55-9d0e-2f7a1b3c4d5e"}
@@ -177,7 +166,7 @@ def test_a_report_and_an_action_sent_twice_are_taken_once(
     second = client.post("/api/v1/cases", json=body, headers=resident)
     assert first.status_code == 201 and second.json()["id"] == first.json()["id"]
     # The same name from another person is their own report.
-    other = bearer(sessions, "wangfang", Role.RESIDENT, f"household:{tree.h102.id}")
+    other = bearer_for(sessions, "wangfang", Role.RESIDENT, f"household:{tree.h102.id}")
     assert client.post("/api/v1/cases", json=body, headers=other).json()["id"] != first.json()["id"]
 
     case_id = first.json()["id"]
@@ -205,7 +194,7 @@ def test_a_report_and_an_action_sent_twice_are_taken_once(
 def test_uploads_wait_a_day_and_one_person_keeps_few_waiting(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    resident = bearer(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
+    resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
     small = _png(8, 8)
     for _ in range(service.MAX_WAITING_UPLOADS):
         upload(client, resident, small)
@@ -222,7 +211,7 @@ def test_uploads_wait_a_day_and_one_person_keeps_few_waiting(
 
 
 def upload_and_report(client: TestClient, sessions: sessionmaker[Session], tree: Tree) -> int:
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
     photo = upload(client, staff, phone_photo())
     body = {
         "category": "repair",

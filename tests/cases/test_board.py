@@ -16,14 +16,7 @@ from jiayuan.cli.main import app as cli
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Tree, build_tree, make_user, token_for
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
+from tests.factories import Tree, make_user, token_for
 
 
 def test_the_board_narrows_by_every_filter(

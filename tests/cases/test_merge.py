@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.principal import Role
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Tree, build_tree, make_user, token_for
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
-
-
-def bearer(sessions: sessionmaker[Session], name: str, role: Role, scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(sessions, make_user(sessions, name, role, scopes=[scope]))}"}
+from tests.factories import Tree, bearer_for, make_user, token_for
 
 
 def report(client: TestClient, headers: dict[str, str], title: str, **extra: object) -> dict[str, object]:
@@ -32,8 +20,8 @@ def report(client: TestClient, headers: dict[str, str], title: str, **extra: obj
 def test_reporters_of_duplicates_follow_the_case_they_were_merged_into(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    first = bearer(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
-    second = bearer(sessions, "wangfang", Role.RESIDENT, f"household:{tree.h102.id}")
+    first = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
+    second = bearer_for(sessions, "wangfang", Role.RESIDENT, f"household:{tree.h102.id}")
     staff_id = make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
     staff = {"Authorization": f"Bearer {token_for(sessions, staff_id)}"}
     kept = report(client, first, "1单元楼道灯不亮")
@@ -60,7 +48,7 @@ def test_reporters_of_duplicates_follow_the_case_they_were_merged_into(
     for action in ("accept", "dispatch", "arrive", "handle"):
         body = {"action": action} | ({"assignee_user_id": staff_id} if action == "dispatch" else {})
         assert client.post(f"/api/v1/cases/{kept['id']}/actions", json=body, headers=staff).status_code == 200
-    verifier = bearer(sessions, "chenjing", Role.STAFF, f"community:{tree.community.id}")
+    verifier = bearer_for(sessions, "chenjing", Role.STAFF, f"community:{tree.community.id}")
     for action in ("verify", "close"):
         assert (
             client.post(
@@ -78,9 +66,9 @@ def test_reporters_of_duplicates_follow_the_case_they_were_merged_into(
 def test_what_cannot_be_merged_is_refused_by_name(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    staff = bearer(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
-    grid = bearer(sessions, "sunli", Role.GRID, f"grid:{tree.grid.id}")
-    far_staff = bearer(sessions, "qianli", Role.STAFF, f"community:{tree.other_community.id}")
+    staff = bearer_for(sessions, "zhoumin", Role.STAFF, f"community:{tree.community.id}")
+    grid = bearer_for(sessions, "sunli", Role.GRID, f"grid:{tree.grid.id}")
+    far_staff = bearer_for(sessions, "qianli", Role.STAFF, f"community:{tree.other_community.id}")
     one = report(client, staff, "井盖松动", household_id=tree.h101.id)
     two = report(client, staff, "井盖又松了", household_id=tree.h102.id)
     far = report(client, far_staff, "远方小区的灯", household_id=tree.h_far.id)

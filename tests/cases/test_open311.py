@@ -12,20 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.clock import LOCAL_TZ
 from jiayuan.kernel.principal import Role
-from tests.factories import Tree, build_tree, make_user, token_for
+from tests.factories import Tree, make_user, token_for
 
 SPEC_FIELDS = {
     "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
     "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
     "address", "address_id", "zipcode", "lat", "long", "media_url",
 }  # fmt: skip
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
 
 
 def key_for(sessions: sessionmaker[Session], name: str, role: Role, scope: str) -> str:

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.kernel.principal import Role
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Tree, build_tree, make_user
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
+from tests.factories import Tree, make_user
 
 
 def test_staff_work_a_case_from_the_console(

@@ -18,14 +18,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from tests.factories import Tree, build_tree, make_user
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
+from tests.factories import Tree, make_user
 
 
 @pytest.fixture

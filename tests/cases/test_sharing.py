@@ -3,7 +3,6 @@ share is revoked: through the API, the console pages and Open311 alike; the rest
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,14 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.principal import Role
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Tree, build_tree, make_user, token_for
-
-
-@pytest.fixture
-def tree(db: Session) -> Tree:
-    built = build_tree(db)
-    db.commit()
-    return built
+from tests.factories import Tree, make_user, token_for
 
 
 def bearer(
