@@ -125,3 +125,27 @@ def test_a_gate_sos_carries_the_gate_cameras_picture_nearest_the_alarm(
     [case] = cases(sessions)
     assert case.evidence["snapshot_device"] == "jjhy-gate1-camera"
     assert case.evidence["snapshot"] == "just-after"  # 10 s after beats 20 s before; 45 s after is too late
+
+
+def test_a_camera_reporting_night_loitering_opens_a_case_with_its_picture(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        site: Site = seed_site(session)
+    payload = {
+        "zone": "南门广场",
+        "class": "person",
+        "seconds": 312.5,
+        "track_id": 9031,
+        "snapshot": "snap-0820",
+    }
+    feed(sessions, "jjhy-gate1-cam", "loitering", payload, T0)
+    [case] = cases(sessions)
+    assert (case.category, case.source, case.device_id, case.gate_id) == (
+        "loitering",
+        "gate",
+        "jjhy-gate1-cam",
+        site.gate_id,
+    )
+    assert case.title == "夜间徘徊：1号门 南门广场 有人逗留 5 分钟"
+    assert case.evidence["snapshot"] == "snap-0820" and case.evidence["seconds"] == 312.5

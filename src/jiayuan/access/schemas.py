@@ -322,6 +322,7 @@ ALARM_LABELS = {
     "tailgating": "疑似尾随",
     "sos": "一键报警",
     "door_forced": "门被强行打开",
+    "loitering": "夜间逗留",
 }
 DEVICE_STATE_LABELS = {"online": "上线", "offline": "下线", "silent": "超过 2 分钟无消息", "back": "恢复"}
 

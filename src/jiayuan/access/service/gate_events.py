@@ -10,13 +10,17 @@ from sqlalchemy.orm import Session
 from jiayuan.access import policies, repository
 from jiayuan.access.schemas import AlarmOut, GateRef
 from jiayuan.access.service import alarms, flow, gate_checks, vehicles
-from jiayuan.devices.protocol import Door, LineCross, PlateRead, QrScan, Sos
+from jiayuan.devices.protocol import Door, LineCross, Loitering, PlateRead, QrScan, Sos
 from jiayuan.devices.service.pipeline import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service.directory import DeviceInfo
 
 DEVICE_OFFLINE = "device_offline"
+
+
+# Who stayed, in the alarm's words (a camera reports loitering only for the classes its zone watches).
+_LOITERERS = {"person": "有人", "bicycle": "自行车", "car": "车辆", "truck": "货车", "bus": "客车"}
 
 
 def handle_device_events(
@@ -69,6 +73,20 @@ def handle_device_events(
                 at=at,
                 summary=f"{gate.name} 一键报警（{payload.button}）",
                 evidence={"device_event_id": event.row_id, "pressed": payload.pressed},
+            )
+        elif isinstance(payload, Loitering):
+            who = _LOITERERS.get(payload.class_, payload.class_)
+            evidence: dict[str, object] = {"device_event_id": event.row_id, "zone": payload.zone}
+            evidence |= {"seconds": payload.seconds, "track_id": payload.track_id}
+            if payload.snapshot:
+                evidence["snapshot"] = payload.snapshot
+            alarms.raise_alarm(
+                session,
+                type="loitering",
+                device=event.device,
+                at=at,
+                summary=f"{gate.name} {payload.zone} {who}逗留 {round(payload.seconds / 60)} 分钟",
+                evidence=evidence,
             )
         elif isinstance(payload, Door) and payload.state == "forced":
             alarms.raise_alarm(
