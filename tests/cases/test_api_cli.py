@@ -52,3 +52,21 @@ def test_cases_list_and_show_from_the_cli(
     assert shown.exit_code == 0 and "路灯不亮" in shown.stdout and "可以：受理、升级" in shown.stdout
     missing = CliRunner().invoke(cli, ["cases", "show", "424242", "--as", "zhoumin"])
     assert missing.exit_code != 0 and "事件不存在" in missing.output
+
+
+def test_a_resident_raises_no_device_alarm_and_only_so_many_cases_an_hour(
+    client: TestClient, sessions: sessionmaker[Session], tree: Tree
+) -> None:
+    from jiayuan.cases import service
+
+    resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
+    forged = client.post(
+        "/api/v1/cases", json={"category": "tailgating", "title": "有人尾随"}, headers=resident
+    )
+    assert forged.status_code == 422 and forged.json()["field"] == "category"
+    assert "由门岗设备告警生成" in forged.json()["detail"]
+    for n in range(service.RESIDENT_REPORTS_PER_HOUR):
+        body = {"category": "sos" if n == 0 else "noise", "title": f"第 {n + 1} 次上报"}
+        assert client.post("/api/v1/cases", json=body, headers=resident).status_code == 201
+    flooded = client.post("/api/v1/cases", json={"category": "noise", "title": "再报一次"}, headers=resident)
+    assert flooded.status_code == 429 and "一小时内最多上报 10 件" in flooded.json()["detail"]

@@ -254,3 +254,40 @@ def test_the_console_takes_an_action_with_its_photos_or_keeps_nothing(
     with sessions() as session:
         attachment_id = session.scalar(select(CaseAttachment.id))
     assert f'<img src="/api/v1/cases/attachments/{attachment_id}"' in page
+
+
+def test_a_report_sent_twice_at_once_is_taken_once(
+    sessions: sessionmaker[Session], tree: Tree, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: two reports cannot be written at once")
+    import threading
+
+    from jiayuan.accounts.service import active_principal_by_id
+    from jiayuan.cases.schemas import CaseIn
+    from jiayuan.db.uow import unit_of_work
+
+    user_id = make_user(sessions, "liuying", Role.RESIDENT, scopes=[f"household:{tree.h101.id}"])
+    with sessions() as session:
+        resident = active_principal_by_id(session, user_id)
+    assert resident is not None
+    data = CaseIn(category="repair", title="水管漏水", request_id="same-request-0001")
+    first_holds, release = threading.Event(), threading.Event()
+    made: list[int] = []
+
+    def first() -> None:
+        with unit_of_work(sessions) as session:
+            made.append(service.report_case(session, actor=resident, data=data).id)
+            first_holds.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_holds.wait(10)
+    threading.Timer(1.0, release.set).start()  # the second waits on the first's row, then finds it
+    with unit_of_work(sessions) as session:
+        made.append(service.report_case(session, actor=resident, data=data).id)
+    thread.join(10)
+    assert len(made) == 2 and made[0] == made[1]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1

@@ -33,13 +33,22 @@ def test_reporters_of_duplicates_follow_the_case_they_were_merged_into(
         f"/api/v1/cases/{duplicate['id']}/merge", json={"into_case_id": kept["id"]}, headers=staff
     )
     assert merged.status_code == 200, merged.text
-    assert merged.json()["steps"][-1]["note"] == f"并入重复上报 #{duplicate['id']}：楼道里的灯坏了"
+    assert merged.json()["steps"][-1]["note"] == f"并入重复上报 #{duplicate['id']}"
     closed = client.get(f"/api/v1/cases/{duplicate['id']}", headers=second).json()
     assert (closed["state"], closed["merged_into_id"], closed["allowed"]) == ("closed", kept["id"], [])
 
     # The second reporter now follows the kept case: listed, readable, never told who reported it.
     followed = client.get(f"/api/v1/cases/{kept['id']}", headers=second)
     assert followed.status_code == 200 and followed.json()["reporter_name"] is None
+    # ... and how far it has got, not what another household wrote, where it is or its photos.
+    shown = followed.json()
+    assert (shown["title"], shown["description"], shown["place"], shown["household_id"]) == (
+        "设施报修（与您的上报合并办理）",
+        "",
+        "",
+        None,
+    )
+    assert all(step["note"] == "" for step in shown["steps"])
     listed = client.get("/api/v1/cases", headers=second).json()
     assert {c["id"] for c in listed["items"]} == {kept["id"], duplicate["id"]}
     assert client.get(f"/api/v1/cases/{duplicate['id']}", headers=first).status_code == 404

@@ -119,6 +119,26 @@ def test_a_client_walks_the_georeport_flow(
         ("GET", {"start_date": "2026-01-01", "end_date": "2026-12-01"}, 400, "不能超过 90 天"),
         ("GET", {"start_date": "0001-01-01"}, 400, "start_date 须在 1900 年到 2999 年之间"),
         ("GET", {"status": "pending"}, 400, "status 只能是 open 或 closed"),
+        # Digits that are not ASCII, and more digits than any id, are no ids (they were a 500).
+        ("GET", {"service_request_id": "\u00b2"}, 400, "service_request_id 须为正整数编号"),
+        ("GET", {"service_request_id": "0" * 12 + "1" * 30}, 400, "service_request_id 须为正整数编号"),
+        (
+            "POST",
+            {"service_code": "repair", "description": "路灯不亮", "address_id": "000000000001999999999"},
+            400,
+            "address_id 须为",
+        ),
+        (
+            "POST",
+            {
+                "service_code": "repair",
+                "description": "路灯不亮",
+                "address_string": "南门",
+                "jurisdiction_id": "\u00b9",
+            },
+            400,
+            "jurisdiction_id 须为",
+        ),
         ("POST", {"service_code": "ufo", "description": "路灯不亮"}, 400, "service_code “ufo”不存在"),
         ("POST", {"service_code": "repair", "description": "x"}, 400, "description 须写明情况"),
         ("POST", {"service_code": "repair", "description": "路灯不亮"}, 400, "请给出位置"),

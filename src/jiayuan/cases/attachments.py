@@ -9,6 +9,7 @@ serial). A voice note is kept as sent, recognised by its first bytes, whatever t
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,8 +21,11 @@ from jiayuan.kernel.errors import Invalid
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_VOICE_BYTES = 2 * 1024 * 1024
 MAX_PER_STEP = 6
-# A photo's pixels are counted before they are decoded: a small file that unpacks to gigabytes is refused.
-_MAX_PIXELS = 50_000_000
+# A photo's pixels are counted before they are decoded: a small file that unpacks to gigabytes is refused
+# (a phone's 48-megapixel photo comes out of its camera app at 12 MP).
+_MAX_PIXELS = 24_000_000
+# Decoding takes memory in proportion to the pixels: at most two at once, whatever the uploads in flight.
+_DECODING = threading.BoundedSemaphore(2)
 _LONG_SIDE = 2048
 _PHOTO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP"}
 # ISO media files that hold pictures (an iPhone's HEIC), not sound.
@@ -83,7 +87,7 @@ def _voice_type(data: bytes) -> str | None:
 def _clean_photo(data: bytes) -> bytes:
     refused = Invalid("不是可识别的图片；请上传 JPEG、PNG 或 WebP 照片，或录制的语音", field="file")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _DECODING:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format not in _PHOTO_FORMATS:
@@ -91,6 +95,9 @@ def _clean_photo(data: bytes) -> bytes:
                 width, height = image.size
                 if width * height > _MAX_PIXELS:
                     raise Invalid(f"图片过大（{width}×{height} 像素）", field="file")
+                # A JPEG decodes straight at a reduced scale near the size kept.
+                image.draft("RGB", (_LONG_SIDE, _LONG_SIDE))
+                image.load()  # a file cut off in transfer fails here, not half-decoded later
                 upright = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, Warning) as error:
         raise refused from error

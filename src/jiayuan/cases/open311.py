@@ -183,7 +183,8 @@ def _row_id(text: str, field: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text[:12]) <= MAX_ROW_ID:
+    # ASCII digits only (str.isdigit also takes "²" and "٣"), and no more of them than an id has.
+    if not (text.isascii() and text.isdigit() and len(text) <= 10) or not 1 <= int(text) <= MAX_ROW_ID:
         raise Invalid(f"{field} 须为正整数编号", field=field)
     return int(text)
 

@@ -1,11 +1,12 @@
 """Who may see, raise and move which case.
 
 A case reaches as far as the place it is at: admins and staff their communities, grid workers their
-grids; a resident sees the cases they reported (and those their duplicate reports were
-merged into) and those their household's members raised from home (never staff's cases about their
-flat, nor who reported). Police and property accounts see only what the office
-shared with them for a stated purpose (协查, 维修 …) and not yet revoked, plus what property reported
-itself or was dispatched; only an account working in the case's community can be shared with.
+grids; a resident sees the cases they reported themselves, and follows (status only: `shows_details`)
+those their duplicate reports were merged into; never their family's reports (a report about a
+neighbour or a relative is the reporter's alone), nor staff's cases about their flat. Police and
+property accounts see only what the office shared with them for a stated purpose (协查, 维修 …) and not
+yet revoked, plus what property reported itself or was dispatched; only an account working in the
+case's community can be shared with.
 `reach_of` states this rule once: `sees` applies it to a loaded case, `repository.reach` to a query.
 
 Accepting, dispatching, closing, sending back and escalating are the office's (admins and staff), except
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jiayuan.cases.models import Case
-from jiayuan.cases.schemas import Source
 from jiayuan.cases.states import CaseAction
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.principal import Principal, Role
@@ -47,8 +47,6 @@ class Reach:
     assigned_to: int | None = None
     # Shared with this account (a share not revoked).
     shared_with: int | None = None
-    # What residents of this household reported from home (a resident follows their family's reports).
-    home_of: int | None = None
 
 
 def reach_of(actor: Principal) -> Reach:
@@ -63,7 +61,7 @@ def reach_of(actor: Principal) -> Reach:
         own = actor.user_id if actor.role is Role.PROPERTY else None
         return Reach(reported_by=own, assigned_to=own, shared_with=actor.user_id)
     if actor.role is Role.RESIDENT and actor.user_id is not None:
-        return Reach(reported_by=actor.user_id, home_of=actor.household_id)
+        return Reach(reported_by=actor.user_id)
     return Reach()
 
 
@@ -80,17 +78,19 @@ def sees(actor: Principal, case: Case) -> bool:
             rule.shared_with is not None
             and any(s.user_id == rule.shared_with and s.revoked_at is None for s in case.shares)
         )
-        or (
-            rule.home_of is not None
-            and case.household_id == rule.home_of
-            and case.source == Source.RESIDENT.value
-        )
     )
 
 
 def _reported_by(case: Case, user_id: int) -> bool:
     """Reported by this person, or by them in a duplicate merged into it (they follow it)."""
     return case.reporter_user_id == user_id or any(f.user_id == user_id for f in case.followers)
+
+
+def shows_details(actor: Principal, case: Case) -> bool:
+    """Whether the actor reads what a case says (its text, place, evidence, photos and step notes), not
+    only how far it has got: everyone who sees it, except a resident who only follows it because their
+    duplicate report was merged into it (it may be another household's)."""
+    return not (actor.role is Role.RESIDENT and case.reporter_user_id != actor.user_id)
 
 
 def is_reporter(actor: Principal, case: Case) -> bool:

@@ -11,17 +11,19 @@ from sqlalchemy.orm import Session, selectinload, undefer
 
 from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseShare, CaseStep
 from jiayuan.cases.policies import reach_of
-from jiayuan.cases.schemas import CaseFilter, Source
+from jiayuan.cases.schemas import CaseFilter
 from jiayuan.kernel.principal import Principal
 
 
-def case_by_id(session: Session, case_id: int) -> Case | None:
-    """One case with its steps and what was attached to them."""
-    return session.scalar(
+def case_by_id(session: Session, case_id: int, *, lock: bool = False) -> Case | None:
+    """One case with its steps and what was attached to them; with `lock`, held for this transaction
+    (on PostgreSQL two actions on one case, or one action sent twice, then run one after the other)."""
+    query = (
         select(Case)
         .where(Case.id == case_id)
         .options(selectinload(Case.steps).selectinload(CaseStep.attachments), selectinload(Case.followers))
     )
+    return session.scalar(query.with_for_update(of=Case) if lock else query)
 
 
 def case_by_request(session: Session, reporter_user_id: int, request_id: str) -> Case | None:
@@ -31,6 +33,12 @@ def case_by_request(session: Session, reporter_user_id: int, request_id: str) ->
         .where(Case.reporter_user_id == reporter_user_id, Case.request_id == request_id)
         .options(selectinload(Case.steps).selectinload(CaseStep.attachments))
     )
+
+
+def reported_since(session: Session, reporter_user_id: int | None, since: datetime) -> int:
+    """How many cases a person raised since `since`."""
+    where = (Case.reporter_user_id == reporter_user_id) & (Case.reported_at >= since)
+    return session.scalar(select(func.count()).select_from(Case).where(where)) or 0
 
 
 def attachment_by_id(session: Session, attachment_id: int) -> CaseAttachment | None:
@@ -101,8 +109,6 @@ def reach(actor: Principal) -> ColumnElement[bool]:
             CaseShare.user_id == rule.shared_with, CaseShare.revoked_at.is_(None)
         )
         parts.append(Case.id.in_(shared))
-    if rule.home_of is not None:
-        parts.append((Case.household_id == rule.home_of) & (Case.source == Source.RESIDENT.value))
     return or_(*parts) if parts else false()
 
 

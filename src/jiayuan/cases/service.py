@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -70,6 +71,8 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
         sent = repository.case_by_request(session, actor.user_id, data.request_id)
         if sent is not None:
             return _out(actor, sent)
+    if actor.role is Role.RESIDENT:
+        _limit_resident(session, actor, data.category)
     case = Case(
         category=data.category.value,
         source=(source or _SOURCES.get(actor.role, Source.STAFF)).value,
@@ -83,8 +86,35 @@ def report_case(session: Session, *, actor: Principal, data: CaseIn, source: Sou
         steps=[],
     )
     _place(session, actor, case, data)
-    _open(session, actor, case, attachment_ids=data.attachment_ids)
+    if case.request_id is None:
+        _open(session, actor, case, attachment_ids=data.attachment_ids)
+        return _out(actor, case)
+    try:
+        with session.begin_nested():  # the same report sent twice at once: the second finds the first
+            _open(session, actor, case, attachment_ids=data.attachment_ids)
+    except IntegrityError:
+        sent = repository.case_by_request(session, case.reporter_user_id or 0, case.request_id)
+        if sent is None:
+            raise
+        return _out(actor, sent)
     return _out(actor, case)
+
+
+# A resident raises at most this many cases an hour (each one rings a worker's phone and climbs the chain).
+RESIDENT_REPORTS_PER_HOUR = 10
+# What only a gate or camera raises: a resident's report is a report, or 一键报警.
+_DEVICE_CATEGORIES = frozenset(ALARM_CATEGORIES.values()) - {Category.SOS}
+
+
+def _limit_resident(session: Session, actor: Principal, category: Category) -> None:
+    if category in _DEVICE_CATEGORIES:
+        raise Invalid(f"“{category.label}”由门岗设备告警生成，居民不能上报；请选择其他类别", field="category")
+    since = utcnow() - timedelta(hours=1)
+    if repository.reported_since(session, actor.user_id, since) >= RESIDENT_REPORTS_PER_HOUR:
+        raise TooManyRequests(
+            f"一小时内最多上报 {RESIDENT_REPORTS_PER_HOUR} 件；紧急情况请拨打 110 或联系社区",
+            field="category",
+        )
 
 
 def report_from_patrol(
@@ -275,7 +305,7 @@ def act(
     """Take one action on a case: the state table decides where it goes, the policies who may. An action
     whose `request_id` the case already has was taken: the case is given back as it stands."""
     now = now or utcnow()
-    case = policies.require_visible(actor, repository.case_by_id(session, case_id))
+    case = policies.require_visible(actor, repository.case_by_id(session, case_id, lock=True))
     if data.request_id is not None and any(s.request_id == data.request_id for s in case.steps):
         return _out(actor, case)
     current = CaseState(case.state)
@@ -344,7 +374,7 @@ def merge(session: Session, *, actor: Principal, case_id: int, data: MergeIn) ->
     _step(duplicate, actor, before, CaseAction.MERGE, CaseState.CLOSED, note=said, at=now)
     _record(session, actor, duplicate, "case.merge", note=said)
     kept = CaseState(target.state)
-    joined = _joined(f"并入重复上报 #{duplicate.id}：{duplicate.title}", data.note)
+    joined = _joined(f"并入重复上报 #{duplicate.id}", data.note)
     _step(target, actor, kept, CaseAction.MERGE, kept, note=joined, at=now)
     _record(session, actor, target, "case.merge", note=joined)
     return _out(actor, target)
@@ -386,6 +416,8 @@ def attachment_file(session: Session, *, actor: Principal, attachment_id: int) -
     row = repository.attachment_by_id(session, attachment_id)
     if row is None or not (
         policies.sees(actor, row.case)
+        and policies.shows_details(actor, row.case)
+        and actor.role is not Role.SCREEN
         if row.case is not None
         else actor.user_id is not None and row.uploader_user_id == actor.user_id
     ):
@@ -490,6 +522,7 @@ def deadline_table(session: Session, *, actor: Principal, community_id: int) -> 
 
 def set_deadline(session: Session, *, actor: Principal, community_id: int, data: DeadlineIn) -> DeadlineOut:
     """A community's own limit for one step of one category; cases already open keep their due time."""
+    policies.require_deadline_reader(actor, community_id)  # another community's reads as missing
     policies.require_deadline_editor(actor, community_id)
     if data.step not in deadlines.DUE_STEPS:
         steps = "、".join(s.label for s in deadlines.DUE_STEPS)
@@ -709,6 +742,8 @@ def _attachment_out(row: CaseAttachment) -> AttachmentOut:
 def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
     state = CaseState(case.state)
     category = Category(case.category)
+    # Someone who only follows the case (their duplicate was merged into it) sees how far it has got.
+    details = policies.shows_details(actor, case)
     steps = [
         StepOut(
             action=CaseAction.ACCEPT if s.action == "report" else CaseAction(s.action),
@@ -717,8 +752,8 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
             actor_name=s.actor_name,
             actor_role=s.actor_role,
             at=s.at,
-            note=s.note,
-            attachments=[_attachment_out(a) for a in s.attachments],
+            note=s.note if details else "",
+            attachments=[_attachment_out(a) for a in s.attachments] if details else [],
         )
         for s in (case.steps if with_steps else ())
     ]
@@ -727,19 +762,19 @@ def _out(actor: Principal, case: Case, *, with_steps: bool = True) -> CaseOut:
         category=category,
         category_label=category.label,
         source=Source(case.source),
-        title=case.title,
-        description=case.description,
+        title=case.title if details else f"{category.label}（与您的上报合并办理）",
+        description=case.description if details else "",
         state=state,
         state_label=state.label,
         level=case.level,
         community_id=case.community_id,
         compound_id=case.compound_id,
-        household_id=case.household_id,
+        household_id=case.household_id if details else None,
         grid_id=case.grid_id,
-        place=case.place_label,
+        place=case.place_label if details else "",
         gate_id=case.gate_id,
         device_id=case.device_id,
-        evidence=case.evidence,
+        evidence=case.evidence if details else {},
         reporter_name=case.reporter_name if policies.shows_reporter(actor, case) else None,
         assignee_user_id=case.assignee_user_id,
         cadre_user_id=case.cadre_user_id,
@@ -757,10 +792,12 @@ def evidence_snapshot(session: Session, *, actor: Principal, files: SnapshotFile
     """The camera snapshot a gate or camera case carries, for whoever sees the case: the worker it is
     handed to sees its evidence even when their scope (a grid) does not cover the gate's cameras."""
     case = policies.require_visible(actor, repository.case_by_id(session, case_id))
-    snapshot = (case.evidence or {}).get("snapshot")
-    if not isinstance(snapshot, str) or case.device_id is None:
+    evidence = (case.evidence or {}) if policies.shows_details(actor, case) else {}
+    snapshot, camera = evidence.get("snapshot"), evidence.get("snapshot_device") or case.device_id
+    if not isinstance(snapshot, str) or not isinstance(camera, str):
         raise NotFound("该事件没有抓拍图", field="case_id")
-    # The case's own scope was checked above; the picture is read as the platform, from the case's device.
+    # The case's own scope was checked above; the picture is read as the platform, from the camera that
+    # took it (the alarm's own device, or the gate camera nearest the alarm).
     return snapshots.snapshot_image(
-        session, actor=Principal.system(), files=files, device_id=case.device_id, snapshot_id=snapshot
+        session, actor=Principal.system(), files=files, device_id=camera, snapshot_id=snapshot
     )

@@ -219,6 +219,10 @@ def visitors_page(
     return _visitors_page(request, principal, session, context)
 
 
+# How far ahead a visit may be booked (a pass for next year is no invitation).
+_INVITE_AHEAD_DAYS = 90
+
+
 def _window(day: str, days: int) -> tuple[datetime, datetime]:
     try:
         first = date.fromisoformat(day)
@@ -227,6 +231,8 @@ def _window(day: str, days: int) -> tuple[datetime, datetime]:
     now = utcnow()
     if first < local(now).date():
         raise Invalid("来访日期不能早于今天", field="day")
+    if first > local(now).date() + timedelta(days=_INVITE_AHEAD_DAYS):
+        raise Invalid(f"来访日期最多可选 {_INVITE_AHEAD_DAYS} 天以后", field="day")
     start = max(datetime.combine(first, time(0), LOCAL_TZ), now - timedelta(minutes=1))
     end = datetime.combine(first + timedelta(days=days), time(0), LOCAL_TZ) - timedelta(seconds=1)
     return start, end
@@ -432,7 +438,9 @@ def report(
 def _ids(text: str) -> list[int] | None:
     """`3,5` → [3, 5]; None when the field was tampered with."""
     parts = [p for p in text.split(",") if p.strip()]
-    if len(parts) > MAX_PER_STEP or not all(p.strip().isdigit() and len(p.strip()) <= 9 for p in parts):
+    if len(parts) > MAX_PER_STEP or not all(
+        p.strip().isascii() and p.strip().isdigit() and len(p.strip()) <= 9 for p in parts
+    ):
         return None
     return [int(p) for p in parts]
 
