@@ -93,10 +93,10 @@ def test_examples_replay_through_the_pipeline(sessions: sessionmaker[Session]) -
         total = session.scalar(select(func.sum(DeviceStatus.events_accepted)))
         assert total == len(good)
         # The domain handlers ran on them: the example pass is checked (its signature is a placeholder),
-        # the plate read is classified, the SOS press is an alarm.
+        # the plate read is classified, the SOS press and the loitering are alarms.
         assert [c.reason for c in session.scalars(select(PassCheck))] == ["bad_signature"]
         assert [p.plate for p in session.scalars(select(VehiclePassage))] == ["豫A12345"]
-        assert [a.type for a in session.scalars(select(Alarm))] == ["sos"]
+        assert [a.type for a in session.scalars(select(Alarm).order_by(Alarm.id))] == ["loitering", "sos"]
 
 
 def test_replaying_the_examples_twice_stores_nothing_new(sessions: sessionmaker[Session]) -> None:
