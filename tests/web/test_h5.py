@@ -515,3 +515,15 @@ def test_reopening_follows_the_configured_days(
         ).status_code
         == 303
     )
+
+
+def test_in_production_without_sms_no_code_is_sent_where_an_admin_could_read_it(
+    app: FastAPI, client: TestClient, sessions: sessionmaker[Session], homes: Homes
+) -> None:
+    context = app.state.context
+    context.settings = context.settings.model_copy(update={"env": "production", "notify_sms_url": None})
+    refused = ask_code(client, PHONE)
+    assert refused.status_code == 503 and "尚未开通短信验证码登录" in refused.text
+    with sessions() as session:
+        assert session.scalars(select(OutboxMessage.id)).all() == []
+        assert session.scalars(select(SignInCode.id)).all() == []

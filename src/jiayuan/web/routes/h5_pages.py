@@ -108,6 +108,10 @@ def send_code(
     """Send a code: the same answer whether or not the number is registered."""
     if not _login_csrf_ok(request, csrf_token):
         return _sign_in_page(request, phone=phone, error="页面已过期，请重新输入手机号", status=403)
+    if context.settings.env == "production" and context.settings.notify_sms_url is None:
+        # Without SMS the code would be shown on the console, where an admin could sign in as anyone.
+        error = "本社区尚未开通短信验证码登录，请联系社区工作人员"
+        return _sign_in_page(request, phone=phone, error=error, status=503)
     try:
         with unit_of_work(context.sessions) as session:
             keyed, find, send = h5.sign_in_tools(session, context.vault)
