@@ -145,3 +145,29 @@ def test_with_an_sms_provider_the_code_goes_by_sms(db: Session, codes: Codes, sm
         db, actor=SYSTEM, channel=ChannelName.SMS, now=utcnow(), lease=timedelta(minutes=1), limit=5
     )
     assert delivery.target == PHONE
+
+
+def test_wrong_codes_over_a_day_stop_guessing_at_one_number(codes: Codes) -> None:
+    wrong = 0
+    for hour in range(3):
+        for minute in range(5):
+            at = timedelta(hours=hour, minutes=minute * 2)
+            try:
+                codes.ask(at=at)
+            except TooManyRequests as refused:
+                assert "今天验证码输错次数过多" in refused.message
+                break
+            guess = "000000" if codes.sent[-1] != "000000" else "111111"
+            for _ in range(h5.CODE_POLICY.max_tries):
+                answer = codes.use(guess, at=at + timedelta(seconds=30))
+                assert isinstance(answer, sign_in.CodeRefused)
+                if "今天验证码输错次数过多" in answer.message:
+                    break
+                wrong += 1
+    assert wrong == h5.CODE_POLICY.wrong_per_day
+    # Even the right code is refused for the rest of the day; the next day the number may sign in.
+    late = timedelta(hours=3)
+    with pytest.raises(TooManyRequests):
+        codes.ask(at=late)
+    codes.ask(at=timedelta(hours=27))
+    assert isinstance(codes.use(codes.sent[-1], at=timedelta(hours=27, seconds=10)), Principal)

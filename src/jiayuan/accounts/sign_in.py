@@ -30,6 +30,8 @@ from jiayuan.kernel.principal import Principal, Role
 
 _CODE = re.compile(r"^\d{6}$", re.ASCII)
 _WINDOW = timedelta(hours=1)
+_DAY = timedelta(hours=24)
+TOO_MANY_WRONG = "今天验证码输错次数过多，请明天再试，或请社区工作人员协助登录"
 UNKNOWN_ADDRESS = "unknown"
 # What anyone is told after asking for a code, registered or not.
 CODE_SENT = (
@@ -47,6 +49,9 @@ class CodePolicy:
     resend_after_s: int = 60
     per_phone_per_hour: int = 5
     per_address_per_hour: int = 20
+    # Wrong codes a number may take in a day, over all its codes: 5 tries × 5 codes an hour would
+    # otherwise allow 600 guesses a day at one resident's account.
+    wrong_per_day: int = 10
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ def request_code(
         (_counter(session, f"code-phone:{phone_hash}", "code_phone", None, now), policy.per_phone_per_hour),
         (_counter(session, f"code-addr:{address}", "code_addr", address, now), policy.per_address_per_hour),
     ]
+    if _wrong_today(session, phone_hash, now).failures >= policy.wrong_per_day:
+        raise TooManyRequests(TOO_MANY_WRONG, field="phone")
     wait = _send_wait(counters[0][0], now, policy.resend_after_s)
     for row, limit in counters:
         if row.failures >= limit:
@@ -134,11 +141,18 @@ def request_code(
     return CODE_SENT
 
 
-def _counter(session: Session, key: str, kind: str, ip: str | None, now: datetime) -> LoginThrottle:
+def _counter(
+    session: Session, key: str, kind: str, ip: str | None, now: datetime, window: timedelta = _WINDOW
+) -> LoginThrottle:
     row = repository.claim_throttle(session, key=key, kind=kind, username=None, ip=ip)
-    if now - row.last_failed_at > _WINDOW:
+    if now - row.last_failed_at > window:
         row.failures = 0
     return row
+
+
+def _wrong_today(session: Session, phone_hash: str, now: datetime) -> LoginThrottle:
+    """The wrong codes typed for a number in the last day, whatever code they were meant for."""
+    return _counter(session, f"code-wrong:{phone_hash}", "code_wrong", None, now, window=_DAY)
 
 
 def _send_wait(row: LoginThrottle, now: datetime, resend_after_s: int) -> int:
@@ -172,10 +186,15 @@ def sign_in_with_code(
     code = (code or "").strip().translate(FULL_WIDTH)
     if not _CODE.match(code):
         raise Invalid("请输入短信中的 6 位数字验证码", field="code")
+    wrong = _wrong_today(session, keyed(phone), now)
+    if wrong.failures >= policy.wrong_per_day:
+        return CodeRefused(TOO_MANY_WRONG, status=429)
     row = repository.sign_in_code(session, keyed(phone))
     if row is None or row.expires_at <= now or row.tries >= policy.max_tries:
         return CodeRefused(WRONG_CODE)
     if not secrets.compare_digest(row.code_hash, keyed(f"sign-in-code:{phone}:{code}")):
+        wrong.failures += 1
+        wrong.last_failed_at = now
         row.tries += 1
         left = policy.max_tries - row.tries
         if left <= 0:
