@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from jiayuan.vision.config import CameraConfig, ObjectClass
 from jiayuan.vision.counting import LineCounter, ZoneWatch
 from jiayuan.vision.detect import Detector, FakeDetector, Frame, to_protocol_class
 from jiayuan.vision.dewarp import Dewarper
-from jiayuan.vision.geometry import Box, centre, edge_entry, iou
+from jiayuan.vision.geometry import centre, edge_entry
 from jiayuan.vision.motion import MotionGate
 from jiayuan.vision.plates import PlateRead, PlateReader
 from jiayuan.vision.qr import decode as decode_qr
@@ -67,7 +66,6 @@ class Pipeline:
         lost_seconds: float = 2.0,
         plate_interval: float = 0.5,
         plate_tries: int = 6,
-        backfill_frames: int = 5,
         plate_background: bool = True,
     ) -> None:
         self.config = config
@@ -76,7 +74,12 @@ class Pipeline:
         self.motion = MotionGate()
         self.tracker = Tracker(frame_rate=frame_rate, lost_seconds=lost_seconds)
         self.counters = [
-            LineCounter(line, margin=config.line_margin, confirm_hits=config.confirm_hits)
+            LineCounter(
+                line,
+                margin=config.line_margin,
+                confirm_hits=config.confirm_hits,
+                ratio=config.line_margin_ratio,
+            )
             for line in config.lines
         ]
         self.zones = [
@@ -95,7 +98,6 @@ class Pipeline:
         self._plate_job: tuple[int, Frame, Future[PlateRead | None]] | None = None
         self._last_detect = -1e9
         self._qr_seen: dict[str, float] = {}
-        self._recent: deque[list[Box]] = deque(maxlen=backfill_frames)
         self._last_qr = -1e9
         self.qr_interval = 0.3
         self.frames = 0
@@ -179,30 +181,15 @@ class Pipeline:
         h, w = view.shape[:2]
         for track in seen:
             if track.hits == 1:
-                path = self._backfill(track.box)
-                points = [centre(b) for b in path]
-                entry = edge_entry(path[0] if path else track.box, w, h)
-                for p in ([entry] if entry else []) + points:
-                    for counter in self.counters:
-                        counter.observe(track.track_id, p)
-        self._recent.append(boxes)
+                # An object whose first box touches the border came in over it: it was beyond that
+                # border a moment before (the box, centred there, starts its path).
+                t0, first = track.path[0]
+                entry = edge_entry(first, w, h)
+                if entry is not None:
+                    cx, cy = centre(first)
+                    dx, dy = entry[0] - cx, entry[1] - cy
+                    track.path.insert(0, (t0, (first[0] + dx, first[1] + dy, first[2] + dx, first[3] + dy)))
         return seen
-
-    def _backfill(self, box: Box) -> list[Box]:
-        """Where a new track probably was before the tracker started it, oldest first.
-
-        The tracker starts a track only from a confident box, so an object entering at the frame
-        edge may already be past a line by then; the weaker boxes of the frames before, chained
-        by overlap, show where it came from.
-        """
-        path: list[Box] = []
-        for boxes in reversed(self._recent):
-            best = max(boxes, key=lambda b: iou(b, box), default=None)
-            if best is None or iou(best, box) < 0.2:
-                break
-            path.append(best)
-            box = best
-        return path[::-1]
 
     def _evidence(self, view: Frame, track_id: int) -> Frame:
         return draw(view, self.config, self.tracker.tracks.values(), self.counters, highlight=track_id)
