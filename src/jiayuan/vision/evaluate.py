@@ -127,7 +127,7 @@ class CountKey:
     label: str
 
 
-def _count_config(file: str, rows: list[dict[str, str]], lane: bool) -> CameraConfig:
+def count_config(file: str, rows: list[dict[str, str]], lane: bool) -> CameraConfig:
     lines = {r["line"] for r in rows}
     labelled = {r["class"] for r in rows}
     # A clip whose labels name only vehicles is a vehicle lane camera (see the data README).
@@ -188,12 +188,13 @@ def eval_count(
     by_file: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_file.setdefault(row["file"], []).append(row)
-    expected_total = counted_total = abs_error = correct = frames = 0
+    expected_total = counted_total = abs_error = correct = frames = false_crossings = missed = 0
     per_row: list[dict[str, Any]] = []
+    per_clip: dict[str, dict[str, int]] = {}
     started = time.perf_counter()
     for i, (file, file_rows) in enumerate(sorted(by_file.items())):
         counts, n = count_clip(
-            folder / file, _count_config(file, file_rows, lane), detector_factory(), analysis_fps=analysis_fps
+            folder / file, count_config(file, file_rows, lane), detector_factory(), analysis_fps=analysis_fps
         )
         frames += n
         labelled_keys = set()
@@ -204,12 +205,15 @@ def eval_count(
             expected_total += expected
             counted_total += got
             abs_error += abs(got - expected)
+            false_crossings += max(0, got - expected)
+            missed += max(0, expected - got)
             correct += got == expected
             per_row.append({**row, "counted": got})
         # Crossings of classes the labels do not list are false counts too.
         for key, got in counts.items():
             if key not in labelled_keys:
                 abs_error += got
+                false_crossings += got
                 counted_total += got
                 per_row.append(
                     {
@@ -221,6 +225,12 @@ def eval_count(
                         "counted": got,
                     }
                 )
+        clip_rows = [r for r in per_row if r["file"] == file]
+        per_clip[file] = {
+            "expected": sum(int(r["count"]) for r in clip_rows),
+            "counted": sum(r["counted"] for r in clip_rows),
+            "error": sum(abs(r["counted"] - int(r["count"])) for r in clip_rows),
+        }
         if progress:
             progress(i + 1, len(by_file))
     seconds = time.perf_counter() - started
@@ -229,6 +239,10 @@ def eval_count(
         expected_crossings=expected_total,
         counted_crossings=counted_total,
         error=round(abs_error / expected_total, 4) if expected_total else 0.0,
+        # A false crossing is one counted beyond the labels (wrong direction, class or line, or none).
+        false_crossings=false_crossings,
+        missed_crossings=missed,
+        clips=per_clip,
         ms_per_frame=round(1000 * seconds / frames, 1) if frames else 0.0,
         rows=per_row,
     )

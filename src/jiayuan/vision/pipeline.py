@@ -12,7 +12,7 @@ from jiayuan.devices.protocol import EventType
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.vision.annotate import draw
 from jiayuan.vision.config import CameraConfig, ObjectClass
-from jiayuan.vision.counting import LineCounter, ZoneWatch
+from jiayuan.vision.counting import Crossing, LineCounter, ZoneWatch
 from jiayuan.vision.detect import Detector, FakeDetector, Frame, to_protocol_class
 from jiayuan.vision.dewarp import Dewarper
 from jiayuan.vision.geometry import centre, edge_entry
@@ -41,6 +41,7 @@ class FrameResult:
     tracks: list[Track]
     events: list[VisionEvent]
     detected: bool
+    crossings: list[Crossing]
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Pipeline:
         )
         seen: list[Track] = []
         events: list[VisionEvent] = []
+        counted: list[Crossing] = []
         if detect:
             self._last_detect = t
             self.detections_run += 1
@@ -122,6 +124,7 @@ class Pipeline:
         for track in seen:
             for counter in self.counters:
                 for crossing in counter.update(track):
+                    counted.append(crossing)
                     payload = {
                         "line": crossing.line,
                         "class": crossing.label,
@@ -155,7 +158,7 @@ class Pipeline:
             events.extend(self._scan_qr(view, t))
         for track in self.tracker.expire(t, self.expire_after):
             events.extend(self._finish(track))
-        return FrameResult(view=view, tracks=live, events=events, detected=detect)
+        return FrameResult(view=view, tracks=live, events=events, detected=detect, crossings=counted)
 
     def close(self) -> list[VisionEvent]:
         """Finish every open track (the end of a file): their best plate reads."""
