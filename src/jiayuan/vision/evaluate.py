@@ -164,6 +164,10 @@ def count_clip(
                 p = event.payload
                 counts[(p["line"], p["direction"], p["class"])] += p["count"]
     capture.release()
+    for event in pipeline.close():
+        if event.type == "line_cross":
+            p = event.payload
+            counts[(p["line"], p["direction"], p["class"])] += p["count"]
     return counts, frames
 
 

@@ -103,6 +103,8 @@ class Pipeline:
         self.qr_interval = 0.3
         self.frames = 0
         self.detections_run = 0
+        self._last_view: Frame | None = None
+        self._last_t = -1e9
 
     def process(self, frame: Frame, t: float) -> FrameResult:
         """Analyse one frame taken at t seconds."""
@@ -121,20 +123,9 @@ class Pipeline:
             seen = self._detect_and_track(view, t)
         if isinstance(self.detector, FakeDetector):
             self.detector.advance()
+        self._last_view, self._last_t = view, t
         for track in seen:
-            for counter in self.counters:
-                for crossing in counter.update(track):
-                    counted.append(crossing)
-                    payload = {
-                        "line": crossing.line,
-                        "class": crossing.label,
-                        "direction": crossing.direction,
-                        "count": 1,
-                        "track_id": crossing.track_id,
-                    }
-                    events.append(VisionEvent("line_cross", payload, self._evidence(view, track.track_id)))
-                    if crossing.label in VEHICLES:
-                        self._plates.setdefault(track.track_id, _PlateState()).direction = crossing.direction
+            events.extend(self._count(track, counted))
         live = list(self.tracker.tracks.values())
         local_now = self.now_local()
         for watch in self.zones:
@@ -157,16 +148,17 @@ class Pipeline:
             self._last_qr = t
             events.extend(self._scan_qr(view, t))
         for track in self.tracker.expire(t, self.expire_after):
-            events.extend(self._finish(track))
+            events.extend(self._finish(track, counted))
         return FrameResult(view=view, tracks=live, events=events, detected=detect, crossings=counted)
 
     def close(self) -> list[VisionEvent]:
-        """Finish every open track (the end of a file): their best plate reads."""
+        """Finish every open track (the end of a file): crossings of those that left, best plate reads."""
         self._collect_plates(wait=True)
         self._plate_pool.shutdown(wait=True)
         events: list[VisionEvent] = []
         for track in list(self.tracker.tracks.values()):
-            events.extend(self._finish(track))
+            # One still in the last frame analysed has not left: no crossing is made up for it.
+            events.extend(self._finish(track, [], gone=track.last_seen < self._last_t))
         self.tracker.tracks.clear()
         return events
 
@@ -193,6 +185,47 @@ class Pipeline:
                     dx, dy = entry[0] - cx, entry[1] - cy
                     track.path.insert(0, (t0, (first[0] + dx, first[1] + dy, first[2] + dx, first[3] + dy)))
         return seen
+
+    def _count(self, track: Track, counted: list[Crossing]) -> list[VisionEvent]:
+        events = []
+        for counter in self.counters:
+            for crossing in counter.update(track):
+                counted.append(crossing)
+                payload = {
+                    "line": crossing.line,
+                    "class": crossing.label,
+                    "direction": crossing.direction,
+                    "count": 1,
+                    "track_id": crossing.track_id,
+                }
+                evidence = (
+                    self._evidence(self._last_view, track.track_id) if self._last_view is not None else None
+                )
+                events.append(VisionEvent("line_cross", payload, evidence))
+                if crossing.label in VEHICLES:
+                    self._plates.setdefault(track.track_id, _PlateState()).direction = crossing.direction
+        return events
+
+    def _left_over_border(self, track: Track) -> bool:
+        """Extend the path of a track that was last seen moving into the frame border, beyond it.
+
+        The mirror of the entry rule: an object walking out over the border keeps its box centre
+        inside the frame to the last, so its last box alone would leave it short of a line near
+        the edge.
+        """
+        if self._last_view is None or len(track.path) < 2:
+            return False
+        h, w = self._last_view.shape[:2]
+        t_last, last = track.path[-1]
+        out = edge_entry(last, w, h)
+        if out is None:
+            return False
+        (px, py), (cx, cy) = centre(track.path[max(0, len(track.path) - 3)][1]), centre(last)
+        if (out[0] - cx) * (cx - px) + (out[1] - cy) * (cy - py) <= 0:
+            return False  # standing at the border or moving away from it: it did not leave there
+        dx, dy = out[0] - cx, out[1] - cy
+        track.path.append((t_last, (last[0] + dx, last[1] + dy, last[2] + dx, last[3] + dy)))
+        return True
 
     def _evidence(self, view: Frame, track_id: int) -> Frame:
         return draw(view, self.config, self.tracker.tracks.values(), self.counters, highlight=track_id)
@@ -236,14 +269,15 @@ class Pipeline:
         if state.best is None or (read.valid, read.confidence) > (state.best.valid, state.best.confidence):
             state.best, state.evidence = read, crop
 
-    def _finish(self, track: Track) -> list[VisionEvent]:
+    def _finish(self, track: Track, counted: list[Crossing], *, gone: bool = True) -> list[VisionEvent]:
+        events = self._count(track, counted) if gone and self._left_over_border(track) else []
         for counter in self.counters:
             counter.forget(track.track_id)
         for watch in self.zones:
             watch.forget(track.track_id)
         state = self._plates.pop(track.track_id, None)
         if state is None or state.best is None or state.direction is None:
-            return []  # only vehicles that passed a gate line are reported
+            return events  # only vehicles that passed a gate line are reported
         best = state.best
         payload = {
             "plate": best.plate,
@@ -252,7 +286,7 @@ class Pipeline:
             "direction": state.direction,
             "track_id": track.track_id,
         }
-        return [VisionEvent("plate_read", payload, state.evidence)]
+        return [*events, VisionEvent("plate_read", payload, state.evidence)]
 
     def _scan_qr(self, view: Frame, t: float) -> list[VisionEvent]:
         events = []
