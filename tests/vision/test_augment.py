@@ -99,14 +99,30 @@ def test_derived_sets_have_mechanical_labels_and_are_counted_right(tmp_path: Pat
         assert (name, result["error"], result["false_crossings"]) == (name, 0.0, 0)
 
 
+def test_transforms_combine_left_to_right(tmp_path: Path) -> None:
+    source = source_folder(tmp_path)
+    out = tmp_path / "derived"
+    manifest = augment(source, out, BrightBoxes, sets=("mirror+reverse+small",))
+    assert list(manifest["sets"]) == ["mirror+reverse+small"]
+    assert labels(out / "mirror+reverse+small") == [
+        ("walk.mp4", "0,180,640,180", "out", "person", "1"),
+        ("walk.mp4", "0,180,640,180", "in", "person", "0"),
+    ]
+    result = eval_count(out / "mirror+reverse+small", BrightBoxes, analysis_fps=5)
+    assert (result["error"], result["false_crossings"]) == (0.0, 0)
+    # A later run adds its sets to the manifest.
+    assert set(augment(source, out, BrightBoxes, sets=("jpeg",))["sets"]) == {"mirror+reverse+small", "jpeg"}
+
+
 def test_augment_refuses_an_unknown_set_and_a_folder_without_labels(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["vision", "augment", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "labels.csv" in result.output
     source = source_folder(tmp_path)
-    result = runner.invoke(
-        app, ["vision", "augment", str(source), "--sets", "upside", "--out", str(tmp_path / "o")]
-    )
-    assert result.exit_code == 2 and "未知的派生集: upside" in result.output
+    for bad in ("upside", "early+night"):
+        result = runner.invoke(
+            app, ["vision", "augment", str(source), "--sets", bad, "--out", str(tmp_path / "o")]
+        )
+        assert result.exit_code == 2 and f"未知的派生集: {bad}" in result.output
     result = runner.invoke(app, ["vision", "eval", "robust", str(tmp_path), "--shared", str(source)])
     assert result.exit_code == 2 and "manifest.json" in result.output

@@ -311,7 +311,7 @@ def augment(
     sets: str | None = typer.Option(
         None,
         "--sets",
-        help="只生成这些派生集，逗号分隔（early,mirror,reverse,speed2x,small,jpeg,night；默认全部）。",
+        help="只生成这些派生集，逗号分隔（单项或用 + 连接的组合，如 mirror+night；默认全部单项）。",
     ),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
 ) -> None:

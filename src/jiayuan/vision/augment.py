@@ -160,10 +160,20 @@ def _night(frames: list[Frame], seed: int) -> list[Frame]:
     return out
 
 
+def _combination(name: str) -> bool:
+    """Whether a set name is whole-clip transforms joined by `+` (applied left to right)."""
+    parts = name.split("+")
+    return len(parts) > 1 and all(p in SETS and p != "early" for p in parts)
+
+
 def transform(
     name: str, file: str, clip: Clip, rows: list[dict[str, str]]
 ) -> tuple[Clip, list[dict[str, str]]]:
-    """One whole-clip transform (every set but `early`) and its labels."""
+    """One whole-clip transform (every set but `early`), or several joined by `+`, and its labels."""
+    if _combination(name):
+        for part in name.split("+"):
+            clip, rows = transform(part, file, clip, rows)
+        return clip, rows
     w, h = clip.size
     keep = _rows(file, rows, lambda text: text, swap=False)
     if name == "mirror":
@@ -243,9 +253,12 @@ def augment(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write every derived set under `output` (one folder per set, each with labels.csv) and manifest.json."""
-    unknown = [s for s in sets if s not in SETS]
+    unknown = [s for s in sets if s not in SETS and not _combination(s)]
     if unknown:
-        raise DataError(f"未知的派生集: {', '.join(unknown)}（可选 {', '.join(SETS)}）")
+        raise DataError(
+            f"未知的派生集: {', '.join(unknown)}（可选 {', '.join(SETS)}，"
+            "或用 + 连接除 early 外的几种，如 mirror+night）"
+        )
     rows = read_labels(source, LABEL_COLUMNS)
     by_file: dict[str, list[dict[str, str]]] = {}
     for row in rows:
@@ -285,7 +298,7 @@ def augment(
         for r in labels[name]:
             expected[r["file"]] += int(r["count"])
         manifest["sets"][name] = {
-            "description": DESCRIPTIONS[name],
+            "description": " + ".join(DESCRIPTIONS[part] for part in name.split("+")),
             "clips": dict(sorted(expected.items())),
             "crossings": sum(expected.values()),
             "skipped": skipped[name],
