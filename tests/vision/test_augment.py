@@ -36,7 +36,7 @@ class BrightBoxes:
         return found
 
 
-def person_walking_up(path: Path) -> None:
+def person_walking_up(path: Path, x: int = 140) -> None:
     """A 40×60 white box that walks up from below the frame, across the line and out at the top."""
     frames = []
     for i in range(40):
@@ -44,7 +44,7 @@ def person_walking_up(path: Path) -> None:
         cy = 280 - 8 * i
         top, bottom = max(0, cy - 30), min(H, cy + 30)
         if bottom > top:
-            frame[top:bottom, 140:180] = 255
+            frame[top:bottom, x : x + 40] = 255
         frames.append(frame)
     frames += [np.zeros((H, W, 3), dtype=np.uint8)] * 10
     write_clip(path, Clip(frames, FPS))
@@ -112,6 +112,24 @@ def test_transforms_combine_left_to_right(tmp_path: Path) -> None:
     assert (result["error"], result["false_crossings"]) == (0.0, 0)
     # A later run adds its sets to the manifest.
     assert set(augment(source, out, BrightBoxes, sets=("jpeg",))["sets"]) == {"mirror+reverse+small", "jpeg"}
+
+
+def test_two_clips_of_one_scene_pasted_together_cross_both_ways(tmp_path: Path) -> None:
+    source = source_folder(tmp_path)
+    person_walking_up(source / "walk2.mp4", x=40)
+    with (source / "labels.csv").open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [["walk2.mp4", LINE, "in", "person", 1], ["walk2.mp4", LINE, "out", "person", 0]]
+        )
+    out = tmp_path / "derived"
+    manifest = augment(source, out, BrightBoxes, sets=("both",))
+    assert manifest["sets"]["both"]["clips"] == {"walk_with_walk2_back.mp4": 2, "walk2_with_walk_back.mp4": 2}
+    assert labels(out / "both")[:2] == [
+        ("walk_with_walk2_back.mp4", LINE, "in", "person", "1"),
+        ("walk_with_walk2_back.mp4", LINE, "out", "person", "1"),
+    ]
+    result = eval_count(out / "both", BrightBoxes, analysis_fps=5)
+    assert (result["error"], result["false_crossings"]) == (0.0, 0)
 
 
 def test_augment_refuses_an_unknown_set_and_a_folder_without_labels(tmp_path: Path) -> None:

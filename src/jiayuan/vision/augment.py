@@ -31,7 +31,7 @@ LABEL_COLUMNS = ("file", "line", "direction", "class", "count")
 TRIM_LEADS = (0.2, 0.3, 0.4, 0.5)
 TRIM_AFTER = 1.5  # seconds kept after the crossing, so the track settles on the far side
 TRIM_CLEAR = 0.3  # another crossing this close to a cut makes the clip ambiguous: it is left out
-SETS = ("early", "mirror", "reverse", "speed2x", "small", "jpeg", "night")
+SETS = ("early", "mirror", "reverse", "speed2x", "small", "jpeg", "night", "both")
 DESCRIPTIONS = {
     "early": "每次越线前 0.2–0.5 秒才出现（从越线前截取）",
     "mirror": "左右镜像（计数线随之镜像）",
@@ -40,6 +40,7 @@ DESCRIPTIONS = {
     "small": "缩小到 640×360",
     "jpeg": "JPEG 质量 15 压缩",
     "night": "变暗（伽马 2.2、亮度 ×0.5）并加噪声",
+    "both": "同一场景两段视频叠加（其一倒放）：同时有人双向越线",
 }
 
 
@@ -163,7 +164,7 @@ def _night(frames: list[Frame], seed: int) -> list[Frame]:
 def _combination(name: str) -> bool:
     """Whether a set name is whole-clip transforms joined by `+` (applied left to right)."""
     parts = name.split("+")
-    return len(parts) > 1 and all(p in SETS and p != "early" for p in parts)
+    return len(parts) > 1 and all(p in SETS and p not in ("early", "both") for p in parts)
 
 
 def transform(
@@ -193,6 +194,46 @@ def transform(
     if name == "night":
         return Clip(_night(clip.frames, _seed(name, file)), clip.fps), keep
     raise ValueError(f"未知的派生集 {name}")
+
+
+def composite(base: Clip, other: Clip) -> Clip:
+    """`other`'s moving objects pasted onto `base` (same camera and scene), frame by frame.
+
+    The moving parts of `other` are where it differs from its own background (the median of its
+    frames); the shorter clip is continued with its last frame (both start and end with nobody in
+    view).
+    """
+    background = np.median(np.stack(other.frames[::5]), axis=0).astype(np.int16)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    frames = []
+    for i in range(max(len(base.frames), len(other.frames))):
+        a = base.frames[min(i, len(base.frames) - 1)]
+        b = other.frames[min(i, len(other.frames) - 1)]
+        diff = np.abs(b.astype(np.int16) - background).sum(axis=2)
+        closed = cv2.morphologyEx((diff > 60).astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        moving = cv2.dilate(closed, kernel) > 0
+        frames.append(np.where(moving[..., None], b, a))
+    return Clip(frames, base.fps)
+
+
+def composites(
+    source: Path, by_file: dict[str, list[dict[str, str]]]
+) -> Iterator[tuple[str, Clip, list[dict[str, str]]]]:
+    """Each clip that labels only people, with the next such clip played backwards pasted in."""
+    people = sorted(f for f, rows in by_file.items() if {r["class"] for r in rows} == {"person"})
+    for i, file in enumerate(people):
+        partner = people[(i + 1) % len(people)]
+        rows, partner_rows = by_file[file], by_file[partner]
+        if len(people) < 2 or {r["line"] for r in rows} != {r["line"] for r in partner_rows}:
+            continue  # only clips of the same scene (same lines) are pasted together
+        back = Clip(read_clip(source / partner).frames[::-1], 0.0)
+        counts = _key_counts(rows) + _key_counts(_rows(file, partner_rows, lambda text: text, swap=True))
+        name = f"{Path(file).stem}_with_{Path(partner).stem}_back.mp4"
+        out_rows = [
+            {**r, "file": name, "count": str(counts.get((r["line"], r["direction"], r["class"]), 0))}
+            for r in rows
+        ]
+        yield name, composite(read_clip(source / file), back), out_rows
 
 
 def reference_crossings(clip: Clip, file: str, rows: list[dict[str, str]], detector: Detector) -> list[Timed]:
@@ -267,9 +308,14 @@ def augment(
     skipped: dict[str, list[str]] = {name: [] for name in sets}
     for name in sets:
         (output / name).mkdir(parents=True, exist_ok=True)
-    for n, (file, file_rows) in enumerate(sorted(by_file.items())):
+    if "both" in sets:
+        for out_name, clip, out_rows in composites(source, by_file):
+            write_clip(output / "both" / out_name, clip)
+            labels["both"].extend(out_rows)
+    per_clip = [name for name in sets if name != "both"]
+    for n, (file, file_rows) in enumerate(sorted(by_file.items()) if per_clip else []):
         clip = read_clip(source / file)
-        for name in sets:
+        for name in per_clip:
             if name == "early":
                 found = reference_crossings(clip, file, file_rows, detector_factory())
                 reference = Counter((c.line, c.direction, c.label) for c in found)
