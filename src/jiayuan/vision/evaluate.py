@@ -16,7 +16,7 @@ import numpy as np
 from jiayuan.vision.capture import RateGate
 from jiayuan.vision.config import CameraConfig, LineConfig, ObjectClass
 from jiayuan.vision.detect import Detector
-from jiayuan.vision.pipeline import Pipeline
+from jiayuan.vision.pipeline import Pipeline, VisionEvent
 
 Progress = Callable[[int, int], None]
 
@@ -159,16 +159,17 @@ def count_clip(
         frames += 1
         if gate is not None and not gate.admit(t):
             continue
-        for event in pipeline.process(frame, t).events:
-            if event.type == "line_cross":
-                p = event.payload
-                counts[(p["line"], p["direction"], p["class"])] += p["count"]
+        _tally(counts, pipeline.process(frame, t).events)
     capture.release()
-    for event in pipeline.close():
+    _tally(counts, pipeline.close())  # tracks that left over a border near the end of the file
+    return counts, frames
+
+
+def _tally(counts: Counter[tuple[str, str, str]], events: list[VisionEvent]) -> None:
+    for event in events:
         if event.type == "line_cross":
             p = event.payload
             counts[(p["line"], p["direction"], p["class"])] += p["count"]
-    return counts, frames
 
 
 def _frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
