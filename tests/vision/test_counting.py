@@ -195,3 +195,17 @@ def test_night_window_wraps_midnight() -> None:
     assert is_night(NIGHT.replace(hour=3), start, end)
     assert not is_night(DAY, start, end)
     assert is_night(DAY, time(13, 0), time(15, 0))
+
+
+def test_a_long_track_keeps_a_short_path_and_still_counts() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=1)
+    track = track_at(9, 50, 90)
+    for i in range(500):  # parked below the line for a long time, then drives up across it
+        track.observe(i / 10, track.box)
+        assert counter.update(track) == []
+    assert len(track.path) <= 64 and track.dropped > 400
+    counted = []
+    for y in (70, 40, 20):
+        track.observe(50.0, (45, y - 5, 55, y + 5))
+        counted += [c.direction for c in counter.update(track)]
+    assert counted == ["in"]

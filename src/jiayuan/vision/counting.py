@@ -38,7 +38,7 @@ class Crossing:
 class _LineState:
     side: int = 0
     point: Point = (0.0, 0.0)
-    seen: int = 0  # how much of the track's path has been judged
+    seen: int = 0  # how many of the track's observations have been judged
     pending: list[tuple[Direction, float]] = field(default_factory=list)
 
 
@@ -89,9 +89,9 @@ class LineCounter:
     def update(self, track: Track) -> list[Crossing]:
         """Follow a track to its newest observation; the crossings that became countable now."""
         state = self._state.setdefault(track.track_id, _LineState())
-        for t, box in track.path[state.seen :]:
+        for t, box in track.path[max(0, state.seen - track.dropped) :]:
             self._judge(state, t, box)
-        state.seen = len(track.path)
+        state.seen = track.dropped + len(track.path)
         if track.hits < self.confirm_hits or not state.pending:
             return []
         label = track.label

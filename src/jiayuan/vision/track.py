@@ -33,6 +33,17 @@ class Track:
     hits: int = 0
     votes: Counter[ObjectClass] = field(default_factory=Counter)
     path: list[Observation] = field(default_factory=list)
+    # Observations dropped from the front of `path`, which keeps only the recent ones (a car parked
+    # in view for days is still observed at every keyframe).
+    dropped: int = 0
+
+    def observe(self, t: float, box: Box, *, keep: int = 64) -> None:
+        """Add an observation; the oldest half goes once the path is longer than `keep`."""
+        self.path.append((t, box))
+        if len(self.path) > keep:
+            cut = keep // 2
+            del self.path[:cut]
+            self.dropped += cut
 
     @property
     def label(self) -> ObjectClass:
@@ -104,7 +115,7 @@ class Tracker:
                 )
                 self.tracks[track.track_id] = track
             track.box, track.score, track.last_seen = box, float(score), t
-            track.path.append((t, box))
+            track.observe(t, box)
             track.hits += 1
             track.votes[OBJECT_CLASSES[int(class_id)]] += 1
             seen.append(track)
