@@ -78,7 +78,7 @@ class Tracker:
         self.tracks: dict[int, Track] = {}
         # ByteTrack gives a new object an id only from its second frame, and never starts one from a
         # weak box: keep what it saw before, per tentative tracklet and per recent untracked box.
-        self._tentative: dict[object, list[Observation]] = {}
+        self._tentative: dict[int, list[Observation]] = {}  # by id() of the live tracklet
         self._untracked: deque[list[Observation]] = deque(maxlen=history)
 
     def update(
