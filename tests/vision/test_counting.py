@@ -13,18 +13,27 @@ from jiayuan.vision.track import Track
 LINE = LineConfig(name="gate", x1=0, y1=50, x2=100, y2=50)
 
 
-def track_at(track_id: int, cx: float, cy: float, *, hits: int = 5, label: str = "person") -> Track:
-    """A track whose box is centred on (cx, cy)."""
-    tr = Track(
-        track_id=track_id,
-        box=(cx - 5, cy - 5, cx + 5, cy + 5),
-        score=0.9,
-        first_seen=0,
-        last_seen=0,
-        hits=hits,
-    )
+def track_at(
+    track_id: int, cx: float, cy: float, *, hits: int = 5, label: str = "person", size: float = 10
+) -> Track:
+    """A track whose box (size × size) is centred on (cx, cy), with that one box as its path."""
+    box = (cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2)
+    tr = Track(track_id=track_id, box=box, score=0.9, first_seen=0, last_seen=0, hits=hits, path=[(0.0, box)])
     tr.votes[label] += 1  # type: ignore[index]
     return tr
+
+
+TRACKS: dict[tuple[LineCounter, int], Track] = {}
+
+
+def step(counter: LineCounter, track_id: int, x: float, y: float, **kw: object) -> list[str]:
+    """Move the counter's track `track_id` to (x, y) (one more observation); the directions counted."""
+    new = track_at(track_id, x, y, **kw)  # type: ignore[arg-type]
+    track = TRACKS.setdefault((counter, track_id), new)
+    if track is not new:
+        track.box, track.hits, track.votes = new.box, new.hits, new.votes
+        track.path.append((len(track.path) / 10, new.box))
+    return [c.direction for c in counter.update(track)]
 
 
 def walk(
@@ -33,7 +42,7 @@ def walk(
     """Move a track through the given y positions; the directions counted."""
     counted: list[str] = []
     for y in ys:
-        counted += [c.direction for c in counter.update(track_at(track_id, x, y, label=label))]
+        counted += step(counter, track_id, x, y, label=label)
     return counted
 
 
@@ -69,16 +78,15 @@ def test_passing_beside_the_segment_does_not_count() -> None:
 
 def test_crossing_waits_for_a_confirmed_track() -> None:
     counter = LineCounter(LINE, margin=3, confirm_hits=3)
-    assert counter.update(track_at(1, 50, 80, hits=1)) == []
-    assert counter.update(track_at(1, 50, 20, hits=2)) == []
-    crossings = counter.update(track_at(1, 50, 15, hits=3))
-    assert [(c.direction, c.label, c.track_id) for c in crossings] == [("in", "person", 1)]
+    assert step(counter, 1, 50, 80, hits=1) == []
+    assert step(counter, 1, 50, 20, hits=2) == []
+    assert step(counter, 1, 50, 15, hits=3) == ["in"]
 
 
 def test_unconfirmed_track_that_vanishes_is_never_counted() -> None:
     counter = LineCounter(LINE, margin=3, confirm_hits=3)
-    counter.update(track_at(1, 50, 80, hits=1))
-    counter.update(track_at(1, 50, 20, hits=2))
+    step(counter, 1, 50, 80, hits=1)
+    step(counter, 1, 50, 20, hits=2)
     counter.forget(1)
     assert counter.update(track_at(1, 50, 15, hits=3)) == []
     assert not counter.totals
@@ -96,8 +104,36 @@ def test_counts_per_class_and_line_class_filter() -> None:
 def test_in_follows_the_label_convention_for_a_vertical_line() -> None:
     # Line 600,432 → 600,0: s = 432·(x − 600); moving right goes from s < 0 to s > 0, which is `out`.
     counter = LineCounter(LineConfig(name="exit", x1=600, y1=432, x2=600, y2=0), margin=3, confirm_hits=1)
-    counted = [c.direction for x in (500, 580, 620, 700) for c in counter.update(track_at(1, x, 200))]
+    counted = [d for x in (500, 580, 620, 700) for d in step(counter, 1, x, 200)]
     assert counted == ["out"]
+
+
+def test_crossing_in_the_first_frames_counts_once_the_track_is_confirmed() -> None:
+    # The tracker saw the object below the line and already above it before it confirmed the track.
+    counter = LineCounter(LINE, margin=3, confirm_hits=3, ratio=0.1)
+    first = Track(track_id=4, box=(40, 60, 60, 100), score=0.3, first_seen=0, last_seen=0.2, hits=1)
+    first.votes["person"] += 1
+    first.path = [(0.0, (40, 60, 60, 100)), (0.1, (40, 20, 60, 60))]
+    assert counter.update(first) == []  # not confirmed yet: nothing is published
+    first.hits = 3
+    first.path.append((0.2, (40, 10, 60, 50)))
+    crossings = counter.update(first)
+    assert [(c.direction, c.at) for c in crossings] == [("in", 0.1)]
+    first.path.append((0.3, (40, 5, 60, 45)))
+    assert counter.update(first) == []
+
+
+def test_jitter_of_a_big_box_standing_on_the_line_counts_once() -> None:
+    # A 100 px tall person crosses and then stands on the line: the centre wobbles ±9 px.
+    counter = LineCounter(LINE, margin=6, confirm_hits=1, ratio=0.1)
+    ys = [120, 90, 65, 38, 59, 41, 58, 40, 59, 42, 30, 10]
+    assert [d for y in ys for d in step(counter, 1, 50, y, size=100)] == ["in"]
+
+
+def test_touching_the_line_and_going_back_is_no_crossing() -> None:
+    counter = LineCounter(LINE, margin=6, confirm_hits=1, ratio=0.1)
+    ys = [120, 90, 62, 53, 42, 55, 80, 120]  # the centre reaches 8 px past the line, then turns back
+    assert [d for y in ys for d in step(counter, 1, 50, y, size=100)] == []
 
 
 ZONE = ZoneConfig(name="door", points=((0, 0), (100, 0), (100, 100), (0, 100)), loiter_seconds=60)
@@ -159,3 +195,17 @@ def test_night_window_wraps_midnight() -> None:
     assert is_night(NIGHT.replace(hour=3), start, end)
     assert not is_night(DAY, start, end)
     assert is_night(DAY, time(13, 0), time(15, 0))
+
+
+def test_a_long_track_keeps_a_short_path_and_still_counts() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=1)
+    track = track_at(9, 50, 90)
+    for i in range(500):  # parked below the line for a long time, then drives up across it
+        track.observe(i / 10, track.box)
+        assert counter.update(track) == []
+    assert len(track.path) <= 64 and track.dropped > 400
+    counted = []
+    for y in (70, 40, 20):
+        track.observe(50.0, (45, y - 5, 55, y + 5))
+        counted += [c.direction for c in counter.update(track)]
+    assert counted == ["in"]

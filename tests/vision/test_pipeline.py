@@ -218,3 +218,78 @@ def test_a_frame_that_breaks_the_detector_does_not_stop_the_worker() -> None:
     stats = run_camera(Source(), pipeline, sink, threading.Event(), live_fps=0)  # type: ignore[arg-type]
     assert stats.failed == 1 and stats.analysed == 14
     assert [p["direction"] for k, p in sink.events if k == "line_cross"] == ["in"]
+
+
+def test_crossing_between_the_first_two_detections_is_counted() -> None:
+    # Seen twice below, then past the line by the second detection: 24 px per frame for a 30 px box
+    # (boxes of consecutive frames barely overlap), so the tracker only names it on the second frame.
+    detector = FakeDetector(lambda i: moving_box(i, start=74, step=-24) if i < 4 else [])
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False)
+    pipeline = run(config, detector, [frame_with_box(i, 74, -24) for i in range(6)])
+    assert crossings(pipeline) == [("gate", "in", "person")]
+
+
+def test_weak_first_detections_before_the_crossing_are_part_of_the_path() -> None:
+    # The first two boxes are too weak to start a track; the crossing happens between them and the
+    # first confident one (21 px per frame for a 30 px box).
+    def script(i: int) -> list[Detection]:
+        if i > 6:
+            return []
+        cy = max(90 - 21 * i, 15)
+        return [Detection(box=(70, cy - 15, 90, cy + 15), score=0.2 if i < 2 else 0.9, label="person")]
+
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False, motion_gating=False)
+    pipeline = run(config, FakeDetector(script), [frame_with_box(i, 90, -21) for i in range(9)])
+    assert crossings(pipeline) == [("gate", "in", "person")]
+
+
+def test_a_weak_box_of_another_object_far_away_does_not_start_a_path() -> None:
+    # A weak box below the line on the other side of the frame must not be joined to a person who
+    # appears above it and walks away from the line.
+    def script(i: int) -> list[Detection]:
+        if i == 0:
+            return [Detection(box=(0, 80, 20, 110), score=0.2, label="person")]
+        cy = 40 - 4 * i
+        return [Detection(box=(120, cy - 15, 140, cy + 15), score=0.9, label="person")] if i < 6 else []
+
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0, plates=False)
+    pipeline = run(config, FakeDetector(script), [frame_with_box(i, 40, -4) for i in range(8)])
+    assert crossings(pipeline) == []
+
+
+def test_a_first_box_ending_just_short_of_the_border_still_came_in_over_it() -> None:
+    # A detector's box for a person walking in at the bottom ends a few pixels above the edge
+    # (here 4.4 px of a 432 px frame), with its centre already past the line.
+    from jiayuan.vision.geometry import edge_entry
+
+    assert edge_entry((242, 156, 481, 427.6), 768, 432) == (361.5, 432.0)
+    assert edge_entry((242, 156, 481, 400), 768, 432) is None
+
+
+NEAR_EDGE = LineConfig(name="edge", x1=0, y1=105, x2=160, y2=105)
+
+
+def walking_out_at_the_bottom(i: int, *, stop: int = 99) -> list[Detection]:
+    """A 20×40 person walking down 5 px a frame; the detector loses it once less than 30 px shows."""
+    cy = min(40 + 5 * i, 40 + 5 * stop)
+    top, bottom = cy - 20, min(120, cy + 20)
+    return [Detection(box=(70, top, 90, bottom), score=0.9, label="person")] if bottom - top >= 30 else []
+
+
+def test_a_person_walking_out_over_the_border_past_a_line_near_it_is_counted() -> None:
+    # The box centre never gets past the band below the line: the box is cut by the border first.
+    config = CameraConfig(
+        camera="gate-1", lines=(NEAR_EDGE,), min_box_area=0, plates=False, motion_gating=False
+    )
+    pipeline = run(config, FakeDetector(walking_out_at_the_bottom), [blank()] * 60)
+    assert crossings(pipeline) == [("edge", "out", "person")]
+
+
+def test_a_person_standing_at_the_border_then_lost_is_not_counted() -> None:
+    config = CameraConfig(
+        camera="gate-1", lines=(NEAR_EDGE,), min_box_area=0, plates=False, motion_gating=False
+    )
+    # Walks down until its box touches the border, stands, then is lost (also at the end of the file).
+    for frames in (60, 25):
+        stands = FakeDetector(lambda i: walking_out_at_the_bottom(i, stop=12) if i < 20 else [])
+        assert crossings(run(config, stands, [blank()] * frames)) == []

@@ -251,3 +251,92 @@ def eval_count(
         as_json,
     )
     _print({"detector": name, **result}, as_json)
+
+
+@eval_app.command("robust")
+def eval_robust(
+    derived: Path = typer.Argument(..., help="`jiayuan vision augment` 的输出目录（含 manifest.json）。"),
+    shared: Path = typer.Option(..., "--shared", help="原始计数视频目录（也单独报告）。"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
+    fps: float | None = typer.Option(None, "--fps", min=0.5, max=60, help="分析帧率（默认全部帧）。"),
+    sets: str | None = typer.Option(None, "--sets", help="只评估这些派生集，逗号分隔（默认清单中的全部）。"),
+) -> None:
+    """Count on the shared clips and on every derived set, each reported on its own."""
+    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.evaluate import eval_count as evaluate
+
+    manifest_path = _folder(derived) / "manifest.json"
+    if not manifest_path.is_file():
+        raise _fail(f"{derived} 中没有 manifest.json（先运行 jiayuan vision augment）")
+    listed = list(json.loads(manifest_path.read_text(encoding="utf-8")).get("sets", {}))
+    chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else listed
+    unknown = [s for s in chosen if s not in listed]
+    if unknown:
+        raise _fail(f"清单中没有这些派生集: {', '.join(unknown)}")
+    model = settings().vision_model_path
+    try:
+        make_detector("yolox", model)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    folders = {"shared": _folder(shared), **{name: derived / name for name in chosen}}
+    report: dict[str, Any] = {"fps": fps, "sets": {}}
+    for name, folder in folders.items():
+        result = _run_with_progress(
+            name,
+            lambda p, folder=folder: evaluate(
+                folder, lambda: make_detector("yolox", model), analysis_fps=fps, progress=p
+            ),
+            as_json,
+        )
+        keep = ("expected_crossings", "counted_crossings", "error", "false_crossings", "missed_crossings")
+        report["sets"][name] = {**{k: result[k] for k in keep}, "clips": result["clips"]}
+        if not as_json:
+            figures = ", ".join(f"{k}={result[k]}" for k in keep)
+            console.print(f"{name}: {figures}")
+            for clip, row in result["clips"].items():
+                if row["error"]:
+                    console.print(f"  {clip}: 应 {row['expected']}，计 {row['counted']}，误差 {row['error']}")
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+
+
+@app.command("augment")
+def augment(
+    directory: Path = typer.Argument(
+        ..., help="原始计数视频目录（labels.csv: file,line,direction,class,count）。"
+    ),
+    out: Path = typer.Option(
+        Path("var/vision-robust"), "--out", help="派生数据集输出目录（不要放在代码库里）。"
+    ),
+    sets: str | None = typer.Option(
+        None,
+        "--sets",
+        help="只生成这些派生集，逗号分隔（单项或用 + 连接的组合，如 mirror+night；默认全部单项）。",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
+) -> None:
+    """Derive labelled robustness sets from the counting clips (one folder per set, plus manifest.json)."""
+    from jiayuan.vision.augment import SETS
+    from jiayuan.vision.augment import augment as derive
+    from jiayuan.vision.detect import make_detector
+
+    folder = _folder(directory)
+    model = settings().vision_model_path
+    try:
+        make_detector("yolox", model)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    chosen = tuple(s.strip() for s in sets.split(",") if s.strip()) if sets else SETS
+    manifest = _run_with_progress(
+        "生成",
+        lambda p: derive(folder, out, lambda: make_detector("yolox", model), sets=chosen, progress=p),
+        as_json,
+    )
+    if as_json:
+        typer.echo(json.dumps(manifest, ensure_ascii=False))
+        return
+    for name, info in manifest["sets"].items():
+        console.print(f"{name}（{info['description']}）: {len(info['clips'])} 段, {info['crossings']} 次越线")
+        for reason in info["skipped"]:
+            console.print(f"  跳过 {reason}")
+    console.print(f"清单: {out / 'manifest.json'}")

@@ -109,6 +109,8 @@ class CameraConfig(BaseModel):
     min_box_area: float = Field(default=600.0, ge=0)
     # Hysteresis: the reference point must be this far (pixels) beyond the line on both sides.
     line_margin: float = Field(default=6.0, ge=0)
+    # ... or this fraction of the box's size across the line, when more (a big box jitters more).
+    line_margin_ratio: float = Field(default=0.1, ge=0, le=0.5)
     # A track must have been seen this many times before it may count.
     confirm_hits: int = Field(default=3, ge=1)
     motion_gating: bool = True

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal
 
 from jiayuan.vision.config import LineConfig, ObjectClass, ZoneConfig
-from jiayuan.vision.geometry import Point, centre, foot, point_in_polygon, segments_intersect, signed_distance
+from jiayuan.vision.geometry import (
+    Box,
+    Point,
+    centre,
+    foot,
+    point_in_polygon,
+    segments_intersect,
+    signed_distance,
+)
 from jiayuan.vision.track import Track
 
 Direction = Literal["in", "out"]
@@ -16,61 +25,81 @@ Direction = Literal["in", "out"]
 
 @dataclass(frozen=True)
 class Crossing:
-    """A counted crossing of one line by one track."""
+    """A counted crossing of one line by one track, at the time of the observation that completed it."""
 
     line: str
     direction: Direction
     label: ObjectClass
     track_id: int
+    at: float = 0.0
+
+
+@dataclass
+class _LineState:
+    side: int = 0
+    point: Point = (0.0, 0.0)
+    seen: int = 0  # how many of the track's observations have been judged
+    pending: list[tuple[Direction, float]] = field(default_factory=list)
 
 
 class LineCounter:
-    """Counts crossings of one line per direction; a crossing is counted once its track is confirmed.
+    """Counts crossings of one line per direction, judging each track's whole path once it is confirmed.
 
-    Hysteresis: the reference point (box centre) must settle more than `margin` pixels on one
-    side, then more than `margin` on the other, and the path between must pass through the
-    segment. Jitter inside the band never counts.
+    Hysteresis: the reference point (box centre) must settle beyond the band on one side, then
+    beyond it on the other, and the path between must pass through the segment. The band is
+    `margin` pixels, or `ratio` of the box's size across the line when that is more, so that the
+    jitter of a big box standing on the line never counts and a box that only touches the line
+    and goes back is no crossing. The path starts with what was seen before the tracker confirmed
+    the object, so a crossing in its first frames counts.
     """
 
-    def __init__(self, line: LineConfig, *, margin: float, confirm_hits: int) -> None:
+    def __init__(self, line: LineConfig, *, margin: float, confirm_hits: int, ratio: float = 0.0) -> None:
         self.line = line
         self.margin = margin
+        self.ratio = ratio
         self.confirm_hits = confirm_hits
         self._a: Point = (line.x1, line.y1)
         self._b: Point = (line.x2, line.y2)
-        self._settled: dict[int, tuple[int, Point]] = {}
-        self._pending: dict[int, list[Direction]] = {}
+        length = math.hypot(line.x2 - line.x1, line.y2 - line.y1)
+        # Unit normal of the line: a box's extent along it is its size across the line.
+        self._normal = ((line.y2 - line.y1) / length, (line.x1 - line.x2) / length)
+        self._state: dict[int, _LineState] = {}
         self.totals: Counter[tuple[Direction, ObjectClass]] = Counter()
 
-    def side(self, p: Point) -> int:
-        """+1 beyond the margin where s > 0, -1 beyond it where s < 0, 0 inside the band."""
-        d = signed_distance(self._a, self._b, p)
-        return 1 if d > self.margin else -1 if d < -self.margin else 0
+    def band(self, box: Box) -> float:
+        """Half-width of the dead band around the line for an object of this box."""
+        across = abs(self._normal[0]) * (box[2] - box[0]) + abs(self._normal[1]) * (box[3] - box[1])
+        return max(self.margin, self.ratio * across)
 
-    def observe(self, track_id: int, p: Point) -> None:
-        """Note a track's reference point; a settled change of side through the segment becomes pending."""
-        side = self.side(p)
+    def side(self, box: Box) -> int:
+        """+1 beyond the band where s > 0, -1 beyond it where s < 0, 0 inside the band."""
+        d = signed_distance(self._a, self._b, centre(box))
+        band = self.band(box)
+        return 1 if d > band else -1 if d < -band else 0
+
+    def _judge(self, state: _LineState, t: float, box: Box) -> None:
+        side = self.side(box)
         if side == 0:
             return
-        previous = self._settled.get(track_id)
-        self._settled[track_id] = (side, p)
-        if (
-            previous is not None
-            and previous[0] != side
-            and segments_intersect(previous[1], p, self._a, self._b)
-        ):
-            self._pending.setdefault(track_id, []).append("in" if previous[0] > 0 else "out")
+        p = centre(box)
+        if state.side not in (0, side) and segments_intersect(state.point, p, self._a, self._b):
+            state.pending.append(("in" if state.side > 0 else "out", t))
+        state.side, state.point = side, p
 
     def update(self, track: Track) -> list[Crossing]:
-        """Follow a track one step; the crossings that became countable now."""
-        self.observe(track.track_id, centre(track.box))
-        if track.hits < self.confirm_hits or track.track_id not in self._pending:
+        """Follow a track to its newest observation; the crossings that became countable now."""
+        state = self._state.setdefault(track.track_id, _LineState())
+        for t, box in track.path[max(0, state.seen - track.dropped) :]:
+            self._judge(state, t, box)
+        state.seen = track.dropped + len(track.path)
+        if track.hits < self.confirm_hits or not state.pending:
             return []
         label = track.label
         crossings = [
-            Crossing(line=self.line.name, direction=d, label=label, track_id=track.track_id)
-            for d in self._pending.pop(track.track_id)
+            Crossing(line=self.line.name, direction=d, label=label, track_id=track.track_id, at=t)
+            for d, t in state.pending
         ]
+        state.pending.clear()
         counted = [c for c in crossings if label in self.line.classes]
         for c in counted:
             self.totals[(c.direction, c.label)] += 1
@@ -78,8 +107,7 @@ class LineCounter:
 
     def forget(self, track_id: int) -> None:
         """Drop a finished track (an unconfirmed track's pending crossing is never counted)."""
-        self._settled.pop(track_id, None)
-        self._pending.pop(track_id, None)
+        self._state.pop(track_id, None)
 
 
 def is_night(moment: datetime, start: time, end: time) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from jiayuan.vision.capture import RateGate
 from jiayuan.vision.config import CameraConfig, LineConfig, ObjectClass
 from jiayuan.vision.detect import Detector
-from jiayuan.vision.pipeline import Pipeline
+from jiayuan.vision.pipeline import Pipeline, VisionEvent
 
 Progress = Callable[[int, int], None]
 
@@ -127,7 +127,7 @@ class CountKey:
     label: str
 
 
-def _count_config(file: str, rows: list[dict[str, str]], lane: bool) -> CameraConfig:
+def count_config(file: str, rows: list[dict[str, str]], lane: bool) -> CameraConfig:
     lines = {r["line"] for r in rows}
     labelled = {r["class"] for r in rows}
     # A clip whose labels name only vehicles is a vehicle lane camera (see the data README).
@@ -159,12 +159,17 @@ def count_clip(
         frames += 1
         if gate is not None and not gate.admit(t):
             continue
-        for event in pipeline.process(frame, t).events:
-            if event.type == "line_cross":
-                p = event.payload
-                counts[(p["line"], p["direction"], p["class"])] += p["count"]
+        _tally(counts, pipeline.process(frame, t).events)
     capture.release()
+    _tally(counts, pipeline.close())  # tracks that left over a border near the end of the file
     return counts, frames
+
+
+def _tally(counts: Counter[tuple[str, str, str]], events: list[VisionEvent]) -> None:
+    for event in events:
+        if event.type == "line_cross":
+            p = event.payload
+            counts[(p["line"], p["direction"], p["class"])] += p["count"]
 
 
 def _frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
@@ -188,12 +193,13 @@ def eval_count(
     by_file: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_file.setdefault(row["file"], []).append(row)
-    expected_total = counted_total = abs_error = correct = frames = 0
+    expected_total = counted_total = abs_error = correct = frames = false_crossings = missed = 0
     per_row: list[dict[str, Any]] = []
+    per_clip: dict[str, dict[str, int]] = {}
     started = time.perf_counter()
     for i, (file, file_rows) in enumerate(sorted(by_file.items())):
         counts, n = count_clip(
-            folder / file, _count_config(file, file_rows, lane), detector_factory(), analysis_fps=analysis_fps
+            folder / file, count_config(file, file_rows, lane), detector_factory(), analysis_fps=analysis_fps
         )
         frames += n
         labelled_keys = set()
@@ -204,12 +210,15 @@ def eval_count(
             expected_total += expected
             counted_total += got
             abs_error += abs(got - expected)
+            false_crossings += max(0, got - expected)
+            missed += max(0, expected - got)
             correct += got == expected
             per_row.append({**row, "counted": got})
         # Crossings of classes the labels do not list are false counts too.
         for key, got in counts.items():
             if key not in labelled_keys:
                 abs_error += got
+                false_crossings += got
                 counted_total += got
                 per_row.append(
                     {
@@ -221,6 +230,12 @@ def eval_count(
                         "counted": got,
                     }
                 )
+        clip_rows = [r for r in per_row if r["file"] == file]
+        per_clip[file] = {
+            "expected": sum(int(r["count"]) for r in clip_rows),
+            "counted": sum(r["counted"] for r in clip_rows),
+            "error": sum(abs(r["counted"] - int(r["count"])) for r in clip_rows),
+        }
         if progress:
             progress(i + 1, len(by_file))
     seconds = time.perf_counter() - started
@@ -229,6 +244,10 @@ def eval_count(
         expected_crossings=expected_total,
         counted_crossings=counted_total,
         error=round(abs_error / expected_total, 4) if expected_total else 0.0,
+        # A false crossing is one counted beyond the labels (wrong direction, class or line, or none).
+        false_crossings=false_crossings,
+        missed_crossings=missed,
+        clips=per_clip,
         ms_per_frame=round(1000 * seconds / frames, 1) if frames else 0.0,
         rows=per_row,
     )

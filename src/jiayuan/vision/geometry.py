@@ -69,19 +69,21 @@ def point_in_polygon(polygon: Sequence[Point], p: Point) -> bool:
     return inside
 
 
-def edge_entry(box: Box, width: int, height: int, *, margin: float = 4.0) -> Point | None:
+def edge_entry(box: Box, width: int, height: int, *, margin: float = 0.02) -> Point | None:
     """Where an object whose first box touches the frame border came in: the border point it crossed.
 
     A box cut by the border has its centre well inside the frame although the object is only
-    coming in; the object was outside, beyond that border, a moment earlier.
+    coming in; the object was outside, beyond that border, a moment earlier. "Touching" allows
+    `margin` of the frame's size (at least 4 px): a detector's box rarely ends on the last pixel.
     """
     cx, cy = centre(box)
-    if box[3] >= height - margin:
+    mx, my = max(4.0, margin * width), max(4.0, margin * height)
+    if box[3] >= height - my:
         return (cx, float(height))
-    if box[1] <= margin:
+    if box[1] <= my:
         return (cx, 0.0)
-    if box[0] <= margin:
+    if box[0] <= mx:
         return (0.0, cy)
-    if box[2] >= width - margin:
+    if box[2] >= width - mx:
         return (float(width), cy)
     return None

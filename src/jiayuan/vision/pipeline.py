@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from jiayuan.devices.protocol import EventType
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.vision.annotate import draw
 from jiayuan.vision.config import CameraConfig, ObjectClass
-from jiayuan.vision.counting import LineCounter, ZoneWatch
+from jiayuan.vision.counting import Crossing, LineCounter, ZoneWatch
 from jiayuan.vision.detect import Detector, FakeDetector, Frame, to_protocol_class
 from jiayuan.vision.dewarp import Dewarper
-from jiayuan.vision.geometry import Box, centre, edge_entry, iou
+from jiayuan.vision.geometry import centre, edge_entry
 from jiayuan.vision.motion import MotionGate
 from jiayuan.vision.plates import PlateRead, PlateReader
 from jiayuan.vision.qr import decode as decode_qr
@@ -42,6 +41,7 @@ class FrameResult:
     tracks: list[Track]
     events: list[VisionEvent]
     detected: bool
+    crossings: list[Crossing]
 
 
 @dataclass
@@ -67,7 +67,6 @@ class Pipeline:
         lost_seconds: float = 2.0,
         plate_interval: float = 0.5,
         plate_tries: int = 6,
-        backfill_frames: int = 5,
         plate_background: bool = True,
     ) -> None:
         self.config = config
@@ -76,7 +75,12 @@ class Pipeline:
         self.motion = MotionGate()
         self.tracker = Tracker(frame_rate=frame_rate, lost_seconds=lost_seconds)
         self.counters = [
-            LineCounter(line, margin=config.line_margin, confirm_hits=config.confirm_hits)
+            LineCounter(
+                line,
+                margin=config.line_margin,
+                confirm_hits=config.confirm_hits,
+                ratio=config.line_margin_ratio,
+            )
             for line in config.lines
         ]
         self.zones = [
@@ -95,11 +99,12 @@ class Pipeline:
         self._plate_job: tuple[int, Frame, Future[PlateRead | None]] | None = None
         self._last_detect = -1e9
         self._qr_seen: dict[str, float] = {}
-        self._recent: deque[list[Box]] = deque(maxlen=backfill_frames)
         self._last_qr = -1e9
         self.qr_interval = 0.3
         self.frames = 0
         self.detections_run = 0
+        self._last_view: Frame | None = None
+        self._last_t = -1e9
 
     def process(self, frame: Frame, t: float) -> FrameResult:
         """Analyse one frame taken at t seconds."""
@@ -111,25 +116,16 @@ class Pipeline:
         )
         seen: list[Track] = []
         events: list[VisionEvent] = []
+        counted: list[Crossing] = []
         if detect:
             self._last_detect = t
             self.detections_run += 1
             seen = self._detect_and_track(view, t)
         if isinstance(self.detector, FakeDetector):
             self.detector.advance()
+        self._last_view, self._last_t = view, t
         for track in seen:
-            for counter in self.counters:
-                for crossing in counter.update(track):
-                    payload = {
-                        "line": crossing.line,
-                        "class": crossing.label,
-                        "direction": crossing.direction,
-                        "count": 1,
-                        "track_id": crossing.track_id,
-                    }
-                    events.append(VisionEvent("line_cross", payload, self._evidence(view, track.track_id)))
-                    if crossing.label in VEHICLES:
-                        self._plates.setdefault(track.track_id, _PlateState()).direction = crossing.direction
+            events.extend(self._count(track, counted))
         live = list(self.tracker.tracks.values())
         local_now = self.now_local()
         for watch in self.zones:
@@ -152,16 +148,17 @@ class Pipeline:
             self._last_qr = t
             events.extend(self._scan_qr(view, t))
         for track in self.tracker.expire(t, self.expire_after):
-            events.extend(self._finish(track))
-        return FrameResult(view=view, tracks=live, events=events, detected=detect)
+            events.extend(self._finish(track, counted))
+        return FrameResult(view=view, tracks=live, events=events, detected=detect, crossings=counted)
 
     def close(self) -> list[VisionEvent]:
-        """Finish every open track (the end of a file): their best plate reads."""
+        """Finish every open track (the end of a file): crossings of those that left, best plate reads."""
         self._collect_plates(wait=True)
         self._plate_pool.shutdown(wait=True)
         events: list[VisionEvent] = []
         for track in list(self.tracker.tracks.values()):
-            events.extend(self._finish(track))
+            # One still in the last frame analysed has not left: no crossing is made up for it.
+            events.extend(self._finish(track, [], gone=track.last_seen < self._last_t))
         self.tracker.tracks.clear()
         return events
 
@@ -179,30 +176,56 @@ class Pipeline:
         h, w = view.shape[:2]
         for track in seen:
             if track.hits == 1:
-                path = self._backfill(track.box)
-                points = [centre(b) for b in path]
-                entry = edge_entry(path[0] if path else track.box, w, h)
-                for p in ([entry] if entry else []) + points:
-                    for counter in self.counters:
-                        counter.observe(track.track_id, p)
-        self._recent.append(boxes)
+                # An object whose first box touches the border came in over it: it was beyond that
+                # border a moment before (the box, centred there, starts its path).
+                t0, first = track.path[0]
+                entry = edge_entry(first, w, h)
+                if entry is not None:
+                    cx, cy = centre(first)
+                    dx, dy = entry[0] - cx, entry[1] - cy
+                    track.path.insert(0, (t0, (first[0] + dx, first[1] + dy, first[2] + dx, first[3] + dy)))
         return seen
 
-    def _backfill(self, box: Box) -> list[Box]:
-        """Where a new track probably was before the tracker started it, oldest first.
+    def _count(self, track: Track, counted: list[Crossing]) -> list[VisionEvent]:
+        events = []
+        for counter in self.counters:
+            for crossing in counter.update(track):
+                counted.append(crossing)
+                payload = {
+                    "line": crossing.line,
+                    "class": crossing.label,
+                    "direction": crossing.direction,
+                    "count": 1,
+                    "track_id": crossing.track_id,
+                }
+                evidence = (
+                    self._evidence(self._last_view, track.track_id) if self._last_view is not None else None
+                )
+                events.append(VisionEvent("line_cross", payload, evidence))
+                if crossing.label in VEHICLES:
+                    self._plates.setdefault(track.track_id, _PlateState()).direction = crossing.direction
+        return events
 
-        The tracker starts a track only from a confident box, so an object entering at the frame
-        edge may already be past a line by then; the weaker boxes of the frames before, chained
-        by overlap, show where it came from.
+    def _left_over_border(self, track: Track) -> bool:
+        """Extend the path of a track that was last seen moving into the frame border, beyond it.
+
+        The mirror of the entry rule: an object walking out over the border keeps its box centre
+        inside the frame to the last, so its last box alone would leave it short of a line near
+        the edge.
         """
-        path: list[Box] = []
-        for boxes in reversed(self._recent):
-            best = max(boxes, key=lambda b: iou(b, box), default=None)
-            if best is None or iou(best, box) < 0.2:
-                break
-            path.append(best)
-            box = best
-        return path[::-1]
+        if self._last_view is None or len(track.path) < 2:
+            return False
+        h, w = self._last_view.shape[:2]
+        t_last, last = track.path[-1]
+        out = edge_entry(last, w, h)
+        if out is None:
+            return False
+        (px, py), (cx, cy) = centre(track.path[max(0, len(track.path) - 3)][1]), centre(last)
+        if (out[0] - cx) * (cx - px) + (out[1] - cy) * (cy - py) <= 0:
+            return False  # standing at the border or moving away from it: it did not leave there
+        dx, dy = out[0] - cx, out[1] - cy
+        track.path.append((t_last, (last[0] + dx, last[1] + dy, last[2] + dx, last[3] + dy)))
+        return True
 
     def _evidence(self, view: Frame, track_id: int) -> Frame:
         return draw(view, self.config, self.tracker.tracks.values(), self.counters, highlight=track_id)
@@ -246,14 +269,15 @@ class Pipeline:
         if state.best is None or (read.valid, read.confidence) > (state.best.valid, state.best.confidence):
             state.best, state.evidence = read, crop
 
-    def _finish(self, track: Track) -> list[VisionEvent]:
+    def _finish(self, track: Track, counted: list[Crossing], *, gone: bool = True) -> list[VisionEvent]:
+        events = self._count(track, counted) if gone and self._left_over_border(track) else []
         for counter in self.counters:
             counter.forget(track.track_id)
         for watch in self.zones:
             watch.forget(track.track_id)
         state = self._plates.pop(track.track_id, None)
         if state is None or state.best is None or state.direction is None:
-            return []  # only vehicles that passed a gate line are reported
+            return events  # only vehicles that passed a gate line are reported
         best = state.best
         payload = {
             "plate": best.plate,
@@ -262,7 +286,7 @@ class Pipeline:
             "direction": state.direction,
             "track_id": track.track_id,
         }
-        return [VisionEvent("plate_read", payload, state.evidence)]
+        return [*events, VisionEvent("plate_read", payload, state.evidence)]
 
     def _scan_qr(self, view: Frame, t: float) -> list[VisionEvent]:
         events = []
