@@ -161,6 +161,7 @@ def test_a_report_and_an_action_sent_twice_are_taken_once(
     resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
     staff_id = make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
     staff = {"Authorization": f"Bearer {token_for(sessions, staff_id)}"}
+    staff_two = bearer_for(sessions, "chenjing", Role.STAFF, f"community:{tree.community.id}")
     body = {"category": "sos", "title": "家中老人摔倒", "request_id": "7f1c2a9e-4b1d-4c55-9d0e-2f7a1b3c4d5e"}
     first = client.post("/api/v1/cases", json=body, headers=resident)
     second = client.post("/api/v1/cases", json=body, headers=resident)
@@ -179,6 +180,10 @@ def test_a_report_and_an_action_sent_twice_are_taken_once(
     assert client.post(f"/api/v1/cases/{case_id}/actions", json=dispatch, headers=staff).status_code == 200
     replayed = client.post(f"/api/v1/cases/{case_id}/actions", json=action, headers=staff)
     assert replayed.status_code == 200 and replayed.json()["state"] == "dispatched"
+    # The same name from another person is that person's own action: it is taken, not lost.
+    arrive = {"action": "arrive", "request_id": action["request_id"]}
+    other = client.post(f"/api/v1/cases/{case_id}/actions", json=arrive, headers=staff_two)
+    assert other.status_code == 200 and other.json()["state"] == "on_site"
     with sessions() as session:
         assert (
             session.scalar(select(func.count()).select_from(Case).where(Case.reporter_name == "liuying")) == 1

@@ -63,7 +63,8 @@ class CaseStep(Base):
     """One action on a case; the case's history is its steps in order."""
 
     __tablename__ = "case_steps"
-    __table_args__ = (UniqueConstraint("case_id", "request_id"),)
+    # A client names its own actions: one person's name for an action is theirs alone.
+    __table_args__ = (UniqueConstraint("case_id", "actor_user_id", "request_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

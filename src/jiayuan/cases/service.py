@@ -303,10 +303,13 @@ def act(
     reopen_days: int = REOPEN_DAYS,
 ) -> CaseOut:
     """Take one action on a case: the state table decides where it goes, the policies who may. An action
-    whose `request_id` the case already has was taken: the case is given back as it stands."""
+    whose `request_id` this person already gave on the case was taken: the case is given back as it
+    stands."""
     now = now or utcnow()
     case = policies.require_visible(actor, repository.case_by_id(session, case_id, lock=True))
-    if data.request_id is not None and any(s.request_id == data.request_id for s in case.steps):
+    if data.request_id is not None and any(
+        s.request_id == data.request_id and s.actor_user_id == actor.user_id for s in case.steps
+    ):
         return _out(actor, case)
     current = CaseState(case.state)
     if case.merged_into_id is not None:

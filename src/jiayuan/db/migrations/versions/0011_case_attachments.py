@@ -69,7 +69,8 @@ def upgrade() -> None:
     with op.batch_alter_table("case_steps", schema=None) as batch_op:
         batch_op.add_column(sa.Column("request_id", sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(
-            batch_op.f("uq_case_steps_case_id_request_id"), ["case_id", "request_id"]
+            batch_op.f("uq_case_steps_case_id_actor_user_id_request_id"),
+            ["case_id", "actor_user_id", "request_id"],
         )
 
     with op.batch_alter_table("cases", schema=None) as batch_op:
@@ -116,7 +117,7 @@ def downgrade() -> None:
         batch_op.drop_column("request_id")
 
     with op.batch_alter_table("case_steps", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_case_steps_case_id_request_id"), type_="unique")
+        batch_op.drop_constraint(batch_op.f("uq_case_steps_case_id_actor_user_id_request_id"), type_="unique")
         batch_op.drop_column("request_id")
 
     with op.batch_alter_table("case_attachments", schema=None) as batch_op:
