@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from jiayuan.accounts import logins, service
 from jiayuan.db.uow import unit_of_work
+from jiayuan.web import i18n
 from jiayuan.web.auth import (
     SESSION_COOKIE,
     OptionalPrincipal,
@@ -138,4 +139,14 @@ def logout(
     target = next if next == "/h5/login" else "/login"
     response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response, context.settings)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str | None = None) -> Response:
+    """The 中文/EN switch: remember the language in a cookie (a year) and go back to the page."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        i18n.LANG_COOKIE, i18n.chosen(code), max_age=365 * 24 * 3600, path="/", samesite="lax", httponly=True
+    )
     return response
