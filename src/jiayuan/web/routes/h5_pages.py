@@ -35,6 +35,7 @@ from jiayuan.web import h5
 from jiayuan.web.auth import AuthDep, client_ip, login_policy, set_session_cookie
 from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 pages = APIRouter(prefix="/h5", tags=["h5"], include_in_schema=False)
@@ -107,7 +108,7 @@ def send_code(
 ) -> Response:
     """Send a code: the same answer whether or not the number is registered."""
     if not _login_csrf_ok(request, csrf_token):
-        return _sign_in_page(request, phone=phone, error="页面已过期，请重新输入手机号", status=403)
+        return _sign_in_page(request, phone=phone, error=N_("页面已过期，请重新输入手机号"), status=403)
     try:
         with unit_of_work(context.sessions) as session:
             keyed, find, send = h5.sign_in_tools(session, context.vault)
@@ -130,7 +131,7 @@ def login_submit(
 ) -> Response:
     """Check the code; on success the resident's session starts and the home page opens."""
     if not _login_csrf_ok(request, csrf_token):
-        return _sign_in_page(request, phone=phone, error="页面已过期，请重新获取验证码", status=403)
+        return _sign_in_page(request, phone=phone, error=N_("页面已过期，请重新获取验证码"), status=403)
     policy = login_policy(context.settings)
     try:
         # Own transaction: a wrong code's try must be kept although the answer is a refusal.
