@@ -30,14 +30,32 @@ def demo(live_settings: Settings) -> None:
 
 def audit(page: Page, url: str) -> list[str]:
     """The serious and critical axe violations of the page at `url`, once it has settled."""
-    if not AXE.exists():
-        pytest.fail("axe-core is missing: run `make assets` (npm ci in frontend/)")
     page.goto(url)
     page.wait_for_load_state("networkidle")
+    return run_axe(page, url)
+
+
+def run_axe(page: Page, where: str) -> list[str]:
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `make assets` (npm ci in frontend/)")
     # Evaluated through the DevTools protocol: the page's CSP forbids inline scripts, and it should.
     page.evaluate(AXE.read_text())
     found: list[str] = page.evaluate(RUN_AXE)
-    return [f"{url}\n    {v}" for v in found]
+    return [f"{where}\n    {v}" for v in found]
+
+
+def phone_states(page: Page, live_server: str) -> list[str]:
+    """The phone's parts drawn by its script: residents found, and a case's action dialog."""
+    page.goto(f"{live_server}/m")
+    page.click("a[data-tab=residents]")
+    page.fill("#m-q", "wang")
+    page.click("#m-search button")
+    page.locator("#m-residents li").first.wait_for()
+    problems = run_axe(page, "/m residents found")
+    page.click("a[data-tab=cases]")
+    page.locator("#m-cases li button").first.click()
+    page.locator("#m-act[open]").wait_for()
+    return problems + run_axe(page, "/m action dialog")
 
 
 def test_every_page_of_every_face_passes_axe(page: Page, live_server: str, demo: None) -> None:
@@ -51,5 +69,7 @@ def test_every_page_of_every_face_passes_axe(page: Page, live_server: str, demo:
             page.set_viewport_size({"width": 360, "height": 780})
         for path in all_pages(page, live_server, face):
             problems += audit(page, f"{live_server}{path}")
+        if face.name == "grid worker phone":
+            problems += phone_states(page, live_server)
         page.set_viewport_size({"width": 1280, "height": 800})
     assert not problems, "\n".join(problems)

@@ -23,7 +23,11 @@ def demo(live_settings: Settings) -> None:
     seed_demo_into(live_settings)
 
 
-def test_every_face_switches_to_english_and_back(page: Page, live_server: str, demo: None) -> None:
+def test_every_face_switches_to_english_and_back(
+    page: Page, live_server: str, demo: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shots = tmp_path_factory.getbasetemp() / "screenshots"  # for a reviewer to read the English pages
+    shots.mkdir(exist_ok=True)
     page.goto(f"{live_server}/login")
     page.get_by_role("link", name="EN", exact=True).click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -41,6 +45,7 @@ def test_every_face_switches_to_english_and_back(page: Page, live_server: str, d
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.get_by_text(english, exact=True).first).to_be_visible()
         assert page.get_by_text(chinese, exact=True).count() == 0, face.name
+        page.screenshot(path=shots / f"{path.strip('/')}-en.png", full_page=True)
         page.get_by_role("link", name="中文", exact=True).click()
         expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
         expect(page.get_by_text(chinese, exact=True).first).to_be_visible()
