@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -143,11 +144,17 @@ def logout(
     return response
 
 
-@router.get("/lang/{code}")
-def switch_language(code: str, next: str | None = None) -> Response:
-    """The 中文/EN switch: remember the language in a cookie (a year) and go back to the page."""
-    response = RedirectResponse(safe_next(next), status_code=303)
+@router.get("/lang")
+def switch_language(request: Request, to: str = "") -> Response:
+    """The 中文/EN switch: remember the language in a cookie (a year) and go back to the page it was clicked
+    on, taken from the Referer (same site only): the pages need not echo their own address, which may hold
+    a searched ID number and would tell an out-of-scope id from a missing one."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = None
+    if referer.netloc == request.url.netloc:
+        back = referer.path + (f"?{referer.query}" if referer.query else "")
+    response = RedirectResponse(safe_next(back), status_code=303)
     response.set_cookie(
-        i18n.LANG_COOKIE, i18n.chosen(code), max_age=365 * 24 * 3600, path="/", samesite="lax", httponly=True
+        i18n.LANG_COOKIE, i18n.chosen(to), max_age=365 * 24 * 3600, path="/", samesite="lax", httponly=True
     )
     return response
