@@ -1,6 +1,6 @@
 """The main actions of each face with the keyboard alone: Tab reaches them (with a visible focus) and Enter
-uses them — signing in, the console's navigation, the big screen's language switch, the phone's resident
-search, the resident's report."""
+uses them — signing in, the console's navigation, the big screen's language switch, the phone's case
+action and resident search, the resident's report."""
 
 from __future__ import annotations
 
@@ -56,9 +56,20 @@ def test_the_big_screen_switches_language_with_the_keyboard(page: Page, live_ser
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
-def test_the_phone_searches_residents_with_the_keyboard(page: Page, live_server: str, demo: None) -> None:
+def test_the_phone_acts_on_a_case_and_searches_residents_with_the_keyboard(
+    page: Page, live_server: str, demo: None
+) -> None:
     sign_in(page, live_server, FACE["grid worker phone"])
     page.set_viewport_size({"width": 360, "height": 780})
+    before = page.locator("#m-cases li").first.inner_text()
+    tab_to(page, "#m-cases li button")
+    page.keyboard.press("Enter")
+    expect(page.locator("#m-act")).to_have_attribute("open", "")
+    page.keyboard.type("键盘操作")  # the dialog put the focus on its note
+    tab_to(page, "#m-act-send")
+    page.keyboard.press("Enter")
+    expect(page.locator("#m-act")).not_to_have_attribute("open", "")
+    expect(page.locator("#m-cases li").first).not_to_have_text(before)
     tab_to(page, "a[data-tab=residents]")
     page.keyboard.press("Enter")
     expect(page.locator("#residents")).to_be_visible()
