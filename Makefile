@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) assets ## Create or update .venv and the browser assets
 
+# axe-core (a dev dependency) stays in frontend/node_modules: the browser tests read it there; it is not
+# copied into the web package, so the app never serves it.
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 

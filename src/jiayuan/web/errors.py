@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from jiayuan.kernel.errors import JiayuanError, RowErrors
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
@@ -29,7 +30,7 @@ def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
     return ".".join(parts) or str(location[-1] if location else "")
 
 
-_HEADINGS = {401: "请先登录", 403: "无权访问", 404: "未找到"}
+_HEADINGS = {401: N_("请先登录"), 403: N_("无权访问"), 404: N_("未找到")}
 # The resident's pages name a wrong field in words.
 _H5_FIELDS = {
     "visitor_id": "访客通行证编号",
@@ -44,7 +45,7 @@ _H5_FIELDS = {
 
 def refusal_page(request: Request, exc: JiayuanError) -> Response:
     """The page a refused request gets: what happened and the message, with the refusal's status."""
-    heading = _HEADINGS.get(exc.status, "无法完成")
+    heading = _HEADINGS.get(exc.status, N_("无法完成"))
     values = {"heading": heading, "message": exc.message}
     template = "h5/refused.html" if request.url.path.startswith("/h5") else "console/refused.html"
     return render(request, template, values, status_code=exc.status)

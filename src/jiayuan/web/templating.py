@@ -18,6 +18,7 @@ from jiayuan.cases.policies import may_share as may_share_cases
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 from jiayuan.registry.schemas import PLATE_COLOR_LABELS
+from jiayuan.web import i18n
 from jiayuan.web.areas import areas_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -42,7 +43,12 @@ def _environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
+    )
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
     env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
@@ -65,14 +71,21 @@ def render(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Render a template with `principal`, its `nav_areas` and `csrf_token` (set by web.auth) added."""
+    """Render a template with `principal`, its `nav_areas`, `csrf_token` (set by web.auth) and the chosen
+    language `lang` added; the template's texts come out in that language."""
     principal = getattr(request.state, "principal", None)
+    lang = i18n.chosen(request.cookies.get(i18n.LANG_COOKIE))
     values: dict[str, Any] = {
         "principal": principal,
         "nav_areas": areas_for(principal),
         "csrf_token": getattr(request.state, "csrf_token", None) or "",
+        "lang": lang,
     }
     values.update(context or {})
-    return templates.TemplateResponse(
-        request, name, values, status_code=status_code, headers=dict(headers) if headers else None
-    )
+    token = i18n.current.set(lang)
+    try:  # TemplateResponse renders at once, so the language holds for the whole template
+        return templates.TemplateResponse(
+            request, name, values, status_code=status_code, headers=dict(headers) if headers else None
+        )
+    finally:
+        i18n.current.reset(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -11,6 +12,7 @@ from starlette.responses import Response
 
 from jiayuan.accounts import logins, service
 from jiayuan.db.uow import unit_of_work
+from jiayuan.web import i18n
 from jiayuan.web.auth import (
     SESSION_COOKIE,
     OptionalPrincipal,
@@ -20,6 +22,7 @@ from jiayuan.web.auth import (
     set_session_cookie,
 )
 from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 router = APIRouter(tags=["auth"], include_in_schema=False)
@@ -80,16 +83,16 @@ def login_submit(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(
-            request, next_url=target, username=username, error="页面已过期，请重新输入后登录", status=403
+            request, next_url=target, username=username, error=N_("页面已过期，请重新输入后登录"), status=403
         )
     username = username.strip()[:64]
     if not username or not password:
         return _login_form(
-            request, next_url=target, username=username, error="请输入用户名和密码", status=422
+            request, next_url=target, username=username, error=N_("请输入用户名和密码"), status=422
         )
     if len(password) > 256:
         return _login_form(
-            request, next_url=target, username=username, error="密码过长（最多 256 位）", status=422
+            request, next_url=target, username=username, error=N_("密码过长（最多 256 位）"), status=422
         )
     policy = login_policy(context.settings)
     # Own transaction: a failed attempt must be committed (counter, audit row) even though it is refused.
@@ -138,4 +141,20 @@ def logout(
     target = next if next == "/h5/login" else "/login"
     response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response, context.settings)
+    return response
+
+
+@router.get("/lang")
+def switch_language(request: Request, to: str = "") -> Response:
+    """The 中文/EN switch: remember the language in a cookie (a year) and go back to the page it was clicked
+    on, taken from the Referer (same site only): the pages need not echo their own address, which may hold
+    a searched ID number and would tell an out-of-scope id from a missing one."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = None
+    if referer.netloc == request.url.netloc:
+        back = referer.path + (f"?{referer.query}" if referer.query else "")
+    response = RedirectResponse(safe_next(back), status_code=303)
+    response.set_cookie(
+        i18n.LANG_COOKIE, i18n.chosen(to), max_age=365 * 24 * 3600, path="/", samesite="lax", httponly=True
+    )
     return response

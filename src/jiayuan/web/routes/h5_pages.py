@@ -35,6 +35,7 @@ from jiayuan.web import h5
 from jiayuan.web.auth import AuthDep, client_ip, login_policy, set_session_cookie
 from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 pages = APIRouter(prefix="/h5", tags=["h5"], include_in_schema=False)
@@ -107,10 +108,10 @@ def send_code(
 ) -> Response:
     """Send a code: the same answer whether or not the number is registered."""
     if not _login_csrf_ok(request, csrf_token):
-        return _sign_in_page(request, phone=phone, error="页面已过期，请重新输入手机号", status=403)
+        return _sign_in_page(request, phone=phone, error=N_("页面已过期，请重新输入手机号"), status=403)
     if context.settings.env == "production" and context.settings.notify_sms_url is None:
         # Without SMS the code would be shown on the console, where an admin could sign in as anyone.
-        error = "本社区尚未开通短信验证码登录，请联系社区工作人员"
+        error = N_("本社区尚未开通短信验证码登录，请联系社区工作人员")
         return _sign_in_page(request, phone=phone, error=error, status=503)
     try:
         with unit_of_work(context.sessions) as session:
@@ -134,7 +135,7 @@ def login_submit(
 ) -> Response:
     """Check the code; on success the resident's session starts and the home page opens."""
     if not _login_csrf_ok(request, csrf_token):
-        return _sign_in_page(request, phone=phone, error="页面已过期，请重新获取验证码", status=403)
+        return _sign_in_page(request, phone=phone, error=N_("页面已过期，请重新获取验证码"), status=403)
     policy = login_policy(context.settings)
     try:
         # Own transaction: a wrong code's try must be kept although the answer is a refusal.
