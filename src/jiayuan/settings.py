@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jiayuan.kernel.numbers import row_id
+
 # Development defaults: usable by `make demo`, refused when env=production.
 DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105
 DEV_PII_KEY = "dev-pii-key-change-me"
@@ -196,7 +198,7 @@ class Settings(BaseSettings):
             )
         robots: dict[int, CommunityRobots] = {}
         for key, value in raw.items():
-            if not (isinstance(key, str) and key.isdigit() and 0 < int(key) < 2**31):
+            if not (isinstance(key, str) and row_id(key) is not None):
                 raise ValueError(f"{variable}: every key must be a community id (a positive whole number)")
             try:
                 entry = CommunityRobots.model_validate(value)

@@ -60,6 +60,10 @@ def test_admins_set_time_limits_on_the_console_and_staff_read_them(
         target, data={"csrf_token": token, "minutes.sos.accept": "0", "minutes.noise.accept": "30"}
     )
     assert bad.status_code == 422 and "一键报警·受理：时限应为 1 到 43200 之间的整数分钟" in bad.text
+    odd = client.post(
+        target, data={"csrf_token": token, "minutes.sos.accept": "\u00b2"}
+    )  # a digit int() refuses
+    assert odd.status_code == 422 and "一键报警·受理：时限应为" in odd.text
     assert 'name="minutes.noise.accept" value="1440"' in client.get(target).text, "nothing half-saved"
     saved = client.post(
         target,

@@ -61,6 +61,7 @@ def test_form_errors_are_shown_beside_the_form_and_nothing_is_written(
     base = {"csrf_token": token, "username": "gw02", "role": "grid", "password": "grid-pass-2026"}
     cases = [
         ({"scopes": f"{here} grid:x"}, 422, "范围编号必须是正整数"),
+        ({"scopes": f"{here} grid:\u00b2"}, 422, "范围编号必须是正整数"),  # a digit int() refuses
         ({"scopes": elsewhere}, 422, f"范围 {elsewhere} 不存在"),
         ({"scopes": f"{here} compound:{tree.far.id}"}, 422, f"范围 compound:{tree.far.id} 不存在"),
         ({"scopes": here, "role": "boss"}, 422, "请选择角色"),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jiayuan.kernel.clock import LAST_YEAR, LOCAL_TZ, InputDatetime, aware
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 
@@ -39,9 +40,10 @@ def parse_scope(text: str) -> tuple[ScopeKind, int]:
     kinds = "/".join(k.value for k in ScopeKind)
     if not sep or kind not in {k.value for k in ScopeKind}:
         raise Invalid(f"范围格式应为 类型:编号，类型为 {kinds}（收到 {text!r}）", field="scopes")
-    if not ref.isdigit() or int(ref) <= 0 or int(ref) > 2**31 - 1:
+    ref_id = row_id(ref)
+    if ref_id is None:
         raise Invalid(f"范围编号必须是正整数（收到 {text!r}）", field="scopes")
-    return ScopeKind(kind), int(ref)
+    return ScopeKind(kind), ref_id
 
 
 @dataclass(frozen=True)

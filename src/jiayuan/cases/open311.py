@@ -29,7 +29,7 @@ from jiayuan.cases.schemas import (
 from jiayuan.cases.states import CaseState
 from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, aware, local, utcnow
 from jiayuan.kernel.errors import Invalid
-from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.service import directory
 
@@ -183,10 +183,10 @@ def _row_id(text: str, field: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    # ASCII digits only (str.isdigit also takes "²" and "٣"), and no more of them than an id has.
-    if not (text.isascii() and text.isdigit() and len(text) <= 10) or not 1 <= int(text) <= MAX_ROW_ID:
+    found = row_id(text)
+    if found is None:
         raise Invalid(f"{field} 须为正整数编号", field=field)
-    return int(text)
+    return found
 
 
 def _moment(text: str, field: str) -> datetime | None:

@@ -16,6 +16,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal
 from jiayuan.notify import policies, repository
@@ -46,6 +47,11 @@ def configure(routing: Routing, vault: PiiVault | None = None) -> None:
     global _routing, _vault  # one routing per process, like the settings it comes from
     _routing = routing
     _vault = vault or _vault
+
+
+def _person(target: str) -> int | None:
+    """The account a person's notice is for (`user:17`), or None for any other target."""
+    return row_id(target.removeprefix(PERSON_TARGET)) if target.startswith(PERSON_TARGET) else None
 
 
 def _seal(channel: ChannelName, target: str) -> str:
@@ -257,10 +263,10 @@ def claim(
 def _recipient(session: Session, target: str) -> str:
     """The target in full for the sender: a sealed number opened, a person's account read for their
     mobile now (empty when they have none: the channel then refuses, and the row says so)."""
-    if target.startswith(PERSON_TARGET) and target.removeprefix(PERSON_TARGET).isdigit():
+    user_id = _person(target)
+    if user_id is not None:
         if _vault is None:
             raise RuntimeError("notify.configure() was given no PII vault: a mobile cannot be read")
-        user_id = int(target.removeprefix(PERSON_TARGET))
         return accounts.mobile_of(session, user_id, vault=_vault) or ""
     return _unsealed(target)
 
@@ -320,7 +326,7 @@ def list_messages(
         where = where & (OutboxMessage.state == state.value)
     query = repository.messages_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
-    people = [int(t) for r in rows if (t := r.target.removeprefix(PERSON_TARGET)) != r.target and t.isdigit()]
+    people = [p for r in rows if (p := _person(r.target)) is not None]
     names = accounts.display_names(session, people) if people else {}
     return Page[MessageOut](
         items=[_out(r, names, codes_shown=policies.may_read_codes(actor)) for r in rows],
@@ -332,12 +338,8 @@ def list_messages(
 
 def _out(row: OutboxMessage, names: dict[int, str], *, codes_shown: bool) -> MessageOut:
     channel, state = ChannelName(row.channel), MessageState(row.state)
-    person = row.target.removeprefix(PERSON_TARGET)
-    shown = (
-        f"{names.get(int(person), '已删除的账号')}（本人）"
-        if person != row.target and person.isdigit()
-        else None
-    )
+    person = _person(row.target)
+    shown = None if person is None else f"{names.get(person, '已删除的账号')}（本人）"
     text = row.text
     if row.subject_type == SIGN_IN_SUBJECT and not codes_shown:
         text = _CODE_DIGITS.sub("******", text) + "（验证码仅管理员可见）"

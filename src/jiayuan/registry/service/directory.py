@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.sign_in import PhoneHolder
 from jiayuan.db.bulk import in_list, is_postgresql
+from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.scopes import CommunityOf
 from jiayuan.registry.models import (
     Building,
@@ -318,9 +319,9 @@ def community_of_scope(session: Session, kind: str, ref: str) -> int | None:
     None when the target does not exist (or the kind is unknown), so a caller answers "not found"
     alike for a missing object and one outside the granting admin's communities.
     """
-    if not ref.isdigit():
+    ref_id = row_id(ref)
+    if ref_id is None:
         return None
-    ref_id = int(ref)
     if kind == "community":
         return ref_id if session.get(Community, ref_id) is not None else None
     if kind == "compound":

@@ -15,6 +15,7 @@ from jiayuan.cases.deadlines import DUE_STEPS
 from jiayuan.cases.schemas import Category, DeadlineIn, DeadlineOut
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.kernel.numbers import whole_number
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
@@ -65,12 +66,13 @@ async def save_deadlines(
             typed = str(form.get(f"minutes.{row.category.value}.{row.step.value}", "")).strip()
             if not typed or typed == str(row.minutes):
                 continue
-            if not typed.isdigit() or not 1 <= int(typed) <= _MAX_MINUTES:
+            minutes = whole_number(typed)
+            if minutes is None or not 1 <= minutes <= _MAX_MINUTES:
                 raise Invalid(
                     f"{row.category_label}·{row.step_label}：时限应为 1 到 {_MAX_MINUTES} 之间的整数分钟",
                     field=f"minutes.{row.category.value}.{row.step.value}",
                 )
-            data = DeadlineIn(category=row.category, step=row.step, minutes=int(typed))
+            data = DeadlineIn(category=row.category, step=row.step, minutes=minutes)
             service.set_deadline(session, actor=principal, community_id=community_id, data=data)
             changed += 1
     except JiayuanError as exc:

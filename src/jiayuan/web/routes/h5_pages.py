@@ -29,6 +29,7 @@ from jiayuan.cases.states import CaseAction
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, NotFound, Unauthorized
+from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal
 from jiayuan.web import h5
@@ -442,12 +443,10 @@ def report(
 
 def _ids(text: str) -> list[int] | None:
     """`3,5` → [3, 5]; None when the field was tampered with."""
-    parts = [p for p in text.split(",") if p.strip()]
-    if len(parts) > MAX_PER_STEP or not all(
-        p.strip().isascii() and p.strip().isdigit() and len(p.strip()) <= 9 for p in parts
-    ):
+    ids = [row_id(p.strip()) for p in text.split(",") if p.strip()]
+    if len(ids) > MAX_PER_STEP or None in ids:
         return None
-    return [int(p) for p in parts]
+    return [i for i in ids if i is not None]
 
 
 @pages.get("/cases")

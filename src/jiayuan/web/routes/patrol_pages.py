@@ -17,6 +17,7 @@ from starlette.responses import Response
 from jiayuan.cases.schemas import CATEGORY_LABELS, Category
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.errors import JiayuanError, NotFound
+from jiayuan.kernel.numbers import whole_number
 from jiayuan.patrol import policies, service
 from jiayuan.patrol.schemas import CheckIn, PlanChange, PlanIn, PlanOut, StartIn
 from jiayuan.web.auth import PagePrincipal
@@ -160,9 +161,10 @@ def _plan_body(form: FormData) -> dict[str, object]:
     ranked = []
     for index, device_id in enumerate(picked):
         order = str(form.get(f"order.{device_id}", "")).strip()
-        if order and not order.isdigit():
+        rank = whole_number(order) if order else 10_000
+        if rank is None:
             raise _FormError(f"摄像机 {device_id} 的顺序须为数字")
-        ranked.append((int(order) if order else 10_000, index, device_id))
+        ranked.append((rank, index, device_id))
     cameras = [
         {"device_id": device_id, "checklist": _lines(form.get(f"checklist.{device_id}"))}
         for _, _, device_id in sorted(ranked)
@@ -188,9 +190,10 @@ def _minutes(form: FormData, key: str, *, required: bool) -> int | None:
     text = str(form.get(key, "")).strip()
     if not text and not required:
         return None
-    if not text.isdigit() or len(text) > 5:
+    minutes = whole_number(text, max_digits=5)
+    if minutes is None:
         raise _FormError(f"{FIELD_LABELS[key]}：请填写分钟数（整数）")
-    return int(text)
+    return minutes
 
 
 def _message(exc: Exception) -> str:
