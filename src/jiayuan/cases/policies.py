@@ -95,9 +95,7 @@ def shows_details(actor: Principal, case: Case) -> bool:
 
 def is_reporter(actor: Principal, case: Case) -> bool:
     """Whether the actor reported the case, or a duplicate of it merged into it."""
-    return actor.user_id is not None and (
-        case.reporter_user_id == actor.user_id or any(f.user_id == actor.user_id for f in case.followers)
-    )
+    return actor.user_id is not None and _reported_by(case, actor.user_id)
 
 
 def may_merge(actor: Principal) -> bool:
