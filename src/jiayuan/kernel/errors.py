@@ -6,13 +6,20 @@ from dataclasses import dataclass, field
 
 
 class JiayuanError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    `message` is a Chinese text with `{name}` placeholders filled from `params`
+    (`Invalid("摄像机 {device} 不存在", field="device_id", device=device_id)`): the text stays a fixed
+    message id that the pages can look up in their English catalog, and `message` is the filled-in text.
+    """
 
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.message = message.format(**params) if params else message
+        super().__init__(self.message)
         self.field = field
 
 
@@ -69,6 +76,6 @@ class RowErrors(JiayuanError):
     errors: list[RowError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        super().__init__(f"{len(self.errors)} 处错误，未写入任何数据")
+        super().__init__("{count} 处错误，未写入任何数据", count=len(self.errors))
 
     status = 422

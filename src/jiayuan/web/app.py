@@ -20,6 +20,7 @@ from jiayuan.web.body_limit import BodyLimit
 from jiayuan.web.context import AppContext
 from jiayuan.web.errors import install_error_handlers
 from jiayuan.web.headers import SecurityHeaders
+from jiayuan.web.i18n import LanguageOfRequest
 from jiayuan.web.live_feed import LiveFeed
 from jiayuan.web.reader_updates import ReaderUpdates
 from jiayuan.web.routes import (
@@ -112,9 +113,10 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.state.context = context
     app.state.ingest_health = ingest
     install_error_handlers(app)
-    # The last added runs first: the headers also go on the body limit's 413.
+    # The last added runs first: the headers also go on the body limit's 413, in the request's language.
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, upload=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LanguageOfRequest)
     app.include_router(api_docs.router_for(app, with_pages=settings.env != "production"))
     app.include_router(health.router)
     # Before the registry's routes: `/residents/import` must not be read as `/residents/{resident_id}`.

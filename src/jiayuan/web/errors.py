@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from jiayuan.kernel.errors import JiayuanError, RowErrors
-from jiayuan.web.i18n import N_
+from jiayuan.web.i18n import N_, error_text
 from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
@@ -46,7 +46,7 @@ _H5_FIELDS = {
 def refusal_page(request: Request, exc: JiayuanError) -> Response:
     """The page a refused request gets: what happened and the message, with the refusal's status."""
     heading = _HEADINGS.get(exc.status, N_("无法完成"))
-    values = {"heading": heading, "message": exc.message}
+    values = {"heading": heading, "message": error_text(exc)}
     template = "h5/refused.html" if request.url.path.startswith("/h5") else "console/refused.html"
     return render(request, template, values, status_code=exc.status)
 
@@ -61,7 +61,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return refusal_page(request, exc)
         if request.url.path.startswith(OPEN311_PREFIX):
             return open311_error(exc.status, exc.message)
-        body: dict[str, object] = {"detail": exc.message}
+        # Chinese for devices and integrators; a browser switched to English reads its language.
+        body: dict[str, object] = {"detail": error_text(exc)}
         if exc.field:
             body["field"] = exc.field
         if isinstance(exc, RowErrors):

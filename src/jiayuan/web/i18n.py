@@ -1,8 +1,10 @@
 """The pages' language: Chinese first, English when the `lang` cookie asks for it.
 
-Message ids are the Chinese texts themselves, so a text without an English entry stays Chinese. The English
-catalog is a gettext .po file (web/locale/en/LC_MESSAGES/messages.po, extracted with `pybabel extract -F
-babel.cfg`) read with Babel when the app starts: no compiled .mo file to keep in step.
+Message ids are the Chinese texts themselves, so a text without an English entry stays Chinese. Two gettext
+catalogs per language, read with Babel when the app starts (no compiled .mo file to keep in step):
+`messages.po` for templates and Python (pages, domain labels and error messages), `scripts.po` for the texts
+the browser scripts write (`t("…")` in static/js), which a page carries as JSON when it is not in Chinese.
+See docs/faces.md for extracting and updating them.
 """
 
 from __future__ import annotations
@@ -13,15 +15,30 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from jiayuan.kernel.errors import JiayuanError
+from jiayuan.kernel.i18n import N_
+
+__all__ = ["N_", "LanguageOfRequest", "chosen", "error_text", "script_catalog", "translate"]
 
 LANG_COOKIE = "lang"
 DEFAULT = "zh-CN"
 LANGUAGES = {"zh-CN": "中文", "en": "EN"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-# The language of the page being rendered: templates render synchronously inside `render`, which sets it.
+# What `pybabel extract` reads as messages in Python besides gettext's own names: texts marked `N_` and the
+# first argument of the domain errors (a RowError's third, its reason). scripts/translations.sh uses them.
+EXTRACT_KEYWORDS = (
+    "N_", "Invalid", "Conflict", "NotFound", "Forbidden", "Unauthorized", "TooManyRequests", "JiayuanError",
+    "LoginRefused", "CodeRefused", "RowError:3",
+)  # fmt: skip
+
+# The language of the request being answered (set by `LanguageOfRequest`) or the page being rendered.
 current: ContextVar[str] = ContextVar("page_language", default=DEFAULT)
 
 
@@ -30,13 +47,19 @@ def chosen(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT
 
 
+def _read(language: str, domain: str) -> Catalog | None:
+    po = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
+    if not po.exists():
+        return None
+    with po.open("rb") as source:
+        return read_po(source, locale=language)
+
+
 @cache
 def _catalog(language: str) -> gettext.NullTranslations:
-    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    catalog = _read(language, "messages")
+    if catalog is None:
         return gettext.NullTranslations()
-    with po.open("rb") as source:
-        catalog = read_po(source, locale=language)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
@@ -52,6 +75,34 @@ def translate_plural(singular: str, plural: str, n: int) -> str:
     return _catalog(current.get()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # the name gettext's extractors look for
-    """Mark a text kept in Python for extraction; templates translate it when they show it."""
-    return message
+def error_text(error: JiayuanError) -> str:
+    """A domain error's message in the current language, its placeholders filled."""
+    text = translate(error.template)
+    return text.format(**error.params) if error.params else text
+
+
+@cache
+def script_catalog(language: str) -> dict[str, str]:
+    """The translated texts of the browser scripts, for a page to carry as JSON (empty in Chinese)."""
+    catalog = _read(language, "scripts")
+    if catalog is None:
+        return {}
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+class LanguageOfRequest:
+    """ASGI middleware: the `lang` cookie's language holds for the whole request, so a route can translate
+    a message (an error, a notice) before it renders the page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        token = current.set(chosen(HTTPConnection(scope).cookies.get(LANG_COOKIE)))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current.reset(token)

@@ -49,6 +49,7 @@ def _environment() -> Environment:
         gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
     )
     env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.globals["script_catalog"] = i18n.script_catalog
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
     env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
