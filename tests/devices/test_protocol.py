@@ -22,6 +22,7 @@ SAMPLES = {
         "direction": "out",
         "track_id": 4,
     },
+    "plate_unreadable": {"snapshot": "01JDQ5V6Z8R2M3N4P5Q6R7S8T9", "text": "欢迎光临", "direction": "in"},
     "loitering": {
         "zone": "door",
         "class": "person",
@@ -56,6 +57,10 @@ def test_a_payload_the_platform_would_refuse_is_never_built() -> None:
         event_body("cam", "heartbeat", {"uptime_s": -1, "fw": "1"}, at=utcnow())
     with pytest.raises(ValidationError):
         event_body("cam", "sos", {"button": "b1", "pressed": "long", "extra": 1}, at=utcnow())
+    with pytest.raises(ValidationError):  # an unreadable plate without the picture a person reads
+        event_body("cam", "plate_unreadable", {"text": "欢迎光临", "direction": "in"}, at=utcnow())
+    with pytest.raises(ValidationError):  # a snapshot id names a file: never a path
+        event_body("cam", "plate_unreadable", {"snapshot": "../etc/passwd"}, at=utcnow())
     with pytest.raises(KeyError):
         event_body("cam", "no_such_type", {}, at=utcnow())  # type: ignore[arg-type]
 
