@@ -259,3 +259,6 @@ def test_console_page_lists_reads_and_refuses_by_scope(
         case = session.scalars(select(Case)).one()
         assert (case.source, case.gate_id) == ("gate", site.gate_id)
     assert [r.state for r in waiting(sessions)] == ["read", "waiting"]
+    client.cookies.set("lang", "en")  # the English switch translates the page
+    english = client.get("/console/flow/unread-plates")
+    assert "<h1>Unread plates</h1>" in english.text and "Record plate" in english.text
