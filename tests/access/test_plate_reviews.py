@@ -199,7 +199,7 @@ def test_console_page_lists_reads_and_refuses_by_scope(
     passed = utcnow().replace(microsecond=0) - timedelta(minutes=5)
     unreadable(sessions, passed, direction="in")
     send(sessions, "sh1-gate1-plate", "plate_unreadable", {"snapshot": "sh-1", "text": "停车场"}, passed)
-    jinjiang, _senhai_read = waiting(sessions)
+    jinjiang, senhai_read = waiting(sessions)
     make_user(sessions, "zhangwei", Role.STAFF, scopes=[f"community:{site.community_id}"])
     make_user(sessions, "wuye", Role.PROPERTY, scopes=[f"compound:{senhai}"])
 
@@ -229,7 +229,7 @@ def test_console_page_lists_reads_and_refuses_by_scope(
         f"/console/flow/unread-plates/{jinjiang.id}/read",
         data={"csrf_token": token, "plate": "欢迎光临", "color": "blue", "direction": "in"},
     )
-    assert bad.status_code == 422 and "车牌号码“欢迎光临”不符合车牌格式" in bad.text
+    assert bad.status_code == 422 and "车牌号码不符合车牌格式" in bad.text
     assert 'value="欢迎光临" aria-invalid="true"' in bad.text  # what was typed stays in the form
     missing = client.post(
         f"/console/flow/unread-plates/{jinjiang.id}/read", data={"csrf_token": token, "plate": "豫A12345"}
@@ -249,7 +249,7 @@ def test_console_page_lists_reads_and_refuses_by_scope(
         data={"csrf_token": token},
         follow_redirects=False,
     )
-    assert again.status_code == 409 and "该车牌已处理" in again.text
+    assert again.status_code == 409 and "该车牌已由他人辨认或标记" in again.text
     with sessions() as session:
         passage = session.scalars(select(VehiclePassage)).one()
         assert (passage.plate, passage.at, passage.device_id) == ("豫A12345", passed, "jjhy-gate1-plate")
@@ -262,3 +262,8 @@ def test_console_page_lists_reads_and_refuses_by_scope(
     client.cookies.set("lang", "en")  # the English switch translates the page
     english = client.get("/console/flow/unread-plates")
     assert "<h1>Unread plates</h1>" in english.text and "Record plate" in english.text
+    refused_in_english = client.post(
+        f"/console/flow/unread-plates/{senhai_read.id}/read",
+        data={"csrf_token": token, "plate": "停车场", "color": "blue", "direction": "in"},
+    )
+    assert "The plate number follows no plate format" in refused_in_english.text

@@ -125,8 +125,7 @@ def review(
 ) -> None:
     """The only place an unread plate's state changes: once, from waiting, stamped with who and when."""
     if ReviewState(unread.state) is not ReviewState.WAITING or target is ReviewState.WAITING:
-        done = ReviewState(unread.state).label
-        raise Conflict(f"该车牌已处理（{done}，{unread.reviewed_by or ''}）", field="unread_id")
+        raise Conflict("该车牌已由他人辨认或标记，请刷新页面", field="unread_id")
     unread.state = target.value
     unread.reviewed_at = at
     unread.reviewed_by_user_id = by_user_id

@@ -132,10 +132,7 @@ def read_plate(session: Session, *, actor: Principal, unread_id: int, data: Plat
     unread = _for_review(session, actor, unread_id)
     plate = normalise(data.plate)
     if not plate.valid_format:
-        raise Invalid(
-            f"车牌号码“{data.plate}”不符合车牌格式（{'；'.join(plate.notes)}）：请按抓拍图填写，如 豫A12345",
-            field="plate",
-        )
+        raise Invalid("车牌号码不符合车牌格式：请按抓拍图上的字样填写，如 豫A12345", field="plate")
     states.review(unread, ReviewState.READ, at=utcnow(), by_user_id=actor.user_id, by=actor.username)
     gates = {g.id: g for g in directory.list_gates(session, community_ids=[unread.community_id])}
     known = gates.get(unread.gate_id)
