@@ -23,7 +23,7 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Device, Gate
 from tests.access.test_vehicles_flow import send
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Site, add_compound, make_user, seed_site
+from tests.factories import Site, add_compound, bearer_for, make_user, seed_site
 
 PLATE_CAM = "jjhy-gate1-plate"
 
@@ -267,3 +267,28 @@ def test_console_page_lists_reads_and_refuses_by_scope(
         data={"csrf_token": token, "plate": "停车场", "color": "blue", "direction": "in"},
     )
     assert "The plate number follows no plate format" in refused_in_english.text
+
+
+def test_the_api_lists_reads_and_refuses_naming_the_field(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session:
+        site = seed_site(session)
+    unreadable(sessions, utcnow(), direction="out")
+    [row] = waiting(sessions)
+    staff = bearer_for(sessions, "zhangwei", Role.STAFF, f"community:{site.community_id}")
+    listed = client.get("/api/v1/unread-plates", headers=staff).json()
+    assert listed["total"] == 1 and listed["items"][0]["text_raw"] == "欢迎光临"
+    assert listed["items"][0]["gate_name"] == "1号门" and listed["items"][0]["state"] == "waiting"
+    path = f"/api/v1/unread-plates/{row.id}/read"
+    bad = client.post(path, json={"plate": "欢迎光临", "color": "blue", "direction": "out"}, headers=staff)
+    assert bad.status_code == 422 and bad.json()["field"] == "plate" and "车牌号码" in bad.json()["detail"]
+    unknown_colour = client.post(
+        path, json={"plate": "豫A12345", "color": "purple", "direction": "out"}, headers=staff
+    )
+    assert unknown_colour.status_code == 422
+    done = client.post(path, json={"plate": "豫A12345", "color": "blue", "direction": "out"}, headers=staff)
+    assert done.status_code == 200 and done.json()["state"] == "read" and done.json()["passage_id"]
+    assert client.get("/api/v1/unread-plates", headers=staff).json()["total"] == 0
+    again = client.post(f"/api/v1/unread-plates/{row.id}/dismiss", headers=staff)
+    assert again.status_code == 409

@@ -82,6 +82,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/console/patrol/plans/{plan_id}": {"name": "改个名字", "every_minutes": "60", "cam": "yf-gate1-cam"},
     "/console/patrol/plans/{plan_id}/state": {"action": "pause"},
     "/console/flow/unread-plates/{unread_id}/read": {"plate": "豫A12345", "color": "blue", "direction": "in"},
+    "/api/v1/unread-plates/{unread_id}/read": {"plate": "豫A12345", "color": "blue", "direction": "in"},
     "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
     "/console/patrol/rounds/{round_id}/checks": {
         "device_id": "yf-gate1-cam",

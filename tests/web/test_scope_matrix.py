@@ -132,6 +132,8 @@ UPLOADS: dict[str, Callable[[], tuple[str, bytes, str]]] = {"blank_template": bl
 
 BODIES: dict[str, Body] = {
     "sos": lambda _w, _role: {"latitude": 34.75, "longitude": 113.02},
+    "plate": lambda _w, _role: {"plate": "豫A12345", "color": "blue", "direction": "in"},
+    "not_a_plate": lambda _w, _role: {"plate": "欢迎光临", "color": "blue", "direction": "in"},
     "new_user": lambda _w, role: {
         "username": f"new-{role}",
         "role": "volunteer",
@@ -291,6 +293,15 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
                                                         (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/vehicles/overnight", None,         (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/alarms", None,                     (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    # unread plates: gate data (another compound's or community's is missing); those who keep the gates'
+    # records read them (a text that is no plate is refused, 422), police, grid workers and the screen look
+    ("GET", "/api/v1/unread-plates", None,              (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("POST", "/api/v1/unread-plates/{unread_senhai}/read", "not_a_plate",
+                                                        (422, 422, 403, 404, 403, 422, 403, 403, 403, 401)),
+    ("POST", "/api/v1/unread-plates/{unread_far}/read", "plate",
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("POST", "/api/v1/unread-plates/{unread_far}/dismiss", None,
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     # passes: the public keys are for every signed-in caller; revocations for the gate roles and the gate
     # readers (their communities' entries only, see test_device_lists_hold_only_what_is_in_scope);
     # a resident gets passes for their own household, the office for its community

@@ -322,6 +322,14 @@ class PlateReading(BaseModel):
     direction: Literal["in", "out"]
 
 
+class PlateDismissal(BaseModel):
+    """Mark an unread plate 无车牌/无法辨认, with an optional note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
 class AlarmOut(BaseModel):
     """A gate alarm."""
 
