@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from jiayuan.devices.decode import Event, Limits, Status, decode, decode_event
+from jiayuan.devices.models import DeviceEvent
 from jiayuan.devices.protocol import EVENT_PAYLOADS, Topics, event_body, status_body
 from jiayuan.kernel.clock import utcnow
 
@@ -39,6 +40,11 @@ SAMPLES = {
 
 def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_PAYLOADS)
+
+
+def test_every_event_type_fits_the_stored_type_column() -> None:
+    # `plate_unreadable` fills it exactly: a longer type needs a migration widening device_events.type.
+    assert max(len(name) for name in EVENT_PAYLOADS) <= DeviceEvent.__table__.c.type.type.length
 
 
 @pytest.mark.parametrize("event_type", sorted(SAMPLES))
