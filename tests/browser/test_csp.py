@@ -23,6 +23,7 @@ PAGES = [
     "/console/devices",
     "/console/cameras",
     "/console/flow",
+    "/console/flow/unread-plates",
     "/console/cases",
     "/console/cases/stats",
     "/console/patrol",

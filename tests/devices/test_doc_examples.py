@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.access.models import Alarm, PassCheck, VehiclePassage
+from jiayuan.access.models import Alarm, PassCheck, UnreadPlate, VehiclePassage
 from jiayuan.cases import intake
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.protocol import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope, Topics
@@ -93,9 +93,16 @@ def test_examples_replay_through_the_pipeline(sessions: sessionmaker[Session]) -
         total = session.scalar(select(func.sum(DeviceStatus.events_accepted)))
         assert total == len(good)
         # The domain handlers ran on them: the example pass is checked (its signature is a placeholder),
-        # the plate read is classified, the SOS press and the loitering are alarms.
+        # the plate read is classified, the unreadable plate is kept for a person, the SOS press and the
+        # loitering are alarms.
         assert [c.reason for c in session.scalars(select(PassCheck))] == ["bad_signature"]
         assert [p.plate for p in session.scalars(select(VehiclePassage))] == ["豫A12345"]
+        unread = session.scalars(select(UnreadPlate)).one()  # the unreadable plate waits for a person
+        assert (unread.text_raw, unread.snapshot, unread.state) == (
+            "欢迎光临",
+            "snap-20261127-081640-02",
+            "waiting",
+        )
         assert [a.type for a in session.scalars(select(Alarm).order_by(Alarm.id))] == ["loitering", "sos"]
 
 

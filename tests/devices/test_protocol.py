@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from jiayuan.devices.decode import Event, Limits, Status, decode, decode_event
+from jiayuan.devices.models import DeviceEvent
 from jiayuan.devices.protocol import EVENT_PAYLOADS, Topics, event_body, status_body
 from jiayuan.kernel.clock import utcnow
 
@@ -22,6 +23,7 @@ SAMPLES = {
         "direction": "out",
         "track_id": 4,
     },
+    "plate_unreadable": {"snapshot": "01JDQ5V6Z8R2M3N4P5Q6R7S8T9", "text": "欢迎光临", "direction": "in"},
     "loitering": {
         "zone": "door",
         "class": "person",
@@ -40,6 +42,11 @@ def test_every_event_type_has_a_sample() -> None:
     assert set(SAMPLES) == set(EVENT_PAYLOADS)
 
 
+def test_every_event_type_fits_the_stored_type_column() -> None:
+    # `plate_unreadable` fills it exactly: a longer type needs a migration widening device_events.type.
+    assert max(len(name) for name in EVENT_PAYLOADS) <= DeviceEvent.__table__.c.type.type.length
+
+
 @pytest.mark.parametrize("event_type", sorted(SAMPLES))
 def test_what_a_device_publishes_the_platform_accepts(event_type: str) -> None:
     now = utcnow()
@@ -56,6 +63,10 @@ def test_a_payload_the_platform_would_refuse_is_never_built() -> None:
         event_body("cam", "heartbeat", {"uptime_s": -1, "fw": "1"}, at=utcnow())
     with pytest.raises(ValidationError):
         event_body("cam", "sos", {"button": "b1", "pressed": "long", "extra": 1}, at=utcnow())
+    with pytest.raises(ValidationError):  # an unreadable plate without the picture a person reads
+        event_body("cam", "plate_unreadable", {"text": "欢迎光临", "direction": "in"}, at=utcnow())
+    with pytest.raises(ValidationError):  # a snapshot id names a file: never a path
+        event_body("cam", "plate_unreadable", {"snapshot": "../etc/passwd"}, at=utcnow())
     with pytest.raises(KeyError):
         event_body("cam", "no_such_type", {}, at=utcnow())  # type: ignore[arg-type]
 

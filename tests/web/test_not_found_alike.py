@@ -56,6 +56,7 @@ OUTSIDE: dict[str, list[tuple[str, frozenset[str]]]] = {
     "round_id": [("round_far", EVERYONE)],
     "plan_id": [("plan_far", EVERYONE)],
     "request_id": [("case_far", EVERYONE), ("case_outside_grid", NARROW)],
+    "unread_id": [("unread_far", EVERYONE), ("unread_senhai", frozenset({"property"}))],
 }
 MISSING = {"device_id": "jjhy-gate9-cam"}
 # A second path parameter gets a fixed value: the first one names the object whose scope decides.
@@ -80,6 +81,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/patrol/plans/{plan_id}": {"name": "改个名字"},
     "/console/patrol/plans/{plan_id}": {"name": "改个名字", "every_minutes": "60", "cam": "yf-gate1-cam"},
     "/console/patrol/plans/{plan_id}/state": {"action": "pause"},
+    "/console/flow/unread-plates/{unread_id}/read": {"plate": "豫A12345", "color": "blue", "direction": "in"},
+    "/api/v1/unread-plates/{unread_id}/read": {"plate": "豫A12345", "color": "blue", "direction": "in"},
     "/api/v1/patrol/rounds/{round_id}/checks": {"device_id": "yf-gate1-cam", "answers": {"画面正常": True}},
     "/console/patrol/rounds/{round_id}/checks": {
         "device_id": "yf-gate1-cam",

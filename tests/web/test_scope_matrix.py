@@ -24,8 +24,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.access.models import UnreadPlate
 from jiayuan.access.schemas import RevokeIn, VisitorInvite
-from jiayuan.access.service import passes, visitors
+from jiayuan.access.service import gate_events, passes, visitors
 from jiayuan.accounts import logins, service
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy, parse_scope
@@ -34,7 +35,9 @@ from jiayuan.cases.models import CaseAttachment
 from jiayuan.cases.schemas import CaseIn, Category
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter
+from jiayuan.devices.protocol import Topics, event_body
 from jiayuan.devices.service import cameras
+from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.duty.schemas import DutyRole, HolidayIn, PlaceKind, ShiftIn, TemplateIn
 from jiayuan.duty.service import shifts, templates
 from jiayuan.kernel.clock import local, utcnow
@@ -129,6 +132,8 @@ UPLOADS: dict[str, Callable[[], tuple[str, bytes, str]]] = {"blank_template": bl
 
 BODIES: dict[str, Body] = {
     "sos": lambda _w, _role: {"latitude": 34.75, "longitude": 113.02},
+    "plate": lambda _w, _role: {"plate": "豫A12345", "color": "blue", "direction": "in"},
+    "not_a_plate": lambda _w, _role: {"plate": "欢迎光临", "color": "blue", "direction": "in"},
     "new_user": lambda _w, role: {
         "username": f"new-{role}",
         "role": "volunteer",
@@ -288,6 +293,15 @@ MATRIX: list[tuple[str, str, str | None, tuple[int, ...]]] = [
                                                         (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     ("GET", "/api/v1/vehicles/overnight", None,         (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
     ("GET", "/api/v1/alarms", None,                     (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    # unread plates: gate data (another compound's or community's is missing); those who keep the gates'
+    # records read them (a text that is no plate is refused, 422), police, grid workers and the screen look
+    ("GET", "/api/v1/unread-plates", None,              (200, 200, 200, 200, 200, 200, 403, 200, 403, 401)),
+    ("POST", "/api/v1/unread-plates/{unread_senhai}/read", "not_a_plate",
+                                                        (422, 422, 403, 404, 403, 422, 403, 403, 403, 401)),
+    ("POST", "/api/v1/unread-plates/{unread_far}/read", "plate",
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
+    ("POST", "/api/v1/unread-plates/{unread_far}/dismiss", None,
+                                                        (404, 404, 404, 404, 404, 404, 403, 404, 403, 401)),
     # passes: the public keys are for every signed-in caller; revocations for the gate roles and the gate
     # readers (their communities' entries only, see test_device_lists_hold_only_what_is_in_scope);
     # a resident gets passes for their own household, the office for its community
@@ -458,6 +472,23 @@ def patrol_round(session: Session, community_id: int, camera: str) -> tuple[int,
     return plan.id, begun.id
 
 
+def unread_plates(session: Session, devices: tuple[str, ...]) -> list[int]:
+    """An unreadable plate reported now by each camera, through the ingest pipeline; their ids."""
+    pipeline, now = Pipeline(topics=Topics("jiayuan")), utcnow()
+    messages = [
+        RawMessage("mqtt", pipeline.topics.events(device), body, now)
+        for device in devices
+        for _, body in [event_body(device, "plate_unreadable", {"snapshot": "snap-1"}, at=now)]
+    ]
+    system = Principal.system()
+    outcome = accept_batch(session, actor=system, messages=messages, pipeline=pipeline, now=now)
+    gate_events.handle_device_events(
+        session, actor=system, accepted=outcome.accepted, came_back=[], public_keys={}, now=now
+    )
+    found = dict(session.execute(select(UnreadPlate.device_id, UnreadPlate.id)).tuples().all())
+    return [found[device] for device in devices]
+
+
 def stored_photo(session: Session, *, case_id: int | None, uploader: int | None) -> int:
     """A photo on a case (or waiting with its uploader): bytes as the upload would keep them."""
     row = CaseAttachment(
@@ -582,6 +613,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         day_off = HolidayIn(community_id=ids["elsewhere_community"], day=date(2027, 1, 1), name="元旦")
         ids["holiday_far"] = templates.add_holiday(session, actor=system, data=day_off).id
         ids["plan_far"], ids["round_far"] = patrol_round(session, ids["elsewhere_community"], "yf-gate1-cam")
+        ids["unread_far"], ids["unread_senhai"] = unread_plates(session, ("yf-gate1-cam", "sh1-gate1-cam"))
     world.ids = ids
     return world
 

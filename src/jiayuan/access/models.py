@@ -152,6 +152,34 @@ class VehiclePassage(Base):
     snapshot: Mapped[str | None] = mapped_column(String(64))
 
 
+class UnreadPlate(Base):
+    """待辨认车牌: a vehicle whose plate followed no plate format as read, kept with its snapshot until
+    a person reads it (it then becomes a passage) or marks it 无车牌/无法辨认."""
+
+    __tablename__ = "unread_plates"
+    __table_args__ = (Index("ix_unread_plates_waiting", "state", "community_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    gate_id: Mapped[int]
+    compound_id: Mapped[int]
+    community_id: Mapped[int]
+    device_id: Mapped[str] = mapped_column(String(64))
+    device_event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    event_type: Mapped[str] = mapped_column(String(16))
+    text_raw: Mapped[str | None] = mapped_column(String(64))
+    color: Mapped[str | None] = mapped_column(String(8))
+    confidence: Mapped[float | None]
+    direction: Mapped[str | None] = mapped_column(String(3))
+    snapshot: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10), default="waiting")
+    plate: Mapped[str | None] = mapped_column(String(16))
+    passage_id: Mapped[int | None]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_user_id: Mapped[int | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class VehiclePresence(Base):
     """A vehicle inside a compound: from its entry until its exit, with the dwell time."""
 

@@ -11,8 +11,11 @@ from jiayuan.registry.search import PROVINCES
 _SEPARATORS = re.compile(r"[\s·•．.\-_]+")
 # Letters I and O never appear on mainland plates; reads showing them are almost always 1 and 0.
 _BODY = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-_REGULAR = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z][{_BODY}]{{5}}[挂学警港澳领使]?$")
-_NEW_ENERGY = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[DF][{_BODY}][0-9]{{4}}|[0-9]{{5}}[DF])$")
+# Five characters after the letter, or four and a special suffix (豫A1234学, 豫A1234警).
+_REGULAR = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[{_BODY}]{{5}}|[{_BODY}]{{4}}[挂学警港澳领使])$")
+# New-energy plates (as vision.plates reads them): small cars D/F, and the newer A–K, then five; large
+# vehicles five digits then D/F.
+_NEW_ENERGY = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJK][{_BODY}][0-9]{{4}}|[0-9]{{5}}[DF])$")
 _CONFUSIONS = {"O": "0", "I": "1", "0": "O", "1": "I"}
 
 
@@ -25,11 +28,21 @@ class Plate:
     notes: tuple[str, ...]
     alternatives: tuple[str, ...]
 
+    @property
+    def readable(self) -> bool:
+        """Whether the text, or one O/0 or I/1 reading of it, follows a plate format: a plate to count
+        (with its notes). Anything else is no plate, and goes to a person to read from the snapshot."""
+        return self.valid_format or any(_follows_format(alt) for alt in self.alternatives)
+
+
+def _follows_format(text: str) -> bool:
+    return bool(_REGULAR.match(text) or _NEW_ENERGY.match(text))
+
 
 def normalise(raw: str) -> Plate:
     """`豫Ａ·1O345` → `豫A1O345`, invalid format, note that position 4 'O' may be '0'."""
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
-    valid = bool(_REGULAR.match(text) or _NEW_ENERGY.match(text))
+    valid = _follows_format(text)
     notes: list[str] = []
     alternatives: list[str] = []
     for index, char in enumerate(text):

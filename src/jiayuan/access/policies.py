@@ -175,3 +175,23 @@ def require_can_watch(actor: Principal, *, community_id: int) -> None:
     if actor.role in (Role.ADMIN, Role.STAFF, Role.POLICE) and community_id in actor.community_ids:
         return
     raise Forbidden("无权设置布控车辆")
+
+
+def may_review_plates(actor: Principal) -> bool:
+    """Reading unread plates from their snapshots: those who keep the gates' records (staff, admins,
+    property companies, volunteers on gate duty); police, grid workers and the screen only look."""
+    return actor.has_role(Role.ADMIN, Role.STAFF, Role.PROPERTY, Role.VOLUNTEER)
+
+
+def require_unread_plate_visible(actor: Principal, *, community_id: int, compound_id: int) -> None:
+    """An unread plate is gate data: outside the scope it is not found (ids cannot be probed)."""
+    require_can_view_gates(actor)
+    if not sees(actor, community_id=community_id, compound_id=compound_id):
+        raise NotFound("待辨认车牌不存在", field="unread_id")
+
+
+def require_can_review_plate(actor: Principal, *, community_id: int, compound_id: int) -> None:
+    """Read or dismiss an unread plate in scope: the roles of `may_review_plates`; others 403."""
+    require_unread_plate_visible(actor, community_id=community_id, compound_id=compound_id)
+    if not may_review_plates(actor):
+        raise Forbidden("只有社区工作人员、物业和门岗志愿者可以辨认车牌")

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from jiayuan.access.models import (
     Isolation,
     PassCheck,
     PassRevocation,
+    UnreadPlate,
     VehiclePassage,
     VehiclePresence,
     VisitorPass,
@@ -26,11 +27,14 @@ from jiayuan.access.models import (
     bucket_of,
 )
 from jiayuan.access.schemas import VisitorFilter
-from jiayuan.access.states import AlarmState, visitor_state_clause
+from jiayuan.access.states import AlarmState, ReviewState, visitor_state_clause
 from jiayuan.db.bulk import in_list, is_postgresql
 from jiayuan.kernel.clock import LOCAL_TZ
 from jiayuan.registry.policies import Scope
 from jiayuan.registry.service import directory
+
+# The rows the console lists page by page.
+Listed = TypeVar("Listed", VisitorPass, UnreadPlate)
 
 
 @dataclass(frozen=True)
@@ -172,12 +176,12 @@ def visitors_where(scope: Scope, criteria: VisitorFilter, *, at: datetime) -> Se
     return query
 
 
-def count(session: Session, query: Select[VisitorPass]) -> int:
+def count(session: Session, query: Select[Listed]) -> int:
     """How many rows a query finds, whatever its order and paging."""
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
-def page_of(session: Session, query: Select[VisitorPass], *, offset: int, size: int) -> list[VisitorPass]:
+def page_of(session: Session, query: Select[Listed], *, offset: int, size: int) -> list[Listed]:
     """One page of a query's rows."""
     return list(session.scalars(query.offset(offset).limit(size)))
 
@@ -385,3 +389,15 @@ def uncleared_alarms_at(
         .order_by(Alarm.id.desc())
         .limit(limit)
     ).all()
+
+
+def waiting_plates(scope: ColumnElement[bool]) -> Select[UnreadPlate]:
+    """Unread plates still waiting for a person, inside a scope condition, oldest first (read in the
+    order they passed, so presences open and close in order)."""
+    waiting = UnreadPlate.state == ReviewState.WAITING.value
+    return select(UnreadPlate).where(waiting, scope).order_by(UnreadPlate.at, UnreadPlate.id)
+
+
+def unread_plate_for_update(session: Session, unread_id: int) -> UnreadPlate | None:
+    """One unread plate, locked until the transaction ends (two people never read it both)."""
+    return session.scalar(select(UnreadPlate).where(UnreadPlate.id == unread_id).with_for_update())

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from jiayuan.access.states import VisitorState
+from jiayuan.access.states import ReviewState, VisitorState
 from jiayuan.kernel.clock import InputAwareDatetime, InputDate
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 from jiayuan.registry.service.directory import DeviceInfo, GateInfo
@@ -283,6 +283,53 @@ class WatchPlateIn(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 
 
+PlateColor = Literal["blue", "yellow", "green", "white", "black"]
+
+
+class UnreadPlateOut(BaseModel):
+    """An unread plate (待辨认车牌): where and when, what the device read, and what became of it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: AwareDatetime
+    gate_id: int
+    compound_id: int
+    community_id: int
+    device_id: str
+    event_type: str
+    text_raw: str | None
+    color: str | None
+    confidence: float | None
+    direction: str | None
+    snapshot: str | None
+    state: ReviewState
+    plate: str | None
+    passage_id: int | None
+    reviewed_at: AwareDatetime | None
+    reviewed_by: str | None
+    gate_name: str = ""
+    compound_name: str = ""
+
+
+class PlateReading(BaseModel):
+    """What a person read on an unread plate's snapshot: the plate, its colour and the direction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    color: PlateColor
+    direction: Literal["in", "out"]
+
+
+class PlateDismissal(BaseModel):
+    """Mark an unread plate 无车牌/无法辨认, with an optional note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
 class AlarmOut(BaseModel):
     """A gate alarm."""
 
@@ -324,6 +371,8 @@ ALARM_LABELS = {
     "door_forced": "门被强行打开",
     "loitering": "夜间逗留",
 }
+PLATE_COLOR_LABELS = {"blue": "蓝牌", "yellow": "黄牌", "green": "绿牌", "white": "白牌", "black": "黑牌"}
+DIRECTION_LABELS = {"in": "进", "out": "出"}
 DEVICE_STATE_LABELS = {"online": "上线", "offline": "下线", "silent": "超过 2 分钟无消息", "back": "恢复"}
 
 

@@ -1,4 +1,5 @@
-"""Alarm states (open → cleared, or acknowledged → cleared) and the states of a visitor pass."""
+"""Alarm states (open → cleared, or acknowledged → cleared), the states of a visitor pass, and of an
+unread plate (waiting → read or dismissed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_
 
-from jiayuan.access.models import Alarm, VisitorPass
+from jiayuan.access.models import Alarm, UnreadPlate, VisitorPass
 from jiayuan.kernel.errors import Conflict, Invalid
 
 
@@ -97,3 +98,35 @@ def visitor_state_clause(state: VisitorState, *, at: datetime) -> ColumnElement[
     if state is VisitorState.PENDING:
         return and_(not_revoked, left, VisitorPass.valid_from > at)
     return and_(not_revoked, left, VisitorPass.valid_from <= at, VisitorPass.valid_until >= at)
+
+
+class ReviewState(StrEnum):
+    """Where an unread plate stands: waiting for a person, read by one, or marked 无车牌/无法辨认."""
+
+    WAITING = "waiting"
+    READ = "read"
+    DISMISSED = "dismissed"
+
+    @property
+    def label(self) -> str:
+        """待辨认 / 已辨认 / 无车牌或无法辨认."""
+        return REVIEW_STATE_LABELS[self]
+
+
+REVIEW_STATE_LABELS: dict[ReviewState, str] = {
+    ReviewState.WAITING: "待辨认",
+    ReviewState.READ: "已辨认",
+    ReviewState.DISMISSED: "无车牌/无法辨认",
+}
+
+
+def review(
+    unread: UnreadPlate, target: ReviewState, *, at: datetime, by_user_id: int | None, by: str
+) -> None:
+    """The only place an unread plate's state changes: once, from waiting, stamped with who and when."""
+    if ReviewState(unread.state) is not ReviewState.WAITING or target is ReviewState.WAITING:
+        raise Conflict("该车牌已由他人辨认或标记，请刷新页面", field="unread_id")
+    unread.state = target.value
+    unread.reviewed_at = at
+    unread.reviewed_by_user_id = by_user_id
+    unread.reviewed_by = by[:64]

@@ -87,6 +87,16 @@ class PlateRead(_Strict):
     track_id: TrackId = None
 
 
+class PlateUnreadable(_Strict):
+    """A vehicle whose plate follows no plate format as read: its snapshot goes to a person to read."""
+
+    snapshot: SnapshotId
+    text: Annotated[str, StringConstraints(max_length=64)] | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    direction: Direction | None = None
+    track_id: TrackId = None
+
+
 class LineCross(_Strict):
     """Objects that crossed a counting line (camera through the vision worker)."""
 
@@ -154,11 +164,21 @@ class CommandAck(_Strict):
 
 
 EventType = Literal[
-    "qr_scan", "plate_read", "line_cross", "occupancy", "loitering", "sos", "door", "heartbeat", "command_ack"
+    "qr_scan",
+    "plate_read",
+    "plate_unreadable",
+    "line_cross",
+    "occupancy",
+    "loitering",
+    "sos",
+    "door",
+    "heartbeat",
+    "command_ack",
 ]
 EVENT_PAYLOADS: dict[str, type[_Strict]] = {
     "qr_scan": QrScan,
     "plate_read": PlateRead,
+    "plate_unreadable": PlateUnreadable,
     "line_cross": LineCross,
     "occupancy": Occupancy,
     "loitering": Loitering,

@@ -17,6 +17,7 @@ from jiayuan.vision.detect import Detector, FakeDetector, Frame, to_protocol_cla
 from jiayuan.vision.dewarp import Dewarper
 from jiayuan.vision.geometry import centre, edge_entry
 from jiayuan.vision.motion import MotionGate
+from jiayuan.vision.plate_event import plate_event
 from jiayuan.vision.plates import PlateRead, PlateReader
 from jiayuan.vision.qr import decode as decode_qr
 from jiayuan.vision.track import Track, Tracker
@@ -278,15 +279,8 @@ class Pipeline:
         state = self._plates.pop(track.track_id, None)
         if state is None or state.best is None or state.direction is None:
             return events  # only vehicles that passed a gate line are reported
-        best = state.best
-        payload = {
-            "plate": best.plate,
-            "color": best.color,
-            "confidence": round(best.confidence, 3),
-            "direction": state.direction,
-            "track_id": track.track_id,
-        }
-        return [*events, VisionEvent("plate_read", payload, state.evidence)]
+        event_type, payload = plate_event(state.best, direction=state.direction, track_id=track.track_id)
+        return [*events, VisionEvent(event_type, payload, state.evidence)]
 
     def _scan_qr(self, view: Frame, t: float) -> list[VisionEvent]:
         events = []

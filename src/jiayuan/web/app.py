@@ -47,6 +47,7 @@ from jiayuan.web.routes import (
     patrol_api,
     patrol_pages,
     phone_pages,
+    plate_review_pages,
     registry_api,
     registry_excel,
     registry_pages,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, ingest: IngestHealthSource |
     app.include_router(access_api.router)
     app.include_router(access_ws.router)
     app.include_router(access_pages.router)
+    app.include_router(plate_review_pages.router)
     app.include_router(visitor_pages.router)
     app.include_router(stats_api.router)
     app.include_router(open311.router)

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from jiayuan.access import policies, repository
+from jiayuan.access.plates import normalise
 from jiayuan.access.schemas import AlarmOut, GateRef
-from jiayuan.access.service import alarms, flow, gate_checks, vehicles
-from jiayuan.devices.protocol import Door, LineCross, Loitering, PlateRead, QrScan, Sos
+from jiayuan.access.service import alarms, flow, gate_checks, plate_reviews, vehicles
+from jiayuan.devices.protocol import Door, LineCross, Loitering, PlateRead, PlateUnreadable, QrScan, Sos
 from jiayuan.devices.service.pipeline import Accepted
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
@@ -38,6 +39,7 @@ def handle_device_events(
     for alarm in repository.open_alarms(session, type=DEVICE_OFFLINE, device_ids=[d.id for d in came_back]):
         alarms.clear(session, alarm, at=now)
     sightings: list[vehicles.Sighting] = []
+    unreadable: list[plate_reviews.Unreadable] = []
     counted_in: dict[int, tuple[GateRef, DeviceInfo, datetime]] = {}
     for event in accepted:
         gate = GateRef.of_device(event.device)
@@ -57,10 +59,26 @@ def handle_device_events(
                 device_event_id=event.row_id,
                 local_decision=payload.local_decision,
             )
-        elif isinstance(payload, PlateRead):
+        elif isinstance(payload, PlateRead) and normalise(payload.plate).readable:
             sightings.append(
                 vehicles.Sighting(payload, gate, event.device, at, event.row_id, event.envelope.id)
             )
+        elif isinstance(payload, PlateRead):
+            # Junk sent as a plate (a banner, a sign) is no vehicle to count: a person reads the snapshot.
+            unreadable.append(
+                plate_reviews.Unreadable(
+                    gate, event.device, at, event.row_id, "plate_read", text=payload.plate,
+                    color=payload.color, confidence=payload.confidence, direction=payload.direction,
+                    snapshot=payload.snapshot,
+                )
+            )  # fmt: skip
+        elif isinstance(payload, PlateUnreadable):
+            unreadable.append(
+                plate_reviews.Unreadable(
+                    gate, event.device, at, event.row_id, "plate_unreadable", text=payload.text,
+                    confidence=payload.confidence, direction=payload.direction, snapshot=payload.snapshot,
+                )
+            )  # fmt: skip
         elif isinstance(payload, LineCross):
             flow.record_line_cross(session, cross=payload, gate=gate, at=at)
             if payload.direction == "in" and payload.class_ == "person":
@@ -99,6 +117,7 @@ def handle_device_events(
             )
 
     vehicles.record_plates(session, sightings)
+    plate_reviews.hold(session, unreadable)
     flow.flush(session)
     for gate, device, at in counted_in.values():
         flow.check_tailgating(session, gate=gate, device=device, at=at)

@@ -45,6 +45,7 @@ class Sighting:
     at: datetime
     device_event_id: int
     event_id: str | None = None
+    reviewed_by: str | None = None  # who read the plate on the snapshot, when no device could
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def _classify(session: Session, sightings: Sequence[Sighting]) -> list[_Classifi
         notes = list(plate.notes)
         if category == "outside":
             notes += [f"若识别有误，可能是登记车辆 {p}" for p in sorted(plate.alternatives) if p in misread]
+        if sighting.reviewed_by is not None:
+            notes.append(f"{sighting.reviewed_by} 看抓拍图辨认")
         if sighting.read.confidence < LOW_CONFIDENCE:
             notes.append(f"识别置信度低（{sighting.read.confidence:.2f}）")
         classified.append(_Classified(sighting, plate, category, notes))

@@ -1,4 +1,5 @@
-"""JSON API of gate access: gates, flow, passes, visitors (invite, list, cancel), isolation, alarms."""
+"""JSON API of gate access: gates, flow, passes, visitors (invite, list, cancel), isolation, alarms, unread
+plates (待辨认车牌)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from jiayuan.access.schemas import (
     IsolationIn,
     IsolationOut,
     IssuedPass,
+    PlateDismissal,
+    PlateReading,
     PresenceOut,
     PublicKeyOut,
     RevocationsOut,
     RevokeIn,
+    UnreadPlateOut,
     VerifyRequest,
     VisitorCancel,
     VisitorFilter,
@@ -31,9 +35,10 @@ from jiayuan.access.schemas import (
     WatchPlateOut,
 )
 from jiayuan.access.service import alarms as alarms_service
-from jiayuan.access.service import gate_checks, passes, reports, vehicles
+from jiayuan.access.service import gate_checks, passes, plate_reviews, reports, vehicles
 from jiayuan.access.service import visitors as visitors_service
 from jiayuan.access.states import VisitorState
+from jiayuan.cases import intake
 from jiayuan.kernel.clock import InputDate, InputDatetime
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
@@ -262,3 +267,42 @@ def alarms(
 ) -> list[AlarmOut]:
     """Gate alarms in scope, newest first."""
     return alarms_service.list_alarms(session, actor=principal, state=state, type=type, limit=limit)
+
+
+_UNREAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "该角色不能查看或辨认待辨认车牌"},
+    404: {"description": "没有这条待辨认车牌，或它不在您的负责范围内"},
+    409: {"description": "已由他人辨认或标记"},
+    422: {"description": "输入有误（指出字段），如车牌号码不符合车牌格式"},
+}
+
+
+@router.get("/unread-plates", response_model=Page[UnreadPlateOut], responses=_UNREAD_ERRORS)
+def unread_plates(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="页码，从 1 开始")] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="每页条数")] = 20,
+) -> Page[UnreadPlateOut]:
+    """待辨认车牌: vehicles whose plate no device could read, waiting for a person, oldest first."""
+    return plate_reviews.list_waiting(session, actor=principal, params=PageParams(page=page, size=size))
+
+
+@router.post("/unread-plates/{unread_id}/read", response_model=UnreadPlateOut, responses=_UNREAD_ERRORS)
+def read_unread_plate(
+    unread_id: RowId, body: PlateReading, principal: CurrentPrincipal, session: SessionDep
+) -> UnreadPlateOut:
+    """The plate a person read on the snapshot: an ordinary plate read at the time the vehicle passed
+    (presence, watch list and its case, flow); audited."""
+    done = plate_reviews.read_plate(session, actor=principal, unread_id=unread_id, data=body)
+    intake.open_cases(session)
+    return done
+
+
+@router.post("/unread-plates/{unread_id}/dismiss", response_model=UnreadPlateOut, responses=_UNREAD_ERRORS)
+def dismiss_unread_plate(
+    unread_id: RowId, principal: CurrentPrincipal, session: SessionDep, body: PlateDismissal | None = None
+) -> UnreadPlateOut:
+    """Mark the vehicle 无车牌/无法辨认: it stays out of every count; audited."""
+    reason = body.reason if body else None
+    return plate_reviews.dismiss(session, actor=principal, unread_id=unread_id, reason=reason or None)

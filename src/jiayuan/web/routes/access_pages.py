@@ -14,7 +14,7 @@ from jiayuan.access.schemas import (
     PASS_KIND_LABELS,
     REASON_LABELS,
 )
-from jiayuan.access.service import reports
+from jiayuan.access.service import plate_reviews, reports
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
@@ -59,5 +59,6 @@ def flow_page(
             "today": today,
             "today_json": today.model_dump(mode="json") if today else None,
             "labels": LABELS,
+            "unread_plates": plate_reviews.count_waiting(session, actor=principal),
         },
     )
