@@ -81,11 +81,19 @@ def test_the_pages_and_their_errors_follow_the_english_switch(
     # What was sent to people by WeCom, DingTalk or SMS is shown as it was sent: in Chinese.
     outbox = client.get("/console/messages").text
     assert "【新事件】设施报修" in outbox and "No messages." not in outbox and "Channel" in outbox
+    plan = {"csrf_token": token, "name": "Night round", "every_minutes": "5", "window_start": "20:00"}
+    plan |= {"window_end": "06:00"}
+    unplanned = client.post("/console/patrol/plans", data=plan)
+    assert unplanned.status_code == 422
+    assert "Input not valid: " in unplanned.text and "Choose at least one camera" in unplanned.text
+    assert "The interval must be 15 to 1440 minutes" in unplanned.text
     wrong_week = client.get("/console/cases/stats", params={"week": "2026-W99"})
     assert wrong_week.status_code == 422 and "week “2026-W99” does not exist: 2026 has weeks 1–53 only" in (
         wrong_week.text
     )
 
     client.cookies.delete("lang")
+    unplanned = client.post("/console/patrol/plans", data=plan)
+    assert "输入有误：" in unplanned.text and "巡查间隔须为 15 至 1440 分钟" in unplanned.text
     board = client.get("/console/cases").text
     assert "设施报修" in board and "派给我的" in board and "Repair request" not in board

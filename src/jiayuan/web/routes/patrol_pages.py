@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -20,7 +21,7 @@ from jiayuan.kernel.errors import JiayuanError, NotFound
 from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.numbers import whole_number
 from jiayuan.patrol import policies, service
-from jiayuan.patrol.schemas import CheckIn, PlanChange, PlanIn, PlanOut, StartIn
+from jiayuan.patrol.schemas import CheckIn, PlanChange, PlanIn, PlanOut, Refused, StartIn
 from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
@@ -210,12 +211,22 @@ def _message(exc: Exception) -> str:
         parts = []
         for error in exc.errors():
             field = FIELD_LABELS.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else ""
-            text = i18n.translate(str(error["msg"]).removeprefix("Value error, "))
+            field, text = i18n.translate(field), _said(error)
             parts.append(
-                text if text.startswith(i18n.translate(field)) else f"{i18n.translate(field)}：{text}"
+                text
+                if text.startswith(field)
+                else i18n.translate("{field}：{text}").format(field=field, text=text)
             )
-        return i18n.translate("输入有误：") + "；".join(parts)
+        return i18n.translate("输入有误：") + i18n.translate("；").join(parts)
     return i18n.translate("输入有误：") + str(exc)
+
+
+def _said(error: ErrorDetails) -> str:
+    """A schema's refusal in the page's language (a bound of a plan), else as pydantic words it."""
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, Refused):
+        return i18n.translate(cause.template).format(**cause.params)
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _plan_form(
@@ -313,9 +324,7 @@ async def check(
             files=SnapshotFiles(context.settings.var_dir), picture=frame.jpeg if frame else None,
         )  # fmt: skip
     except ValidationError as exc:
-        message = i18n.translate("输入有误：") + "；".join(
-            i18n.translate(str(e["msg"]).removeprefix("Value error, ")) for e in exc.errors()
-        )
+        message = i18n.translate("输入有误：") + i18n.translate("；").join(_said(e) for e in exc.errors())
         return _round_view(request, principal, session, round_id, error=message, status_code=422)
     except JiayuanError as exc:
         session.rollback()
