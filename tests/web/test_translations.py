@@ -39,7 +39,7 @@ def _python_files() -> list[Path]:
 def _untranslated_text(env: Environment, source: str) -> Iterator[tuple[int, str]]:
     """Template text (outside `{{ }}`, `{% %}` and `{% trans %}` blocks) holding Chinese, with its line."""
     inside_trans = 0
-    tokens = list(env.lex(source))
+    tokens = [token for token in env.lex(source) if token[1] != "whitespace"]  # `{% trans %}` has spaces
     for index, (line, kind, value) in enumerate(tokens):
         if kind == "name" and index and tokens[index - 1][1] == "block_begin":
             inside_trans += {"trans": 1, "endtrans": -1}.get(value, 0)

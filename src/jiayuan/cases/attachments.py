@@ -17,6 +17,7 @@ from enum import StrEnum
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.i18n import N_
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_VOICE_BYTES = 2 * 1024 * 1024
@@ -41,7 +42,7 @@ class AttachmentKind(StrEnum):
     @property
     def label(self) -> str:
         """照片 / 语音."""
-        return "照片" if self is AttachmentKind.PHOTO else "语音"
+        return N_("照片") if self is AttachmentKind.PHOTO else N_("语音")
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,14 @@ def accept(data: bytes) -> Accepted:
     if not data:
         raise Invalid("文件是空的", field="file")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise Invalid(f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", field="file")
+        raise Invalid("文件超过 {mb} MB", field="file", mb=MAX_UPLOAD_BYTES // (1024 * 1024))
     voice = _voice_type(data)
     if voice is not None:
         if len(data) > MAX_VOICE_BYTES:
             raise Invalid(
-                f"语音超过 {MAX_VOICE_BYTES // (1024 * 1024)} MB，请录短一些（一分钟以内）", field="file"
+                "语音超过 {mb} MB，请录短一些（一分钟以内）",
+                field="file",
+                mb=MAX_VOICE_BYTES // (1024 * 1024),
             )
         return Accepted(AttachmentKind.VOICE, voice, data)
     return Accepted(AttachmentKind.PHOTO, "image/jpeg", _clean_photo(data))
@@ -94,7 +97,9 @@ def _clean_photo(data: bytes) -> bytes:
                     raise refused
                 width, height = image.size
                 if width * height > _MAX_PIXELS:
-                    raise Invalid(f"图片过大（{width}×{height} 像素）", field="file")
+                    raise Invalid(
+                        "图片过大（{width}×{height} 像素）", field="file", width=width, height=height
+                    )
                 # A JPEG decodes straight at a reduced scale near the size kept.
                 image.draft("RGB", (_LONG_SIDE, _LONG_SIDE))
                 image.load()  # a file cut off in transfer fails here, not half-decoded later

@@ -77,7 +77,7 @@ def list_requests(
         if end is not None and end < start:
             raise Invalid("end_date 不能早于 start_date", field="end_date")
         if end is not None and end - start > timedelta(days=MAX_DAYS):
-            raise Invalid(f"start_date 与 end_date 相隔不能超过 {MAX_DAYS} 天", field="end_date")
+            raise Invalid("start_date 与 end_date 相隔不能超过 {n} 天", field="end_date", n=MAX_DAYS)
         where = where & (Case.reported_at >= start)
         if end is not None:
             where = where & (Case.reported_at <= end)
@@ -114,7 +114,7 @@ def create_request(session: Session, *, actor: Principal, data: Open311RequestIn
     household = _row_id(data.address_id, "address_id")
     community = _row_id(data.jurisdiction_id, "jurisdiction_id")
     if community is not None and not policies.reaches_community(actor, community):
-        raise Invalid(f"jurisdiction_id {community} 不是该 api_key 所属社区", field="jurisdiction_id")
+        raise Invalid("jurisdiction_id {id} 不是该 api_key 所属社区", field="jurisdiction_id", id=community)
     if household is None and community is None and actor.role is not Role.RESIDENT:
         if len(actor.community_ids) != 1:
             raise Invalid(
@@ -157,9 +157,11 @@ def _category(code: str) -> Category:
     try:
         return Category(code.strip())
     except ValueError:
-        known = "、".join(c.value for c in Category)
         raise Invalid(
-            f"service_code “{code.strip()[:24]}”不存在；可用：{known}", field="service_code"
+            "service_code “{code}”不存在；可用：{known}",
+            field="service_code",
+            code=code.strip()[:24],
+            known="、".join(c.value for c in Category),
         ) from None
 
 
@@ -171,7 +173,7 @@ def _statuses(text: str) -> set[str]:
     found = {part.strip() for part in text.split(",") if part.strip()}
     wrong = found - set(_STATUSES)
     if wrong:
-        raise Invalid(f"status 只能是 open 或 closed，收到“{sorted(wrong)[0][:16]}”", field="status")
+        raise Invalid("status 只能是 open 或 closed，收到“{got}”", field="status", got=sorted(wrong)[0][:16])
     return found
 
 
@@ -185,7 +187,7 @@ def _row_id(text: str, field: str) -> int | None:
         return None
     found = row_id(text)
     if found is None:
-        raise Invalid(f"{field} 须为正整数编号", field=field)
+        raise Invalid("{name} 须为正整数编号", field=field, name=field)
     return found
 
 
@@ -197,10 +199,16 @@ def _moment(text: str, field: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise Invalid(
-            f"{field} 不是有效的日期时间；应为 ISO 8601，如 2026-12-01T08:00:00+08:00", field=field
+            "{name} 不是有效的日期时间；应为 ISO 8601，如 2026-12-01T08:00:00+08:00", field=field, name=field
         ) from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise Invalid(f"{field} 须在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间", field=field)
+        raise Invalid(
+            "{name} 须在 {first} 年到 {last} 年之间",
+            field=field,
+            name=field,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     return aware(moment)
 
 
@@ -213,10 +221,10 @@ def _coordinates(lat_text: str, long_text: str) -> tuple[float | None, float | N
             value = float(text.strip())
         except ValueError:
             raise Invalid(
-                f"{field} 须为数字（WGS84 经纬度），且 lat 与 long 须同时给出", field=field
+                "{name} 须为数字（WGS84 经纬度），且 lat 与 long 须同时给出", field=field, name=field
             ) from None
         if not isfinite(value) or abs(value) > bound:
-            raise Invalid(f"{field} 须在 -{bound} 到 {bound} 之间", field=field)
+            raise Invalid("{name} 须在 -{bound} 到 {bound} 之间", field=field, name=field, bound=bound)
         values.append(value)
     return values[0], values[1]
 

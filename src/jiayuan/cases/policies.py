@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from jiayuan.cases.models import Case
 from jiayuan.cases.states import CaseAction
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
+from jiayuan.kernel.i18n import N_, Label
 from jiayuan.kernel.principal import Principal, Role
 
 _OFFICE = (Role.ADMIN, Role.STAFF)
@@ -33,7 +34,7 @@ _REPORTERS = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.RESIDENT)
 SHARE_ROLES = (Role.POLICE, Role.PROPERTY)
 # The office screen shows its communities' cases (never who reported them) and acts on none.
 _READERS = (*_REPORTERS, Role.SCREEN, Role.POLICE)
-_NOT_FOUND = "事件不存在"
+_NOT_FOUND = N_("事件不存在")
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,10 @@ def require_action(
     """Refuse an action the actor may not take, and a 核查 by the person who handled the case."""
     if not may_take(actor, case, action, now=now, reopen_days=reopen_days):
         if action is CaseAction.REOPEN and is_reporter(actor, case):
-            raise Forbidden(f"结案超过 {reopen_days} 天，不能再重开；如问题仍在，请重新上报", field="action")
-        raise Forbidden(f"您不能对此事件执行“{action.label}”", field="action")
+            raise Forbidden(
+                "结案超过 {days} 天，不能再重开；如问题仍在，请重新上报", field="action", days=reopen_days
+            )
+        raise Forbidden("您不能对此事件执行“{action}”", field="action", action=Label(action.label))
     if action is CaseAction.VERIFY and actor.user_id is not None and actor.user_id == case.handler_user_id:
         raise Forbidden("核查须由处置人以外的人进行", field="action")
 
@@ -239,7 +242,7 @@ def require_share_target(
     """A case is shared only with an active police or property account working in its community
     (`works_in`: the account's communities, those of a property company's compounds included)."""
     if target is None or target.role not in SHARE_ROLES or community_id not in works_in:
-        raise Invalid(f"账号 #{user_id} 不是本社区的民警或物业", field="user_id")
+        raise Invalid("账号 #{id} 不是本社区的民警或物业", field="user_id", id=user_id)
     return target
 
 

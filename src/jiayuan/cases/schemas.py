@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jiayuan.cases.attachments import MAX_PER_STEP, AttachmentKind
 from jiayuan.cases.states import CaseAction, CaseState
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
 
@@ -43,19 +44,19 @@ class Category(StrEnum):
 
 
 CATEGORY_LABELS = {
-    Category.SOS: "一键报警",
-    Category.ISOLATION: "隔离人员出入",
-    Category.TAILGATING: "尾随通行",
-    Category.WATCHLIST: "布控车辆",
-    Category.DOOR_FORCED: "门被强行打开",
-    Category.DEVICE_OFFLINE: "设备离线",
-    Category.LOITERING: "夜间徘徊",
-    Category.REPAIR: "设施报修",
-    Category.NOISE: "噪音扰民",
-    Category.SANITATION: "环境卫生",
-    Category.SAFETY: "安全隐患",
-    Category.NEIGHBOURS: "邻里纠纷",
-    Category.OTHER: "其他",
+    Category.SOS: N_("一键报警"),
+    Category.ISOLATION: N_("隔离人员出入"),
+    Category.TAILGATING: N_("尾随通行"),
+    Category.WATCHLIST: N_("布控车辆"),
+    Category.DOOR_FORCED: N_("门被强行打开"),
+    Category.DEVICE_OFFLINE: N_("设备离线"),
+    Category.LOITERING: N_("夜间徘徊"),
+    Category.REPAIR: N_("设施报修"),
+    Category.NOISE: N_("噪音扰民"),
+    Category.SANITATION: N_("环境卫生"),
+    Category.SAFETY: N_("安全隐患"),
+    Category.NEIGHBOURS: N_("邻里纠纷"),
+    Category.OTHER: N_("其他"),
 }
 
 
@@ -88,12 +89,12 @@ class Source(StrEnum):
 
 
 SOURCE_LABELS = {
-    Source.RESIDENT: "居民",
-    Source.STAFF: "工作人员",
-    Source.GRID: "网格员",
-    Source.GATE: "门岗",
-    Source.CAMERA: "摄像机",
-    Source.PATROL: "视频巡查",
+    Source.RESIDENT: N_("居民"),
+    Source.STAFF: N_("工作人员"),
+    Source.GRID: N_("网格员"),
+    Source.GATE: N_("门岗"),
+    Source.CAMERA: N_("摄像机"),
+    Source.PATROL: N_("视频巡查"),
 }
 
 
@@ -282,10 +283,10 @@ class SharePurpose(StrEnum):
 
 
 SHARE_PURPOSE_LABELS = {
-    SharePurpose.INVESTIGATE: "协查",
-    SharePurpose.REPAIR: "维修",
-    SharePurpose.SECURITY: "安保",
-    SharePurpose.MEDIATE: "调解",
+    SharePurpose.INVESTIGATE: N_("协查"),
+    SharePurpose.REPAIR: N_("维修"),
+    SharePurpose.SECURITY: N_("安保"),
+    SharePurpose.MEDIATE: N_("调解"),
 }
 
 

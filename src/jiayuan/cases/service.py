@@ -46,6 +46,7 @@ from jiayuan.duty.schemas import DutyRole, PlaceKind
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
+from jiayuan.kernel.i18n import Label, Labels
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 from jiayuan.notify import service as notify
@@ -108,12 +109,17 @@ _DEVICE_CATEGORIES = frozenset(ALARM_CATEGORIES.values()) - {Category.SOS}
 
 def _limit_resident(session: Session, actor: Principal, category: Category) -> None:
     if category in _DEVICE_CATEGORIES:
-        raise Invalid(f"“{category.label}”由门岗设备告警生成，居民不能上报；请选择其他类别", field="category")
+        raise Invalid(
+            "“{category}”由门岗设备告警生成，居民不能上报；请选择其他类别",
+            field="category",
+            category=Label(category.label),
+        )
     since = utcnow() - timedelta(hours=1)
     if repository.reported_since(session, actor.user_id, since) >= RESIDENT_REPORTS_PER_HOUR:
         raise TooManyRequests(
-            f"一小时内最多上报 {RESIDENT_REPORTS_PER_HOUR} 件；紧急情况请拨打 110 或联系社区",
+            "一小时内最多上报 {n} 件；紧急情况请拨打 110 或联系社区",
             field="category",
+            n=RESIDENT_REPORTS_PER_HOUR,
         )
 
 
@@ -136,7 +142,7 @@ def report_from_patrol(
         or device.community_id is None
         or not policies.reaches_community(actor, device.community_id)
     ):
-        raise Invalid(f"摄像机 {device_id} 不存在", field="device_id")
+        raise Invalid("摄像机 {device} 不存在", field="device_id", device=device_id)
     case = Case(
         category=category.value,
         source=Source.PATROL.value,
@@ -266,7 +272,7 @@ def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None
     if household_id is not None:
         place = directory.household_places(session, [household_id]).get(household_id)
         if place is None or not _reaches(actor, place.community_id, place.compound_id, place.grid_ids):
-            raise Invalid(f"户 #{household_id} 不存在", field="household_id")
+            raise Invalid("户 #{id} 不存在", field="household_id", id=household_id)
         case.community_id, case.compound_id, case.household_id = (
             place.community_id,
             place.compound_id,
@@ -278,7 +284,7 @@ def _place(session: Session, actor: Principal, case: Case, data: CaseIn) -> None
     if data.community_id is None:
         raise Invalid("请填写所在户或所在社区", field="household_id")
     if not (actor.is_system or data.community_id in actor.community_ids):
-        raise Invalid(f"社区 #{data.community_id} 不存在", field="community_id")
+        raise Invalid("社区 #{id} 不存在", field="community_id", id=data.community_id)
     case.community_id = data.community_id
     case.place_label = data.place
 
@@ -313,9 +319,7 @@ def act(
         return _out(actor, case)
     current = CaseState(case.state)
     if case.merged_into_id is not None:
-        raise Conflict(
-            f"此事件已并入 #{case.merged_into_id}，请在 #{case.merged_into_id} 上跟进", field="action"
-        )
+        raise Conflict("此事件已并入 #{id}，请在 #{id} 上跟进", field="action", id=case.merged_into_id)
     outcome = move(current, data.action)
     policies.require_action(actor, case, data.action, now=now, reopen_days=reopen_days)
     if data.action is CaseAction.RETURN and len(data.note) < 2:
@@ -352,16 +356,14 @@ def merge(session: Session, *, actor: Principal, case_id: int, data: MergeIn) ->
     duplicate = policies.require_visible(actor, repository.case_by_id(session, case_id))
     found = repository.case_by_id(session, data.into_case_id)
     if found is None or not policies.sees(actor, found):
-        raise NotFound(f"事件 #{data.into_case_id} 不存在", field="into_case_id")
+        raise NotFound("事件 #{id} 不存在", field="into_case_id", id=data.into_case_id)
     target = found
     if target.id == duplicate.id:
         raise Invalid("不能并入自身", field="into_case_id")
     if duplicate.state == CaseState.CLOSED.value:
         raise Conflict("事件已结案，不能再合并", field="action")
     if target.state == CaseState.CLOSED.value:
-        raise Conflict(
-            f"#{target.id} 已结案；请并入未结案的事件，或先重开 #{target.id}", field="into_case_id"
-        )
+        raise Conflict("#{id} 已结案；请并入未结案的事件，或先重开 #{id}", field="into_case_id", id=target.id)
     if target.community_id != duplicate.community_id:
         raise Invalid("只能并入同一社区的事件", field="into_case_id")
     now = utcnow()
@@ -397,7 +399,9 @@ def upload_attachment(session: Session, *, actor: Principal, data: bytes) -> Att
     policies.require_uploader(actor)
     now = utcnow()
     if repository.waiting_uploads(session, actor.user_id, since=now - ATTACHMENT_WAIT) >= MAX_WAITING_UPLOADS:
-        raise TooManyRequests(f"已有 {MAX_WAITING_UPLOADS} 个文件等待提交；请先提交上报或操作", field="file")
+        raise TooManyRequests(
+            "已有 {n} 个文件等待提交；请先提交上报或操作", field="file", n=MAX_WAITING_UPLOADS
+        )
     accepted = attachments.accept(data)
     row = CaseAttachment(
         uploader_user_id=actor.user_id,
@@ -486,7 +490,9 @@ def _attach(
     found = repository.waiting_attachments(session, ids, actor.user_id, since=now - ATTACHMENT_WAIT)
     missing = [i for i in dict.fromkeys(ids) if i not in found]
     if missing:
-        raise Invalid(f"附件 #{missing[0]} 不存在、已过期或已提交过；请重新上传", field="attachment_ids")
+        raise Invalid(
+            "附件 #{id} 不存在、已过期或已提交过；请重新上传", field="attachment_ids", id=missing[0]
+        )
     session.flush()  # the step's id
     for attachment_id in dict.fromkeys(ids):
         row = found[attachment_id]
@@ -528,8 +534,12 @@ def set_deadline(session: Session, *, actor: Principal, community_id: int, data:
     policies.require_deadline_reader(actor, community_id)  # another community's reads as missing
     policies.require_deadline_editor(actor, community_id)
     if data.step not in deadlines.DUE_STEPS:
-        steps = "、".join(s.label for s in deadlines.DUE_STEPS)
-        raise Invalid(f"“{data.step.label}”没有时限；可设时限的步骤：{steps}", field="step")
+        raise Invalid(
+            "“{step}”没有时限；可设时限的步骤：{steps}",
+            field="step",
+            step=Label(data.step.label),
+            steps=Labels(s.label for s in deadlines.DUE_STEPS),
+        )
     row = repository.deadline_row(session, community_id, data.category.value, data.step.value)
     if row is None:
         row = CaseDeadline(community_id=community_id, category=data.category.value, step=data.step.value)
@@ -582,11 +592,11 @@ def _assignee(session: Session, case: Case, user_id: int | None) -> int:
         raise Invalid("派遣须选择处置人", field="assignee_user_id")
     person = accounts.active_principal_by_id(session, user_id)
     if person is None or person.role not in _DISPATCHABLE:
-        raise Invalid(f"处置人 #{user_id} 不存在", field="assignee_user_id")
+        raise Invalid("处置人 #{id} 不存在", field="assignee_user_id", id=user_id)
     if case.community_id not in person.community_ids and not (
         case.grid_id is not None and case.grid_id in person.grid_ids
     ):
-        raise Invalid(f"处置人 #{user_id} 不在本社区工作", field="assignee_user_id")
+        raise Invalid("处置人 #{id} 不在本社区工作", field="assignee_user_id", id=user_id)
     return user_id
 
 

@@ -28,7 +28,7 @@ def share_case(session: Session, *, actor: Principal, case_id: int, data: ShareI
         works_in = target.community_ids | {c for c in compounds if c is not None}
     policies.require_share_target(target, works_in, case.community_id, data.user_id)
     if any(s.user_id == data.user_id and s.revoked_at is None for s in case.shares):
-        raise Conflict(f"事件已共享给账号 #{data.user_id}，无需重复共享", field="user_id")
+        raise Conflict("事件已共享给账号 #{id}，无需重复共享", field="user_id", id=data.user_id)
     share = CaseShare(
         case_id=case.id,
         user_id=data.user_id,

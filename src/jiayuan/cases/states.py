@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from jiayuan.kernel.errors import Conflict
+from jiayuan.kernel.i18n import N_, Label, Labels
 
 
 class CaseState(StrEnum):
@@ -33,13 +34,13 @@ class CaseState(StrEnum):
 
 
 STATE_LABELS = {
-    CaseState.REPORTED: "上报",
-    CaseState.ACCEPTED: "受理",
-    CaseState.DISPATCHED: "派遣",
-    CaseState.ON_SITE: "到场",
-    CaseState.HANDLED: "处置",
-    CaseState.VERIFIED: "核查",
-    CaseState.CLOSED: "结案",
+    CaseState.REPORTED: N_("上报"),
+    CaseState.ACCEPTED: N_("受理"),
+    CaseState.DISPATCHED: N_("派遣"),
+    CaseState.ON_SITE: N_("到场"),
+    CaseState.HANDLED: N_("处置"),
+    CaseState.VERIFIED: N_("核查"),
+    CaseState.CLOSED: N_("结案"),
 }
 LOOP = list(CaseState)
 
@@ -65,16 +66,16 @@ class CaseAction(StrEnum):
 
 
 ACTION_LABELS = {
-    CaseAction.ACCEPT: "受理",
-    CaseAction.DISPATCH: "派遣",
-    CaseAction.ARRIVE: "到场",
-    CaseAction.HANDLE: "处置",
-    CaseAction.VERIFY: "核查",
-    CaseAction.CLOSE: "结案",
-    CaseAction.RETURN: "退回",
-    CaseAction.ESCALATE: "升级",
-    CaseAction.REOPEN: "重开",
-    CaseAction.MERGE: "合并",
+    CaseAction.ACCEPT: N_("受理"),
+    CaseAction.DISPATCH: N_("派遣"),
+    CaseAction.ARRIVE: N_("到场"),
+    CaseAction.HANDLE: N_("处置"),
+    CaseAction.VERIFY: N_("核查"),
+    CaseAction.CLOSE: N_("结案"),
+    CaseAction.RETURN: N_("退回"),
+    CaseAction.ESCALATE: N_("升级"),
+    CaseAction.REOPEN: N_("重开"),
+    CaseAction.MERGE: N_("合并"),
 }
 # Each step forward leads from the state before it.
 FORWARD = {
@@ -107,8 +108,14 @@ def move(state: CaseState, action: CaseAction) -> Move:
     """Where `action` takes a case in `state`; Conflict (field `action`) naming what is allowed instead."""
     found = _move(state, action)
     if found is None:
-        choices = "、".join(a.label for a in allowed(state)) or "无"
-        raise Conflict(f"事件处于“{state.label}”，不能{action.label}；此时可以：{choices}", field="action")
+        choices = Labels(a.label for a in allowed(state)) or Label(N_("无"))
+        raise Conflict(
+            "事件处于“{state}”，不能{action}；此时可以：{choices}",
+            field="action",
+            state=Label(state.label),
+            action=Label(action.label),
+            choices=choices,
+        )
     return found
 
 

@@ -26,6 +26,7 @@ from jiayuan.cases.schemas import CaseStats, Category, CountRow, Durations, Roun
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory
 
@@ -55,13 +56,23 @@ def week_period(text: str) -> Period:
     """An ISO week such as 2026-W49 (Monday to Sunday); a week the year does not have is named."""
     found = _WEEK.match(text.strip().upper())
     if found is None:
-        raise Invalid(f"week “{text.strip()[:16]}”格式不对，应为如 2026-W49 的 ISO 周", field="week")
+        raise Invalid(
+            "week “{text}”格式不对，应为如 2026-W49 的 ISO 周", field="week", text=text.strip()[:16]
+        )
     year, week = int(found.group(1)), int(found.group(2))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise Invalid(f"week 的年份须在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间", field="week")
+        raise Invalid(
+            "week 的年份须在 {first} 年到 {last} 年之间", field="week", first=FIRST_YEAR, last=LAST_YEAR
+        )
     weeks = date(year, 12, 28).isocalendar().week
     if not 1 <= week <= weeks:
-        raise Invalid(f"week “{text.strip()}”不存在：{year} 年只有第 1–{weeks} 周", field="week")
+        raise Invalid(
+            "week “{text}”不存在：{year} 年只有第 1–{weeks} 周",
+            field="week",
+            text=text.strip(),
+            year=year,
+            weeks=weeks,
+        )
     monday = date.fromisocalendar(year, week, 1)
     return Period(monday, monday + timedelta(days=6), f"{year} 年第 {week} 周")
 
@@ -74,7 +85,7 @@ def date_period(start: str, end: str, *, today: date | None = None) -> Period:
     if last < first:
         raise Invalid("end 不能早于 start", field="end")
     if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid(f"start 与 end 相隔不能超过 {MAX_DAYS} 天", field="end")
+        raise Invalid("start 与 end 相隔不能超过 {n} 天", field="end", n=MAX_DAYS)
     return Period(first, last, f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}")
 
 
@@ -94,9 +105,17 @@ def _date(text: str, field: str) -> date | None:
     try:
         value = date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{field} “{text[:16]}”不是有效日期，应为如 2026-12-01", field=field) from None
+        raise Invalid(
+            "{name} “{text}”不是有效日期，应为如 2026-12-01", field=field, name=field, text=text[:16]
+        ) from None
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise Invalid(f"{field} 须在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间", field=field)
+        raise Invalid(
+            "{name} 须在 {first} 年到 {last} 年之间",
+            field=field,
+            name=field,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     return value
 
 
@@ -162,9 +181,11 @@ def case_stats(
         to_arrive=took(CaseAction.ARRIVE),
         to_close=took(CaseAction.CLOSE),
         by_grid=counted(
-            lambda r: r.grid_id, lambda k: names.get(("grid", k), f"网格 #{k}") if k else "未划网格"
+            lambda r: r.grid_id, lambda k: names.get(("grid", k), f"网格 #{k}") if k else N_("未划网格")
         ),
-        by_worker=counted(lambda r: r.assignee_user_id, lambda k: people.get(k, f"#{k}") if k else "未派遣"),
+        by_worker=counted(
+            lambda r: r.assignee_user_id, lambda k: people.get(k, f"#{k}") if k else N_("未派遣")
+        ),
         by_category=counted(lambda r: r.category, lambda k: Category(str(k)).label),
         patrol=rounds,
     )

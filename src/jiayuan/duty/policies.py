@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from jiayuan.duty.schemas import PlaceKind
 from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal, Role
 
 _OFFICE = (Role.ADMIN, Role.STAFF)
@@ -17,10 +18,10 @@ _OFFICE = (Role.ADMIN, Role.STAFF)
 ON_DUTY_ROLES = (Role.ADMIN, Role.STAFF, Role.GRID, Role.PROPERTY, Role.VOLUNTEER)
 # The office's big screen shows who is on duty across its communities, and changes nothing.
 _WATCHERS = (Role.SCREEN,)
-NO_COMMUNITY = "社区不存在"
-NO_SHIFT = "值班班次不存在"
-NO_TEMPLATE = "值班模板不存在"
-NO_HOLIDAY = "节假日不存在"
+NO_COMMUNITY = N_("社区不存在")
+NO_SHIFT = N_("值班班次不存在")
+NO_TEMPLATE = N_("值班模板不存在")
+NO_HOLIDAY = N_("节假日不存在")
 
 
 def require_system(actor: Principal) -> None:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from jiayuan.kernel.clock import InputDate, InputDatetime
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import MAX_ROW_ID
 
 
@@ -28,12 +29,12 @@ class DutyRole(StrEnum):
 
 
 DUTY_ROLE_LABELS = {
-    DutyRole.GRID_WORKER: "网格员",
-    DutyRole.GRID_LEADER: "网格长",
-    DutyRole.CADRE: "值班干部",
-    DutyRole.SECRETARY: "社区书记",
-    DutyRole.GUARD: "物业保安",
-    DutyRole.VOLUNTEER: "志愿者",
+    DutyRole.GRID_WORKER: N_("网格员"),
+    DutyRole.GRID_LEADER: N_("网格长"),
+    DutyRole.CADRE: N_("值班干部"),
+    DutyRole.SECRETARY: N_("社区书记"),
+    DutyRole.GUARD: N_("物业保安"),
+    DutyRole.VOLUNTEER: N_("志愿者"),
 }
 
 # Who a case is handed to, in order, while nobody takes it up.
@@ -50,7 +51,9 @@ class PlaceKind(StrEnum):
     @property
     def label(self) -> str:
         """网格 / 出入口 / 全社区."""
-        return {PlaceKind.GRID: "网格", PlaceKind.GATE: "出入口", PlaceKind.COMMUNITY: "全社区"}[self]
+        return {PlaceKind.GRID: N_("网格"), PlaceKind.GATE: N_("出入口"), PlaceKind.COMMUNITY: N_("全社区")}[
+            self
+        ]
 
 
 # The places each role may be on duty at (a 网格长 answers for one grid or for all of them).

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from jiayuan.kernel.i18n import N_
+
 
 class MessageState(StrEnum):
     """The life of one message."""
@@ -28,10 +30,10 @@ class MessageState(StrEnum):
 
 
 STATE_LABELS = {
-    MessageState.PENDING: "待发送",
-    MessageState.SENDING: "发送中",
-    MessageState.SENT: "已发送",
-    MessageState.FAILED: "发送失败",
+    MessageState.PENDING: N_("待发送"),
+    MessageState.SENDING: N_("发送中"),
+    MessageState.SENT: N_("已发送"),
+    MessageState.FAILED: N_("发送失败"),
 }
 # States a sender may claim a row in (sending only once its lease has run out).
 CLAIMABLE = (MessageState.PENDING.value, MessageState.SENDING.value)
@@ -54,10 +56,10 @@ class ChannelName(StrEnum):
 
 
 CHANNEL_LABELS = {
-    ChannelName.CONSOLE: "控制台",
-    ChannelName.WECOM: "企业微信",
-    ChannelName.DINGTALK: "钉钉",
-    ChannelName.SMS: "短信",
+    ChannelName.CONSOLE: N_("控制台"),
+    ChannelName.WECOM: N_("企业微信"),
+    ChannelName.DINGTALK: N_("钉钉"),
+    ChannelName.SMS: N_("短信"),
 }
 
 

@@ -9,16 +9,28 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from jiayuan.cases.schemas import Category
 from jiayuan.kernel.clock import InputAwareDatetime
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.patrol.schedule import parse_clock
 from jiayuan.patrol.states import SlotState
 
 Item = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 DeviceRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-# The bounds of a plan, checked with Chinese messages naming the field (the console shows them as they are).
+# The bounds of a plan, checked with Chinese messages naming the field (`Refused`: a page shows them in its
+# own language).
 MIN_EVERY, MAX_EVERY = 15, 1440
 MIN_GRACE = 5
 MAX_CAMERAS, MAX_ITEMS, ITEM_LENGTH = 40, 12, 40
+
+
+class Refused(ValueError):
+    """A bound of a plan broken: a fixed text (marked `N_`) with `{name}` placeholders and their values, like
+    a domain error, so that a page can say it in its own language; the API says the Chinese text."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template = template
+        self.params = params
 
 
 class PlanCameraIn(BaseModel):
@@ -34,25 +46,25 @@ class PlanCameraIn(BaseModel):
     def _items(cls, value: list[str]) -> list[str]:
         items = [item.strip() for item in value]
         if not items:
-            raise ValueError("检查项：每台摄像机至少要有一项")
+            raise Refused(N_("检查项：每台摄像机至少要有一项"))
         if any(not item for item in items):
-            raise ValueError("检查项：不能有空白的一项")
+            raise Refused(N_("检查项：不能有空白的一项"))
         if any(len(item) > ITEM_LENGTH for item in items):
-            raise ValueError(f"检查项：每项至多 {ITEM_LENGTH} 字")
+            raise Refused(N_("检查项：每项至多 {n} 字"), n=ITEM_LENGTH)
         if len(items) > MAX_ITEMS:
-            raise ValueError(f"检查项：每台摄像机至多 {MAX_ITEMS} 项")
+            raise Refused(N_("检查项：每台摄像机至多 {n} 项"), n=MAX_ITEMS)
         return list(dict.fromkeys(items))
 
 
 def _every(value: int | None) -> int | None:
     if value is not None and not MIN_EVERY <= value <= MAX_EVERY:
-        raise ValueError(f"巡查间隔须为 {MIN_EVERY} 至 {MAX_EVERY} 分钟")
+        raise Refused(N_("巡查间隔须为 {least} 至 {most} 分钟"), least=MIN_EVERY, most=MAX_EVERY)
     return value
 
 
 def _grace(value: int | None) -> int | None:
     if value is not None and not MIN_GRACE <= value <= MAX_EVERY:
-        raise ValueError(f"完成时限须为 {MIN_GRACE} 至 {MAX_EVERY} 分钟")
+        raise Refused(N_("完成时限须为 {least} 至 {most} 分钟"), least=MIN_GRACE, most=MAX_EVERY)
     return value
 
 
@@ -62,7 +74,7 @@ def _clock(value: str | None) -> str | None:
     try:
         parse_clock(value)
     except ValueError:
-        raise ValueError("时间须写成 HH:MM，如 20:00") from None
+        raise Refused(N_("时间须写成 HH:MM，如 20:00")) from None
     return value
 
 
@@ -71,7 +83,7 @@ def _name(value: str | None) -> str | None:
         return None
     value = value.strip()
     if not 2 <= len(value) <= 64:
-        raise ValueError("计划名称须为 2 至 64 字")
+        raise Refused(N_("计划名称须为 2 至 64 字"))
     return value
 
 
@@ -79,12 +91,12 @@ def _cameras(value: list[PlanCameraIn] | None) -> list[PlanCameraIn] | None:
     if value is None:
         return None
     if not value:
-        raise ValueError("请至少选择一台摄像机")
+        raise Refused(N_("请至少选择一台摄像机"))
     if len(value) > MAX_CAMERAS:
-        raise ValueError(f"一个计划至多 {MAX_CAMERAS} 台摄像机")
+        raise Refused(N_("一个计划至多 {n} 台摄像机"), n=MAX_CAMERAS)
     ids = [c.device_id for c in value]
     if len(ids) != len(set(ids)):
-        raise ValueError("同一摄像机不能在一个计划中出现两次")
+        raise Refused(N_("同一摄像机不能在一个计划中出现两次"))
     return value
 
 

@@ -20,6 +20,7 @@ from jiayuan.devices.service import cameras, snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import aware, local, utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
+from jiayuan.kernel.i18n import Label
 from jiayuan.kernel.principal import Principal
 from jiayuan.patrol import policies, repository
 from jiayuan.patrol.events import RoundFinished
@@ -216,14 +217,14 @@ def start_round(
     slot = local(data.slot)
     matching = [grace for moment, grace in _slots(plan, slot, slot + timedelta(seconds=1)) if moment == slot]
     if not matching:
-        raise Invalid(f"{slot:%Y-%m-%d %H:%M} 不是该计划的巡查时间", field="slot")
+        raise Invalid("{slot:%Y-%m-%d %H:%M} 不是该计划的巡查时间", field="slot", slot=slot)
     grace = matching[0]
     existing = repository.round_of(session, plan.id, slot)
     state = slot_state(slot, grace, existing.state if existing else None, now)
     if state is SlotState.IN_PROGRESS and existing is not None:
         return _round_out(session, existing)
     if state is not SlotState.DUE:
-        raise Conflict(f"这一轮{state.label}，不能开始巡查", field="slot")
+        raise Conflict("这一轮{state}，不能开始巡查", field="slot", state=Label(state.label))
     patrol = PatrolRound(
         plan_id=plan.id, community_id=plan.community_id, slot=slot, state=RoundState.IN_PROGRESS.value,
         by_user_id=actor.user_id, by_name=actor.username[:64], started_at=now, checks=[],
@@ -250,16 +251,22 @@ def record_check(
     patrol, plan = _own_round(session, actor, round_id)
     camera = next((c for c in plan.cameras if c.device_id == data.device_id), None)
     if camera is None:
-        raise Invalid(f"摄像机 {data.device_id} 不在本计划中", field="device_id")
+        raise Invalid("摄像机 {device} 不在本计划中", field="device_id", device=data.device_id)
     if any(c.device_id == camera.device_id for c in patrol.checks):
-        raise Conflict(f"摄像机 {camera.device_id} 本轮已经看过", field="device_id")
+        raise Conflict("摄像机 {device} 本轮已经看过", field="device_id", device=camera.device_id)
     unknown = sorted(set(data.answers) - set(camera.checklist))
     missing = [item for item in camera.checklist if item not in data.answers]
-    if unknown or missing:
-        parts = ([f"没有这些检查项：{'、'.join(unknown)}"] if unknown else []) + (
-            [f"请逐项回答：{'、'.join(missing)}"] if missing else []
+    if unknown and missing:
+        raise Invalid(
+            "没有这些检查项：{unknown}；请逐项回答：{missing}",
+            field="answers",
+            unknown="、".join(unknown),
+            missing="、".join(missing),
         )
-        raise Invalid("；".join(parts), field="answers")
+    if unknown:
+        raise Invalid("没有这些检查项：{unknown}", field="answers", unknown="、".join(unknown))
+    if missing:
+        raise Invalid("请逐项回答：{missing}", field="answers", missing="、".join(missing))
     if data.finding is None and not all(data.answers.values()):
         raise Invalid("有检查项不正常：请填写发现的问题（将生成事件）", field="finding")
     snapshot_id = None
@@ -293,7 +300,7 @@ def finish_round(
     patrol, plan = _own_round(session, actor, round_id)
     left = _to_check(plan, patrol)
     if left:
-        raise Invalid(f"还有摄像机没有看：{'、'.join(left)}", field="round_id")
+        raise Invalid("还有摄像机没有看：{cameras}", field="round_id", cameras="、".join(left))
     patrol.state = RoundState.DONE.value
     patrol.finished_at = now or utcnow()
     findings = sum(1 for c in patrol.checks if c.case_id is not None)
@@ -385,9 +392,11 @@ def _check_cameras(
         try:
             found = cameras.camera_for(session, actor=actor, device_id=camera.device_id)
         except NotFound:
-            raise NotFound(f"摄像机：没有编号为 {camera.device_id} 的摄像机", field="cameras") from None
+            raise NotFound(
+                "摄像机：没有编号为 {device} 的摄像机", field="cameras", device=camera.device_id
+            ) from None
         if found.community_id != community_id:
-            raise NotFound(f"摄像机：{camera.device_id} 不在该社区", field="cameras")
+            raise NotFound("摄像机：{device} 不在该社区", field="cameras", device=camera.device_id)
 
 
 def _camera_rows(rows: Sequence[PatrolCamera | PlanCameraIn]) -> list[tuple[str, list[str]]]:
@@ -426,7 +435,7 @@ def _own_round(session: Session, actor: Principal, round_id: int) -> tuple[Patro
     if patrol.state != RoundState.IN_PROGRESS.value:
         raise Conflict("这一轮已经结束", field="round_id")
     if patrol.by_user_id != actor.user_id:
-        raise Conflict(f"这一轮由 {patrol.by_name} 进行", field="round_id")
+        raise Conflict("这一轮由 {name} 进行", field="round_id", name=patrol.by_name)
     plan = repository.plan(session, patrol.plan_id)
     assert plan is not None
     return patrol, plan

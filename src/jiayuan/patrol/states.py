@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from jiayuan.kernel.i18n import N_
+
 
 class SlotState(StrEnum):
     """A slot, from the schedule and its round (if any)."""
@@ -23,11 +25,11 @@ class SlotState(StrEnum):
 
 
 SLOT_LABELS = {
-    SlotState.UPCOMING: "未到",
-    SlotState.DUE: "待巡查",
-    SlotState.IN_PROGRESS: "巡查中",
-    SlotState.DONE: "已完成",
-    SlotState.MISSED: "漏巡",
+    SlotState.UPCOMING: N_("未到"),
+    SlotState.DUE: N_("待巡查"),
+    SlotState.IN_PROGRESS: N_("巡查中"),
+    SlotState.DONE: N_("已完成"),
+    SlotState.MISSED: N_("漏巡"),
 }
 
 

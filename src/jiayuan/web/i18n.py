@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jiayuan.kernel.errors import JiayuanError
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, SEPARATOR, Label, Labels
 
 __all__ = ["N_", "LanguageOfRequest", "chosen", "error_text", "script_catalog", "translate"]
 
@@ -31,11 +31,12 @@ DEFAULT = "zh-CN"
 LANGUAGES = {"zh-CN": "中文", "en": "EN"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-# What `pybabel extract` reads as messages in Python besides gettext's own names: texts marked `N_` and the
-# first argument of the domain errors (a RowError's third, its reason). scripts/translations.sh uses them.
+# What `pybabel extract` reads as messages in Python besides gettext's own names: texts marked `N_`, the
+# first argument of the domain errors (a RowError's third, its reason) and the texts routes `translate`.
+# scripts/translations.sh uses them.
 EXTRACT_KEYWORDS = (
     "N_", "Invalid", "Conflict", "NotFound", "Forbidden", "Unauthorized", "TooManyRequests", "JiayuanError",
-    "LoginRefused", "CodeRefused", "RowError:3",
+    "LoginRefused", "CodeRefused", "RowError:3", "translate",
 )  # fmt: skip
 
 # The language of the request being answered (set by `LanguageOfRequest`) or the page being rendered.
@@ -78,7 +79,16 @@ def translate_plural(singular: str, plural: str, n: int) -> str:
 def error_text(error: JiayuanError) -> str:
     """A domain error's message in the current language, its placeholders filled."""
     text = translate(error.template)
-    return text.format(**error.params) if error.params else text
+    return text.format(**{k: _shown(v) for k, v in error.params.items()}) if error.params else text
+
+
+def _shown(value: object) -> object:
+    """An error's parameter as the page shows it: marked labels in its language, the rest (data) as it is."""
+    if isinstance(value, JiayuanError):  # an error given as the reason of another
+        return error_text(value)
+    if isinstance(value, Labels):
+        return translate(SEPARATOR).join(translate(label) for label in value)
+    return translate(value) if isinstance(value, Label) else value
 
 
 @cache

@@ -17,6 +17,7 @@ from jiayuan.duty.events import RosterChanged
 from jiayuan.duty.schemas import ROLE_PLACES, DutyRole, PlaceKind
 from jiayuan.kernel.clock import LOCAL_TZ, aware, local
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.i18n import Label, Labels
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory, structure
 
@@ -68,7 +69,7 @@ def period(start: date, end: date) -> tuple[datetime, datetime]:
     if end < start:
         raise Invalid("结束日期不能早于开始日期", field="end")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        raise Invalid(f"一次最多 {MAX_PERIOD_DAYS} 天", field="end")
+        raise Invalid("一次最多 {n} 天", field="end", n=MAX_PERIOD_DAYS)
     return _local_day_start(start), _local_day_start(end + timedelta(days=1))
 
 
@@ -92,20 +93,24 @@ def check_post(
 ) -> None:
     """The role may stand at that kind of place, and the place is one of the community's."""
     if kind not in ROLE_PLACES[role]:
-        allowed = "、".join(k.label for k in ROLE_PLACES[role])
-        raise Invalid(f"{role.label}只能在{allowed}值班", field="place_kind")
+        raise Invalid(
+            "{role}只能在{places}值班",
+            field="place_kind",
+            role=Label(role.label),
+            places=Labels(k.label for k in ROLE_PLACES[role]),
+        )
     if kind is PlaceKind.COMMUNITY:
         if place_id is not None:
             raise Invalid("全社区值班不填地点编号", field="place_id")
         return
     if place_id is None:
-        raise Invalid(f"请选择{kind.label}", field="place_id")
+        raise Invalid("请选择{kind}", field="place_id", kind=Label(kind.label))
     if kind is PlaceKind.GRID:
         found = directory.community_of_scope(session, "grid", str(place_id)) == community_id
     else:
         found = place_id in {g.id for g in directory.list_gates(session, community_ids=[community_id])}
     if not found:
-        raise Invalid(f"{kind.label} #{place_id} 不存在", field="place_id")
+        raise Invalid("{kind} #{id} 不存在", field="place_id", kind=Label(kind.label), id=place_id)
 
 
 def check_person(session: Session, community_id: int, user_id: int) -> None:
@@ -116,7 +121,7 @@ def check_person(session: Session, community_id: int, user_id: int) -> None:
         or person.role not in policies.ON_DUTY_ROLES
         or community_id not in home_of(session, person)
     ):
-        raise Invalid(f"人员 #{user_id} 不存在", field="user_id")
+        raise Invalid("人员 #{id} 不存在", field="user_id", id=user_id)
 
 
 def check_free(
@@ -128,8 +133,12 @@ def check_free(
     if clash is not None:
         name = accounts.display_names(session, [user_id]).get(user_id, f"#{user_id}")
         raise Invalid(
-            f"{name} 在 {span(clash.starts_at)}–{span(clash.ends_at)} 已有值班（班次 #{clash.id}），时间重叠",
+            "{name} 在 {start:%m月%d日 %H:%M}–{end:%m月%d日 %H:%M} 已有值班（班次 #{id}），时间重叠",
             field="starts_at",
+            name=name,
+            start=local(clash.starts_at),
+            end=local(clash.ends_at),
+            id=clash.id,
         )
 
 

@@ -23,8 +23,9 @@ from jiayuan.duty.service.common import (
     places_of,
     span,
 )
-from jiayuan.kernel.clock import utcnow
+from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
+from jiayuan.kernel.i18n import Label
 from jiayuan.kernel.principal import Principal
 
 # How early before its start a shift may be signed in.
@@ -156,9 +157,10 @@ def swap_shifts(session: Session, *, actor: Principal, data: SwapIn) -> list[Shi
         raise Invalid("两个班次是同一人，无需调换", field="second_shift_id")
     if first.duty_role != second.duty_role:
         raise Invalid(
-            f"只能在同一值班角色之间调班（{DutyRole(first.duty_role).label}"
-            f" 与 {DutyRole(second.duty_role).label}）",
+            "只能在同一值班角色之间调班（{first} 与 {second}）",
             field="second_shift_id",
+            first=Label(DutyRole(first.duty_role).label),
+            second=Label(DutyRole(second.duty_role).label),
         )
     both = [first.id, second.id]
     repository.lock_people(session, [first.user_id, second.user_id])
@@ -189,9 +191,11 @@ def sign_in(session: Session, *, actor: Principal, shift_id: int, now: datetime 
     if not policies.signs(actor, shift.community_id, shift.user_id):
         raise NotFound(policies.NO_SHIFT, field="shift_id")
     if shift.signed_in_at is not None:
-        raise Conflict(f"已于 {span(shift.signed_in_at)} 签到", field="shift_id")
+        raise Conflict("已于 {at:%m月%d日 %H:%M} 签到", field="shift_id", at=local(shift.signed_in_at))
     if now < shift.starts_at - SIGN_IN_EARLY:
-        raise Conflict(f"班次 {span(shift.starts_at)} 开始，最早提前 30 分钟签到", field="shift_id")
+        raise Conflict(
+            "班次 {at:%m月%d日 %H:%M} 开始，最早提前 30 分钟签到", field="shift_id", at=local(shift.starts_at)
+        )
     if now >= shift.ends_at:
         raise Conflict("班次已结束，不能签到", field="shift_id")
     shift.signed_in_at = now
@@ -209,7 +213,7 @@ def sign_out(session: Session, *, actor: Principal, shift_id: int, now: datetime
     if shift.signed_in_at is None:
         raise Conflict("尚未签到，不能签退", field="shift_id")
     if shift.signed_out_at is not None:
-        raise Conflict(f"已于 {span(shift.signed_out_at)} 签退", field="shift_id")
+        raise Conflict("已于 {at:%m月%d日 %H:%M} 签退", field="shift_id", at=local(shift.signed_out_at))
     shift.signed_out_at = now
     session.flush()
     _audit_shift(session, actor, "shift.sign_out", shift, {"at": now.isoformat()})

@@ -22,8 +22,8 @@ from jiayuan.duty.schemas import (
     TemplateOut,
     UpkeepOut,
 )
-from jiayuan.duty.service.common import audit, check_person, check_post, period, places_of, span
-from jiayuan.kernel.clock import LOCAL_TZ, utcnow
+from jiayuan.duty.service.common import audit, check_person, check_post, period, places_of
+from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
 from jiayuan.kernel.principal import Principal
 
@@ -132,14 +132,14 @@ def add_holiday(session: Session, *, actor: Principal, data: HolidayIn) -> Holid
     """A date on which the templates are not applied (shifts already produced for it stay)."""
     policies.require_editor(actor, data.community_id)
     if repository.holiday_on(session, data.community_id, data.day) is not None:
-        raise Conflict(f"{data.day} 已是节假日", field="day")
+        raise Conflict("{day} 已是节假日", field="day", day=data.day)
     holiday = DutyHoliday(community_id=data.community_id, day=data.day, name=data.name)
     session.add(holiday)
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Conflict(f"{data.day} 已是节假日", field="day") from None
+        raise Conflict("{day} 已是节假日", field="day", day=data.day) from None
     audit(
         session,
         actor,
@@ -219,7 +219,7 @@ def _produce(session: Session, actor: Principal, data: ApplyIn, *, audit_empty: 
         except Invalid as exc:
             # An account deactivated or moved since the template was made stops the roster, by name.
             raise Invalid(
-                f"模板 #{template.id}：{exc.message}，请先删除或改派", field="template_id"
+                "模板 #{id}：{reason}，请先删除或改派", field="template_id", id=template.id, reason=exc
             ) from None
     repository.lock_people(session, [t.user_id for t in templates])
     holidays = {h.day for h in repository.holidays_of(session, data.community_id)}
@@ -248,9 +248,15 @@ def _produce(session: Session, actor: Principal, data: ApplyIn, *, audit_empty: 
             if clash is not None:
                 name = accounts.display_names(session, [template.user_id]).get(template.user_id, "")
                 raise Invalid(
-                    f"模板 #{template.id}（{name}）在 {day} 与班次 #{clash.id}"
-                    f"（{span(clash.starts_at)}–{span(clash.ends_at)}）时间重叠，未生成任何班次",
+                    "模板 #{id}（{name}）在 {day} 与班次 #{shift}"
+                    "（{start:%m月%d日 %H:%M}–{end:%m月%d日 %H:%M}）时间重叠，未生成任何班次",
                     field="template_id",
+                    id=template.id,
+                    name=name,
+                    day=day,
+                    shift=clash.id,
+                    start=local(clash.starts_at),
+                    end=local(clash.ends_at),
                 )
             shift = DutyShift(
                 community_id=template.community_id,

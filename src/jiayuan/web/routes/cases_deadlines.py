@@ -14,9 +14,11 @@ from jiayuan.cases import policies, service
 from jiayuan.cases.deadlines import DUE_STEPS
 from jiayuan.cases.schemas import Category, DeadlineIn, DeadlineOut
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
+from jiayuan.kernel.i18n import Label
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.numbers import whole_number
 from jiayuan.kernel.principal import Principal
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
@@ -69,16 +71,21 @@ async def save_deadlines(
             minutes = whole_number(typed)
             if minutes is None or not 1 <= minutes <= _MAX_MINUTES:
                 raise Invalid(
-                    f"{row.category_label}·{row.step_label}：时限应为 1 到 {_MAX_MINUTES} 之间的整数分钟",
+                    "{category}·{step}：时限应为 1 到 {most} 之间的整数分钟",
                     field=f"minutes.{row.category.value}.{row.step.value}",
+                    category=Label(row.category_label),
+                    step=Label(row.step_label),
+                    most=_MAX_MINUTES,
                 )
             data = DeadlineIn(category=row.category, step=row.step, minutes=minutes)
             service.set_deadline(session, actor=principal, community_id=community_id, data=data)
             changed += 1
     except JiayuanError as exc:
         session.rollback()
-        return _render(request, principal, community_id, table, error=exc.message, status=exc.status)
-    notice = quote(f"已保存 {changed} 项时限" if changed else "没有改动")
+        return _render(request, principal, community_id, table, error=i18n.error_text(exc), status=exc.status)
+    notice = quote(
+        i18n.translate("已保存 {n} 项时限").format(n=changed) if changed else i18n.translate("没有改动")
+    )
     return RedirectResponse(f"/console/cases/deadlines?community_id={community_id}&notice={notice}", 303)
 
 

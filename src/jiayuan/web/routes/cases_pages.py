@@ -16,8 +16,10 @@ from jiayuan.cases.attachments import MAX_PER_STEP, MAX_UPLOAD_BYTES
 from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, Category, MergeIn, Source
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.errors import Invalid, JiayuanError
+from jiayuan.kernel.i18n import N_, SEPARATOR
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.registry.service import structure
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import RowId, SessionDep
 from jiayuan.web.templating import render
@@ -48,8 +50,8 @@ def cases_page(
     try:
         filters = CaseFilter.model_validate(query)
     except ValidationError as exc:
-        problem = "筛选条件有误：" + "、".join(
-            _FILTER_LABELS.get(str(e["loc"][0]), "筛选") for e in exc.errors()
+        problem = i18n.translate("筛选条件有误：") + i18n.translate(SEPARATOR).join(
+            i18n.translate(_FILTER_LABELS.get(str(e["loc"][0]), N_("筛选"))) for e in exc.errors()
         )
         filters, query = CaseFilter(), {}
     results = service.list_cases(
@@ -71,13 +73,13 @@ def cases_page(
 
 
 _FILTER_LABELS = {
-    "state": "状态",
-    "category": "类别",
-    "source": "来源",
-    "grid_id": "网格",
-    "mine": "派给我的",
+    "state": N_("状态"),
+    "category": N_("类别"),
+    "source": N_("来源"),
+    "grid_id": N_("网格"),
+    "mine": N_("派给我的"),
 }
-_FILTER_LABELS |= {"overdue": "已超时", "text": "关键词"}
+_FILTER_LABELS |= {"overdue": N_("已超时"), "text": N_("关键词")}
 
 
 @router.get("/cases/{case_id}")
@@ -109,7 +111,7 @@ def case_action(
     try:
         given = [f for f in files or [] if f.filename]
         if len(given) > MAX_PER_STEP:
-            raise Invalid(f"一次至多 {MAX_PER_STEP} 个文件", field="files")
+            raise Invalid("一次至多 {n} 个文件", field="files", n=MAX_PER_STEP)
         uploaded = [
             service.upload_attachment(session, actor=principal, data=f.file.read(MAX_UPLOAD_BYTES + 1))
             for f in given
@@ -125,12 +127,18 @@ def case_action(
         done = service.act(session, actor=principal, case_id=case_id, data=data)
     except ValidationError as exc:
         session.rollback()
-        message = "输入有误：" + "；".join(f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors())
+        message = i18n.translate("输入有误：") + "；".join(
+            f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors()
+        )
         return _refused(request, principal, session, case_id, message, 422)
     except JiayuanError as exc:
         session.rollback()
-        return _refused(request, principal, session, case_id, exc.message, exc.status)
-    notice = quote(f"已{data.action.label}，现在是“{done.state_label}”")
+        return _refused(request, principal, session, case_id, i18n.error_text(exc), exc.status)
+    notice = quote(
+        i18n.translate("已{action}，现在是“{state}”").format(
+            action=i18n.translate(data.action.label), state=i18n.translate(done.state_label)
+        )
+    )
     return RedirectResponse(f"/console/cases/{case_id}?notice={notice}", status_code=303)
 
 
@@ -151,11 +159,13 @@ def case_merge(
         done = service.merge(session, actor=principal, case_id=case_id, data=data)
     except ValidationError:
         session.rollback()
-        return _refused(request, principal, session, case_id, "请填写要并入的事件编号（数字）", 422)
+        return _refused(
+            request, principal, session, case_id, i18n.translate("请填写要并入的事件编号（数字）"), 422
+        )
     except JiayuanError as exc:
         session.rollback()
-        return _refused(request, principal, session, case_id, exc.message, exc.status)
-    notice = quote(f"已将 #{case_id} 作为重复上报并入此事件")
+        return _refused(request, principal, session, case_id, i18n.error_text(exc), exc.status)
+    notice = quote(i18n.translate("已将 #{id} 作为重复上报并入此事件").format(id=case_id))
     return RedirectResponse(f"/console/cases/{done.id}?notice={notice}", status_code=303)
 
 

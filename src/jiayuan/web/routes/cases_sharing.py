@@ -14,6 +14,8 @@ from starlette.responses import Response
 from jiayuan.cases import service, sharing
 from jiayuan.cases.schemas import SHARE_PURPOSE_LABELS, ShareIn, ShareOut
 from jiayuan.kernel.errors import JiayuanError
+from jiayuan.kernel.i18n import N_, SEPARATOR
+from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.deps import RowId, SessionDep
 from jiayuan.web.templating import render
@@ -77,13 +79,20 @@ def share_form(
         data = ShareIn.model_validate({"user_id": user_id.strip() or None, "purpose": purpose, "note": note})
         done = sharing.share_case(session, actor=principal, case_id=case_id, data=data)
     except ValidationError as exc:
-        names = {"user_id": "共享给（账号编号）", "purpose": "用途", "note": "说明"}
-        fields = "、".join(dict.fromkeys(names.get(str(e["loc"][0]), str(e["loc"][0])) for e in exc.errors()))
-        return _page(request, principal, session, case_id, error=f"请检查：{fields}", status=422)
+        names = {"user_id": N_("共享给（账号编号）"), "purpose": N_("用途"), "note": N_("说明")}
+        fields = i18n.translate(SEPARATOR).join(
+            dict.fromkeys(i18n.translate(names.get(str(e["loc"][0]), str(e["loc"][0]))) for e in exc.errors())
+        )
+        error = i18n.translate("请检查：{fields}").format(fields=fields)
+        return _page(request, principal, session, case_id, error=error, status=422)
     except JiayuanError as exc:
         session.rollback()
-        return _page(request, principal, session, case_id, error=exc.message, status=exc.status)
-    notice = quote(f"已共享给 {done.user_name}（{done.purpose_label}）")
+        return _page(request, principal, session, case_id, error=i18n.error_text(exc), status=exc.status)
+    notice = quote(
+        i18n.translate("已共享给 {name}（{purpose}）").format(
+            name=done.user_name, purpose=i18n.translate(done.purpose_label)
+        )
+    )
     return RedirectResponse(f"/console/cases/{case_id}/shares?notice={notice}", status_code=303)
 
 
@@ -96,8 +105,8 @@ def revoke_form(
         done = sharing.revoke_share(session, actor=principal, case_id=case_id, share_id=share_id)
     except JiayuanError as exc:
         session.rollback()
-        return _page(request, principal, session, case_id, error=exc.message, status=exc.status)
-    notice = quote(f"已撤销对 {done.user_name} 的共享")
+        return _page(request, principal, session, case_id, error=i18n.error_text(exc), status=exc.status)
+    notice = quote(i18n.translate("已撤销对 {name} 的共享").format(name=done.user_name))
     return RedirectResponse(f"/console/cases/{case_id}/shares?notice={notice}", status_code=303)
 
 

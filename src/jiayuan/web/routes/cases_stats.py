@@ -12,6 +12,7 @@ from jiayuan.cases import stats
 from jiayuan.cases.schemas import CaseStats
 from jiayuan.cases.stats_book import workbook
 from jiayuan.kernel.principal import Principal
+from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.case_reports import case_statistics, report_pdf
 from jiayuan.web.deps import SessionDep
@@ -70,7 +71,12 @@ def stats_page(
     figures = case_statistics(session, actor=principal, within=within)
     iso = within.first.isocalendar()
     report_week = week.strip().upper() or f"{iso.year}-W{iso.week:02d}"
-    values = {"stats": figures, "start": start, "end": end, "week": week, "report_week": report_week}
+    if week.strip():
+        period = i18n.translate("{year} 年第 {week} 周").format(year=iso.year, week=iso.week)
+    else:
+        period = i18n.translate("{first} 至 {last}").format(first=within.first, last=within.last)
+    values = {"stats": figures, "period": period, "start": start, "end": end, "week": week}
+    values["report_week"] = report_week
     return render(request, "cases/stats.html", values)
 
 

@@ -27,8 +27,10 @@ from jiayuan.duty.schemas import (
 from jiayuan.duty.service import on_duty, people, shifts, templates
 from jiayuan.kernel.clock import InputDate, local, utcnow
 from jiayuan.kernel.errors import JiayuanError, NotFound
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.principal import Principal
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import RowId, SessionDep
 from jiayuan.web.templating import render
@@ -36,7 +38,7 @@ from jiayuan.web.templating import render
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 CommunityQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
-WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+WEEKDAYS = (N_("周一"), N_("周二"), N_("周三"), N_("周四"), N_("周五"), N_("周六"), N_("周日"))
 
 
 def _community(session: Session, principal: Principal, community_id: int | None) -> int:
@@ -77,6 +79,7 @@ def _week_values(session: Session, principal: Principal, community_id: int, mond
         "monday": monday,
         "days": days,
         "weekdays": WEEKDAYS,
+        "day_time": i18n.translate("%m月%d日 %H:%M"),
         "rows": rows,
         "now": now,
         "gaps": gaps,
@@ -155,18 +158,20 @@ def _write(
         data = build()
         outcome = done(data)
     except ValidationError as exc:
-        message = "输入有误：" + "；".join(f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors())
+        message = i18n.translate("输入有误：") + "；".join(
+            f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors()
+        )
         return _page(request, session, principal, community_id, monday, error=message, status_code=422)
     except JiayuanError as exc:
         session.rollback()
-        field = f"（{exc.field}）" if exc.field else ""
+        field = i18n.translate("（{field}）").format(field=exc.field) if exc.field else ""
         return _page(
             request,
             session,
             principal,
             community_id,
             monday,
-            error=f"{exc.message}{field}",
+            error=f"{i18n.error_text(exc)}{field}",
             status_code=exc.status,
         )
     query = {"community_id": community_id, "notice": outcome}
@@ -224,7 +229,9 @@ def add_shift(
         community_id,
         week,
         build,
-        lambda d: f"已排班 #{shifts.add_shift(session, actor=principal, data=d).id}",
+        lambda d: i18n.translate("已排班 #{id}").format(
+            id=shifts.add_shift(session, actor=principal, data=d).id
+        ),
     )
 
 
@@ -241,7 +248,7 @@ def cancel_shift(
 
     def cancel(_: object) -> str:
         shifts.cancel_shift(session, actor=principal, shift_id=shift_id)
-        return f"已取消班次 #{shift_id}"
+        return i18n.translate("已取消班次 #{id}").format(id=shift_id)
 
     return _write(request, session, principal, community_id, week, lambda: None, cancel)
 
@@ -263,7 +270,9 @@ def sign_in(
         community_id,
         week,
         lambda: None,
-        lambda _: f"{shifts.sign_in(session, actor=principal, shift_id=shift_id).user_name} 已签到",
+        lambda _: i18n.translate("{name} 已签到").format(
+            name=shifts.sign_in(session, actor=principal, shift_id=shift_id).user_name
+        ),
     )
 
 
@@ -284,7 +293,9 @@ def sign_out(
         community_id,
         week,
         lambda: None,
-        lambda _: f"{shifts.sign_out(session, actor=principal, shift_id=shift_id).user_name} 已签退",
+        lambda _: i18n.translate("{name} 已签退").format(
+            name=shifts.sign_out(session, actor=principal, shift_id=shift_id).user_name
+        ),
     )
 
 
@@ -307,7 +318,9 @@ def swap(
 
     def swap_them(data: SwapIn) -> str:
         first, second = shifts.swap_shifts(session, actor=principal, data=data)
-        return f"已调班：#{first.id} 由 {first.user_name} 值，#{second.id} 由 {second.user_name} 值"
+        return i18n.translate("已调班：#{first} 由 {first_name} 值，#{second} 由 {second_name} 值").format(
+            first=first.id, first_name=first.user_name, second=second.id, second_name=second.user_name
+        )
 
     return _write(request, session, principal, community_id, week, build, swap_them)
 
@@ -350,7 +363,9 @@ def add_template(
         community_id,
         week,
         build,
-        lambda d: f"已添加模板 #{templates.add_template(session, actor=principal, data=d).id}",
+        lambda d: i18n.translate("已添加模板 #{id}").format(
+            id=templates.add_template(session, actor=principal, data=d).id
+        ),
     )
 
 
@@ -367,7 +382,7 @@ def remove_template(
 
     def remove(_: object) -> str:
         gone = templates.remove_template(session, actor=principal, template_id=template_id)
-        return f"已删除模板 #{template_id}，取消未开始的班次 {gone} 个"
+        return i18n.translate("已删除模板 #{id}，取消未开始的班次 {n} 个").format(id=template_id, n=gone)
 
     return _write(request, session, principal, community_id, week, lambda: None, remove)
 
@@ -394,7 +409,9 @@ def add_holiday(
         community_id,
         week,
         build,
-        lambda d: f"已设 {templates.add_holiday(session, actor=principal, data=d).day} 为节假日",
+        lambda d: i18n.translate("已设 {day} 为节假日").format(
+            day=templates.add_holiday(session, actor=principal, data=d).day
+        ),
     )
 
 
@@ -411,7 +428,7 @@ def remove_holiday(
 
     def remove(_: object) -> str:
         templates.remove_holiday(session, actor=principal, holiday_id=holiday_id)
-        return f"已取消节假日 #{holiday_id}"
+        return i18n.translate("已取消节假日 #{id}").format(id=holiday_id)
 
     return _write(request, session, principal, community_id, week, lambda: None, remove)
 
@@ -435,7 +452,11 @@ def apply(
 
     def run(data: ApplyIn) -> str:
         out = templates.apply_templates(session, actor=principal, data=data)
-        skipped = f"，节假日 {len(out.holidays)} 天未排" if out.holidays else ""
-        return f"已生成班次 {out.created} 个（已有 {out.already} 个）{skipped}"
+        made = i18n.translate("已生成班次 {created} 个（已有 {already} 个）").format(
+            created=out.created, already=out.already
+        )
+        if out.holidays:
+            made += i18n.translate("，节假日 {n} 天未排").format(n=len(out.holidays))
+        return made
 
     return _write(request, session, principal, community_id, week, build, run)

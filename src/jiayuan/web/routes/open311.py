@@ -44,7 +44,7 @@ def _principal(session: Session, api_key: str) -> Principal:
     try:
         return accounts.principal_for_token(session, api_key.strip())
     except Unauthorized as exc:
-        raise Forbidden(f"api_key 无效：{exc.message}", field="api_key") from None
+        raise Forbidden("api_key 无效：{reason}", field="api_key", reason=exc) from None
 
 
 @router.get("/services.json", response_model=list[Open311Service], responses=_ERRORS)

@@ -11,15 +11,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from jiayuan.cases.schemas import CATEGORY_LABELS, Category
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.errors import JiayuanError, NotFound
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.numbers import whole_number
 from jiayuan.patrol import policies, service
-from jiayuan.patrol.schemas import CheckIn, PlanChange, PlanIn, PlanOut, StartIn
+from jiayuan.patrol.schemas import CheckIn, PlanChange, PlanIn, PlanOut, Refused, StartIn
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
 from jiayuan.web.routes.vision_pages import live_relay
@@ -56,13 +59,13 @@ def patrol_page(
 
 # The form's fields as a person reads them, to name the field in a message.
 FIELD_LABELS = {
-    "name": "计划名称",
-    "cameras": "摄像机",
-    "every_minutes": "巡查间隔",
-    "window_start": "开始时间",
-    "window_end": "结束时间",
-    "grace_minutes": "完成时限",
-    "community_id": "社区",
+    "name": N_("计划名称"),
+    "cameras": N_("摄像机"),
+    "every_minutes": N_("巡查间隔"),
+    "window_start": N_("开始时间"),
+    "window_end": N_("结束时间"),
+    "grace_minutes": N_("完成时限"),
+    "community_id": N_("社区"),
 }
 
 
@@ -89,7 +92,7 @@ async def create_plan(request: Request, principal: PagePrincipal, session: Sessi
     except (_FormError, ValidationError, JiayuanError) as exc:
         session.rollback()
         return _plan_form(request, principal, session, None, form, error=_message(exc))
-    notice = quote(f"已创建巡查计划“{created.name}”")
+    notice = quote(i18n.translate("已创建巡查计划“{name}”").format(name=created.name))
     return RedirectResponse(f"/console/patrol?notice={notice}#plan-{created.id}", status_code=303)
 
 
@@ -116,7 +119,7 @@ async def update_plan(
     except (_FormError, ValidationError, JiayuanError) as exc:
         session.rollback()
         return _plan_form(request, principal, session, plan, form, error=_message(exc))
-    notice = quote(f"已保存巡查计划“{changed.name}”")
+    notice = quote(i18n.translate("已保存巡查计划“{name}”").format(name=changed.name))
     return RedirectResponse(f"/console/patrol?notice={notice}#plan-{plan_id}", status_code=303)
 
 
@@ -131,17 +134,19 @@ def plan_state(
     try:
         if action == "retire":
             service.retire_plan(session, actor=principal, plan_id=plan_id)
-            notice = "计划已停用，巡查记录和统计保留"
+            notice = i18n.translate("计划已停用，巡查记录和统计保留")
         elif action == "delete":
             service.delete_plan(session, actor=principal, plan_id=plan_id)
-            notice = "计划已删除"
+            notice = i18n.translate("计划已删除")
         else:
             active = action == "resume"
             service.update_plan(session, actor=principal, plan_id=plan_id, data=PlanChange(active=active))
-            notice = "计划已恢复" if active else "计划已暂停，暂停期间不计漏巡"
+            notice = (
+                i18n.translate("计划已恢复") if active else i18n.translate("计划已暂停，暂停期间不计漏巡")
+            )
     except JiayuanError as exc:
         session.rollback()
-        return RedirectResponse(f"/console/patrol?error={quote(exc.message)}", status_code=303)
+        return RedirectResponse(f"/console/patrol?error={quote(i18n.error_text(exc))}", status_code=303)
     return RedirectResponse(f"/console/patrol?notice={quote(notice)}", status_code=303)
 
 
@@ -163,7 +168,7 @@ def _plan_body(form: FormData) -> dict[str, object]:
         order = str(form.get(f"order.{device_id}", "")).strip()
         rank = whole_number(order) if order else 10_000
         if rank is None:
-            raise _FormError(f"摄像机 {device_id} 的顺序须为数字")
+            raise _FormError(i18n.translate("摄像机 {device} 的顺序须为数字").format(device=device_id))
         ranked.append((rank, index, device_id))
     cameras = [
         {"device_id": device_id, "checklist": _lines(form.get(f"checklist.{device_id}"))}
@@ -192,22 +197,36 @@ def _minutes(form: FormData, key: str, *, required: bool) -> int | None:
         return None
     minutes = whole_number(text, max_digits=5)
     if minutes is None:
-        raise _FormError(f"{FIELD_LABELS[key]}：请填写分钟数（整数）")
+        raise _FormError(
+            i18n.translate("{field}：请填写分钟数（整数）").format(field=i18n.translate(FIELD_LABELS[key]))
+        )
     return minutes
 
 
 def _message(exc: Exception) -> str:
-    """What is wrong, in Chinese, naming the field."""
+    """What is wrong, in the page's language, naming the field."""
     if isinstance(exc, JiayuanError):
-        return exc.message
+        return i18n.error_text(exc)
     if isinstance(exc, ValidationError):
         parts = []
         for error in exc.errors():
             field = FIELD_LABELS.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else ""
-            text = str(error["msg"]).removeprefix("Value error, ")
-            parts.append(text if text.startswith(field) else f"{field}：{text}")
-        return "输入有误：" + "；".join(parts)
-    return f"输入有误：{exc}"
+            field, text = i18n.translate(field), _said(error)
+            parts.append(
+                text
+                if text.startswith(field)
+                else i18n.translate("{field}：{text}").format(field=field, text=text)
+            )
+        return i18n.translate("输入有误：") + i18n.translate("；").join(parts)
+    return i18n.translate("输入有误：") + str(exc)
+
+
+def _said(error: ErrorDetails) -> str:
+    """A schema's refusal in the page's language (a bound of a plan), else as pydantic words it."""
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, Refused):
+        return i18n.translate(cause.template).format(**cause.params)
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _plan_form(
@@ -268,7 +287,7 @@ def start_round(
         begun = service.start_round(session, actor=principal, data=StartIn(plan_id=plan_id, slot=slot))
     except (JiayuanError, ValidationError) as exc:
         session.rollback()
-        message = exc.message if isinstance(exc, JiayuanError) else "巡查时间有误"
+        message = i18n.error_text(exc) if isinstance(exc, JiayuanError) else i18n.translate("巡查时间有误")
         return RedirectResponse(f"/console/patrol?error={quote(message)}", status_code=303)
     return RedirectResponse(f"/console/patrol/rounds/{begun.id}", status_code=303)
 
@@ -305,12 +324,17 @@ async def check(
             files=SnapshotFiles(context.settings.var_dir), picture=frame.jpeg if frame else None,
         )  # fmt: skip
     except ValidationError as exc:
-        message = "输入有误：" + "；".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        message = i18n.translate("输入有误：") + i18n.translate("；").join(_said(e) for e in exc.errors())
         return _round_view(request, principal, session, round_id, error=message, status_code=422)
     except JiayuanError as exc:
         session.rollback()
-        return _round_view(request, principal, session, round_id, error=exc.message, status_code=exc.status)
-    notice = quote(f"已记录 {device_id}" + ("，已生成事件" if data.finding else ""))
+        return _round_view(
+            request, principal, session, round_id, error=i18n.error_text(exc), status_code=exc.status
+        )
+    recorded = (
+        i18n.translate("已记录 {device}，已生成事件") if data.finding else i18n.translate("已记录 {device}")
+    )
+    notice = quote(recorded.format(device=device_id))
     return RedirectResponse(f"/console/patrol/rounds/{round_id}?notice={notice}", status_code=303)
 
 
@@ -321,8 +345,12 @@ def finish(request: Request, round_id: RowId, principal: PagePrincipal, session:
         service.finish_round(session, actor=principal, round_id=round_id)
     except JiayuanError as exc:
         session.rollback()
-        return _round_view(request, principal, session, round_id, error=exc.message, status_code=exc.status)
-    return RedirectResponse(f"/console/patrol?notice={quote('本轮巡查已完成')}", status_code=303)
+        return _round_view(
+            request, principal, session, round_id, error=i18n.error_text(exc), status_code=exc.status
+        )
+    return RedirectResponse(
+        f"/console/patrol?notice={quote(i18n.translate('本轮巡查已完成'))}", status_code=303
+    )
 
 
 def _check_body(form: FormData, device_id: str) -> dict[str, object]:

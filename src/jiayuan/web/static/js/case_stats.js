@@ -6,6 +6,6 @@ chart.setOption({
   xAxis: { type: "category", data: labels, axisLabel: { interval: 0, rotate: labels.length > 6 ? 30 : 0 } },
   yAxis: { type: "value", minInterval: 1 },
   tooltip: {},
-  series: [{ type: "bar", name: "上报", data: totals, itemStyle: { color: "#2471a3" } }],
+  series: [{ type: "bar", name: t("上报"), data: totals, itemStyle: { color: "#2471a3" } }],
 });
 window.addEventListener("resize", () => chart.resize());
