@@ -343,3 +343,10 @@ def test_a_case_arriving_on_an_english_page_reads_english(page: Page, live_serve
     arrived = card(page, "消防通道被占")
     expect(arrived).to_contain_text("Reported by staff")
     expect(arrived.locator("button", has_text="On site")).to_be_visible()
+    # The service worker has no words of its own: it keeps the page's, for when it has no page to show.
+    kept = """async () => {
+      const words = await (await caches.open("jiayuan-m-v1")).match("/m/offline-words");
+      return words ? words.text() : null;
+    }"""
+    page.wait_for_function(f"({kept})()")
+    assert page.evaluate(kept).startswith("Offline, and this page was never saved")
