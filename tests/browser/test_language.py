@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from playwright.sync_api import Page, expect
 
 from jiayuan.settings import Settings
-from tests.browser.faces import FACES, seed_demo_into, sign_in
+from jiayuan.web.templating import TEMPLATES_DIR, templates
+from tests.browser.faces import FACES, all_pages, seed_demo_into, sign_in
+from tests.web.test_translations import _JS_STRING, CJK, SCRIPTS
 
 # A page of each face and a text of its chrome in (Chinese, English).
 CHROME = {
@@ -65,3 +68,75 @@ def test_the_switch_goes_back_only_to_this_site(page: Page, live_server: str) ->
         page.click("a")
     assert sent.value.headers.get("referer", "").startswith("http://elsewhere.example")
     expect(page).to_have_url(re.compile("^" + re.escape(live_server)))
+
+
+# The texts the big screen, the phone and the resident pages write themselves (their templates and
+# scripts, marked for translation or not), without placeholders: on an English page none may be left
+# in Chinese. Data (names, places,
+# titles, alarm summaries) and the labels other domains define are not among them.
+OWN_FACES = {"big screen": "screen", "grid worker phone": "phone", "resident H5": "h5"}
+# Texts each face shows in English, one of them written by its script once it runs.
+SHOWN = {
+    "/screen": ("Open alarms", "Gate traffic today", "Gate cameras"),
+    "/m": ("My cases", "Grid residents", "Online · new cases alert you at once"),
+    "/h5": ("My pass", "Invite a visitor", "Valid until"),
+    "/h5/visitors": ("Create visitor pass", "Day of visit"),
+    "/h5/sos": ("Use this in danger", "If a life is in danger, also call 110 / 120 / 119."),
+    "/h5/report": ("Category", "Submit"),
+    "/h5/cases": ("My alarms and reports", "Report a problem"),
+}
+# Every text node and read-aloud attribute holding Chinese in the page's body.
+CHINESE_IN_BODY = """(pattern) => {
+  const cjk = new RegExp(pattern);
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode.textContent.trim();
+    if (!walker.currentNode.parentElement.closest("script, style") && cjk.test(text)) found.push(text);
+  }
+  for (const node of document.body.querySelectorAll("[alt], [placeholder], [aria-label], [title]")) {
+    for (const name of ["alt", "placeholder", "aria-label", "title"]) {
+      const value = node.getAttribute(name);
+      if (value && cjk.test(value)) found.push(value.trim());
+    }
+  }
+  return found;
+}"""
+
+
+def _own_texts(folder: str, script: str) -> set[str]:
+    templates_of_face = sorted((TEMPLATES_DIR / folder).glob("*.html"))
+    source = (SCRIPTS / f"{script}.js").read_text(encoding="utf-8")
+    found: set[str] = set()
+    for path in templates_of_face:  # text between the tags, outside {{ }} (a forgotten _() shows up here)
+        for _line, kind, value in templates.env.lex(path.read_text(encoding="utf-8")):
+            if kind == "data":
+                found |= {piece.strip() for piece in re.split(r"<[^>]*>", value) if CJK.search(piece)}
+    found |= {m.group("literal")[1:-1].strip() for m in _JS_STRING.finditer(source)}  # in t() or not
+    options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
+    for path in templates_of_face:  # and what the templates mark
+        for message in extract_from_file("jinja2", path, keywords=DEFAULT_KEYWORDS, options=options):
+            found.add((message[1] if isinstance(message[1], str) else message[1][0]).strip())
+    return {text for text in found if CJK.search(text) and "%(" not in text and "{" not in text}
+
+
+def test_the_screen_phone_and_resident_pages_leave_no_chinese_of_their_own(
+    page: Page, live_server: str, demo: None
+) -> None:
+    for face in FACES:
+        if face.name not in OWN_FACES:
+            continue
+        folder = OWN_FACES[face.name]
+        own = _own_texts(folder, {"screen": "screen", "phone": "phone", "h5": "h5"}[folder])
+        sign_in(page, live_server, face)
+        pages = all_pages(page, live_server, face)
+        page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
+        for path in pages:
+            page.goto(f"{live_server}{path}")
+            expect(page.locator("html")).to_have_attribute("lang", "en")
+            for text in SHOWN.get(path, ()):
+                expect(page.locator("body")).to_contain_text(text)
+            if path == "/screen":
+                expect(page.locator("#s-conn")).to_have_text("Live")  # written once the stream is open
+            left = page.evaluate(CHINESE_IN_BODY, CJK.pattern)
+            assert [t for t in left if t in own] == [], path

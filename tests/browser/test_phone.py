@@ -330,3 +330,23 @@ def test_an_action_refused_for_a_lapsed_sign_in_waits_for_the_next_one(
     expect(page.locator("#m-queue")).to_be_hidden()
     expect(card(page, "楼顶水箱漏水").locator(".tag.state")).to_have_text("到场")
     assert steps_of(site, "楼顶水箱漏水") == ["report", "accept", "dispatch", "arrive"]
+
+
+def test_a_case_arriving_on_an_english_page_reads_english(page: Page, live_server: str, site: Site) -> None:
+    """The live push follows the page's language: its labels, the banner and the card's buttons."""
+    sign_in(page, live_server)
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
+    page.reload()
+    expect(page.locator("#m-net")).to_have_text("Online · new cases alert you at once")
+    open_case(site, "消防通道被占", site.h301, site.worker_id)
+    expect(page.locator("#m-banner-text")).to_have_text(re.compile(r"^New case: .*消防通道被占"))
+    arrived = card(page, "消防通道被占")
+    expect(arrived).to_contain_text("Reported by staff")
+    expect(arrived.locator("button", has_text="On site")).to_be_visible()
+    # The service worker has no words of its own: it keeps the page's, for when it has no page to show.
+    kept = """async () => {
+      const words = await (await caches.open("jiayuan-m-v1")).match("/m/offline-words");
+      return words ? words.text() : null;
+    }"""
+    page.wait_for_function(f"({kept})()")
+    assert page.evaluate(kept).startswith("Offline, and this page was never saved")

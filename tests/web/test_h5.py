@@ -529,3 +529,30 @@ def test_in_production_without_sms_no_code_is_sent_where_an_admin_could_read_it(
     with sessions() as session:
         assert session.scalars(select(OutboxMessage.id)).all() == []
         assert session.scalars(select(SignInCode.id)).all() == []
+
+
+def test_the_resident_pages_follow_the_english_switch(
+    client: TestClient, sessions: sessionmaker[Session], homes: Homes
+) -> None:
+    """A page's body, a refused form's message and the JSON the case page polls all follow the `lang`
+    cookie; without it they stay Chinese."""
+    sign_in(client, sessions)
+    yesterday = (local(utcnow()).date() - timedelta(days=1)).isoformat()
+    form = {"name": "赵六", "phone": "13600000001", "day": yesterday, "days": 1, "entries": 2}
+    chinese = client.post("/h5/visitors", data=form | {"csrf_token": csrf(client)})
+    assert chinese.status_code == 422
+    assert "来访日期不能早于今天" in chinese.text and "本户的访客" in chinese.text
+    raised = client.post("/api/v1/h5/sos", json={}, headers={"X-CSRF-Token": csrf(client)}).json()
+    assert client.get(f"/api/v1/h5/cases/{raised['case_id']}").json()["headline"].startswith("求助已收到")
+
+    client.cookies.set("lang", "en")
+    english = client.post("/h5/visitors", data=form | {"csrf_token": csrf(client)})
+    assert english.status_code == 422
+    assert "The day of the visit cannot be before today" in english.text
+    assert "Create visitor pass" in english.text and "visitors</h2>" in english.text
+    assert "来访日期不能早于今天" not in english.text and "本户的访客" not in english.text
+    status = client.get(f"/api/v1/h5/cases/{raised['case_id']}").json()
+    assert status["headline"].startswith("Your call for help was received")
+    assert status["steps"][0]["text"] == "Your SOS alarm was received; the duty officers are being notified"
+    page = client.get(f"/h5/cases/{raised['case_id']}").text
+    assert "Progress" in page and "进度" not in page

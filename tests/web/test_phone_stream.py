@@ -75,3 +75,29 @@ def test_the_worker_hears_cases_handed_to_them_and_nothing_of_another_grid(
     # if it was read before the office took it); the 受理 between only updates the list.
     assert len(heard) == 3 and heard[1]["alert"] is False and heard[2]["alert"] is True
     assert heard[-1]["case"]["mine"] and [a["verb"] for a in heard[-1]["case"]["actions"]] == ["arrive"]
+
+
+def test_a_stream_opened_from_an_english_page_pushes_english_labels(
+    client: TestClient, sessions: sessionmaker[Session], tree: Tree
+) -> None:
+    """A case that arrives live reads as the page it lands on: the socket's `lang` cookie holds for
+    every push, as it does for the page and its state."""
+    worker_id = make_user(sessions, "wangwei", Role.GRID, scopes=[f"grid:{tree.grid.id}"])
+    staff_id = make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
+    staff = {"Authorization": f"Bearer {token_for(sessions, staff_id)}"}
+    client.cookies.set("lang", "en")
+    with client.websocket_connect(f"{WS}?token={token_for(sessions, worker_id)}") as ws:
+        reader = _Reader(ws)
+        time.sleep(0.3)  # subscribed
+        body = {"category": "repair", "title": "楼道灯不亮", "household_id": tree.h101.id}
+        case_id = client.post("/api/v1/cases", json=body, headers=staff).json()["id"]
+        client.post(f"/api/v1/cases/{case_id}/actions", json={"action": "accept"}, headers=staff)
+        dispatch = {"action": "dispatch", "assignee_user_id": worker_id}
+        client.post(f"/api/v1/cases/{case_id}/actions", json=dispatch, headers=staff)
+        heard = []
+        while (message := reader.next(3)) is not None:
+            heard.append(json.loads(message["text"]))
+    last = heard[-1]["case"]
+    assert last["source_label"] == "Reported by staff"
+    assert [a["label"] for a in last["actions"]] == ["On site"]
+    assert last["title"] == "楼道灯不亮"  # data stays as it is

@@ -28,6 +28,8 @@ from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
 from jiayuan.notify import service as notify
 from jiayuan.registry.service import directory
+from jiayuan.web import i18n
+from jiayuan.web.i18n import N_
 
 CODE_POLICY = CodePolicy()
 # The categories a resident picks from when reporting a problem (alarms are raised by devices).
@@ -43,24 +45,26 @@ REPORT_CATEGORIES = (
 SOS_JOIN_WINDOW = timedelta(minutes=2)
 
 _STEP_WORDS = {
-    CaseAction.ACCEPT: "社区已受理",
-    CaseAction.DISPATCH: "已派工作人员处理",
-    CaseAction.ARRIVE: "工作人员已到场",
-    CaseAction.HANDLE: "已处置完毕",
-    CaseAction.VERIFY: "社区已核查处置结果",
-    CaseAction.CLOSE: "已结案",
-    CaseAction.RETURN: "退回上一步，重新处理",
-    CaseAction.ESCALATE: "已升级，由上级跟进",
-    CaseAction.REOPEN: "已重新打开，社区将再次处理",
+    CaseAction.ACCEPT: N_("社区已受理"),
+    CaseAction.DISPATCH: N_("已派工作人员处理"),
+    CaseAction.ARRIVE: N_("工作人员已到场"),
+    CaseAction.HANDLE: N_("已处置完毕"),
+    CaseAction.VERIFY: N_("社区已核查处置结果"),
+    CaseAction.CLOSE: N_("已结案"),
+    CaseAction.RETURN: N_("退回上一步，重新处理"),
+    CaseAction.ESCALATE: N_("已升级，由上级跟进"),
+    CaseAction.REOPEN: N_("已重新打开，社区将再次处理"),
 }
 
 
 def require_resident(principal: Principal) -> Principal:
     """The resident face is for residents bound to a household; others are told where to go."""
     if principal.role is not Role.RESIDENT:
-        role = ROLE_LABELS.get(principal.role, principal.role.value)
+        # The role's label in the page's language: the message is read on the refusal page.
+        role = i18n.translate(ROLE_LABELS.get(principal.role, principal.role.value))
         raise Forbidden(
-            f"居民页面只供居民使用。您登录的是“{role}”账号，请前往工作台 /console，或退出后用居民手机号登录。"
+            "居民页面只供居民使用。您登录的是“{role}”账号，请前往工作台 /console，或退出后用居民手机号登录。",
+            role=role,
         )
     if principal.household_id is None or principal.person_id is None:
         raise Forbidden("您的居民账号尚未绑定住户，请联系社区工作人员")
@@ -119,11 +123,12 @@ def qr_png(token: str, *, until: datetime | None = None) -> bytes:
     canvas = Image.new("RGB", (width, qr.height + 200), "white")
     draw = ImageDraw.Draw(canvas)
     title, small = ImageFont.truetype(str(font_file), 40), ImageFont.truetype(str(font_file), 24)
-    draw.text((width // 2, 30), "平安家园 · 访客通行证", font=title, fill="#b71c1c", anchor="mt")
+    _ = i18n.translate  # the words in the language of the page the picture is saved from
+    draw.text((width // 2, 30), _("平安家园 · 访客通行证"), font=title, fill="#b71c1c", anchor="mt")
     canvas.paste(qr, (40, 100))
-    lines = ["到小区门口把二维码对准扫码器"]
+    lines = [_("到小区门口把二维码对准扫码器")]
     if until is not None:
-        lines.insert(0, f"有效期至 {local(until):%Y-%m-%d %H:%M}（北京时间）")
+        lines.insert(0, _("有效期至 {until}（北京时间）").format(until=f"{local(until):%Y-%m-%d %H:%M}"))
     for row, line in enumerate(lines):
         draw.text((width // 2, qr.height + 115 + row * 36), line, font=small, fill="#333333", anchor="mt")
     out = io.BytesIO()
@@ -148,7 +153,8 @@ class ResidentStep(BaseModel):
 
 
 class ResidentCase(BaseModel):
-    """A resident's case: what, where, where it stands in plain words, who is coming, its steps."""
+    """A resident's case: what, where, where it stands in plain words, who is coming, its steps; its words
+    in the language of the page that asks (the page polls it and writes them as they are)."""
 
     id: int
     category: Category
@@ -177,13 +183,17 @@ def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = Non
     steps = [
         ResidentStep(
             at=step.at,
-            text=(
-                "已收到您的一键报警，正在通知值班人员" if case.category is Category.SOS else "已收到您的诉求"
-            )
-            if step.from_state is None
-            else _STEP_WORDS.get(step.action, step.action.label),
+            text=i18n.translate(
+                (
+                    N_("已收到您的一键报警，正在通知值班人员")
+                    if case.category is Category.SOS
+                    else N_("已收到您的诉求")
+                )
+                if step.from_state is None
+                else _STEP_WORDS.get(step.action, step.action.label)
+            ),
             attachments=[
-                ResidentAttachment(kind=a.kind.value, kind_label=a.kind_label, url=a.url)
+                ResidentAttachment(kind=a.kind.value, kind_label=i18n.translate(a.kind_label), url=a.url)
                 for a in step.attachments
             ],
         )
@@ -192,12 +202,12 @@ def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = Non
     return ResidentCase(
         id=case.id,
         category=case.category,
-        category_label=case.category_label,
+        category_label=i18n.translate(case.category_label),
         title=case.title,
         description=case.description,
         place=case.place,
         state=case.state,
-        state_label=case.state_label,
+        state_label=i18n.translate(case.state_label),
         headline=_headline(case.category, case.state, helper),
         helper=helper,
         reported_at=case.reported_at,
@@ -214,20 +224,20 @@ def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = Non
 
 
 def _headline(category: Category, state: CaseState, helper: str | None) -> str:
-    who = helper or "值班人员"
+    _ = i18n.translate
     if state is CaseState.CLOSED:
-        return "已结案。如问题仍未解决，可以在下方重新打开。"
+        return _("已结案。如问题仍未解决，可以在下方重新打开。")
     if state in (CaseState.HANDLED, CaseState.VERIFIED):
-        return "已处置完毕，社区正在核查。"
+        return _("已处置完毕，社区正在核查。")
     if state is CaseState.ON_SITE:
-        return f"{who}已到场。"
+        return _("{who}已到场。").format(who=helper) if helper else _("值班人员已到场。")
     if category is Category.SOS:
         if helper:
-            return f"求助已收到，{helper}正在赶来。请保持电话畅通，注意安全。"
-        return "求助已收到，正在通知值班人员，请保持电话畅通，注意安全。"
+            return _("求助已收到，{helper}正在赶来。请保持电话畅通，注意安全。").format(helper=helper)
+        return _("求助已收到，正在通知值班人员，请保持电话畅通，注意安全。")
     if helper:
-        return f"社区已安排{helper}处理。"
-    return "社区已收到，会尽快安排处理。"
+        return _("社区已安排{helper}处理。").format(helper=helper)
+    return _("社区已收到，会尽快安排处理。")
 
 
 def raise_sos(

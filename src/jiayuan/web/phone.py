@@ -4,7 +4,8 @@ The page renders `phone_state` (my cases, my duty today, my patrol slots) and re
 reconnect. Its actions are the cases service's, in the shape a phone needs: 受理 takes a case on
 (accepted, and confirmed as the worker's own), 到场 and 处置 move it on, with photos uploaded first. Each
 carries the request id the phone gave it when the button was pressed, so an action resent after a lost
-answer (the phone went offline) is taken once.
+answer (the phone went offline) is taken once. Its labels are in the language of the page, or of the
+socket, that asks: the live pushes read the same as a fresh page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanOut, SlotOut
 from jiayuan.patrol.states import SlotState
 from jiayuan.registry.service import directory, structure
+from jiayuan.web import i18n
+from jiayuan.web.i18n import N_
 
 # Who works from the phone: grid workers, and the office staff who go out too.
 PHONE_ROLES = (Role.GRID, Role.STAFF, Role.ADMIN)
@@ -37,7 +40,7 @@ CASES_SHOWN = 50
 # How many patrol slots a phone lists.
 SLOTS_SHOWN = 12
 PhoneVerb = Literal["accept", "arrive", "handle"]
-_VERB_LABELS = {"accept": "受理", "arrive": "到场", "handle": "处置"}
+_VERB_LABELS = {"accept": N_("受理"), "arrive": N_("到场"), "handle": N_("处置")}
 
 
 def may_use_phone(actor: Principal) -> bool:
@@ -164,7 +167,7 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
         user_name=actor.username,
         display_name=names.get(actor.user_id, actor.username) if actor.user_id else actor.username,
         role=actor.role,
-        role_label=ROLE_LABELS[actor.role],
+        role_label=i18n.translate(ROLE_LABELS[actor.role]),
         grids=grids,
         at=local(now).strftime("%m-%d %H:%M"),
         cases=my_cases(session, actor=actor),
@@ -192,10 +195,10 @@ def phone_case(actor: Principal, case: CaseOut) -> PhoneCase:
     return PhoneCase(
         id=case.id,
         title=case.title,
-        category_label=case.category_label,
-        source_label=_SOURCE_LABELS.get(case.source, ""),
+        category_label=i18n.translate(case.category_label),
+        source_label=i18n.translate(_SOURCE_LABELS[case.source]) if case.source in _SOURCE_LABELS else "",
         state=case.state,
-        state_label=case.state_label,
+        state_label=i18n.translate(case.state_label),
         place=case.place,
         description=case.description,
         reported_at=local(case.reported_at).strftime("%m-%d %H:%M"),
@@ -211,12 +214,12 @@ def phone_case(actor: Principal, case: CaseOut) -> PhoneCase:
 
 
 _SOURCE_LABELS = {
-    Source.RESIDENT: "居民上报",
-    Source.STAFF: "工作人员上报",
-    Source.GRID: "网格员上报",
-    Source.GATE: "门岗告警",
-    Source.CAMERA: "摄像机告警",
-    Source.PATROL: "视频巡查",
+    Source.RESIDENT: N_("居民上报"),
+    Source.STAFF: N_("工作人员上报"),
+    Source.GRID: N_("网格员上报"),
+    Source.GATE: N_("门岗告警"),
+    Source.CAMERA: N_("摄像机告警"),
+    Source.PATROL: N_("视频巡查"),
 }
 
 
@@ -231,7 +234,9 @@ def _actions(actor: Principal, case: CaseOut) -> list[PhoneAction]:
     if case.state is CaseState.ON_SITE:
         verbs.append("handle")
     return [
-        PhoneAction(verb=v, label=_VERB_LABELS[v], note_required=v == "handle", photo=v != "accept")
+        PhoneAction(
+            verb=v, label=i18n.translate(_VERB_LABELS[v]), note_required=v == "handle", photo=v != "accept"
+        )
         for v in verbs
     ]
 
@@ -334,7 +339,7 @@ def _my_shifts(session: Session, actor: Principal, now: datetime) -> list[PhoneS
     return [
         PhoneShift(
             id=s.id,
-            duty_role_label=s.duty_role_label,
+            duty_role_label=i18n.translate(s.duty_role_label),
             place_name=s.place_name,
             span=f"{local(s.starts_at):%H:%M}–{local(s.ends_at):%H:%M}",
             now=s.starts_at <= now < s.ends_at,
@@ -364,7 +369,7 @@ def _my_slots(session: Session, actor: Principal, now: datetime) -> list[PhoneSl
             slot=s.slot,
             slot_label=f"{local(s.slot):%m-%d %H:%M}",
             state=s.state,
-            state_label=s.state_label,
+            state_label=i18n.translate(s.state_label),
             round_id=s.round_id,
             by_name=s.by_name,
         )

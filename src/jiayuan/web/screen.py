@@ -26,6 +26,7 @@ from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import structure
+from jiayuan.web import i18n
 
 COUNTERS = ("people_in", "people_out", "camera_in", "camera_out", "outside_in", "outside_out", "refused")
 CHART_SERIES = ("people_in", "people_out", "outside_in", "outside_out")
@@ -145,6 +146,7 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
     if not may_watch_screen(actor):
         raise Forbidden("只有书记、社区工作人员和大屏账号可以打开大屏")
     now = now or utcnow()
+    _ = i18n.translate  # labels in the language of the page or stream that asks
     day_start = datetime.combine(local(now).date(), time(), tzinfo=LOCAL_TZ)
     chart_start = local(now).replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
     since = min(day_start, chart_start)
@@ -177,7 +179,7 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
         )
     starts = [chart_start + timedelta(hours=n) for n in range(CHART_HOURS)]
     return ScreenState(
-        community="、".join(c.name for c in communities) or "平安家园",
+        community=_("、").join(c.name for c in communities) or _("平安家园"),
         as_of=now,
         day_start=day_start,
         plan=_plan(session, actor, gates),
@@ -191,20 +193,20 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
             ScreenAlarm(
                 id=a.id,
                 type=a.type,
-                label=ALARM_LABELS.get(a.type, a.type),
+                label=_(ALARM_LABELS[a.type]) if a.type in ALARM_LABELS else a.type,
                 summary=a.summary,
                 raised_at=a.raised_at,
                 gate_id=a.gate_id,
             )
             for a in alarms.list_alarms(session, actor=actor, state="open", limit=ALARMS_SHOWN)
         ],
-        case_counts={state.label: n for state, n in cases.count_by_state(session, actor=actor).items()},
+        case_counts={_(state.label): n for state, n in cases.count_by_state(session, actor=actor).items()},
         open_cases=[
             ScreenCase(
                 id=c.id,
                 title=c.title,
-                category_label=c.category_label,
-                state_label=c.state_label,
+                category_label=_(c.category_label),
+                state_label=_(c.state_label),
                 level=c.level,
                 place=c.place,
                 overdue=c.overdue,
@@ -222,7 +224,13 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
             for c in cameras.visible_cameras(session, actor=actor)
         ],
         duty=[
-            ScreenDuty(place=p.place_name, people=[f"{x.user_name}（{x.duty_role_label}）" for x in p.people])
+            ScreenDuty(
+                place=p.place_name,
+                people=[
+                    _("{name}（{role}）").format(name=x.user_name, role=_(x.duty_role_label))
+                    for x in p.people
+                ],
+            )
             for p in on_duty.on_duty_now(session, actor=actor, at=now).places
             if p.people
         ],

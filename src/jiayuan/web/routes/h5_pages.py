@@ -32,7 +32,7 @@ from jiayuan.kernel.errors import Invalid, JiayuanError, NotFound, Unauthorized
 from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal
-from jiayuan.web import h5
+from jiayuan.web import h5, i18n
 from jiayuan.web.auth import AuthDep, client_ip, login_policy, set_session_cookie
 from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
@@ -122,7 +122,7 @@ def send_code(
                 policy=h5.CODE_POLICY,
             )  # fmt: skip
     except JiayuanError as exc:
-        return _sign_in_page(request, phone=phone, error=exc.message, status=exc.status)
+        return _sign_in_page(request, phone=phone, error=i18n.error_text(exc), status=exc.status)
     return _sign_in_page(request, phone=phone.strip(), notice=notice, code_step=True)
 
 
@@ -153,11 +153,13 @@ def login_submit(
                     user_agent=request.headers.get("user-agent"),
                 )  # fmt: skip
     except JiayuanError as exc:
-        return _sign_in_page(request, phone=phone, error=exc.message, status=exc.status, code_step=True)
+        return _sign_in_page(
+            request, phone=phone, error=i18n.error_text(exc), status=exc.status, code_step=True
+        )
     if ticket is None:
         assert isinstance(outcome, sign_in.CodeRefused)
         return _sign_in_page(
-            request, phone=phone, error=outcome.message, status=outcome.status, code_step=True
+            request, phone=phone, error=i18n.error_text(outcome), status=outcome.status, code_step=True
         )
     response = RedirectResponse("/h5", status_code=303)
     set_session_cookie(response, ticket, context.settings)
@@ -238,7 +240,7 @@ def _window(day: str, days: int) -> tuple[datetime, datetime]:
     if first < local(now).date():
         raise Invalid("来访日期不能早于今天", field="day")
     if first > local(now).date() + timedelta(days=_INVITE_AHEAD_DAYS):
-        raise Invalid(f"来访日期最多可选 {_INVITE_AHEAD_DAYS} 天以后", field="day")
+        raise Invalid("来访日期最多可选 {days} 天以后", field="day", days=_INVITE_AHEAD_DAYS)
     start = max(datetime.combine(first, time(0), LOCAL_TZ), now - timedelta(minutes=1))
     end = datetime.combine(first + timedelta(days=days), time(0), LOCAL_TZ) - timedelta(seconds=1)
     return start, end
@@ -267,14 +269,15 @@ def invite(
         )  # fmt: skip
         made = visitors.invite_visitor(session, actor=principal, vault=context.vault, invite=invite_data)
     except ValidationError as exc:
-        labels = {"name": "访客姓名", "phone": "访客手机号", "plate": "车牌"}
-        fields = sorted({labels.get(str(e["loc"][0]), "来访时间") for e in exc.errors() if e["loc"]})
-        message = "请检查：" + "、".join(fields or ["填写内容"])
+        _ = i18n.translate
+        labels = {"name": _("访客姓名"), "phone": _("访客手机号"), "plate": _("车牌")}
+        fields = sorted({labels.get(str(e["loc"][0]), _("来访时间")) for e in exc.errors() if e["loc"]})
+        message = _("请检查：{fields}").format(fields=_("、").join(fields or [_("填写内容")]))
         return _visitors_page(request, principal, session, context, error=message, form=form, status=422)
     except JiayuanError as exc:
         session.rollback()
         return _visitors_page(
-            request, principal, session, context, error=exc.message, form=form, status=exc.status
+            request, principal, session, context, error=i18n.error_text(exc), form=form, status=exc.status
         )
     return RedirectResponse(f"/h5/visitors/{made.id}", status_code=303)
 
@@ -307,7 +310,8 @@ def visitor_cancel(
         if exc.status == 404:
             raise
         session.rollback()
-        return _visitors_page(request, principal, session, context, error=exc.message, status=exc.status)
+        error = i18n.error_text(exc)
+        return _visitors_page(request, principal, session, context, error=error, status=exc.status)
     return RedirectResponse("/h5/visitors", status_code=303)
 
 
@@ -412,15 +416,15 @@ def report(
     description = description.strip()
     ids = _ids(attachment_ids)
     if ids is None:
-        error = "照片或语音没有上传成功，请重新添加"
+        error = N_("照片或语音没有上传成功，请重新添加")
     elif category not in {c.value for c in h5.REPORT_CATEGORIES}:
-        error = "请选择问题类别"
+        error = N_("请选择问题类别")
     elif len(description) < 4:
-        error = "请用几句话说明问题（至少 4 个字）"
+        error = N_("请用几句话说明问题（至少 4 个字）")
     elif len(description) > 1000:
-        error = "问题说明最多 1000 字"
+        error = N_("问题说明最多 1000 字")
     elif len(place.strip()) > 128:
-        error = "具体位置最多 128 字"
+        error = N_("具体位置最多 128 字")
     if error is None:
         title = description.splitlines()[0][:30]
         try:
@@ -431,13 +435,17 @@ def report(
             )  # fmt: skip
             case = cases.report_case(session, actor=principal, data=data)
         except ValidationError:
-            error = "提交的内容有误，请刷新页面后重试"
+            error = N_("提交的内容有误，请刷新页面后重试")
         except JiayuanError as exc:
             session.rollback()
-            error = exc.message
+            error = i18n.error_text(exc)
         else:
             return RedirectResponse(f"/h5/cases/{case.id}", status_code=303)
-    values = {"categories": h5.REPORT_CATEGORIES, "form": form, "error": error}
+    values = {
+        "categories": h5.REPORT_CATEGORIES,
+        "form": form,
+        "error": i18n.translate(error) if error else None,
+    }
     return render(request, "h5/report.html", values, status_code=422)
 
 
@@ -506,7 +514,9 @@ def reopen(
             raise
         session.rollback()
         case = _resident_case(session, principal, context, case_id)
-        return render(request, "h5/case.html", {"case": case, "error": exc.message}, status_code=exc.status)
+        values = {"case": case, "error": i18n.error_text(exc)}
+        return render(request, "h5/case.html", values, status_code=exc.status)
+    # The page shows the notice in its language (the template looks it up).
     return RedirectResponse(
-        f"/h5/cases/{case_id}?notice={quote('已重新打开，社区将再次处理')}", status_code=303
+        f"/h5/cases/{case_id}?notice={quote(N_('已重新打开，社区将再次处理'))}", status_code=303
     )

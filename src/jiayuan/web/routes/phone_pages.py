@@ -17,9 +17,11 @@ from jiayuan.bus.hub import Filter, Message
 from jiayuan.cases import service as cases
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.snapshot_files import SnapshotFiles
+from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.phone import (
     PhoneActionIn,
     PhoneActionOut,
@@ -40,9 +42,9 @@ router = APIRouter(tags=["phone"])
 
 _WORKER = Path(__file__).resolve().parent.parent / "static" / "js" / "phone-sw.js"
 MANIFEST = {
-    "name": "平安家园 · 网格员",
-    "short_name": "网格员",
-    "description": "网格员手机：我的事件、告警推送、网格居民、值班与巡查",
+    "name": N_("平安家园 · 网格员"),
+    "short_name": N_("网格员"),
+    "description": N_("网格员手机：我的事件、告警推送、网格居民、值班与巡查"),
     "lang": "zh-CN",
     "start_url": "/m",
     "scope": "/m",
@@ -83,8 +85,11 @@ def service_worker() -> Response:
 
 @router.get("/m/manifest.webmanifest", include_in_schema=False)
 def manifest() -> Response:
-    """The web app manifest that makes the phone face installable."""
-    return Response(orjson.dumps(MANIFEST), media_type="application/manifest+json")
+    """The web app manifest that makes the phone face installable, in the language of the page."""
+    words = {key: i18n.translate(str(MANIFEST[key])) for key in ("name", "short_name", "description")}
+    return Response(
+        orjson.dumps(MANIFEST | words | {"lang": i18n.current.get()}), media_type="application/manifest+json"
+    )
 
 
 @router.get("/api/v1/m/state", response_model=PhoneState, responses=_ERRORS)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from jiayuan.access.schemas import ALARM_LABELS
 from jiayuan.bus.hub import Filter, Message
 from jiayuan.kernel.principal import Principal
+from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.routes.access_ws import STREAM_EVENTS, stream_filter
@@ -29,10 +30,12 @@ SCREEN_EVENTS = STREAM_EVENTS | {"cases.changed"}
 def screen_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """The big screen: site plan, gates, the last 24 hours, alarms, cases and camera tiles."""
     state = screen_state(session, actor=principal)
+    # The stream names an alarm by its type; the page looks its label up here, in the page's language.
+    labels = {kind: i18n.translate(label) for kind, label in ALARM_LABELS.items()}
     return render(
         request,
         "screen/index.html",
-        {"state": state, "state_json": state.model_dump(mode="json"), "alarm_labels": ALARM_LABELS},
+        {"state": state, "state_json": state.model_dump(mode="json"), "alarm_labels": labels},
     )
 
 

@@ -1,13 +1,13 @@
 // The resident's H5 pages: the e-pass that renews itself, 一键报警, following a case, sharing a
-// visitor pass, and plain Chinese words for every failure (network loss included).
+// visitor pass, and plain words for every failure (network loss included), in the page's language.
 (function () {
   "use strict";
 
-  const OFFLINE = "网络连接中断，请检查网络后重试。";
+  const OFFLINE = t("网络连接中断，请检查网络后重试。");
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   const $ = (selector) => document.querySelector(selector);
 
-  // A fetch whose failures come back as Chinese sentences: {ok, data} or {ok: false, message, status}.
+  // A fetch whose failures come back as sentences a resident reads: {ok, data} or {ok: false, message, status}.
   async function call(url, options) {
     let response;
     try {
@@ -22,9 +22,9 @@
       data = null;
     }
     if (response.ok) return { ok: true, data: data };
-    if (response.status === 401) return { ok: false, status: 401, message: "登录已过期，请重新登录。" };
+    if (response.status === 401) return { ok: false, status: 401, message: t("登录已过期，请重新登录。") };
     const detail = data && typeof data.detail === "string" ? data.detail : "";
-    return { ok: false, status: response.status, message: detail || "服务器暂时无法处理，请稍后再试。" };
+    return { ok: false, status: response.status, message: detail || t("服务器暂时无法处理，请稍后再试。") };
   }
 
   function showOffline() {
@@ -69,17 +69,19 @@
     const sync = () => { if (hidden) hidden.value = box.attachmentIds.join(","); };
     async function upload(blob, name, label) {
       if (box.attachmentIds.length >= 6) {
-        status.textContent = "最多添加 6 个照片或语音。";
+        status.textContent = t("最多添加 6 个照片或语音。");
         return;
       }
       const form = new FormData();
       form.append("file", blob, name);
       box.uploading += 1;
-      status.textContent = `正在上传${label}…`;
+      status.textContent = t("正在上传{what}…", { what: label });
       const result = await call(box.dataset.uploadUrl, { method: "POST", headers: { "X-CSRF-Token": csrf() }, body: form });
       box.uploading -= 1;
       if (!result.ok) {
-        status.textContent = result.status === 0 ? `网络连接中断，${label}没有上传，请重新添加。` : `${label}没有上传：${result.message}`;
+        status.textContent = result.status === 0
+          ? t("网络连接中断，{what}没有上传，请重新添加。", { what: label })
+          : t("{what}没有上传：{reason}", { what: label, reason: result.message });
         status.classList.add("error");
         return;
       }
@@ -88,11 +90,11 @@
       box.attachmentIds.push(result.data.id);
       sync();
       const li = document.createElement("li");
-      li.textContent = `已添加${result.data.kind_label}（${Math.max(1, Math.round(result.data.size / 1024))} KB）`;
+      li.textContent = t("已添加{what}（{kb} KB）", { what: t(result.data.kind_label), kb: Math.max(1, Math.round(result.data.size / 1024)) });
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "secondary outline small";
-      remove.textContent = "移除";
+      remove.textContent = t("移除");
       remove.addEventListener("click", () => {
         box.attachmentIds = box.attachmentIds.filter((id) => id !== result.data.id);
         sync();
@@ -104,7 +106,7 @@
     box.querySelectorAll("input[data-attach-input]").forEach((input) => {
       input.addEventListener("change", () => {
         Array.from(input.files || []).forEach((file) => {
-          upload(file, file.name, file.type.startsWith("audio") ? "语音" : "照片");
+          upload(file, file.name, file.type.startsWith("audio") ? t("语音") : t("照片"));
         });
         input.value = "";
       });
@@ -124,7 +126,7 @@
         try {
           stream = await navigator.mediaDevices.getUserMedia({ audio: true });
         } catch (err) {
-          status.textContent = "没有得到麦克风权限，可以改为选择一段录好的语音。";
+          status.textContent = t("没有得到麦克风权限，可以改为选择一段录好的语音。");
           return;
         }
         const chunks = [];
@@ -134,12 +136,12 @@
           clearTimeout(stopTimer);
           stream.getTracks().forEach((t) => t.stop());
           recorder = null;
-          record.textContent = "录一段语音（最长 60 秒）";
+          record.textContent = t("录一段语音（最长 60 秒）");
           const type = chunks.length ? chunks[0].type || "audio/webm" : "audio/webm";
-          upload(new Blob(chunks, { type: type }), "voice.webm", "语音");
+          upload(new Blob(chunks, { type: type }), "voice.webm", t("语音"));
         });
         recorder.start();
-        record.textContent = "正在录音，点此结束";
+        record.textContent = t("正在录音，点此结束");
         stopTimer = setTimeout(() => { if (recorder) recorder.stop(); }, 60000);
       });
     }
@@ -149,7 +151,7 @@
     box.closest("form").addEventListener("submit", (event) => {
       if (box.uploading > 0) {
         event.preventDefault();
-        box.querySelector("[data-attach-status]").textContent = "照片或语音还在上传，请稍候再提交。";
+        box.querySelector("[data-attach-status]").textContent = t("照片或语音还在上传，请稍候再提交。");
         event.target.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = false; });
       }
     });
@@ -169,12 +171,12 @@
         img.src = result.data.qr;
         img.hidden = false;
         img.dataset.expiresAt = result.data.expires_at;
-        status.textContent = `有效至 ${clock(result.data.expires_at)}，到期前自动更新`;
+        status.textContent = t("有效至 {time}，到期前自动更新", { time: clock(result.data.expires_at) });
         status.classList.remove("error");
         timer = setTimeout(refresh, result.data.refresh_in_s * 1000);
         return;
       }
-      status.textContent = result.status === 0 ? "网络连接中断，通行码暂时无法更新，正在重试…" : result.message;
+      status.textContent = result.status === 0 ? t("网络连接中断，通行码暂时无法更新，正在重试…") : result.message;
       status.classList.add("error");
       if (result.status === 401) {
         img.hidden = true;
@@ -219,12 +221,12 @@
     const alarmId = requestId();  // one alarm however often this page sends it
     yes.addEventListener("click", async () => {
       if (attachBox && attachBox.uploading > 0) {
-        status.textContent = "照片或语音还在上传，请稍候……";
+        status.textContent = t("照片或语音还在上传，请稍候……");
         return;
       }
       yes.disabled = true;
       status.classList.remove("error");
-      status.textContent = "正在发送报警…";
+      status.textContent = t("正在发送报警…");
       const body = await position();
       body.request_id = alarmId;
       body.attachment_ids = attachBox ? attachBox.attachmentIds : [];
@@ -234,15 +236,15 @@
         body: JSON.stringify(body),
       });
       if (result.ok) {
-        status.textContent = "报警已发出，正在打开处理进度…";
+        status.textContent = t("报警已发出，正在打开处理进度…");
         window.location.assign(result.data.url);
         return;
       }
       yes.disabled = false;
       status.classList.add("error");
       status.textContent = result.status === 0
-        ? "网络连接中断，报警没有发出。请检查网络后再按一次，紧急时请直接拨打 110。"
-        : `报警没有发出：${result.message}`;
+        ? t("网络连接中断，报警没有发出。请检查网络后再按一次，紧急时请直接拨打 110。")
+        : t("报警没有发出：{reason}", { reason: result.message });
     });
   }
 
@@ -256,7 +258,7 @@
     async function poll() {
       const result = await call(caseCard.dataset.statusUrl);
       if (!result.ok) {
-        live.textContent = result.status === 0 ? "网络连接中断，恢复后自动更新进度…" : result.message;
+        live.textContent = result.status === 0 ? t("网络连接中断，恢复后自动更新进度…") : result.message;
         live.classList.add("error");
         if (result.status !== 401 && result.status !== 404) setTimeout(poll, 5000);
         return;
@@ -265,7 +267,7 @@
       live.classList.remove("error");
       $("#case-headline").textContent = c.headline;
       $("#case-state").textContent = c.state_label;
-      $("#case-helper").textContent = c.helper ? `处理人：${c.helper}` : "";
+      $("#case-helper").textContent = c.helper ? t("处理人：{name}", { name: c.helper }) : "";
       const steps = $("#case-steps");
       steps.replaceChildren(...c.steps.map((s) => {
         const li = document.createElement("li");
@@ -297,7 +299,7 @@
         window.location.reload();  // the reopen form appears with the closed case
         return;
       }
-      live.textContent = `页面会自动更新进度（${new Date().toLocaleTimeString("zh-CN", { hour12: false })} 已更新）`;
+      live.textContent = t("页面会自动更新进度（{time} 已更新）", { time: new Date().toLocaleTimeString("zh-CN", { hour12: false }) });
       setTimeout(poll, 5000);
     }
     setTimeout(poll, 5000);
@@ -310,11 +312,11 @@
     async function copy(text) {
       try {
         await navigator.clipboard.writeText(text);
-        status.textContent = "链接已复制，可以粘贴到微信发给访客。";
+        status.textContent = t("链接已复制，可以粘贴到微信发给访客。");
       } catch (err) {
         const field = $("#share-link");
         field.select();
-        status.textContent = "请长按上面的链接复制，或保存图片后发给访客。";
+        status.textContent = t("请长按上面的链接复制，或保存图片后发给访客。");
       }
     }
     share.addEventListener("click", async () => {
@@ -323,7 +325,7 @@
       if (navigator.share) {
         try {
           const picture = await fetch(share.dataset.sharePng).then((r) => r.blob());
-          const file = new File([picture], "访客通行证.png", { type: "image/png" });
+          const file = new File([picture], t("访客通行证") + ".png", { type: "image/png" });
           const data = navigator.canShare && navigator.canShare({ files: [file] })
             ? { title: title, text: title, url: url, files: [file] }
             : { title: title, text: title, url: url };

@@ -14,6 +14,17 @@ const STATIC = [
 const FRESH_FIRST = ["/m", "/api/v1/m/state"];
 const SNAPSHOT = /^\/api\/v1\/m\/cases\/\d+\/snapshot\.jpg$/;
 
+// What to say when offline with no page kept: the page sends its words, in its language (a worker has no
+// catalog of its own), and they are kept with the page; without them the answer is an empty 503.
+const WORDS = "/m/offline-words";
+
+self.addEventListener("message", (event) => {
+  const text = event.data && event.data.offline;
+  if (typeof text !== "string") return;
+  const words = new Response(text, { headers: { "content-type": "text/plain; charset=utf-8" } });
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.put(WORDS, words)));
+});
+
 async function keep(cache, request, response) {
   // Never keep a redirect (to the sign-in page) or an error under the page's address.
   if (response.ok && !response.redirected && response.type === "basic") {
@@ -55,7 +66,9 @@ self.addEventListener("fetch", (event) => {
         return await keep(cache, new Request(url.pathname), await fetch(request));
       } catch (e) {
         const kept = await cache.match(url.pathname);
-        return kept || new Response("离线，且本机没有保存过此页面，请联网后再打开。", {
+        if (kept) return kept;
+        const words = await cache.match(WORDS);
+        return new Response(words ? await words.text() : "", {
           status: 503, headers: { "content-type": "text/plain; charset=utf-8" },
         });
       }

@@ -9,7 +9,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let state = JSON.parse($("m-data").textContent);
   const QUEUE_KEY = "jiayuan-m-queue:" + state.user_name;
-  const VERBS = { accept: "受理", arrive: "到场", handle: "处置" };
+  const VERBS = { accept: t("受理"), arrive: t("到场"), handle: t("处置") };
   const PHOTO_MAX = 1280;
   let flushing = false;
   let retryTimer = null;
@@ -54,9 +54,9 @@
   }
 
   function reason(result) {
-    if (result.status === 401) return "登录已失效，请重新登录";
+    if (result.status === 401) return t("登录已失效，请重新登录");
     const detail = result.data && result.data.detail;
-    return typeof detail === "string" ? detail : "服务器暂时无法处理（" + result.status + "）";
+    return typeof detail === "string" ? detail : t("服务器暂时无法处理（{status}）", { status: result.status });
   }
 
   // ---- the offline queue --------------------------------------------------------------------
@@ -79,7 +79,7 @@
       // The phone's storage is full (photos are the big part): keep the action, without its photo.
       item.photo = null;
       saveQueue(items);
-      notice("本机存储已满，照片未能保存；“" + VERBS[item.action] + "”将不带照片发送");
+      notice(t("本机存储已满，照片未能保存；“{verb}”将不带照片发送", { verb: VERBS[item.action] }));
     }
     flush();
   }
@@ -88,8 +88,8 @@
     const items = queue();
     const list = $("m-queue-list");
     list.replaceChildren(...items.map((i) =>
-      el("li", { dataset: { request: i.request_id } }, VERBS[i.action] + "：" + i.title +
-        (i.note ? "（" + i.note + "）" : "") + (i.photo || i.attachment_id ? " · 附照片" : ""))));
+      el("li", { dataset: { request: i.request_id } }, t("{verb}：{title}", { verb: VERBS[i.action], title: i.title }) +
+        (i.note ? t("（{note}）", { note: i.note }) : "") + (i.photo || i.attachment_id ? t(" · 附照片") : ""))));
     $("m-queue").hidden = items.length === 0;
   }
 
@@ -123,7 +123,7 @@
       if (result.status === 401) {
         // Signed out (the session ended): the action waits for the next sign-in on this phone.
         showNet();
-        notice("登录已失效，请重新登录；待发送的 " + items.length + " 项操作保留在本机，登录后自动发送");
+        notice(t("登录已失效，请重新登录；待发送的 {n} 项操作保留在本机，登录后自动发送", { n: items.length }));
         return;
       }
       items = queue().filter((i) => i.request_id !== item.request_id);
@@ -131,7 +131,7 @@
       if (result.ok) {
         upsert(result.data.case);
       } else {
-        notice("“" + VERBS[item.action] + "”未能完成：" + item.title + "。" + reason(result));
+        notice(t("“{verb}”未能完成：{title}。{reason}", { verb: VERBS[item.action], title: item.title, reason: reason(result) }));
         refresh();
       }
     }
@@ -167,7 +167,7 @@
       if (response.ok) {
         item.attachment_id = data.id;
       } else {
-        notice("照片未能上传：" + reason({ status: response.status, data: data }) + "；“" + VERBS[item.action] + "”将不带照片发送");
+        notice(t("照片未能上传：{reason}；“{verb}”将不带照片发送", { reason: reason({ status: response.status, data: data }), verb: VERBS[item.action] }));
       }
       item.photo = null;
       if (kept) { Object.assign(kept, { photo: null, attachment_id: item.attachment_id || null }); localStorage.setItem(QUEUE_KEY, JSON.stringify(items)); }
@@ -183,16 +183,16 @@
     const waiting = queue().length;
     if (!navigator.onLine) {
       net.dataset.state = "offline";
-      net.textContent = "已离线：操作会保存在本机" + (waiting ? "，网络恢复后自动发送（" + waiting + " 项）" : "，网络恢复后自动发送");
+      net.textContent = waiting ? t("已离线：操作会保存在本机，网络恢复后自动发送（{n} 项）", { n: waiting }) : t("已离线：操作会保存在本机，网络恢复后自动发送");
     } else if (mode === "sending") {
       net.dataset.state = "sending";
-      net.textContent = "正在发送离线时的操作（" + waiting + " 项）…";
+      net.textContent = t("正在发送离线时的操作（{n} 项）…", { n: waiting });
     } else if (socket && socket.readyState === WebSocket.OPEN) {
       net.dataset.state = "online";
-      net.textContent = waiting ? "在线 · 有 " + waiting + " 项等待发送" : "在线 · 新事件会即时提醒";
+      net.textContent = waiting ? t("在线 · 有 {n} 项等待发送", { n: waiting }) : t("在线 · 新事件会即时提醒");
     } else {
       net.dataset.state = "connecting";
-      net.textContent = "正在连接服务器…";
+      net.textContent = t("正在连接服务器…");
     }
   }
 
@@ -220,15 +220,15 @@
       el("p", { className: "meta" },
         el("span", { className: "tag state" }, c.state_label),
         el("span", { className: "tag" }, c.category_label),
-        c.overdue ? el("span", { className: "tag overdue" }, "已超时") : null,
-        waiting ? el("span", { className: "tag pending" }, "待发送：" + VERBS[waiting.action]) : null,
-        c.mine ? el("span", { className: "tag" }, "派给我") : null),
-      el("p", { className: "meta" }, el("b", null, "位置 "), c.place || "（未注明）"),
-      el("p", { className: "meta" }, c.source_label + " · " + c.reported_at + (c.due_at ? " · 时限 " + c.due_at : "")),
+        c.overdue ? el("span", { className: "tag overdue" }, t("已超时")) : null,
+        waiting ? el("span", { className: "tag pending" }, t("待发送：{verb}", { verb: VERBS[waiting.action] })) : null,
+        c.mine ? el("span", { className: "tag" }, t("派给我")) : null),
+      el("p", { className: "meta" }, el("b", null, t("位置") + " "), c.place || t("（未注明）")),
+      el("p", { className: "meta" }, c.source_label + " · " + c.reported_at + (c.due_at ? " · " + t("时限 {due}", { due: c.due_at }) : "")),
     );
     if (c.description && c.description !== c.title) card.append(el("p", { className: "meta" }, c.description));
     if (c.snapshot_url) {
-      card.append(el("img", { className: "evidence", src: c.snapshot_url, alt: "告警抓拍：" + c.title, loading: "lazy" }));
+      card.append(el("img", { className: "evidence", src: c.snapshot_url, alt: t("告警抓拍：{title}", { title: c.title }), loading: "lazy" }));
     }
     if (c.actions.length) {
       const buttons = el("div", { className: "actions" });
@@ -263,7 +263,7 @@
     dialogFor = { found: found, action: action };
     $("m-act-title").textContent = action.label;
     $("m-act-case").textContent = found.title + " · " + (found.place || "");
-    $("m-act-note-label").textContent = action.note_required ? "处置情况（必填）" : "说明（可选）";
+    $("m-act-note-label").textContent = action.note_required ? t("处置情况（必填）") : t("说明（可选）");
     $("m-act-note").value = "";
     $("m-act-note").setAttribute("aria-required", String(action.note_required));
     $("m-act-photo").value = "";
@@ -280,7 +280,7 @@
     if (!dialogFor) return;
     const note = $("m-act-note").value.trim();
     if (dialogFor.action.note_required && note.length < 2) {
-      $("m-act-error").textContent = "请写明处置情况";
+      $("m-act-error").textContent = t("请写明处置情况");
       return;
     }
     let photo = null;
@@ -289,7 +289,7 @@
       try {
         photo = await shrink(file);
       } catch (e) {
-        $("m-act-error").textContent = "照片无法读取，请重新拍摄";
+        $("m-act-error").textContent = t("照片无法读取，请重新拍摄");
         return;
       }
     }
@@ -358,7 +358,7 @@
     if (bannerCase === c.id && !$("m-banner").hidden) return;  // already ringing for it
     bannerCase = c.id;
     fresh.add(c.id);
-    $("m-banner-text").textContent = "新事件：" + c.category_label + " · " + c.title + (c.place ? " · " + c.place : "");
+    $("m-banner-text").textContent = t("新事件：{what}", { what: c.category_label + " · " + c.title + (c.place ? " · " + c.place : "") });
     $("m-banner").hidden = false;
     window.__alarms = (window.__alarms || 0) + 1;
     beep();
@@ -397,7 +397,7 @@
     socket.onclose = (event) => {
       socket = null;
       showNet();
-      if (event.code === 4401) { notice("登录已失效，请重新登录"); return; }
+      if (event.code === 4401) { notice(t("登录已失效，请重新登录")); return; }
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 30000);
     };
@@ -429,21 +429,21 @@
     event.preventDefault();
     const q = $("m-q").value.trim();
     const total = $("m-res-total");
-    if (!navigator.onLine) { total.textContent = "已离线，恢复网络后才能查找居民"; return; }
-    total.textContent = "正在查找…";
+    if (!navigator.onLine) { total.textContent = t("已离线，恢复网络后才能查找居民"); return; }
+    total.textContent = t("正在查找…");
     try {
       const result = await api("GET", "/api/v1/residents?size=30&q=" + encodeURIComponent(q));
       if (!result.ok) { total.textContent = reason(result); return; }
       const page = result.data;
-      total.textContent = page.total ? "找到 " + page.total + (page.total_exact ? "" : "+") + " 人" +
-        (page.total > page.items.length ? "，显示前 " + page.items.length + " 人，请输入更多字缩小范围" : "") : "没有找到";
+      total.textContent = page.total ? t("找到 {n} 人", { n: page.total + (page.total_exact ? "" : "+") }) +
+        (page.total > page.items.length ? t("，显示前 {n} 人，请输入更多字缩小范围", { n: page.items.length }) : "") : t("没有找到");
       $("m-residents").replaceChildren(...page.items.map((r) => el("li", { className: "card" },
-        el("h3", null, r.name + " ", el("small", null, r.gender + " " + r.age + "岁")),
+        el("h3", null, r.name + " ", el("small", null, r.gender + " " + t("{age}岁", { age: r.age }))),
         el("p", { className: "meta" }, r.address.compound + " " + r.address.building + " " + r.address.unit + " " + r.address.room),
-        el("p", { className: "meta" }, "电话 " + (r.phone_masked || "无") + " · 证件 " + r.id_number_masked),
+        el("p", { className: "meta" }, t("电话 {phone} · 证件 {id}", { phone: r.phone_masked || t("无"), id: r.id_number_masked })),
         r.tags.length ? el("p", { className: "meta" }, ...r.tags.map((t) => el("span", { className: "tag" }, t))) : null)));
     } catch (e) {
-      total.textContent = "网络中断，请稍后再试";
+      total.textContent = t("网络中断，请稍后再试");
     }
   });
 
@@ -452,12 +452,12 @@
     $("m-shifts").replaceChildren(...state.shifts.map((s) => {
       const card = el("li", { className: "card" },
         el("h3", null, s.duty_role_label + " · " + s.place_name),
-        el("p", { className: "meta" }, s.span + " ", s.now ? el("span", { className: "shift-now" }, "正在值班") : null,
-          s.signed_in ? " · 已签到" : "", s.signed_out ? " · 已签退" : ""));
+        el("p", { className: "meta" }, s.span + " ", s.now ? el("span", { className: "shift-now" }, t("正在值班")) : null,
+          s.signed_in ? " · " + t("已签到") : "", s.signed_out ? " · " + t("已签退") : ""));
       const verb = !s.signed_in ? "sign-in" : !s.signed_out ? "sign-out" : null;
       if (verb) {
         card.append(el("div", { className: "actions" },
-          el("button", { type: "button", dataset: { shift: String(s.id), sign: verb } }, verb === "sign-in" ? "签到" : "签退")));
+          el("button", { type: "button", dataset: { shift: String(s.id), sign: verb } }, verb === "sign-in" ? t("签到") : t("签退"))));
       }
       return card;
     }));
@@ -467,13 +467,13 @@
   $("m-shifts").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-sign]");
     if (!button) return;
-    if (!navigator.onLine) { notice("已离线：签到、签退须在线进行"); return; }
+    if (!navigator.onLine) { notice(t("已离线：签到、签退须在线进行")); return; }
     button.disabled = true;
     try {
       const result = await api("POST", "/api/v1/duty/shifts/" + button.dataset.shift + "/" + button.dataset.sign);
       if (!result.ok) notice(reason(result));
     } catch (e) {
-      notice("网络中断，请稍后再试");
+      notice(t("网络中断，请稍后再试"));
     }
     refresh();
   });
@@ -490,7 +490,7 @@
       if (s.state === "due" || s.state === "in_progress") {
         card.append(el("div", { className: "actions" },
           el("button", { type: "button", className: "slot-start", dataset: { plan: String(s.plan_id), slot: s.slot } },
-            s.state === "due" ? "开始巡查" : "继续巡查")));
+            s.state === "due" ? t("开始巡查") : t("继续巡查"))));
       }
       return card;
     }));
@@ -500,7 +500,7 @@
   $("m-slots").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-plan]");
     if (!button) return;
-    if (!navigator.onLine) { notice("已离线：巡查须在线查看画面"); return; }
+    if (!navigator.onLine) { notice(t("已离线：巡查须在线查看画面")); return; }
     const result = await api("POST", "/api/v1/patrol/rounds", { plan_id: Number(button.dataset.plan), slot: button.dataset.slot });
     if (!result.ok) { notice(reason(result)); return; }
     roundOf = result.data;
@@ -510,10 +510,10 @@
       el("fieldset", { dataset: { device: c.device_id } },
         el("legend", null, c.name),
         frame(c),
-        el("p", { className: "hint" }, "看过画面后，不正常的项目请取消勾选"),
+        el("p", { className: "hint" }, t("看过画面后，不正常的项目请取消勾选")),
         ...c.checklist.map((item) => el("label", null,
           el("input", { type: "checkbox", checked: true, name: "ok", value: item }), " " + item)),
-        el("label", null, "发现的问题（有不正常时必填，将生成事件）",
+        el("label", null, t("发现的问题（有不正常时必填，将生成事件）"),
           el("input", { type: "text", name: "finding", maxlength: "64" })))));
     $("m-round-error").textContent = "";
     $("m-round").hidden = false;
@@ -522,9 +522,9 @@
 
   // The camera's picture now (a plain message when it has none).
   function frame(camera) {
-    const img = el("img", { className: "evidence", alt: camera.name + " 当前画面",
+    const img = el("img", { className: "evidence", alt: t("{camera} 当前画面", { camera: camera.name }),
       src: "/api/v1/cameras/" + encodeURIComponent(camera.device_id) + "/snapshot.jpg?t=" + Date.now() });
-    img.addEventListener("error", () => img.replaceWith(el("p", { className: "hint" }, "暂时没有该摄像机的画面")));
+    img.addEventListener("error", () => img.replaceWith(el("p", { className: "hint" }, t("暂时没有该摄像机的画面"))));
     return img;
   }
 
@@ -539,14 +539,14 @@
       const body = { device_id: set.dataset.device, answers: answers };
       if (title) body.finding = { title: title };
       const result = await api("POST", "/api/v1/patrol/rounds/" + roundOf.id + "/checks", body);
-      if (!result.ok) { $("m-round-error").textContent = set.querySelector("legend").textContent + "：" + reason(result); return; }
+      if (!result.ok) { $("m-round-error").textContent = t("{camera}：{reason}", { camera: set.querySelector("legend").textContent, reason: reason(result) }); return; }
       set.remove();
     }
     const done = await api("POST", "/api/v1/patrol/rounds/" + roundOf.id + "/finish");
     if (!done.ok) { $("m-round-error").textContent = reason(done); return; }
     $("m-round").hidden = true;
     $("m-slots").hidden = false;
-    notice("本轮巡查已提交");
+    notice(t("本轮巡查已提交"));
     refresh();
   });
 
@@ -589,5 +589,11 @@
     navigator.serviceWorker.register("/m/sw.js", { scope: "/m" }).then(
       () => { document.body.dataset.worker = "registered"; },
       () => { document.body.dataset.worker = "failed"; });
+    // The worker has no words of its own: it answers with this page's, in the page's language.
+    navigator.serviceWorker.ready.then((registration) => {
+      if (registration.active) {
+        registration.active.postMessage({ offline: t("离线，且本机没有保存过此页面，请联网后再打开。") });
+      }
+    });
   }
 })();

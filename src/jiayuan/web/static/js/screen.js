@@ -12,12 +12,12 @@
   const CAMERA_ROTATE_MS = 20000;
   const TILES = 4;
   const ALARMS_SHOWN = 12;
-  const FINAL = { 4401: "登录已失效，请刷新页面重新登录", 4403: "该账号无权查看大屏" };
+  const FINAL = { 4401: t("登录已失效，请刷新页面重新登录"), 4403: t("该账号无权查看大屏") };
   const SERIES = [
-    { key: "people_in", name: "人员进", color: "#4cc3ff" },
-    { key: "people_out", name: "人员出", color: "#ffb547" },
-    { key: "outside_in", name: "外来车进", color: "#52c41a", dashed: true },
-    { key: "outside_out", name: "外来车出", color: "#d3adf7", dashed: true },
+    { key: "people_in", name: t("人员进"), color: "#4cc3ff" },
+    { key: "people_out", name: t("人员出"), color: "#ffb547" },
+    { key: "outside_in", name: t("外来车进"), color: "#52c41a", dashed: true },
+    { key: "outside_out", name: t("外来车出"), color: "#d3adf7", dashed: true },
   ];
 
   let state = JSON.parse(document.getElementById("s-data").textContent);
@@ -123,7 +123,7 @@
   }
 
   function gateLabel(name, gate) {
-    return gate ? `${name} 进${gate.today.people_in} 出${gate.today.people_out}` : name;
+    return gate ? t("{gate} 进{in} 出{out}", { gate: name, in: gate.today.people_in, out: gate.today.people_out }) : name;
   }
 
   function renderGates() {
@@ -202,8 +202,8 @@
       item.dataset.case = c.id;
       item.append(
         el("time", clockText(c.reported_at)),
-        el("span", `${c.category_label}：${c.title}`),
-        el("span", `${c.state_label}${c.level > 0 ? ` · 已升级 ${c.level} 级` : ""}${c.overdue ? " · 超时" : ""}`, "state"),
+        el("span", t("{category}：{title}", { category: c.category_label, title: c.title })),
+        el("span", c.state_label + (c.level > 0 ? " · " + t("已升级 {level} 级", { level: c.level }) : "") + (c.overdue ? " · " + t("超时") : ""), "state"),
       );
       return item;
     });
@@ -214,7 +214,7 @@
   function renderDuty() {
     const items = state.duty.map((post) => {
       const item = el("li", null);
-      item.append(el("strong", post.place), el("span", post.people.join("、")));
+      item.append(el("strong", post.place), el("span", post.people.join(t("、"))));
       return item;
     });
     $("s-duty").replaceChildren(...items);
@@ -230,7 +230,7 @@
     while (tiles.length < Math.min(TILES, state.cameras.length)) {
       const tile = el("figure", null, "tile no-picture");
       const img = el("img");
-      img.alt = "门岗画面";
+      img.alt = t("门岗画面");
       const caption = el("p");
       tile.append(img, caption);
       $("s-cameras").append(tile);
@@ -412,7 +412,7 @@
     socket = current;
     current.onopen = () => {
       attempts = 0;
-      setConnection("live", "实时更新中");
+      setConnection("live", t("实时更新中"));
       reload(); // whatever happened while away
     };
     current.onmessage = (event) => handle(JSON.parse(event.data));
@@ -424,7 +424,7 @@
       }
       attempts += 1;
       const delay = Math.min(30, 2 ** Math.min(attempts - 1, 5));
-      setConnection("reconnecting", `连接中断，${delay} 秒后重连（第 ${attempts} 次）`);
+      setConnection("reconnecting", t("连接中断，{delay} 秒后重连（第 {n} 次）", { delay: delay, n: attempts }));
       setTimeout(connect, delay * 1000);
     };
   }
