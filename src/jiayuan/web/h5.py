@@ -180,17 +180,13 @@ def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = Non
     helper = case.assignee_name
     closed = case.state is CaseState.CLOSED
     until = case.closed_at + timedelta(days=reopen_days) if closed and case.closed_at else None
+    sos = case.category is Category.SOS
+    received = N_("已收到您的一键报警，正在通知值班人员") if sos else N_("已收到您的诉求")
     steps = [
         ResidentStep(
             at=step.at,
             text=i18n.translate(
-                (
-                    N_("已收到您的一键报警，正在通知值班人员")
-                    if case.category is Category.SOS
-                    else N_("已收到您的诉求")
-                )
-                if step.from_state is None
-                else _STEP_WORDS.get(step.action, step.action.label)
+                received if step.from_state is None else _STEP_WORDS.get(step.action, step.action.label)
             ),
             attachments=[
                 ResidentAttachment(kind=a.kind.value, kind_label=i18n.translate(a.kind_label), url=a.url)
