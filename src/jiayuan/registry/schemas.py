@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from jiayuan.kernel.clock import LOCAL_TZ, InputDate, utcnow
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
 from jiayuan.registry.names import normalise_name
@@ -382,7 +383,13 @@ class UnitOut(BaseModel):
 
 
 # How people name a plate's colour (the stored value is the code the cameras report).
-PLATE_COLOR_LABELS = {"blue": "蓝牌", "yellow": "黄牌", "green": "绿牌", "white": "白牌", "black": "黑牌"}
+PLATE_COLOR_LABELS = {
+    "blue": N_("蓝牌"),
+    "yellow": N_("黄牌"),
+    "green": N_("绿牌"),
+    "white": N_("白牌"),
+    "black": N_("黑牌"),
+}
 
 
 class VehicleOut(BaseModel):

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from jiayuan.kernel.errors import JiayuanError, RowErrors
-from jiayuan.web.i18n import N_, error_text
+from jiayuan.web.i18n import N_, error_text, translate
 from jiayuan.web.templating import render
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
@@ -33,13 +33,13 @@ def _field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
 _HEADINGS = {401: N_("请先登录"), 403: N_("无权访问"), 404: N_("未找到")}
 # The resident's pages name a wrong field in words.
 _H5_FIELDS = {
-    "visitor_id": "访客通行证编号",
-    "case_id": "事件编号",
-    "days": "有效天数",
-    "entries": "可进出次数",
-    "name": "访客姓名",
-    "phone": "手机号",
-    "note": "说明",
+    "visitor_id": N_("访客通行证编号"),
+    "case_id": N_("事件编号"),
+    "days": N_("有效天数"),
+    "entries": N_("可进出次数"),
+    "name": N_("访客姓名"),
+    "phone": N_("手机号"),
+    "note": N_("说明"),
 }
 
 
@@ -76,8 +76,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/h5"):  # a resident's page: words first, the field's code beside
             named = [_field_of(error.get("loc", ())) for error in exc.errors()]
-            fields = "、".join(f"{_H5_FIELDS.get(f, '填写内容')}（{f}）" for f in dict.fromkeys(named))
-            values = {"heading": "无法完成", "message": f"提交的内容有误：{fields}。请返回检查后重试"}
+            fields = translate(N_("、")).join(
+                translate(N_("{label}（{field}）")).format(
+                    label=translate(_H5_FIELDS.get(f, N_("填写内容"))), field=f
+                )
+                for f in dict.fromkeys(named)
+            )
+            message = translate(N_("提交的内容有误：{fields}。请返回检查后重试")).format(fields=fields)
+            values = {"heading": N_("无法完成"), "message": message}
             return render(request, "h5/refused.html", values, status_code=422)
         errors = [
             {"field": _field_of(error.get("loc", ())), "message": error.get("msg", "invalid")}
@@ -86,4 +92,5 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         if request.url.path.startswith(OPEN311_PREFIX):
             return open311_error(400, f"参数有误 {summary}")
-        return JSONResponse({"detail": f"输入有误 {summary}", "errors": errors}, status_code=422)
+        detail = translate(N_("输入有误 {summary}")).format(summary=summary)
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)

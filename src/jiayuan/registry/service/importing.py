@@ -29,6 +29,7 @@ from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Forbidden, Invalid, RowError, RowErrors
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
@@ -155,7 +156,7 @@ def export_residents(
         if not policies.may_reveal(actor):
             raise Forbidden("该角色无权导出完整身份证号或手机号，可导出打码的表格", field="full")
         if len((reason or "").strip()) < REASON_MIN:
-            raise Invalid(f"导出完整号码须填写理由（至少 {REASON_MIN} 个字）", field="reason")
+            raise Invalid("导出完整号码须填写理由（至少 {n} 个字）", field="reason", n=REASON_MIN)
     stmt = (
         repository.with_tree(
             select(Resident, Compound.name, Building.name, Unit.name, Household.room).join(
@@ -237,7 +238,7 @@ def _run(
     progress: Progress | None,
     write: bool,
 ) -> ImportReport:
-    scope = policies.require_can_change_registry(actor, "导入居民信息")
+    scope = policies.require_can_change_registry(actor, N_("只有管理员和社区工作人员可以导入居民信息"))
     bar = progress or Silent()
     workbook = excel.read_workbook(content)
     rows = workbook.rows
