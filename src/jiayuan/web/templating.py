@@ -30,11 +30,16 @@ def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def role_label(role: str | Role | None) -> str:
-    """`grid` → 网格员."""
+    """`grid` → 网格员 (Grid worker in English)."""
     try:
-        return ROLE_LABELS[Role(role)] if role else ""
+        return i18n.translate(ROLE_LABELS[Role(role)]) if role else ""
     except ValueError:
         return str(role)
+
+
+def _label(labels: Mapping[str, str], code: str) -> str:
+    """A code's label in the page's language; a code without a label is shown as it is."""
+    return i18n.translate(labels[code]) if code in labels else code
 
 
 def _environment() -> Environment:
@@ -52,9 +57,11 @@ def _environment() -> Environment:
     env.globals["script_catalog"] = i18n.script_catalog
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
-    env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
-    env.filters["target_label"] = lambda target: TARGET_LABELS.get(target, target)
-    env.filters["plate_color"] = lambda color: PLATE_COLOR_LABELS.get(color, color)
+    # A text held in a variable (an import row's reason) in the page's language, without gettext's %-format.
+    env.filters["translated"] = lambda text: i18n.translate(text) if text else ""
+    env.filters["action_label"] = lambda action: _label(ACTION_LABELS, action)
+    env.filters["target_label"] = lambda target: _label(TARGET_LABELS, target)
+    env.filters["plate_color"] = lambda color: _label(PLATE_COLOR_LABELS, color)
     env.globals["may_share_cases"] = may_share_cases
     env.globals["may_read_case_stats"] = may_read_case_stats
     env.globals["ROLE_LABELS"] = {role.value: label for role, label in ROLE_LABELS.items()}
