@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from jiayuan.kernel.i18n import N_
+
 
 class JiayuanError(Exception):
     """Base of every error a service raises on purpose.
@@ -76,6 +78,6 @@ class RowErrors(JiayuanError):
     errors: list[RowError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        super().__init__("{count} 处错误，未写入任何数据", count=len(self.errors))
+        super().__init__(N_("{count} 处错误，未写入任何数据"), count=len(self.errors))
 
     status = 422

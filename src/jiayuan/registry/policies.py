@@ -14,7 +14,7 @@ from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal, Role
 
-_NO_PERSONAL_DATA = "该角色无权查看居民信息"
+_NO_PERSONAL_DATA = N_("该角色无权查看居民信息")
 
 
 @dataclass(frozen=True)
