@@ -16,6 +16,7 @@ from jiayuan.accounts.schemas import ACTION_LABELS, TARGET_LABELS
 from jiayuan.cases.policies import may_read_stats as may_read_case_stats
 from jiayuan.cases.policies import may_share as may_share_cases
 from jiayuan.kernel.clock import local
+from jiayuan.kernel.errors import RowError
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 from jiayuan.registry.schemas import PLATE_COLOR_LABELS
 from jiayuan.web import i18n
@@ -35,6 +36,14 @@ def role_label(role: str | Role | None) -> str:
         return i18n.translate(ROLE_LABELS[Role(role)]) if role else ""
     except ValueError:
         return str(role)
+
+
+def row_reason(error: RowError) -> str:
+    """An import row's reason in the page's language (not through gettext's %-format: it holds file data)."""
+    if error.template is None:
+        return error.reason
+    text = i18n.translate(error.template)
+    return text.format(**error.params) if error.params else text
 
 
 def _label(labels: Mapping[str, str], code: str) -> str:
@@ -57,8 +66,7 @@ def _environment() -> Environment:
     env.globals["script_catalog"] = i18n.script_catalog
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
-    # A text held in a variable (an import row's reason) in the page's language, without gettext's %-format.
-    env.filters["translated"] = lambda text: i18n.translate(text) if text else ""
+    env.filters["row_reason"] = row_reason
     env.filters["action_label"] = lambda action: _label(ACTION_LABELS, action)
     env.filters["target_label"] = lambda target: _label(TARGET_LABELS, target)
     env.filters["plate_color"] = lambda color: _label(PLATE_COLOR_LABELS, color)
