@@ -92,7 +92,7 @@ def check_current_password(
     if not isinstance(checked, LoginRefused):
         return None
     if checked.status == 429:
-        return TooManyRequests(checked.message, field="current_password")
+        return TooManyRequests(checked.template, field="current_password", **checked.params)
     return Invalid("当前密码不正确", field="current_password")
 
 
