@@ -67,6 +67,8 @@ def _environment() -> Environment:
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
     env.filters["row_reason"] = row_reason
+    # A word of a fixed vocabulary kept as Chinese data (a resident's sex, relation, residence type, tags).
+    env.filters["term"] = lambda word: i18n.translate(word) if word else ""
     env.filters["action_label"] = lambda action: _label(ACTION_LABELS, action)
     env.filters["target_label"] = lambda target: _label(TARGET_LABELS, target)
     env.filters["plate_color"] = lambda color: _label(PLATE_COLOR_LABELS, color)
