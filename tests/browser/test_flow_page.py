@@ -249,3 +249,14 @@ def test_a_count_delivered_twice_is_counted_once(page: Page, live_server: str, g
     expect(page.locator("#flow-feed li[data-kind=plate]", has_text="豫F12346")).to_be_visible()
     expect(counted).to_have_text(str(before + 2))
     assert chart_sum(page, 2, before + 2) == before + 2
+
+
+def test_the_live_feed_reads_in_english_after_the_switch(page: Page, live_server: str, gates: Gates) -> None:
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
+    sign_in(page, live_server)
+    expect(page.locator("h1")).not_to_contain_text("闸口通行")
+    expect(page.locator("#flow-conn")).to_have_text("Live")  # written by flow.js through t()
+    read_plate(live_server, gates, "豫B77777")
+    plate = page.locator("#flow-feed li[data-kind=plate]", has_text="豫B77777")
+    expect(plate).to_contain_text("Outsider")  # the gate's code, labelled in the page's language
+    expect(plate).not_to_contain_text("外来")

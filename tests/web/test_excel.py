@@ -168,6 +168,32 @@ def test_console_import_page_shows_the_errors_and_the_marked_workbook(
     assert no_csrf.status_code == 403
 
 
+def test_the_import_page_names_each_error_in_english_after_the_switch(
+    client: TestClient, sessions: sessionmaker[Session], place: Place, residents: list[int]
+) -> None:
+    make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{place.community_id}"])
+    client.cookies.set("lang", "en")
+    assert login(client, "zhoumin").status_code == 303
+    page = client.get("/console/residents/import")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token and "Download the blank template" in page.text
+    bad = workbook([row(**(GOOD_ROW | {"小区": "无此小区"}), 姓名="某人", 身份证号="410181198504120317")])
+    answer = client.post(
+        "/console/residents/import",
+        data={"csrf_token": token.group(1)},
+        files={"file": ("bad.xlsx", bad, XLSX)},
+    )
+    assert answer.status_code == 422
+    assert "errors; nothing was written." in answer.text
+    assert "Compound “无此小区” does not exist (or is outside your area)" in answer.text
+    garbage = client.post(
+        "/console/residents/import",
+        data={"csrf_token": token.group(1)},
+        files={"file": ("x.txt", b"x", "text/plain")},
+    )
+    assert garbage.status_code == 422 and "Cannot read the file" in garbage.text
+
+
 def test_a_large_workbook_is_imported_in_a_child_process_with_the_same_answers(
     real_commits: None,
     settings: Settings,

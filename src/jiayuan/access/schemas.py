@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from jiayuan.access.states import ReviewState, VisitorState
 from jiayuan.kernel.clock import InputAwareDatetime, InputDate
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt
 from jiayuan.registry.service.directory import DeviceInfo, GateInfo
 
@@ -349,31 +350,35 @@ class AlarmOut(BaseModel):
 
 
 # Chinese words of the codes the gates report, for the console (the API keeps the codes).
-CATEGORY_LABELS = {"resident": "业主", "visitor": "登记访客", "outside": "外来"}
+CATEGORY_LABELS = {"resident": N_("业主"), "visitor": N_("登记访客"), "outside": N_("外来")}
 REASON_LABELS = {
-    "ok": "通过",
-    "expired": "通行码已过期",
-    "bad_signature": "通行码无效（签名不符）",
-    "replayed": "通行码重复使用",
-    "wrong_compound": "非本小区通行码",
-    "revoked": "通行码已吊销",
-    "isolation": "居家隔离期间",
-    "visitor_window": "不在访客有效时段",
-    "visitor_used_up": "访客次数已用完",
+    "ok": N_("通过"),
+    "expired": N_("通行码已过期"),
+    "bad_signature": N_("通行码无效（签名不符）"),
+    "replayed": N_("通行码重复使用"),
+    "wrong_compound": N_("非本小区通行码"),
+    "revoked": N_("通行码已吊销"),
+    "isolation": N_("居家隔离期间"),
+    "visitor_window": N_("不在访客有效时段"),
+    "visitor_used_up": N_("访客次数已用完"),
 }
-PASS_KIND_LABELS = {"r": "居民码", "v": "访客码"}
+PASS_KIND_LABELS = {"r": N_("居民码"), "v": N_("访客码")}
 ALARM_LABELS = {
-    "device_offline": "设备离线",
-    "isolation_scan": "隔离人员扫码",
-    "watchlist_plate": "布控车辆",
-    "tailgating": "疑似尾随",
-    "sos": "一键报警",
-    "door_forced": "门被强行打开",
-    "loitering": "夜间逗留",
+    "device_offline": N_("设备离线"),
+    "isolation_scan": N_("隔离人员扫码"),
+    "watchlist_plate": N_("布控车辆"),
+    "tailgating": N_("疑似尾随"),
+    "sos": N_("一键报警"),
+    "door_forced": N_("门被强行打开"),
+    "loitering": N_("夜间逗留"),
 }
-PLATE_COLOR_LABELS = {"blue": "蓝牌", "yellow": "黄牌", "green": "绿牌", "white": "白牌", "black": "黑牌"}
-DIRECTION_LABELS = {"in": "进", "out": "出"}
-DEVICE_STATE_LABELS = {"online": "上线", "offline": "下线", "silent": "超过 2 分钟无消息", "back": "恢复"}
+DEVICE_STATE_LABELS = {
+    "online": N_("上线"),
+    "offline": N_("下线"),
+    "silent": N_("超过 2 分钟无消息"),
+    "back": N_("恢复"),
+}
+DIRECTION_LABELS = {"in": N_("进"), "out": N_("出")}
 
 
 class GateBrief(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_
 
 from jiayuan.access.models import Alarm, UnreadPlate, VisitorPass
 from jiayuan.kernel.errors import Conflict, Invalid
+from jiayuan.kernel.i18n import N_
 
 
 class AlarmState(StrEnum):
@@ -31,7 +32,7 @@ def transition(alarm: Alarm, target: AlarmState, *, at: datetime) -> None:
     """The only place an alarm's state changes."""
     current = AlarmState(alarm.state)
     if target not in TRANSITIONS[current]:
-        raise Conflict(f"告警不能从 {current} 变为 {target}", field="state")
+        raise Conflict("告警不能从 {current} 变为 {target}", field="state", current=current, target=target)
     alarm.state = target.value
     if target is AlarmState.CLEARED:
         alarm.cleared_at = at
@@ -59,15 +60,15 @@ class VisitorState(StrEnum):
             if text in (state.value, state.label):
                 return state
         choices = "、".join(f"{s.value}（{s.label}）" for s in cls)
-        raise Invalid(f"状态须为 {choices} 之一", field="status")
+        raise Invalid("状态须为 {choices} 之一", field="status", choices=choices)
 
 
 VISITOR_STATE_LABELS: dict[VisitorState, str] = {
-    VisitorState.ACTIVE: "有效",
-    VisitorState.PENDING: "未生效",
-    VisitorState.USED_UP: "已用完",
-    VisitorState.EXPIRED: "已过期",
-    VisitorState.REVOKED: "已撤销",
+    VisitorState.ACTIVE: N_("有效"),
+    VisitorState.PENDING: N_("未生效"),
+    VisitorState.USED_UP: N_("已用完"),
+    VisitorState.EXPIRED: N_("已过期"),
+    VisitorState.REVOKED: N_("已撤销"),
 }
 
 

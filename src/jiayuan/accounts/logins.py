@@ -45,8 +45,10 @@ class ThrottleKind(StrEnum):
 class LoginRefused(JiayuanError):
     """A refused login; `retry_after` (seconds) is set when waiting helps."""
 
-    def __init__(self, message: str, *, status: int, retry_after: int | None = None) -> None:
-        super().__init__(message, field="password")
+    def __init__(
+        self, message: str, *, status: int, retry_after: int | None = None, **params: object
+    ) -> None:
+        super().__init__(message, field="password", **params)
         self.status = status
         self.retry_after = retry_after
 
@@ -90,7 +92,7 @@ def check_current_password(
     if not isinstance(checked, LoginRefused):
         return None
     if checked.status == 429:
-        return TooManyRequests(checked.message, field="current_password")
+        return TooManyRequests(checked.template, field="current_password", **checked.params)
     return Invalid("当前密码不正确", field="current_password")
 
 
@@ -152,7 +154,7 @@ def _throttled(
         waits.append(_wait(account, excess, _MAX_ACCOUNT_SLOWDOWN_SECONDS, now))
     wait = max(waits, default=0)
     if wait > 0:
-        return LoginRefused(f"登录失败次数过多，请 {wait} 秒后再试", status=429, retry_after=wait)
+        return LoginRefused("登录失败次数过多，请 {wait} 秒后再试", status=429, retry_after=wait, wait=wait)
     return None
 
 
@@ -167,13 +169,19 @@ def _locked_message(row: LoginThrottle, now: datetime) -> LoginRefused:
     wait = max(1, int((row.locked_until - now).total_seconds() + 0.999))
     until = local(row.locked_until).strftime("%Y-%m-%d %H:%M")
     if row.kind == ThrottleKind.ADDRESS:
-        message = f"此网络地址登录失败次数过多，已暂停登录至 {until}（北京时间），请届时再试或联系管理员解除"
-    else:
-        message = (
-            f"密码错误次数过多，此账户在当前网络地址已锁定至 {until}（北京时间），"
-            "请届时再试、换一台设备登录或联系管理员解除"
+        return LoginRefused(
+            "此网络地址登录失败次数过多，已暂停登录至 {until}（北京时间），请届时再试或联系管理员解除",
+            status=429,
+            retry_after=wait,
+            until=until,
         )
-    return LoginRefused(message, status=429, retry_after=wait)
+    return LoginRefused(
+        "密码错误次数过多，此账户在当前网络地址已锁定至 {until}（北京时间），"
+        "请届时再试、换一台设备登录或联系管理员解除",
+        status=429,
+        retry_after=wait,
+        until=until,
+    )
 
 
 def _count_failure(
@@ -216,8 +224,14 @@ def _count_failure(
     if locked is not None:
         return _locked_message(locked, now)
     left = policy.lock_after - counted[ThrottleKind.PAIR].failures
-    hint = f"；再错 {left} 次将在当前网络地址锁定 {policy.lock_minutes} 分钟" if left <= 3 else ""
-    return LoginRefused(f"用户名或密码错误{hint}", status=401)
+    if left <= 3:
+        return LoginRefused(
+            "用户名或密码错误；再错 {left} 次将在当前网络地址锁定 {minutes} 分钟",
+            status=401,
+            left=left,
+            minutes=policy.lock_minutes,
+        )
+    return LoginRefused("用户名或密码错误", status=401)
 
 
 def _why(user: User | None) -> str:

@@ -109,9 +109,9 @@ def verify_nothing(password: str) -> None:
 def check_rules(password: str, *, username: str, field: str = "password") -> None:
     """Refuse a password that is short, the username itself, or among the most common ones."""
     if len(password) < MIN_LENGTH:
-        raise Invalid(f"密码至少 {MIN_LENGTH} 位", field=field)
+        raise Invalid("密码至少 {n} 位", field=field, n=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        raise Invalid(f"密码最多 {MAX_LENGTH} 位", field=field)
+        raise Invalid("密码最多 {n} 位", field=field, n=MAX_LENGTH)
     folded = password.casefold()
     if folded == username.strip().casefold():
         raise Invalid("密码不能与用户名相同", field=field)

@@ -84,7 +84,7 @@ def require_scopes_grantable(
         else:  # without the registry's lookup only a community can be placed (it is its own owner)
             owner = ref if kind is ScopeKind.COMMUNITY else None
         if owner is None or (communities is not None and owner not in communities):
-            raise Invalid(f"范围 {kind.value}:{ref} 不存在", field="scopes")
+            raise Invalid("范围 {kind}:{ref} 不存在", field="scopes", kind=kind.value, ref=ref)
 
 
 def require_token_issuer(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jiayuan.kernel.clock import LAST_YEAR, LOCAL_TZ, InputDatetime, aware
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
@@ -39,10 +40,12 @@ def parse_scope(text: str) -> tuple[ScopeKind, int]:
     kind, sep, ref = text.strip().partition(":")
     kinds = "/".join(k.value for k in ScopeKind)
     if not sep or kind not in {k.value for k in ScopeKind}:
-        raise Invalid(f"范围格式应为 类型:编号，类型为 {kinds}（收到 {text!r}）", field="scopes")
+        raise Invalid(
+            "范围格式应为 类型:编号，类型为 {kinds}（收到 {text!r}）", field="scopes", kinds=kinds, text=text
+        )
     ref_id = row_id(ref)
     if ref_id is None:
-        raise Invalid(f"范围编号必须是正整数（收到 {text!r}）", field="scopes")
+        raise Invalid("范围编号必须是正整数（收到 {text!r}）", field="scopes", text=text)
     return ScopeKind(kind), ref_id
 
 
@@ -193,51 +196,51 @@ class TokenOut(BaseModel):
 
 # How the console names audit actions; an action missing here is shown by its code.
 ACTION_LABELS: dict[str, str] = {
-    "login.success": "登录成功",
-    "login.failed": "登录失败",
-    "logout": "退出登录",
-    "user.create": "添加用户",
-    "user.deactivate": "停用用户",
-    "user.unlock": "解除锁定",
-    "user.password_change": "修改密码",
-    "user.password_reset": "重置密码",
-    "login.locked": "登录锁定",
-    "login.unlock": "解除登录锁定",
-    "token.issue": "签发令牌",
-    "token.revoke": "吊销令牌",
-    "audit.export": "导出审计日志",
-    "resident.create": "登记居民",
-    "resident.update": "修改居民信息",
-    "resident.import": "导入居民",
-    "resident.import_check": "检查居民导入文件",
-    "resident.export": "导出居民",
-    "household.create": "新建住户",
-    "pii.reveal": "查看完整个人信息",
-    "pii.search": "按完整号码查找",
-    "device.disable": "停用设备",
-    "device.enable": "启用设备",
-    "pass.revoke": "吊销通行码",
-    "visitor.invite": "邀请访客",
-    "visitor.cancel": "撤销访客通行证",
-    "isolation.record": "登记居家隔离",
-    "watchlist.add": "布控车辆",
-    "plate.read": "辨认车牌",
-    "plate.dismiss": "标记无车牌/无法辨认",
-    "demo.seed": "载入演示数据",
-    "keys.push": "下发通行码公钥",
-    "case.report": "上报事件",
-    "case.accept": "受理事件",
-    "case.dispatch": "派遣事件",
-    "case.arrive": "到场",
-    "case.handle": "处置事件",
-    "case.verify": "核查事件",
-    "case.close": "结案",
-    "case.return": "退回事件",
-    "case.escalate": "事件升级",
-    "case.reopen": "重开事件",
-    "case.share": "共享事件",
-    "case.unshare": "撤销事件共享",
-    "case.deadline": "修改事件时限",
+    "login.success": N_("登录成功"),
+    "login.failed": N_("登录失败"),
+    "logout": N_("退出登录"),
+    "user.create": N_("添加用户"),
+    "user.deactivate": N_("停用用户"),
+    "user.unlock": N_("解除锁定"),
+    "user.password_change": N_("修改密码"),
+    "user.password_reset": N_("重置密码"),
+    "login.locked": N_("登录锁定"),
+    "login.unlock": N_("解除登录锁定"),
+    "token.issue": N_("签发令牌"),
+    "token.revoke": N_("吊销令牌"),
+    "audit.export": N_("导出审计日志"),
+    "resident.create": N_("登记居民"),
+    "resident.update": N_("修改居民信息"),
+    "resident.import": N_("导入居民"),
+    "resident.import_check": N_("检查居民导入文件"),
+    "resident.export": N_("导出居民"),
+    "household.create": N_("新建住户"),
+    "pii.reveal": N_("查看完整个人信息"),
+    "pii.search": N_("按完整号码查找"),
+    "device.disable": N_("停用设备"),
+    "device.enable": N_("启用设备"),
+    "pass.revoke": N_("吊销通行码"),
+    "visitor.invite": N_("邀请访客"),
+    "visitor.cancel": N_("撤销访客通行证"),
+    "isolation.record": N_("登记居家隔离"),
+    "watchlist.add": N_("布控车辆"),
+    "demo.seed": N_("载入演示数据"),
+    "keys.push": N_("下发通行码公钥"),
+    "case.report": N_("上报事件"),
+    "case.accept": N_("受理事件"),
+    "case.dispatch": N_("派遣事件"),
+    "case.arrive": N_("到场"),
+    "case.handle": N_("处置事件"),
+    "case.verify": N_("核查事件"),
+    "case.close": N_("结案"),
+    "case.return": N_("退回事件"),
+    "case.escalate": N_("事件升级"),
+    "case.reopen": N_("重开事件"),
+    "case.share": N_("共享事件"),
+    "case.unshare": N_("撤销事件共享"),
+    "case.deadline": N_("修改事件时限"),
+    "plate.read": N_("辨认车牌"),
+    "plate.dismiss": N_("标记无车牌/无法辨认"),
 }
 
 
@@ -307,18 +310,18 @@ class AuditFilter(BaseModel):
 
 # How the console names what an audit row is about.
 TARGET_LABELS: dict[str, str] = {
-    "user": "用户",
-    "resident": "居民",
-    "household": "住户",
-    "community": "社区",
-    "device": "设备",
-    "plate": "车牌",
-    "unread_plate": "待辨认车牌",
-    "pass": "通行码",
-    "visitor_pass": "访客通行证",
-    "case": "事件",
-    "case_deadline": "事件时限",
-    "audit_log": "审计日志",
+    "user": N_("用户"),
+    "resident": N_("居民"),
+    "household": N_("住户"),
+    "community": N_("社区"),
+    "device": N_("设备"),
+    "plate": N_("车牌"),
+    "pass": N_("通行码"),
+    "visitor_pass": N_("访客通行证"),
+    "case": N_("事件"),
+    "case_deadline": N_("事件时限"),
+    "audit_log": N_("审计日志"),
+    "unread_plate": N_("待辨认车牌"),
 }
 
 

@@ -84,7 +84,7 @@ def create_user(
     policies.require_scopes_grantable(actor, scopes, community_of)
     scopes = _with_communities(scopes, community_of)
     if repository.user_by_username(session, username) is not None:
-        raise Conflict(f"用户名 {username} 已存在", field="username")
+        raise Conflict("用户名 {username} 已存在", field="username", username=username)
     user = User(
         username=username,
         display_name=(display_name or username)[:64],
@@ -782,7 +782,9 @@ def audit_rows_for_export(session: Session, *, actor: Principal, criteria: Audit
     policies.require_audit_reader(actor)
     query = repository.audit_query(criteria, policies.visible_communities(actor))
     if repository.count(session, query) > AUDIT_EXPORT_LIMIT:
-        raise Invalid(f"匹配的审计记录超过 {AUDIT_EXPORT_LIMIT} 条，请缩小时间范围后再导出", field="since")
+        raise Invalid(
+            "匹配的审计记录超过 {limit} 条，请缩小时间范围后再导出", field="since", limit=AUDIT_EXPORT_LIMIT
+        )
     rows = [AuditOut.model_validate(r) for r in session.scalars(query)]
     record_audit(
         session,

@@ -25,19 +25,20 @@ from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, signed_in
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, TooManyRequests
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.phones import FULL_WIDTH, mobile_or_none
 from jiayuan.kernel.principal import Principal, Role
 
 _CODE = re.compile(r"^\d{6}$", re.ASCII)
 _WINDOW = timedelta(hours=1)
 _DAY = timedelta(hours=24)
-TOO_MANY_WRONG = "今天验证码输错次数过多，请明天再试，或请社区工作人员协助登录"
+TOO_MANY_WRONG = N_("今天验证码输错次数过多，请明天再试，或请社区工作人员协助登录")
 UNKNOWN_ADDRESS = "unknown"
 # What anyone is told after asking for a code, registered or not.
-CODE_SENT = (
+CODE_SENT = N_(
     "如该手机号已在社区登记，验证码已发出（5 分钟内有效）。没有收到请联系社区工作人员核对登记的手机号。"
 )
-WRONG_CODE = "验证码不正确或已过期，请重新输入或重新获取"
+WRONG_CODE = N_("验证码不正确或已过期，请重新输入或重新获取")
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ class SendCode(Protocol):
 class CodeRefused(JiayuanError):
     """A code that did not sign anyone in; returned (not raised) so the caller commits the tries."""
 
-    def __init__(self, message: str, *, status: int = 401) -> None:
-        super().__init__(message, field="code")
+    def __init__(self, message: str, *, status: int = 401, **params: object) -> None:
+        super().__init__(message, field="code", **params)
         self.status = status
 
 
@@ -120,7 +121,11 @@ def request_code(
         if row.failures >= limit:
             wait = max(wait, int((row.last_failed_at + _WINDOW - now).total_seconds() + 0.999))
     if wait > 0:
-        raise TooManyRequests(f"获取验证码过于频繁，请 {_spell(wait)}后再试", field="phone")
+        if wait < 120:
+            raise TooManyRequests("获取验证码过于频繁，请 {seconds} 秒后再试", field="phone", seconds=wait)
+        raise TooManyRequests(
+            "获取验证码过于频繁，请 {minutes} 分钟后再试", field="phone", minutes=(wait + 59) // 60
+        )
     for row, _limit in counters:
         row.failures += 1
         row.last_failed_at = now
@@ -162,10 +167,6 @@ def _send_wait(row: LoginThrottle, now: datetime, resend_after_s: int) -> int:
     return int((ready - now).total_seconds() + 0.999) if ready > now else 0
 
 
-def _spell(seconds: int) -> str:
-    return f"{seconds} 秒" if seconds < 120 else f"{(seconds + 59) // 60} 分钟"
-
-
 def sign_in_with_code(
     session: Session,
     *,
@@ -200,7 +201,7 @@ def sign_in_with_code(
         if left <= 0:
             session.delete(row)
             return CodeRefused("验证码错误次数过多，请重新获取验证码", status=429)
-        return CodeRefused(f"验证码不正确，还可以再试 {left} 次")
+        return CodeRefused("验证码不正确，还可以再试 {left} 次", left=left)
     session.delete(row)
     holder = find(phone)
     if holder is None:  # moved out since the code was sent (an unregistered number never gets one)

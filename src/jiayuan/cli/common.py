@@ -42,7 +42,7 @@ def operator(session: Session, username: str | None) -> Principal:
         return os_operator()
     principal = active_principal(session, username)
     if principal is None:
-        raise NotFound(f"用户 {username} 不存在或已停用", field="as")
+        raise NotFound("用户 {username} 不存在或已停用", field="as", username=username)
     return principal
 
 

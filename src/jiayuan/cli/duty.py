@@ -69,4 +69,4 @@ def _day(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"日期格式应为 YYYY-MM-DD：{text}", field=field) from None
+        raise Invalid("日期格式应为 YYYY-MM-DD：{text}", field=field, text=text) from None

@@ -194,7 +194,7 @@ def unlock(
                 if lock.ip == ip and not lock.username
             ]
             if not wanted:
-                raise NotFound(f"地址 {ip} 没有登录锁定", field="ip")
+                raise NotFound("地址 {ip} 没有登录锁定", field="ip", ip=ip)
             logins.lift_lockout(session, actor=actor, lockout_id=wanted[0].id)
     console.print(f"已解除 {username or ip} 的登录锁定")
 

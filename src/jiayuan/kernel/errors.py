@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from jiayuan.kernel.i18n import N_
 
 
 class JiayuanError(Exception):
@@ -61,12 +64,26 @@ class TooManyRequests(JiayuanError):
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem found in one row and column of an imported file."""
+    """One problem found in one row and column of an imported file.
+
+    `reason` is the Chinese text. One that names values is made with `RowError.filled`: it keeps the fixed
+    text it was filled from (`template`, with `{name}` placeholders) and the values (`params`), so a page can
+    show it in its own language as it does a `JiayuanError`.
+    """
 
     row: int
     column: str
     reason: str
     sheet: str | None = None  # the worksheet, when a workbook has several
+    template: str | None = field(default=None, compare=False)
+    params: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def filled(
+        cls, row: int, column: str, template: str, /, *, sheet: str | None = None, **params: object
+    ) -> RowError:
+        """A reason filled from a fixed text (marked with `N_` where it is written) and its values."""
+        return cls(row, column, template.format(**params) if params else template, sheet, template, params)
 
 
 @dataclass
@@ -76,6 +93,6 @@ class RowErrors(JiayuanError):
     errors: list[RowError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        super().__init__("{count} 处错误，未写入任何数据", count=len(self.errors))
+        super().__init__(N_("{count} 处错误，未写入任何数据"), count=len(self.errors))
 
     status = 422

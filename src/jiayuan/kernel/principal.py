@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from jiayuan.kernel.i18n import N_
+
 
 class Role(StrEnum):
     """The roles of DESIGN.md §1."""
@@ -22,16 +24,16 @@ class Role(StrEnum):
 
 
 ROLE_LABELS: dict[Role, str] = {
-    Role.ADMIN: "管理员/书记",
-    Role.STAFF: "社区工作人员",
-    Role.GRID: "网格员",
-    Role.PROPERTY: "物业",
-    Role.POLICE: "民警",
-    Role.VOLUNTEER: "志愿者",
-    Role.RESIDENT: "居民",
-    Role.SCREEN: "大屏（只读）",
-    Role.DEVICE: "设备",
-    Role.SYSTEM: "系统",
+    Role.ADMIN: N_("管理员/书记"),
+    Role.STAFF: N_("社区工作人员"),
+    Role.GRID: N_("网格员"),
+    Role.PROPERTY: N_("物业"),
+    Role.POLICE: N_("民警"),
+    Role.VOLUNTEER: N_("志愿者"),
+    Role.RESIDENT: N_("居民"),
+    Role.SCREEN: N_("大屏（只读）"),
+    Role.DEVICE: N_("设备"),
+    Role.SYSTEM: N_("系统"),
 }
 
 

@@ -195,7 +195,7 @@ def read_workbook(content: bytes, *, keep_cells: bool = False) -> Workbook:
     if not content:
         raise Invalid("文件为空，请上传 .xlsx 格式的居民信息表", field="file")
     if len(content) > MAX_BYTES:
-        raise Invalid(f"文件过大（超过 {MAX_BYTES // (1024 * 1024)} MB），请分批导入", field="file")
+        raise Invalid("文件过大（超过 {mb} MB），请分批导入", field="file", mb=MAX_BYTES // (1024 * 1024))
     if not content.startswith(b"PK"):
         raise Invalid("无法读取文件：请上传 .xlsx 格式的 Excel 文件（可先下载模板）", field="file")
     sheets: list[Sheet] = []
@@ -219,11 +219,13 @@ def read_workbook(content: bytes, *, keep_cells: bool = False) -> Workbook:
     if not sheets:
         listed = "、".join(f"“{n}”" for n in names)
         raise Invalid(
-            f"找不到居民表头：工作表 {listed} 中都没有“姓名、身份证号……”这一行（可先下载模板）", field="file"
+            "找不到居民表头：工作表 {sheets} 中都没有“姓名、身份证号……”这一行（可先下载模板）",
+            field="file",
+            sheets=listed,
         )
     workbook = Workbook(sheets=sheets, unread=unread, skipped=skipped)
     if sum(len(sheet.rows) for sheet in sheets) > MAX_ROWS:
-        raise Invalid(f"行数过多（超过 {MAX_ROWS:,} 行），请分批导入", field="file")
+        raise Invalid("行数过多（超过 {limit:,} 行），请分批导入", field="file", limit=MAX_ROWS)
     if not any(sheet.rows for sheet in sheets):
         raise Invalid("没有可导入的数据：表头下面没有填写任何居民", field="file")
     return workbook
@@ -247,9 +249,12 @@ class _Merges:
             if right != left:
                 row, span = max(top, header_index + 1) + 1, f"{column_letter(left)}–{column_letter(right)}"
                 raise Invalid(
-                    f"工作表“{sheet}”第 {row} 行 {span} 列是横向合并的单元格，无法判断属于哪一列；"
+                    "工作表“{sheet}”第 {row} 行 {span} 列是横向合并的单元格，无法判断属于哪一列；"
                     "请取消合并后重新导入",
                     field="file",
+                    sheet=sheet,
+                    row=row,
+                    span=span,
                 )
             self._starting.setdefault(top, []).append((left, bottom))
 
@@ -281,7 +286,9 @@ def _read_sheet(name: str, worksheet: Any, keep_cells: bool) -> tuple[Sheet, lis
     headers = [cell_text(c) for c in head[header_index]]
     missing = [c for c in COLUMNS if c in REQUIRED and c not in headers]
     if missing:
-        raise Invalid(f"工作表“{name}”的表头缺少必填列：{'、'.join(missing)}", field="file")
+        raise Invalid(
+            "工作表“{sheet}”的表头缺少必填列：{columns}", field="file", sheet=name, columns="、".join(missing)
+        )
     merges = _Merges(name, worksheet.merged_cell_ranges or [], header_index)
     known = [(i, title) for i, title in enumerate(headers) if title in COLUMNS]
     columns = {title: position for position, (_, title) in enumerate(known)}
@@ -304,7 +311,7 @@ def _read_sheet(name: str, worksheet: Any, keep_cells: bool) -> tuple[Sheet, lis
             data.append(SheetRow(name, index + 1, values, columns))
             filled_columns.update(i for i, c in enumerate(cells) if i not in columns_at and cell_text(c))
             if len(data) > MAX_ROWS:
-                raise Invalid(f"行数过多（超过 {MAX_ROWS:,} 行），请分批导入", field="file")
+                raise Invalid("行数过多（超过 {limit:,} 行），请分批导入", field="file", limit=MAX_ROWS)
 
     columns_at = {i for i, _ in known}
     for index, cells in enumerate(head[header_index + 1 :], start=header_index + 1):

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jiayuan.kernel.errors import Forbidden, NotFound
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal, Role
 
-_NO_PERSONAL_DATA = "该角色无权查看居民信息"
+_NO_PERSONAL_DATA = N_("该角色无权查看居民信息")
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,14 @@ def may_change_registry(actor: Principal) -> bool:
     return actor.has_role(Role.ADMIN, Role.STAFF)
 
 
-def require_can_change_registry(actor: Principal, what: str = "修改居民信息") -> Scope:
-    """Refuse roles that do not change the registry (the import page, imports); the actor's scope."""
+def require_can_change_registry(
+    actor: Principal, refusal: str = N_("只有管理员和社区工作人员可以修改居民信息")
+) -> Scope:
+    """Refuse roles that do not change the registry (the import page, imports), saying `refusal`; the
+    actor's scope."""
     scope = personal_scope(actor)
     if not may_change_registry(actor):
-        raise Forbidden(f"只有管理员和社区工作人员可以{what}")
+        raise Forbidden(refusal)
     return scope
 
 
@@ -111,15 +115,15 @@ def covers_gate(actor: Principal, *, community_id: int | None, compound_id: int 
     return community_id is not None and community_id in actor.community_ids
 
 
-def require_readable(actor: Principal, where: Location, *, what: str = "居民") -> None:
-    """Refuse roles without registry access (403) and objects outside scope (404)."""
+def require_readable(actor: Principal, where: Location, *, missing: str = N_("居民不存在")) -> None:
+    """Refuse roles without registry access (403) and objects outside scope (404, saying `missing`)."""
     if not personal_scope(actor).covers(where):
-        raise NotFound(f"{what}不存在")
+        raise NotFound(missing)
 
 
-def require_writable(actor: Principal, where: Location, *, what: str = "居民") -> None:
+def require_writable(actor: Principal, where: Location, *, missing: str = N_("居民不存在")) -> None:
     """Only admin and staff of the community (and the system) change the registry."""
-    require_readable(actor, where, what=what)
+    require_readable(actor, where, missing=missing)
     if not may_change_registry(actor):
         raise Forbidden("只有管理员和社区工作人员可以修改居民信息")
 

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from jiayuan.kernel.clock import LOCAL_TZ, InputDate, utcnow
 from jiayuan.kernel.errors import Invalid
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
 from jiayuan.registry.names import normalise_name
@@ -29,51 +30,51 @@ from jiayuan.registry.validation import birth_date_of, gender_of, validate_id_nu
 class Gender(StrEnum):
     """性别, as the ID number encodes it."""
 
-    MALE = "男"
-    FEMALE = "女"
+    MALE = N_("男")
+    FEMALE = N_("女")
 
 
 class ResidenceType(StrEnum):
     """居住类型."""
 
-    REGISTERED = "户籍"
-    PERMANENT = "常住"
-    RENTING = "租住"
-    FLOATING = "流动"
+    REGISTERED = N_("户籍")
+    PERMANENT = N_("常住")
+    RENTING = N_("租住")
+    FLOATING = N_("流动")
 
 
 class Relation(StrEnum):
     """与户主关系."""
 
-    HEAD = "户主"
-    SPOUSE = "配偶"
-    CHILD = "子女"
-    PARENT = "父母"
-    GRANDPARENT = "祖父母"
-    GRANDCHILD = "孙子女"
-    SIBLING = "兄弟姐妹"
-    DAUGHTER_IN_LAW = "儿媳"
-    SON_IN_LAW = "女婿"
-    RELATIVE = "其他亲属"
-    TENANT = "租户"
-    OTHER = "其他"
+    HEAD = N_("户主")
+    SPOUSE = N_("配偶")
+    CHILD = N_("子女")
+    PARENT = N_("父母")
+    GRANDPARENT = N_("祖父母")
+    GRANDCHILD = N_("孙子女")
+    SIBLING = N_("兄弟姐妹")
+    DAUGHTER_IN_LAW = N_("儿媳")
+    SON_IN_LAW = N_("女婿")
+    RELATIVE = N_("其他亲属")
+    TENANT = N_("租户")
+    OTHER = N_("其他")
 
 
 class Tag(StrEnum):
     """关注标签: the fixed vocabulary of care and attention tags."""
 
-    ALONE_ELDERLY = "独居老人"
-    EMPTY_NEST = "空巢老人"
-    OLDEST_OLD = "高龄"
-    DISABLED = "残疾"
-    SUBSISTENCE = "低保"
-    EXTREME_POVERTY = "特困"
-    VETERAN = "退役军人"
-    ENTITLED = "优抚对象"
-    PARTY_MEMBER = "党员"
-    LEFT_BEHIND_CHILD = "留守儿童"
-    PREGNANT = "孕产妇"
-    ATTENTION = "重点关注"
+    ALONE_ELDERLY = N_("独居老人")
+    EMPTY_NEST = N_("空巢老人")
+    OLDEST_OLD = N_("高龄")
+    DISABLED = N_("残疾")
+    SUBSISTENCE = N_("低保")
+    EXTREME_POVERTY = N_("特困")
+    VETERAN = N_("退役军人")
+    ENTITLED = N_("优抚对象")
+    PARTY_MEMBER = N_("党员")
+    LEFT_BEHIND_CHILD = N_("留守儿童")
+    PREGNANT = N_("孕产妇")
+    ATTENTION = N_("重点关注")
 
 
 class RevealField(StrEnum):
@@ -382,7 +383,13 @@ class UnitOut(BaseModel):
 
 
 # How people name a plate's colour (the stored value is the code the cameras report).
-PLATE_COLOR_LABELS = {"blue": "蓝牌", "yellow": "黄牌", "green": "绿牌", "white": "白牌", "black": "黑牌"}
+PLATE_COLOR_LABELS = {
+    "blue": N_("蓝牌"),
+    "yellow": N_("黄牌"),
+    "green": N_("绿牌"),
+    "white": N_("白牌"),
+    "black": N_("黑牌"),
+}
 
 
 class VehicleOut(BaseModel):

@@ -52,7 +52,7 @@ def parse_query(raw: str) -> Query | None:
     if not compact:
         raise Invalid("搜索内容不能只有符号：请输入姓名、拼音、首字母、尾号或车牌", field="q")
     if len(compact) > QUERY_MAX:
-        raise Invalid(f"搜索内容最多 {QUERY_MAX} 个字符", field="q")
+        raise Invalid("搜索内容最多 {n} 个字符", field="q", n=QUERY_MAX)
     upper = compact.upper()
     if _HAN.match(compact):
         return Query(QueryKind.NAME, compact)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from jiayuan.kernel.errors import JiayuanError, RowErrors
 from jiayuan.web.i18n import N_, error_text, translate
-from jiayuan.web.templating import render
+from jiayuan.web.templating import render, row_reason
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
 PAGE_PREFIXES = ("/console", "/docs", "/redoc", "/h5")
@@ -67,7 +67,8 @@ def install_error_handlers(app: FastAPI) -> None:
             body["field"] = exc.field
         if isinstance(exc, RowErrors):
             body["errors"] = [
-                {"sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason} for e in exc.errors
+                {"sheet": e.sheet, "row": e.row, "column": e.column, "reason": row_reason(e)}
+                for e in exc.errors
             ]
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
@@ -91,4 +92,5 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         if request.url.path.startswith(OPEN311_PREFIX):
             return open311_error(400, f"参数有误 {summary}")
-        return JSONResponse({"detail": f"输入有误 {summary}", "errors": errors}, status_code=422)
+        detail = translate(N_("输入有误 {summary}")).format(summary=summary)
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)

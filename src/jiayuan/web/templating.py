@@ -16,6 +16,7 @@ from jiayuan.accounts.schemas import ACTION_LABELS, TARGET_LABELS
 from jiayuan.cases.policies import may_read_stats as may_read_case_stats
 from jiayuan.cases.policies import may_share as may_share_cases
 from jiayuan.kernel.clock import local
+from jiayuan.kernel.errors import RowError
 from jiayuan.kernel.principal import ROLE_LABELS, Role
 from jiayuan.registry.schemas import PLATE_COLOR_LABELS
 from jiayuan.web import i18n
@@ -30,11 +31,24 @@ def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def role_label(role: str | Role | None) -> str:
-    """`grid` → 网格员."""
+    """`grid` → 网格员 (Grid worker in English)."""
     try:
-        return ROLE_LABELS[Role(role)] if role else ""
+        return i18n.translate(ROLE_LABELS[Role(role)]) if role else ""
     except ValueError:
         return str(role)
+
+
+def row_reason(error: RowError) -> str:
+    """An import row's reason in the page's language (not through gettext's %-format: it holds file data)."""
+    if error.template is None:
+        return error.reason
+    text = i18n.translate(error.template)
+    return text.format(**error.params) if error.params else text
+
+
+def _label(labels: Mapping[str, str], code: str) -> str:
+    """A code's label in the page's language; a code without a label is shown as it is."""
+    return i18n.translate(labels[code]) if code in labels else code
 
 
 def _environment() -> Environment:
@@ -52,9 +66,12 @@ def _environment() -> Environment:
     env.globals["script_catalog"] = i18n.script_catalog
     env.filters["localtime"] = localtime
     env.filters["role_label"] = role_label
-    env.filters["action_label"] = lambda action: ACTION_LABELS.get(action, action)
-    env.filters["target_label"] = lambda target: TARGET_LABELS.get(target, target)
-    env.filters["plate_color"] = lambda color: PLATE_COLOR_LABELS.get(color, color)
+    env.filters["row_reason"] = row_reason
+    # A word of a fixed vocabulary kept as Chinese data (a resident's sex, relation, residence type, tags).
+    env.filters["term"] = lambda word: i18n.translate(word) if word else ""
+    env.filters["action_label"] = lambda action: _label(ACTION_LABELS, action)
+    env.filters["target_label"] = lambda target: _label(TARGET_LABELS, target)
+    env.filters["plate_color"] = lambda color: _label(PLATE_COLOR_LABELS, color)
     env.globals["may_share_cases"] = may_share_cases
     env.globals["may_read_case_stats"] = may_read_case_stats
     env.globals["ROLE_LABELS"] = {role.value: label for role, label in ROLE_LABELS.items()}

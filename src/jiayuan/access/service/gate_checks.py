@@ -179,7 +179,7 @@ def verify_at_gate(
     if gate is None or not policies.verifies_at(
         actor, community_id=gate.community_id, compound_id=gate.compound_id, device_ids=gate.device_ids
     ):  # missing or out of reach: one answer
-        raise NotFound(f"出入口 {gate_ref} 不存在", field="gate")
+        raise NotFound("出入口 {gate} 不存在", field="gate", gate=gate_ref)
     if direction not in ("in", "out"):
         raise Invalid("方向须为 in 或 out", field="direction")
     record = check(

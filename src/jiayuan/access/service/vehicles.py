@@ -262,7 +262,7 @@ def add_watch_plate(session: Session, *, actor: Principal, data: WatchPlateIn) -
     policies.require_can_watch(actor, community_id=data.community_id)
     plate = normalise(data.plate)
     if not plate.valid_format:
-        raise Invalid(f"车牌格式不正确：{'；'.join(plate.notes)}", field="plate")
+        raise Invalid("车牌格式不正确：{notes}", field="plate", notes="；".join(plate.notes))
     existing = repository.watch_plate(session, community_id=data.community_id, plate=plate.text)
     if existing is not None:
         return WatchPlateOut.model_validate(existing)

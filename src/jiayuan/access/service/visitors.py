@@ -40,7 +40,7 @@ def invite_visitor(
     if invite.plate:
         normalised = normalise(invite.plate)
         if not normalised.valid_format:
-            raise Invalid(f"车牌格式不正确：{'；'.join(normalised.notes)}", field="plate")
+            raise Invalid("车牌格式不正确：{notes}", field="plate", notes="；".join(normalised.notes))
         plate = normalised.text
     visitor = VisitorPass(
         household_id=invite.household_id,

@@ -28,5 +28,5 @@ def camera_for(session: Session, *, actor: Principal, device_id: str) -> DeviceI
     policies.require_can_view_cameras(actor)
     device = directory.devices_by_ids(session, [device_id]).get(device_id)
     if device is None or device.kind not in CAMERA_KINDS or not policies.device_visible(actor, device):
-        raise NotFound(f"没有编号为 {device_id} 的摄像机", field="device_id")
+        raise NotFound("没有编号为 {device} 的摄像机", field="device_id", device=device_id)
     return device

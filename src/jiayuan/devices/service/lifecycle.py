@@ -55,7 +55,7 @@ def _switch(
     if not reason:
         raise Invalid("请填写原因", field="reason")
     if len(reason) > REASON_MAX:
-        raise Invalid(f"原因不能超过 {REASON_MAX} 个字", field="reason")
+        raise Invalid("原因不能超过 {n} 个字", field="reason", n=REASON_MAX)
     switched = devices.set_enabled(session, device_id=device_id, enabled=enabled)
     if switched is None:  # removed meanwhile
         raise NotFound("设备不存在", field="device_id")

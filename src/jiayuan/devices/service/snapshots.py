@@ -183,7 +183,10 @@ def snapshot_image(
     """
     policies.require_can_view_cameras(actor)
     missing = NotFound(
-        f"没有设备 {device_id} 编号为 {snapshot_id} 的抓拍图片（或已过保存期）", field="snapshot_id"
+        "没有设备 {device} 编号为 {snapshot} 的抓拍图片（或已过保存期）",
+        field="snapshot_id",
+        device=device_id,
+        snapshot=snapshot_id,
     )
     place = repository.snapshot_place(session, device_id, snapshot_id)
     if place is None:
@@ -206,7 +209,7 @@ def keep_picture(
     camera = cameras.camera_for(session, actor=actor, device_id=device_id)
     problem = jpeg_problem(jpeg)
     if problem is not None:
-        raise Invalid(f"画面不是有效的 JPEG 图片：{problem}", field="snapshot")
+        raise Invalid("画面不是有效的 JPEG 图片：{problem}", field="snapshot", problem=problem)
     snapshot_id = f"p{at:%Y%m%d%H%M%S}-{hashlib.sha256(jpeg).hexdigest()[:12]}"
     path = files.relative_path(camera.id, snapshot_id, at)
     row = {

@@ -29,6 +29,7 @@ from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Forbidden, Invalid, RowError, RowErrors
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
@@ -155,7 +156,7 @@ def export_residents(
         if not policies.may_reveal(actor):
             raise Forbidden("该角色无权导出完整身份证号或手机号，可导出打码的表格", field="full")
         if len((reason or "").strip()) < REASON_MIN:
-            raise Invalid(f"导出完整号码须填写理由（至少 {REASON_MIN} 个字）", field="reason")
+            raise Invalid("导出完整号码须填写理由（至少 {n} 个字）", field="reason", n=REASON_MIN)
     stmt = (
         repository.with_tree(
             select(Resident, Compound.name, Building.name, Unit.name, Household.room).join(
@@ -237,7 +238,7 @@ def _run(
     progress: Progress | None,
     write: bool,
 ) -> ImportReport:
-    scope = policies.require_can_change_registry(actor, "导入居民信息")
+    scope = policies.require_can_change_registry(actor, N_("只有管理员和社区工作人员可以导入居民信息"))
     bar = progress or Silent()
     workbook = excel.read_workbook(content)
     rows = workbook.rows
@@ -336,8 +337,17 @@ def _check(
             id_hash = vault.lookup_hash(data.id_number)
             if id_hash in seen:
                 sheet, number = seen[id_hash]
-                where = f"第 {number} 行" if sheet == row.sheet else f"工作表“{sheet}”第 {number} 行"
-                row_errors.append(_error(row, "身份证号", f"与{where}是同一人（身份证号重复）"))
+                if sheet == row.sheet:
+                    same = _error(row, "身份证号", N_("与第 {line} 行是同一人（身份证号重复）"), line=number)
+                else:
+                    same = _error(
+                        row,
+                        "身份证号",
+                        N_("与工作表“{other}”第 {line} 行是同一人（身份证号重复）"),
+                        other=sheet,
+                        line=number,
+                    )
+                row_errors.append(same)
             else:
                 seen[id_hash] = (row.sheet, row.number)
             if unit_id is not None and not row_errors:
@@ -361,8 +371,10 @@ def _in_file_order(rows: list[excel.SheetRow], errors: list[RowError]) -> list[R
     )
 
 
-def _error(row: excel.SheetRow, column: str, reason: str) -> RowError:
-    return RowError(row.number, column, reason, sheet=row.sheet)
+def _error(row: excel.SheetRow, column: str, reason: str, /, **params: object) -> RowError:
+    """The row's error; `reason` is a fixed text marked with `N_`, its `{name}` placeholders filled from
+    `params`."""
+    return RowError.filled(row.number, column, reason, sheet=row.sheet, **params)
 
 
 def _room(text: str) -> str:
@@ -374,34 +386,42 @@ def _unit_of(row: excel.SheetRow, places: _Places, errors: list[RowError]) -> in
     values = {column: row.get(column).strip() for column in ("小区", "楼栋", "单元", "户号")}
     for column, value in values.items():
         if not value:
-            errors.append(_error(row, column, f"{column}不能为空"))
+            errors.append(_error(row, column, N_("{column}不能为空"), column=column))
     room = _room(values["户号"])
     if len(room) > 16:
-        errors.append(_error(row, "户号", "户号最多 16 个字符"))
+        errors.append(_error(row, "户号", N_("户号最多 16 个字符")))
     if not values["小区"]:
         return None
     compounds = places.compounds.get(values["小区"]) or places.compounds.get(_room(values["小区"]), [])
     if not compounds:
-        errors.append(_error(row, "小区", f"小区“{values['小区']}”不存在（或不在您的管辖范围内）"))
+        errors.append(
+            _error(row, "小区", N_("小区“{name}”不存在（或不在您的管辖范围内）"), name=values["小区"])
+        )
         return None
     if len(compounds) > 1:
-        errors.append(_error(row, "小区", f"小区“{values['小区']}”在多个社区中重名，请分社区导入"))
+        errors.append(
+            _error(row, "小区", N_("小区“{name}”在多个社区中重名，请分社区导入"), name=values["小区"])
+        )
         return None
     if not values["楼栋"]:
         return None
     buildings = places.buildings.get(compounds[0], PlaceNames())
     building = buildings.find(values["楼栋"])
     if building is None:
-        where = f"小区“{values['小区']}”"
-        errors.append(_error(row, "楼栋", f"楼栋“{values['楼栋']}”在{where}中不存在；{buildings.listing()}"))
+        missing = N_("楼栋“{name}”在小区“{compound}”中不存在；{listing}")
+        listing = buildings.listing()
+        errors.append(
+            _error(row, "楼栋", missing, name=values["楼栋"], compound=values["小区"], listing=listing)
+        )
         return None
     if not values["单元"]:
         return None
     units = places.units.get(building, PlaceNames())
     unit = units.find(values["单元"])
     if unit is None:
-        where = f"{values['小区']} {values['楼栋']}"
-        errors.append(_error(row, "单元", f"单元“{values['单元']}”在 {where} 中不存在；{units.listing()}"))
+        missing = N_("单元“{name}”在 {compound} {building} 中不存在；{listing}")
+        where = {"compound": values["小区"], "building": values["楼栋"], "listing": units.listing()}
+        errors.append(_error(row, "单元", missing, name=values["单元"], **where))
         return None
     return unit if room and len(room) <= 16 else None
 
@@ -418,8 +438,8 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, f
     appended to `errors` (each column once)."""
     before = len(errors)
 
-    def refuse(column: str, reason: str) -> None:
-        errors.append(_error(row, column, reason))
+    def refuse(column: str, reason: str, /, **params: object) -> None:
+        errors.append(_error(row, column, reason, **params))
 
     values: dict[str, Any] = {}
     given: set[str] = set()
@@ -430,26 +450,33 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, f
                 values[key] = _CLEARED[key]
                 given.add(key)
             else:
-                refuse(column, f"{column}不能清空（只有{'、'.join(excel.CLEARABLE)}可以填“{excel.CLEAR}”）")
+                clearable = "、".join(excel.CLEARABLE)
+                refuse(
+                    column,
+                    N_("{column}不能清空（只有{clearable}可以填“{clear}”）"),
+                    column=column,
+                    clearable=clearable,
+                    clear=excel.CLEAR,
+                )
         elif text:
             given.add(key)
     for column in ("姓名", "身份证号", "与户主关系"):
         if not row.get(column).strip():
-            refuse(column, f"{column}不能为空")
+            refuse(column, N_("{column}不能为空"), column=column)
     id_text = row.get("身份证号").strip()
     id_number: str | None = None
     if id_text.endswith("（数字格式）"):
-        refuse("身份证号", "身份证号被 Excel 存成了数字，末几位已丢失；请把该列设为文本后重新填写")
+        refuse("身份证号", N_("身份证号被 Excel 存成了数字，末几位已丢失；请把该列设为文本后重新填写"))
     elif id_text and id_text != excel.CLEAR:
         try:
             id_number = validate_id_number(id_text)
         except Invalid as exc:
-            refuse("身份证号", exc.message)
+            refuse("身份证号", exc.template, **exc.params)
     values["name"] = row.get("姓名")
     values["id_number"] = id_number or id_text
     gender = row.get("性别").strip()
     if "gender" in given and gender not in {g.value for g in Gender}:
-        refuse("性别", f"性别“{gender}”不正确，应为“男”或“女”")
+        refuse("性别", N_("性别“{gender}”不正确，应为“男”或“女”"), gender=gender)
     values["gender"] = gender if "gender" in given else (gender_of(id_number) if id_number else "")
     for column, key in (
         ("出生日期", "birth_date"),
@@ -462,7 +489,7 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, f
         try:
             values[key] = _parse_date(text)
         except ValueError:
-            refuse(column, f"日期“{text}”格式不正确，应为 2024-05-01 这样的格式")
+            refuse(column, N_("日期“{text}”格式不正确，应为 2024-05-01 这样的格式"), text=text)
     if "birth_date" not in given and id_number:
         values["birth_date"] = birth_date_of(id_number)
     if "phone" in given and row.get("手机号").strip() != excel.CLEAR:
@@ -474,14 +501,25 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, f
         text = row.get(column).strip()
         allowed = [member.value for member in kind]
         if key in given and text not in allowed:
-            refuse(column, f"{column}“{text}”不正确，可填：{'、'.join(allowed)}")
+            refuse(
+                column,
+                N_("{column}“{text}”不正确，可填：{allowed}"),
+                column=column,
+                text=text,
+                allowed="、".join(allowed),
+            )
         elif key in given:
             values[key] = text
     if "tags" in given and row.get("标签").strip() != excel.CLEAR:
         tags = [t for t in _TAG_SPLIT.split(row.get("标签").strip()) if t]
         unknown = [t for t in tags if t not in _TAG_RANK]
         if unknown:
-            refuse("标签", f"未知标签“{'、'.join(unknown)}”，可用：{'、'.join(_TAG_RANK)}")
+            refuse(
+                "标签",
+                N_("未知标签“{tags}”，可用：{allowed}"),
+                tags="、".join(unknown),
+                allowed="、".join(_TAG_RANK),
+            )
         values["tags"] = [t for t in tags if t in _TAG_RANK]
     if "note" in given and row.get("备注").strip() != excel.CLEAR:
         values["note"] = row.get("备注")
@@ -503,8 +541,10 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, f
             if column in reported:
                 continue
             reported.add(column)
-            message = error["msg"] if error.get("type") == "invalid" else f"{column}格式不正确"
-            refuse(column, message)
+            if error.get("type") == "invalid":
+                refuse(column, error["msg"])
+            else:
+                refuse(column, N_("{column}格式不正确"), column=column)
         return None
     if len(errors) > before:
         return None

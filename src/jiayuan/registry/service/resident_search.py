@@ -91,8 +91,8 @@ def _allow_full_number_search(session: Session, actor: Principal, reason: str | 
     policies.require_full_number_search(actor)
     if len((reason or "").strip()) < REASON_MIN:
         raise Invalid(
-            f"按完整号码查找等同于查看完整信息，请填写理由（至少 {REASON_MIN} 个字）", field="reason"
+            "按完整号码查找等同于查看完整信息，请填写理由（至少 {n} 个字）", field="reason", n=REASON_MIN
         )
     since = utcnow() - timedelta(hours=1)
     if actions_since(session, actor=actor, action=FULL_NUMBER_SEARCH, since=since) >= limit:
-        raise TooManyRequests(f"一小时内按完整号码查找已达 {limit} 次上限，请稍后再试", field="q")
+        raise TooManyRequests("一小时内按完整号码查找已达 {limit} 次上限，请稍后再试", field="q", limit=limit)

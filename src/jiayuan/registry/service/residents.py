@@ -12,6 +12,7 @@ from jiayuan.accounts.service import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry import policies, repository
 from jiayuan.registry.events import ResidentAdded, ResidentUpdated
@@ -86,12 +87,12 @@ def apply_resident_data(resident: Resident, *, vault: PiiVault, data: ResidentIn
 def _writable_household(session: Session, actor: Principal, household_id: int) -> tuple[Address, Location]:
     address = repository.household_address(session, household_id)
     if address is None:
-        raise Invalid(f"户 #{household_id} 不存在", field="household_id")
+        raise Invalid("户 #{id} 不存在", field="household_id", id=household_id)
     where = repository.location_of(session, address)
     try:
-        policies.require_writable(actor, where, what="户")
+        policies.require_writable(actor, where, missing=N_("户不存在"))
     except NotFound:
-        raise Invalid(f"户 #{household_id} 不存在", field="household_id") from None
+        raise Invalid("户 #{id} 不存在", field="household_id", id=household_id) from None
     return address, where
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, NotFound
+from jiayuan.kernel.i18n import N_
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry import policies, repository
@@ -40,7 +41,7 @@ from jiayuan.registry.service.residents import resident_out
 
 
 def _structure(
-    session: Session, actor: Principal, entity: Any, parent: tuple[Any, Any, int | None] | None, what: str
+    session: Session, actor: Principal, entity: Any, parent: tuple[Any, Any, int | None] | None, missing: str
 ) -> list[Any]:
     """Rows of one tree level in scope; `parent` = (parent model, foreign key column, parent id)."""
     scope = policies.structure_scope(actor)
@@ -49,14 +50,14 @@ def _structure(
         model, foreign_key, parent_id = parent
         visible = repository.visible_clause(model.id, scope)
         if session.scalar(select(model.id).where(model.id == parent_id, visible)) is None:
-            raise NotFound(f"{what}不存在")
+            raise NotFound(missing)
         stmt = stmt.where(foreign_key == parent_id)
     return list(session.scalars(stmt.order_by(entity.id)))
 
 
 def list_communities(session: Session, *, actor: Principal) -> list[CommunityOut]:
     """Communities the actor works in (or that lead to their grids, compounds, household)."""
-    rows = _structure(session, actor, Community, None, "社区")
+    rows = _structure(session, actor, Community, None, N_("社区不存在"))
     return [CommunityOut.model_validate(row) for row in rows]
 
 
@@ -64,7 +65,9 @@ def list_compounds(
     session: Session, *, actor: Principal, community_id: int | None = None
 ) -> list[CompoundOut]:
     """Compounds in scope, optionally of one community (404 if it is unknown or out of scope)."""
-    rows = _structure(session, actor, Compound, (Community, Compound.community_id, community_id), "社区")
+    rows = _structure(
+        session, actor, Compound, (Community, Compound.community_id, community_id), N_("社区不存在")
+    )
     return [CompoundOut.model_validate(row) for row in rows]
 
 
@@ -72,13 +75,15 @@ def list_buildings(
     session: Session, *, actor: Principal, compound_id: int | None = None
 ) -> list[BuildingOut]:
     """Buildings in scope, optionally of one compound."""
-    rows = _structure(session, actor, Building, (Compound, Building.compound_id, compound_id), "小区")
+    rows = _structure(
+        session, actor, Building, (Compound, Building.compound_id, compound_id), N_("小区不存在")
+    )
     return [BuildingOut.model_validate(row) for row in rows]
 
 
 def list_units(session: Session, *, actor: Principal, building_id: int | None = None) -> list[UnitOut]:
     """Units in scope, optionally of one building."""
-    rows = _structure(session, actor, Unit, (Building, Unit.building_id, building_id), "楼栋")
+    rows = _structure(session, actor, Unit, (Building, Unit.building_id, building_id), N_("楼栋不存在"))
     return [UnitOut.model_validate(row) for row in rows]
 
 
@@ -111,7 +116,7 @@ def show_household(session: Session, *, actor: Principal, vault: PiiVault, house
     address = repository.household_address(session, household_id)
     if address is None:
         raise NotFound("户不存在")
-    policies.require_readable(actor, repository.location_of(session, address), what="户")
+    policies.require_readable(actor, repository.location_of(session, address), missing=N_("户不存在"))
     members = [
         resident_out(r, address, vault=vault, birth_day_shown=policies.may_reveal(actor))
         for r in repository.residents_of(session, [household_id])

@@ -16,6 +16,7 @@ from jiayuan.access.schemas import (
 )
 from jiayuan.access.service import plate_reviews, reports
 from jiayuan.kernel.ids import MAX_ROW_ID
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
@@ -58,7 +59,10 @@ def flow_page(
             "compounds": compounds,
             "today": today,
             "today_json": today.model_dump(mode="json") if today else None,
-            "labels": LABELS,
+            "labels": {
+                kind: {code: i18n.translate(text) for code, text in texts.items()}
+                for kind, texts in LABELS.items()
+            },
             "unread_plates": plate_reviews.count_waiting(session, actor=principal),
         },
     )

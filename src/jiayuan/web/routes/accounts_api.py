@@ -34,6 +34,7 @@ from jiayuan.devices.service import tokens as device_tokens
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.registry.service.directory import scope_resolver
+from jiayuan.web import i18n
 from jiayuan.web.auth import (
     SESSION_COOKIE,
     AdminPrincipal,
@@ -78,7 +79,9 @@ def issue_login_token(body: LoginRequest, request: Request, context: ContextDep)
         if outcome.status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
         return JSONResponse(
-            {"detail": outcome.message, "field": "password"}, status_code=outcome.status, headers=headers
+            {"detail": i18n.error_text(outcome), "field": "password"},
+            status_code=outcome.status,
+            headers=headers,
         )
     return JSONResponse(issued.model_dump(mode="json"))
 

@@ -83,16 +83,28 @@ def login_submit(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(
-            request, next_url=target, username=username, error=N_("页面已过期，请重新输入后登录"), status=403
+            request,
+            next_url=target,
+            username=username,
+            error=i18n.translate(N_("页面已过期，请重新输入后登录")),
+            status=403,
         )
     username = username.strip()[:64]
     if not username or not password:
         return _login_form(
-            request, next_url=target, username=username, error=N_("请输入用户名和密码"), status=422
+            request,
+            next_url=target,
+            username=username,
+            error=i18n.translate(N_("请输入用户名和密码")),
+            status=422,
         )
     if len(password) > 256:
         return _login_form(
-            request, next_url=target, username=username, error=N_("密码过长（最多 256 位）"), status=422
+            request,
+            next_url=target,
+            username=username,
+            error=i18n.translate(N_("密码过长（最多 256 位）")),
+            status=422,
         )
     policy = login_policy(context.settings)
     # Own transaction: a failed attempt must be committed (counter, audit row) even though it is refused.
@@ -116,7 +128,7 @@ def login_submit(
             request,
             next_url=target,
             username=username,
-            error=outcome.message,
+            error=i18n.error_text(outcome),
             status=outcome.status,
             headers=headers,
         )

@@ -18,9 +18,11 @@ from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.service.directory import scope_resolver
+from jiayuan.web import i18n
 from jiayuan.web.areas import areas_for
 from jiayuan.web.auth import SESSION_COOKIE, PagePrincipal, require_current_password
 from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -50,7 +52,7 @@ def audit_page(request: Request, principal: PagePrincipal, session: SessionDep) 
     try:
         search = AuditSearch.model_validate(dict(request.query_params))
     except ValidationError as exc:
-        error = "筛选条件有误：" + "；".join(
+        error = i18n.translate(N_("筛选条件有误：")) + "；".join(
             f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors()
         )
         search = AuditSearch()
@@ -137,8 +139,10 @@ def add_user(
         )
     except JiayuanError as exc:
         session.rollback()
-        return _users_view(request, principal, session, error=exc.message, form=form, status_code=exc.status)
-    return _done(f"已添加用户 {user.username}")
+        return _users_view(
+            request, principal, session, error=i18n.error_text(exc), form=form, status_code=exc.status
+        )
+    return _done(i18n.translate(N_("已添加用户 {name}")).format(name=user.username))
 
 
 @router.post("/users/{user_id}/deactivate")
@@ -156,8 +160,8 @@ def deactivate_user(
         )
     except JiayuanError as exc:
         session.rollback()
-        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
-    return _done(f"已停用 {user.username}")
+        return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
+    return _done(i18n.translate(N_("已停用 {name}")).format(name=user.username))
 
 
 @router.post("/users/{user_id}/unlock")
@@ -169,8 +173,8 @@ def unlock_user(
         user = service.unlock_user(session, actor=principal, user_id=user_id)
     except JiayuanError as exc:
         session.rollback()
-        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
-    return _done(f"已解除 {user.username} 的登录锁定")
+        return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
+    return _done(i18n.translate(N_("已解除 {name} 的登录锁定")).format(name=user.username))
 
 
 @router.post("/users/{user_id}/password")
@@ -186,8 +190,10 @@ def reset_password(
         user = service.reset_password(session, actor=principal, user_id=user_id, new_password=new_password)
     except JiayuanError as exc:
         session.rollback()
-        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
-    return _done(f"已重置 {user.username} 的密码，其所有登录已退出、令牌已吊销")
+        return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
+    return _done(
+        i18n.translate(N_("已重置 {name} 的密码，其所有登录已退出、令牌已吊销")).format(name=user.username)
+    )
 
 
 @router.post("/lockouts/{lockout_id}/lift")
@@ -199,8 +205,8 @@ def lift_lockout(
         lock = logins.lift_lockout(session, actor=principal, lockout_id=lockout_id)
     except JiayuanError as exc:
         session.rollback()
-        return _users_view(request, principal, session, error=exc.message, status_code=exc.status)
-    return _done(f"已解除 {lock.username or lock.ip} 的登录锁定")
+        return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
+    return _done(i18n.translate(N_("已解除 {name} 的登录锁定")).format(name=lock.username or lock.ip))
 
 
 @router.get("/password")
@@ -239,7 +245,7 @@ def change_password(
         )
     except JiayuanError as exc:
         session.rollback()
-        values = {"notice": None, "error": exc.message}
+        values = {"notice": None, "error": i18n.error_text(exc)}
         return render(request, "console/password.html", values, status_code=exc.status)
-    notice = "密码已修改；其他设备上的登录已退出，API 令牌已全部吊销"
+    notice = i18n.translate(N_("密码已修改；其他设备上的登录已退出，API 令牌已全部吊销"))
     return render(request, "console/password.html", {"notice": notice, "error": None})

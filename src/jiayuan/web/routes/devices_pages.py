@@ -12,25 +12,27 @@ from jiayuan.devices.schemas import DEAD_LETTER_REASONS
 from jiayuan.devices.service import inspection, lifecycle
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.principal import Role
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 router = APIRouter(tags=["devices"], include_in_schema=False)
 
 REASON_LABELS = {
-    "bad_json": "不是合法 JSON",
-    "bad_envelope": "信封格式错误",
-    "unknown_device": "设备未登记",
-    "topic_mismatch": "设备与主题不符",
-    "unknown_type": "未知事件类型",
-    "bad_payload": "内容格式错误",
-    "too_large": "超过大小上限（事件 16 KiB，抓拍图 512 KiB）",
-    "clock": "设备时钟偏差过大",
-    "revoked_device": "设备已停用",
-    "bad_snapshot": "抓拍图不是完整的 JPEG 或编号不合规",
-    "id_conflict": "编号冲突",
-    "handler_error": "平台处理失败",
+    "bad_json": N_("不是合法 JSON"),
+    "bad_envelope": N_("信封格式错误"),
+    "unknown_device": N_("设备未登记"),
+    "topic_mismatch": N_("设备与主题不符"),
+    "unknown_type": N_("未知事件类型"),
+    "bad_payload": N_("内容格式错误"),
+    "too_large": N_("超过大小上限（事件 16 KiB，抓拍图 512 KiB）"),
+    "clock": N_("设备时钟偏差过大"),
+    "revoked_device": N_("设备已停用"),
+    "bad_snapshot": N_("抓拍图不是完整的 JPEG 或编号不合规"),
+    "id_conflict": N_("编号冲突"),
+    "handler_error": N_("平台处理失败"),
 }
 
 
@@ -91,8 +93,13 @@ def disable_device(
         switched = lifecycle.disable_device(session, actor=principal, device_id=device_id, reason=reason)
     except JiayuanError as exc:
         session.rollback()
-        return _back(request, error=exc.message)
-    return _back(request, notice=f"已停用 {device_id}，吊销令牌 {switched.tokens_revoked} 个")
+        return _back(request, error=i18n.error_text(exc))
+    return _back(
+        request,
+        notice=i18n.translate(N_("已停用 {device}，吊销令牌 {n} 个")).format(
+            device=device_id, n=switched.tokens_revoked
+        ),
+    )
 
 
 @router.post("/console/devices/{device_id}/enable")
@@ -108,5 +115,10 @@ def enable_device(
         lifecycle.enable_device(session, actor=principal, device_id=device_id, reason=reason)
     except JiayuanError as exc:
         session.rollback()
-        return _back(request, error=exc.message)
-    return _back(request, notice=f"已启用 {device_id}（令牌已吊销的设备需重新签发令牌）")
+        return _back(request, error=i18n.error_text(exc))
+    return _back(
+        request,
+        notice=i18n.translate(N_("已启用 {device}（令牌已吊销的设备需重新签发令牌）")).format(
+            device=device_id
+        ),
+    )

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from jiayuan.access import policies
-from jiayuan.access.schemas import DIRECTION_LABELS, PLATE_COLOR_LABELS, PlateReading
+from jiayuan.access.schemas import DIRECTION_LABELS, PlateReading
 from jiayuan.access.service import plate_reviews
 from jiayuan.cases import intake
 from jiayuan.kernel.errors import Conflict, Invalid
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal
+from jiayuan.registry.schemas import PLATE_COLOR_LABELS
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import RowId, SessionDep
 from jiayuan.web.templating import render

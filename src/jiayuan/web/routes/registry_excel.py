@@ -14,8 +14,10 @@ from jiayuan.registry import excel
 from jiayuan.registry.policies import may_reveal, require_can_change_registry
 from jiayuan.registry.schemas import REASON_MIN, ImportReport
 from jiayuan.registry.service import importing
+from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.import_worker import run_import
 from jiayuan.web.templating import render
 
@@ -44,7 +46,9 @@ async def _upload(file: UploadFile) -> bytes:
     """The uploaded bytes, refused (422) past the size limit without reading further."""
     content = await file.read(excel.MAX_BYTES + 1)
     if len(content) > excel.MAX_BYTES:
-        raise Invalid(f"文件过大（超过 {excel.MAX_BYTES // (1024 * 1024)} MB），请分批导入", field="file")
+        raise Invalid(
+            "文件过大（超过 {mb} MB），请分批导入", field="file", mb=excel.MAX_BYTES // (1024 * 1024)
+        )
     return content
 
 
@@ -91,7 +95,7 @@ async def import_residents(
 @pages.get("/residents/import")
 def import_page(request: Request, principal: PagePrincipal) -> Response:
     """The upload form, with links to the template and the export."""
-    require_can_change_registry(principal, "导入导出居民")
+    require_can_change_registry(principal, N_("只有管理员和社区工作人员可以导入导出居民"))
     values: dict[str, Any] = {"result": None, "errors": [], "problem": None, "reason_min": REASON_MIN}
     return render(request, "registry/import.html", values | {"may_reveal": may_reveal(principal)})
 
@@ -122,7 +126,7 @@ async def import_upload(
     except JiayuanError as problem:
         session.rollback()
         status = problem.status
-        values["problem"] = problem.message
+        values["problem"] = i18n.error_text(problem)
     if request.headers.get("HX-Request"):
         # htmx swaps only 2xx answers; the refusal is in the fragment itself.
         return render(request, "registry/_import_result.html", values)

@@ -13,8 +13,10 @@ from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.registry.policies import may_reveal
 from jiayuan.registry.schemas import REASON_MIN, RevealIn
 from jiayuan.registry.service import resident_search, residents, structure
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal, client_ip
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
@@ -50,11 +52,11 @@ def residents_page(
         )
     except (Invalid, TooManyRequests) as exc:
         session.rollback()
-        error = exc.message
+        error = i18n.error_text(exc)
     except Forbidden as exc:
         if exc.field != "q":
             raise
-        error = exc.message  # a number search this role may not make: say what to search by instead
+        error = i18n.error_text(exc)  # a number search this role may not make: say what to search by instead
     values = {
         "results": results,
         "q": q,
@@ -94,7 +96,9 @@ def reveal(
         body = RevealIn.model_validate({"field": field, "reason": reason})
     except ValidationError as exc:
         first = exc.errors()[0]
-        values["error"] = "请选择要查看的项目" if first["loc"][0] == "field" else first["msg"]
+        values["error"] = (
+            i18n.translate(N_("请选择要查看的项目")) if first["loc"][0] == "field" else first["msg"]
+        )
         return render(
             request,
             "registry/_reveal.html",
@@ -111,7 +115,7 @@ def reveal(
             ip=client_ip(request),
         )
     except (Forbidden, NotFound) as exc:
-        values["error"] = exc.message
+        values["error"] = i18n.error_text(exc)
         return render(
             request,
             "registry/_reveal.html",

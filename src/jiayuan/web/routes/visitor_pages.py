@@ -19,14 +19,21 @@ from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.service import structure
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import ContextDep, RowId, SessionDep
+from jiayuan.web.i18n import N_
 from jiayuan.web.templating import render
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 _FILTERS = ("compound_id", "household_id", "status", "on")
-_FIELD_LABELS = {"compound_id": "小区", "household_id": "住户", "status": "状态", "on": "日期"}
+_FIELD_LABELS = {
+    "compound_id": N_("小区"),
+    "household_id": N_("住户"),
+    "status": N_("状态"),
+    "on": N_("日期"),
+}
 # A pass in these states still opens a gate (or will), so cancelling it means something.
 _CANCELLABLE = frozenset({VisitorState.ACTIVE, VisitorState.PENDING, VisitorState.USED_UP})
 
@@ -56,7 +63,8 @@ def visitors_page(
         criteria = VisitorFilter.model_validate(query)
     except ValidationError as exc:
         fields = {str(e["loc"][0]) for e in exc.errors()}
-        error = "筛选条件有误：" + "、".join(_FIELD_LABELS.get(f, f) for f in sorted(fields))
+        named = i18n.translate(N_("、")).join(i18n.translate(_FIELD_LABELS.get(f, f)) for f in sorted(fields))
+        error = i18n.translate(N_("筛选条件有误：{fields}")).format(fields=named)
         criteria = VisitorFilter()
     return _list_view(
         request,
@@ -130,9 +138,11 @@ def cancel_visitor(
                     session, actor=principal, vault=context.vault, visitor_id=visitor_id
                 )
             except JiayuanError:
-                return render(request, "access/_visitor_error.html", {"message": exc.message})
+                return render(request, "access/_visitor_error.html", {"message": i18n.error_text(exc)})
             return render(
-                request, "access/_visitor_row.html", _row_context(principal, shown, row_error=exc.message)
+                request,
+                "access/_visitor_row.html",
+                _row_context(principal, shown, row_error=i18n.error_text(exc)),
             )
         return _list_view(
             request,
@@ -141,10 +151,10 @@ def cancel_visitor(
             context.vault,
             criteria=VisitorFilter(),
             query={},
-            error=exc.message,
+            error=i18n.error_text(exc),
             status_code=exc.status,
         )
     if htmx:
         return render(request, "access/_visitor_row.html", _row_context(principal, shown, done=True))
-    message = f"已撤销 {shown.name} 的访客通行证"
+    message = i18n.translate(N_("已撤销 {name} 的访客通行证")).format(name=shown.name)
     return RedirectResponse(f"/console/visitors?notice={quote(message)}", status_code=303)

@@ -27,7 +27,7 @@
     fetch(img.dataset.snapshot + "?t=" + Date.now(), { credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) {
-          return response.json().then(function (body) { say(body.detail || "暂无画面"); });
+          return response.json().then(function (body) { say(body.detail || t("暂无画面")); });
         }
         var taken = response.headers.get("X-Picture-Taken-At");
         if (!taken) { // a live frame: the analysis is back, so is the stream
@@ -41,10 +41,10 @@
           if (stillUrl) { URL.revokeObjectURL(stillUrl); }
           stillUrl = URL.createObjectURL(blob);
           img.src = stillUrl;
-          say("暂无实时画面，显示最近一张抓拍（北京时间 " + taken + "）");
+          say(t("暂无实时画面，显示最近一张抓拍（北京时间 {taken}）", { taken: taken }));
         });
       })
-      .catch(function () { say("网络中断，正在重试…"); })
+      .catch(function () { say(t("网络中断，正在重试…")); })
       .then(function () { if (!live) { window.setTimeout(showStill, STILL_EVERY_MS); } });
   }
 

@@ -10,16 +10,16 @@ const VEHICLE_REFRESH_MS = 1000;
 const COUNTERS = ["people_in", "people_out", "camera_in", "camera_out", "outside_in", "outside_out", "refused"];
 // 288 buckets leave bars a pixel wide, so every series is a line; vehicles dashed.
 const SERIES = [
-  { key: "people_in", name: "人员进", color: "#c0392b", dash: "solid" },
-  { key: "people_out", name: "人员出", color: "#2471a3", dash: "solid" },
-  { key: "outside_in", name: "外来车辆进", color: "#d68910", dash: "dashed" },
-  { key: "outside_out", name: "外来车辆出", color: "#17a589", dash: "dashed" },
+  { key: "people_in", name: t("人员进"), color: "#c0392b", dash: "solid" },
+  { key: "people_out", name: t("人员出"), color: "#2471a3", dash: "solid" },
+  { key: "outside_in", name: t("外来车辆进"), color: "#d68910", dash: "dashed" },
+  { key: "outside_out", name: t("外来车辆出"), color: "#17a589", dash: "dashed" },
 ];
 // Answers after which reconnecting cannot help. The stream closes with 4401/4403/4404 for the same reasons.
 const REFUSALS = {
-  401: "登录已失效，请刷新页面重新登录",
-  403: "无权查看门岗数据",
-  404: "该出入口或小区已不在负责范围内",
+  401: t("登录已失效，请刷新页面重新登录"),
+  403: t("无权查看门岗数据"),
+  404: t("该出入口或小区已不在负责范围内"),
 };
 const CLOSE_CODE_BASE = 4000;
 
@@ -55,7 +55,7 @@ function el(tag, text, className) {
 
 // The evidence picture behind a plate read or an alarm, when the device sent one (opens in a new tab).
 function snapshotLink(deviceId, snapshotId) {
-  const link = el("a", "抓拍图", "snapshot");
+  const link = el("a", t("抓拍图"), "snapshot");
   link.href = `/api/v1/devices/${encodeURIComponent(deviceId)}/snapshots/${encodeURIComponent(snapshotId)}.jpg`;
   link.target = "_blank";
   link.rel = "noopener";
@@ -71,11 +71,11 @@ function label(group, code) {
 }
 
 function direction(code) {
-  return code === "in" ? "进" : code === "out" ? "出" : code;
+  return code === "in" ? t("进") : code === "out" ? t("出") : code;
 }
 
 function gateName(gateId) {
-  return state.gateNames[gateId] || (gateId ? `出入口 ${gateId}` : "小区");
+  return state.gateNames[gateId] || (gateId ? t("出入口 {id}", { id: gateId }) : t("小区"));
 }
 
 function bucketIndex(isoMoment) {
@@ -90,7 +90,7 @@ function dwell(seconds) {
   if (seconds === null || seconds === undefined) return "";
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
-  return hours ? `${hours} 小时 ${minutes} 分` : `${minutes} 分`;
+  return hours ? t("{hours} 小时 {minutes} 分", { hours, minutes }) : t("{minutes} 分", { minutes });
 }
 
 // ---- connection state -------------------------------------------------------------------------
@@ -270,33 +270,33 @@ function feedEntry(message) {
         " ",
         el("span", direction(message.direction)),
       );
-      if (message.notes && message.notes.length) li.append(el("small", message.notes.join("；")));
+      if (message.notes && message.notes.length) li.append(el("small", message.notes.join(t("；"))));
       withSnapshot(li, message.device_id, message.snapshot);
       break;
     case "access.pass_checked": {
       li.dataset.kind = "pass";
       const ok = message.decision === "ok";
       li.append(
-        el("span", message.kind ? label("pass_kind", message.kind) : "扫码", "badge pass"),
+        el("span", message.kind ? label("pass_kind", message.kind) : t("扫码"), "badge pass"),
         el("span", direction(message.direction)),
         " · ",
-        el("span", ok ? "通过" : `拒绝：${label("reason", message.reason)}`, ok ? "ok" : "refused"),
+        el("span", ok ? t("通过") : t("拒绝：{reason}", { reason: label("reason", message.reason) }), ok ? "ok" : "refused"),
       );
       if (message.visitor_entries_left !== null && message.visitor_entries_left !== undefined) {
-        li.append(el("small", `访客剩余 ${message.visitor_entries_left} 次`));
+        li.append(el("small", t("访客剩余 {n} 次", { n: message.visitor_entries_left })));
       }
       break;
     }
     case "access.alarm_raised":
       li.dataset.kind = "alarm";
       li.className = "alarm";
-      li.append(el("span", `告警 · ${label("alarm", message.type)}`, "badge alarm"), el("span", message.summary));
+      li.append(el("span", t("告警 · {alarm}", { alarm: label("alarm", message.type) }), "badge alarm"), el("span", message.summary));
       withSnapshot(li, message.device_id, message.evidence && message.evidence.snapshot);
       break;
     case "device.state":
       li.dataset.kind = "device";
       li.className = "device";
-      li.append(el("span", `设备 ${message.device_id} ${label("device_state", message.state)}`));
+      li.append(el("span", t("设备 {device} {state}", { device: message.device_id, state: label("device_state", message.state) })));
       break;
     default:
       return null;
@@ -429,7 +429,7 @@ function connect() {
   current.addEventListener("open", () => {
     opened = true;
     attempts = 0;
-    setConnection("live", "实时更新中");
+    setConnection("live", t("实时更新中"));
     resync();
   });
   current.addEventListener("message", (event) => {
@@ -454,7 +454,7 @@ function connect() {
     }
     attempts += 1;
     const delay = Math.min(2 ** (attempts - 1), RECONNECT_MAX_S);
-    setConnection("reconnecting", `连接中断，${delay} 秒后重连（第 ${attempts} 次）`);
+    setConnection("reconnecting", t("连接中断，{delay} 秒后重连（第 {attempts} 次）", { delay, attempts }));
     setTimeout(connect, delay * 1000);
   });
 }

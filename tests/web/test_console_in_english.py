@@ -1,0 +1,93 @@
+"""The console's bodies, notices and the services' errors follow the 中文/EN switch; Chinese stays first."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.kernel.principal import Role
+from tests.accounts.helpers import csrf_token, login
+from tests.factories import build_tree, make_user
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _admin(client: TestClient, sessions: sessionmaker[Session], lang: str | None) -> tuple[str, str]:
+    """Sign in an admin of a community (in `lang`, Chinese for None); its CSRF token and scope."""
+    with sessions() as db:
+        tree = build_tree(db)
+    here = f"community:{tree.community.id}"
+    make_user(sessions, "boss", Role.ADMIN, scopes=[here])
+    if lang:
+        client.cookies.set("lang", lang)
+    login(client, "boss")
+    return csrf_token(client), here
+
+
+def _visible_text(html: str) -> str:
+    """The page's text as read: no scripts, styles or tags (the language switch names 中文 in itself)."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html).replace("中文", "")
+
+
+@pytest.mark.parametrize(
+    ("lang", "body", "refusal", "role"),
+    [
+        (None, "角色决定能做什么", "用户名 boss 已存在", "管理员/书记"),
+        (
+            "en",
+            "The role decides what one can do",
+            "Username boss already exists",
+            "Administrator / Secretary",
+        ),
+    ],
+)
+def test_users_page_and_its_errors_follow_the_language(
+    client: TestClient, sessions: sessionmaker[Session], lang: str | None, body: str, refusal: str, role: str
+) -> None:
+    token, here = _admin(client, sessions, lang)
+    page = client.get("/console/users")
+    assert body in page.text and role in page.text
+    form = {
+        "csrf_token": token,
+        "username": "boss",
+        "role": "staff",
+        "password": "staff-pass-2026",
+        "scopes": here,
+    }
+    refused = client.post("/console/users", data=form)
+    assert refused.status_code == 409
+    assert refusal in refused.text
+    if lang == "en":
+        assert not CJK.search(_visible_text(refused.text)), _visible_text(refused.text)
+
+
+def test_a_notice_built_by_the_route_is_in_the_language_of_the_request(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    token, here = _admin(client, sessions, "en")
+    form = {
+        "csrf_token": token,
+        "username": "gw01",
+        "role": "grid",
+        "password": "grid-pass-2026",
+        "scopes": here,
+    }
+    added = client.post("/console/users", data=form)
+    assert "Added user gw01" in added.text and "Grid worker" in added.text
+    audit = client.get("/console/audit")
+    assert "in all" in audit.text and "Add user" in audit.text  # the count and the action's label
+    assert not CJK.search(_visible_text(audit.text).replace("gw01", ""))
+
+
+def test_a_refused_login_says_why_in_english(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    make_user(sessions, "boss", Role.ADMIN)
+    client.cookies.set("lang", "en")
+    refused = login(client, "boss", password="not-the-password")
+    assert refused.status_code == 401
+    assert "Wrong username or password" in refused.text
+    client.cookies.delete("lang")
+    assert "用户名或密码错误" in login(client, "boss", password="not-the-password").text
