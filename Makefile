@@ -8,7 +8,8 @@ VENDOR := src/jiayuan/web/static/vendor
 # Empty: scripts/services.sh derives the test broker's port from its configuration's hash.
 MQTT_TEST_PORT ?=
 # Extra pytest options, e.g. PYTEST_ARGS="--lf". `make test` runs PYTEST_WORKERS pytest-xdist workers
-# (each with its own databases; topics and MQTT client ids are per test); PYTEST_WORKERS=0 runs serially.
+# (each with its own databases; topics and MQTT client ids are per test; an idle worker takes queued tests
+# from a busy one, so one slow module does not hold up the end); PYTEST_WORKERS=0 runs serially.
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
@@ -54,7 +55,7 @@ typecheck: $(STAMP) ## mypy (strict) on src/
 	$(BIN)/mypy
 
 pytest: install services ## pytest on SQLite and PostgreSQL
-	set -a && . var/test-services.env && set +a && $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	set -a && . var/test-services.env && set +a && $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-fast: install ## Quick loop: pytest on SQLite, no broker, no browser (PYTEST_ARGS="--lf" reruns the failures)
 	JIAYUAN_TEST_BACKENDS=sqlite $(BIN)/pytest -q -m "not mqtt and not browser" $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page
 
 from jiayuan.settings import Settings
-from tests.browser.faces import FACES, SIGNED_OUT_PAGES, all_pages, seed_demo_into, sign_in
+from tests.browser.faces import FACES, SIGNED_OUT_PAGES, Face, all_pages, seed_demo_into, sign_in
 
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 RUN_AXE = """async () => {
@@ -58,12 +58,21 @@ def phone_states(page: Page, live_server: str) -> list[str]:
     return problems + run_axe(page, "/m action dialog")
 
 
-def test_every_page_of_every_face_passes_axe(page: Page, live_server: str, demo: None) -> None:
+def _face_id(face: Face | None) -> str:
+    return face.name if face else "signed out"
+
+
+# One case per face, so that pytest-xdist spreads the walk over its workers.
+@pytest.mark.parametrize("face", [None, *FACES], ids=_face_id)
+def test_every_page_of_every_face_passes_axe(
+    page: Page, live_server: str, demo: None, face: Face | None
+) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     problems: list[str] = []
-    for path in SIGNED_OUT_PAGES:
-        problems += audit(page, f"{live_server}{path}")
-    for face in FACES:
+    if face is None:
+        for path in SIGNED_OUT_PAGES:
+            problems += audit(page, f"{live_server}{path}")
+    else:
         sign_in(page, live_server, face)
         if face.name in {"grid worker phone", "resident H5"}:
             page.set_viewport_size({"width": 360, "height": 780})
@@ -71,5 +80,4 @@ def test_every_page_of_every_face_passes_axe(page: Page, live_server: str, demo:
             problems += audit(page, f"{live_server}{path}")
         if face.name == "grid worker phone":
             problems += phone_states(page, live_server)
-        page.set_viewport_size({"width": 1280, "height": 800})
     assert not problems, "\n".join(problems)
