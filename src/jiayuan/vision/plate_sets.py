@@ -25,7 +25,7 @@ PLATE_SETS = ("blur", "lowres", "tilt", "glare", "dark", "banner")
 DESCRIPTIONS = {
     "blur": "高斯模糊（σ 为图高的 4%，至少 1 像素）",
     "lowres": "缩小到一半再放大（低分辨率）",
-    "tilt": "倾斜 ±7°（边缘复制填充）",
+    "tilt": "倾斜 ±7°（画布随之扩大，边缘复制填充）",
     "glare": "一处强反光（高斯亮斑，峰值 70% 白）",
     "dark": "弱光（伽马 2.2、亮度 ×0.5）并加噪声",
     "banner": "场景上方加中文横幅或店招；另有只含横幅的图（不应读出车牌）",
@@ -63,7 +63,13 @@ def tilt(image: Frame, seed: int) -> Frame:
     h, w = image.shape[:2]
     angle = 7.0 if seed % 2 else -7.0
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    # The canvas grows to hold the turned image: a plate's end characters must not be cut off.
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    nw, nh = int(np.ceil(w * cos + h * sin)), int(np.ceil(h * cos + w * sin))
+    matrix[0, 2] += (nw - w) / 2
+    matrix[1, 2] += (nh - h) / 2
+    turned: Frame = cv2.warpAffine(image, matrix, (nw, nh), borderMode=cv2.BORDER_REPLICATE)
+    return turned
 
 
 def glare(image: Frame, seed: int) -> Frame:
