@@ -18,9 +18,7 @@ import cv2
 import numpy as np
 
 from jiayuan.vision.detect import Frame
-from jiayuan.vision.plate_grammar import PROVINCES, Decoded, Grammar, layout_of
-
-__all__ = ["PROVINCES", "PlateRead", "PlateReader", "consensus", "format_color", "normalise", "plate_format"]
+from jiayuan.vision.plate_grammar import Decoded, Grammar, layout_of
 
 PlateColor = Literal["blue", "yellow", "green", "white", "black"]
 PlateFormat = Literal["ordinary", "new_energy", "embassy"]
