@@ -149,6 +149,43 @@ def test_best_plate_read_per_vehicle_track_is_reported_with_its_direction() -> N
     assert plates[0].payload["confidence"] == 0.93 and plates[0].evidence is not None
 
 
+class VaryingPlates:
+    """A plate reader whose single surest read is wrong: the frames of the track outvote it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def read_scene(self, image: np.ndarray) -> object:
+        from jiayuan.vision.plates import PlateRead
+
+        texts = [("豫A12345", 0.9), ("豫A12845", 0.97), ("豫A12345", 0.92)]
+        plate, confidence = texts[self.calls % len(texts)]
+        self.calls += 1
+        return PlateRead(plate=plate, raw=plate, valid=True, color="blue", confidence=confidence)
+
+
+def test_the_plate_published_is_the_consensus_of_the_tracks_reads() -> None:
+    def script(i: int) -> list[Detection]:
+        cy = 100 - 6 * i
+        return [Detection(box=(20, cy - 30, 140, cy + 30), score=0.9, label="car")]
+
+    frames = [frame_with_box(i, 100, -6) for i in range(14)]
+    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0)
+    reader = VaryingPlates()
+    pipeline = Pipeline(
+        config, FakeDetector(script), frame_rate=10, plate_reader=reader, plate_background=False
+    )  # type: ignore[arg-type]
+    events = []
+    for i, frame in enumerate(frames):
+        events += pipeline.process(frame, i / 10).events
+    events += pipeline.close()
+    plates = [e.payload for e in events if e.type == "plate_read"]
+    assert reader.calls == 3
+    # Position 6: "3" has (0.9 + 0.92) / 3 reads of support, "8" only 0.97 / 3.
+    assert len(plates) == 1 and plates[0]["plate"] == "豫A12345"
+    assert plates[0]["confidence"] == round(1.82 / 3, 3)
+
+
 def test_qr_pass_held_up_is_scanned_once() -> None:
     import segno
 

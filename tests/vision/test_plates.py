@@ -1,11 +1,26 @@
-"""Chinese plate formats and colours; reads that break the format stay visible, uncorrected."""
+"""Chinese plate formats and colours, the grammar decode, double-row plates, banners and consensus."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 
-from jiayuan.vision.plates import format_color, normalise, pixel_color, plate_format
+from jiayuan.vision.evaluate import imread
+from jiayuan.vision.plate_grammar import SYMBOLS, Grammar
+from jiayuan.vision.plate_sets import BANNERS, wall, with_banner
+from jiayuan.vision.plates import (
+    MIN_CHAR,
+    PlateRead,
+    PlateReader,
+    consensus,
+    format_color,
+    normalise,
+    pixel_color,
+    plate_format,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +94,134 @@ def test_pixel_colour_of_the_background(
     background: tuple[int, int, int], text: tuple[int, int, int], colour: str
 ) -> None:
     assert pixel_color(plate_image(background, text)) == colour
+
+
+# The grammar decode, on crafted recogniser scores: a tiny character table holding every plate symbol
+# plus the look-alikes and junk a recogniser also knows.
+CHARACTERS = ["blank", *SYMBOLS, "I", "O", "#", "欢", "·"]
+
+
+def scores(steps: list[dict[str, float]]) -> np.ndarray:
+    """(T, characters) probabilities: each step's named characters, the rest of the mass on blank."""
+    probs = np.zeros((len(steps), len(CHARACTERS)), dtype=np.float32)
+    for t, step in enumerate(steps):
+        for char, p in step.items():
+            probs[t, CHARACTERS.index(char)] = p
+        probs[t, 0] = 1.0 - sum(step.values())
+    return probs
+
+
+def spaced(*steps: dict[str, float]) -> list[dict[str, float]]:
+    """Characters with a blank step between each, as CTC emits them."""
+    out: list[dict[str, float]] = []
+    for step in steps:
+        out += [step, {}]
+    return out
+
+
+def test_grammar_puts_a_province_first_and_no_i_or_o_in_the_plate() -> None:
+    grammar = Grammar(CHARACTERS)
+    decoded = grammar.decode(
+        scores(
+            spaced(
+                {"#": 0.6, "皖": 0.3},  # the first character must be a province
+                {"O": 0.7, "D": 0.25},  # the second a letter: O is none, 0 is no letter
+                {"·": 0.9},
+                {"I": 0.8, "1": 0.15},  # an I on a plate is a 1 (plates have no I)
+                {"2": 0.99},
+                {"3": 0.99},
+                {"O": 0.9, "Q": 0.05},  # an O in the serial is a 0
+                {"5": 0.99},
+            )
+        )
+    )
+    assert decoded is not None
+    assert decoded.text == "皖D12305"
+    assert decoded.scores[0] == pytest.approx(0.3) and decoded.scores[1] == pytest.approx(0.25)
+    assert decoded.scores[2] == pytest.approx(0.95) and decoded.confidence == pytest.approx(0.25)
+
+
+def test_grammar_keeps_repeated_characters_apart_and_reads_new_energy_and_suffixes() -> None:
+    grammar = Grammar(CHARACTERS)
+    # 8 characters: only a new-energy layout holds them; "66" needs the blank between.
+    steps = spaced(
+        {"沪": 0.9}, {"A": 0.9}, {"F": 0.9}, {"7": 0.9}, {"6": 0.9}, {"6": 0.9}, {"1": 0.9}, {"7": 0.9}
+    )
+    decoded = grammar.decode(scores(steps))
+    assert decoded is not None and decoded.text == "沪AF76617"
+    decoded = grammar.decode(
+        scores(spaced({"琼": 0.9}, {"A": 0.9}, *[{"6": 0.9}, {"7": 0.9}] * 2, {"学": 0.9}))
+    )
+    assert decoded is not None and decoded.text == "琼A6767学"
+    decoded = grammar.decode(scores(spaced({"使": 0.9}, *[{"1": 0.9}, {"2": 0.9}] * 3)))
+    assert decoded is not None and decoded.text == "使121212" and plate_format(decoded.text) == "embassy"
+
+
+def test_writing_that_is_no_plate_gets_no_sure_grammar_read() -> None:
+    grammar = Grammar(CHARACTERS)
+    decoded = grammar.decode(scores(spaced(*[{"欢": 0.97}] * 7)))
+    assert decoded is not None and decoded.confidence < MIN_CHAR
+
+
+@pytest.fixture(scope="module")
+def reader() -> PlateReader:
+    return PlateReader()
+
+
+def shared_crop(data_dir: Path, name: str) -> np.ndarray:
+    return imread(data_dir / "plates" / "crops" / name)
+
+
+def double_row(crop: np.ndarray) -> np.ndarray:
+    """A double-row plate made from a single-row crop: province and letter small on top, the rest below."""
+    background = np.median(crop.reshape(-1, 3), axis=0).astype(np.uint8)
+    top = cv2.resize(crop[:, 0:28], (64, 28))
+    bottom = cv2.resize(crop[:, 30:], (150, 46))
+    plate = np.full((84, 170, 3), background, dtype=np.uint8)
+    plate[4:32, 53:117] = top
+    plate[34:80, 10:160] = bottom
+    return plate
+
+
+@pytest.mark.parametrize(
+    ("name", "plate"), [("lprnet_0001.jpg", "川JK0707"), ("lprnet_0005.jpg", "沪C8GK31")]
+)
+def test_a_double_row_plate_is_read_row_by_row(
+    reader: PlateReader, data_dir: Path, name: str, plate: str
+) -> None:
+    crop = shared_crop(data_dir, name)
+    assert reader.read_crop(crop).plate == plate  # type: ignore[union-attr]
+    read = reader.read_crop(double_row(crop))
+    assert read is not None and (read.plate, read.valid) == (plate, True)
+
+
+def test_banners_and_signs_are_never_read_as_a_plate(reader: PlateReader, data_dir: Path) -> None:
+    scene = imread(data_dir / "plates" / "scenes" / "scene_02.png")
+    words = ("欢迎回家 出入平安", (30, 30, 200), (80, 230, 255))
+    # A red banner that shows a plate number is still no plate: plates are never red.
+    number = ("鲁A·12345", (30, 30, 200), (80, 230, 255))
+    for design in (words, number, BANNERS[1], BANNERS[3]):
+        alone = reader.read_scene(wall(design))
+        assert alone is None or not alone.valid, (design, alone)
+    read = reader.read_scene(with_banner(scene, number))
+    assert read is not None and (read.plate, read.valid) == ("川A8H458", True)
+
+
+def read(plate: str, confidence: float, valid: bool = True) -> PlateRead:
+    return PlateRead(plate=plate, raw=plate, valid=valid, color="blue", confidence=confidence)
+
+
+def test_consensus_votes_per_position_weighted_by_confidence() -> None:
+    reads = [read("皖A05279", 0.9), read("皖A0S279", 0.95), read("皖A05279", 0.8), read("皖A052", 0.2, False)]
+    voted = consensus(reads)
+    assert voted is not None and (voted.plate, voted.valid) == ("皖A05279", True)
+    # The disputed position had support (0.9 + 0.8) / 3 valid reads.
+    assert voted.confidence == pytest.approx(1.7 / 3)
+    alone = consensus([read("皖A05279", 0.9)])
+    assert alone is not None and alone.confidence == pytest.approx(0.9)
+
+
+def test_a_track_that_never_reads_a_plate_yields_one_not_valid_read() -> None:
+    voted = consensus([read("欢迎回家", 0.1, False), read("欢迎", 0.05, False)])
+    assert voted is not None and (voted.plate, voted.valid) == ("欢迎回家", False)
+    assert consensus([]) is None

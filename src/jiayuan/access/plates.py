@@ -16,6 +16,8 @@ _REGULAR = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[{_BODY}]{{5}}|[{_BODY}]{{4
 # New-energy plates (as vision.plates reads them): small cars D/F, and the newer A–K, then five; large
 # vehicles five digits then D/F.
 _NEW_ENERGY = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJK][{_BODY}][0-9]{{4}}|[0-9]{{5}}[DF])$")
+# Embassy plates: 使 and six digits (the older form, a serial then 使, is _REGULAR's suffix).
+_EMBASSY = re.compile(r"^使[0-9]{6}$")
 _CONFUSIONS = {"O": "0", "I": "1", "0": "O", "1": "I"}
 
 
@@ -36,7 +38,7 @@ class Plate:
 
 
 def _follows_format(text: str) -> bool:
-    return bool(_REGULAR.match(text) or _NEW_ENERGY.match(text))
+    return bool(_REGULAR.match(text) or _NEW_ENERGY.match(text) or _EMBASSY.match(text))
 
 
 def normalise(raw: str) -> Plate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import signal
@@ -256,23 +257,27 @@ def eval_count(
 @eval_app.command("robust")
 def eval_robust(
     derived: Path = typer.Argument(..., help="`jiayuan vision augment` 的输出目录（含 manifest.json）。"),
-    shared: Path = typer.Option(..., "--shared", help="原始计数视频目录（也单独报告）。"),
+    shared: Path = typer.Option(..., "--shared", help="原始数据目录：计数视频或车牌（也单独报告）。"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
     fps: float | None = typer.Option(None, "--fps", min=0.5, max=60, help="分析帧率（默认全部帧）。"),
     sets: str | None = typer.Option(None, "--sets", help="只评估这些派生集，逗号分隔（默认清单中的全部）。"),
 ) -> None:
-    """Count on the shared clips and on every derived set, each reported on its own."""
+    """Count (or read plates) on the shared set and on every derived set, each reported on its own."""
     from jiayuan.vision.detect import make_detector
     from jiayuan.vision.evaluate import eval_count as evaluate
 
     manifest_path = _folder(derived) / "manifest.json"
     if not manifest_path.is_file():
         raise _fail(f"{derived} 中没有 manifest.json（先运行 jiayuan vision augment）")
-    listed = list(json.loads(manifest_path.read_text(encoding="utf-8")).get("sets", {}))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    listed = list(manifest.get("sets", {}))
     chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else listed
     unknown = [s for s in chosen if s not in listed]
     if unknown:
         raise _fail(f"清单中没有这些派生集: {', '.join(unknown)}")
+    if manifest.get("kind") == "plates":
+        _eval_plate_sets(_folder(shared), derived, chosen, as_json)
+        return
     model = settings().vision_model_path
     try:
         make_detector("yolox", model)
@@ -300,10 +305,32 @@ def eval_robust(
         typer.echo(json.dumps(report, ensure_ascii=False))
 
 
+def _eval_plate_sets(shared: Path, derived: Path, chosen: list[str], as_json: bool) -> None:
+    """Plates on the shared set and on every derived plate set, each reported on its own."""
+    from jiayuan.vision.evaluate import eval_plates as evaluate
+
+    folders = {"shared": shared, **{name: derived / name for name in chosen}}
+    report: dict[str, Any] = {"sets": {}}
+    keep = ("total", "correct", "rate", "junk", "unreadable", "splits", "ms_per_item")
+    for name, folder in folders.items():
+        result = _run_with_progress(name, lambda p, folder=folder: evaluate(folder, progress=p), as_json)
+        report["sets"][name] = {**{k: result[k] for k in keep}, "misses": result["misses"]}
+        if not as_json:
+            console.print(f"{name}: " + ", ".join(f"{k}={result[k]}" for k in keep), soft_wrap=True)
+            for miss in result["misses"]:
+                console.print(
+                    f"  {miss['file']}: 应 {miss['expected'] or '（无车牌）'}，读 {miss['read'] or '（无）'}"
+                )
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+
+
 @app.command("augment")
 def augment(
     directory: Path = typer.Argument(
-        ..., help="原始计数视频目录（labels.csv: file,line,direction,class,count）。"
+        ...,
+        help="原始数据目录：计数视频（labels.csv: file,line,direction,class,count）"
+        "或车牌（labels.csv: file,plate,color）。",
     ),
     out: Path = typer.Option(
         Path("var/vision-robust"), "--out", help="派生数据集输出目录（不要放在代码库里）。"
@@ -311,25 +338,37 @@ def augment(
     sets: str | None = typer.Option(
         None,
         "--sets",
-        help="只生成这些派生集，逗号分隔（单项或用 + 连接的组合，如 mirror+night；默认全部单项）。",
+        help="只生成这些派生集，逗号分隔（计数可用 + 连接组合，如 mirror+night；默认全部单项）。",
     ),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
 ) -> None:
-    """Derive labelled robustness sets from the counting clips (one folder per set, plus manifest.json)."""
+    """Derive labelled robustness sets from counting clips or plate images (folders and manifest.json)."""
     from jiayuan.vision.augment import SETS
     from jiayuan.vision.augment import augment as derive
     from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.plate_sets import PLATE_SETS, augment_plates
 
     folder = _folder(directory)
+    chosen = tuple(s.strip() for s in sets.split(",") if s.strip()) if sets else None
+    if _is_plate_folder(folder):
+        manifest = _run_with_progress(
+            "生成", lambda p: augment_plates(folder, out, sets=chosen or PLATE_SETS, progress=p), as_json
+        )
+        if as_json:
+            typer.echo(json.dumps(manifest, ensure_ascii=False))
+            return
+        for name, info in manifest["sets"].items():
+            console.print(f"{name}（{info['description']}）: {info['images']} 张图, {info['plates']} 块车牌")
+        console.print(f"清单: {out / 'manifest.json'}")
+        return
     model = settings().vision_model_path
     try:
         make_detector("yolox", model)
     except FileNotFoundError as exc:
         raise _fail(str(exc)) from exc
-    chosen = tuple(s.strip() for s in sets.split(",") if s.strip()) if sets else SETS
     manifest = _run_with_progress(
         "生成",
-        lambda p: derive(folder, out, lambda: make_detector("yolox", model), sets=chosen, progress=p),
+        lambda p: derive(folder, out, lambda: make_detector("yolox", model), sets=chosen or SETS, progress=p),
         as_json,
     )
     if as_json:
@@ -340,3 +379,13 @@ def augment(
         for reason in info["skipped"]:
             console.print(f"  跳过 {reason}")
     console.print(f"清单: {out / 'manifest.json'}")
+
+
+def _is_plate_folder(folder: Path) -> bool:
+    """Whether labels.csv is a plate set's (`file,plate,color`); other folders are read as counting sets."""
+    path = folder / "labels.csv"
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return "plate" in header

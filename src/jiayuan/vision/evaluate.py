@@ -58,26 +58,38 @@ def _summary(total: int, correct: int, seconds: float, **extra: Any) -> dict[str
 
 
 def eval_plates(folder: Path, *, threads: int = 1, progress: Progress | None = None) -> dict[str, Any]:
-    """Exact plate text (and colour) against labels.csv (`file,plate,color`)."""
+    """Exact plate text (and colour) against labels.csv (`file,plate,color`).
+
+    A read counts only when it is valid (follows a plate format): a not-valid read is published as an
+    unreadable plate, never as a plate. A row with an empty plate holds no plate (a banner alone): any
+    valid read of it is junk, as is every valid read whose text is not the label. The rows are also
+    reported by split: even rows (0, 2, …, in labels.csv order) were used for tuning, odd rows were not.
+    """
     from jiayuan.vision.plates import PlateReader
 
     rows = read_labels(folder, ("file", "plate", "color"))
     reader = PlateReader(threads=threads)
-    correct = color_correct = invalid_format = 0
+    correct = color_correct = unreadable = junk = 0
+    split = {"even (tuning)": [0, 0], "odd (held out)": [0, 0]}
     misses: list[dict[str, str]] = []
     started = time.perf_counter()
     for i, row in enumerate(rows):
         image = imread(folder / row["file"])
         crop = row["file"].startswith("crops/")
         read = reader.read_crop(image) if crop else reader.read_scene(image)
-        text = read.plate if read else ""
-        if read and not read.valid:
-            invalid_format += 1
-        if text == row["plate"]:
-            correct += 1
-        else:
-            misses.append({"file": row["file"], "expected": row["plate"], "read": text})
-        if read and read.color == row["color"]:
+        text = read.plate if read and read.valid else ""
+        ok = text == row["plate"]
+        if not text:
+            unreadable += 1
+        elif not ok:
+            junk += 1
+        correct += ok
+        half = split["odd (held out)" if i % 2 else "even (tuning)"]
+        half[0] += 1
+        half[1] += ok
+        if not ok:
+            misses.append({"file": row["file"], "expected": row["plate"], "read": read.plate if read else ""})
+        if (read and read.color == row["color"]) or not row["color"]:
             color_correct += 1
         if progress:
             progress(i + 1, len(rows))
@@ -88,7 +100,9 @@ def eval_plates(folder: Path, *, threads: int = 1, progress: Progress | None = N
         seconds,
         color_correct=color_correct,
         color_rate=round(color_correct / len(rows), 4) if rows else 0.0,
-        reads_outside_plate_formats=invalid_format,
+        unreadable=unreadable,
+        junk=junk,
+        splits={name: f"{ok}/{n}" for name, (n, ok) in split.items()},
         misses=misses,
     )
 

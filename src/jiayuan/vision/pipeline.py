@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from jiayuan.vision.dewarp import Dewarper
 from jiayuan.vision.geometry import centre, edge_entry
 from jiayuan.vision.motion import MotionGate
 from jiayuan.vision.plate_event import plate_event
-from jiayuan.vision.plates import PlateRead, PlateReader
+from jiayuan.vision.plates import PlateRead, PlateReader, consensus
 from jiayuan.vision.qr import decode as decode_qr
 from jiayuan.vision.track import Track, Tracker
 
@@ -47,8 +47,7 @@ class FrameResult:
 
 @dataclass
 class _PlateState:
-    best: PlateRead | None = None
-    evidence: Frame | None = None
+    reads: list[tuple[PlateRead, Frame]] = field(default_factory=list)
     tries: int = 0
     last_try: float = -1e9
     direction: str | None = None
@@ -267,8 +266,7 @@ class Pipeline:
         state = self._plates.get(track_id)
         if state is None or read is None:
             return
-        if state.best is None or (read.valid, read.confidence) > (state.best.valid, state.best.confidence):
-            state.best, state.evidence = read, crop
+        state.reads.append((read, crop))
 
     def _finish(self, track: Track, counted: list[Crossing], *, gone: bool = True) -> list[VisionEvent]:
         events = self._count(track, counted) if gone and self._left_over_border(track) else []
@@ -277,10 +275,16 @@ class Pipeline:
         for watch in self.zones:
             watch.forget(track.track_id)
         state = self._plates.pop(track.track_id, None)
-        if state is None or state.best is None or state.direction is None:
+        if state is None or not state.reads or state.direction is None:
             return events  # only vehicles that passed a gate line are reported
-        event_type, payload = plate_event(state.best, direction=state.direction, track_id=track.track_id)
-        return [*events, VisionEvent(event_type, payload, state.evidence)]
+        # The reads of all the frames vote; the picture kept is the surest read of the winning text.
+        best = consensus([read for read, _ in state.reads])
+        assert best is not None
+        evidence = max(
+            state.reads, key=lambda item: (item[0].plate == best.plate, item[0].valid, item[0].confidence)
+        )[1]
+        event_type, payload = plate_event(best, direction=state.direction, track_id=track.track_id)
+        return [*events, VisionEvent(event_type, payload, evidence)]
 
     def _scan_qr(self, view: Frame, t: float) -> list[VisionEvent]:
         events = []
