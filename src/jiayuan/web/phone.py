@@ -340,7 +340,7 @@ def _my_shifts(session: Session, actor: Principal, now: datetime) -> list[PhoneS
         PhoneShift(
             id=s.id,
             duty_role_label=i18n.translate(s.duty_role_label),
-            place_name=s.place_name,
+            place_name=s.in_language(i18n.text).place_name,
             span=f"{local(s.starts_at):%H:%M}–{local(s.ends_at):%H:%M}",
             now=s.starts_at <= now < s.ends_at,
             signed_in=s.signed_in_at is not None,
