@@ -150,7 +150,9 @@ def test_fallbacks_events_and_audit_targets_read_as_english(
     assert "boss (own mobile)" in messages and "Deleted account (own mobile)" in messages
     assert "（本人）" not in messages
     devices = client.get("/console/devices").text
-    assert "<th>Events</th>" in devices and "<th>Cases</th>" not in devices
+    assert "<th>Device</th>" in devices and "<th>Events</th>" in devices and "<th>Cases</th>" not in devices
+    users = client.get("/console/users").text
+    assert ">Resident</option>" in users and ">Residents</option>" not in users  # a role: one resident
     form = {"csrf_token": token, "username": "gw02", "role": "grid", "password": "grid-pass-2026"}
     client.post("/console/users", data=form | {"scopes": here})
     assert re.search(r"User #\d+", client.get("/console/audit").text)

@@ -195,6 +195,8 @@ class TokenOut(BaseModel):
 
 
 # How the console names audit actions; an action missing here is shown by its code.
+# Where an audit action's label has an English text of its own (a page shows it with `translate_in`).
+ACTION_CONTEXT = "audit action"
 ACTION_LABELS: dict[str, str] = {
     "login.success": N_("登录成功"),
     "login.failed": N_("登录失败"),
@@ -226,7 +228,7 @@ ACTION_LABELS: dict[str, str] = {
     "watchlist.add": N_("布控车辆"),
     "demo.seed": N_("载入演示数据"),
     "keys.push": N_("下发通行码公钥"),
-    "case.report": N_("上报事件"),
+    "case.report": NC_("audit action", "上报事件"),  # what was done, where the figure reads "Cases reported"
     "case.accept": N_("受理事件"),
     "case.dispatch": N_("派遣事件"),
     "case.arrive": N_("到场"),

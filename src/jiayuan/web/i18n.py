@@ -86,8 +86,11 @@ def translate(message: str) -> str:
 
 
 def translate_in(context: str, message: str) -> str:
-    """`message` (Chinese) in the current page's language, as it reads in `context` (`pgettext`)."""
-    return _catalog(current.get()).pgettext(context, message)
+    """`message` (Chinese) in the current page's language, as it reads in `context` (`pgettext`); a text
+    with no entry of its own in that context reads as it does elsewhere."""
+    catalog = _catalog(current.get())
+    translated = catalog.pgettext(context, message)
+    return catalog.gettext(message) if translated == message else translated
 
 
 def translate_plural(singular: str, plural: str, n: int) -> str:

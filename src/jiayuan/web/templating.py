@@ -12,14 +12,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
-from jiayuan.accounts.schemas import ACTION_LABELS, TARGET_CONTEXT, TARGET_LABELS
+from jiayuan.accounts.schemas import ACTION_CONTEXT, ACTION_LABELS, TARGET_CONTEXT, TARGET_LABELS
 from jiayuan.cases.policies import may_read_stats as may_read_case_stats
 from jiayuan.cases.policies import may_share as may_share_cases
 from jiayuan.cases.schemas import PLATFORM_REPORTER
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import RowError
 from jiayuan.kernel.i18n import Shown
-from jiayuan.kernel.principal import ROLE_LABELS, Role
+from jiayuan.kernel.principal import ROLE_CONTEXT, ROLE_LABELS, Role
 from jiayuan.registry.schemas import PLATE_COLOR_LABELS
 from jiayuan.web import i18n
 from jiayuan.web.areas import areas_for
@@ -35,7 +35,7 @@ def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def role_label(role: str | Role | None) -> str:
     """`grid` → 网格员 (Grid worker in English)."""
     try:
-        return i18n.translate(ROLE_LABELS[Role(role)]) if role else ""
+        return i18n.translate_in(ROLE_CONTEXT, ROLE_LABELS[Role(role)]) if role else ""
     except ValueError:
         return str(role)
 
@@ -74,7 +74,9 @@ def _environment() -> Environment:
     env.filters["shown"] = shown
     # A word of a fixed vocabulary kept as Chinese data (a resident's sex, relation, residence type, tags).
     env.filters["term"] = lambda word: i18n.translate(word) if word else ""
-    env.filters["action_label"] = lambda action: _label(ACTION_LABELS, action)
+    env.filters["action_label"] = lambda action: (
+        i18n.translate_in(ACTION_CONTEXT, ACTION_LABELS[action]) if action in ACTION_LABELS else action
+    )
     env.filters["target_label"] = lambda target: (
         i18n.translate_in(TARGET_CONTEXT, TARGET_LABELS[target]) if target in TARGET_LABELS else target
     )
