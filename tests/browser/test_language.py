@@ -4,6 +4,7 @@ switching back; the choice lives in a cookie, so it follows the user from page t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
@@ -104,9 +105,9 @@ CHINESE_IN_BODY = """(pattern) => {
 }"""
 
 
-def _own_texts(folder: str, script: str) -> set[str]:
-    templates_of_face = sorted((TEMPLATES_DIR / folder).glob("*.html"))
-    source = (SCRIPTS / f"{script}.js").read_text(encoding="utf-8")
+def _own_texts(folders: Iterable[str], scripts: Iterable[str]) -> set[str]:
+    templates_of_face = sorted(p for folder in folders for p in (TEMPLATES_DIR / folder).glob("*.html"))
+    source = "\n".join((SCRIPTS / f"{script}.js").read_text(encoding="utf-8") for script in scripts)
     found: set[str] = set()
     for path in templates_of_face:  # text between the tags, outside {{ }} (a forgotten _() shows up here)
         for _line, kind, value in templates.env.lex(path.read_text(encoding="utf-8")):
@@ -127,7 +128,7 @@ def test_the_screen_phone_and_resident_pages_leave_no_chinese_of_their_own(
         if face.name not in OWN_FACES:
             continue
         folder = OWN_FACES[face.name]
-        own = _own_texts(folder, {"screen": "screen", "phone": "phone", "h5": "h5"}[folder])
+        own = _own_texts([folder], [folder])
         sign_in(page, live_server, face)
         pages = all_pages(page, live_server, face)
         page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
@@ -140,3 +141,44 @@ def test_the_screen_phone_and_resident_pages_leave_no_chinese_of_their_own(
                 expect(page.locator("#s-conn")).to_have_text("Live")  # written once the stream is open
             left = page.evaluate(CHINESE_IN_BODY, CJK.pattern)
             assert [t for t in left if t in own] == [], path
+
+
+# The console's own templates (the pages' folders and the macros they use) and scripts.
+CONSOLE_TEMPLATES = (
+    "console",
+    "registry",
+    "access",
+    "cases",
+    "devices",
+    "duty",
+    "notify",
+    "patrol",
+    "vision",
+    "macros",
+)
+CONSOLE_SCRIPTS = ("camera", "cameras", "case_stats", "flow")
+
+
+def test_every_console_page_leaves_no_chinese_of_its_own(
+    page: Page, live_server: str, demo: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every console page (lists and details) signed in as admin on the demo data: no text the console's
+    templates or scripts write is left in Chinese on the English page."""
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    own = _own_texts(CONSOLE_TEMPLATES, CONSOLE_SCRIPTS) - {"中文"}  # the switch names Chinese in Chinese
+    console = next(face for face in FACES if face.name == "console")
+    sign_in(page, live_server, console)
+    pages = all_pages(page, live_server, console)
+    page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
+    left: dict[str, list[str]] = {}
+    for path in pages:
+        page.goto(f"{live_server}{path}")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.wait_for_timeout(500)  # the scripts write their texts
+        name = re.sub(r"[^\w-]+", "-", path.strip("/").split("?")[0])
+        page.screenshot(path=shots / f"{name}-en.png", full_page=True)
+        found = sorted({t for t in page.evaluate(CHINESE_IN_BODY, CJK.pattern) if t in own})
+        if found:
+            left[path] = found
+    assert left == {}

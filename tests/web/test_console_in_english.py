@@ -6,11 +6,15 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.accounts.models import User
 from jiayuan.kernel.principal import Role
+from jiayuan.notify.models import OutboxMessage
+from jiayuan.registry.models import Compound, Device, Gate
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import build_tree, make_user
+from tests.factories import add_person, bearer_for, build_tree, make_user
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -91,3 +95,64 @@ def test_a_refused_login_says_why_in_english(client: TestClient, sessions: sessi
     assert "Wrong username or password" in refused.text
     client.cookies.delete("lang")
     assert "用户名或密码错误" in login(client, "boss", password="not-the-password").text
+
+
+def _resident_in(sessions: sessionmaker[Session]) -> int:
+    with sessions() as db:
+        compound = db.scalars(select(Compound).order_by(Compound.id)).first()
+        assert compound is not None
+        return add_person(db, compound.id, room="909")[1]
+
+
+@pytest.mark.parametrize(
+    ("lang", "check"),
+    [(None, "请填写查看理由（至少 4 个字）"), ("en", "Give a reason for viewing (at least 4 characters)")],
+)
+def test_the_resident_forms_own_checks_follow_the_language(
+    client: TestClient, sessions: sessionmaker[Session], lang: str | None, check: str
+) -> None:
+    token, here = _admin(client, sessions, lang)
+    resident = _resident_in(sessions)
+    body = {"field": "id_number", "reason": "看"}
+    page = client.post(f"/console/residents/{resident}/reveal", data=body | {"csrf_token": token})
+    assert check in page.text
+    headers = bearer_for(sessions, "boss2", Role.ADMIN, here)
+    api = client.post(f"/api/v1/residents/{resident}/reveal", json=body, headers=headers)
+    assert api.status_code == 422 and api.json()["errors"][0]["message"] == check
+
+
+def test_fallbacks_events_and_audit_targets_read_as_english(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    token, here = _admin(client, sessions, "en")
+    community_id = int(here.removeprefix("community:"))
+    with sessions() as db:
+        boss = db.scalars(select(User).filter_by(username="boss")).one()
+        for target in (f"user:{boss.id}", "user:999999"):
+            db.add(
+                OutboxMessage(
+                    channel="sms",
+                    target=target,
+                    title="【上岗提醒】",
+                    text="您今晚值班",
+                    community_id=community_id,
+                    state="pending",
+                )
+            )
+        compound = db.scalars(select(Compound).filter_by(community_id=community_id)).first()
+        assert compound is not None
+        gate = Gate(compound_id=compound.id, code="t-gate", name="南门")
+        db.add(gate)
+        db.flush()
+        db.add(Device(id="t-gate-qr", gate_id=gate.id, kind="qr", name="南门 扫码"))
+        db.commit()
+    messages = client.get("/console/messages").text
+    assert "boss (own mobile)" in messages and "Deleted account (own mobile)" in messages
+    assert "（本人）" not in messages
+    devices = client.get("/console/devices").text
+    assert "<th>Device</th>" in devices and "<th>Events</th>" in devices and "<th>Cases</th>" not in devices
+    users = client.get("/console/users").text
+    assert ">Resident</option>" in users and ">Residents</option>" not in users  # a role: one resident
+    form = {"csrf_token": token, "username": "gw02", "role": "grid", "password": "grid-pass-2026"}
+    client.post("/console/users", data=form | {"scopes": here})
+    assert re.search(r"User #\d+", client.get("/console/audit").text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +19,8 @@ from jiayuan.registry.models import Resident
 from jiayuan.settings import Settings
 from tests.accounts.helpers import login
 from tests.excel import conftest as excel_fixtures
-from tests.excel.conftest import Place, counts, row, workbook
-from tests.factories import make_user, token_for
+from tests.excel.conftest import COLUMNS, Place, counts, row, workbook
+from tests.factories import make_id, make_user, token_for
 
 # The small registry of the Excel integration tests, shared here.
 place = excel_fixtures.place
@@ -192,6 +193,60 @@ def test_the_import_page_names_each_error_in_english_after_the_switch(
         files={"file": ("x.txt", b"x", "text/plain")},
     )
     assert garbage.status_code == 422 and "Cannot read the file" in garbage.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "notice", "building", "name"),
+    [
+        (
+            None,
+            "工作表“居民” P 列的表头“爱好”无法识别",
+            "楼栋“8号楼”在小区“锦江花园”中不存在；可填：1号楼",
+            "姓名不能包含数字",
+        ),
+        (
+            "en",
+            "Column P of sheet “居民”: the header “爱好” is not recognised",
+            "valid names: 1号楼",
+            "Name cannot contain digits or special symbols",
+        ),
+    ],
+)
+def test_the_import_reports_notices_names_and_checks_in_the_language_of_the_request(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    place: Place,
+    lang: str | None,
+    notice: str,
+    building: str,
+    name: str,
+) -> None:
+    """An unknown column's notice, the valid names of a missing building and the resident's own checks come
+    in English with the cookie, in Chinese (as before) without it."""
+    headers = _staff(sessions, place)
+    if lang:
+        client.cookies.set("lang", lang)
+    good = workbook(
+        [[*row(**GOOD_ROW, 姓名="新人", 身份证号=make_id(date(1985, 4, 12), 31)), "读书"]], [*COLUMNS, "爱好"]
+    )
+    checked = client.post(
+        "/api/v1/residents/import",
+        params={"dry_run": "true"},
+        files={"file": ("x.xlsx", good, XLSX)},
+        headers=headers,
+    )
+    assert checked.status_code == 200, checked.text
+    assert [n for n in checked.json()["notices"] if notice in n], checked.json()["notices"]
+    bad = workbook(
+        [
+            row(**(GOOD_ROW | {"楼栋": "8号楼"}), 姓名="某人", 身份证号=make_id(date(1985, 4, 12), 31)),
+            row(**GOOD_ROW, 姓名="张3", 身份证号=make_id(date(1990, 1, 2), 33)),
+        ]
+    )
+    refused = client.post("/api/v1/residents/import", files={"file": ("x.xlsx", bad, XLSX)}, headers=headers)
+    assert refused.status_code == 422
+    reasons = [e["reason"] for e in refused.json()["errors"]]
+    assert [r for r in reasons if building in r] and [r for r in reasons if name in r], reasons
 
 
 def test_a_large_workbook_is_imported_in_a_child_process_with_the_same_answers(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
+from babel.messages.frontend import parse_keywords
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
@@ -74,7 +75,7 @@ def test_script_text_goes_through_t(name: str) -> None:
 
 
 def _error_classes() -> set[str]:
-    return {k.split(":")[0] for k in i18n.EXTRACT_KEYWORDS if k != "N_"}
+    return {k.split(":")[0] for k in i18n.EXTRACT_KEYWORDS if not k.startswith(("N_", "NC_", "translate"))}
 
 
 @pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(SOURCE)))
@@ -95,20 +96,26 @@ def test_error_messages_are_fixed_texts(path: Path) -> None:
 
 def _keywords() -> dict[str, object]:
     keywords: dict[str, object] = dict(DEFAULT_KEYWORDS)
-    for word in i18n.EXTRACT_KEYWORDS:
-        name, _, position = word.partition(":")
-        keywords[name] = (int(position),) if position else None
+    keywords.update(parse_keywords(list(i18n.EXTRACT_KEYWORDS)))  # as pybabel reads `-k` ("NC_:1c,2")
     return keywords
 
 
-def _catalog_ids(domain: str) -> tuple[dict[str, str], list[str]]:
-    """The catalog's entries and the ids it holds more than once (gettext keeps only the first)."""
+# An entry of a catalog: its context (msgctxt, None without one) and its id.
+Key = tuple[str | None, str]
+
+
+def _catalog_ids(domain: str) -> tuple[dict[Key, str], list[Key]]:
+    """The catalog's entries and the ids it holds more than once in the same context (gettext keeps only
+    the first)."""
     po = i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / f"{domain}.po"
-    ids = re.findall(r'^msgid "(.*)"$', po.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    repeated = sorted({i for i in ids if i and ids.count(i) > 1})
+    entries = re.findall(
+        r'^(?:msgctxt "(.*)"\n)?msgid "(.*)"$', po.read_text(encoding="utf-8"), flags=re.MULTILINE
+    )
+    keys = [(context or None, msgid) for context, msgid in entries]
+    repeated = sorted({k for k in keys if k[1] and keys.count(k) > 1}, key=str)
     with po.open("rb") as source:
         catalog = read_po(source, locale="en")
-    return {str(m.id): str(m.string) for m in catalog if m.id}, repeated
+    return {(m.context, str(m.id)): str(m.string) for m in catalog if m.id}, repeated
 
 
 def _sources() -> list[tuple[str, Path]]:
@@ -130,7 +137,10 @@ def test_every_marked_text_has_an_english_entry(method: str, path: Path) -> None
     options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
     keywords = {"t": None} if method == "javascript" else _keywords()
     found = extract_from_file(method, path, keywords=keywords, options=options)  # type: ignore[arg-type]
-    missing = sorted({str(m[1]) for m in found if CJK.search(str(m[1])) and not catalog.get(str(m[1]))})
+    missing = sorted(
+        {(m[3], str(m[1])) for m in found if CJK.search(str(m[1])) and not catalog.get((m[3], str(m[1])))},
+        key=str,
+    )
     assert missing == [], f"run scripts/translations.sh and fill these msgstr in {domain}.po"
 
 

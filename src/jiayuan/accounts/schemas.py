@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jiayuan.kernel.clock import LAST_YEAR, LOCAL_TZ, InputDatetime, aware
 from jiayuan.kernel.errors import Invalid
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, NC_
 from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
@@ -195,6 +195,8 @@ class TokenOut(BaseModel):
 
 
 # How the console names audit actions; an action missing here is shown by its code.
+# Where an audit action's label has an English text of its own (a page shows it with `translate_in`).
+ACTION_CONTEXT = "audit action"
 ACTION_LABELS: dict[str, str] = {
     "login.success": N_("登录成功"),
     "login.failed": N_("登录失败"),
@@ -226,7 +228,7 @@ ACTION_LABELS: dict[str, str] = {
     "watchlist.add": N_("布控车辆"),
     "demo.seed": N_("载入演示数据"),
     "keys.push": N_("下发通行码公钥"),
-    "case.report": N_("上报事件"),
+    "case.report": NC_("audit action", "上报事件"),  # what was done, where the figure reads "Cases reported"
     "case.accept": N_("受理事件"),
     "case.dispatch": N_("派遣事件"),
     "case.arrive": N_("到场"),
@@ -309,19 +311,21 @@ class AuditFilter(BaseModel):
 
 
 # How the console names what an audit row is about.
+# What an audit row's target is (one of it: "Device #3"), apart from the pages named alike ("Devices").
+TARGET_CONTEXT = "audit target"
 TARGET_LABELS: dict[str, str] = {
-    "user": N_("用户"),
-    "resident": N_("居民"),
-    "household": N_("住户"),
-    "community": N_("社区"),
-    "device": N_("设备"),
-    "plate": N_("车牌"),
-    "pass": N_("通行码"),
-    "visitor_pass": N_("访客通行证"),
-    "case": N_("事件"),
-    "case_deadline": N_("事件时限"),
-    "audit_log": N_("审计日志"),
-    "unread_plate": N_("待辨认车牌"),
+    "user": NC_("audit target", "用户"),
+    "resident": NC_("audit target", "居民"),
+    "household": NC_("audit target", "住户"),
+    "community": NC_("audit target", "社区"),
+    "device": NC_("audit target", "设备"),
+    "plate": NC_("audit target", "车牌"),
+    "pass": NC_("audit target", "通行码"),
+    "visitor_pass": NC_("audit target", "访客通行证"),
+    "case": NC_("audit target", "事件"),
+    "case_deadline": NC_("audit target", "事件时限"),
+    "audit_log": NC_("audit target", "审计日志"),
+    "unread_plate": NC_("audit target", "待辨认车牌"),
 }
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jiayuan.cases.attachments import MAX_PER_STEP, AttachmentKind
 from jiayuan.cases.states import CaseAction, CaseState
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, Shown
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
 
@@ -206,6 +206,10 @@ class StepOut(BaseModel):
     attachments: list[AttachmentOut] = []
 
 
+# The reporter of a case the platform opened from an alarm: stored in Chinese, shown in the page's language.
+PLATFORM_REPORTER = N_("平台")
+
+
 class CaseOut(BaseModel):
     """A case as staff and the assigned worker see it; `reporter_name` is None for everyone else."""
 
@@ -390,8 +394,8 @@ class Durations(BaseModel):
     p90_minutes: float | None
 
 
-class CountRow(BaseModel):
-    """Cases of one grid, worker or category over the period."""
+class CountRow(Shown):
+    """Cases of one grid, worker or category over the period; a label the platform words is built."""
 
     key: str
     label: str

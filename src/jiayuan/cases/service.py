@@ -24,6 +24,7 @@ from jiayuan.cases.events import CaseChanged
 from jiayuan.cases.models import Case, CaseAttachment, CaseDeadline, CaseFollower, CaseStep
 from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
+    PLATFORM_REPORTER,
     ActionIn,
     AlarmCase,
     AssigneeOut,
@@ -199,7 +200,7 @@ def open_from_alarms(session: Session, *, actor: Principal, alarms: Sequence[Ala
             gate_id=alarm.gate_id,
             device_id=alarm.device_id,
             evidence=evidence,
-            reporter_name="平台",
+            reporter_name=PLATFORM_REPORTER,
             steps=[],
         )
         _open(session, actor, case, said=alarm.summary)

@@ -26,7 +26,7 @@ from jiayuan.cases.schemas import CaseStats, Category, CountRow, Durations, Roun
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, LOCAL_TZ, local, utcnow
 from jiayuan.kernel.errors import Invalid
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, Text
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory
 
@@ -147,19 +147,19 @@ def case_stats(
     def is_overdue(state: str, due: datetime | None) -> bool:
         return state != closed and due is not None and due <= now
 
-    def counted(key_of: Callable[[StatRow], Any], label_of: Callable[[Any], str]) -> list[CountRow]:
+    def counted(key_of: Callable[[StatRow], Any], label_of: Callable[[Any], str | Text]) -> list[CountRow]:
         groups: dict[Any, list[StatRow]] = {}
         for row in rows:
             groups.setdefault(key_of(row), []).append(row)
         found = [
             CountRow(
                 key="" if key is None else str(key),
-                label=label_of(key),
+                label="",
                 total=len(group),
                 open=sum(1 for r in group if r.state != closed),
                 closed=sum(1 for r in group if r.state == closed),
                 overdue=sum(1 for r in group if is_overdue(r.state, r.due_at)),
-            )
+            ).built(label=label_of(key))
             for key, group in groups.items()
         ]
         return sorted(found, key=lambda r: (-r.total, r.label))
@@ -181,7 +181,8 @@ def case_stats(
         to_arrive=took(CaseAction.ARRIVE),
         to_close=took(CaseAction.CLOSE),
         by_grid=counted(
-            lambda r: r.grid_id, lambda k: names.get(("grid", k), f"网格 #{k}") if k else N_("未划网格")
+            lambda r: r.grid_id,
+            lambda k: names.get(("grid", k)) or Text(N_("网格 #{id}"), id=k) if k else N_("未划网格"),
         ),
         by_worker=counted(
             lambda r: r.assignee_user_id, lambda k: people.get(k, f"#{k}") if k else N_("未派遣")

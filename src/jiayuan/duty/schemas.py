@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from jiayuan.kernel.clock import InputDate, InputDatetime
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, Shown
 from jiayuan.kernel.ids import MAX_ROW_ID
 
 
@@ -140,7 +140,7 @@ class ApplyIn(BaseModel):
     end: InputDate
 
 
-class ShiftOut(BaseModel):
+class ShiftOut(Shown):
     """A shift as shown: who, as what, where, when, signed in or not."""
 
     id: int
@@ -160,7 +160,7 @@ class ShiftOut(BaseModel):
     signed_out_at: datetime | None
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(Shown):
     """A weekly template as shown."""
 
     id: int
@@ -249,7 +249,7 @@ class OnDuty(BaseModel):
     signed_in: bool
 
 
-class PlaceNow(BaseModel):
+class PlaceNow(Shown):
     """A grid, gate or the community with the people on duty there now (empty: nobody)."""
 
     community_id: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, NC_
 
 
 class Role(StrEnum):
@@ -23,6 +23,8 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+# Where a role label has an English text of its own (a page shows it with `translate_in`).
+ROLE_CONTEXT = "role"
 ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: N_("管理员/书记"),
     Role.STAFF: N_("社区工作人员"),
@@ -30,7 +32,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.PROPERTY: N_("物业"),
     Role.POLICE: N_("民警"),
     Role.VOLUNTEER: N_("志愿者"),
-    Role.RESIDENT: N_("居民"),
+    Role.RESIDENT: NC_("role", "居民"),  # one resident, where 居民 alone is the Residents page
     Role.SCREEN: N_("大屏（只读）"),
     Role.DEVICE: N_("设备"),
     Role.SYSTEM: N_("系统"),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from jiayuan.kernel.i18n import Shown
 from jiayuan.notify.states import ChannelName, MessageState
 
 
@@ -40,8 +41,9 @@ class CaseNotice(BaseModel):
     assignee_user_id: int | None = None
 
 
-class MessageOut(BaseModel):
-    """One outbox message as the console and the CLI show it (the SMS recipient masked)."""
+class MessageOut(Shown):
+    """One outbox message as the console and the CLI show it (the SMS recipient masked); a recipient or a
+    text the platform words (本人, a hidden code) is built (`Shown`)."""
 
     id: int
     channel: ChannelName

@@ -16,6 +16,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
+from jiayuan.kernel.i18n import N_, Text
 from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.paging import Page, PageParams
 from jiayuan.kernel.principal import Principal
@@ -71,10 +72,10 @@ def _unsealed(target: str) -> str:
     return _vault.decrypt(target.removeprefix(_SEALED), context=_SMS_CONTEXT)
 
 
-def _shown_target(target: str) -> str:
+def _shown_target(target: str) -> str | Text:
     """The target as the 消息 page shows it: a mobile masked, and never the sealed text."""
     if target.startswith(_SEALED):
-        return redact(_unsealed(target)) if _vault is not None else "（已加密）"
+        return redact(_unsealed(target)) if _vault is not None else Text(N_("（已加密）"))
     return redact(target)
 
 
@@ -339,17 +340,18 @@ def list_messages(
 def _out(row: OutboxMessage, names: dict[int, str], *, codes_shown: bool) -> MessageOut:
     channel, state = ChannelName(row.channel), MessageState(row.state)
     person = _person(row.target)
-    shown = None if person is None else f"{names.get(person, '已删除的账号')}（本人）"
-    text = row.text
+    name = names.get(person) or Text(N_("已删除的账号")) if person is not None else None
+    target = _shown_target(row.target) if name is None else Text(N_("{name}（本人）"), name=name)
+    text: str | Text = row.text
     if row.subject_type == SIGN_IN_SUBJECT and not codes_shown:
-        text = _CODE_DIGITS.sub("******", text) + "（验证码仅管理员可见）"
+        text = Text(N_("{text}（验证码仅管理员可见）"), text=_CODE_DIGITS.sub("******", row.text))
     return MessageOut(
         id=row.id,
         channel=channel,
         channel_label=channel.label,
-        target=shown or _shown_target(row.target),
+        target="",
         title=row.title,
-        text=text,
+        text="",
         link=row.link,
         subject_type=row.subject_type,
         subject_id=row.subject_id,
@@ -361,4 +363,4 @@ def _out(row: OutboxMessage, names: dict[int, str], *, codes_shown: bool) -> Mes
         last_error=row.last_error,
         created_at=row.created_at,
         sent_at=row.sent_at,
-    )
+    ).built(target=target, text=text)

@@ -18,6 +18,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from jiayuan.kernel.errors import Invalid, RowError
+from jiayuan.kernel.i18n import N_, Names, Text
 from jiayuan.registry.schemas import Gender, Relation, ResidenceType, Tag
 
 SHEET = "居民"
@@ -102,13 +103,21 @@ class Unread:
     title: str
     suggestion: str | None
 
-    def message(self) -> str:
+    def message(self) -> Text:
         """What the report says about it."""
-        where = f"工作表“{self.sheet}” {self.column} 列"
+        where = Text(N_("工作表“{sheet}” {column} 列"), sheet=self.sheet, column=self.column)
         if not self.title:
-            return f"{where}有数据但没有表头（可能是合并的表头单元格），该列不会导入"
-        hint = f"，是否应为“{self.suggestion}”？" if self.suggestion else "；可用的列见模板"
-        return f"{where}的表头“{self.title}”无法识别，该列不会导入{hint}"
+            return Text(N_("{where}有数据但没有表头（可能是合并的表头单元格），该列不会导入"), where=where)
+        if self.suggestion:
+            return Text(
+                N_("{where}的表头“{title}”无法识别，该列不会导入，是否应为“{suggestion}”？"),
+                where=where,
+                title=self.title,
+                suggestion=self.suggestion,
+            )
+        return Text(
+            N_("{where}的表头“{title}”无法识别，该列不会导入；可用的列见模板"), where=where, title=self.title
+        )
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,7 @@ def read_workbook(content: bytes, *, keep_cells: bool = False) -> Workbook:
     except Exception as exc:  # calamine raises several error types for damaged files
         raise Invalid("无法读取文件：文件已损坏或不是 .xlsx 格式的 Excel 文件", field="file") from exc
     if not sheets:
-        listed = "、".join(f"“{n}”" for n in names)
+        listed = Names(f"“{n}”" for n in names)
         raise Invalid(
             "找不到居民表头：工作表 {sheets} 中都没有“姓名、身份证号……”这一行（可先下载模板）",
             field="file",
@@ -287,7 +296,7 @@ def _read_sheet(name: str, worksheet: Any, keep_cells: bool) -> tuple[Sheet, lis
     missing = [c for c in COLUMNS if c in REQUIRED and c not in headers]
     if missing:
         raise Invalid(
-            "工作表“{sheet}”的表头缺少必填列：{columns}", field="file", sheet=name, columns="、".join(missing)
+            "工作表“{sheet}”的表头缺少必填列：{columns}", field="file", sheet=name, columns=Names(missing)
         )
     merges = _Merges(name, worksheet.merged_cell_ranges or [], header_index)
     known = [(i, title) for i, title in enumerate(headers) if title in COLUMNS]

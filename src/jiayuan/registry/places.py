@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from jiayuan.kernel.i18n import N_, Names, Text
+
 _DIGITS = {
     "零": 0,
     "〇": 0,
@@ -75,10 +77,13 @@ class PlaceNames:
         names = self.keyed.get(place_key(typed), [])
         return self.ids[names[0]] if len(names) == 1 else None
 
-    def listing(self) -> str:
+    def listing(self) -> Text:
         """The valid names, for an error message."""
         if not self.ids:
-            return "该处尚未登记任何名称"
+            return Text(N_("该处尚未登记任何名称"))
         names = sorted(self.ids, key=lambda n: (len(n), n))
-        more = f" 等 {len(names)} 个" if len(names) > LISTED_NAMES else ""
-        return "可填：" + "、".join(names[:LISTED_NAMES]) + more
+        if len(names) > LISTED_NAMES:
+            return Text(
+                N_("可填：{names} 等 {count} 个"), names=Names(names[:LISTED_NAMES]), count=len(names)
+            )
+        return Text(N_("可填：{names}"), names=Names(names))

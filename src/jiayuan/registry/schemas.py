@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from jiayuan.kernel.clock import LOCAL_TZ, InputDate, utcnow
 from jiayuan.kernel.errors import Invalid
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, Label, Shown, check_failed, check_of
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import Page
 from jiayuan.registry.names import normalise_name
@@ -92,8 +92,8 @@ REASON_MIN = 4
 REASON_MAX = 200
 
 
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid", message)
+def _invalid(message: str, /, **params: object) -> PydanticCustomError:
+    return check_failed(message, **params)
 
 
 def _today() -> date:
@@ -101,21 +101,21 @@ def _today() -> date:
 
 
 def printable(value: str, label: str) -> str:
-    """Refuse control characters (they break storage and display)."""
+    """Refuse control characters (they break storage and display); `label` names the field (marked `N_`)."""
     if not value.isprintable():
-        raise _invalid(f"{label}包含不可见的控制字符")
+        raise _invalid(N_("{label}包含不可见的控制字符"), label=Label(label))
     return value
 
 
 def clean_name(raw: str) -> str:
     """A person's name without blanks and with one form of middle dot; 1–32 characters, no digits."""
-    name = printable(normalise_name(raw), "姓名")
+    name = printable(normalise_name(raw), N_("姓名"))
     if not name:
-        raise _invalid("姓名不能为空")
+        raise _invalid(N_("姓名不能为空"))
     if len(name) > NAME_MAX:
-        raise _invalid(f"姓名最多 {NAME_MAX} 个字")
+        raise _invalid(N_("姓名最多 {max} 个字"), max=NAME_MAX)
     if any(ch.isdigit() or ch in "<>&\"'%_\\" for ch in name):
-        raise _invalid("姓名不能包含数字或特殊符号")
+        raise _invalid(N_("姓名不能包含数字或特殊符号"))
     return name
 
 
@@ -147,14 +147,16 @@ class ResidentIn(BaseModel):
         try:
             return validate_id_number(value)
         except Invalid as exc:
-            raise _invalid(exc.message) from None
+            raise _invalid(exc.template, **exc.params) from None
 
     @field_validator("gender")
     @classmethod
     def _gender_matches(cls, value: Gender, info: ValidationInfo) -> Gender:
         id_number = info.data.get("id_number")
         if id_number and gender_of(id_number) != value:
-            raise _invalid(f"性别与身份证号不符（身份证号显示为{gender_of(id_number)}）")
+            raise _invalid(
+                N_("性别与身份证号不符（身份证号显示为{gender}）"), gender=Label(gender_of(id_number))
+            )
         return value
 
     @field_validator("birth_date")
@@ -162,7 +164,8 @@ class ResidentIn(BaseModel):
     def _birth_matches(cls, value: date, info: ValidationInfo) -> date:
         id_number = info.data.get("id_number")
         if id_number and birth_date_of(id_number) != value:
-            raise _invalid(f"出生日期与身份证号不符（身份证号显示为 {birth_date_of(id_number):%Y-%m-%d}）")
+            shown = f"{birth_date_of(id_number):%Y-%m-%d}"
+            raise _invalid(N_("出生日期与身份证号不符（身份证号显示为 {date}）"), date=shown)
         return value
 
     @field_validator("phone", mode="before")
@@ -171,11 +174,11 @@ class ResidentIn(BaseModel):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if not isinstance(value, str):
-            raise _invalid("手机号应为文本")
+            raise _invalid(N_("手机号应为文本"))
         try:
             return validate_phone(value)
         except Invalid as exc:
-            raise _invalid(exc.message) from None
+            raise _invalid(exc.template, **exc.params) from None
 
     @field_validator("tags", mode="after")
     @classmethod
@@ -186,20 +189,20 @@ class ResidentIn(BaseModel):
     @classmethod
     def _not_future(cls, value: date | None) -> date | None:
         if value is not None and value > _today():
-            raise _invalid("日期不能晚于今天")
+            raise _invalid(N_("日期不能晚于今天"))
         return value
 
     @field_validator("note")
     @classmethod
     def _note(cls, value: str) -> str:
         if len(value) > NOTE_MAX:
-            raise _invalid(f"备注最多 {NOTE_MAX} 个字")
-        return printable(value, "备注")
+            raise _invalid(N_("备注最多 {max} 个字"), max=NOTE_MAX)
+        return printable(value, N_("备注"))
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ResidentIn:
         if self.moved_in_on and self.moved_out_on and self.moved_out_on < self.moved_in_on:
-            raise PydanticCustomError("invalid", "迁出日期不能早于迁入日期")
+            raise _invalid(N_("迁出日期不能早于迁入日期"))
         return self
 
 
@@ -229,7 +232,8 @@ def parse_patch(merged: dict[str, Any]) -> ResidentIn:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "resident"
-        raise Invalid(first["msg"], field=field) from None
+        message, params = check_of(first)
+        raise Invalid(message, field=field, **params) from None
 
 
 class ResidentCreate(ResidentIn):
@@ -315,10 +319,10 @@ class RevealIn(BaseModel):
     def _reason(cls, value: str) -> str:
         value = value.strip()
         if len(value) < REASON_MIN:
-            raise _invalid(f"请填写查看理由（至少 {REASON_MIN} 个字）")
+            raise _invalid(N_("请填写查看理由（至少 {min} 个字）"), min=REASON_MIN)
         if len(value) > REASON_MAX:
-            raise _invalid(f"查看理由最多 {REASON_MAX} 个字")
-        return printable(value, "查看理由")
+            raise _invalid(N_("查看理由最多 {max} 个字"), max=REASON_MAX)
+        return printable(value, N_("查看理由"))
 
 
 class RevealOut(BaseModel):
@@ -457,7 +461,7 @@ class RowPlan(BaseModel):
     changes: list[FieldChange] = []
 
 
-class ImportReport(BaseModel):
+class ImportReport(Shown):
     """What an import did (`written`), or would do after a check: counts, every row it changes (old →
     new), the first 100 rows it adds, and what in the file it will not read (unknown columns, sheets
     without the resident header)."""
@@ -469,4 +473,4 @@ class ImportReport(BaseModel):
     unchanged: int
     households_created: int
     plans: list[RowPlan]
-    notices: list[str]
+    notices: list[str]  # built (`Shown.built`): a page shows them in its language

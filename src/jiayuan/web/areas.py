@@ -17,7 +17,7 @@ from jiayuan.kernel.principal import Principal
 from jiayuan.notify.policies import may_read as may_read_messages
 from jiayuan.patrol.policies import may_read as may_read_patrols
 from jiayuan.registry.policies import may_change_registry, may_read_residents
-from jiayuan.web.i18n import N_
+from jiayuan.web.i18n import N_, NC_
 from jiayuan.web.phone import may_use_phone
 from jiayuan.web.screen import may_watch_screen
 
@@ -29,7 +29,7 @@ class Area:
     href: str
     title: str
     nav: str
-    icon: str
+    icon: str  # one character of the title (its initial in English: marked in the "icon" context)
     text: str
     may_open: Callable[[Principal], bool]
 
@@ -39,7 +39,7 @@ AREAS = (
         href="/console/residents",
         title=N_("居民"),
         nav=N_("居民"),
-        icon="居",
+        icon=NC_("icon", "居"),
         text=N_("社区底数：小区、楼栋、住户与居民，按姓名、拼音、电话尾号查找。"),
         may_open=may_read_residents,
     ),
@@ -47,7 +47,7 @@ AREAS = (
         href="/console/residents/import",
         title=N_("导入导出"),
         nav=N_("导入导出"),
-        icon="表",
+        icon=NC_("icon", "表"),
         text=N_("用 Excel 批量导入、导出居民信息，逐行校验，出错不写入。"),
         may_open=may_change_registry,
     ),
@@ -55,7 +55,7 @@ AREAS = (
         href="/console/cases",
         title=N_("事件"),
         nav=N_("事件"),
-        icon="事",
+        icon=NC_("icon", "事"),
         text=N_("一键报警、门岗告警与居民诉求：受理、派遣、到场、处置、核查、结案，超时自动升级。"),
         may_open=may_read_cases,
     ),
@@ -63,7 +63,7 @@ AREAS = (
         href="/console/duty",
         title=N_("值班"),
         nav=N_("值班"),
-        icon="值",
+        icon=NC_("icon", "值"),
         text=N_("网格员、网格长、值班干部、书记与门岗的排班：周模板、调班、节假日、签到，当前谁在岗。"),
         may_open=may_read_duty,
     ),
@@ -71,7 +71,7 @@ AREAS = (
         href="/console/messages",
         title=N_("消息"),
         nav=N_("消息"),
-        icon="信",
+        icon=NC_("icon", "信"),
         text=N_("发往企业微信、钉钉群和短信的事件通知：是否送达、重试几次、为何失败；未配置渠道时在此查看。"),
         may_open=may_read_messages,
     ),
@@ -79,7 +79,7 @@ AREAS = (
         href="/console/flow",
         title=N_("闸口通行"),
         nav=N_("闸口通行"),
-        icon="闸",
+        icon=NC_("icon", "闸"),
         text=N_("今日人员进出与外来车辆，实时通行记录、扫码结果与告警。"),
         may_open=may_view_gates,
     ),
@@ -87,7 +87,7 @@ AREAS = (
         href="/console/visitors",
         title=N_("访客"),
         nav=N_("访客"),
-        icon="访",
+        icon=NC_("icon", "访"),
         text=N_("住户邀请的访客通行证：时段、次数与状态，按小区、状态、日期筛选，可撤销。"),
         may_open=may_list_visitors,
     ),
@@ -95,7 +95,7 @@ AREAS = (
         href="/console/cameras",
         title=N_("摄像机"),
         nav=N_("实时画面"),
-        icon="像",
+        icon=NC_("icon", "像"),
         text=N_("各出入口的实时画面与通行计数。"),
         may_open=may_view_cameras,
     ),
@@ -103,7 +103,7 @@ AREAS = (
         href="/console/patrol",
         title=N_("视频巡查"),
         nav=N_("巡查"),
-        icon="巡",
+        icon=NC_("icon", "巡"),
         text=N_("按计划逐台查看门岗摄像机，逐项核对；发现问题当场生成事件，漏巡一目了然。"),
         may_open=may_read_patrols,
     ),
@@ -111,7 +111,7 @@ AREAS = (
         href="/screen",
         title=N_("大屏"),
         nav=N_("大屏"),
-        icon="屏",
+        icon=NC_("icon", "屏"),
         text=N_("办公室电视上的社区全貌：平面图、各出入口进出、告警与事件、门岗画面，断线自动恢复。"),
         may_open=may_watch_screen,
     ),
@@ -119,7 +119,7 @@ AREAS = (
         href="/m",
         title=N_("网格员手机"),
         nav=N_("手机"),
-        icon="机",
+        icon=NC_("icon", "机"),
         text=N_(
             "在手机上处理派给我的事件（受理、到场、处置、拍照），新事件响铃提醒，查网格居民、值班与巡查；断网也能用。"
         ),
@@ -129,7 +129,7 @@ AREAS = (
         href="/console/devices",
         title=N_("设备"),
         nav=N_("设备"),
-        icon="设",
+        icon=NC_("icon", "设"),
         text=N_("门岗设备是否在线、上报计数，以及被拒收的消息和原因。"),
         may_open=may_inspect,
     ),
@@ -137,7 +137,7 @@ AREAS = (
         href="/console/users",
         title=N_("用户"),
         nav=N_("用户"),
-        icon="人",
+        icon=NC_("icon", "人"),
         text=N_("账户、角色与负责范围；停用账户、解除锁定。"),
         may_open=may_manage_users,
     ),
@@ -145,7 +145,7 @@ AREAS = (
         href="/console/audit",
         title=N_("审计"),
         nav=N_("审计"),
-        icon="审",
+        icon=NC_("icon", "审"),
         text=N_("谁在何时对谁做了什么、为什么；可筛选并导出 Excel。"),
         may_open=may_read_audit,
     ),

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from jiayuan.kernel.errors import JiayuanError, RowErrors
-from jiayuan.web.i18n import N_, error_text, translate
+from jiayuan.web.i18n import N_, check_text, error_text, translate
 from jiayuan.web.templating import render, row_reason
 
 # Paths of pages a person reads in a browser; everything else answers JSON.
@@ -86,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
             values = {"heading": N_("无法完成"), "message": message}
             return render(request, "h5/refused.html", values, status_code=422)
         errors = [
-            {"field": _field_of(error.get("loc", ())), "message": error.get("msg", "invalid")}
+            {"field": _field_of(error.get("loc", ())), "message": check_text(error) or "invalid"}
             for error in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

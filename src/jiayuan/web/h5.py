@@ -25,7 +25,7 @@ from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Forbidden
 from jiayuan.kernel.paging import PageParams
-from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
+from jiayuan.kernel.principal import ROLE_CONTEXT, ROLE_LABELS, Principal, Role
 from jiayuan.notify import service as notify
 from jiayuan.registry.service import directory
 from jiayuan.web import i18n
@@ -61,7 +61,7 @@ def require_resident(principal: Principal) -> Principal:
     """The resident face is for residents bound to a household; others are told where to go."""
     if principal.role is not Role.RESIDENT:
         # The role's label in the page's language: the message is read on the refusal page.
-        role = i18n.translate(ROLE_LABELS.get(principal.role, principal.role.value))
+        role = i18n.translate_in(ROLE_CONTEXT, ROLE_LABELS.get(principal.role, principal.role.value))
         raise Forbidden(
             "居民页面只供居民使用。您登录的是“{role}”账号，请前往工作台 /console，或退出后用居民手机号登录。",
             role=role,

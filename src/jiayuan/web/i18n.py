@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -22,9 +24,20 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jiayuan.kernel.errors import JiayuanError
-from jiayuan.kernel.i18n import N_, SEPARATOR, Label, Labels
+from jiayuan.kernel.i18n import N_, NC_, SEPARATOR, Label, Labels, Names, Text, check_of
 
-__all__ = ["N_", "LanguageOfRequest", "chosen", "error_text", "script_catalog", "translate"]
+__all__ = [
+    "NC_",
+    "N_",
+    "LanguageOfRequest",
+    "check_text",
+    "chosen",
+    "error_text",
+    "filled",
+    "script_catalog",
+    "text",
+    "translate",
+]
 
 LANG_COOKIE = "lang"
 DEFAULT = "zh-CN"
@@ -36,7 +49,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 # scripts/translations.sh uses them.
 EXTRACT_KEYWORDS = (
     "N_", "Invalid", "Conflict", "NotFound", "Forbidden", "Unauthorized", "TooManyRequests", "JiayuanError",
-    "LoginRefused", "CodeRefused", "RowError:3", "translate",
+    "LoginRefused", "CodeRefused", "RowError:3", "translate", "NC_:1c,2", "translate_in:1c,2",
 )  # fmt: skip
 
 # The language of the request being answered (set by `LanguageOfRequest`) or the page being rendered.
@@ -72,22 +85,52 @@ def translate(message: str) -> str:
     return _catalog(current.get()).gettext(message)
 
 
+def translate_in(context: str, message: str) -> str:
+    """`message` (Chinese) in the current page's language, as it reads in `context` (`pgettext`); a text
+    with no entry of its own in that context reads as it does elsewhere."""
+    catalog = _catalog(current.get())
+    translated = catalog.pgettext(context, message)
+    return catalog.gettext(message) if translated == message else translated
+
+
 def translate_plural(singular: str, plural: str, n: int) -> str:
     return _catalog(current.get()).ngettext(singular, plural, n)
 
 
 def error_text(error: JiayuanError) -> str:
     """A domain error's message in the current language, its placeholders filled."""
-    text = translate(error.template)
-    return text.format(**{k: _shown(v) for k, v in error.params.items()}) if error.params else text
+    return filled(error.template, error.params)
+
+
+def text(value: Text) -> str:
+    """A text a domain built (`Text`) in the current language."""
+    return filled(value.template, value.params)
+
+
+def filled(template: str, params: Mapping[str, object]) -> str:
+    """A fixed text in the current language, its `{name}` placeholders filled from `params`."""
+    translated = translate(template)
+    return translated.format(**{k: _shown(v) for k, v in params.items()}) if params else translated
+
+
+def check_text(error: Mapping[str, Any]) -> str:
+    """One of a pydantic `ValidationError`'s errors in the current language (a model's own check, made with
+    `check_failed`; pydantic's own messages as they are)."""
+    message, params = check_of(error)
+    return filled(message, params)
 
 
 def _shown(value: object) -> object:
-    """An error's parameter as the page shows it: marked labels in its language, the rest (data) as it is."""
+    """A parameter as the page shows it: marked labels and built texts in its language, the rest (data)
+    as it is."""
     if isinstance(value, JiayuanError):  # an error given as the reason of another
         return error_text(value)
+    if isinstance(value, Text):
+        return text(value)
     if isinstance(value, Labels):
         return translate(SEPARATOR).join(translate(label) for label in value)
+    if isinstance(value, Names):
+        return translate(SEPARATOR).join(value)
     return translate(value) if isinstance(value, Label) else value
 
 

@@ -25,7 +25,7 @@ from jiayuan.duty.service import people, shifts
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import MAX_PAGE_SIZE, PageParams
-from jiayuan.kernel.principal import ROLE_LABELS, Principal, Role
+from jiayuan.kernel.principal import ROLE_CONTEXT, ROLE_LABELS, Principal, Role
 from jiayuan.patrol import policies as patrol_policies
 from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanOut, SlotOut
@@ -167,7 +167,7 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
         user_name=actor.username,
         display_name=names.get(actor.user_id, actor.username) if actor.user_id else actor.username,
         role=actor.role,
-        role_label=i18n.translate(ROLE_LABELS[actor.role]),
+        role_label=i18n.translate_in(ROLE_CONTEXT, ROLE_LABELS[actor.role]),
         grids=grids,
         at=local(now).strftime("%m-%d %H:%M"),
         cases=my_cases(session, actor=actor),
@@ -340,7 +340,7 @@ def _my_shifts(session: Session, actor: Principal, now: datetime) -> list[PhoneS
         PhoneShift(
             id=s.id,
             duty_role_label=i18n.translate(s.duty_role_label),
-            place_name=s.place_name,
+            place_name=s.in_language(i18n.text).place_name,
             span=f"{local(s.starts_at):%H:%M}–{local(s.ends_at):%H:%M}",
             now=s.starts_at <= now < s.ends_at,
             signed_in=s.signed_in_at is not None,

@@ -17,7 +17,7 @@ from jiayuan.duty.events import RosterChanged
 from jiayuan.duty.schemas import ROLE_PLACES, DutyRole, PlaceKind
 from jiayuan.kernel.clock import LOCAL_TZ, aware, local
 from jiayuan.kernel.errors import Invalid
-from jiayuan.kernel.i18n import Label, Labels
+from jiayuan.kernel.i18n import N_, Label, Labels, Text
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory, structure
 
@@ -34,12 +34,13 @@ class Places:
     grids: dict[int, str]
     gates: dict[int, str]
 
-    def name(self, kind: PlaceKind, place_id: int | None) -> str:
+    def name(self, kind: PlaceKind, place_id: int | None) -> str | Text:
+        """The place's name (data), or what the platform calls it (built: the community, a removed grid)."""
         if kind is PlaceKind.GRID and place_id is not None:
-            return self.grids.get(place_id, f"网格 #{place_id}")
+            return self.grids.get(place_id) or Text(N_("网格 #{id}"), id=place_id)
         if kind is PlaceKind.GATE and place_id is not None:
-            return self.gates.get(place_id, f"出入口 #{place_id}")
-        return PlaceKind.COMMUNITY.label
+            return self.gates.get(place_id) or Text(N_("出入口 #{id}"), id=place_id)
+        return Text(PlaceKind.COMMUNITY.label)
 
 
 def places_of(session: Session, community_ids: Iterable[int]) -> Places:

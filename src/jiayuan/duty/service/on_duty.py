@@ -129,9 +129,9 @@ def on_duty_now(
                 community_id=post_community,
                 place_kind=kind,
                 place_id=place_id,
-                place_name=places.name(kind, place_id),
+                place_name="",
                 people=[_on_duty(s, names) for s in here],
-            )
+            ).built(place_name=places.name(kind, place_id))
         )
     return DutyNow(at=at, places=result)
 
@@ -203,7 +203,7 @@ def claim_starting(session: Session, *, actor: Principal, now: datetime) -> list
             duty_role=DutyRole(s.duty_role),
             place_kind=PlaceKind(s.place_kind),
             place_id=s.place_id,
-            place_name=places.name(PlaceKind(s.place_kind), s.place_id),
+            place_name=str(places.name(PlaceKind(s.place_kind), s.place_id)),
             starts_at=s.starts_at,
             ends_at=s.ends_at,
         )

@@ -261,13 +261,13 @@ def _shift_outs(session: Session, shifts: Sequence[DutyShift]) -> list[ShiftOut]
             duty_role_label=DutyRole(s.duty_role).label,
             place_kind=PlaceKind(s.place_kind),
             place_id=s.place_id,
-            place_name=places.name(PlaceKind(s.place_kind), s.place_id),
+            place_name="",
             starts_at=s.starts_at,
             ends_at=s.ends_at,
             template_id=s.template_id,
             note=s.note,
             signed_in_at=s.signed_in_at,
             signed_out_at=s.signed_out_at,
-        )
+        ).built(place_name=places.name(PlaceKind(s.place_kind), s.place_id))
         for s in shifts
     ]

@@ -118,12 +118,12 @@ def _template_outs(session: Session, templates: Sequence[DutyTemplate]) -> list[
             duty_role_label=DutyRole(t.duty_role).label,
             place_kind=PlaceKind(t.place_kind),
             place_id=t.place_id,
-            place_name=places.name(PlaceKind(t.place_kind), t.place_id),
+            place_name="",
             weekday=t.weekday,
             start=_hhmm(t.start_minute),
             end=_hhmm(t.end_minute),
             overnight=t.end_minute <= t.start_minute,
-        )
+        ).built(place_name=places.name(PlaceKind(t.place_kind), t.place_id))
         for t in templates
     ]
 

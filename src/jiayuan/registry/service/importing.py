@@ -29,7 +29,7 @@ from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Forbidden, Invalid, RowError, RowErrors
-from jiayuan.kernel.i18n import N_
+from jiayuan.kernel.i18n import N_, Text, check_of
 from jiayuan.kernel.principal import Principal
 from jiayuan.kernel.progress import Progress, Silent
 from jiayuan.registry import excel, policies, repository
@@ -250,7 +250,8 @@ def _run(
     if errors:
         raise RowErrors(errors=errors)
     notices = [u.message() for u in workbook.unread] + [
-        f"工作表“{name}”没有居民表头（姓名、身份证号……），未导入" for name in workbook.skipped
+        Text(N_("工作表“{sheet}”没有居民表头（姓名、身份证号……），未导入"), sheet=name)
+        for name in workbook.skipped
     ]
     plans, changes = _plans(planned, stored, vault)
     created = sum(1 for p in planned if p.id_hash not in stored)
@@ -542,7 +543,8 @@ def _data_of(row: excel.SheetRow, errors: list[RowError]) -> tuple[ResidentIn, f
                 continue
             reported.add(column)
             if error.get("type") == "invalid":
-                refuse(column, error["msg"])
+                message, params = check_of(error)
+                refuse(column, message, **params)
             else:
                 refuse(column, N_("{column}格式不正确"), column=column)
         return None
@@ -635,7 +637,7 @@ def _plans(
 def _report(
     planned: list[_Planned],
     plans: list[RowPlan],
-    notices: list[str],
+    notices: list[Text],
     *,
     created: int,
     households_created: int,
@@ -650,8 +652,8 @@ def _report(
         unchanged=len(planned) - created - updated,
         households_created=households_created,
         plans=plans,
-        notices=notices,
-    )
+        notices=[],
+    ).built(notices=notices)
 
 
 def _write(

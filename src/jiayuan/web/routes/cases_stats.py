@@ -69,6 +69,7 @@ def stats_page(
     """Tables of the period's figures, a chart per category, and the week's report to download."""
     within = stats.period(start=start, end=end, week=week)
     figures = case_statistics(session, actor=principal, within=within)
+    figures.by_grid = [row.in_language(i18n.text) for row in figures.by_grid]
     iso = within.first.isocalendar()
     report_week = week.strip().upper() or f"{iso.year}-W{iso.week:02d}"
     if week.strip():

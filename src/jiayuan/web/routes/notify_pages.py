@@ -11,6 +11,7 @@ from starlette.responses import Response
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.notify import service
 from jiayuan.notify.states import ChannelName, MessageState
+from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
 from jiayuan.web.templating import render
@@ -31,6 +32,7 @@ def messages_page(
     results = service.list_messages(
         session, actor=principal, channel=channel, state=state, params=PageParams(page=page, size=50)
     )
+    results.items = [m.in_language(i18n.text) for m in results.items]
     pages = (results.total + results.size - 1) // results.size
     query = {k: v.value for k, v in (("channel", channel), ("state", state)) if v is not None}
     values = {

@@ -89,7 +89,8 @@ async def import_residents(
     every row's errors and nothing written otherwise. Columns the file lacks and empty cells change
     nothing; 清空 clears an optional column."""
     content = await _upload(file)
-    return await run_import(context, session, actor=principal, content=content, write=not dry_run)
+    report = await run_import(context, session, actor=principal, content=content, write=not dry_run)
+    return report.in_language(i18n.text)
 
 
 @pages.get("/residents/import")
@@ -116,7 +117,8 @@ async def import_upload(
     try:
         content = await _upload(file)
         write = mode == "import"
-        values["result"] = await run_import(context, session, actor=principal, content=content, write=write)
+        report = await run_import(context, session, actor=principal, content=content, write=write)
+        values["result"] = report.in_language(i18n.text)
     except RowErrors as failure:
         session.rollback()  # the page is answered normally: nothing of a refused import may commit
         status = 422

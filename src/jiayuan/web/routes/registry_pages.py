@@ -97,7 +97,7 @@ def reveal(
     except ValidationError as exc:
         first = exc.errors()[0]
         values["error"] = (
-            i18n.translate(N_("请选择要查看的项目")) if first["loc"][0] == "field" else first["msg"]
+            i18n.translate(N_("请选择要查看的项目")) if first["loc"][0] == "field" else i18n.check_text(first)
         )
         return render(
             request,
