@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from jiayuan.devices.service import snapshots
-from jiayuan.devices.service.cameras import camera_for, visible_cameras
+from jiayuan.devices.service.cameras import camera_for, degraded_cameras, visible_cameras
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import NotFound
@@ -51,7 +51,8 @@ def _unavailable() -> NotFound:
 def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """Every camera the user may watch, live."""
     cameras = visible_cameras(session, actor=principal)
-    return render(request, "vision/cameras.html", {"cameras": cameras})
+    degraded = degraded_cameras(session, actor=principal, cameras=cameras)
+    return render(request, "vision/cameras.html", {"cameras": cameras, "degraded": degraded})
 
 
 @router.get("/console/cameras/{device_id}", include_in_schema=False)
