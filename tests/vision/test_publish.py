@@ -21,6 +21,9 @@ def test_status_message_matches_the_platform_schema() -> None:
     assert (offline.state, offline.health, offline.reasons) == ("offline", None, [])
     publisher.health([])
     assert DeviceStatusMessage.model_validate_json(publisher._status("online")).health == "ok"
+    publisher.status("offline")  # the source stopped sending frames
+    publisher.health([slow])
+    assert publisher.state == "offline"  # health never announces a camera without frames as online
 
 
 def test_printed_urls_hide_the_password() -> None:

@@ -43,7 +43,9 @@ def run(
     view: str | None = typer.Option(None, "--view", help="朝向大门的视角 方位角,俯仰角,视场角（度）。"),
     lane_class: str | None = typer.Option(None, "--lane-class", help="车道摄像机：非行人目标都按此类计数。"),
     qr: bool = typer.Option(False, "--qr", help="识读出示的二维码通行证。"),
-    detector: DetectorChoice = typer.Option(DetectorChoice.yolox, "--detector", help="检测器。"),
+    detector: DetectorChoice = typer.Option(
+        DetectorChoice.yolox, "--detector", help="检测器（只有 YOLOX-Nano：缺模型文件时报错退出）。"
+    ),
     mqtt_url: str | None = typer.Option(None, "--mqtt", help="MQTT 地址（默认 JIAYUAN_MQTT_URL）。"),
     prefix: str | None = typer.Option(
         None, "--topic-prefix", help="主题前缀（默认 JIAYUAN_MQTT_TOPIC_PREFIX）。"
@@ -241,7 +243,9 @@ def eval_count(
         ..., help="计数视频目录（labels.csv: file,line,direction,class,count）。"
     ),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
-    detector: DetectorChoice = typer.Option(DetectorChoice.yolox, "--detector", help="检测器。"),
+    detector: DetectorChoice = typer.Option(
+        DetectorChoice.yolox, "--detector", help="检测器（只有 YOLOX-Nano：缺模型文件时报错退出）。"
+    ),
     lane: bool = typer.Option(True, "--lane/--no-lane", help="只标注车辆的片段按车道摄像机配置。"),
     fps: float | None = typer.Option(None, "--fps", min=0.5, max=60, help="分析帧率（默认全部帧）。"),
 ) -> None:

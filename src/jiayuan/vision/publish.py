@@ -43,6 +43,8 @@ class Publisher:
         self._lock = threading.Lock()
         # The worker's own judgement of its work, sent with every `online` (None: not judged yet).
         self._reasons: list[HealthReason] | None = None
+        # What the camera's source says: offline while frames stop (health is news only when online).
+        self.state: Literal["online", "offline"] = "online"
         self.connected = threading.Event()
         username = parse_mqtt_url(url).username or device
         # Signed in as the camera itself, the client id must be the device id (the broker binds them).
@@ -62,7 +64,7 @@ class Publisher:
         return status_body(state, at=utcnow(), health="degraded" if reasons else "ok", reasons=reasons)
 
     def _on_connect(self) -> None:
-        self._client.publish(self.topics.status(self.device), self._status("online"), qos=1, retain=True)
+        self._client.publish(self.topics.status(self.device), self._status(self.state), qos=1, retain=True)
         self.connected.set()
 
     def _on_disconnect(
@@ -78,12 +80,15 @@ class Publisher:
 
     def status(self, state: Literal["online", "offline"]) -> None:
         """Publish the camera's state (retained): offline when frames stop, online when they return."""
+        self.state = state
         self._client.publish(self.topics.status(self.device), self._status(state), qos=1, retain=True)
 
     def health(self, reasons: list[HealthReason]) -> None:
-        """Say the camera is online and runs degraded for these reasons, or fully when there are none."""
+        """Say the camera runs degraded for these reasons, or fully when there are none; while its
+        source is offline they wait for the next `online`."""
         self._reasons = list(reasons)
-        self.status("online")
+        if self.state == "online":
+            self.status("online")
 
     def event(self, event_type: EventType, payload: dict[str, Any]) -> str:
         """Publish one event envelope (QoS 1); returns its id. A payload the platform would refuse
