@@ -71,18 +71,25 @@ def test_a_degraded_camera_shows_its_badge_and_reasons(
 ) -> None:
     now = utcnow()
     tiles = staff.get("/console/cameras")
-    assert tiles.status_code == 200 and "降级运行" not in tiles.text
+    assert tiles.status_code == 200 and '<mark class="degraded" hidden>' in tiles.text
     say_status(sessions, degraded(now), now)
     tiles = staff.get("/console/cameras").text
     assert (
-        "降级运行" in tiles and "分析跟不上设定帧率" in tiles and SLOW in tiles and "车牌识别未运行" in tiles
+        '<mark class="degraded">降级运行</mark>' in tiles
+        and "分析跟不上设定帧率" in tiles
+        and SLOW in tiles
+        and "车牌识别未运行" in tiles
     )
     devices = staff.get("/console/devices").text
     assert "降级运行" in devices and SLOW in devices
+    polled = staff.get("/api/v1/cameras/health").json()
+    assert list(polled) == [CAMERA]
+    assert polled[CAMERA][0] == {"code": "analysis_slow", "label": "分析跟不上设定帧率", "text": SLOW}
     well = now + timedelta(seconds=5)
     say_status(sessions, {"v": 1, "state": "online", "ts": well.isoformat(), "health": "ok"}, well)
-    assert "降级运行" not in staff.get("/console/cameras").text
+    assert '<mark class="degraded" hidden>' in staff.get("/console/cameras").text
     assert "降级运行" not in staff.get("/console/devices").text
+    assert staff.get("/api/v1/cameras/health").json() == {}
 
 
 def test_the_badge_and_the_reason_follow_the_english_switch(
@@ -100,3 +107,4 @@ def test_the_badge_and_the_reason_follow_the_english_switch(
         )
         assert "降级运行" not in text
         assert SLOW in text  # the device's own words, with its figures, as it sent them
+    assert staff.get("/api/v1/cameras/health").json()[CAMERA][1]["label"] == "Plate reading is off"
