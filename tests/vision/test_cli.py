@@ -111,3 +111,13 @@ def test_the_fallback_detector_is_not_accepted(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "fallback" in result.output
     result = runner.invoke(app, ["vision", "eval", "count", str(tmp_path), "--detector", "fallback"])
     assert result.exit_code == 2 and "fallback" in result.output
+
+
+def test_the_wheel_carries_the_model_beside_its_licence() -> None:
+    """`jiayuan vision run` finds the model with no path set only if the wheel holds it (package-data)."""
+    import tomllib
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "vision/models/*" in project["tool"]["setuptools"]["package-data"]["jiayuan"]
+    models = PROJECT_ROOT / "src" / "jiayuan" / "vision" / "models"
+    assert {"yolox_nano.onnx", "LICENSE-Apache-2.0.txt", "README.md"} <= {p.name for p in models.iterdir()}
