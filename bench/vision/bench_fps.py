@@ -1,4 +1,4 @@
-"""Frames per second per core of the vision pipeline, per detector backend, with and without motion gating.
+"""Frames per second per core of the vision pipeline (YOLOX-Nano), with and without motion gating.
 
 Run: PYTHONPATH=src .venv/bin/python -m bench.vision.bench_fps [--frames 200] [--json]
 
@@ -54,18 +54,22 @@ def cpu_fps(work: list[np.ndarray], step: object) -> tuple[float, float]:
     return len(work) / cpu, len(work) / wall
 
 
-def bench(kind: str, size: tuple[int, int], frames: list[np.ndarray]) -> dict[str, object]:
-    """Pipeline fps with and without gating, and the detector-alone ceiling, for one backend and size."""
+def bench(size: tuple[int, int], frames: list[np.ndarray]) -> dict[str, object]:
+    """Pipeline fps with and without gating, and the detector-alone ceiling, for one frame size."""
     w, h = size
     line = LineConfig(name="gate", x1=0, y1=h * 0.5, x2=w, y2=h * 0.5)
     model = get_settings().vision_model_path
 
     def detector() -> Detector:
-        return make_detector(kind, model)  # type: ignore[arg-type]
+        return make_detector(model)
 
     ceiling_detector = detector()
     ceiling, _ = cpu_fps(frames, lambda f, t: ceiling_detector.detect(f))
-    row: dict[str, object] = {"detector": kind, "size": f"{w}x{h}", "detector_alone_fps": round(ceiling, 1)}
+    row: dict[str, object] = {
+        "detector": "yolox",
+        "size": f"{w}x{h}",
+        "detector_alone_fps": round(ceiling, 1),
+    }
     for gating in (True, False):
         config = CameraConfig(camera="bench", lines=(line,), motion_gating=gating, plates=False)
         pipeline = Pipeline(config, detector(), frame_rate=10)
@@ -79,7 +83,7 @@ def bench(kind: str, size: tuple[int, int], frames: list[np.ndarray]) -> dict[st
 
 
 def main() -> None:
-    """Print one row per backend and size."""
+    """Print one row per frame size."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--json", action="store_true")
@@ -88,10 +92,9 @@ def main() -> None:
     rows = []
     for size in SIZES:
         frames = load_frames(size, args.frames)
-        for kind in ("yolox", "fallback"):
-            rows.append(bench(kind, size, frames))
-            if not args.json:
-                print(rows[-1], flush=True)
+        rows.append(bench(size, frames))
+        if not args.json:
+            print(rows[-1], flush=True)
     load = os.getloadavg()
     result = {"load_average": [round(x, 2) for x in load], "frames": args.frames, "rows": rows}
     print(json.dumps(result, ensure_ascii=False))

@@ -109,8 +109,8 @@ class Settings(BaseSettings):
     import_in_child_bytes: int = Field(default=256 * 1024, ge=0)
     public_origin: str = ""
 
-    # Vision: the pretrained COCO detector; None means the no-weights fallback.
-    vision_model_path: Path | None = PACKAGED_MODEL
+    # Vision: the pretrained COCO detector (a missing or unreadable file stops the worker with an error).
+    vision_model_path: Path = PACKAGED_MODEL
 
     # Outbound messages (docs/cases.md): group robots that case notices go to, an HTTP SMS provider for
     # the dispatched person; with none configured, messages are shown on the console page 消息.

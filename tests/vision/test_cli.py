@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from jiayuan.cli.main import app
+from jiayuan.vision.detect import ModelError, make_detector
+from tests.vision.conftest import PROJECT_ROOT
 
 runner = CliRunner()
 
@@ -60,3 +67,57 @@ def test_eval_qr_on_a_small_folder_prints_the_figures(tmp_path: Path) -> None:
     figures = json.loads(result.output)
     assert figures["total"] == 1 and figures["correct"] == 1 and figures["rate"] == 1.0
     assert figures["zxing_cpp_alone"]["correct"] == 1
+
+
+def _run_without_model(model: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`jiayuan vision run` in a fresh process whose JIAYUAN_VISION_MODEL_PATH is `model`."""
+    env = {**os.environ, "JIAYUAN_VISION_MODEL_PATH": str(model), "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    command = [sys.executable, "-m", "jiayuan.cli.main", "vision", "run", "--camera", "c1"]
+    command += ["--source", "x.mp4", "--mqtt", "mqtt://127.0.0.1:1", *extra]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_missing_model_stops_the_worker_with_what_to_do(tmp_path: Path) -> None:
+    missing = tmp_path / "gone" / "yolox_nano.onnx"
+    result = _run_without_model(missing)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    message = " ".join(result.stderr.split())
+    assert "找不到检测模型文件" in message and str(missing) in message
+    assert "JIAYUAN_VISION_MODEL_PATH" in message and "重新安装" in message
+
+
+def test_an_unreadable_model_stops_the_worker_too(tmp_path: Path) -> None:
+    broken = tmp_path / "yolox_nano.onnx"
+    broken.write_bytes(b"not an onnx file")
+    result = _run_without_model(broken)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    message = " ".join(result.stderr.split())
+    assert "无法加载检测模型文件" in message and str(broken) in message
+    assert "JIAYUAN_VISION_MODEL_PATH" in message
+
+
+def test_make_detector_has_no_weaker_stand_in(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="JIAYUAN_VISION_MODEL_PATH"):
+        make_detector(tmp_path / "missing.onnx")
+    assert importlib.util.find_spec("jiayuan.vision.fallback") is None
+
+
+def test_the_fallback_detector_is_not_accepted(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["vision", "run", "--camera", "c1", "--source", "x.mp4", "--detector", "fallback"]
+    )
+    assert result.exit_code == 2 and "fallback" in result.output
+    result = runner.invoke(app, ["vision", "eval", "count", str(tmp_path), "--detector", "fallback"])
+    assert result.exit_code == 2 and "fallback" in result.output
+
+
+def test_the_wheel_carries_the_model_beside_its_licence() -> None:
+    """`jiayuan vision run` finds the model with no path set only if the wheel holds it (package-data)."""
+    import tomllib
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "vision/models/*" in project["tool"]["setuptools"]["package-data"]["jiayuan"]
+    models = PROJECT_ROOT / "src" / "jiayuan" / "vision" / "models"
+    assert {"yolox_nano.onnx", "LICENSE-Apache-2.0.txt", "README.md"} <= {p.name for p in models.iterdir()}

@@ -127,7 +127,7 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
         publisher = Publisher(mqtt_url, CAMERA, prefix=prefix)
         assert publisher.start()
         source = FrameSource(str(data_dir / "count" / CLIP), realtime=False)
-        pipeline = Pipeline(config, make_detector("yolox", model), frame_rate=10)
+        pipeline = Pipeline(config, make_detector(model), frame_rate=10)
         stats = run_camera(source, pipeline, publisher, threading.Event(), analysis_fps=10, live_fps=2)
         publisher.stop()
         assert stats.analysed > 100

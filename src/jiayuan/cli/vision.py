@@ -22,11 +22,9 @@ app.add_typer(eval_app, name="eval")
 
 
 class DetectorChoice(StrEnum):
-    """Which detector the worker uses."""
+    """Which detector the worker uses (YOLOX-Nano only: a camera without its model stops with an error)."""
 
-    auto = "auto"
     yolox = "yolox"
-    fallback = "fallback"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -46,7 +44,9 @@ def run(
     view: str | None = typer.Option(None, "--view", help="朝向大门的视角 方位角,俯仰角,视场角（度）。"),
     lane_class: str | None = typer.Option(None, "--lane-class", help="车道摄像机：非行人目标都按此类计数。"),
     qr: bool = typer.Option(False, "--qr", help="识读出示的二维码通行证。"),
-    detector: DetectorChoice = typer.Option(DetectorChoice.auto, "--detector", help="检测器。"),
+    detector: DetectorChoice = typer.Option(
+        DetectorChoice.yolox, "--detector", help="检测器（只有 YOLOX-Nano：缺模型文件时报错退出）。"
+    ),
     mqtt_url: str | None = typer.Option(None, "--mqtt", help="MQTT 地址（默认 JIAYUAN_MQTT_URL）。"),
     prefix: str | None = typer.Option(
         None, "--topic-prefix", help="主题前缀（默认 JIAYUAN_MQTT_TOPIC_PREFIX）。"
@@ -70,7 +70,8 @@ def run(
         ZoneConfig,
         describe,
     )
-    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.detect import ModelError, make_detector
+    from jiayuan.vision.health import HealthMonitor
     from jiayuan.vision.pipeline import Pipeline
     from jiayuan.vision.plates import PlateReader
     from jiayuan.vision.publish import Publisher, redacted
@@ -98,8 +99,13 @@ def run(
         raise _fail(str(exc)) from exc
     except ValidationError as exc:
         raise _fail(describe(exc, "命令行")) from exc
+    try:
+        found = make_detector(config_settings.vision_model_path)
+    except ModelError as exc:
+        raise _fail(str(exc)) from exc
     url = mqtt_url or config_settings.mqtt_url or "mqtt://127.0.0.1:1883"
     stop = threading.Event()
+    health = HealthMonitor(fps)
     try:
         publisher = Publisher(url, camera, prefix=prefix or config_settings.mqtt_topic_prefix, token=token)
         frames = FrameSource(
@@ -108,21 +114,29 @@ def run(
             realtime=realtime,
             on_offline=lambda: publisher.status("offline"),
             on_online=lambda: publisher.status("online"),
+            on_reconnect=health.reconnected,
         )
-        found = make_detector(detector.value, config_settings.vision_model_path)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if not publisher.start():
         err_console.print(f"[yellow]MQTT 代理 {redacted(url)} 暂未连上，事件将排队并自动重连。[/yellow]")
-    plate_reader = PlateReader() if config.plates and config.lines else None
+    plate_reader = None
+    if config.plates and config.lines:
+        try:
+            plate_reader = PlateReader()
+        except Exception as exc:  # the OCR models failed to load: count on, and say plates are off
+            logging.getLogger(__name__).exception("camera %s: plate reader not loaded", camera)
+            health.feature_off("plates_off", f"车牌识别模型加载失败，不识别车牌（{type(exc).__name__}）")
     pipeline = Pipeline(config, found, frame_rate=fps, plate_reader=plate_reader)
     console.print(
         f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {redacted(url)}", soft_wrap=True
     )
     try:
-        stats = run_camera(frames, pipeline, publisher, stop, analysis_fps=fps, live_fps=live_fps)
+        stats = run_camera(
+            frames, pipeline, publisher, stop, analysis_fps=fps, live_fps=live_fps, health=health
+        )
     finally:
         publisher.stop()
     console.print(
@@ -230,25 +244,25 @@ def eval_count(
         ..., help="计数视频目录（labels.csv: file,line,direction,class,count）。"
     ),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON。"),
-    detector: DetectorChoice = typer.Option(DetectorChoice.auto, "--detector", help="检测器。"),
+    detector: DetectorChoice = typer.Option(
+        DetectorChoice.yolox, "--detector", help="检测器（只有 YOLOX-Nano：缺模型文件时报错退出）。"
+    ),
     lane: bool = typer.Option(True, "--lane/--no-lane", help="只标注车辆的片段按车道摄像机配置。"),
     fps: float | None = typer.Option(None, "--fps", min=0.5, max=60, help="分析帧率（默认全部帧）。"),
 ) -> None:
     """Count line crossings in every clip and compare with the labels; the error is |counted−true|/true."""
-    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.detect import ModelError, make_detector
     from jiayuan.vision.evaluate import eval_count as evaluate
 
     folder = _folder(directory)
     model = settings().vision_model_path
     try:
-        name = make_detector(detector.value, model).name
-    except FileNotFoundError as exc:
+        name = make_detector(model).name
+    except ModelError as exc:
         raise _fail(str(exc)) from exc
     result = _run_with_progress(
         "计数",
-        lambda p: evaluate(
-            folder, lambda: make_detector(detector.value, model), lane=lane, analysis_fps=fps, progress=p
-        ),
+        lambda p: evaluate(folder, lambda: make_detector(model), lane=lane, analysis_fps=fps, progress=p),
         as_json,
     )
     _print({"detector": name, **result}, as_json)
@@ -263,7 +277,7 @@ def eval_robust(
     sets: str | None = typer.Option(None, "--sets", help="只评估这些派生集，逗号分隔（默认清单中的全部）。"),
 ) -> None:
     """Count (or read plates) on the shared set and on every derived set, each reported on its own."""
-    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.detect import ModelError, make_detector
     from jiayuan.vision.evaluate import eval_count as evaluate
 
     manifest_path = _folder(derived) / "manifest.json"
@@ -280,8 +294,8 @@ def eval_robust(
         return
     model = settings().vision_model_path
     try:
-        make_detector("yolox", model)
-    except FileNotFoundError as exc:
+        make_detector(model)
+    except ModelError as exc:
         raise _fail(str(exc)) from exc
     folders = {"shared": _folder(shared), **{name: derived / name for name in chosen}}
     report: dict[str, Any] = {"fps": fps, "sets": {}}
@@ -289,7 +303,7 @@ def eval_robust(
         result = _run_with_progress(
             name,
             lambda p, folder=folder: evaluate(
-                folder, lambda: make_detector("yolox", model), analysis_fps=fps, progress=p
+                folder, lambda: make_detector(model), analysis_fps=fps, progress=p
             ),
             as_json,
         )
@@ -345,7 +359,7 @@ def augment(
     """Derive labelled robustness sets from counting clips or plate images (folders and manifest.json)."""
     from jiayuan.vision.augment import SETS
     from jiayuan.vision.augment import augment as derive
-    from jiayuan.vision.detect import make_detector
+    from jiayuan.vision.detect import ModelError, make_detector
     from jiayuan.vision.plate_sets import PLATE_SETS, augment_plates
 
     folder = _folder(directory)
@@ -363,12 +377,12 @@ def augment(
         return
     model = settings().vision_model_path
     try:
-        make_detector("yolox", model)
-    except FileNotFoundError as exc:
+        make_detector(model)
+    except ModelError as exc:
         raise _fail(str(exc)) from exc
     manifest = _run_with_progress(
         "生成",
-        lambda p: derive(folder, out, lambda: make_detector("yolox", model), sets=chosen or SETS, progress=p),
+        lambda p: derive(folder, out, lambda: make_detector(model), sets=chosen or SETS, progress=p),
         as_json,
     )
     if as_json:

@@ -69,6 +69,10 @@ class DeviceStatus(Base):
     # When the device counts as silent unless it is heard from again (the liveness scheduler's due time).
     silent_due_at: Mapped[datetime | None] = mapped_column(index=True)
     silent: Mapped[bool] = mapped_column(default=False)
+    # What the newest status message said of the device's work: None (not judged), ok or degraded,
+    # with the device's reasons ([{"code", "text"}]) while degraded.
+    health: Mapped[str | None] = mapped_column(String(8))
+    health_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class BrokerCredential(Base):

@@ -189,12 +189,31 @@ EVENT_PAYLOADS: dict[str, type[_Strict]] = {
 }
 
 
+Health = Literal["ok", "degraded"]
+HEALTH_REASONS_MAX = 8
+
+
+class HealthReason(_Strict):
+    """Why a device runs degraded: a short code (the camera worker's: analysis_slow, source_unstable,
+    plates_off; a device may name its own), and the device's own words (Chinese, with figures)."""
+
+    code: Label
+    text: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 class DeviceStatusMessage(_Strict):
-    """The retained online/offline message on the status topic (offline is the last will)."""
+    """The retained online/offline message on the status topic (offline is the last will).
+
+    `health` (optional) says whether an online device does all its work: `degraded` with `reasons`
+    when it runs but not fully (a camera that cannot keep its analysis rate, a source that keeps
+    dropping, plate reading off). A device that never sends it is simply not judged.
+    """
 
     v: Literal[1]
     state: Literal["online", "offline"]
     ts: Timestamp
+    health: Health | None = None
+    reasons: list[HealthReason] = Field(default_factory=list, max_length=HEALTH_REASONS_MAX)
 
 
 class Announce(_Strict):
@@ -370,6 +389,17 @@ def event_body(
     return body["id"], json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def status_body(state: Literal["online", "offline"], *, at: datetime) -> bytes:
-    """The retained status message of a device."""
-    return json.dumps({"v": 1, "state": state, "ts": timestamp(at)}).encode()
+def status_body(
+    state: Literal["online", "offline"],
+    *,
+    at: datetime,
+    health: Health | None = None,
+    reasons: list[HealthReason] | None = None,
+) -> bytes:
+    """The retained status message of a device (with its health when the device judges it)."""
+    body: dict[str, Any] = {"v": 1, "state": state, "ts": timestamp(at)}
+    if health is not None:
+        body["health"] = health
+        body["reasons"] = [r.model_dump() for r in reasons or []]
+    DeviceStatusMessage.model_validate(body)
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from jiayuan.kernel.i18n import N_
+
 DEAD_LETTER_REASONS = (
     "bad_json",
     "bad_envelope",
@@ -47,6 +49,23 @@ class DeadLetterCountOut(BaseModel):
     count: int
 
 
+# What the console calls each reason a device gives for running degraded (devices.protocol).
+HEALTH_REASON_LABELS = {
+    "analysis_slow": N_("分析跟不上设定帧率"),
+    "source_unstable": N_("视频源反复断线"),
+    "plates_off": N_("车牌识别未运行"),
+}
+OTHER_HEALTH_REASON = N_("其他原因")
+
+
+class HealthReasonOut(BaseModel):
+    """Why a device runs degraded: its code, the console's label for it and the device's own words."""
+
+    code: str
+    label: str
+    text: str
+
+
 class DeviceStatusOut(BaseModel):
     """A device with its liveness and counters."""
 
@@ -66,6 +85,9 @@ class DeviceStatusOut(BaseModel):
     events_accepted: int
     duplicates: int
     dead_letters: int
+    # From the newest status message: None (not judged), "ok" or "degraded" with the device's reasons.
+    health: str | None = None
+    health_reasons: list[HealthReasonOut] = []
 
 
 class PushResult(BaseModel):

@@ -80,3 +80,23 @@ def to_jpeg(frame: Frame, *, max_bytes: int = 512 * 1024, max_width: int = 1280,
             frame = cv2.resize(frame, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
             continue
         quality -= 15
+
+
+def stamp(jpeg: bytes, captured_at: float) -> bytes:
+    """The JPEG with a comment segment saying when its frame was captured (Unix seconds).
+
+    Viewers ignore it; whoever measures the live view's delay reads it (`captured_at`)."""
+    text = f"jiayuan-captured-at={captured_at:.3f}".encode()
+    return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
+
+
+def captured_at(jpeg: bytes) -> float | None:
+    """The capture time `stamp` wrote into a JPEG, or None."""
+    if jpeg[2:4] != b"\xff\xfe":
+        return None
+    size = int.from_bytes(jpeg[4:6], "big")
+    key, _, value = jpeg[6 : 4 + size].partition(b"=")
+    try:
+        return float(value) if key == b"jiayuan-captured-at" else None
+    except ValueError:
+        return None

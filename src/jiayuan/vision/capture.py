@@ -96,6 +96,7 @@ class FrameSource:
         backoff: Backoff | None = None,
         on_offline: Callable[[], None] = lambda: None,
         on_online: Callable[[], None] = lambda: None,
+        on_reconnect: Callable[[], None] = lambda: None,
     ) -> None:
         if is_file(source) and not Path(source).is_file():
             raise FileNotFoundError(f"找不到视频文件: {source}")
@@ -107,6 +108,7 @@ class FrameSource:
         self._clock = clock
         self.backoff = backoff or Backoff()
         self._on_offline, self._on_online = on_offline, on_online
+        self._on_reconnect = on_reconnect
         self.offline = False
         self.fps = 0.0
 
@@ -118,6 +120,7 @@ class FrameSource:
             capture = self._opener(self.source)
             if not capture.isOpened():
                 capture.release()
+                self._on_reconnect()
                 last_frame = self._check_offline(last_frame)
                 if wait(self.backoff.next()):
                     return
@@ -153,6 +156,7 @@ class FrameSource:
                 media_offset += index / self.fps + 1.0
                 continue
             log.warning("stream %s dropped; reconnecting", self.source)
+            self._on_reconnect()
             last_frame = self._check_offline(last_frame)
             if wait(self.backoff.next()):
                 return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -13,7 +13,6 @@ from jiayuan.vision.config import ObjectClass
 from jiayuan.vision.geometry import Box
 
 Frame = np.ndarray
-DetectorKind = Literal["auto", "yolox", "fallback"]
 
 # COCO names the gate cares about, mapped to the protocol's classes; motorcycles stand for e-bikes.
 PROTOCOL_CLASS: dict[str, ObjectClass] = {
@@ -77,14 +76,34 @@ class FakeDetector:
         self._frame += 1
 
 
-def make_detector(kind: DetectorKind, model_path: Path | None, *, threads: int = 1) -> Detector:
-    """The configured detector: YOLOX-Nano when its model file exists, else the no-weights fallback."""
-    if kind == "yolox" or (kind == "auto" and model_path is not None and model_path.is_file()):
-        if model_path is None or not model_path.is_file():
-            raise FileNotFoundError(f"找不到检测模型文件: {model_path}（设置 JIAYUAN_VISION_MODEL_PATH）")
-        from jiayuan.vision.yolox import YoloxDetector
+class ModelError(RuntimeError):
+    """The detector's model file is missing or cannot be loaded; the message says what to do."""
 
+
+# What a person does about a missing or broken model; the wheel carries the file (vision/models/).
+_REMEDY = (
+    "安装包自带该模型（jiayuan/vision/models/yolox_nano.onnx）：请重新安装 jiayuan"
+    "（pip install --force-reinstall jiayuan），"
+    "或把 JIAYUAN_VISION_MODEL_PATH 设为一个可读的 YOLOX-Nano ONNX 文件"
+)
+
+
+def make_detector(model_path: Path, *, threads: int = 1) -> Detector:
+    """YOLOX-Nano from the model file (JIAYUAN_VISION_MODEL_PATH, by default the packaged one).
+
+    There is no weaker stand-in: a camera that cannot load its model must not count at all rather
+    than count wrongly, so a missing or unreadable file raises ModelError naming the path.
+    """
+    if not model_path.is_file():
+        raise ModelError(f"找不到检测模型文件 {model_path}（设置 JIAYUAN_VISION_MODEL_PATH）。{_REMEDY}。")
+    from jiayuan.vision.yolox import YoloxDetector
+
+    try:
         return YoloxDetector(model_path, threads=threads)
-    from jiayuan.vision.fallback import MotionHogDetector
-
-    return MotionHogDetector()
+    except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid files
+        reason = (
+            str(exc).strip().splitlines()[0][:200].rstrip("。.") if str(exc).strip() else type(exc).__name__
+        )
+        raise ModelError(
+            f"无法加载检测模型文件 {model_path}（设置 JIAYUAN_VISION_MODEL_PATH）：{reason}。{_REMEDY}。"
+        ) from exc

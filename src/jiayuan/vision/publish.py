@@ -1,4 +1,4 @@
-"""The worker's MQTT side (paho, MQTT 3.1.1): status with last will, events, snapshots, live frames."""
+"""The worker's MQTT side (paho, MQTT 3.1.1): status with health and last will, events, snapshots, live."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import paho.mqtt.client as mqtt
 
 from jiayuan.broker_link import make_client, parse_mqtt_url
 from jiayuan.device_link import DeviceLink
-from jiayuan.devices.protocol import SNAPSHOT_MAX_BYTES, EventType, Topics, event_body, status_body
+from jiayuan.devices.protocol import (
+    SNAPSHOT_MAX_BYTES,
+    EventType,
+    HealthReason,
+    Topics,
+    event_body,
+    status_body,
+)
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.ids import new_event_id
 
@@ -34,6 +41,10 @@ class Publisher:
         self.topics = Topics(prefix)
         self._seq = 0
         self._lock = threading.Lock()
+        # The worker's own judgement of its work, sent with every `online` (None: not judged yet).
+        self._reasons: list[HealthReason] | None = None
+        # What the camera's source says: offline while frames stop (health is news only when online).
+        self.state: Literal["online", "offline"] = "online"
         self.connected = threading.Event()
         username = parse_mqtt_url(url).username or device
         # Signed in as the camera itself, the client id must be the device id (the broker binds them).
@@ -46,12 +57,14 @@ class Publisher:
         self.link = DeviceLink(self._client, self.topics, devices=[device], on_connect=self._on_connect)
         self._client.on_disconnect = self._on_disconnect
 
-    @staticmethod
-    def _status(state: Literal["online", "offline"]) -> bytes:
-        return status_body(state, at=utcnow())
+    def _status(self, state: Literal["online", "offline"]) -> bytes:
+        reasons = self._reasons
+        if state == "offline" or reasons is None:
+            return status_body(state, at=utcnow())
+        return status_body(state, at=utcnow(), health="degraded" if reasons else "ok", reasons=reasons)
 
     def _on_connect(self) -> None:
-        self._client.publish(self.topics.status(self.device), self._status("online"), qos=1, retain=True)
+        self._client.publish(self.topics.status(self.device), self._status(self.state), qos=1, retain=True)
         self.connected.set()
 
     def _on_disconnect(
@@ -67,7 +80,15 @@ class Publisher:
 
     def status(self, state: Literal["online", "offline"]) -> None:
         """Publish the camera's state (retained): offline when frames stop, online when they return."""
+        self.state = state
         self._client.publish(self.topics.status(self.device), self._status(state), qos=1, retain=True)
+
+    def health(self, reasons: list[HealthReason]) -> None:
+        """Say the camera runs degraded for these reasons, or fully when there are none; while its
+        source is offline they wait for the next `online`."""
+        self._reasons = list(reasons)
+        if self.state == "online":
+            self.status("online")
 
     def event(self, event_type: EventType, payload: dict[str, Any]) -> str:
         """Publish one event envelope (QoS 1); returns its id. A payload the platform would refuse

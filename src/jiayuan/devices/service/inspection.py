@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session
 
 from jiayuan.devices import policies, repository
 from jiayuan.devices.models import DeadLetter, DeviceStatus
-from jiayuan.devices.schemas import DeadLetterCountOut, DeadLetterOut, DeviceStatusOut
+from jiayuan.devices.schemas import (
+    HEALTH_REASON_LABELS,
+    OTHER_HEALTH_REASON,
+    DeadLetterCountOut,
+    DeadLetterOut,
+    DeviceStatusOut,
+    HealthReasonOut,
+)
 from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import directory
 from jiayuan.registry.service.directory import DeviceInfo
@@ -80,7 +87,22 @@ def _status_out(device: DeviceInfo, row: DeviceStatus | None) -> DeviceStatusOut
         events_accepted=row.events_accepted if row else 0,
         duplicates=row.duplicates if row else 0,
         dead_letters=row.dead_letters if row else 0,
+        health=row.health if row and not row.silent else None,
+        health_reasons=health_reasons(row),
     )
+
+
+def health_reasons(row: DeviceStatus | None) -> list[HealthReasonOut]:
+    """The reasons a device runs degraded, as its newest status message gave them (none when it is
+    not degraded, or has gone silent since)."""
+    if row is None or row.silent or row.health != "degraded":
+        return []
+    return [
+        HealthReasonOut(
+            code=r["code"], label=HEALTH_REASON_LABELS.get(r["code"], OTHER_HEALTH_REASON), text=r["text"]
+        )
+        for r in row.health_reasons or []
+    ]
 
 
 def _visible_devices(session: Session, actor: Principal, device_ids: Iterable[str | None]) -> set[str | None]:

@@ -249,6 +249,11 @@ def _store(
             continue  # an older retained message replayed after a newer one
         row.state = status.message.state
         row.state_at = status.message.ts
+        # Health belongs to a running device: an offline message (the last will) clears it.
+        online = status.message.state == "online"
+        row.health = status.message.health if online else None
+        degraded = online and status.message.health == "degraded"
+        row.health_reasons = [r.model_dump() for r in status.message.reasons] if degraded else None
         publish_on_commit(session, _state_event(known[status.device_id], status.message.state))
         if status.message.state == "online":
             outcome.came_online.append(known[status.device_id])

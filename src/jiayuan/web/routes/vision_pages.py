@@ -16,12 +16,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from jiayuan.devices.service import snapshots
-from jiayuan.devices.service.cameras import camera_for, visible_cameras
+from jiayuan.devices.service.cameras import camera_for, degraded_cameras, visible_cameras
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import NotFound
 from jiayuan.kernel.principal import Principal
 from jiayuan.vision.relay import LiveRelay
+from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
 from jiayuan.web.context import AppContext
 from jiayuan.web.deps import ContextDep, SessionDep
@@ -51,7 +52,19 @@ def _unavailable() -> NotFound:
 def cameras_page(request: Request, principal: PagePrincipal, session: SessionDep) -> Response:
     """Every camera the user may watch, live."""
     cameras = visible_cameras(session, actor=principal)
-    return render(request, "vision/cameras.html", {"cameras": cameras})
+    degraded = degraded_cameras(session, actor=principal, cameras=cameras)
+    return render(request, "vision/cameras.html", {"cameras": cameras, "degraded": degraded})
+
+
+@router.get("/api/v1/cameras/health")
+def cameras_health(principal: CurrentPrincipal, session: SessionDep) -> dict[str, list[dict[str, str]]]:
+    """The cameras in the user's scope whose worker runs degraded, with its reasons (`label` in the page's
+    language, `text` as the worker gave it); the camera page polls it to keep its badges current."""
+    cameras = visible_cameras(session, actor=principal)
+    return {
+        device_id: [{"code": r.code, "label": i18n.translate(r.label), "text": r.text} for r in reasons]
+        for device_id, reasons in degraded_cameras(session, actor=principal, cameras=cameras).items()
+    }
 
 
 @router.get("/console/cameras/{device_id}", include_in_schema=False)
