@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,7 @@ def _keywords() -> dict[str, object]:
 Key = tuple[str | None, str]
 
 
+@cache  # parsed once: every source file's case reads it
 def _catalog_ids(domain: str) -> tuple[dict[Key, str], list[Key]]:
     """The catalog's entries and the ids it holds more than once in the same context (gettext keeps only
     the first)."""
