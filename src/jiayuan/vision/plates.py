@@ -224,7 +224,7 @@ def _edges(crop: Frame, dx: int, dy: int) -> Frame:
 
 
 def level_angle(crop: Frame) -> float:
-    """The turn (whole degrees, counter-clockwise, within ±MAX_TILT) that sets the plate's text level.
+    """The turn (degrees, counter-clockwise, within ±MAX_TILT) that sets the plate's text level.
 
     The characters' horizontal strokes and the plate's top and bottom edges line up in rows when
     the plate is level: the angle is the turn whose rows of horizontal-edge strength are the most
@@ -232,7 +232,7 @@ def level_angle(crop: Frame) -> float:
     """
     edges = _edges(crop, 0, 1)
     h, w = edges.shape
-    turns = np.arange(-MAX_TILT, MAX_TILT + 1)
+    turns = np.arange(-2 * MAX_TILT, 2 * MAX_TILT + 1) / 2  # half-degree steps
     rows = [_unevenness(edges, cv2.getRotationMatrix2D((w / 2, h / 2), float(a), 1.0), 1) for a in turns]
     return float(turns[int(np.argmax(rows))])
 
