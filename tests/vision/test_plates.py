@@ -10,13 +10,17 @@ import pytest
 
 from jiayuan.vision.evaluate import imread
 from jiayuan.vision.plate_grammar import SYMBOLS, Grammar
-from jiayuan.vision.plate_sets import BANNERS, wall, with_banner
+from jiayuan.vision.plate_sets import BANNERS, tilt, wall, with_banner
 from jiayuan.vision.plates import (
     MIN_CHAR,
+    STOP,
     PlateRead,
     PlateReader,
     consensus,
+    deskew,
+    deslant,
     format_color,
+    level_angle,
     normalise,
     pixel_color,
     plate_format,
@@ -193,6 +197,59 @@ def test_a_double_row_plate_is_read_row_by_row(
     assert reader.read_crop(crop).plate == plate  # type: ignore[union-attr]
     read = reader.read_crop(double_row(crop))
     assert read is not None and (read.plate, read.valid) == (plate, True)
+
+
+@pytest.mark.parametrize("name", ["lprnet_0135.jpg", "lprnet_0152.jpg", "hyperlpr_3.jpg"])
+def test_the_turn_that_sets_a_plate_level_is_found_from_its_edges(data_dir: Path, name: str) -> None:
+    crop = shared_crop(data_dir, name)
+    upright = level_angle(crop)
+    for seed, turn in ((1, 7.0), (2, -7.0)):  # plate_sets.tilt turns odd seeds by +7°, even by −7°
+        assert abs(level_angle(tilt(crop, seed)) - (upright - turn)) <= 2, (seed, turn)
+    assert abs(level_angle(deskew(tilt(crop, 1)))) <= 2  # set level
+
+
+# Each of these turned crops was misread before crops were set level (1 for T, 0 for D, G for C).
+@pytest.mark.parametrize(
+    ("name", "seed", "plate"),
+    [
+        ("lprnet_0135.jpg", 2, "皖A506T7"),
+        ("lprnet_0723.jpg", 1, "皖AT0D33"),
+        ("lprnet_0047.jpg", 2, "皖A15C18"),
+    ],
+)
+def test_a_turned_plate_is_set_level_before_it_is_read(
+    reader: PlateReader, data_dir: Path, name: str, seed: int, plate: str
+) -> None:
+    read = reader.read_crop(tilt(shared_crop(data_dir, name), seed))
+    assert read is not None and (read.plate, read.valid) == (plate, True)
+
+
+def test_leaning_characters_are_stood_upright() -> None:
+    strokes = np.full((40, 120, 3), 200, dtype=np.uint8)
+    for x in range(20, 100, 14):
+        strokes[8:32, x : x + 4] = 30
+    assert deslant(strokes) is strokes  # upright already: left as it is
+    lean = np.array([[1.0, -0.3, 0.3 * 20], [0.0, 1.0, 0.0]], dtype=np.float32)
+    leaning = cv2.warpAffine(strokes, lean, (120, 40), borderMode=cv2.BORDER_REPLICATE)
+    error = np.abs(deslant(leaning).astype(int) - strokes.astype(int))[8:32, 10:110].mean()
+    assert error < 0.3 * np.abs(leaning.astype(int) - strokes.astype(int))[8:32, 10:110].mean()
+
+
+class CountingReader(PlateReader):
+    """A reader that counts how often the recogniser runs."""
+
+    runs = 0
+
+    def scores(self, crop: np.ndarray) -> np.ndarray:
+        self.runs += 1
+        return super().scores(crop)
+
+
+def test_a_plate_read_sure_at_once_is_not_read_again(data_dir: Path) -> None:
+    reader = CountingReader()
+    read = reader.read_crop(shared_crop(data_dir, "lprnet_0894.jpg"))
+    assert read is not None and (read.plate, read.valid) == ("皖AZ9D80", True) and read.confidence >= STOP
+    assert reader.runs == 1
 
 
 def test_banners_and_signs_are_never_read_as_a_plate(reader: PlateReader, data_dir: Path) -> None:

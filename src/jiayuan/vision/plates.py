@@ -39,6 +39,16 @@ MIN_CHAR = 0.5
 # height may be a double-row plate and is also read row by row.
 DOUBLE_ROW_ASPECT = 2.6
 SURE = 0.95  # a colour region read this sure needs no text detection (as before the grammar)
+# A crop whose text is turned by MIN_TILT degrees or more is turned level before it is read (up to
+# MAX_TILT; a plate turned further is a detection gone wrong). Chosen on the tuning split.
+MIN_TILT = 3.0
+MAX_TILT = 15.0
+# A lean of the characters (horizontal shift per row) at least this large is undone (tuning split).
+MIN_SLANT = 0.2
+# A crop's first rendering read this sure is not read again in the others. Chosen on the tuning
+# split: at 0.9 a few blurred plates stopped on a sure but wrong first read; at 0.98 none did, and
+# a crop costs 1.05–1.6 recogniser runs on average instead of 3.
+STOP = 0.98
 
 
 def normalise(raw: str) -> str:
@@ -200,6 +210,79 @@ def split_rows(crop: Frame) -> tuple[Frame, Frame] | None:
     return top, crop[split:]
 
 
+def _unevenness(edges: Frame, matrix: np.ndarray, axis: int) -> float:
+    """How unevenly edge strength falls into rows (axis 1) or columns (axis 0) once warped."""
+    h, w = edges.shape
+    sums = cv2.warpAffine(edges, matrix, (w, h)).sum(axis=axis)
+    return float(np.square(sums).sum())
+
+
+def _edges(crop: Frame, dx: int, dy: int) -> Frame:
+    grey = cv2.GaussianBlur(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32), (0, 0), 1.0)
+    edges: Frame = np.abs(cv2.Sobel(grey, cv2.CV_32F, dx, dy, ksize=3))
+    return edges
+
+
+def level_angle(crop: Frame) -> float:
+    """The turn (degrees, counter-clockwise, within ±MAX_TILT) that sets the plate's text level.
+
+    The characters' horizontal strokes and the plate's top and bottom edges line up in rows when
+    the plate is level: the angle is the turn whose rows of horizontal-edge strength are the most
+    uneven. Whole rows (not single edges) keep sensor noise and blur from deciding it.
+    """
+    edges = _edges(crop, 0, 1)
+    h, w = edges.shape
+    turns = np.arange(-2 * MAX_TILT, 2 * MAX_TILT + 1) / 2  # half-degree steps
+    rows = [_unevenness(edges, cv2.getRotationMatrix2D((w / 2, h / 2), float(a), 1.0), 1) for a in turns]
+    return float(turns[int(np.argmax(rows))])
+
+
+def deskew(crop: Frame) -> Frame:
+    """The crop turned so that its text is level, when it is turned by at least MIN_TILT.
+
+    A plate crop is the upright box around a plate that may be turned: once turned back, the box
+    is cut to the plate's own size, so that the characters fill the height the recogniser reads.
+    """
+    angle = level_angle(crop)
+    if abs(angle) < MIN_TILT:
+        return crop
+    h, w = crop.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    level: Frame = cv2.warpAffine(
+        crop, matrix, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    c, s = np.cos(np.radians(angle)), abs(np.sin(np.radians(angle)))
+    pw = min(w, max(w / 2, (w * c - h * s) / (c * c - s * s)))
+    ph = min(h, max(h / 2, (h * c - w * s) / (c * c - s * s)))
+    x, y = int((w - pw) / 2), int((h - ph) / 2)
+    return level[y : h - y, x : w - x]
+
+
+def _shear(slant: float, height: int) -> np.ndarray:
+    return np.array([[1.0, slant, -slant * height / 2], [0.0, 1.0, 0.0]], dtype=np.float32)
+
+
+def deslant(crop: Frame) -> Frame:
+    """The crop sheared so that the characters' vertical strokes stand upright.
+
+    A plate seen from the side leans its characters (perspective); the lean is the shear, in steps
+    of 0.05 up to ±0.35, whose columns of vertical-edge strength are the most uneven. Only a lean
+    of at least MIN_SLANT is undone.
+    """
+    edges = _edges(crop, 1, 0)
+    h = edges.shape[0]
+    slants = np.linspace(-0.35, 0.35, 15)
+    columns = [_unevenness(edges, _shear(float(k), h), 0) for k in slants]
+    slant = round(float(slants[int(np.argmax(columns))]), 2)
+    if abs(slant) < MIN_SLANT:
+        return crop
+    w = crop.shape[1]
+    straight: Frame = cv2.warpAffine(
+        crop, _shear(slant, h), (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return straight
+
+
 def renderings(crop: Frame) -> list[Frame]:
     """The plate three ways: local contrast (CLAHE), levels stretched (2nd–98th percentile), sharpened."""
     lab = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB)
@@ -254,20 +337,32 @@ class PlateReader:
     def read_crop(self, crop: Frame, box: tuple[int, int, int, int] | None = None) -> PlateRead | None:
         """Read an image that holds only the plate (one row, or two rows read top then bottom).
 
-        The plate is read in three renderings (local contrast, stretched levels, sharpened) and the
-        surest read wins: each recovers plates the others lose to dim light, glare or blur.
+        A turned crop is first set level (`deskew`) and its leaning characters stood upright
+        (`deslant`). The plate is read in up to three renderings (local contrast, stretched levels,
+        sharpened) and the surest read wins: each recovers plates the others lose to dim light, glare
+        or blur. Reading stops at the first rendering that gives a valid read at least STOP sure, as
+        most plates do on the first.
         """
-        reads = []
-        for variant in renderings(crop):
-            reads.append(self.decide(self.scores(variant), crop, box))
-            rows = split_rows(variant)
-            if rows is not None:
-                top, bottom = (self.scores(row) for row in rows)
-                gap = np.zeros((1, top.shape[1]), dtype=top.dtype)
-                gap[0, 0] = 1.0  # a blank step, so that the rows' last and first characters stay apart
-                joined = np.concatenate([top, gap, bottom])
-                reads.append(self.decide(joined, crop, box, self._raw(top) + self._raw(bottom)))
-        return _best(r for r in reads if r)
+        reads: list[PlateRead] = []
+        for variant in renderings(deslant(deskew(crop))):
+            reads.extend(self._read_rendering(variant, crop, box))
+            best = _best(reads)
+            if best is not None and best.valid and best.confidence >= STOP:
+                break
+        return _best(reads)
+
+    def _read_rendering(
+        self, variant: Frame, crop: Frame, box: tuple[int, int, int, int] | None
+    ) -> list[PlateRead]:
+        reads = [self.decide(self.scores(variant), crop, box)]
+        rows = split_rows(variant)
+        if rows is not None:
+            top, bottom = (self.scores(row) for row in rows)
+            gap = np.zeros((1, top.shape[1]), dtype=top.dtype)
+            gap[0, 0] = 1.0  # a blank step, so that the rows' last and first characters stay apart
+            joined = np.concatenate([top, gap, bottom])
+            reads.append(self.decide(joined, crop, box, self._raw(top) + self._raw(bottom)))
+        return [r for r in reads if r]
 
     def read_scene(self, image: Frame) -> PlateRead | None:
         """Find the plate in a vehicle crop or photo and read it; the best read wins."""
