@@ -10,7 +10,15 @@ import pytest
 from playwright.sync_api import Page
 
 from jiayuan.settings import Settings
-from tests.browser.faces import FACES, SIGNED_OUT_PAGES, Face, all_pages, seed_demo_into, sign_in
+from tests.browser.faces import (
+    FACES,
+    OPENS_DIALOG,
+    SIGNED_OUT_PAGES,
+    Face,
+    all_pages,
+    seed_demo_into,
+    sign_in,
+)
 
 AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 RUN_AXE = """async () => {
@@ -53,7 +61,7 @@ def phone_states(page: Page, live_server: str) -> list[str]:
     page.locator("#m-residents li").first.wait_for()
     problems = run_axe(page, "/m residents found")
     page.click("a[data-tab=cases]")
-    page.locator("#m-cases li button").first.click()
+    page.locator(OPENS_DIALOG).first.click()
     page.locator("#m-act[open]").wait_for()
     return problems + run_axe(page, "/m action dialog")
 

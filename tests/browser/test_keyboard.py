@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from jiayuan.settings import Settings
-from tests.browser.faces import FACES, seed_demo_into, sign_in
+from tests.browser.faces import FACES, OPENS_DIALOG, seed_demo_into, sign_in
 
 FACE = {face.name: face for face in FACES}
 
@@ -61,15 +61,18 @@ def test_the_phone_acts_on_a_case_and_searches_residents_with_the_keyboard(
 ) -> None:
     sign_in(page, live_server, FACE["grid worker phone"])
     page.set_viewport_size({"width": 360, "height": 780})
-    before = page.locator("#m-cases li").first.inner_text()
-    tab_to(page, "#m-cases li button")
+    case_id = page.locator(OPENS_DIALOG).first.get_attribute("data-case")
+    before = page.locator(f"#case-{case_id}").inner_text()
+    tab_to(page, f'{OPENS_DIALOG}[data-case="{case_id}"]')
     page.keyboard.press("Enter")
     expect(page.locator("#m-act")).to_have_attribute("open", "")
     page.keyboard.type("键盘操作")  # the dialog put the focus on its note
     tab_to(page, "#m-act-send")
     page.keyboard.press("Enter")
     expect(page.locator("#m-act")).not_to_have_attribute("open", "")
-    expect(page.locator("#m-cases li").first).not_to_have_text(before)
+    page.wait_for_function(  # the case moved on: its card changed, or it left the list
+        "([id, before]) => document.getElementById('case-' + id)?.innerText !== before", arg=[case_id, before]
+    )
     tab_to(page, "a[data-tab=residents]")
     page.keyboard.press("Enter")
     expect(page.locator("#residents")).to_be_visible()
