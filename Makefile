@@ -9,10 +9,9 @@ VENDOR := src/jiayuan/web/static/vendor
 MQTT_TEST_PORT ?=
 # Extra pytest options, e.g. PYTEST_ARGS="--lf". `make test` runs PYTEST_WORKERS pytest-xdist workers
 # (each with its own databases; topics and MQTT client ids are per test; an idle worker takes queued tests
-# from a busy one, so one slow module does not hold up the end); PYTEST_WORKERS=0 runs serially. Four on two
-# cores: the slow tests wait on brokers, processes and browsers, so two workers left half the CPU idle.
+# from a busy one, so one slow module does not hold up the end); PYTEST_WORKERS=0 runs serially.
 PYTEST_ARGS ?=
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 

@@ -6,6 +6,7 @@ the action landing exactly once when the network is back, and is rung when a cas
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -260,6 +261,9 @@ def test_an_action_taken_offline_lands_once_when_the_network_is_back(
         assert page.evaluate("caches.keys()") == ["jiayuan-m-v1"]
         page.click("#m-logout")  # signing out forgets the page kept for offline use
         expect(page).to_have_url(re.compile(r"/login"))
+        deadline = time.monotonic() + 10  # the page clears its cache as it leaves: give it the moment
+        while page.evaluate("caches.keys()") and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert page.evaluate("caches.keys()") == []
     finally:
         context.close()
