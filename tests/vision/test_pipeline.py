@@ -6,7 +6,7 @@ import numpy as np
 
 from jiayuan.vision.config import CameraConfig, LineConfig
 from jiayuan.vision.detect import Detection, FakeDetector
-from jiayuan.vision.pipeline import Pipeline
+from jiayuan.vision.pipeline import Pipeline, VisionEvent
 
 from .conftest import blank
 
@@ -128,22 +128,26 @@ class ScriptedPlates:
         return PlateRead(plate="豫A12345", raw="豫A·12345", valid=True, color="blue", confidence=0.93)
 
 
-def test_best_plate_read_per_vehicle_track_is_reported_with_its_direction() -> None:
+def car_passing_in(reader: object) -> list[VisionEvent]:
+    """The events of a car driving in over LINE for 14 frames, its plate read by `reader`."""
+
     def script(i: int) -> list[Detection]:
         cy = 100 - 6 * i
         return [Detection(box=(20, cy - 30, 140, cy + 30), score=0.9, label="car")]
 
     frames = [frame_with_box(i, 100, -6) for i in range(14)]
     config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0)
-    reader = ScriptedPlates()
     pipeline = Pipeline(
         config, FakeDetector(script), frame_rate=10, plate_reader=reader, plate_background=False
     )  # type: ignore[arg-type]
     events = []
     for i, frame in enumerate(frames):
         events += pipeline.process(frame, i / 10).events
-    events += pipeline.close()
-    plates = [e for e in events if e.type == "plate_read"]
+    return events + pipeline.close()
+
+
+def test_best_plate_read_per_vehicle_track_is_reported_with_its_direction() -> None:
+    plates = [e for e in car_passing_in(ScriptedPlates()) if e.type == "plate_read"]
     assert len(plates) == 1
     assert plates[0].payload["plate"] == "豫A12345" and plates[0].payload["direction"] == "in"
     assert plates[0].payload["confidence"] == 0.93 and plates[0].evidence is not None
@@ -165,21 +169,8 @@ class VaryingPlates:
 
 
 def test_the_plate_published_is_the_consensus_of_the_tracks_reads() -> None:
-    def script(i: int) -> list[Detection]:
-        cy = 100 - 6 * i
-        return [Detection(box=(20, cy - 30, 140, cy + 30), score=0.9, label="car")]
-
-    frames = [frame_with_box(i, 100, -6) for i in range(14)]
-    config = CameraConfig(camera="gate-1", lines=(LINE,), min_box_area=0)
     reader = VaryingPlates()
-    pipeline = Pipeline(
-        config, FakeDetector(script), frame_rate=10, plate_reader=reader, plate_background=False
-    )  # type: ignore[arg-type]
-    events = []
-    for i, frame in enumerate(frames):
-        events += pipeline.process(frame, i / 10).events
-    events += pipeline.close()
-    plates = [e.payload for e in events if e.type == "plate_read"]
+    plates = [e.payload for e in car_passing_in(reader) if e.type == "plate_read"]
     assert reader.calls == 3
     # Position 6: "3" has (0.9 + 0.92) / 3 reads of support, "8" only 0.97 / 3.
     assert len(plates) == 1 and plates[0]["plate"] == "豫A12345"

@@ -105,6 +105,24 @@ def csrf(client: TestClient) -> str:
     return found.group(1)
 
 
+def close_case(sessions: sessionmaker[Session], homes: Homes, case_id: int) -> None:
+    """Take a resident's case through the whole loop: the grid worker handles it, the office closes it."""
+    worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
+    with unit_of_work(sessions) as session:
+        for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
+            cases.act(
+                session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
+            )
+        staff = Principal(
+            role=Role.STAFF,
+            user_id=999,
+            username="checker",
+            community_ids=frozenset({homes.tree.community.id}),
+        )
+        for action in (CaseAction.VERIFY, CaseAction.CLOSE):
+            cases.act(session, actor=staff, case_id=case_id, data=ActionIn(action=action))
+
+
 def test_a_resident_signs_in_with_the_code_from_the_outbox(
     client: TestClient, sessions: sessionmaker[Session], homes: Homes
 ) -> None:
@@ -284,20 +302,7 @@ def test_a_report_is_followed_and_reopened(
     assert made.status_code == 303
     case_id = int(made.headers["location"].rsplit("/", 1)[1])
     assert "5楼楼道灯不亮" in client.get("/h5/cases").text
-    worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
-    with unit_of_work(sessions) as session:
-        for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
-            cases.act(
-                session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
-            )
-        staff = Principal(
-            role=Role.STAFF,
-            user_id=999,
-            username="checker",
-            community_ids=frozenset({homes.tree.community.id}),
-        )
-        cases.act(session, actor=staff, case_id=case_id, data=ActionIn(action=CaseAction.VERIFY))
-        cases.act(session, actor=staff, case_id=case_id, data=ActionIn(action=CaseAction.CLOSE))
+    close_case(sessions, homes, case_id)
     page = client.get(f"/h5/cases/{case_id}")
     assert "重新打开" in page.text and "已结案" in page.text
     reopened = client.post(
@@ -489,20 +494,8 @@ def test_reopening_follows_the_configured_days(
         follow_redirects=False,
     )  # fmt: skip
     case_id = int(made.headers["location"].rsplit("/", 1)[1])
-    worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
+    close_case(sessions, homes, case_id)
     with unit_of_work(sessions) as session:
-        for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
-            cases.act(
-                session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
-            )
-        staff = Principal(
-            role=Role.STAFF,
-            user_id=999,
-            username="checker",
-            community_ids=frozenset({homes.tree.community.id}),
-        )
-        for action in (CaseAction.VERIFY, CaseAction.CLOSE):
-            cases.act(session, actor=staff, case_id=case_id, data=ActionIn(action=action))
         session.get_one(Case, case_id).closed_at = utcnow() - timedelta(days=8)
     page = client.get(f"/h5/cases/{case_id}").text
     assert 'id="reopen"' not in page
