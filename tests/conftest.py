@@ -29,10 +29,19 @@ from jiayuan.kernel.crypto import PiiVault
 from jiayuan.settings import Settings, get_settings
 from jiayuan.web.context import AppContext
 from tests.databases import create_database, drop_database, ensure_empty, is_empty, rolled_back
+from tests.lifetime import collect_less, forget_built_apps
 
 MQTT_URL = os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
 BACKENDS = os.environ.get("JIAYUAN_TEST_BACKENDS", "sqlite,postgresql").split(",")
 TEST_PII_KEY = "test-pii-key-0123456789abcdef"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    collect_less()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    forget_built_apps()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
