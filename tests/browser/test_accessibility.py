@@ -66,15 +66,28 @@ def phone_states(page: Page, live_server: str) -> list[str]:
     return problems + run_axe(page, "/m action dialog")
 
 
-def _face_id(face: Face | None) -> str:
-    return face.name if face else "signed out"
+# One case per face, and the console's many pages in three parts, so that pytest-xdist spreads the
+# walk over its workers and no single case holds up the end of a run.
+CONSOLE_PARTS = 3
+WALKS = [(None, 0, 1)] + [
+    (face, part, parts)
+    for face in FACES
+    for parts in [CONSOLE_PARTS if face.name == "console" else 1]
+    for part in range(parts)
+]
 
 
-# One case per face, so that pytest-xdist spreads the walk over its workers.
-@pytest.mark.parametrize("face", [None, *FACES], ids=_face_id)
+def _walk_id(walk: tuple[Face | None, int, int]) -> str:
+    face, part, parts = walk
+    name = face.name if face else "signed out"
+    return name if parts == 1 else f"{name} {part + 1}/{parts}"
+
+
+@pytest.mark.parametrize("walk", WALKS, ids=_walk_id)
 def test_every_page_of_every_face_passes_axe(
-    page: Page, live_server: str, demo: None, face: Face | None
+    page: Page, live_server: str, demo: None, walk: tuple[Face | None, int, int]
 ) -> None:
+    face, part, parts = walk
     page.set_viewport_size({"width": 1280, "height": 800})
     problems: list[str] = []
     if face is None:
@@ -84,7 +97,7 @@ def test_every_page_of_every_face_passes_axe(
         sign_in(page, live_server, face)
         if face.name in {"grid worker phone", "resident H5"}:
             page.set_viewport_size({"width": 360, "height": 780})
-        for path in all_pages(page, live_server, face):
+        for path in all_pages(page, live_server, face)[part::parts]:
             problems += audit(page, f"{live_server}{path}")
         if face.name == "grid worker phone":
             problems += phone_states(page, live_server)

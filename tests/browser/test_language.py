@@ -159,8 +159,13 @@ CONSOLE_TEMPLATES = (
 CONSOLE_SCRIPTS = ("camera", "cameras", "case_stats", "flow")
 
 
+# The console's pages are walked in three parts, so that pytest-xdist spreads them over its workers.
+CONSOLE_PARTS = 3
+
+
+@pytest.mark.parametrize("part", range(CONSOLE_PARTS), ids=lambda part: f"{part + 1}/{CONSOLE_PARTS}")
 def test_every_console_page_leaves_no_chinese_of_its_own(
-    page: Page, live_server: str, demo: None, tmp_path_factory: pytest.TempPathFactory
+    page: Page, live_server: str, demo: None, tmp_path_factory: pytest.TempPathFactory, part: int
 ) -> None:
     """Every console page (lists and details) signed in as admin on the demo data: no text the console's
     templates or scripts write is left in Chinese on the English page."""
@@ -169,7 +174,7 @@ def test_every_console_page_leaves_no_chinese_of_its_own(
     own = _own_texts(CONSOLE_TEMPLATES, CONSOLE_SCRIPTS) - {"中文"}  # the switch names Chinese in Chinese
     console = next(face for face in FACES if face.name == "console")
     sign_in(page, live_server, console)
-    pages = all_pages(page, live_server, console)
+    pages = all_pages(page, live_server, console)[part::CONSOLE_PARTS]
     page.context.add_cookies([{"name": "lang", "value": "en", "url": live_server}])
     left: dict[str, list[str]] = {}
     for path in pages:

@@ -144,28 +144,28 @@ def world(client: TestClient, sessions: sessionmaker[Session], vault: PiiVault, 
     return built
 
 
-def test_every_path_id_outside_scope_answers_as_a_missing_one(app: FastAPI, world: World) -> None:
+@pytest.mark.parametrize("role", ROLES)
+def test_every_path_id_outside_scope_answers_as_a_missing_one(app: FastAPI, world: World, role: str) -> None:
     routes = list(path_routes(app))
     assert len(routes) > 15, routes
     differences: list[str] = []
-    for role in ROLES:
-        caller = Caller(app, world, role)
-        for method, path, param in routes:
-            assert param in OUTSIDE, f"{method} {path}: add out-of-scope candidates for {param!r} to OUTSIDE"
-            missing_value = MISSING.get(param, MISSING_ID)
-            missing = caller.call(method, fill(path, param, missing_value), BODIES.get(path))
-            for key, outside_for in OUTSIDE[param]:
-                if role not in outside_for:
-                    continue
-                value = world.ids[key]
-                existing = caller.call(method, fill(path, param, value), BODIES.get(path))
-                seen, expected = scrub(existing, value), scrub(missing, missing_value)
-                if existing.status_code != missing.status_code or seen != expected:
-                    at = next((i for i, (a, b) in enumerate(zip(seen, expected, strict=False)) if a != b), 0)
-                    differences.append(
-                        f"{role} {method} {path} [{key}]: {existing.status_code} {seen[at - 80 : at + 80]!r}"
-                        f" vs missing {missing.status_code} {expected[at - 80 : at + 80]!r}"
-                    )
+    caller = Caller(app, world, role)
+    for method, path, param in routes:
+        assert param in OUTSIDE, f"{method} {path}: add out-of-scope candidates for {param!r} to OUTSIDE"
+        missing_value = MISSING.get(param, MISSING_ID)
+        missing = caller.call(method, fill(path, param, missing_value), BODIES.get(path))
+        for key, outside_for in OUTSIDE[param]:
+            if role not in outside_for:
+                continue
+            value = world.ids[key]
+            existing = caller.call(method, fill(path, param, value), BODIES.get(path))
+            seen, expected = scrub(existing, value), scrub(missing, missing_value)
+            if existing.status_code != missing.status_code or seen != expected:
+                at = next((i for i, (a, b) in enumerate(zip(seen, expected, strict=False)) if a != b), 0)
+                differences.append(
+                    f"{role} {method} {path} [{key}]: {existing.status_code} {seen[at - 80 : at + 80]!r}"
+                    f" vs missing {missing.status_code} {expected[at - 80 : at + 80]!r}"
+                )
     assert not differences, "\n".join(differences)
 
 
