@@ -173,6 +173,7 @@ def test_a_device_cannot_forge_another_devices_sos_and_its_own_events_are_ingest
     try:
         assert loop.connected.wait(10)
         qr, sos = device(site, QR), device(site, SOS)
+        assert qr.accepted and sos.accepted, (qr.reason, sos.reason)
         sos_payload = {"button": "1号门", "pressed": "long"}
         # The reader publishes an SOS as the button, on the button's topic: the broker drops it.
         qr.publish(topic(SOS, "events"), envelope(SOS, "sos", sos_payload, ts=utcnow()))
