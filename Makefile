@@ -11,7 +11,7 @@ MQTT_TEST_PORT ?=
 # (each with its own databases; topics and MQTT client ids are per test; an idle worker takes queued tests
 # from a busy one, so one slow module does not hold up the end); PYTEST_WORKERS=0 runs serially.
 PYTEST_ARGS ?=
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 
@@ -60,10 +60,10 @@ pytest: install services ## pytest on SQLite and PostgreSQL
 test-fast: install ## Quick loop: pytest on SQLite, no broker, no browser (PYTEST_ARGS="--lf" reruns the failures)
 	JIAYUAN_TEST_BACKENDS=sqlite $(BIN)/pytest -q -m "not mqtt and not browser" $(PYTEST_ARGS)
 
-# The lint and the type check run beside pytest (each line of output kept whole): pytest's workers spend
-# much of their time waiting on brokers, browsers and subprocesses.
+# The lint and the type check run beside pytest: its workers spend much of their time waiting on
+# brokers, browsers and subprocesses. Their few lines of output may come between pytest's.
 test: install services ## Every check, as CI runs it
-	@$(MAKE) --no-print-directory -j3 --output-sync=line lint typecheck pytest
+	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
