@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from jiayuan.accounts import passwords
 from jiayuan.accounts.schemas import ScopeKind
@@ -21,6 +23,7 @@ from jiayuan.accounts.service import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
+from jiayuan.registry.models import Compound, Device, Gate
 from jiayuan.settings import Settings
 from tests.conftest import make_test_settings
 from tests.databases import create_database
@@ -65,6 +68,23 @@ def seed_secretary(settings: Settings, *, username: str, password: str) -> int:
         household_id = household.id
     engine.dispose()
     return household_id
+
+
+def add_gate_one(session: Session, *devices: tuple[str, str, str]) -> Gate:
+    """锦江花园's 1号门 with the given devices, each (device id, kind, name)."""
+    compound = session.scalars(select(Compound).where(Compound.code == "jjhy")).one()
+    gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
+    session.add(gate)
+    session.add_all(Device(id=id_, gate=gate, kind=kind, name=name) for id_, kind, name in devices)
+    return gate
+
+
+def seed_gate_cameras(settings: Settings, *cameras: tuple[str, str, str]) -> None:
+    """锦江花园's 1号门 with the given cameras, committed."""
+    engine = make_engine(settings.database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        add_gate_one(session, *cameras)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

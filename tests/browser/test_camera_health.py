@@ -7,7 +7,6 @@ import json
 import re
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
@@ -15,9 +14,8 @@ from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.models import Compound, Device, Gate
 from jiayuan.settings import Settings
-from tests.browser.conftest import seed_secretary
+from tests.browser.conftest import seed_gate_cameras, seed_secretary
 
 PASSWORD = "secretary-pass-1"
 
@@ -26,11 +24,7 @@ def test_the_camera_wall_shows_a_camera_going_degraded_without_a_reload(
     page: Page, live_server: str, live_settings: Settings
 ) -> None:
     seed_secretary(live_settings, username="shuji", password=PASSWORD)
-    engine = make_engine(live_settings.database_url)
-    with unit_of_work(make_sessionmaker(engine)) as session:
-        compound = session.scalars(select(Compound).where(Compound.code == "jjhy")).one()
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add(Device(id="jjhy-gate1-cam360", gate=gate, kind="camera_360", name="360°全景相机"))
+    seed_gate_cameras(live_settings, ("jjhy-gate1-cam360", "camera_360", "360°全景相机"))
     page.goto(f"{live_server}/console/cameras")
     page.fill("input[name=username]", "shuji")
     page.fill("input[name=password]", PASSWORD)
@@ -43,6 +37,7 @@ def test_the_camera_wall_shows_a_camera_going_degraded_without_a_reload(
     body = {"v": 1, "state": "online", "ts": utcnow().isoformat(), "health": "degraded",
             "reasons": [{"code": "analysis_slow", "text": text}]}  # fmt: skip
     message = RawMessage("mqtt", topics.status("jjhy-gate1-cam360"), json.dumps(body).encode(), utcnow())
+    engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
         accept_batch(session, actor=Principal.system(), messages=[message], pipeline=Pipeline(topics=topics))
     engine.dispose()

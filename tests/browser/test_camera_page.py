@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
@@ -15,9 +14,8 @@ from jiayuan.devices.service import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.models import Compound, Device, Gate
 from jiayuan.settings import Settings
-from tests.browser.conftest import seed_secretary
+from tests.browser.conftest import seed_gate_cameras, seed_secretary
 from tests.devices.snapshot_helpers import jpeg, snapshot_message
 
 PASSWORD = "secretary-pass-1"
@@ -27,16 +25,12 @@ def test_a_camera_without_live_frames_shows_its_newest_picture_or_says_why(
     page: Page, live_server: str, live_settings: Settings
 ) -> None:
     seed_secretary(live_settings, username="shuji", password=PASSWORD)
+    seed_gate_cameras(
+        live_settings,
+        ("jjhy-gate1-platecam", "plate_camera", "车牌识别相机"),
+        ("jjhy-gate1-cam360", "camera_360", "360°全景相机"),
+    )
     engine = make_engine(live_settings.database_url)
-    with unit_of_work(make_sessionmaker(engine)) as session:
-        compound = session.scalars(select(Compound).where(Compound.code == "jjhy")).one()
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add_all(
-            [
-                Device(id="jjhy-gate1-platecam", gate=gate, kind="plate_camera", name="车牌识别相机"),
-                Device(id="jjhy-gate1-cam360", gate=gate, kind="camera_360", name="360°全景相机"),
-            ]
-        )
     with unit_of_work(make_sessionmaker(engine)) as session:
         snapshots.accept_snapshots(
             session,

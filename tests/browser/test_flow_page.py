@@ -11,7 +11,6 @@ import httpx
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from sqlalchemy import select
 
 from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.schemas import VisitorInvite, WatchPlateIn
@@ -22,11 +21,11 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.models import Compound, Device, Gate, Vehicle
+from jiayuan.registry.models import Vehicle
 from jiayuan.registry.schemas import ResidentIn
 from jiayuan.registry.service.residents import add_resident
 from jiayuan.settings import Settings
-from tests.browser.conftest import seed_secretary
+from tests.browser.conftest import add_gate_one, seed_secretary
 from tests.devices.helpers import envelope
 
 PASSWORD = "secretary-pass-1"
@@ -48,14 +47,10 @@ def gates(live_settings: Settings) -> Gates:
     vault = PiiVault.from_secret(live_settings.pii_key.get_secret_value())
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        compound = session.scalars(select(Compound).where(Compound.code == "jjhy")).one()
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add(gate)
-        session.add_all(
-            [
-                Device(id="jjhy-gate1-plate", gate=gate, kind="plate", name="1号门 车牌识别"),
-                Device(id="jjhy-gate1-qr", gate=gate, kind="qr", name="1号门 扫码"),
-            ]
+        gate = add_gate_one(
+            session,
+            ("jjhy-gate1-plate", "plate", "1号门 车牌识别"),
+            ("jjhy-gate1-qr", "qr", "1号门 扫码"),
         )
         person = add_resident(
             session,
@@ -88,7 +83,7 @@ def gates(live_settings: Settings) -> Gates:
         vehicles.add_watch_plate(
             session,
             actor=SYSTEM,
-            data=WatchPlateIn(community_id=compound.community_id, plate="豫D12345", reason="协查通报"),
+            data=WatchPlateIn(community_id=gate.compound.community_id, plate="豫D12345", reason="协查通报"),
         )
         tokens = {
             device: issue_api_token(session, actor=SYSTEM, name=device, device_id=device)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
-from sqlalchemy import select
 
 from jiayuan.access.schemas import WatchPlateIn
 from jiayuan.access.service import vehicles
@@ -22,9 +21,8 @@ from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Compound, Device, Gate
 from jiayuan.settings import Settings
-from tests.browser.conftest import seed_secretary
+from tests.browser.conftest import add_gate_one, seed_secretary
 from tests.devices.helpers import envelope
 
 SCREEN_PASSWORD = "screen-pass-2026"
@@ -46,15 +44,12 @@ def site(live_settings: Settings) -> Site:
     seed_secretary(live_settings, username="shuji", password="secretary-pass-1")
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        compound = session.scalars(select(Compound).where(Compound.code == "jjhy")).one()
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add(gate)
-        session.add(Device(id="jjhy-gate1-plate", gate=gate, kind="plate", name="1号门 车牌识别"))
+        gate = add_gate_one(session, ("jjhy-gate1-plate", "plate", "1号门 车牌识别"))
         session.flush()
         vehicles.add_watch_plate(
             session,
             actor=SYSTEM,
-            data=WatchPlateIn(community_id=compound.community_id, plate="豫D12345", reason="协查通报"),
+            data=WatchPlateIn(community_id=gate.compound.community_id, plate="豫D12345", reason="协查通报"),
         )
         create_user(
             session,
@@ -63,7 +58,7 @@ def site(live_settings: Settings) -> Site:
             display_name="办公室大屏",
             role=Role.SCREEN,
             password=SCREEN_PASSWORD,
-            scopes=[(ScopeKind.COMMUNITY, compound.community_id)],
+            scopes=[(ScopeKind.COMMUNITY, gate.compound.community_id)],
         )
         token = issue_api_token(session, actor=SYSTEM, name="plate", device_id="jjhy-gate1-plate")
     engine.dispose()
