@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -189,6 +190,24 @@ def test_a_device_cannot_forge_another_devices_sos_and_its_own_events_are_ingest
             assert session.scalars(select(DeadLetter.reason)).all() == ["topic_mismatch"]
         qr.close()
         sos.close()
+    finally:
+        loop.stop()
+        runner.join(15)
+
+
+def test_ingest_is_ready_only_once_the_broker_grants_its_subscriptions(
+    site: Site, sessions: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    # A device's login is accepted, but not its subscription to every device's events.
+    url = f"mqtt://{QR}:{quote(site.tokens[QR], safe='')}@127.0.0.1:{site.broker.port}"
+    settings = make_test_settings(database_url, tmp_path).model_copy(
+        update={"mqtt_url": url, "mqtt_client_id": QR, "mqtt_topic_prefix": PREFIX}
+    )
+    loop = IngestLoop(settings, sessions=sessions)
+    runner = threading.Thread(target=loop.run, daemon=True)
+    runner.start()
+    try:
+        assert not loop.connected.wait(5), "ready although the broker refused the subscriptions"
     finally:
         loop.stop()
         runner.join(15)

@@ -156,6 +156,7 @@ class IngestLoop:
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
@@ -173,7 +174,21 @@ class IngestLoop:
         topics = self.pipeline.topics
         filters = [topics.events_filter, topics.status_filter, topics.snapshots_filter]
         client.subscribe([(f, 1) for f in filters])
-        log.info("ingest connected, subscribed to %s", ", ".join(filters))
+        log.info("ingest connected, subscribing to %s", ", ".join(filters))
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        # Connected means subscribed: a device publishing before the broker's SUBACK would not reach us.
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused the ingest subscriptions: %s", ", ".join(refused))
+            return
         self.connected.set()
 
     def _on_disconnect(self, *_args: object) -> None:
