@@ -11,7 +11,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from jiayuan.cli.main import app
-from jiayuan.vision.augment import SETS, Clip, augment, mirror_line, read_clip, scale_line, write_clip
+from jiayuan.vision.augment import SETS, Clip, augment, composite, mirror_line, read_clip, scale_line, write_clip
 from jiayuan.vision.detect import Detection, Frame
 from jiayuan.vision.evaluate import eval_count
 
@@ -130,6 +130,28 @@ def test_two_clips_of_one_scene_pasted_together_cross_both_ways(tmp_path: Path) 
     ]
     result = eval_count(out / "both", BrightBoxes, analysis_fps=5)
     assert (result["error"], result["false_crossings"]) == (0.0, 0)
+
+
+def test_pasting_keeps_the_base_clip_where_the_other_one_only_stood_still_or_changed_exposure() -> None:
+    """Someone who stands in the other clip most of the time must not erase a walker when they step away."""
+    spot = (slice(100, 160), slice(140, 180))
+
+    def still(value: int) -> np.ndarray:
+        return np.full((H, W, 3), value, dtype=np.uint8)
+
+    other = []
+    for i in range(40):
+        frame = still(130 if i == 20 else 100)  # at 20 the stander is away and the camera brightens
+        if i not in (0, 20, 39):
+            frame[spot] = 20
+        other.append(frame)
+    walker = still(0)
+    walker[spot] = 255
+    base = [walker if i == 20 else still(0) for i in range(40)]
+    pasted = composite(Clip(base, FPS), Clip(other, FPS)).frames
+    assert (pasted[20][spot] == 255).all(), "the walker was erased"
+    assert (pasted[10][spot] == 20).all(), "the one standing still was not pasted"
+    assert (pasted[20][0:50, 0:50] == 0).all(), "the exposure change was pasted as a moving object"
 
 
 def test_augment_refuses_an_unknown_set_and_a_folder_without_labels(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ only for a clip whose reference counts equal its hand-made labels exactly.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import zlib
 from collections import Counter
@@ -199,32 +200,44 @@ def transform(
 def composite(base: Clip, other: Clip) -> Clip:
     """`other`'s moving objects pasted onto `base` (same camera and scene), frame by frame.
 
-    The moving parts of `other` are where it differs from its own background (the median of its
-    frames); the shorter clip is continued with its last frame (both start and end with nobody in
-    view).
+    Both clips start and end with nobody in view, so `other`'s first and last frames are its empty
+    scene: what differs from both is a moving object. (A median of its frames would hold a person who
+    stands still for most of the clip, and pasting the difference would erase `base`'s walkers.) The
+    camera's exposure drifts with what is in view, so each empty frame is first brought to the frame's
+    exposure. The shorter clip is continued with its last frame.
     """
-    background = np.median(np.stack(other.frames[::5]), axis=0).astype(np.int16)
+    empty = (other.frames[0].astype(np.float32), other.frames[-1].astype(np.float32))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
     frames = []
     for i in range(max(len(base.frames), len(other.frames))):
         a = base.frames[min(i, len(base.frames) - 1)]
         b = other.frames[min(i, len(other.frames) - 1)]
-        diff = np.abs(b.astype(np.int16) - background).sum(axis=2)
+        diff = np.minimum(*(_exposure_difference(b, scene) for scene in empty))
         closed = cv2.morphologyEx((diff > 60).astype(np.uint8), cv2.MORPH_CLOSE, kernel)
         moving = cv2.dilate(closed, kernel) > 0
         frames.append(np.where(moving[..., None], b, a))
     return Clip(frames, base.fps)
 
 
+def _exposure_difference(frame: np.ndarray, scene: np.ndarray) -> np.ndarray:
+    """Per-pixel difference (summed over channels) from the scene brought to the frame's exposure.
+
+    The gain is the median per-pixel ratio, which a person covering less than half the view does not move.
+    """
+    pixels = frame.astype(np.float32)
+    gain = np.median((pixels + 1) / (scene + 1), axis=(0, 1))
+    difference: np.ndarray = np.abs(pixels - scene * gain).sum(axis=2)
+    return difference
+
+
 def composites(
     source: Path, by_file: dict[str, list[dict[str, str]]]
 ) -> Iterator[tuple[str, Clip, list[dict[str, str]]]]:
-    """Each clip that labels only people, with the next such clip played backwards pasted in."""
+    """Each clip that labels only people, with every other such clip played backwards pasted in."""
     people = sorted(f for f, rows in by_file.items() if {r["class"] for r in rows} == {"person"})
-    for i, file in enumerate(people):
-        partner = people[(i + 1) % len(people)]
+    for file, partner in itertools.permutations(people, 2):
         rows, partner_rows = by_file[file], by_file[partner]
-        if len(people) < 2 or {r["line"] for r in rows} != {r["line"] for r in partner_rows}:
+        if {r["line"] for r in rows} != {r["line"] for r in partner_rows}:
             continue  # only clips of the same scene (same lines) are pasted together
         back = Clip(read_clip(source / partner).frames[::-1], 0.0)
         counts = _key_counts(rows) + _key_counts(_rows(file, partner_rows, lambda text: text, swap=True))
