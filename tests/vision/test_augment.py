@@ -11,7 +11,16 @@ import numpy as np
 from typer.testing import CliRunner
 
 from jiayuan.cli.main import app
-from jiayuan.vision.augment import SETS, Clip, augment, composite, mirror_line, read_clip, scale_line, write_clip
+from jiayuan.vision.augment import (
+    SETS,
+    Clip,
+    augment,
+    composite,
+    mirror_line,
+    read_clip,
+    scale_line,
+    write_clip,
+)
 from jiayuan.vision.detect import Detection, Frame
 from jiayuan.vision.evaluate import eval_count
 

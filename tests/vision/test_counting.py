@@ -123,6 +123,38 @@ def test_crossing_in_the_first_frames_counts_once_the_track_is_confirmed() -> No
     assert counter.update(first) == []
 
 
+def moving(track_id: int, boxes: list[tuple[float, float, float, float]], *, start: int = 0) -> Track:
+    """A confirmed person track observed at 0.1 s steps from step `start`, with these boxes."""
+    path = [((start + i) / 10, box) for i, box in enumerate(boxes)]
+    track = Track(track_id=track_id, box=boxes[-1], score=0.9, first_seen=0, last_seen=0, hits=5, path=path)
+    track.votes["person"] += 1
+    return track
+
+
+def test_a_part_of_a_person_boxed_on_its_own_does_not_count_that_person_again() -> None:
+    counter = LineCounter(LINE, margin=3, confirm_hits=3, ratio=0.1)
+    # A person 40 px tall walks up over the line; a torso box inside theirs crosses just after.
+    person = moving(1, [(30, 70 - 10 * i, 70, 110 - 10 * i) for i in range(7)])
+    torso = moving(2, [(40, 75 - 10 * i, 60, 95 - 10 * i) for i in range(2, 8)], start=2)
+    live = {1: person, 2: torso}
+    assert [c.direction for c in counter.update(person, live)] == ["in"]
+    assert counter.update(torso, live) == []
+    # Someone beside them (not inside) crossing the same way at the same time counts.
+    beside = moving(3, [(72, 70 - 10 * i, 100, 110 - 10 * i) for i in range(7)])
+    assert [c.direction for c in counter.update(beside, {**live, 3: beside})] == ["in"]
+    # Inside once but not at every moment both were seen: a person of their own.
+    passing = moving(
+        4,
+        [
+            (40, 75 - 10 * i, 60, 95 - 10 * i) if i == 3 else (0, 75 - 10 * i, 20, 95 - 10 * i)
+            for i in range(2, 8)
+        ],
+        start=2,
+    )
+    assert [c.direction for c in counter.update(passing, {**live, 4: passing})] == ["in"]
+    assert counter.totals[("in", "person")] == 3
+
+
 def test_jitter_of_a_big_box_standing_on_the_line_counts_once() -> None:
     # A 100 px tall person crosses and then stands on the line: the centre wobbles ±9 px.
     counter = LineCounter(LINE, margin=6, confirm_hits=1, ratio=0.1)

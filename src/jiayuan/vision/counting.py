@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal
@@ -14,6 +15,7 @@ from jiayuan.vision.geometry import (
     Point,
     centre,
     foot,
+    inside_share,
     point_in_polygon,
     segments_intersect,
     signed_distance,
@@ -51,7 +53,17 @@ class LineCounter:
     jitter of a big box standing on the line never counts and a box that only touches the line
     and goes back is no crossing. The path starts with what was seen before the tracker confirmed
     the object, so a crossing in its first frames counts.
+
+    A detector sometimes boxes part of a person (a half pasted over by the one behind, a torso) as
+    well as the whole, and the part gets a track of its own: a crossing whose track lay inside
+    another that crossed the same way moments before, at every moment both were seen, is that
+    other object's crossing again and is not counted.
     """
+
+    # How far apart in time (seconds) a part's crossing can be from its whole's, and how much of
+    # the part's box lies inside the whole's.
+    echo_seconds = 1.0
+    part_share = 0.8
 
     def __init__(self, line: LineConfig, *, margin: float, confirm_hits: int, ratio: float = 0.0) -> None:
         self.line = line
@@ -65,6 +77,9 @@ class LineCounter:
         self._normal = ((line.y2 - line.y1) / length, (line.x1 - line.x2) / length)
         self._state: dict[int, _LineState] = {}
         self.totals: Counter[tuple[Direction, ObjectClass]] = Counter()
+        self._recent: deque[tuple[Direction, float, int]] = deque(
+            maxlen=32
+        )  # counted: direction, when, track
 
     def band(self, box: Box) -> float:
         """Half-width of the dead band around the line for an object of this box."""
@@ -86,8 +101,11 @@ class LineCounter:
             state.pending.append(("in" if state.side > 0 else "out", t))
         state.side, state.point = side, p
 
-    def update(self, track: Track) -> list[Crossing]:
-        """Follow a track to its newest observation; the crossings that became countable now."""
+    def update(self, track: Track, live: Mapping[int, Track] | None = None) -> list[Crossing]:
+        """Follow a track to its newest observation; the crossings that became countable now.
+
+        `live` holds the tracks in view, by id, to tell a part of another object from an object.
+        """
         state = self._state.setdefault(track.track_id, _LineState())
         for t, box in track.path[max(0, state.seen - track.dropped) :]:
             self._judge(state, t, box)
@@ -98,16 +116,37 @@ class LineCounter:
         crossings = [
             Crossing(line=self.line.name, direction=d, label=label, track_id=track.track_id, at=t)
             for d, t in state.pending
+            if not self._part_of_another(track, d, t, live or {})
         ]
         state.pending.clear()
         counted = [c for c in crossings if label in self.line.classes]
         for c in counted:
             self.totals[(c.direction, c.label)] += 1
+            self._recent.append((c.direction, c.at, c.track_id))
         return counted
+
+    def _part_of_another(
+        self, track: Track, direction: Direction, at: float, live: Mapping[int, Track]
+    ) -> bool:
+        for done, when, other_id in self._recent:
+            other = live.get(other_id)
+            if other is None or other_id == track.track_id or done != direction:
+                continue
+            if abs(when - at) <= self.echo_seconds and _lies_inside(track, other, self.part_share):
+                return True
+        return False
 
     def forget(self, track_id: int) -> None:
         """Drop a finished track (an unconfirmed track's pending crossing is never counted)."""
         self._state.pop(track_id, None)
+
+
+def _lies_inside(part: Track, whole: Track, share: float) -> bool:
+    """Whether part's box lay inside whole's at every moment both were observed (at least twice)."""
+    # By time, the observed box last: a box inferred beyond the border shares its moment.
+    boxes = dict(whole.path)
+    shares = [inside_share(box, boxes[t]) for t, box in dict(part.path).items() if t in boxes]
+    return len(shares) >= 2 and min(shares) >= share
 
 
 def is_night(moment: datetime, start: time, end: time) -> bool:

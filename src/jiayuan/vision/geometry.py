@@ -28,6 +28,14 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def inside_share(a: Box, b: Box) -> float:
+    """The share of box a's area that lies inside box b."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return ix * iy / area if area > 0 else 0.0
+
+
 def signed_distance(a: Point, b: Point, p: Point) -> float:
     """Distance of p from the line a→b in pixels, positive on the side where s(p) > 0."""
     s = (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])

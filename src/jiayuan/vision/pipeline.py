@@ -189,7 +189,7 @@ class Pipeline:
     def _count(self, track: Track, counted: list[Crossing]) -> list[VisionEvent]:
         events = []
         for counter in self.counters:
-            for crossing in counter.update(track):
+            for crossing in counter.update(track, self.tracker.tracks):
                 counted.append(crossing)
                 payload = {
                     "line": crossing.line,
