@@ -1,5 +1,6 @@
-"""The platform takes as a plate exactly what the vision worker publishes as one: the two read the same
-plate layouts, so a camera's valid read is never sent to a person as unreadable, nor junk counted."""
+"""The platform takes as a plate exactly what the vision worker publishes as one: both read the plate
+layouts of `kernel.plates`, so a camera's valid read is never sent to a person as unreadable, nor junk
+counted."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ PLATES = [
     "粤Z1234澳",  # Macau
     "沪A1234挂",  # trailer
     "粤A1234领",  # consulate
+    "京A1234使",  # embassy, the older form
     "沪AF71017",  # new energy, small car
     "京AK12345",  # new energy, the newer letters
     "沪A12345D",  # new energy, large vehicle

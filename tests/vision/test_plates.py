@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from jiayuan.kernel.plates import SYMBOLS
 from jiayuan.vision.evaluate import imread
-from jiayuan.vision.plate_grammar import SYMBOLS, Grammar
+from jiayuan.vision.plate_grammar import Grammar
 from jiayuan.vision.plate_sets import BANNERS, tilt, wall, with_banner
 from jiayuan.vision.plates import (
     MIN_CHAR,

@@ -6,18 +6,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from jiayuan.registry.search import PROVINCES
+from jiayuan.kernel.plates import layout_of
 
 _SEPARATORS = re.compile(r"[\s·•．.\-_]+")
 # Letters I and O never appear on mainland plates; reads showing them are almost always 1 and 0.
-_BODY = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-# Five characters after the letter, or four and a special suffix (豫A1234学, 豫A1234警).
-_REGULAR = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[{_BODY}]{{5}}|[{_BODY}]{{4}}[挂学警港澳领使])$")
-# New-energy plates (as vision.plates reads them): small cars D/F, and the newer A–K, then five; large
-# vehicles five digits then D/F.
-_NEW_ENERGY = re.compile(rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJK][{_BODY}][0-9]{{4}}|[0-9]{{5}}[DF])$")
-# Embassy plates: 使 and six digits (the older form, a serial then 使, is _REGULAR's suffix).
-_EMBASSY = re.compile(r"^使[0-9]{6}$")
 _CONFUSIONS = {"O": "0", "I": "1", "0": "O", "1": "I"}
 
 
@@ -38,7 +30,7 @@ class Plate:
 
 
 def _follows_format(text: str) -> bool:
-    return bool(_REGULAR.match(text) or _NEW_ENERGY.match(text) or _EMBASSY.match(text))
+    return layout_of(text) is not None
 
 
 def normalise(raw: str) -> Plate:

@@ -8,9 +8,12 @@ from enum import StrEnum
 
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.phones import FULL_WIDTH, normalise_phone
+from jiayuan.kernel.plates import EMBASSY
+from jiayuan.kernel.plates import PROVINCES as PLATE_PROVINCES
 from jiayuan.registry.names import DOTS, QUERY_MAX
 
-PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
+# What a plate typed into the search box may start with: a province, or 使/领 of a foreign mission.
+PROVINCES = PLATE_PROVINCES + EMBASSY + "领"
 _PLATE_BODY = re.compile(r"^[A-Z][A-Z0-9]{0,6}$")
 _SEPARATORS = re.compile(f"[\\s{re.escape(DOTS)}\\-_]+")
 _HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")

@@ -15,42 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # plates use no I or O
-DIGITS = "0123456789"
-SERIAL = LETTERS + DIGITS
-SUFFIXES = "挂学警港澳领"
-EMBASSY = "使"
+from jiayuan.kernel.plates import LAYOUTS, SYMBOLS, Layout
+
 # Printed between the letter and the serial, or read from rivets and frame: never part of the text.
 SEPARATORS = " ·.・•-_:：,，。"
-
-
-@dataclass(frozen=True)
-class Layout:
-    """One plate layout: its format name and the characters allowed at each position."""
-
-    kind: str
-    positions: tuple[str, ...]
-
-
-LAYOUTS = (
-    # New-energy plates: small cars D/F (and the newer A–K) then 5; large vehicles 5 digits then D/F.
-    Layout("new_energy", (PROVINCES, LETTERS, "ABCDEFGHJK", SERIAL, *[DIGITS] * 4)),
-    Layout("new_energy", (PROVINCES, LETTERS, *[DIGITS] * 5, "DF")),
-    Layout("ordinary", (PROVINCES, LETTERS, *[SERIAL] * 4, SERIAL + SUFFIXES)),
-    Layout("embassy", (EMBASSY, *[DIGITS] * 6)),
-)
-SYMBOLS = "".join(dict.fromkeys(PROVINCES + LETTERS + DIGITS + SUFFIXES + EMBASSY))
-
-
-def layout_of(plate: str) -> Layout | None:
-    """The first layout the text follows, or None."""
-    for layout in LAYOUTS:
-        if len(plate) == len(layout.positions) and all(
-            c in allowed for c, allowed in zip(plate, layout.positions, strict=True)
-        ):
-            return layout
-    return None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from jiayuan.kernel.plates import layout_of
 from jiayuan.vision.detect import Frame
-from jiayuan.vision.plate_grammar import Decoded, Grammar, layout_of
+from jiayuan.vision.plate_grammar import Decoded, Grammar
 
 PlateColor = Literal["blue", "yellow", "green", "white", "black"]
 PlateFormat = Literal["ordinary", "new_energy", "embassy"]
