@@ -32,38 +32,29 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import uvicorn
+from bench_site import seed_gate, test_broker_url  # this script's folder is on sys.path
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, text
-from ws_client import publish_time  # this script's folder is on sys.path
+from ws_client import publish_time
 
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.bus.hub import hub
 from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
-from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
+from jiayuan.db.session import make_engine, normalise_url
 from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.heap import settle
-from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Community, Compound, Device, Gate, Street
 from jiayuan.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get("JIAYUAN_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _test_broker_url() -> str:
-    """JIAYUAN_TEST_MQTT_URL, else the URL `make services` wrote (the broker refuses anonymous clients)."""
-    written = Path(__file__).resolve().parents[2] / "var" / "test-services.env"
-    if "JIAYUAN_TEST_MQTT_URL" not in os.environ and written.exists():
-        return written.read_text().strip().partition("=")[2]
-    return os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
-
-
-MQTT_URL = _test_broker_url()
+MQTT_URL = test_broker_url()
+# The gate's devices the publisher speaks for, by id.
+DEVICES = {f"bench-{kind}": kind for kind in ("hb", "plate", "raw")}
 
 
 def new_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]:
@@ -85,33 +76,6 @@ def new_database(backend: str, workdir: Path) -> tuple[str, Callable[[], None]]:
         admin.dispose()
 
     return url, drop
-
-
-def seed(url: str) -> str:
-    """One compound with a gate, its devices and a staff account; returns the staff's API token."""
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as session:
-        street = Street(name="紫荆路街道")
-        community = Community(street=street, name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add_all([street, community, compound, gate])
-        session.flush()
-        session.add_all(
-            [
-                Device(id=f"bench-{kind}", gate_id=gate.id, kind=kind, name=kind)
-                for kind in ("hb", "plate", "raw")
-            ]
-        )
-        user = create_user(
-            session, actor=Principal.system(), username="staff", display_name="staff", role=Role.STAFF,
-            scopes=[(ScopeKind.COMMUNITY, community.id)],
-        )  # fmt: skip
-        session.flush()
-        token = issue_api_token(session, actor=Principal.system(), name="bench", user_id=user.id)
-        session.commit()
-    engine.dispose()
-    return token
 
 
 def publish(
@@ -302,7 +266,7 @@ def main() -> None:
         for backend in backends:
             url, drop = new_database(backend, Path(workdir))
             try:
-                token = seed(url)
+                token = seed_gate(url, DEVICES)
                 settings = Settings(env="test", database_url=url, mqtt_url=MQTT_URL, var_dir=Path(workdir))
                 raw = ceiling(url, args.events)
                 beats = pipeline(settings, "heartbeat", "bench-hb", args.events)

@@ -19,12 +19,13 @@ import uuid
 from pathlib import Path
 
 from bench_ingest import (  # this script's folder is on sys.path
+    DEVICES,
     MQTT_URL,
     new_database,
     publish,
-    seed,
     start_loop,
 )
+from bench_site import seed_gate
 from tests.ingest.poison import MARKER, install_poison
 
 from jiayuan.db.session import make_engine
@@ -77,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for name, every in (("clean", 0), ("1% poison", POISON_EVERY)):
             url, drop = new_database(args.backend, Path(workdir))
-            seed(url)
+            seed_gate(url, DEVICES)
             engine = make_engine(url)
             install_poison(engine, pause_s=0)
             engine.dispose()

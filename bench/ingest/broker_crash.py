@@ -21,7 +21,7 @@ from pathlib import Path
 from bench_ingest import new_database  # this script's folder is on sys.path
 from tests.broker.crash import CrashResult, crash_with_backlog
 from tests.broker.processes import PLATFORM_PASSWORD, PLATFORM_USER, PrivateBroker, nats_jetstream
-from tests.devices.helpers import seed_site
+from tests.factories import seed_site
 
 from jiayuan.broker import dynsec
 from jiayuan.broker.config import AUTOSAVE_CHANGES, BrokerConfig, dynsec_plugin

@@ -43,13 +43,10 @@ from pathlib import Path
 import cv2
 import httpx
 
-from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from bench.ingest.bench_site import seed_gate, test_broker_url
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.devices.models import DeviceStatus
-from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Community, Compound, Device, Gate, Street
 from jiayuan.settings import get_settings
 from jiayuan.vision.annotate import captured_at
 from jiayuan.vision.detect import make_detector
@@ -61,14 +58,6 @@ CLIPS = {
     "car_1.mp4": ["--line", "lane:0,216,768,216", "--lane-class", "car"],
 }
 BOUNDARY = b"--jiayuanframe\r\n"
-
-
-def _test_broker_url() -> str:
-    """JIAYUAN_TEST_MQTT_URL, else the URL `make services` wrote (the broker refuses anonymous clients)."""
-    written = ROOT / "var" / "test-services.env"
-    if "JIAYUAN_TEST_MQTT_URL" not in os.environ and written.exists():
-        return written.read_text().strip().partition("=")[2]
-    return os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -112,28 +101,6 @@ def detector_ceiling(frames: int) -> dict[str, float]:
         detector.detect(frame)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     return {"per_core_fps": len(work) / cpu, "wall_fps": len(work) / wall}
-
-
-def seed(url: str, cameras: list[str]) -> str:
-    """A gate with the cameras and a staff account of its community; returns the staff's API token."""
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as session:
-        street = Street(name="紫荆路街道")
-        community = Community(street=street, name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add_all([street, community, compound, gate])
-        session.flush()
-        session.add_all(Device(id=c, gate_id=gate.id, kind="camera", name=c) for c in cameras)
-        user = create_user(
-            session, actor=Principal.system(), username="staff", display_name="staff", role=Role.STAFF,
-            scopes=[(ScopeKind.COMMUNITY, community.id)],
-        )  # fmt: skip
-        session.flush()
-        token = issue_api_token(session, actor=Principal.system(), name="bench", user_id=user.id)
-        session.commit()
-    engine.dispose()
-    return token
 
 
 class StreamReader(threading.Thread):
@@ -200,7 +167,7 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=5.0)
     parser.add_argument("--live-fps", type=float, default=2.0)
     parser.add_argument("--ceiling-frames", type=int, default=60)
-    parser.add_argument("--mqtt", default=_test_broker_url())
+    parser.add_argument("--mqtt", default=test_broker_url())
     args = parser.parse_args()
     prefix = f"jybench-{uuid.uuid4().hex[:8]}"
     cameras = [f"bench-cam{i + 1}" for i in range(args.cameras)]
@@ -210,7 +177,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="jybench-cams-"))
     db_url = f"sqlite:///{workdir / 'bench.db'}"
     migrate.upgrade(db_url)
-    token = seed(db_url, cameras)
+    token = seed_gate(db_url, dict.fromkeys(cameras, "camera"))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
