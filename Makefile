@@ -9,9 +9,10 @@ VENDOR := src/jiayuan/web/static/vendor
 MQTT_TEST_PORT ?=
 # Extra pytest options, e.g. PYTEST_ARGS="--lf". `make test` runs PYTEST_WORKERS pytest-xdist workers
 # (each with its own databases; topics and MQTT client ids are per test; an idle worker takes queued tests
-# from a busy one, so one slow module does not hold up the end); PYTEST_WORKERS=0 runs serially.
+# from a busy one, so one slow module does not hold up the end); PYTEST_WORKERS=0 runs serially. Four on
+# two cores: many tests wait on brokers, subprocesses and browsers rather than compute.
 PYTEST_ARGS ?=
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 4
 
 .DEFAULT_GOAL := help
 
