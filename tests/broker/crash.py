@@ -7,7 +7,6 @@ plain QoS 1 client that trusts the broker's PUBACK.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from jiayuan.kernel.ids import new_event_id
 from jiayuan.settings import Settings
 from tests.broker.helpers import eventually
 from tests.devices.helpers import envelope
+from tests.ingest.running import ingesting
 
 DEVICES = ("jjhy-gate1-qr", "jjhy-gate1-plate", "jjhy-gate1-cam", "jjhy-gate2-qr")
 
@@ -76,14 +76,8 @@ def run_ingest(
     settings: Settings, sessions: sessionmaker[Session], until: Callable[[], bool], timeout: float
 ) -> None:
     loop = IngestLoop(settings, sessions=sessions)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    try:
-        assert loop.connected.wait(15), "ingest did not connect"
+    with ingesting(loop, ready_within=15):
         eventually(until, timeout)
-    finally:
-        loop.stop()
-        thread.join(15)
 
 
 def crash_with_backlog(

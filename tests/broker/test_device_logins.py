@@ -43,6 +43,7 @@ from tests.broker.processes import PrivateBroker
 from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope
 from tests.factories import make_user, seed_site, token_for
+from tests.ingest.running import ingesting
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
 
@@ -169,10 +170,7 @@ def test_a_device_cannot_forge_another_devices_sos_and_its_own_events_are_ingest
         update={"mqtt_url": site.broker.url, "mqtt_client_id": "ingest-private", "mqtt_topic_prefix": PREFIX}
     )
     loop = IngestLoop(settings, sessions=sessions)
-    runner = threading.Thread(target=loop.run, daemon=True)
-    runner.start()
-    try:
-        assert loop.connected.wait(10)
+    with ingesting(loop):
         qr, sos = device(site, QR), device(site, SOS)
         assert qr.accepted and sos.accepted, (qr.reason, sos.reason)
         sos_payload = {"button": "1号门", "pressed": "long"}
@@ -190,9 +188,6 @@ def test_a_device_cannot_forge_another_devices_sos_and_its_own_events_are_ingest
             assert session.scalars(select(DeadLetter.reason)).all() == ["topic_mismatch"]
         qr.close()
         sos.close()
-    finally:
-        loop.stop()
-        runner.join(15)
 
 
 def test_ingest_is_ready_only_once_the_broker_grants_its_subscriptions(

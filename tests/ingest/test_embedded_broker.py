@@ -28,6 +28,7 @@ from jiayuan.kernel.principal import Principal
 from tests.conftest import make_test_settings
 from tests.devices.helpers import envelope
 from tests.factories import seed_site
+from tests.ingest.running import ingesting
 
 PREFIX = "jiayuan"
 
@@ -141,11 +142,7 @@ def test_platform_and_a_device_with_its_token_deliver_to_ingest(
         update={"mqtt_url": broker.url, "mqtt_client_id": "ingest-embedded", "mqtt_topic_prefix": PREFIX}
     )
     loop = IngestLoop(settings, sessions=sessions)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    try:
-        assert loop.connected.wait(10), "the ingest loop could not sign in with the service credential"
-        time.sleep(0.3)
+    with ingesting(loop):
         device = Client(broker.port, "jjhy-gate1-qr", tokens.gate1_qr, client_id="jjhy-gate1-qr")
         assert device.accepted
         for _ in range(20):
@@ -161,9 +158,6 @@ def test_platform_and_a_device_with_its_token_deliver_to_ingest(
             time.sleep(0.1)
         assert count == 20
         device.close()
-    finally:
-        loop.stop()
-        thread.join(10)
 
 
 def test_refused_sign_ins_are_logged_with_the_reason_and_no_secret(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
 from tests.devices.helpers import envelope
 from tests.factories import seed_site
+from tests.ingest.running import ingesting
 
 pytestmark = pytest.mark.mqtt
 HB = {"uptime_s": 5, "fw": "1.0"}
@@ -46,11 +46,7 @@ def test_events_flow_from_broker_to_database_and_bus(
     publisher.on_message = lambda _c, _u, m: commands.append(json.loads(m.payload))
     publisher.subscribe(f"{prefix}/v1/devices/jjhy-gate1-qr/commands", qos=1)
     loop = IngestLoop(broker_settings, sessions=sessions)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    try:
-        assert loop.connected.wait(10)
-        time.sleep(0.3)  # the SUBACK
+    with ingesting(loop):
         now = utcnow()
         topic = f"{prefix}/v1/devices/jjhy-gate1-qr/events"
         raws = [envelope("jjhy-gate1-qr", "heartbeat", HB, ts=now) for _ in range(50)]
@@ -82,12 +78,10 @@ def test_events_flow_from_broker_to_database_and_bus(
                 )
 
         wait_for(done)
-    finally:
-        loop.stop()
-        thread.join(10)
-        publisher.publish(
-            f"{prefix}/v1/devices/jjhy-gate1-qr/status", b"", qos=1, retain=True
-        ).wait_for_publish(5)
+    # Clear the retained status once the ingest has stopped (it would take the empty message as one).
+    publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-qr/status", b"", qos=1, retain=True).wait_for_publish(
+        5
+    )
     with sessions() as session:
         status = session.get(DeviceStatus, "jjhy-gate1-qr")
         assert status is not None

@@ -33,6 +33,7 @@ from tests.ingest.poison import (
     remove_refused_snapshots,
 )
 from tests.ingest.proxy import TcpProxy
+from tests.ingest.running import ingesting
 
 pytestmark = pytest.mark.mqtt
 DEVICE = "jjhy-gate1-qr"
@@ -76,14 +77,6 @@ def all_handled(sessions: sessionmaker[Session], loop: IngestLoop, raws: list[by
     return counts(sessions) == (len(raws) - poisoned, poisoned) and loop.stats.messages > len(raws)
 
 
-def run_loop(loop: IngestLoop) -> threading.Thread:
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    assert loop.connected.wait(10)
-    time.sleep(0.3)  # the SUBACK
-    return thread
-
-
 def test_one_poison_in_a_hundred_costs_a_few_transactions_and_one_log_line(
     sessions: sessionmaker[Session],
     broker_settings: Settings,
@@ -99,16 +92,12 @@ def test_one_poison_in_a_hundred_costs_a_few_transactions_and_one_log_line(
     settings = broker_settings.model_copy(update={"ingest_batch_size": 250})
     loop = IngestLoop(settings, sessions=sessions)
     caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
-    thread = run_loop(loop)
-    try:
+    with ingesting(loop):
         publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
         assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
             counts(sessions),
             loop.stats,
         )
-    finally:
-        loop.stop()
-        thread.join(10)
 
     # Bisection: each poison costs about 2·log2(batch) extra transactions; replaying a failing batch one
     # message per transaction would cost a transaction per message (2,000 here).
@@ -169,20 +158,18 @@ def test_an_outage_while_a_poison_is_isolated_loses_and_doubles_nothing(
         proxy.restore()
 
     cutter = threading.Thread(target=cut_during_isolation)
-    thread = run_loop(loop)
     try:
-        cutter.start()
-        publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
-        cutter.join(90)
-        assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
-            counts(sessions),
-            loop.stats,
-        )
-        time.sleep(1.0)  # a doubled dead letter would show up now
-        assert thread.is_alive()
+        with ingesting(loop) as thread:
+            cutter.start()
+            publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
+            cutter.join(90)
+            assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
+                counts(sessions),
+                loop.stats,
+            )
+            time.sleep(1.0)  # a doubled dead letter would show up now
+            assert thread.is_alive()
     finally:
-        loop.stop()
-        thread.join(15)
         proxied_engine.dispose()
         proxy.cut()
 
@@ -214,16 +201,12 @@ def test_a_failing_liveness_check_neither_stops_nor_repeats_the_batches(
         raws, _ = stream(300, every=10**6)
         loop = IngestLoop(broker_settings, sessions=sessions)
         caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
-        thread = run_loop(loop)
-        try:
+        with ingesting(loop):
             for raw in raws:  # about 3 s of traffic: several liveness rounds fail meanwhile
                 publisher.publish(f"{prefix}/v1/devices/{DEVICE}/events", raw, qos=1).wait_for_publish(5)
                 time.sleep(0.01)
             assert eventually(lambda: counts(sessions) == (len(raws), 0), 30), counts(sessions)
             time.sleep(1.5)  # a batch handled twice would show up now
-        finally:
-            loop.stop()
-            thread.join(10)
     finally:
         remove_refused_silence(engine)
     assert (loop.stats.messages, loop.stats.duplicates) == (len(raws), 0), loop.stats
@@ -244,13 +227,11 @@ def test_a_snapshot_the_database_refuses_is_counted_for_its_device(
         seed_site(session)
     install_refused_snapshots(engine)
     loop = IngestLoop(broker_settings, sessions=sessions)
-    thread = run_loop(loop)
     try:
-        publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-cam/snapshots/snap-1", jpeg(), qos=1)
-        assert eventually(lambda: counts(sessions)[1] == 1, 30), loop.stats
+        with ingesting(loop):
+            publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-cam/snapshots/snap-1", jpeg(), qos=1)
+            assert eventually(lambda: counts(sessions)[1] == 1, 30), loop.stats
     finally:
-        loop.stop()
-        thread.join(10)
         remove_refused_snapshots(engine)
     with sessions() as session:
         letters = session.scalars(select(DeadLetter)).all()

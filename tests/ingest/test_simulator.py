@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from jiayuan.settings import Settings
 from jiayuan.sim.runner import run
 from jiayuan.sim.traffic import Message, SimGate, Traffic, snapshot_jpeg
 from tests.factories import add_person, seed_site
+from tests.ingest.running import ingesting
 
 GATE = SimGate(
     id=1, compound_id=1, qr="g-qr", plate="g-plate", camera="g-cam", devices=("g-qr", "g-plate", "g-cam"),
@@ -125,18 +125,11 @@ def test_simulated_traffic_is_all_accounted_for(
         session.add(Vehicle(plate="豫A10345", color="blue", household_id=household, owner_id=person))
         session.commit()
     loop = IngestLoop(broker_settings, sessions=sessions)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    try:
-        assert loop.connected.wait(10)
-        time.sleep(0.3)
+    with ingesting(loop):
         stats = run(broker_settings, rate=60, duration=4, seed=3)
         deadline = time.monotonic() + 20
         while loop.stats.messages < stats.messages and time.monotonic() < deadline:
             time.sleep(0.1)
-    finally:
-        loop.stop()
-        thread.join(10)
     assert loop.stats.messages == stats.messages
     with sessions() as session:
         events = session.scalar(select(func.count()).select_from(DeviceEvent)) or 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 
 import paho.mqtt.client as mqtt
@@ -19,6 +18,7 @@ from jiayuan.kernel.clock import local
 from jiayuan.settings import Settings
 from tests.devices.snapshot_helpers import jpeg
 from tests.factories import seed_site
+from tests.ingest.running import ingesting
 from tests.ingest.test_mqtt_roundtrip import wait_for
 
 pytestmark = pytest.mark.mqtt
@@ -51,18 +51,11 @@ def test_snapshots_flow_from_broker_to_disk_and_table(
     loop = IngestLoop(
         broker_settings.model_copy(update={"snapshot_prune_interval_s": 0.5}), sessions=sessions
     )
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    try:
-        assert loop.connected.wait(10)
-        time.sleep(0.3)  # the SUBACK
+    with ingesting(loop):
         for device, snapshot_id, data in sends:
             topic = f"{prefix}/v1/devices/{device}/snapshots/{snapshot_id}"
             publisher.publish(topic, data, qos=1).wait_for_publish(5)
         wait_for(lambda: loop.stats.messages >= len(sends) and not orphan.exists())
-    finally:
-        loop.stop()
-        thread.join(10)
 
     with sessions() as session:
         rows = session.scalars(select(DeviceSnapshot)).all()

@@ -3,9 +3,6 @@ the 待辨认车牌 list, its snapshot beside it; one without a snapshot is a de
 
 from __future__ import annotations
 
-import threading
-import time
-
 import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +19,7 @@ from jiayuan.web.app import create_app
 from tests.devices.helpers import envelope
 from tests.devices.snapshot_helpers import jpeg
 from tests.factories import bearer_for, seed_site
+from tests.ingest.running import ingesting
 from tests.ingest.test_mqtt_roundtrip import wait_for
 
 pytestmark = pytest.mark.mqtt
@@ -49,11 +47,7 @@ def test_an_unreadable_plate_goes_from_the_camera_to_the_review_list(
         envelope(CAM, "plate_unreadable", {"text": "欢迎光临"}, ts=now),  # no picture for a person: refused
     ]
     loop = IngestLoop(broker_settings, sessions=sessions)
-    thread = threading.Thread(target=loop.run, daemon=True)
-    thread.start()
-    try:
-        assert loop.connected.wait(10)
-        time.sleep(0.3)  # the SUBACK
+    with ingesting(loop):
         publisher.publish(f"{prefix}/v1/devices/{CAM}/snapshots/car-1", picture, qos=1).wait_for_publish(5)
         for raw in events:
             publisher.publish(f"{prefix}/v1/devices/{CAM}/events", raw, qos=1).wait_for_publish(5)
@@ -65,9 +59,6 @@ def test_an_unreadable_plate_goes_from_the_camera_to_the_review_list(
                 )
 
         wait_for(stored)
-    finally:
-        loop.stop()
-        thread.join(10)
 
     with sessions() as session:
         rows = session.scalars(select(UnreadPlate).order_by(UnreadPlate.id)).all()

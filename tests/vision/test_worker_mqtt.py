@@ -32,6 +32,7 @@ from jiayuan.vision.publish import Publisher
 from jiayuan.vision.worker import run_camera
 from tests.conftest import make_test_settings
 from tests.factories import seed_site
+from tests.ingest.running import ingesting
 
 pytestmark = pytest.mark.mqtt
 CAMERA = "jjhy-gate1-cam"  # a camera device of gate 1 in the seeded registry
@@ -114,11 +115,7 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
         update={"mqtt_url": mqtt_url, "mqtt_topic_prefix": prefix, "mqtt_client_id": prefix}
     )
     ingest = IngestLoop(settings, sessions=sessions)
-    ingest_thread = threading.Thread(target=ingest.run, daemon=True)
-    ingest_thread.start()
-    try:
-        assert ingest.connected.wait(10)
-        time.sleep(0.3)  # its SUBACK
+    with ingesting(ingest):
         config = CameraConfig(
             camera=CAMERA,
             lines=(LineConfig.parse(f"entry:{ENTRY}"), LineConfig.parse(f"exit:{EXIT}")),
@@ -138,9 +135,6 @@ def test_clip_counts_arrive_as_envelopes_and_are_stored_by_ingest(
                 return sum(b.camera_in + b.camera_out for b in buckets) >= 2
 
         wait_for(counted)
-    finally:
-        ingest.stop()
-        ingest_thread.join(10)
 
     envelopes = [json.loads(p) for _, p in recorder.topics("events")]
     for raw in envelopes:
