@@ -44,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "ingest"))
 
 from bench_ingest import MQTT_URL, new_database, publish  # noqa: E402
+from bench_site import add_gate_one  # noqa: E402
 from ws_client import publish_time  # noqa: E402
 
 from jiayuan.access.models import Alarm  # noqa: E402
@@ -61,7 +62,7 @@ from jiayuan.duty.service import shifts  # noqa: E402
 from jiayuan.ingest.supervisor import start_in_child_process  # noqa: E402
 from jiayuan.kernel.heap import settle  # noqa: E402
 from jiayuan.kernel.principal import Principal, Role  # noqa: E402
-from jiayuan.registry.models import Building, Community, Compound, Device, Gate, Grid, Street  # noqa: E402
+from jiayuan.registry.models import Building, Device, Grid  # noqa: E402
 from jiayuan.settings import Settings  # noqa: E402
 
 
@@ -71,12 +72,9 @@ def seed(url: str, channel: str) -> tuple[str, int]:
     worker's user id."""
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
-        street = Street(name="紫荆路街道")
-        community = Community(street=street, name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        building = Building(compound=compound, name="1号楼")
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add_all([street, community, compound, building, gate])
+        community, gate = add_gate_one(session)
+        building = Building(compound_id=gate.compound_id, name="1号楼")
+        session.add(building)
         session.flush()
         grid = Grid(community_id=community.id, name="第一网格", buildings=[building])
         session.add(grid)

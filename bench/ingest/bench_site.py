@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from jiayuan.accounts.schemas import ScopeKind
 from jiayuan.accounts.service import create_user, issue_api_token
 from jiayuan.db.session import make_engine, make_sessionmaker
@@ -27,17 +29,23 @@ def test_broker_url() -> str:
     return os.environ.get("JIAYUAN_TEST_MQTT_URL", "")
 
 
+def add_gate_one(session: Session) -> tuple[Community, Gate]:
+    """紫荆路社区's 锦江花园 with its 1号门, flushed (ids set)."""
+    street = Street(name="紫荆路街道")
+    community = Community(street=street, name="紫荆路社区")
+    compound = Compound(community=community, name="锦江花园", code="jjhy")
+    gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
+    session.add_all([street, community, compound, gate])
+    session.flush()
+    return community, gate
+
+
 def seed_gate(url: str, devices: Mapping[str, str]) -> str:
     """锦江花园's 1号门 with these devices (id → kind) and a staff account of its community; returns the
     staff's API token."""
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
-        street = Street(name="紫荆路街道")
-        community = Community(street=street, name="紫荆路社区")
-        compound = Compound(community=community, name="锦江花园", code="jjhy")
-        gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-        session.add_all([street, community, compound, gate])
-        session.flush()
+        community, gate = add_gate_one(session)
         session.add_all(Device(id=d, gate_id=gate.id, kind=kind, name=d) for d, kind in devices.items())
         user = create_user(
             session, actor=Principal.system(), username="staff", display_name="staff", role=Role.STAFF,
