@@ -2,29 +2,54 @@
 
 from __future__ import annotations
 
-import gc
-import weakref
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from fastapi.routing import APIRoute, APIWebSocketRoute
-from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# In a fresh interpreter: what earlier tests of a worker left in module-level state must not decide it.
+DROP_AN_APP = """
+import gc, sys, weakref
+from pathlib import Path
+from fastapi.testclient import TestClient
+from jiayuan.web.app import create_app
+from tests.conftest import make_test_settings
 from tests.lifetime import forget_built_apps
 
+def build_and_use():
+    app = create_app(make_test_settings(sys.argv[1], Path(sys.argv[2])))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+    return weakref.ref(app)
 
-def test_a_dropped_app_is_freed(settings: Settings) -> None:
-    def build_and_use() -> weakref.ref[object]:
-        app = create_app(settings)
-        with TestClient(app) as client:
-            assert client.get("/healthz").status_code == 200
-        return weakref.ref(app)
+dropped = build_and_use()
+forget_built_apps()
+gc.collect()
+sys.exit(0 if dropped() is None else 3)
+"""
 
-    dropped = build_and_use()
-    forget_built_apps()
-    gc.collect()
-    assert dropped() is None
+
+def test_a_dropped_app_is_freed(test_database_url: str, tmp_path: Path) -> None:
+    script = tmp_path / "drop_an_app.py"
+    script.write_text(DROP_AN_APP)
+    result = subprocess.run(
+        [sys.executable, str(script), test_database_url, str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
 
 
 def test_a_new_app_reuses_the_routes_built_at_import(settings: Settings) -> None:
