@@ -59,7 +59,7 @@ pytest: install services ## pytest on SQLite and PostgreSQL
 	set -a && . var/test-services.env && set +a && $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-fast: install ## Quick loop: pytest on SQLite, no broker, no browser (PYTEST_ARGS="--lf" reruns the failures)
-	JIAYUAN_TEST_BACKENDS=sqlite $(BIN)/pytest -q -m "not mqtt and not browser" $(PYTEST_ARGS)
+	JIAYUAN_TEST_BACKENDS=sqlite $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal -m "not mqtt and not browser" $(PYTEST_ARGS)
 
 # The lint and the type check run beside pytest: its workers spend much of their time waiting on
 # brokers, browsers and subprocesses. Their few lines of output may come between pytest's.
