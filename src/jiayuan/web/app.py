@@ -66,7 +66,8 @@ def add_routes(app: FastAPI, *routers: APIRouter) -> None:
 
     The routers carry their own prefixes and tags, so including them would add nothing; and FastAPI
     rebuilds every route of an included router on a new app's first request (about 0.25 s per app, paid
-    by each test's app), where a route added as it is keeps what was built once at import.
+    by each test's app), where a route added as it is keeps what was built once at import. So
+    `app.dependency_overrides` does not reach these routes: the tests use real services, never overrides.
     """
     for router in routers:
         app.router.routes.extend(router.routes)
