@@ -77,9 +77,8 @@ class LineCounter:
         self._normal = ((line.y2 - line.y1) / length, (line.x1 - line.x2) / length)
         self._state: dict[int, _LineState] = {}
         self.totals: Counter[tuple[Direction, ObjectClass]] = Counter()
-        self._recent: deque[tuple[Direction, float, int]] = deque(
-            maxlen=32
-        )  # counted: direction, when, track
+        # The crossings counted lately: direction, when, track.
+        self._recent: deque[tuple[Direction, float, int]] = deque(maxlen=32)
 
     def band(self, box: Box) -> float:
         """Half-width of the dead band around the line for an object of this box."""

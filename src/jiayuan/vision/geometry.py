@@ -19,21 +19,24 @@ def foot(box: Box) -> Point:
     return ((box[0] + box[2]) / 2.0, box[3])
 
 
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
+def _overlap(a: Box, b: Box) -> float:
+    """The area two boxes share."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
+    return ix * iy
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    inter = _overlap(a, b)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
 
 
 def inside_share(a: Box, b: Box) -> float:
     """The share of box a's area that lies inside box b."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 0.0
+    return _overlap(a, b) / area if area > 0 else 0.0
 
 
 def signed_distance(a: Point, b: Point, p: Point) -> float:
