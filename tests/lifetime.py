@@ -1,10 +1,11 @@
 """Keeping the test processes' heap small: thousands of apps are built and dropped in one run.
 
 FastAPI keeps up to 4,096 route callables per classification cache in module-level caches
-(`fastapi.dependencies.models`); the app's routes are closures over the app, so each cache entry keeps a
-whole app (routes, pydantic validators, settings) alive long after its test. A worker held millions of
-such objects, every full garbage collection walked them, and the session's closing collection alone
-took seconds. Clearing those caches after each test lets a dropped app be freed.
+(`fastapi.dependencies.models`); routes built for one app (the API documentation's) are closures over
+it, so such a cache entry keeps a whole app (routes, pydantic validators, settings) alive long after
+its test. A worker held millions of such objects, every full garbage collection walked them, and the
+session's closing collection alone took seconds. Clearing those caches after each test lets a dropped
+app be freed.
 """
 
 from __future__ import annotations
