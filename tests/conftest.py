@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import URL, Engine, make_url
+from sqlalchemy import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
@@ -142,6 +143,17 @@ def _no_websocket(*_args: Any, **_kwargs: Any) -> Any:
     pytest.fail("a WebSocket keeps the app working beside the test: request the real_commits fixture")
 
 
+@contextmanager
+def sessions_on(connection: Connection) -> Iterator[sessionmaker[Session]]:
+    """Sessions on one connection in a transaction, their commits SAVEPOINTs; apps built on its
+    database use them too, and WebSockets are refused."""
+    factory = sessionmaker(connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AppContext, "from_settings", _sharing(factory, connection.engine.url))
+        patch.setattr(TestClient, "websocket_connect", _no_websocket)
+        yield factory
+
+
 @pytest.fixture
 def sessions(request: pytest.FixtureRequest, engine: Engine) -> Iterator[sessionmaker[Session]]:
     """A session factory on an empty database.
@@ -154,10 +166,7 @@ def sessions(request: pytest.FixtureRequest, engine: Engine) -> Iterator[session
         yield make_sessionmaker(engine)
         return
     ensure_empty(engine)
-    with rolled_back(engine) as connection, pytest.MonkeyPatch.context() as patch:
-        factory = sessionmaker(connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
-        patch.setattr(AppContext, "from_settings", _sharing(factory, engine.url))
-        patch.setattr(TestClient, "websocket_connect", _no_websocket)
+    with rolled_back(engine) as connection, sessions_on(connection) as factory:
         yield factory
     if not is_empty(engine):
         pytest.fail(

@@ -14,14 +14,14 @@ only push its own events.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import UnreadPlate
@@ -48,6 +48,8 @@ from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanCameraIn, PlanIn, StartIn
 from jiayuan.registry.models import Device, Gate
 from jiayuan.registry.service import importing, residents
+from tests.conftest import sessions_on
+from tests.databases import ensure_empty, rolled_back
 from tests.factories import build_tree, make_id, person
 
 ROLES = (
@@ -618,6 +620,32 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
     return world
 
 
+@pytest.fixture(scope="module")
+def world_database(engine: Engine, vault: PiiVault) -> Iterator[tuple[Connection, World]]:
+    """One world per backend for the module, in a transaction rolled back at its end (building it
+    takes about a quarter of a second, and the module has some sixty tests)."""
+    ensure_empty(engine)
+    with rolled_back(engine) as connection, sessions_on(connection) as factory:
+        yield connection, build_world(factory, vault)
+
+
+@pytest.fixture
+def sessions(world_database: tuple[Connection, World]) -> Iterator[sessionmaker[Session]]:
+    """The sessions of tests/conftest.py, on the module's world: a test's writes are undone after it
+    (a SAVEPOINT), so one line's change cannot move another's answer."""
+    connection, _ = world_database
+    savepoint = connection.begin_nested()
+    with sessions_on(connection) as factory:
+        yield factory
+    savepoint.rollback()
+
+
+@pytest.fixture
+def world(world_database: tuple[Connection, World], sessions: sessionmaker[Session]) -> World:
+    """The world, as each test finds it."""
+    return world_database[1]
+
+
 def test_matrix_lines_are_well_formed() -> None:
     for method, path, body, expected in MATRIX:
         assert method in {"GET", "POST", "PATCH", "PUT", "DELETE"}, path
@@ -652,9 +680,8 @@ READS = [line for line in MATRIX if line[0] == "GET"]
 WRITES = [line for line in MATRIX if line[0] != "GET"]
 
 
-def test_scope_matrix_reads(client: TestClient, sessions: sessionmaker[Session], vault: PiiVault) -> None:
+def test_scope_matrix_reads(client: TestClient, world: World) -> None:
     """Every GET line against one world (reads change nothing that another line depends on)."""
-    world = build_world(sessions, vault)
     wrong: list[str] = []
     for line in READS:
         found = mismatches(client, world, line)
@@ -674,14 +701,13 @@ def test_scope_matrix_reads(client: TestClient, sessions: sessionmaker[Session],
 def test_scope_matrix_writes(
     request: pytest.FixtureRequest,
     client: TestClient,
-    sessions: sessionmaker[Session],
-    vault: PiiVault,
+    world: World,
     line: tuple[str, str, str | None, tuple[int, ...]],
 ) -> None:
-    """Each writing line on a fresh world, so one line's change cannot move another's answer."""
+    """Each writing line on the world as built: no other line's change is seen."""
     if (line[0], line[1]) in KNOWN_GAPS:
         request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[(line[0], line[1])]))
-    wrong = mismatches(client, build_world(sessions, vault), line)
+    wrong = mismatches(client, world, line)
     assert not wrong, "\n".join(wrong)
 
 
@@ -699,11 +725,10 @@ CAMERAS = ("jjhy-gate1-cam", "sh1-gate1-cam", "yf-gate1-cam", "jjhy-gate9-cam")
 
 
 def test_camera_streams_follow_the_gate_scope(
-    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault
+    client: TestClient, sessions: sessionmaker[Session], world: World
 ) -> None:
     """Live MJPEG and snapshots: a camera in scope gets as far as the relay (no broker in tests); one
     outside it answers exactly as a camera that does not exist; the camera page lists the same set."""
-    world = build_world(sessions, vault)
     for role, allowed in CAMERA_SCOPE.items():
         for camera in CAMERAS:
             for tail in ("snapshot.jpg", "live.mjpeg"):
@@ -731,10 +756,7 @@ DEVICE_SCOPE: dict[str, tuple[set[str], set[str | None], set[str]]] = {
 }  # fmt: skip
 
 
-def test_device_lists_hold_only_what_is_in_scope(
-    client: TestClient, sessions: sessionmaker[Session], vault: PiiVault
-) -> None:
-    world = build_world(sessions, vault)
+def test_device_lists_hold_only_what_is_in_scope(client: TestClient, world: World) -> None:
     for role, (statuses, letters, revoked) in DEVICE_SCOPE.items():
         headers = world.headers(role)
         if statuses:
@@ -808,13 +830,11 @@ LIST_SCOPE: list[tuple[str, str, dict[str, set[str]]]] = [
 @pytest.mark.parametrize(("path", "key", "expected"), LIST_SCOPE, ids=[line[0] for line in LIST_SCOPE])
 def test_lists_hold_only_what_is_in_scope(
     client: TestClient,
-    sessions: sessionmaker[Session],
-    vault: PiiVault,
+    world: World,
     path: str,
     key: str,
     expected: dict[str, set[str]],
 ) -> None:
-    world = build_world(sessions, vault)
     for role, names in expected.items():
         body = client.get(path, params={"size": 200}, headers=world.headers(role)).json()
         found = {item[key] for item in body["items"]}
