@@ -15,6 +15,9 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 4
 
 .DEFAULT_GOAL := help
+# The tests start many Python processes (workers, the CLI, ingest children, the vision worker): each
+# reads the compiled modules the first one wrote instead of compiling every source file again.
+unexport PYTHONDONTWRITEBYTECODE
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
