@@ -15,8 +15,9 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 4
 
 .DEFAULT_GOAL := help
-# The tests start many Python processes (workers, the CLI, ingest children, the vision worker): each
-# reads the compiled modules the first one wrote instead of compiling every source file again.
+# Modules are compiled when first imported, and only those that are (pip install --no-compile: half
+# the install's time); the tests' many Python processes (workers, the CLI, ingest children, the vision
+# worker) then read what the first one wrote.
 unexport PYTHONDONTWRITEBYTECODE
 
 help: ## List the targets
@@ -25,7 +26,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-compile -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) assets ## Create or update .venv and the browser assets
