@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start what the tests need when it is not already running: PostgreSQL, the project's own Mosquitto
-# (`jiayuan broker config`: no anonymous clients, dynamic security) and Chromium.
+# (`jiayuan broker config`: no anonymous clients, dynamic security) and Chromium (and its headless shell).
 #
 # The broker's port and its platform password both derive from a hash of the broker configuration
 # (the template, its renderer and the ACLs in src/jiayuan/broker/), unless JIAYUAN_TEST_MQTT_PORT
@@ -63,9 +63,11 @@ port_open "$MQTT_PORT" && ours || { echo "Mosquitto did not start: see $VAR/mosq
 mkdir -p var
 echo "JIAYUAN_TEST_MQTT_URL=$MQTT_URL" > var/test-services.env
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's chromium for the browser tests"
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+# The browser tests drive chromium's headless shell; the page benchmarks (bench/faces, bench/screen)
+# measure the whole browser.
+if [ ! -x /usr/bin/chromium-headless-shell ] || [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium and its headless shell for the browser tests"
+  apt-get update -qq && apt-get install -y -qq chromium chromium-headless-shell >/dev/null
 fi
 # The weekly report's PDF (WeasyPrint) needs Pango and a CJK font to set Chinese text.
 if ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
