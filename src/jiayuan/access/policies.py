@@ -115,6 +115,12 @@ def require_visitor_visible(actor: Principal, where: Location) -> None:
         raise NotFound("访客通行证不存在", field="visitor_id")
 
 
+def may_cancel_visitors(actor: Principal) -> bool:
+    """Whether the actor's role cancels visitor passes at all (each pass is checked by
+    `require_can_cancel_visitor`): residents their own household's, staff and admins their community's."""
+    return actor.has_role(Role.ADMIN, Role.STAFF, Role.RESIDENT)
+
+
 def require_can_cancel_visitor(actor: Principal, where: Location) -> None:
     """The inviting household and the community's staff and admins cancel; the rest only read."""
     require_visitor_visible(actor, where)

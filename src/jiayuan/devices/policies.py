@@ -46,13 +46,18 @@ def visible_communities(actor: Principal) -> frozenset[int] | None:
     return None if actor.is_system else actor.community_ids
 
 
+def may_switch(actor: Principal) -> bool:
+    """Admins and staff disable and enable devices (of their communities: `require_can_switch`)."""
+    return actor.has_role(Role.ADMIN, Role.STAFF)
+
+
 def require_can_switch(actor: Principal, community_id: int | None, *, exists: bool) -> None:
     """Admins and staff disable and enable the devices of their communities.
 
     The role is checked first and "outside your communities" reads as "does not exist", so the
     answer never tells whether a device id exists elsewhere.
     """
-    if not actor.has_role(Role.ADMIN, Role.STAFF):
+    if not may_switch(actor):
         raise Forbidden("只有管理员和社区工作人员可以停用或启用设备")
     communities = visible_communities(actor)
     if not exists or (communities is not None and community_id not in communities):

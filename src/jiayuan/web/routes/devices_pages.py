@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from jiayuan.devices import policies
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS
 from jiayuan.devices.service import inspection, lifecycle
 from jiayuan.kernel.errors import JiayuanError
-from jiayuan.kernel.principal import Role
 from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
 from jiayuan.web.deps import SessionDep
@@ -64,7 +64,7 @@ def devices_page(
             "labels": REASON_LABELS,
             "reason": reason or "",
             "device_id": device_id or "",
-            "may_switch": principal.has_role(Role.ADMIN, Role.STAFF),
+            "may_switch": policies.may_switch(principal),
             "notice": notice,
             "error": error,
         },

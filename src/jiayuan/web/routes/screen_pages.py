@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from jiayuan.access.schemas import ALARM_LABELS
 from jiayuan.bus.hub import Filter, Message
+from jiayuan.cases import policies as case_policies
 from jiayuan.kernel.principal import Principal
 from jiayuan.web import i18n
 from jiayuan.web.auth import CurrentPrincipal, PagePrincipal
@@ -51,7 +52,8 @@ def screen_filter(principal: Principal) -> Filter:
 
     def may_see(message: Message) -> bool:
         if message.get("event") == "cases.changed":
-            return principal.is_system or message.get("community_id") in principal.community_ids
+            community = message.get("community_id")
+            return isinstance(community, int) and case_policies.reaches_community(principal, community)
         return gates(message)
 
     return may_see

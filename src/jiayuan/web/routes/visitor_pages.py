@@ -11,13 +11,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from jiayuan.access import policies
 from jiayuan.access.schemas import VisitorFilter, VisitorOut
 from jiayuan.access.service import visitors
 from jiayuan.access.states import VisitorState
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
-from jiayuan.kernel.principal import Principal, Role
+from jiayuan.kernel.principal import Principal
 from jiayuan.registry.service import structure
 from jiayuan.web import i18n
 from jiayuan.web.auth import PagePrincipal
@@ -38,13 +39,10 @@ _FIELD_LABELS = {
 _CANCELLABLE = frozenset({VisitorState.ACTIVE, VisitorState.PENDING, VisitorState.USED_UP})
 
 
-def _may_cancel(principal: Principal) -> bool:
-    """Whether to offer the cancel button (the service decides for each pass)."""
-    return principal.has_role(Role.ADMIN, Role.STAFF, Role.RESIDENT)
-
-
 def _row_context(principal: Principal, visitor: VisitorOut, **extra: object) -> dict[str, object]:
-    return {"v": visitor, "may_cancel": _may_cancel(principal), "cancellable": _CANCELLABLE, **extra}
+    # The cancel button is offered by role; the service decides for each pass.
+    may_cancel = policies.may_cancel_visitors(principal)
+    return {"v": visitor, "may_cancel": may_cancel, "cancellable": _CANCELLABLE, **extra}
 
 
 @router.get("/visitors")
@@ -103,7 +101,7 @@ def _list_view(
         "compounds": structure.list_compounds(session, actor=principal),
         "notice": notice,
         "error": error,
-        "may_cancel": _may_cancel(principal),
+        "may_cancel": policies.may_cancel_visitors(principal),
         "cancellable": _CANCELLABLE,
     }
     if request.headers.get("hx-request"):
