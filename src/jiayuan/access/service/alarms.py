@@ -28,7 +28,7 @@ def raise_alarm(
     gate_id: int | None = None,
     community_id: int | None = None,
     compound_id: int | None = None,
-) -> Alarm:
+) -> AlarmOut:
     """Store an alarm and announce it after commit."""
     alarm = Alarm(
         type=type,
@@ -57,7 +57,7 @@ def raise_alarm(
             evidence=evidence,
         ),
     )
-    return alarm
+    return AlarmOut.model_validate(alarm)
 
 
 def clear(session: Session, alarm: Alarm, *, at: datetime) -> None:
