@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import parse_scope
+from jiayuan.accounts.service import tokens, users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import (
@@ -216,7 +216,7 @@ def make_user(
 ) -> int:
     """Create a user through the service (as the system), scopes as `kind:id`; returns its id."""
     with unit_of_work(sessions) as session:
-        user = accounts.create_user(
+        user = users.create_user(
             session,
             actor=Principal.system(),
             username=username,
@@ -238,10 +238,10 @@ def bearer_for(sessions: sessionmaker[Session], username: str, role: Role, *scop
 def token_for(sessions: sessionmaker[Session], user_id: int, name: str = "测试") -> str:
     """A bearer token for a user, issued by the system."""
     with unit_of_work(sessions) as session:
-        return accounts.issue_api_token(session, actor=Principal.system(), user_id=user_id, name=name)
+        return tokens.issue_api_token(session, actor=Principal.system(), user_id=user_id, name=name)
 
 
 def device_token(sessions: sessionmaker[Session], device_id: str) -> str:
     """A bearer token for a device, issued by the system."""
     with unit_of_work(sessions) as session:
-        return accounts.issue_api_token(session, actor=Principal.system(), device_id=device_id, name="网关")
+        return tokens.issue_api_token(session, actor=Principal.system(), device_id=device_id, name="网关")

@@ -49,7 +49,8 @@ from ws_client import publish_time  # noqa: E402
 
 from jiayuan.access.models import Alarm  # noqa: E402
 from jiayuan.accounts.schemas import ScopeKind  # noqa: E402
-from jiayuan.accounts.service import create_user, issue_api_token  # noqa: E402
+from jiayuan.accounts.service.tokens import issue_api_token  # noqa: E402
+from jiayuan.accounts.service.users import create_user  # noqa: E402
 from jiayuan.broker_link import parse_mqtt_url  # noqa: E402
 from jiayuan.bus.hub import hub  # noqa: E402
 from jiayuan.cases.models import Case  # noqa: E402

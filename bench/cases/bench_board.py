@@ -4,7 +4,7 @@
 
 The database (`--url`, dropped and recreated) is migrated, seeded with the demo community and filled
 with cases as two years of a busy office leave them (most closed, some open and overdue, every
-category, the demo's grids, compounds and workers). It then times `cases.service.list_cases` (what
+category, the demo's grids, compounds and workers). It then times `cases.service.reads.list_cases` (what
 the console board, the API and `jiayuan cases list` call: reach, filters, the page of 50, the total and
 the assignees' names) for the office and a grid worker with each filter, and, as the ceiling, the bare
 indexed lookup of the same page's ids through psycopg (no ORM, no count, no names).
@@ -25,9 +25,9 @@ from sqlalchemy import select
 import jiayuan.models  # noqa: F401
 from jiayuan.accounts import passwords
 from jiayuan.accounts.models import User
-from jiayuan.accounts.service import active_principal
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service.users import active_principal
 from jiayuan.cases.schemas import CaseFilter, Category, Source
+from jiayuan.cases.service import reads
 from jiayuan.cases.states import CaseState
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker
@@ -159,7 +159,7 @@ def main() -> None:
 
             def board(actor: object = actor, filters: CaseFilter = filters) -> object:
                 with sessions() as session:
-                    return cases.list_cases(session, actor=actor, filters=filters, params=PAGE)  # type: ignore[arg-type]
+                    return reads.list_cases(session, actor=actor, filters=filters, params=PAGE)  # type: ignore[arg-type]
 
             p50, p95, p99 = percentiles(timed(args.runs, board))
             print(f"| {who} | {label} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {p95 / ceiling[1]:.1f}× |")

@@ -13,7 +13,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Community, Compound, Device, Gate, Street

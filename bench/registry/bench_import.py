@@ -208,18 +208,18 @@ def through_server(url: str, small: bytes, path: Path, second: bytes) -> None:
 
     import httpx
 
-    from jiayuan.accounts import service as accounts
     from jiayuan.accounts.schemas import parse_scope
+    from jiayuan.accounts.service import tokens, users
     from jiayuan.db.session import make_engine, make_sessionmaker
     from jiayuan.db.uow import unit_of_work
     from jiayuan.kernel.principal import Principal, Role
 
     engine = make_engine(url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        user = accounts.create_user(session, actor=Principal.system(), username="admin", display_name="书记",
+        user = users.create_user(session, actor=Principal.system(), username="admin", display_name="书记",
                                     role=Role.ADMIN, password="bench-password-2026",
                                     scopes=[parse_scope("community:1")])  # fmt: skip
-        token = accounts.issue_api_token(session, actor=Principal.system(), user_id=user.id, name="bench")
+        token = tokens.issue_api_token(session, actor=Principal.system(), user_id=user.id, name="bench")
     engine.dispose()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

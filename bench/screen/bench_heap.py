@@ -35,7 +35,7 @@ import jiayuan.models  # noqa: F401
 from jiayuan.access.schemas import WatchPlateIn
 from jiayuan.access.service import vehicles
 from jiayuan.accounts import passwords
-from jiayuan.accounts.service import issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work

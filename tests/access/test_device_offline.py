@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm
 from jiayuan.access.service import alarms as alarms_service
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.devices.models import DeviceStatus
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch, next_silence_due

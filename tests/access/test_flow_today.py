@@ -11,7 +11,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from jiayuan.access.events import AlarmRaised, FlowChanged, VehicleSeen
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user
 from jiayuan.devices.events import DeviceStateChanged
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
 from jiayuan.kernel.principal import Principal, Role

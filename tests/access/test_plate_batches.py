@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence, VisitorPass, WatchPlate
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.kernel.principal import Principal

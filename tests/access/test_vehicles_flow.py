@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access.models import Alarm, FlowBucket, VehiclePassage, VehiclePresence
 from jiayuan.access.schemas import WatchPlateIn
 from jiayuan.access.service import reports, vehicles
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
 from jiayuan.kernel.errors import Forbidden, Invalid, NotFound

@@ -20,7 +20,8 @@ from jiayuan.access.service import gate_checks, passes, visitors
 from jiayuan.access.states import VisitorState
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token, principal_of
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user, principal_of
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound

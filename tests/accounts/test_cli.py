@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.accounts import logins, passwords, service
+from jiayuan.accounts import passwords
 from jiayuan.accounts.models import AuditEntry, User
 from jiayuan.accounts.schemas import LoginPolicy
+from jiayuan.accounts.service import logins, tokens, users
 from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.paging import PageParams
@@ -61,7 +62,7 @@ def test_add_list_and_token(cli_env: None, sessions: sessionmaker[Session]) -> N
     assert code == 0 and "只显示这一次" in err
     token = out.strip()
     with sessions() as session:
-        assert service.principal_for_token(session, token).grid_ids == frozenset({tree.grid.id})
+        assert tokens.principal_for_token(session, token).grid_ids == frozenset({tree.grid.id})
         actions = session.scalars(select(AuditEntry.action)).all()
     assert actions.count("user.create") == 2 and "token.issue" in actions
 
@@ -77,13 +78,13 @@ def test_an_account_made_with_a_grid_alone_belongs_to_the_grids_community(
     assert code == 0, out
     secretary = Principal(role=Role.ADMIN, user_id=999, community_ids=frozenset({tree.community.id}))
     with sessions() as session:
-        listed = service.list_users(session, actor=secretary, params=PageParams()).items
+        listed = users.list_users(session, actor=secretary, params=PageParams()).items
         assert [u.scopes for u in listed if u.username == "lijianwei"] == [
             [f"grid:{tree.grid.id}", f"community:{tree.community.id}"]
         ]
         far = frozenset({tree.other_community.id})
         elsewhere = Principal(role=Role.ADMIN, user_id=998, community_ids=far)
-        theirs = service.list_users(session, actor=elsewhere, params=PageParams()).items
+        theirs = users.list_users(session, actor=elsewhere, params=PageParams()).items
         assert "lijianwei" not in [u.username for u in theirs]
 
 
@@ -96,7 +97,7 @@ def test_device_token_and_unlock(cli_env: None, sessions: sessionmaker[Session])
     code, out, _ = run("user", "device-token", "jjhy-gate1-qr")
     assert code == 0
     with sessions() as session:
-        assert service.principal_for_token(session, out.strip()).device_id == "jjhy-gate1-qr"
+        assert tokens.principal_for_token(session, out.strip()).device_id == "jjhy-gate1-qr"
     run("user", "add", "liuying", "--role", "staff", "--password", "staff-pass-2026")
     code, out, _ = run("user", "unlock", "liuying")
     assert code == 0 and "已解除" in out

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import logins, passwords, service
+from jiayuan.accounts import passwords
 from jiayuan.accounts.models import AuditEntry, LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy
+from jiayuan.accounts.service import logins, users
 from jiayuan.db.session import make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
@@ -181,7 +182,7 @@ def test_unknown_and_known_usernames_get_the_same_answers_for_the_same_work(
     make_user(sessions, "nopass", Role.DEVICE, password=None)
     gone = make_user(sessions, "gone", Role.STAFF)
     with unit_of_work(sessions) as session:
-        service.deactivate_user(session, actor=Principal.system(), user_id=gone)
+        users.deactivate_user(session, actor=Principal.system(), user_id=gone)
 
     def run(username: str, ip: str) -> tuple[list[tuple[int, str]], list[tuple[int, list[str]]]]:
         answers, costs = [], []
@@ -216,7 +217,7 @@ def test_admins_see_and_lift_locks_within_their_scope(sessions: sessionmaker[Ses
         with sessions() as session:
             user = session.get(User, user_id)
             assert user is not None
-            return service.principal_of(user)
+            return users.principal_of(user)
 
     mine, other, district = admin("boss1", ["community:1"]), admin("boss2", ["community:2"]), admin("qu", [])
     with sessions() as session:

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.accounts import service
 from jiayuan.accounts.models import AuditEntry, User
+from jiayuan.accounts.service import users
 from jiayuan.cli.main import app as cli
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Role
@@ -46,7 +46,7 @@ def test_a_mobile_is_kept_encrypted_and_shown_masked(
     with sessions() as session:
         stored = session.scalar(select(User.mobile_cipher).where(User.id == worker))
         assert stored and "1111" not in stored
-        assert service.mobile_of(session, worker, vault=vault) == "13900001111"
+        assert users.mobile_of(session, worker, vault=vault) == "13900001111"
         audit = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "user.mobile")).all()
         assert audit == [{"mobile": "139****1111"}]
 
@@ -71,7 +71,7 @@ def test_a_mobile_is_kept_encrypted_and_shown_masked(
     )
     assert cleared.json()["mobile_masked"] == ""
     with sessions() as session:
-        assert service.mobile_of(session, worker, vault=vault) is None
+        assert users.mobile_of(session, worker, vault=vault) is None
 
 
 @pytest.mark.parametrize("typed", ["12345678901", "1390000111", "010-12345678", "abc", "139000011112"])

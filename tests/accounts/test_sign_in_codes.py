@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
-from jiayuan.accounts import sign_in
 from jiayuan.accounts.models import SignInCode, User
+from jiayuan.accounts.service import sign_in, users
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, TooManyRequests
@@ -122,7 +121,7 @@ def test_a_switched_off_resident_account_is_refused(db: Session, codes: Codes) -
     first = codes.use(codes.sent[-1])
     assert isinstance(first, Principal) and first.user_id is not None
     admin = Principal(role=Role.ADMIN, user_id=0, username="root")
-    accounts.deactivate_user(db, actor=admin, user_id=first.user_id)
+    users.deactivate_user(db, actor=admin, user_id=first.user_id)
     codes.ask(at=timedelta(minutes=2))
     refused = codes.use(codes.sent[-1], at=timedelta(minutes=2))
     assert isinstance(refused, sign_in.CodeRefused) and refused.status == 403 and "已停用" in refused.message

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from jiayuan.access.models import Alarm
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.models import ApiToken
+from jiayuan.accounts.service import tokens
 from jiayuan.broker.admin import BrokerAdmin
 from jiayuan.broker.sync import BrokerSync, sync_devices
 from jiayuan.cli.main import app as cli
@@ -227,7 +227,7 @@ def test_revoking_the_token_disconnects_and_refuses_the_device_at_once(
     qr = device(site, QR)
     assert qr.accepted
     with unit_of_work(sessions) as session:
-        revoked = accounts.revoke_device_tokens(
+        revoked = tokens.revoke_device_tokens(
             session, actor=Principal.system(), device_id=QR, community_id=None, reason="读头被盗"
         )
         assert revoked == 1
@@ -249,8 +249,8 @@ def test_the_newest_live_token_is_the_mqtt_password(
     assert not device(site, QR, old).accepted
     # Revoking the newest makes the older live token the password again.
     with unit_of_work(sessions) as session:
-        newest = accounts.device_token_ids(session, QR)[0][0]
-        accounts.revoke_api_token(session, actor=Principal.system(), token_id=newest)
+        newest = tokens.device_token_ids(session, QR)[0][0]
+        tokens.revoke_api_token(session, actor=Principal.system(), token_id=newest)
     follower.wait_idle()
     assert device(site, QR, old).accepted
 

@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from jiayuan.cases import service
 from jiayuan.cases.schemas import CaseIn, Category
+from jiayuan.cases.service import reporting
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal
@@ -31,7 +31,7 @@ def reported(live_settings: Settings) -> None:
             (Category.NOISE, "深夜装修"),
         ):
             data = CaseIn(category=category, title=title, household_id=household_id)
-            service.report_case(session, actor=Principal.system(), data=data)
+            reporting.report_case(session, actor=Principal.system(), data=data)
     engine.dispose()
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from jiayuan.access.pass_tokens import signer_for
 from jiayuan.access.schemas import VisitorInvite, WatchPlateIn
 from jiayuan.access.service import passes, vehicles, visitors
-from jiayuan.accounts.service import issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow

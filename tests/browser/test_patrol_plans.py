@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from jiayuan.accounts import passwords
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user
+from jiayuan.accounts.service.users import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role

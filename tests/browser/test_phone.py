@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service.users import create_user
 from jiayuan.cases.models import Case, CaseAttachment, CaseStep
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category
+from jiayuan.cases.service import reporting, workflow
 from jiayuan.cases.states import CaseAction
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
@@ -112,13 +112,13 @@ def open_case(site: Site, title: str, household_id: int, worker_id: int, *, rost
     """A report handed to a worker: by the roster only (still 上报), or accepted and dispatched by staff."""
     with unit_of_work(site.sessions) as session:
         data = CaseIn(category=Category.REPAIR, title=title, household_id=household_id)
-        case_id = cases.report_case(session, actor=site.staff, data=data).id
+        case_id = reporting.report_case(session, actor=site.staff, data=data).id
         if roster_only:
             session.get_one(Case, case_id).assignee_user_id = worker_id
             return case_id
-        cases.act(session, actor=site.staff, case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
+        workflow.act(session, actor=site.staff, case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
         dispatch = ActionIn(action=CaseAction.DISPATCH, assignee_user_id=worker_id)
-        cases.act(session, actor=site.staff, case_id=case_id, data=dispatch)
+        workflow.act(session, actor=site.staff, case_id=case_id, data=dispatch)
         return case_id
 
 

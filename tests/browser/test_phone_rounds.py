@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts import passwords
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user
+from jiayuan.accounts.service.users import create_user
 from jiayuan.cases.models import Case
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work

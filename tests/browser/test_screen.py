@@ -16,7 +16,8 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 from jiayuan.access.schemas import WatchPlateIn
 from jiayuan.access.service import vehicles
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow

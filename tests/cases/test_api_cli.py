@@ -57,7 +57,7 @@ def test_cases_list_and_show_from_the_cli(
 def test_a_resident_raises_no_device_alarm_and_only_so_many_cases_an_hour(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree
 ) -> None:
-    from jiayuan.cases import service
+    from jiayuan.cases.service import reporting
 
     resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
     forged = client.post(
@@ -65,7 +65,7 @@ def test_a_resident_raises_no_device_alarm_and_only_so_many_cases_an_hour(
     )
     assert forged.status_code == 422 and forged.json()["field"] == "category"
     assert "由门岗设备告警生成" in forged.json()["detail"]
-    for n in range(service.RESIDENT_REPORTS_PER_HOUR):
+    for n in range(reporting.RESIDENT_REPORTS_PER_HOUR):
         body = {"category": "sos" if n == 0 else "noise", "title": f"第 {n + 1} 次上报"}
         assert client.post("/api/v1/cases", json=body, headers=resident).status_code == 201
     flooded = client.post("/api/v1/cases", json={"category": "noise", "title": "再报一次"}, headers=resident)

@@ -12,8 +12,8 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.cases import service
 from jiayuan.cases.models import Case, CaseAttachment, CaseStep
+from jiayuan.cases.service import reporting, uploads
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
 from tests.accounts.helpers import csrf_token, login
@@ -201,17 +201,17 @@ def test_uploads_wait_a_day_and_one_person_keeps_few_waiting(
 ) -> None:
     resident = bearer_for(sessions, "liuying", Role.RESIDENT, f"household:{tree.h101.id}")
     small = _png(8, 8)
-    for _ in range(service.MAX_WAITING_UPLOADS):
+    for _ in range(uploads.MAX_WAITING_UPLOADS):
         upload(client, resident, small)
     refused = client.post("/api/v1/cases/attachments", files={"file": ("p.png", small)}, headers=resident)
     assert refused.status_code == 429 and refused.json()["field"] == "file"
     given = upload_and_report(client, sessions, tree)
     with sessions() as session:
-        dropped = service.drop_waiting_uploads(
+        dropped = uploads.drop_waiting_uploads(
             session, actor=Principal.system(), now=utcnow() + timedelta(days=1, minutes=1)
         )
         session.commit()
-        assert dropped == service.MAX_WAITING_UPLOADS
+        assert dropped == uploads.MAX_WAITING_UPLOADS
         assert session.scalars(select(CaseAttachment.id)).all() == [given]
 
 
@@ -268,7 +268,7 @@ def test_a_report_sent_twice_at_once_is_taken_once(
         pytest.skip("SQLite has one writer at a time: two reports cannot be written at once")
     import threading
 
-    from jiayuan.accounts.service import active_principal_by_id
+    from jiayuan.accounts.service.users import active_principal_by_id
     from jiayuan.cases.schemas import CaseIn
     from jiayuan.db.uow import unit_of_work
 
@@ -282,7 +282,7 @@ def test_a_report_sent_twice_at_once_is_taken_once(
 
     def first() -> None:
         with unit_of_work(sessions) as session:
-            made.append(service.report_case(session, actor=resident, data=data).id)
+            made.append(reporting.report_case(session, actor=resident, data=data).id)
             first_holds.set()
             release.wait(10)
 
@@ -291,7 +291,7 @@ def test_a_report_sent_twice_at_once_is_taken_once(
     assert first_holds.wait(10)
     threading.Timer(1.0, release.set).start()  # the second waits on the first's row, then finds it
     with unit_of_work(sessions) as session:
-        made.append(service.report_case(session, actor=resident, data=data).id)
+        made.append(reporting.report_case(session, actor=resident, data=data).id)
     thread.join(10)
     assert len(made) == 2 and made[0] == made[1]
     with sessions() as session:

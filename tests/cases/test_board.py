@@ -123,9 +123,9 @@ def test_the_cli_lists_with_the_same_filters(
 def test_a_large_board_counts_up_to_its_cap_and_says_so(
     client: TestClient, sessions: sessionmaker[Session], tree: Tree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jiayuan.cases import service
+    from jiayuan.cases.service import reads
 
-    monkeypatch.setattr(service, "BOARD_COUNT_CAP", 2)
+    monkeypatch.setattr(reads, "BOARD_COUNT_CAP", 2)
     make_user(sessions, "zhoumin", Role.STAFF, scopes=[f"community:{tree.community.id}"])
     assert login(client, "zhoumin").status_code == 303
     headers = {"X-CSRF-Token": csrf_token(client)}

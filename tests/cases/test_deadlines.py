@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.cases import service
 from jiayuan.cases.deadlines import DEFAULT_MINUTES
 from jiayuan.cases.models import Case, CaseStep
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category, DeadlineIn
+from jiayuan.cases.service import reporting, workflow
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
@@ -37,7 +37,7 @@ def staff(tree: Tree, role: Role = Role.STAFF) -> Principal:
 def raise_case(sessions: sessionmaker[Session], tree: Tree, category: str) -> int:
     data = CaseIn.model_validate({"category": category, "title": "测试事件", "household_id": tree.h101.id})
     with unit_of_work(sessions) as session:
-        return service.report_case(session, actor=staff(tree), data=data).id
+        return reporting.report_case(session, actor=staff(tree), data=data).id
 
 
 def case_of(sessions: sessionmaker[Session], case_id: int) -> Case:
@@ -61,7 +61,7 @@ def test_each_category_is_due_by_its_table(
     assert near(case.due_at, DEFAULT_MINUTES[category][CaseAction.ACCEPT], case.reported_at)
     accepted_at = utcnow()
     with unit_of_work(sessions) as session:
-        service.act(session, actor=staff(tree), case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
+        workflow.act(session, actor=staff(tree), case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
     assert near(
         case_of(sessions, case_id).due_at, DEFAULT_MINUTES[category][CaseAction.DISPATCH], accepted_at
     )
@@ -73,19 +73,19 @@ def test_an_alarm_not_accepted_in_two_minutes_escalates_and_again_while_nobody_a
     case_id = raise_case(sessions, tree, "sos")
     reported = case_of(sessions, case_id).reported_at
     with unit_of_work(sessions) as session:
-        assert service.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=119)) == 0
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=119)) == 0
     with unit_of_work(sessions) as session:
-        assert service.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=121)) == 1
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=121)) == 1
     case = case_of(sessions, case_id)
     assert (case.level, case.state) == (1, "reported")
     with unit_of_work(sessions) as session:
-        assert service.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=200)) == 0
-        assert service.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=250)) == 1
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=200)) == 0
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=reported + timedelta(seconds=250)) == 1
     with sessions() as session:
         notes = session.scalars(select(CaseStep.note).where(CaseStep.action == "escalate")).all()
     assert notes == ["超时未受理", "超时未受理"]
     with unit_of_work(sessions) as session:
-        service.act(session, actor=staff(tree), case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
+        workflow.act(session, actor=staff(tree), case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
     assert case_of(sessions, case_id).level == 2
 
 
@@ -96,7 +96,7 @@ def test_a_closed_case_is_never_due(sessions: sessionmaker[Session], tree: Tree)
         assert case is not None
         case.state, case.due_at = CaseState.CLOSED.value, None
     with unit_of_work(sessions) as session:
-        assert service.escalate_overdue(session, actor=SYSTEM, now=utcnow() + timedelta(days=60)) == 0
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=utcnow() + timedelta(days=60)) == 0
 
 
 def test_two_workers_never_escalate_the_same_case_twice(
@@ -112,7 +112,7 @@ def test_two_workers_never_escalate_the_same_case_twice(
     def worker() -> None:
         with unit_of_work(sessions) as session:
             barrier.wait()
-            counts.append(service.escalate_overdue(session, actor=SYSTEM, now=later, limit=20))
+            counts.append(workflow.escalate_overdue(session, actor=SYSTEM, now=later, limit=20))
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
@@ -127,23 +127,23 @@ def test_admins_set_their_own_limits_and_no_one_else(sessions: sessionmaker[Sess
     admin = staff(tree, Role.ADMIN)
     change = DeadlineIn(category=Category.REPAIR, step=CaseAction.ACCEPT, minutes=120)
     with unit_of_work(sessions) as session:
-        out = service.set_deadline(session, actor=admin, community_id=tree.community.id, data=change)
+        out = workflow.set_deadline(session, actor=admin, community_id=tree.community.id, data=change)
     assert (out.minutes, out.default_minutes) == (120, 24 * 60)
     case_id = raise_case(sessions, tree, "repair")
     case = case_of(sessions, case_id)
     assert case.due_at is not None and case.due_at - case.reported_at <= timedelta(minutes=121)
     with unit_of_work(sessions) as session, pytest.raises(Forbidden):
-        service.set_deadline(session, actor=staff(tree), community_id=tree.community.id, data=change)
+        workflow.set_deadline(session, actor=staff(tree), community_id=tree.community.id, data=change)
     # Another community's limits read as missing, for a change as for a read (no existence oracle).
     with unit_of_work(sessions) as session, pytest.raises(NotFound):
-        service.set_deadline(session, actor=admin, community_id=tree.other_community.id, data=change)
+        workflow.set_deadline(session, actor=admin, community_id=tree.other_community.id, data=change)
     with unit_of_work(sessions) as session, pytest.raises(NotFound):
-        service.deadline_table(session, actor=admin, community_id=tree.other_community.id)
+        workflow.deadline_table(session, actor=admin, community_id=tree.other_community.id)
     with unit_of_work(sessions) as session, pytest.raises(Invalid, match="没有时限"):
         bad = DeadlineIn(category=Category.REPAIR, step=CaseAction.CLOSE, minutes=5)
-        service.set_deadline(session, actor=admin, community_id=tree.community.id, data=bad)
+        workflow.set_deadline(session, actor=admin, community_id=tree.community.id, data=bad)
     with sessions() as session:
-        table = service.deadline_table(session, actor=admin, community_id=tree.community.id)
+        table = workflow.deadline_table(session, actor=admin, community_id=tree.community.id)
     assert len(table) == len(Category) * 5
     assert [d.minutes for d in table if d.category is Category.REPAIR and d.step is CaseAction.ACCEPT] == [
         120

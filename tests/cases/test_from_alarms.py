@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm
-from jiayuan.cases import intake, service
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import AlarmCase
+from jiayuan.cases.service import intake, reads, reporting
 from jiayuan.devices.models import DeviceSnapshot
 from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import Pipeline, RawMessage, accept_batch
@@ -63,7 +63,7 @@ def test_a_gate_sos_opens_a_case_with_its_gate_device_and_evidence(sessions: ses
     assert case.title.startswith("一键报警：")
     staff = Principal(role=Role.STAFF, user_id=1, username="s", community_ids=frozenset({site.community_id}))
     with sessions() as session:
-        listed = service.list_cases(session, actor=staff, params=PageParams()).items
+        listed = reads.list_cases(session, actor=staff, params=PageParams()).items
     assert [(c.id, c.reporter_name, c.gate_id) for c in listed] == [(case.id, "平台", site.gate_id)]
 
 
@@ -81,10 +81,10 @@ def test_alarms_of_unregistered_places_and_callers_other_than_the_platform_open_
     db: Session,
 ) -> None:
     stray = AlarmCase(1, "sos", None, None, None, "stray", "无主设备")
-    assert service.open_from_alarms(db, actor=Principal.system(), alarms=[stray]) == []
+    assert reporting.open_from_alarms(db, actor=Principal.system(), alarms=[stray]) == []
     staff = Principal(role=Role.STAFF, user_id=1, username="s", community_ids=frozenset({1}))
     try:
-        service.open_from_alarms(db, actor=staff, alarms=[stray])
+        reporting.open_from_alarms(db, actor=staff, alarms=[stray])
     except Forbidden:
         return
     raise AssertionError("a person opened a case as the platform")

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import AuditEntry
-from jiayuan.cases import service
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category
+from jiayuan.cases.service import reads, reporting, workflow
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
@@ -55,19 +55,19 @@ def people(sessions: sessionmaker[Session], tree: Tree) -> dict[str, Principal]:
 
 def report(db: Session, actor: Principal, **fields: object) -> int:
     data = CaseIn.model_validate({"category": "repair", "title": "楼道灯不亮"} | fields)
-    return service.report_case(db, actor=actor, data=data).id
+    return reporting.report_case(db, actor=actor, data=data).id
 
 
 def take(db: Session, actor: Principal, case_id: int, action: str, **fields: object) -> CaseState:
     data = ActionIn.model_validate({"action": action} | fields)
-    return service.act(db, actor=actor, case_id=case_id, data=data).state
+    return workflow.act(db, actor=actor, case_id=case_id, data=data).state
 
 
 def test_a_resident_report_runs_the_whole_loop_with_every_step_on_record(
     db: Session, tree: Tree, people: dict[str, Principal]
 ) -> None:
     case_id = report(db, people["resident"], household_id=tree.h102.id)  # a resident reports at home
-    shown = service.show_case(db, actor=people["staff"], case_id=case_id)
+    shown = reads.show_case(db, actor=people["staff"], case_id=case_id)
     assert shown.household_id == tree.h101.id and shown.grid_id == tree.grid.id
     assert shown.place.startswith("锦江花园 1号楼 1单元 101") and shown.reporter_name == "liuying"
     take(db, people["staff"], case_id, "accept")
@@ -76,7 +76,7 @@ def test_a_resident_report_runs_the_whole_loop_with_every_step_on_record(
     take(db, people["grid"], case_id, "handle", note="已更换灯泡")
     take(db, people["staff"], case_id, "verify")
     assert take(db, people["staff"], case_id, "close") is CaseState.CLOSED
-    history = service.show_case(db, actor=people["staff"], case_id=case_id).steps
+    history = reads.show_case(db, actor=people["staff"], case_id=case_id).steps
     assert [s.to_state.value for s in history] == [
         "reported", "accepted", "dispatched", "on_site", "handled", "verified", "closed"
     ]  # fmt: skip
@@ -121,9 +121,9 @@ def test_the_reporter_may_reopen_within_the_window_only(
         take(db, people["staff"], case_id, action, assignee_user_id=people["grid"].user_id)
     take(db, people["other_staff"], case_id, "verify")
     take(db, people["staff"], case_id, "close")
-    late = utcnow() + timedelta(days=service.REOPEN_DAYS + 1)
+    late = utcnow() + timedelta(days=workflow.REOPEN_DAYS + 1)
     with pytest.raises(Forbidden, match="不能再重开"):
-        service.act(
+        workflow.act(
             db, actor=people["resident"], case_id=case_id, data=ActionIn(action=CaseAction.REOPEN), now=late
         )
     assert take(db, people["resident"], case_id, "reopen", note="灯又坏了") is CaseState.ACCEPTED
@@ -138,33 +138,31 @@ def test_out_of_reach_cases_read_like_missing_ones_and_lists_stay_in_reach(
     elsewhere = report(db, people["staff"], household_id=tree.h201.id)  # 森海一期: outside the grid
     for actor in (people["far_staff"], people["grid"]):
         with pytest.raises(NotFound) as missing:
-            service.show_case(db, actor=actor, case_id=elsewhere if actor is people["grid"] else mine)
+            reads.show_case(db, actor=actor, case_id=elsewhere if actor is people["grid"] else mine)
         with pytest.raises(NotFound) as absent:
-            service.show_case(db, actor=actor, case_id=424242)
+            reads.show_case(db, actor=actor, case_id=424242)
         assert (missing.value.message, missing.value.field) == (absent.value.message, absent.value.field)
-    listed = {c.id for c in service.list_cases(db, actor=people["grid"], params=PageParams()).items}
+    listed = {c.id for c in reads.list_cases(db, actor=people["grid"], params=PageParams()).items}
     assert listed == {mine}
-    assert {c.id for c in service.list_cases(db, actor=people["resident"], params=PageParams()).items} == {
-        mine
-    }
-    assert service.list_cases(db, actor=people["far_staff"], params=PageParams()).total == 0
+    assert {c.id for c in reads.list_cases(db, actor=people["resident"], params=PageParams()).items} == {mine}
+    assert reads.list_cases(db, actor=people["far_staff"], params=PageParams()).total == 0
     police = Principal(
         role=Role.POLICE, user_id=5, username="police", community_ids=frozenset({tree.community.id})
     )
-    assert service.list_cases(db, actor=police, params=PageParams()).total == 0  # nothing shared with them
+    assert reads.list_cases(db, actor=police, params=PageParams()).total == 0  # nothing shared with them
     volunteer = Principal(role=Role.VOLUNTEER, user_id=6, community_ids=frozenset({tree.community.id}))
     with pytest.raises(Forbidden):
-        service.list_cases(db, actor=volunteer, params=PageParams())
+        reads.list_cases(db, actor=volunteer, params=PageParams())
 
 
 def test_the_reporter_is_hidden_from_workers_not_assigned(
     db: Session, tree: Tree, people: dict[str, Principal]
 ) -> None:
     case_id = report(db, people["resident"])
-    assert service.show_case(db, actor=people["grid"], case_id=case_id).reporter_name is None
+    assert reads.show_case(db, actor=people["grid"], case_id=case_id).reporter_name is None
     take(db, people["staff"], case_id, "accept")
     take(db, people["staff"], case_id, "dispatch", assignee_user_id=people["grid"].user_id)
-    assert service.show_case(db, actor=people["grid"], case_id=case_id).reporter_name == "liuying"
+    assert reads.show_case(db, actor=people["grid"], case_id=case_id).reporter_name == "liuying"
 
 
 @pytest.mark.parametrize(
@@ -209,7 +207,7 @@ def test_escalation_raises_the_level_and_keeps_the_state(
 ) -> None:
     case_id = report(db, people["staff"], household_id=tree.h101.id)
     take(db, people["staff"], case_id, "escalate", note="久拖未办")
-    shown = service.show_case(db, actor=people["staff"], case_id=case_id)
+    shown = reads.show_case(db, actor=people["staff"], case_id=case_id)
     assert (shown.state, shown.level) == (CaseState.REPORTED, 1)
 
 
@@ -221,4 +219,4 @@ def test_nothing_is_half_written_when_an_action_is_refused(
     with pytest.raises(Conflict), unit_of_work(sessions) as session:
         take(session, people["staff"], case_id, "close")
     with unit_of_work(sessions) as session:
-        assert len(service.show_case(session, actor=people["staff"], case_id=case_id).steps) == 1
+        assert len(reads.show_case(session, actor=people["staff"], case_id=case_id).steps) == 1

@@ -33,7 +33,7 @@ def test_every_action_from_every_state_moves_as_documented_or_names_the_choices(
     elif action is CaseAction.ESCALATE:
         expected = state if state is not CaseState.CLOSED else None
     elif action is CaseAction.MERGE:
-        expected = None  # not a step of the loop (cases.service.merge)
+        expected = None  # not a step of the loop (cases.service.workflow.merge)
     else:
         expected = CaseState.ACCEPTED if state is CaseState.CLOSED else None
     if expected is None:

@@ -14,9 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from jiayuan.cases import service, stats
 from jiayuan.cases.models import Case, CaseStep
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category
+from jiayuan.cases.service import reporting, stats, workflow
 from jiayuan.cli.main import app as cli
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import LOCAL_TZ
@@ -70,14 +70,14 @@ def seed_week(db: Session, tree: Tree, people: dict[str, Principal], files: Snap
 
     def report(category: Category, household: int, at: datetime) -> int:
         data = CaseIn(category=category, title=f"{category.label}一件", household_id=household)
-        case_id = service.report_case(db, actor=staff, data=data).id
+        case_id = reporting.report_case(db, actor=staff, data=data).id
         db.execute(update(Case).where(Case.id == case_id).values(reported_at=at))
         db.execute(update(CaseStep).where(CaseStep.case_id == case_id).values(at=at))
         return case_id
 
     def act(actor: Principal, case_id: int, action: str, minutes: int, **extra: object) -> None:
         data = ActionIn.model_validate({"action": action, "note": "", **extra})
-        service.act(db, actor=actor, case_id=case_id, data=data, now=MONDAY + timedelta(minutes=minutes))
+        workflow.act(db, actor=actor, case_id=case_id, data=data, now=MONDAY + timedelta(minutes=minutes))
 
     ids = {
         "a": report(Category.REPAIR, tree.h101.id, MONDAY),

@@ -14,7 +14,8 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from tests.factories import one_household

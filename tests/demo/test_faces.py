@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import active_principal
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service.users import active_principal
+from jiayuan.cases.service import reads
 from jiayuan.cases.states import CaseState
 from jiayuan.demo.accounts import DEMO_ACCOUNTS, face_lines
 from jiayuan.kernel.principal import Role
@@ -31,7 +31,7 @@ def test_the_demo_grid_worker_has_a_phone_full_of_work(demo_db: Session) -> None
     assert state.grids == ["第一网格"] and state.role_label == "网格员"
     assert state.display_name == "王丽娟（第一网格）" and state.user_name == "grid01"
     assert state.cases and all(c.state is not CaseState.CLOSED for c in state.cases)
-    shown = [cases.show_case(demo_db, actor=worker, case_id=c.id) for c in state.cases]
+    shown = [reads.show_case(demo_db, actor=worker, case_id=c.id) for c in state.cases]
     assert all(c.grid_id in worker.grid_ids for c in shown)
     # Those handed to the worker come first, and only they offer 受理.
     mine = [c.mine for c in state.cases]

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import sign_in
 from jiayuan.accounts.models import User
+from jiayuan.accounts.service import sign_in
 from jiayuan.cli import seed
 from jiayuan.cli.common import console
 from jiayuan.demo.seed import resident_phone

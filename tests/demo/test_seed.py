@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import User
-from jiayuan.accounts.service import principal_of
+from jiayuan.accounts.service.users import principal_of
 from jiayuan.demo.accounts import DEMO_ACCOUNTS
 from jiayuan.demo.layout import COMPOUNDS
 from jiayuan.demo.people import REFERENCE_DAY

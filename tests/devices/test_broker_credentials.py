@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import tokens
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import BrokerCredential
 from jiayuan.devices.service import credentials
@@ -40,7 +40,7 @@ def test_the_newest_live_token_is_the_password_and_revoked_copies_are_deleted(
         stored = session.scalars(select(BrokerCredential.sealed)).all()
         assert len(stored) == 2 and first not in stored and second not in stored
     with unit_of_work(sessions) as session:
-        accounts.revoke_api_token(session, actor=SYSTEM, token_id=second_id)
+        tokens.revoke_api_token(session, actor=SYSTEM, token_id=second_id)
     assert (login(sessions).password, login(sessions).token_id) == (first, first_id)
     with sessions() as session:
         assert session.scalars(select(BrokerCredential.token_id)).all() == [first_id]
@@ -51,7 +51,7 @@ def test_refused_logins_say_why(sessions: sessionmaker[Session]) -> None:
         seed_site(session)
     assert login(sessions).why_refused == "没有有效令牌"
     with unit_of_work(sessions) as session:  # issued without a sealed copy (before broker logins existed)
-        accounts.issue_api_token(session, actor=SYSTEM, device_id=QR, name="旧")
+        tokens.issue_api_token(session, actor=SYSTEM, device_id=QR, name="旧")
     assert "重新签发" in (login(sessions).why_refused or "")
     assert login(sessions, "jjhy-old-qr").why_refused == "设备已停用"
     assert login(sessions, "not-registered").why_refused == "设备未登记"

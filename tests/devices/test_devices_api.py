@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user
 from jiayuan.devices.models import DeadLetter, DeviceEvent
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, issue_api_token
+from jiayuan.accounts.service.tokens import issue_api_token
+from jiayuan.accounts.service.users import create_user
 from jiayuan.cli.main import app as cli
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role

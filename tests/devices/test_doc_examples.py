@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import Alarm, PassCheck, UnreadPlate, VehiclePassage
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
 from jiayuan.devices.protocol import COMMAND_PAYLOADS, EVENT_PAYLOADS, DeviceStatusMessage, Envelope, Topics
 from jiayuan.devices.schemas import DEAD_LETTER_REASONS

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.decode import Limits
 from jiayuan.devices.models import DeadLetter, DeviceStatus

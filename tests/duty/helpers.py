@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import LOCAL_TZ
 from jiayuan.kernel.principal import Principal, Role
@@ -65,6 +65,6 @@ def build_crew(db: Session, sessions: sessionmaker[Session]) -> Crew:
         principals = {
             name: principal
             for name, user_id in ids.items()
-            if (principal := accounts.active_principal_by_id(session, user_id)) is not None
+            if (principal := users.active_principal_by_id(session, user_id)) is not None
         }
     return Crew(tree, grid2.id, gate.id, far_grid.id, ids, principals)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.cases import service as cases
 from jiayuan.cases.models import Case, CaseStep
 from jiayuan.cases.schemas import ActionIn, AlarmCase, CaseIn, Category
+from jiayuan.cases.service import reads, reporting, workflow
 from jiayuan.cases.states import CaseAction
 from jiayuan.db.uow import unit_of_work
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftChange, ShiftIn
@@ -63,7 +63,7 @@ def on_duty(
 
 def report(sessions: sessionmaker[Session], crew: Crew, category: Category = Category.NOISE) -> int:
     with unit_of_work(sessions) as session:
-        return cases.report_case(
+        return reporting.report_case(
             session,
             actor=crew.principals["resident"],
             data=CaseIn(category=category, title="楼上深夜装修"),
@@ -101,13 +101,13 @@ def test_a_report_goes_to_the_grid_worker_and_the_cadre_on_duty(
     )
     assert notes(sessions, case.id, "report") == ["按值班表派给网格员 wangwei；值班干部 chenjun"]
     with sessions() as session:
-        shown = cases.show_case(session, actor=crew.principals["staff"], case_id=case.id)
+        shown = reads.show_case(session, actor=crew.principals["staff"], case_id=case.id)
     assert (shown.assignee_user_id, shown.cadre_user_id) == (crew.ids["worker"], crew.ids["cadre"])
     # The office confirms the roster's choice by dispatching without naming anyone.
     staff = crew.principals["staff"]
     with unit_of_work(sessions) as session:
-        cases.act(session, actor=staff, case_id=case.id, data=ActionIn(action=CaseAction.ACCEPT))
-        done = cases.act(session, actor=staff, case_id=case.id, data=ActionIn(action=CaseAction.DISPATCH))
+        workflow.act(session, actor=staff, case_id=case.id, data=ActionIn(action=CaseAction.ACCEPT))
+        done = workflow.act(session, actor=staff, case_id=case.id, data=ActionIn(action=CaseAction.DISPATCH))
     assert (done.state_label, done.assignee_user_id) == ("派遣", crew.ids["worker"])
 
 
@@ -157,7 +157,7 @@ def test_a_gate_alarm_goes_to_the_worker_of_the_gates_grid(
         summary="锦江花园 1号门 一键报警",
     )
     with unit_of_work(sessions) as session:
-        (case_id,) = cases.open_from_alarms(session, actor=SYSTEM, alarms=[alarm])
+        (case_id,) = reporting.open_from_alarms(session, actor=SYSTEM, alarms=[alarm])
     case = case_row(sessions, case_id)
     assert (case.grid_id, case.assignee_user_id, case.cadre_user_id) == (
         crew.grid_id,
@@ -169,7 +169,7 @@ def test_a_gate_alarm_goes_to_the_worker_of_the_gates_grid(
     ]
     # The grid's worker now sees it (the case carries the gate's grid), with who has it and the cadre named.
     with sessions() as session:
-        shown = cases.show_case(session, actor=crew.principals["worker"], case_id=case_id)
+        shown = reads.show_case(session, actor=crew.principals["worker"], case_id=case_id)
     assert (shown.id, shown.assignee_name, shown.cadre_name) == (case_id, "wangwei", "chenjun")
 
 
@@ -177,7 +177,7 @@ def escalate_once(sessions: sessionmaker[Session], case_id: int) -> Case:
     due = case_row(sessions, case_id).due_at
     assert due is not None
     with unit_of_work(sessions) as session:
-        assert cases.escalate_overdue(session, actor=SYSTEM, now=due + timedelta(seconds=1)) == 1
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=due + timedelta(seconds=1)) == 1
     return case_row(sessions, case_id)
 
 
@@ -221,7 +221,7 @@ def test_the_chain_skips_an_empty_post_and_reads_the_roster_at_that_moment(
     # The office escalating by hand hands it on the same way.
     on_duty(sessions, crew, "admin", DutyRole.SECRETARY, hour)
     with unit_of_work(sessions) as session:
-        out = cases.act(
+        out = workflow.act(
             session,
             actor=crew.principals["staff"],
             case_id=case_id,
@@ -247,7 +247,7 @@ def test_a_patrol_finding_goes_to_the_worker_of_its_cameras_grid(
     with unit_of_work(sessions) as session:
         session.add(Device(id="jjhy-gate1-cam", gate_id=crew.gate_id, kind="cam", name="1号门 摄像机"))
     with unit_of_work(sessions) as session:
-        opened = cases.report_from_patrol(
+        opened = reporting.report_from_patrol(
             session, actor=crew.principals["staff"], category=Category.SAFETY, title="北门有人翻越围墙",
             description="巡查时看到", device_id="jjhy-gate1-cam", evidence={},
         )  # fmt: skip

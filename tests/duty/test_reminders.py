@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.cases import service as cases
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import ActionIn, CaseIn
+from jiayuan.cases.service import reporting, workflow
 from jiayuan.db.uow import unit_of_work
 from jiayuan.duty.models import DutyShift
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftIn
@@ -60,21 +60,21 @@ def reminders(session: Session) -> list[MessageOut]:
 def test_a_grid_worker_is_told_once_of_what_is_open_for_them(db: Session, crew: Crew) -> None:
     staff = crew.principals["staff"]
     tree = crew.tree
-    mine = cases.report_case(
+    mine = reporting.report_case(
         db, actor=staff, data=CaseIn(category="repair", title="楼道灯不亮", household_id=tree.h101.id)
     ).id
-    cases.act(db, actor=staff, case_id=mine, data=ActionIn(action="accept"))
-    cases.act(
+    workflow.act(db, actor=staff, case_id=mine, data=ActionIn(action="accept"))
+    workflow.act(
         db, actor=staff, case_id=mine, data=ActionIn(action="dispatch", assignee_user_id=crew.ids["worker"])
     )
-    unassigned = cases.report_case(
+    unassigned = reporting.report_case(
         db, actor=staff, data=CaseIn(category="noise", title="夜间装修", household_id=tree.h102.id)
     ).id
-    elsewhere = cases.report_case(
+    elsewhere = reporting.report_case(
         db, actor=staff, data=CaseIn(category="noise", title="别的网格", household_id=tree.h201.id)
     ).id
     db.execute(update(Case).where(Case.id == unassigned).values(due_at=at(7, 1)))
-    closed = cases.report_case(
+    closed = reporting.report_case(
         db, actor=staff, data=CaseIn(category="other", title="已结", household_id=tree.h101.id)
     ).id
     db.execute(
@@ -83,9 +83,9 @@ def test_a_grid_worker_is_told_once_of_what_is_open_for_them(db: Session, crew: 
     shift(db, crew, "worker", DutyRole.GRID_WORKER, PlaceKind.GRID, crew.grid_id, at(7, 8))
     later = shift(db, crew, "worker2", DutyRole.GRID_WORKER, PlaceKind.GRID, crew.grid2_id, at(7, 9))
 
-    assert cases.remind_shift_starts(db, actor=SYSTEM, now=at(7, 7, 59)) == 0, "not before the shift"
+    assert workflow.remind_shift_starts(db, actor=SYSTEM, now=at(7, 7, 59)) == 0, "not before the shift"
     assert (
-        cases.remind_shift_starts(
+        workflow.remind_shift_starts(
             db,
             actor=SYSTEM,
             now=at(
@@ -96,7 +96,7 @@ def test_a_grid_worker_is_told_once_of_what_is_open_for_them(db: Session, crew: 
         )
         == 1
     )
-    assert cases.remind_shift_starts(db, actor=SYSTEM, now=at(7, 8, 1)) == 0, "once per shift"
+    assert workflow.remind_shift_starts(db, actor=SYSTEM, now=at(7, 8, 1)) == 0, "once per shift"
     (told,) = reminders(db)
     assert told.title == "【上岗提醒】第一网格 网格员" and told.target == "wangwei（本人）"
     lines = told.text.splitlines()
@@ -109,14 +109,14 @@ def test_a_grid_worker_is_told_once_of_what_is_open_for_them(db: Session, crew: 
 
     # A cancelled shift is not reminded of; one that ended while the platform was down neither.
     db.execute(update(DutyShift).where(DutyShift.id == later).values(cancelled_at=at(7, 8)))
-    assert cases.remind_shift_starts(db, actor=SYSTEM, now=at(7, 9, 0)) == 0
+    assert workflow.remind_shift_starts(db, actor=SYSTEM, now=at(7, 9, 0)) == 0
     shift(db, crew, "cadre", DutyRole.CADRE, PlaceKind.COMMUNITY, None, at(8, 8))
-    assert cases.remind_shift_starts(db, actor=SYSTEM, now=at(8, 20, 30)) == 0
+    assert workflow.remind_shift_starts(db, actor=SYSTEM, now=at(8, 20, 30)) == 0
 
 
 def test_a_restarted_platform_reminds_a_shift_begun_while_it_was_down(db: Session, crew: Crew) -> None:
     shift(db, crew, "cadre", DutyRole.CADRE, PlaceKind.COMMUNITY, None, at(7, 8))
-    assert cases.remind_shift_starts(db, actor=SYSTEM, now=at(7, 10, 30)) == 1
+    assert workflow.remind_shift_starts(db, actor=SYSTEM, now=at(7, 10, 30)) == 1
     (told,) = reminders(db)
     assert told.text.splitlines()[1] == "目前没有待办事件。"
 
@@ -134,7 +134,7 @@ def test_two_workers_never_remind_one_shift_twice(
 
     def first() -> None:
         with unit_of_work(sessions) as session:
-            counts.append(cases.remind_shift_starts(session, actor=SYSTEM, now=at(7, 8, 1)))
+            counts.append(workflow.remind_shift_starts(session, actor=SYSTEM, now=at(7, 8, 1)))
             first_holds.set()
             release.wait(10)
 
@@ -142,7 +142,7 @@ def test_two_workers_never_remind_one_shift_twice(
     thread.start()
     assert first_holds.wait(10)
     with unit_of_work(sessions) as session:
-        counts.append(cases.remind_shift_starts(session, actor=SYSTEM, now=at(7, 8, 1)))
+        counts.append(workflow.remind_shift_starts(session, actor=SYSTEM, now=at(7, 8, 1)))
     release.set()
     thread.join(10)
     assert counts == [2, 0]

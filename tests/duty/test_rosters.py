@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.models import AuditEntry
+from jiayuan.accounts.service import users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.duty.models import DutyShift
 from jiayuan.duty.schemas import (
@@ -529,7 +529,7 @@ def test_a_template_of_a_deactivated_account_stops_the_roster_by_name(
         made = templates.add_template(
             session, actor=staff, data=template(crew, "worker", 1, "08:00", "20:00")
         )
-        accounts.deactivate_user(session, actor=Principal.system(), user_id=crew.ids["worker"], reason="调离")
+        users.deactivate_user(session, actor=Principal.system(), user_id=crew.ids["worker"], reason="调离")
     period = ApplyIn(community_id=crew.community_id, start=date(2026, 12, 7), end=date(2026, 12, 7))
     error = refused(sessions, lambda s: templates.apply_templates(s, actor=staff, data=period))
     assert (error.field, error.message) == (

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service import users
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import ActionIn
+from jiayuan.cases.service import reads, workflow
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeviceSnapshot
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftIn
@@ -72,7 +72,7 @@ def test_a_gate_sos_goes_from_the_button_to_a_closed_case(
                 place_id=place, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8),
             )  # fmt: skip
             shifts.add_shift(session, actor=SYSTEM, data=data)
-        people = {who: accounts.active_principal_by_id(session, user_id) for who, user_id in ids.items()}
+        people = {who: users.active_principal_by_id(session, user_id) for who, user_id in ids.items()}
 
     ingest = start_in_child_process(broker_settings)
     try:
@@ -115,14 +115,14 @@ def test_a_gate_sos_goes_from_the_button_to_a_closed_case(
         assert actor is not None
         with unit_of_work(sessions) as session:
             data = ActionIn.model_validate({"action": action} | fields)
-            return cases.act(session, actor=actor, case_id=case.id, data=data).state.value
+            return workflow.act(session, actor=actor, case_id=case.id, data=data).state.value
 
     # Nobody accepts within the two minutes an SOS allows: it goes up the chain to the 网格长.
     assert case.due_at is not None
     with unit_of_work(sessions) as session:
-        assert cases.escalate_overdue(session, actor=SYSTEM, now=case.due_at + timedelta(seconds=1)) == 1
+        assert workflow.escalate_overdue(session, actor=SYSTEM, now=case.due_at + timedelta(seconds=1)) == 1
     with unit_of_work(sessions) as session:
-        shown = cases.show_case(session, actor=SYSTEM, case_id=case.id)
+        shown = reads.show_case(session, actor=SYSTEM, case_id=case.id)
     assert (shown.level, shown.assignee_user_id) == (1, ids["leader"])
     assert shown.steps[-1].note == "超时未受理；转交网格长 sunqiang"
 
@@ -135,5 +135,5 @@ def test_a_gate_sos_goes_from_the_button_to_a_closed_case(
     assert act("checker", "verify") == "verified"
     assert act("leader", "close") == "closed"
     with unit_of_work(sessions) as session:
-        history = [s.action.value for s in cases.show_case(session, actor=SYSTEM, case_id=case.id).steps]
+        history = [s.action.value for s in reads.show_case(session, actor=SYSTEM, case_id=case.id).steps]
     assert history == ["accept", "escalate", "accept", "dispatch", "arrive", "handle", "verify", "close"]

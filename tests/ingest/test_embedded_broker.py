@@ -18,7 +18,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service.tokens import create_api_token, issue_api_token, revoke_api_token
 from jiayuan.devices.models import DeviceEvent
 from jiayuan.ingest.embedded_broker import EmbeddedBroker, free_port
 from jiayuan.ingest.runner import IngestLoop
@@ -49,11 +49,11 @@ def tokens(sessions: sessionmaker[Session]) -> Tokens:
     with sessions() as session:
         seed_site(session)
         issued = {
-            device: accounts.issue_api_token(session, actor=system, device_id=device, name="t")
+            device: issue_api_token(session, actor=system, device_id=device, name="t")
             for device in ("jjhy-gate1-qr", "jjhy-gate2-qr", "jjhy-old-qr")
         }
-        revoked = accounts.create_api_token(session, actor=system, device_id="jjhy-gate1-door", name="t")
-        accounts.revoke_api_token(session, actor=system, token_id=revoked.id)
+        revoked = create_api_token(session, actor=system, device_id="jjhy-gate1-door", name="t")
+        revoke_api_token(session, actor=system, token_id=revoked.id)
         session.commit()
     return Tokens(issued["jjhy-gate1-qr"], issued["jjhy-gate2-qr"], issued["jjhy-old-qr"], revoked.token)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import PassCheck, VehiclePassage
 from jiayuan.access.pass_tokens import Signer
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceSnapshot
 from jiayuan.devices.protocol import Topics

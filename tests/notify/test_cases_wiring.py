@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import MobileIn
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service import users
 from jiayuan.cases.schemas import ActionIn, AlarmCase, CaseIn
+from jiayuan.cases.service import reads, reporting, workflow
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
@@ -64,7 +64,7 @@ def outbox(session: Session) -> list[MessageOut]:
 
 
 def act(session: Session, actor: Principal, case_id: int, action: str, **fields: object) -> None:
-    cases.act(
+    workflow.act(
         session, actor=actor, case_id=case_id, data=ActionIn.model_validate({"action": action} | fields)
     )
 
@@ -73,7 +73,7 @@ def test_the_loop_reaches_the_group_robots(
     db: Session, routing: None, tree: Tree, staff: Principal, grid_worker: int
 ) -> None:
     data = CaseIn(category="repair", title="楼道灯不亮，请联系 13812345678", household_id=tree.h101.id)
-    case_id = cases.report_case(db, actor=staff, data=data).id
+    case_id = reporting.report_case(db, actor=staff, data=data).id
     opened = outbox(db)
     assert [(m.channel, m.state) for m in opened] == [
         (ChannelName.WECOM, MessageState.PENDING),
@@ -90,7 +90,7 @@ def test_the_loop_reaches_the_group_robots(
     assert lines[0] == "事件：楼道灯不亮，请联系 138****5678"
     assert lines[1:4] == [
         "类别：设施报修",
-        f"位置：{cases.show_case(db, actor=staff, case_id=case_id).place}",
+        f"位置：{reads.show_case(db, actor=staff, case_id=case_id).place}",
         "状态：上报",
     ]
     assert len(lines) == 4 and first.link == f"https://jy.example/console/cases/{case_id}"
@@ -119,13 +119,13 @@ def test_a_community_with_its_own_robot_is_told_there(
     db: Session, routing: None, tree: Tree, staff: Principal
 ) -> None:
     notify.configure(ROBOTS.model_copy(update={"communities": {tree.community.id: (ChannelName.DINGTALK,)}}))
-    cases.report_case(
+    reporting.report_case(
         db, actor=staff, data=CaseIn(category="noise", title="装修噪音", household_id=tree.h101.id)
     )
     (only,) = outbox(db)
     assert only.channel is ChannelName.DINGTALK and only.target == f"community:{tree.community.id}"
     far = Principal(role=Role.STAFF, username="far", community_ids=frozenset({tree.other_community.id}))
-    cases.report_case(
+    reporting.report_case(
         db, actor=far, data=CaseIn(category="noise", title="别处噪音", community_id=tree.other_community.id)
     )
     assert [(m.channel, m.target) for m in outbox(db)[1:]] == [
@@ -139,7 +139,7 @@ def test_a_change_rolled_back_sends_nothing(
 ) -> None:
     data = CaseIn(category="noise", title="夜间施工噪音", household_id=tree.h101.id)
     with pytest.raises(RuntimeError), unit_of_work(sessions) as session:
-        cases.report_case(session, actor=staff, data=data)
+        reporting.report_case(session, actor=staff, data=data)
         assert len(outbox(session)) == 2
         raise RuntimeError("the request failed after the case was written")
     with sessions() as session:
@@ -155,8 +155,8 @@ def test_overdue_and_closed_cases_are_announced(
     grid_worker: int,
 ) -> None:
     data = CaseIn(category="sanitation", title="垃圾未清运", household_id=tree.h101.id)
-    case_id = cases.report_case(db, actor=staff, data=data).id
-    assert cases.escalate_overdue(db, actor=SYSTEM, now=utcnow() + timedelta(days=2)) == 1
+    case_id = reporting.report_case(db, actor=staff, data=data).id
+    assert workflow.escalate_overdue(db, actor=SYSTEM, now=utcnow() + timedelta(days=2)) == 1
     for action in ("accept", "dispatch", "arrive", "handle"):
         act(db, staff, case_id, action, assignee_user_id=grid_worker)
     other = make_user(sessions, "lijing", Role.STAFF, scopes=[f"community:{tree.community.id}"])
@@ -173,8 +173,8 @@ def test_a_gate_alarm_announces_its_case(db: Session, routing: None, tree: Tree)
     sos = AlarmCase(
         41, "sos", tree.community.id, tree.jinjiang.id, None, "jjhy-gate1-sos", "锦江花园 1号门 一键报警"
     )
-    (case_id,) = cases.open_from_alarms(db, actor=SYSTEM, alarms=[sos])
-    assert cases.open_from_alarms(db, actor=SYSTEM, alarms=[sos]) == []
+    (case_id,) = reporting.open_from_alarms(db, actor=SYSTEM, alarms=[sos])
+    assert reporting.open_from_alarms(db, actor=SYSTEM, alarms=[sos]) == []
     messages = outbox(db)
     assert [m.title for m in messages] == [f"【新事件】一键报警 #{case_id}"] * 2
     assert "位置：锦江花园 1号门 一键报警" in messages[0].text and "状态：上报" in messages[0].text
@@ -184,7 +184,7 @@ def test_without_a_provider_notices_are_shown_on_the_console(
     db: Session, tree: Tree, staff: Principal
 ) -> None:
     notify.configure(Routing())
-    case_id = cases.report_case(
+    case_id = reporting.report_case(
         db, actor=staff, data=CaseIn(category="safety", title="消防通道堵塞", community_id=tree.community.id)
     ).id
     (shown,) = outbox(db)
@@ -196,7 +196,7 @@ def test_the_person_who_has_a_case_is_texted_at_the_mobile_their_account_has_whe
     db: Session, routing: None, tree: Tree, staff: Principal, grid_worker: int, vault: PiiVault
 ) -> None:
     data = CaseIn(category="repair", title="路灯不亮", household_id=tree.h101.id)
-    case_id = cases.report_case(db, actor=staff, data=data).id
+    case_id = reporting.report_case(db, actor=staff, data=data).id
     act(db, staff, case_id, "accept")
     act(db, staff, case_id, "dispatch", assignee_user_id=grid_worker)
     (sms,) = [m for m in outbox(db) if m.channel is ChannelName.SMS]
@@ -205,7 +205,7 @@ def test_the_person_who_has_a_case_is_texted_at_the_mobile_their_account_has_whe
     assert stored == [f"user:{grid_worker}"]  # no number in the outbox
 
     # The number is the one on the account when the message is sent (set after it was queued).
-    accounts.set_mobile(
+    users.set_mobile(
         db, actor=SYSTEM, user_id=grid_worker, data=MobileIn(mobile="139 0000 1111"), vault=vault
     )
     with db.begin_nested():

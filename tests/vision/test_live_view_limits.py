@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service
+from jiayuan.accounts.service import users
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
@@ -84,7 +84,7 @@ def test_the_stream_ends_once_the_viewer_is_deactivated(
             for _ in _watch(client, token):
                 if deactivated_at is None:  # the first frame: the viewer is now signed out
                     with unit_of_work(sessions) as session:
-                        service.deactivate_user(session, actor=Principal.system(), user_id=user_id)
+                        users.deactivate_user(session, actor=Principal.system(), user_id=user_id)
                     deactivated_at = time.monotonic()
             ended_at = time.monotonic()
         finally:

@@ -9,8 +9,8 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service
 from jiayuan.accounts.models import AuditEntry, User
+from jiayuan.accounts.service import audit, users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from tests.accounts.helpers import csrf_token, login
@@ -89,7 +89,7 @@ def seed_audit(sessions: sessionmaker[Session]) -> None:
     actor = Principal(role=Role.STAFF, user_id=77, username="wangfang", community_ids=frozenset({1}))
     with unit_of_work(sessions) as session:
         for n in range(60):
-            service.record_audit(
+            audit.record_audit(
                 session,
                 actor=actor,
                 action="resident.reveal",
@@ -99,7 +99,7 @@ def seed_audit(sessions: sessionmaker[Session]) -> None:
                 reason="核实",
                 detail={"field": "id_number"},
             )
-        service.record_audit(
+        audit.record_audit(
             session,
             actor=actor,
             action="resident.update",
@@ -207,9 +207,9 @@ def test_the_audit_filter_takes_the_chinese_names_it_shows(
 ) -> None:
     admin_id = make_user(sessions, "boss", Role.ADMIN, scopes=["community:1"])
     with unit_of_work(sessions) as session:
-        actor = service.principal_of(session.get(User, admin_id))  # type: ignore[arg-type]
+        actor = users.principal_of(session.get(User, admin_id))  # type: ignore[arg-type]
         for action in ("token.revoke", "pass.revoke", "user.create", "case.accept", "case.close"):
-            service.record_audit(session, actor=actor, action=action, target_type="x", community_id=1)
+            audit.record_audit(session, actor=actor, action=action, target_type="x", community_id=1)
     admin = bearer(token_for(sessions, admin_id))
 
     def actions(text: str) -> list[str]:

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import logins
 from jiayuan.accounts.models import AuditEntry, LoginSession, LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy
+from jiayuan.accounts.service import logins
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role

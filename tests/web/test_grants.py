@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jiayuan.accounts import service
 from jiayuan.accounts.models import ApiToken, User
 from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import tokens, users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.service import tokens as devices
 from jiayuan.kernel.crypto import PiiVault
@@ -47,12 +47,12 @@ def other_admin(
     scopes = [] if district else [(ScopeKind.COMMUNITY, world.ids["elsewhere_community"])]
     name = "district-admin" if district else "far-admin"
     with unit_of_work(sessions) as session:
-        user = service.create_user(
+        user = users.create_user(
             session, actor=Principal.system(), username=name, display_name=name, role=Role.ADMIN,
             password=PASSWORD, scopes=scopes,
         )  # fmt: skip
-        token = service.issue_api_token(session, actor=Principal.system(), user_id=user.id, name="测试")
-        return service.principal_of(user), token
+        token = tokens.issue_api_token(session, actor=Principal.system(), user_id=user.id, name="测试")
+        return users.principal_of(user), token
 
 
 def user_body(world: World, kind: str, ref: int, n: int) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def test_users_get_no_scope_in_another_community_through_the_service(
     for n, (kind, key) in enumerate(TARGETS.items()):
         for ref in (world.ids[key], MISSING):
             with sessions() as session, pytest.raises(JiayuanError) as refused:
-                service.create_user(
+                users.create_user(
                     session, actor=admin, username=f"svc-{n}", display_name="", role=Role.STAFF,
                     scopes=[(ScopeKind.COMMUNITY, world.ids["elsewhere_community"]), (ScopeKind(kind), ref)],
                     community_of=scope_resolver(session),
@@ -109,12 +109,12 @@ def test_users_get_no_scope_in_another_community_through_the_service(
             assert refused.value.message == f"范围 {kind}:{ref} 不存在"
         # the district admin places users anywhere that exists, but not at missing ids
         with unit_of_work(sessions) as session:
-            service.create_user(
+            users.create_user(
                 session, actor=district, username=f"district-{n}", display_name="", role=Role.STAFF,
                 scopes=[(ScopeKind(kind), world.ids[key])], community_of=scope_resolver(session),
             )  # fmt: skip
         with sessions() as session, pytest.raises(JiayuanError, match="不存在"):
-            service.create_user(
+            users.create_user(
                 session, actor=district, username=f"district-x{n}", display_name="", role=Role.STAFF,
                 scopes=[(ScopeKind(kind), MISSING)], community_of=scope_resolver(session),
             )  # fmt: skip
@@ -162,11 +162,11 @@ def test_tokens_for_another_communitys_users_and_devices_are_refused(
                 devices.issue_device_token(session, actor=admin, device_id=device_id, name="x")
             assert (refused.value.status, refused.value.message) == (404, "设备不存在")
         with pytest.raises(JiayuanError) as refused:
-            service.create_api_token(session, actor=admin, user_id=user_here, name="x")
+            tokens.create_api_token(session, actor=admin, user_id=user_here, name="x")
         assert (refused.value.status, refused.value.message) == (404, "用户不存在")
     with sessions() as session:
-        tokens = session.scalars(select(ApiToken).where(ApiToken.name == "x")).all()
-    assert tokens == []
+        rows = session.scalars(select(ApiToken).where(ApiToken.name == "x")).all()
+    assert rows == []
     # their own community's device gets one
     assert (
         client.post(
@@ -205,7 +205,7 @@ def test_a_user_of_two_communities_is_managed_only_by_admins_of_both(
     world = build_world(sessions, vault)
     admin, token = other_admin(sessions, world)
     with unit_of_work(sessions) as session:
-        both = service.create_user(
+        both = users.create_user(
             session, actor=Principal.system(), username="two-offices", display_name="", role=Role.STAFF,
             password=PASSWORD,
             scopes=[(ScopeKind.COMMUNITY, world.ids["community"]),
@@ -228,6 +228,6 @@ def test_a_user_of_two_communities_is_managed_only_by_admins_of_both(
     with sessions() as session:
         stored = session.get(User, user_id)
         assert stored is not None and stored.is_active
-        assert service.find_user(session, actor=Principal.system(), username="two-offices").id == user_id
+        assert users.find_user(session, actor=Principal.system(), username="two-offices").id == user_id
         with pytest.raises(JiayuanError):
-            service.get_user(session, actor=admin, user_id=user_id)
+            users.get_user(session, actor=admin, user_id=user_id)

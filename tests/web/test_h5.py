@@ -18,9 +18,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import LoginThrottle, SignInCode, User
-from jiayuan.cases import service as cases
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category
+from jiayuan.cases.service import reads, reporting, workflow
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import local, utcnow
@@ -110,7 +110,7 @@ def close_case(sessions: sessionmaker[Session], homes: Homes, case_id: int) -> N
     worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
     with unit_of_work(sessions) as session:
         for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
-            cases.act(
+            workflow.act(
                 session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
             )
         staff = Principal(
@@ -120,7 +120,7 @@ def close_case(sessions: sessionmaker[Session], homes: Homes, case_id: int) -> N
             community_ids=frozenset({homes.tree.community.id}),
         )
         for action in (CaseAction.VERIFY, CaseAction.CLOSE):
-            cases.act(session, actor=staff, case_id=case_id, data=ActionIn(action=action))
+            workflow.act(session, actor=staff, case_id=case_id, data=ActionIn(action=action))
 
 
 def test_a_resident_signs_in_with_the_code_from_the_outbox(
@@ -262,11 +262,11 @@ def test_sos_tells_who_is_coming_and_a_double_press_makes_one_case(
     )
     worker = make_user(sessions, "grid01", Role.GRID, scopes=[f"grid:{homes.tree.grid.id}"])
     with unit_of_work(sessions) as session:
-        shown = cases.show_case(session, actor=SYSTEM, case_id=case_id)
+        shown = reads.show_case(session, actor=SYSTEM, case_id=case_id)
         assert shown.category.value == "sos" and shown.source.value == "resident"
         assert "北纬 34.75000" in shown.description and shown.household_id == homes.tree.h101.id
-        cases.act(session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
-        cases.act(
+        workflow.act(session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=CaseAction.ACCEPT))
+        workflow.act(
             session, actor=SYSTEM, case_id=case_id,
             data=ActionIn(action=CaseAction.DISPATCH, assignee_user_id=worker),
         )  # fmt: skip
@@ -310,7 +310,7 @@ def test_a_report_is_followed_and_reopened(
     )
     assert reopened.status_code == 303
     with sessions() as session:
-        assert cases.show_case(session, actor=SYSTEM, case_id=case_id).state is CaseState.ACCEPTED
+        assert reads.show_case(session, actor=SYSTEM, case_id=case_id).state is CaseState.ACCEPTED
 
 
 def test_a_resident_reaches_only_their_own_household(
@@ -426,7 +426,7 @@ def test_alarms_and_reports_carry_photos_and_are_taken_once(
     assert tampered.status_code == 422 and "没有上传成功" in tampered.text
     with sessions() as session:
         report_id = int(made.headers["location"].rsplit("/", 1)[1])
-        assert len(cases.show_case(session, actor=SYSTEM, case_id=report_id).steps[0].attachments) == 1
+        assert len(reads.show_case(session, actor=SYSTEM, case_id=report_id).steps[0].attachments) == 1
 
 
 def test_a_report_is_its_reporters_alone_not_the_whole_households(
@@ -444,7 +444,7 @@ def test_a_report_is_its_reporters_alone_not_the_whole_households(
             username="zhoumin",
             community_ids=frozenset({homes.tree.community.id}),
         )
-        about_us = cases.report_case(
+        about_us = reporting.report_case(
             session,
             actor=staff,
             data=CaseIn(category=Category.NOISE, title="邻居反映101噪音", household_id=homes.tree.h101.id),
@@ -462,11 +462,11 @@ def test_a_report_is_its_reporters_alone_not_the_whole_households(
     )
     with unit_of_work(sessions) as session:
         for action in (CaseAction.ACCEPT, CaseAction.DISPATCH, CaseAction.ARRIVE, CaseAction.HANDLE):
-            cases.act(
+            workflow.act(
                 session, actor=SYSTEM, case_id=case_id, data=ActionIn(action=action, assignee_user_id=worker)
             )
         for action in (CaseAction.VERIFY, CaseAction.CLOSE):
-            cases.act(session, actor=checker, case_id=case_id, data=ActionIn(action=action))
+            workflow.act(session, actor=checker, case_id=case_id, data=ActionIn(action=action))
     client.post("/logout", data={"csrf_token": token})
     with unit_of_work(sessions) as session:
         session.execute(delete(LoginThrottle))

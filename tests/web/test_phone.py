@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import User
-from jiayuan.cases import service as cases
 from jiayuan.cases.models import Case, CaseStep
 from jiayuan.cases.schemas import AlarmCase
+from jiayuan.cases.service import reporting
 from jiayuan.devices.service import snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import utcnow
@@ -237,7 +237,7 @@ def test_a_gate_cases_snapshot_reaches_the_grid_worker_it_concerns_only(
         gate_id=site.gate_id, device_id="jjhy-gate1-cam", summary="1号门 疑似尾随",
         evidence={"snapshot": snapshot},
     )  # fmt: skip
-    [case_id] = cases.open_from_alarms(db, actor=Principal.system(), alarms=[alarm])
+    [case_id] = reporting.open_from_alarms(db, actor=Principal.system(), alarms=[alarm])
     db.commit()
 
     shown = client.get(f"/api/v1/m/cases/{case_id}", headers=worker).json()

@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.access.models import UnreadPlate
 from jiayuan.access.schemas import RevokeIn, VisitorInvite
 from jiayuan.access.service import gate_events, passes, visitors
-from jiayuan.accounts import logins, service
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LoginPolicy, parse_scope
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service import logins, tokens, users
 from jiayuan.cases.models import CaseAttachment
 from jiayuan.cases.schemas import CaseIn, Category
+from jiayuan.cases.service import reporting
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeadLetter
 from jiayuan.devices.protocol import Topics, event_body
@@ -525,7 +525,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             "screen": [here],
         }
         for role, role_scopes in scopes.items():
-            user = service.create_user(
+            user = users.create_user(
                 session,
                 actor=system,
                 username=f"u-{role}",
@@ -534,11 +534,9 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
                 password="long-enough-1",
                 scopes=[parse_scope(s) for s in role_scopes],
             )
-            world.tokens[role] = service.issue_api_token(session, actor=system, user_id=user.id, name="矩阵")
-            world.own_token_ids[role] = service.list_api_tokens(session, actor=service.principal_of(user))[
-                0
-            ].id
-        bystander = service.create_user(
+            world.tokens[role] = tokens.issue_api_token(session, actor=system, user_id=user.id, name="矩阵")
+            world.own_token_ids[role] = tokens.list_api_tokens(session, actor=users.principal_of(user))[0].id
+        bystander = users.create_user(
             session,
             actor=system,
             username="bystander",
@@ -546,7 +544,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             role=Role.STAFF,
             scopes=[parse_scope(here)],
         )
-        stranger = service.create_user(
+        stranger = users.create_user(
             session,
             actor=system,
             username="stranger",
@@ -557,8 +555,8 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
         ids["user_here"] = bystander.id
         ids["user_elsewhere"] = stranger.id
         for user, key in ((bystander, "token_of_here"), (stranger, "token_of_elsewhere")):
-            service.issue_api_token(session, actor=system, user_id=user.id, name="他人")
-            ids[key] = service.list_api_tokens(session, actor=service.principal_of(user))[0].id
+            tokens.issue_api_token(session, actor=system, user_id=user.id, name="他人")
+            ids[key] = tokens.list_api_tokens(session, actor=users.principal_of(user))[0].id
         # A guessing address has locked itself out of each of the two users' accounts.
         lock_at_once = LoginPolicy(slowdown_after=5, lock_after=1)
         for user, key in ((bystander, "lock_here"), (stranger, "lock_elsewhere")):
@@ -570,7 +568,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
                     LoginThrottle.username == user.username, LoginThrottle.locked_until.is_not(None)
                 )
             ).one()
-        issued = service.create_api_token(session, actor=system, device_id=DEVICE_ID, name="矩阵")
+        issued = tokens.create_api_token(session, actor=system, device_id=DEVICE_ID, name="矩阵")
         world.tokens["device"] = issued.token
         world.own_token_ids["device"] = issued.id
         for key, household in (("v_here", "h101"), ("v_outside_grid", "h201"), ("v_far", "h_far")):
@@ -585,7 +583,7 @@ def build_world(sessions: sessionmaker[Session], vault: PiiVault) -> World:
             passes.revoke(session, actor=system, data=data)
         for key, household in (("case_here", "h101"), ("case_outside_grid", "h201"), ("case_far", "h_far")):
             report = CaseIn(category=Category.REPAIR, title="楼道灯不亮", household_id=ids[household])
-            ids[key] = cases.report_case(session, actor=system, data=report).id
+            ids[key] = reporting.report_case(session, actor=system, data=report).id
             ids[f"photo_{key}"] = stored_photo(session, case_id=ids[key], uploader=None)
         ids["upload_of_stranger"] = stored_photo(session, case_id=None, uploader=stranger.id)
         starts = utcnow().replace(microsecond=0)
@@ -738,7 +736,7 @@ def test_camera_streams_follow_the_gate_scope(
                 assert reached_relay == (camera in allowed), (role, camera, tail, answer.text)
         with sessions() as session:
             user = session.scalars(select(User).where(User.username == f"u-{role}")).one()
-            listed = cameras.visible_cameras(session, actor=service.principal_of(user))
+            listed = cameras.visible_cameras(session, actor=users.principal_of(user))
         assert {c.id for c in listed} == allowed, role
 
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from jiayuan.accounts import service
+from jiayuan.accounts.service import tokens, users
+from jiayuan.accounts.service.sessions import end_session
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
@@ -71,7 +72,7 @@ def test_the_stream_closes_when_the_account_is_deactivated(
         reader = _Reader(ws)
         assert reader.next(RECHECK_S * 3) is None  # open and quiet while the account is live
         with unit_of_work(sessions) as session:
-            service.deactivate_user(session, actor=Principal.system(), user_id=user_id)
+            users.deactivate_user(session, actor=Principal.system(), user_id=user_id)
         message = reader.next(5)
         assert message == {"type": "websocket.close", "code": 4401, "reason": "signed out"}
 
@@ -81,12 +82,12 @@ def test_the_stream_closes_when_its_token_is_revoked(
 ) -> None:
     user_id = _staff(sessions)
     with unit_of_work(sessions) as session:
-        issued = service.create_api_token(session, actor=Principal.system(), name="大屏", user_id=user_id)
+        issued = tokens.create_api_token(session, actor=Principal.system(), name="大屏", user_id=user_id)
     with quick_client.websocket_connect(WS, headers={"Authorization": f"Bearer {issued.token}"}) as ws:
         reader = _Reader(ws)
         assert reader.next(RECHECK_S * 3) is None
         with unit_of_work(sessions) as session:
-            service.revoke_api_token(session, actor=Principal.system(), token_id=issued.id)
+            tokens.revoke_api_token(session, actor=Principal.system(), token_id=issued.id)
         message = reader.next(5)
         assert message is not None and message.get("code") == 4401
 
@@ -101,7 +102,7 @@ def test_the_stream_closes_when_the_session_ends(
         reader = _Reader(ws)
         assert reader.next(RECHECK_S * 3) is None
         with unit_of_work(sessions) as session:
-            service.end_session(session, cookie=cookie)
+            end_session(session, cookie=cookie)
         message = reader.next(5)
         assert message is not None and message.get("code") == 4401
 

@@ -61,6 +61,15 @@ class LoginPolicy:
     session_hours: int = 12
 
 
+@dataclass(frozen=True)
+class SessionTicket:
+    """What the browser gets for a new session: the cookie value and the form token."""
+
+    cookie: str
+    csrf_token: str
+    expires_at: datetime
+
+
 class UserCreate(BaseModel):
     """A new user as an admin enters it."""
 

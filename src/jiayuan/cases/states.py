@@ -2,9 +2,9 @@
 
 Besides the step forward, a case can be 退回 (sent back one step, with a reason), 升级 (escalated: it
 stays where it is, one level up the chain), 合并 (a duplicate report closed into the case it repeats,
-by `cases.service.merge`) and, once closed, 重开 (reopened to 受理: closed is not fixed). This module is
-the only place that knows which action is allowed from which state; everything else asks it, and a
-refusal names what the current state does allow.
+by `cases.service.workflow.merge`) and, once closed, 重开 (reopened to 受理: closed is not fixed). This
+module is the only place that knows which action is allowed from which state; everything else asks it,
+and a refusal names what the current state does allow.
 """
 
 from __future__ import annotations
@@ -128,5 +128,5 @@ def _move(state: CaseState, action: CaseAction) -> Move | None:
     if action is CaseAction.ESCALATE:
         return Move(state, escalates=True) if state in OPEN_STATES else None
     if action is CaseAction.MERGE:
-        return None  # not a step of the loop: `cases.service.merge` closes a duplicate into its case
+        return None  # not a step of the loop: `cases.service.workflow.merge` closes a duplicate into its case
     return Move(CaseState.ACCEPTED) if state is CaseState.CLOSED else None  # REOPEN

@@ -1,4 +1,4 @@
-"""Helper of `cases.stats`: the weekly report as an Excel workbook (no database): 概况, then one sheet
+"""Helper of `cases.service.stats`: the weekly report as an Excel workbook (no database): 概况, then one sheet
 per grid, worker and category."""
 
 from __future__ import annotations

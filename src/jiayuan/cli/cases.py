@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jiayuan.cases import service
-from jiayuan.cases import stats as case_stats
 from jiayuan.cases.schemas import CaseFilter, Category
+from jiayuan.cases.service import reads
+from jiayuan.cases.service import stats as case_stats
 from jiayuan.cases.states import CaseState
 from jiayuan.cases.stats_book import COUNT_HEADINGS, summary_rows, workbook
 from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope
@@ -36,7 +36,7 @@ def list_(
 ) -> None:
     """Cases within the operator's reach, newest first."""
     with session_scope() as session:
-        found = service.list_cases(
+        found = reads.list_cases(
             session,
             actor=operator(session, as_user),
             filters=CaseFilter(
@@ -64,7 +64,7 @@ def show(
 ) -> None:
     """One case with its history and what can be done next."""
     with session_scope() as session:
-        case = service.show_case(session, actor=operator(session, as_user), case_id=case_id)
+        case = reads.show_case(session, actor=operator(session, as_user), case_id=case_id)
     if as_json:
         console.print_json(case.model_dump_json())
         return

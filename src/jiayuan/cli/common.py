@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import active_principal
+from jiayuan.accounts.service.users import active_principal
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault

@@ -40,7 +40,7 @@ def push_keys() -> None:
 
     from jiayuan.access.pass_tokens import signer_for
     from jiayuan.access.service import passes
-    from jiayuan.accounts.service import record_audit
+    from jiayuan.accounts.service.audit import record_audit
     from jiayuan.broker_link import background_client
     from jiayuan.cli.common import err_console, os_operator, settings
     from jiayuan.devices import commands

@@ -7,8 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from jiayuan.accounts import logins, passwords, service
+from jiayuan.accounts import passwords
 from jiayuan.accounts.schemas import USER_ROLES, MobileIn, UserOut, parse_scope
+from jiayuan.accounts.service import logins, tokens, users
 from jiayuan.cli.common import AS_HELP, console, err_console, operator, session_scope, settings, vault
 from jiayuan.kernel.clock import local
 from jiayuan.kernel.errors import Invalid, NotFound
@@ -62,7 +63,7 @@ def add(
         password = typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True)
     _configure_hashing()
     with session_scope() as session:
-        user = service.create_user(
+        user = users.create_user(
             session,
             actor=operator(session, as_user),
             username=username,
@@ -84,19 +85,19 @@ def list_users(
     with session_scope() as session:
         actor = operator(session, as_user)
         locked = {lock.username for lock in logins.list_lockouts(session, actor=actor) if lock.username}
-        users: list[UserOut] = []
+        listed: list[UserOut] = []
         page = 1
         while True:
-            chunk = service.list_users(session, actor=actor, params=PageParams(page=page, size=200))
-            users += chunk.items
+            chunk = users.list_users(session, actor=actor, params=PageParams(page=page, size=200))
+            listed += chunk.items
             if page * chunk.size >= chunk.total:
                 break
             page += 1
     if as_json:
-        typer.echo(json.dumps([u.model_dump(mode="json") for u in users], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([u.model_dump(mode="json") for u in listed], ensure_ascii=False, indent=2))
         return
     table = Table("编号", "用户名", "姓名", "角色", "范围", "状态", "最近登录")
-    for user in users:
+    for user in listed:
         state = "已停用" if not user.is_active else ("有登录锁定" if user.username in locked else "正常")
         last = local(user.last_login_at).strftime("%Y-%m-%d %H:%M") if user.last_login_at else ""
         table.add_row(
@@ -121,8 +122,8 @@ def token(
     JIAYUAN_API_TOKEN_MAX_DAYS)."""
     with session_scope() as session:
         actor = operator(session, as_user)
-        user = service.find_user(session, actor=actor, username=username)
-        issued = service.create_api_token(
+        user = users.find_user(session, actor=actor, username=username)
+        issued = tokens.create_api_token(
             session, actor=actor, user_id=user.id, name=name, max_days=settings().api_token_max_days
         )
     assert issued.expires_at is not None
@@ -185,8 +186,8 @@ def unlock(
     with session_scope() as session:
         actor = operator(session, as_user)
         if username is not None:
-            user = service.find_user(session, actor=actor, username=username)
-            service.unlock_user(session, actor=actor, user_id=user.id)
+            user = users.find_user(session, actor=actor, username=username)
+            users.unlock_user(session, actor=actor, user_id=user.id)
         else:
             wanted = [
                 lock
@@ -206,10 +207,10 @@ def passwd(username: str = typer.Argument(..., help="您自己的登录名 Your 
     new = typer.prompt("新密码 New password", hide_input=True, confirmation_prompt=True)
     _configure_hashing()
     with session_scope() as session:
-        actor = service.active_principal(session, username)
+        actor = users.active_principal(session, username)
         if actor is None:
             raise Invalid("当前密码不正确", field="current_password")
-        service.change_password(
+        users.change_password(
             session,
             actor=actor,
             current_password=current,
@@ -233,8 +234,8 @@ def reset_password(
     _configure_hashing()
     with session_scope() as session:
         actor = operator(session, as_user)
-        user = service.find_user(session, actor=actor, username=username)
-        service.reset_password(session, actor=actor, user_id=user.id, new_password=password)
+        user = users.find_user(session, actor=actor, username=username)
+        users.reset_password(session, actor=actor, user_id=user.id, new_password=password)
     console.print(f"已重置 {username} 的密码；其所有会话已退出，API 令牌已全部吊销")
 
 
@@ -247,8 +248,8 @@ def mobile(
     """Set the mobile a person's own notices (dispatches, escalations, shift reminders) go to."""
     with session_scope() as session:
         actor = operator(session, as_user)
-        user = service.find_user(session, actor=actor, username=username)
-        done = service.set_mobile(
+        user = users.find_user(session, actor=actor, username=username)
+        done = users.set_mobile(
             session, actor=actor, user_id=user.id, data=MobileIn(mobile=number), vault=vault()
         )
     console.print(
@@ -265,6 +266,6 @@ def deactivate(
     """Stop a user from signing in; ends their sessions and revokes their tokens."""
     with session_scope() as session:
         actor = operator(session, as_user)
-        user = service.find_user(session, actor=actor, username=username)
-        service.deactivate_user(session, actor=actor, user_id=user.id, reason=reason.strip() or None)
+        user = users.find_user(session, actor=actor, username=username)
+        users.deactivate_user(session, actor=actor, user_id=user.id, reason=reason.strip() or None)
     console.print(f"已停用 {username}，其会话已结束、令牌已吊销")

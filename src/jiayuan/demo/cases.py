@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from jiayuan.access.service.alarms import raise_alarm
-from jiayuan.accounts.service import active_principal
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service.users import active_principal
 from jiayuan.cases.schemas import ActionIn, AlarmCase, CaseIn, Category
+from jiayuan.cases.service import reporting, workflow
 from jiayuan.cases.states import CaseAction
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
@@ -110,7 +110,7 @@ def seed_cases(session: Session, *, home_id: int) -> int:
             raised.id, alarm.type, raised.community_id, raised.compound_id, raised.gate_id, raised.device_id,
             alarm.summary,
         )  # fmt: skip
-        (case_id,) = cases.open_from_alarms(session, actor=system, alarms=[as_case])
+        (case_id,) = reporting.open_from_alarms(session, actor=system, alarms=[as_case])
         _walk(session, people, case_id, alarm.steps)
     for report in REPORTS:
         data = CaseIn(
@@ -120,7 +120,7 @@ def seed_cases(session: Session, *, home_id: int) -> int:
             household_id=home_id,
             place=report.place,
         )
-        case = cases.report_case(session, actor=people[report.reporter], data=data)
+        case = reporting.report_case(session, actor=people[report.reporter], data=data)
         _walk(session, people, case.id, report.steps)
     return len(ALARMS) + len(REPORTS)
 
@@ -137,7 +137,7 @@ def _walk(session: Session, people: dict[str, Principal], case_id: int, steps: t
         action = CaseAction(step)
         assignee = people["grid01"].user_id if action is CaseAction.DISPATCH else None
         data = ActionIn(action=action, assignee_user_id=assignee, note=_NOTES.get(step, ""))
-        cases.act(session, actor=people[_TAKEN_BY[step]], case_id=case_id, data=data)
+        workflow.act(session, actor=people[_TAKEN_BY[step]], case_id=case_id, data=data)
 
 
 _NOTES = {

@@ -11,7 +11,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, record_audit
+from jiayuan.accounts.service.audit import record_audit
+from jiayuan.accounts.service.users import create_user
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids
 from jiayuan.demo.accounts import DEMO_ACCOUNTS, RESIDENT_HOME, DemoAccount

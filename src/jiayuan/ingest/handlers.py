@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from jiayuan.access.service import gate_events
-from jiayuan.cases import intake
-from jiayuan.cases import service as cases
+from jiayuan.cases.service import intake, uploads, workflow
 from jiayuan.devices.service import pipeline as devices
 from jiayuan.duty.service import templates as duty_templates
 from jiayuan.kernel.clock import local
@@ -28,8 +27,8 @@ def every_second(session: Session, *, now: datetime) -> None:
     if silent:
         gate_events.raise_device_offline(session, actor=system, devices=silent, now=now)
         intake.open_cases(session)
-    cases.escalate_overdue(session, actor=system, now=now)
-    cases.remind_shift_starts(session, actor=system, now=now)
+    workflow.escalate_overdue(session, actor=system, now=now)
+    workflow.remind_shift_starts(session, actor=system, now=now)
 
 
 def hourly(session: Session, *, now: datetime) -> None:
@@ -37,7 +36,7 @@ def hourly(session: Session, *, now: datetime) -> None:
     templates clash is logged and keeps its roster as it was), and the photos and voice notes uploaded
     but never given with a report or an action within a day dropped."""
     system = Principal.system()
-    dropped = cases.drop_waiting_uploads(session, actor=system, now=now)
+    dropped = uploads.drop_waiting_uploads(session, actor=system, now=now)
     if dropped:
         log.info("dropped %d case uploads never given with a report or an action", dropped)
     for upkeep in duty_templates.extend_rosters(session, actor=system, today=local(now).date()):

@@ -28,7 +28,7 @@ from jiayuan.access.service import passes
 from jiayuan.broker_link import live_feed_signer, make_client
 from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.db.errors import is_outage, short_message, where
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import users
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
@@ -268,7 +268,7 @@ def _recipient(session: Session, target: str) -> str:
     if user_id is not None:
         if _vault is None:
             raise RuntimeError("notify.configure() was given no PII vault: a mobile cannot be read")
-        return accounts.mobile_of(session, user_id, vault=_vault) or ""
+        return users.mobile_of(session, user_id, vault=_vault) or ""
     return _unsealed(target)
 
 
@@ -328,7 +328,7 @@ def list_messages(
     query = repository.messages_where(where)
     rows = session.scalars(query.offset(params.offset).limit(params.size)).all()
     people = [p for r in rows if (p := _person(r.target)) is not None]
-    names = accounts.display_names(session, people) if people else {}
+    names = users.display_names(session, people) if people else {}
     return Page[MessageOut](
         items=[_out(r, names, codes_shown=policies.may_read_codes(actor)) for r in rows],
         total=repository.count(session, query),

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.bus.bus import publish_on_commit
-from jiayuan.cases import service as cases
+from jiayuan.cases.service import reporting
 from jiayuan.devices.service import cameras, snapshots
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.kernel.clock import aware, local, utcnow
@@ -282,7 +282,7 @@ def record_check(
         evidence: dict[str, object] = {"patrol_round": patrol.id, "checklist": dict(data.answers)}
         if snapshot_id is not None:
             evidence["snapshot"] = snapshot_id
-        opened = cases.report_from_patrol(
+        opened = reporting.report_from_patrol(
             session, actor=actor, category=data.finding.category, title=data.finding.title,
             description=data.finding.description or data.note, device_id=camera.device_id, evidence=evidence,
         )  # fmt: skip

@@ -16,8 +16,8 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import logins, service
-from jiayuan.accounts.schemas import LoginPolicy
+from jiayuan.accounts.schemas import LoginPolicy, SessionTicket
+from jiayuan.accounts.service import logins, sessions, tokens
 from jiayuan.kernel.errors import Forbidden, Unauthorized
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
@@ -76,9 +76,9 @@ def _authenticate(request: Request, session: SessionDep) -> Authentication:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("Authorization 请求头应为 “Bearer 令牌”")
-        auth = Authentication(service.principal_for_token(session, value.strip()), "bearer")
+        auth = Authentication(tokens.principal_for_token(session, value.strip()), "bearer")
     else:
-        found = service.principal_for_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        found = sessions.principal_for_session(session, request.cookies.get(SESSION_COOKIE, ""))
         auth = Authentication(found[0], "cookie", found[1]) if found else Authentication(None)
     request.state.principal = auth.principal
     request.state.csrf_token = auth.csrf_token
@@ -151,7 +151,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-def set_session_cookie(response: Response, ticket: service.SessionTicket, settings: Settings) -> None:
+def set_session_cookie(response: Response, ticket: SessionTicket, settings: Settings) -> None:
     """Hand the browser its session: HttpOnly, SameSite=Lax, Secure in production."""
     response.set_cookie(
         SESSION_COOKIE,

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from jiayuan.cases import stats
 from jiayuan.cases.schemas import CaseStats, RoundCounts
+from jiayuan.cases.service import stats
 from jiayuan.cases.stats_book import COUNT_HEADINGS, summary_rows
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.principal import Principal

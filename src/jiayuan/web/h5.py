@@ -17,9 +17,9 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.sign_in import CodePolicy, FindHolder, PhoneHolder, SendCode
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service.sign_in import CodePolicy, FindHolder, PhoneHolder, SendCode
 from jiayuan.cases.schemas import CaseFilter, CaseIn, CaseOut, Category
+from jiayuan.cases.service import reads, reporting
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.crypto import PiiVault
@@ -175,7 +175,7 @@ class ResidentCase(BaseModel):
 
 
 def resident_case(case: CaseOut, *, reopen_days: int, now: datetime | None = None) -> ResidentCase:
-    """The resident's view of a case they may see (`cases.show_case` checked that)."""
+    """The resident's view of a case they may see (`reads.show_case` checked that)."""
     now = now or utcnow()
     helper = case.assignee_name
     closed = case.state is CaseState.CLOSED
@@ -252,7 +252,7 @@ def raise_sos(
     joins it instead of raising a second one (pressing again while waiting); the same `request_id` sent
     twice (a double tap, a retry after a lost answer) is one alarm whenever it comes."""
     now = now or utcnow()
-    recent = cases.list_cases(
+    recent = reads.list_cases(
         session,
         actor=actor,
         params=PageParams(page=1, size=20),
@@ -276,4 +276,4 @@ def raise_sos(
         attachment_ids=attachment_ids or [],
         request_id=request_id,
     )
-    return cases.report_case(session, actor=actor, data=data)
+    return reporting.report_case(session, actor=actor, data=data)

@@ -16,9 +16,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service import users
 from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, RowIdList, Source
+from jiayuan.cases.service import reads, workflow
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.duty import policies as duty_policies
 from jiayuan.duty.service import people, shifts
@@ -162,7 +162,7 @@ def phone_state(session: Session, *, actor: Principal, now: datetime | None = No
     require_phone(actor)
     now = now or utcnow()
     grids = [g.name for g in structure.list_grids(session, actor=actor)] if actor.role is Role.GRID else []
-    names = accounts.display_names(session, [actor.user_id]) if actor.user_id else {}
+    names = users.display_names(session, [actor.user_id]) if actor.user_id else {}
     return PhoneState(
         user_name=actor.username,
         display_name=names.get(actor.user_id, actor.username) if actor.user_id else actor.username,
@@ -181,7 +181,7 @@ def my_cases(session: Session, *, actor: Principal) -> list[PhoneCase]:
     """The open cases handed to me first, then (a grid worker) my grids' other open ones."""
     wanted = CaseFilter(open_only=True, mine=actor.role is not Role.GRID)
     every = PageParams(size=MAX_PAGE_SIZE)
-    found = cases.list_cases(session, actor=actor, params=every, filters=wanted).items
+    found = reads.list_cases(session, actor=actor, params=every, filters=wanted).items
     mine = [c for c in found if c.assignee_user_id == actor.user_id]
     others = [c for c in found if c.assignee_user_id != actor.user_id]
     return [phone_case(actor, c) for c in (mine + others)[:CASES_SHOWN]]
@@ -251,7 +251,7 @@ def take(session: Session, *, actor: Principal, case_id: int, data: PhoneActionI
     require_phone(actor)
     if data.action == "handle" and len(data.note) < 2:
         raise Invalid("请写明处置情况", field="note")
-    before = cases.show_case(session, actor=actor, case_id=case_id)
+    before = reads.show_case(session, actor=actor, case_id=case_id)
     photos = list(data.attachment_ids)
     if data.action == "accept":
         state = before.state
@@ -259,7 +259,7 @@ def take(session: Session, *, actor: Principal, case_id: int, data: PhoneActionI
             accept = ActionIn(
                 action=CaseAction.ACCEPT, note=data.note, attachment_ids=photos, request_id=data.request_id
             )
-            state = cases.act(session, actor=actor, case_id=case_id, data=accept).state
+            state = workflow.act(session, actor=actor, case_id=case_id, data=accept).state
             photos = []
         if state is CaseState.ACCEPTED:
             to = before.assignee_user_id or actor.user_id
@@ -271,19 +271,19 @@ def take(session: Session, *, actor: Principal, case_id: int, data: PhoneActionI
                 attachment_ids=photos,
                 request_id=f"{data.request_id}:d",
             )
-            cases.act(session, actor=actor, case_id=case_id, data=dispatch)
+            workflow.act(session, actor=actor, case_id=case_id, data=dispatch)
     else:
         action = CaseAction.ARRIVE if data.action == "arrive" else CaseAction.HANDLE
         step = ActionIn(action=action, note=data.note, attachment_ids=photos, request_id=data.request_id)
-        cases.act(session, actor=actor, case_id=case_id, data=step)
-    after = cases.show_case(session, actor=actor, case_id=case_id)
+        workflow.act(session, actor=actor, case_id=case_id, data=step)
+    after = reads.show_case(session, actor=actor, case_id=case_id)
     return PhoneActionOut(case=phone_case(actor, after), repeated=len(after.steps) == len(before.steps))
 
 
 def case_for_phone(session: Session, *, actor: Principal, case_id: int) -> PhoneCase:
     """One case within reach as the phone shows it (NotFound out of reach, as the service says)."""
     require_phone(actor)
-    return phone_case(actor, cases.show_case(session, actor=actor, case_id=case_id))
+    return phone_case(actor, reads.show_case(session, actor=actor, case_id=case_id))
 
 
 def stream_communities(session: Session, *, actor: Principal) -> frozenset[int]:
@@ -313,7 +313,7 @@ def push_for(session: Session, *, actor: Principal, case_id: int, action: str | 
     """The push for a changed case, or None when it is out of the actor's reach (read through the cases
     service, which checks the scope) or already closed."""
     try:
-        case = cases.show_case(session, actor=actor, case_id=case_id)
+        case = reads.show_case(session, actor=actor, case_id=case_id)
     except (Forbidden, NotFound):
         return None
     shown = phone_case(actor, case)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from jiayuan.access.policies import may_view_gates
 from jiayuan.access.schemas import ALARM_LABELS, FlowBucketOut, GateOut
 from jiayuan.access.service import alarms, reports
-from jiayuan.cases import service as cases
 from jiayuan.cases.policies import reads_whole_community
 from jiayuan.cases.schemas import CaseFilter
+from jiayuan.cases.service import reads
 from jiayuan.devices.service import cameras
 from jiayuan.duty.service import on_duty
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
@@ -200,7 +200,7 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
             )
             for a in alarms.list_alarms(session, actor=actor, state="open", limit=ALARMS_SHOWN)
         ],
-        case_counts={_(state.label): n for state, n in cases.count_by_state(session, actor=actor).items()},
+        case_counts={_(state.label): n for state, n in reads.count_by_state(session, actor=actor).items()},
         open_cases=[
             ScreenCase(
                 id=c.id,
@@ -212,7 +212,7 @@ def screen_state(session: Session, *, actor: Principal, now: datetime | None = N
                 overdue=c.overdue,
                 reported_at=c.reported_at,
             )
-            for c in cases.list_cases(
+            for c in reads.list_cases(
                 session,
                 actor=actor,
                 filters=CaseFilter(open_only=True),

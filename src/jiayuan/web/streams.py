@@ -18,7 +18,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import sessions, tokens
 from jiayuan.bus.hub import Filter, Message, hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.errors import JiayuanError
@@ -50,8 +50,8 @@ def principal_now(context: AppContext, credential: Credential) -> Principal | No
     with unit_of_work(context.sessions) as session:
         try:
             if credential.token:
-                return accounts.principal_for_token(session, credential.token)
-            found = accounts.principal_for_session(session, credential.cookie or "")
+                return tokens.principal_for_token(session, credential.token)
+            found = sessions.principal_for_session(session, credential.cookie or "")
         except JiayuanError:
             return None
         return found[0] if found else None

@@ -12,7 +12,7 @@ from jiayuan.access.events import PassRevoked
 from jiayuan.access.models import Isolation, PassRevocation, VisitorPass
 from jiayuan.access.pass_tokens import Signer
 from jiayuan.access.schemas import IsolationIn, IsolationOut, IssuedPass, RevocationOut, RevokeIn
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.bus import bus
 from jiayuan.devices.commands import QR_KINDS
 from jiayuan.kernel.clock import utcnow

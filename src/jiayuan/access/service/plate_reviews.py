@@ -18,7 +18,7 @@ from jiayuan.access.plates import normalise
 from jiayuan.access.schemas import GateRef, PlateReading, UnreadPlateOut
 from jiayuan.access.service import flow, vehicles
 from jiayuan.access.states import ReviewState
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows
 from jiayuan.devices.protocol import PlateRead

@@ -21,7 +21,7 @@ from jiayuan.access.models import VehiclePassage, VehiclePresence, WatchPlate
 from jiayuan.access.plates import Plate, normalise
 from jiayuan.access.schemas import GateRef, WatchPlateIn, WatchPlateOut
 from jiayuan.access.service import alarms, flow
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_rows

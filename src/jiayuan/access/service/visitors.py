@@ -13,7 +13,8 @@ from jiayuan.access.plates import normalise
 from jiayuan.access.schemas import IssuedPass, VisitorFilter, VisitorInvite, VisitorOut
 from jiayuan.access.service import passes
 from jiayuan.access.states import VisitorState, visitor_state
-from jiayuan.accounts.service import display_names, record_audit
+from jiayuan.accounts.service.audit import record_audit
+from jiayuan.accounts.service.users import display_names
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault, mask_phone
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import TokenIssued
+from jiayuan.accounts.service.tokens import device_token_ids, principal_for_token
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.devices import policies, repository
 from jiayuan.devices.events import DeviceAccessChanged
@@ -106,7 +106,7 @@ def mark_on_broker(session: Session, *, actor: Principal, login: BrokerLogin) ->
 def _login(
     session: Session, device_id: str, device: directory.DeviceInfo | None, sealer: Sealer
 ) -> BrokerLogin:
-    live, dead = accounts.device_token_ids(session, device_id)
+    live, dead = device_token_ids(session, device_id)
     # Only copies of tokens known dead go: "not live" would also take a token issued and committed
     # since `live` was read (PostgreSQL's next statement sees it), leaving its device locked out.
     if dead:
@@ -145,7 +145,7 @@ def check_broker_login(session: Session, *, device_id: str, token: str) -> Devic
         raise Unauthorized("设备未登记", field="username")
     if not device.enabled:
         raise Unauthorized("设备已停用", field="username")
-    principal = accounts.principal_for_token(session, token)
+    principal = principal_for_token(session, token)
     if principal.device_id != device_id:
         raise Unauthorized("令牌不属于该设备", field="password")
     return device

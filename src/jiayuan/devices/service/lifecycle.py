@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import audit, tokens
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.devices import policies
 from jiayuan.devices.events import DeviceAccessChanged
@@ -60,13 +60,13 @@ def _switch(
     if switched is None:  # removed meanwhile
         raise NotFound("设备不存在", field="device_id")
     revoked = (
-        accounts.revoke_device_tokens(
+        tokens.revoke_device_tokens(
             session, actor=actor, device_id=device_id, community_id=switched.community_id, reason=reason
         )
         if revoke
         else 0
     )
-    accounts.record_audit(
+    audit.record_audit(
         session,
         actor=actor,
         action="device.enable" if enabled else "device.disable",

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import TokenIssued, TokenOut
+from jiayuan.accounts.service import tokens
 from jiayuan.kernel.errors import Forbidden, NotFound
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.kernel.scopes import DeviceCommunities
@@ -29,7 +29,7 @@ def issue_device_token(
     device = directory.devices_by_ids(session, [device_id]).get(device_id) if device_id else None
     if device is None:
         raise NotFound("设备不存在", field="device_id")
-    return accounts.create_api_token(
+    return tokens.create_api_token(
         session,
         actor=actor,
         name=name,
@@ -41,12 +41,12 @@ def issue_device_token(
 
 def list_tokens(session: Session, *, actor: Principal) -> list[TokenOut]:
     """The tokens the actor may manage; device tokens only of devices in the admin's communities."""
-    return accounts.list_api_tokens(session, actor=actor, device_communities=_communities_of(session))
+    return tokens.list_api_tokens(session, actor=actor, device_communities=_communities_of(session))
 
 
 def revoke_token(session: Session, *, actor: Principal, token_id: int) -> TokenOut:
     """Revoke one token; another community's device token reads as one that does not exist."""
-    return accounts.revoke_api_token(
+    return tokens.revoke_api_token(
         session, actor=actor, token_id=token_id, device_communities=_communities_of(session)
     )
 

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service import users
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.duty import policies, repository
 from jiayuan.duty.events import RosterChanged
@@ -116,7 +116,7 @@ def check_post(
 
 def check_person(session: Session, community_id: int, user_id: int) -> None:
     """An active account that works in the community; anyone else reads as one that does not exist."""
-    person = accounts.active_principal_by_id(session, user_id)
+    person = users.active_principal_by_id(session, user_id)
     if (
         person is None
         or person.role not in policies.ON_DUTY_ROLES
@@ -132,7 +132,7 @@ def check_free(
     repository.lock_people(session, [user_id])
     clash = repository.overlapping(session, user_id, starts_at, ends_at, skip=skip)
     if clash is not None:
-        name = accounts.display_names(session, [user_id]).get(user_id, f"#{user_id}")
+        name = users.display_names(session, [user_id]).get(user_id, f"#{user_id}")
         raise Invalid(
             "{name} 在 {start:%m月%d日 %H:%M}–{end:%m月%d日 %H:%M} 已有值班（班次 #{id}），时间重叠",
             field="starts_at",

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import users
 from jiayuan.duty import policies, repository
 from jiayuan.duty.models import DutyShift
 from jiayuan.duty.schemas import (
@@ -102,7 +102,7 @@ def on_duty_now(
             raise NotFound(policies.NO_COMMUNITY, field="community_id")
         communities = frozenset({community_id})
     shifts = repository.shifts_at(session, communities, at)
-    names = accounts.display_names(session, [s.user_id for s in shifts])
+    names = users.display_names(session, [s.user_id for s in shifts])
     places = places_of(session, communities)
     grid_community = {g: directory.community_of_scope(session, "grid", str(g)) for g in places.grids}
     gate_community = {g.id: g.community_id for g in directory.list_gates(session, community_ids=communities)}
@@ -149,7 +149,7 @@ def dispatch_for(session: Session, *, community_id: int, grid_id: int | None, at
     """Whom a new case goes to: the grid worker on duty at its grid (else the 网格长 on duty for it) and
     the cadre on duty in its community (for the cases domain; the case's own scope was checked there)."""
     shifts = repository.shifts_at(session, [community_id], at)
-    names = accounts.display_names(session, [s.user_id for s in shifts])
+    names = users.display_names(session, [s.user_id for s in shifts])
     worker = None
     if grid_id is not None:
         worker = _post_holder(shifts, DutyRole.GRID_WORKER, grid_id) or _post_holder(
@@ -168,7 +168,7 @@ def chain_holder(
     """The person on duty at `at` at position `step` of the chain grid worker → 网格长 → 值班干部 →
     社区书记, or the next one up when that post is empty; None when nobody from there up is on duty."""
     shifts = repository.shifts_at(session, [community_id], at)
-    names = accounts.display_names(session, [s.user_id for s in shifts])
+    names = users.display_names(session, [s.user_id for s in shifts])
     for role in CHAIN[min(step, len(CHAIN) - 1) :]:
         if role is DutyRole.GRID_WORKER and grid_id is None:
             continue

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
 from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service import users
 from jiayuan.duty import policies
 from jiayuan.duty.schemas import PersonOut
 from jiayuan.duty.service.common import home_of
@@ -30,5 +30,5 @@ def candidates(session: Session, *, actor: Principal, community_id: int) -> list
     scopes += [(ScopeKind.GRID, g.id) for g in grids] + [(ScopeKind.COMPOUND, c.id) for c in compounds]
     return [
         PersonOut(user_id=user_id, name=name, role=role.value, role_label=ROLE_LABELS[role])
-        for user_id, name, role in accounts.active_users_in_scopes(session, scopes, policies.ON_DUTY_ROLES)
+        for user_id, name, role in users.active_users_in_scopes(session, scopes, policies.ON_DUTY_ROLES)
     ]

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import users
 from jiayuan.duty import policies, repository
 from jiayuan.duty.models import DutyShift
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftChange, ShiftIn, ShiftOut, SwapIn
@@ -249,7 +249,7 @@ def _label(shift: DutyShift) -> str:
 
 
 def _shift_outs(session: Session, shifts: Sequence[DutyShift]) -> list[ShiftOut]:
-    names = accounts.display_names(session, [s.user_id for s in shifts])
+    names = users.display_names(session, [s.user_id for s in shifts])
     places = places_of(session, {s.community_id for s in shifts})
     return [
         ShiftOut(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import users
 from jiayuan.duty import policies, repository
 from jiayuan.duty.models import DutyHoliday, DutyShift, DutyTemplate
 from jiayuan.duty.schemas import (
@@ -106,7 +106,7 @@ def list_templates(session: Session, *, actor: Principal, community_id: int) -> 
 
 
 def _template_outs(session: Session, templates: Sequence[DutyTemplate]) -> list[TemplateOut]:
-    names = accounts.display_names(session, [t.user_id for t in templates])
+    names = users.display_names(session, [t.user_id for t in templates])
     places = places_of(session, {t.community_id for t in templates})
     return [
         TemplateOut(
@@ -246,7 +246,7 @@ def _produce(session: Session, actor: Principal, data: ApplyIn, *, audit_empty: 
                 continue
             clash = repository.overlapping(session, template.user_id, starts_at, ends_at)
             if clash is not None:
-                name = accounts.display_names(session, [template.user_id]).get(template.user_id, "")
+                name = users.display_names(session, [template.user_id]).get(template.user_id, "")
                 raise Invalid(
                     "模板 #{id}（{name}）在 {day} 与班次 #{shift}"
                     "（{start:%m月%d日 %H:%M}–{end:%m月%d日 %H:%M}）时间重叠，未生成任何班次",

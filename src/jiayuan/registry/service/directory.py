@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.sign_in import PhoneHolder
+from jiayuan.accounts.service.sign_in import PhoneHolder
 from jiayuan.db.bulk import in_list, is_postgresql
 from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.scopes import CommunityOf
@@ -153,7 +153,7 @@ def person(session: Session, person_id: int) -> PersonInfo | None:
 
 def phone_holder(session: Session, *, phone_hash: str) -> PhoneHolder | None:
     """The resident living here (not moved out) registered with the mobile number of this keyed hash,
-    the first registered when several share it; for signing a resident in (accounts.sign_in)."""
+    the first registered when several share it; for signing a resident in (accounts.service.sign_in)."""
     row = session.execute(
         select(Resident.id, Resident.household_id, Resident.community_id, Resident.name)
         .where(

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import AuditTarget, record_audit, record_audits
+from jiayuan.accounts.service.audit import AuditTarget, record_audit, record_audits
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.db.base import table_of
 from jiayuan.db.bulk import insert_returning_ids

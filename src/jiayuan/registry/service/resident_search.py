@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import and_, text
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import actions_since, record_audit
+from jiayuan.accounts.service.audit import actions_since, record_audit
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.errors import Invalid, TooManyRequests

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.bus.bus import publish_on_commit
 from jiayuan.kernel.crypto import PiiVault, mask_id_number, mask_phone
 from jiayuan.kernel.errors import Conflict, Invalid, NotFound

@@ -38,7 +38,7 @@ from jiayuan.access.service import alarms as alarms_service
 from jiayuan.access.service import gate_checks, passes, plate_reviews, reports, vehicles
 from jiayuan.access.service import visitors as visitors_service
 from jiayuan.access.states import VisitorState
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.kernel.clock import InputDate, InputDatetime
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.ids import MAX_ROW_ID, RowIdInt

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from jiayuan.accounts import export, logins, service
+from jiayuan.accounts import export
 from jiayuan.accounts.schemas import (
     AuditFilter,
     AuditOut,
@@ -28,6 +28,7 @@ from jiayuan.accounts.schemas import (
     UserOut,
     parse_scope,
 )
+from jiayuan.accounts.service import audit, logins, tokens, users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.service import credentials
 from jiayuan.devices.service import tokens as device_tokens
@@ -65,7 +66,7 @@ def issue_login_token(body: LoginRequest, request: Request, context: ContextDep)
         )
         issued = None
         if not isinstance(outcome, logins.LoginRefused):
-            issued = service.create_api_token(
+            issued = tokens.create_api_token(
                 session,
                 actor=outcome,
                 user_id=outcome.user_id,
@@ -104,7 +105,7 @@ def change_password(
         settings=context.settings,
         request=request,
     )
-    service.change_password(
+    users.change_password(
         session,
         actor=principal,
         current_password=body.current_password,
@@ -137,13 +138,13 @@ def list_users(
     principal: CurrentPrincipal, session: SessionDep, paging: Annotated[PageParams, Query()]
 ) -> Page[UserOut]:
     """Users the caller administers (admins only)."""
-    return service.list_users(session, actor=principal, params=paging)
+    return users.list_users(session, actor=principal, params=paging)
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """Add a user with a role and scopes such as `community:1`, `grid:3` (admins only)."""
-    return service.create_user(
+    return users.create_user(
         session,
         actor=principal,
         username=body.username,
@@ -158,7 +159,7 @@ def create_user(body: UserCreate, principal: CurrentPrincipal, session: SessionD
 @router.get("/users/{user_id}", response_model=UserOut)
 def get_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """One user (admins only; other communities' users are 404)."""
-    return service.get_user(session, actor=principal, user_id=user_id)
+    return users.get_user(session, actor=principal, user_id=user_id)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
@@ -166,7 +167,7 @@ def deactivate_user(
     user_id: RowId, principal: CurrentPrincipal, session: SessionDep, body: DeactivateRequest | None = None
 ) -> UserOut:
     """Stop a user from signing in; their sessions end and their tokens are revoked."""
-    return service.deactivate_user(
+    return users.deactivate_user(
         session, actor=principal, user_id=user_id, reason=body.reason if body else None
     )
 
@@ -177,13 +178,13 @@ def set_mobile(
 ) -> UserOut:
     """Set or clear (empty) the mobile a person's own notices go to: the person themself, or an admin
     who manages them. Kept encrypted; answered and audited masked."""
-    return service.set_mobile(session, actor=principal, user_id=user_id, data=body, vault=context.vault)
+    return users.set_mobile(session, actor=principal, user_id=user_id, data=body, vault=context.vault)
 
 
 @router.post("/users/{user_id}/unlock", response_model=UserOut)
 def unlock_user(user_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> UserOut:
     """Lift a login lock early."""
-    return service.unlock_user(session, actor=principal, user_id=user_id)
+    return users.unlock_user(session, actor=principal, user_id=user_id)
 
 
 @router.post("/users/{user_id}/password", response_model=UserOut)
@@ -191,7 +192,7 @@ def reset_password(
     user_id: RowId, body: PasswordReset, principal: CurrentPrincipal, session: SessionDep
 ) -> UserOut:
     """Set a user's password (admins, within their communities); the user is signed out everywhere."""
-    return service.reset_password(session, actor=principal, user_id=user_id, new_password=body.new_password)
+    return users.reset_password(session, actor=principal, user_id=user_id, new_password=body.new_password)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
@@ -218,7 +219,7 @@ def create_token(
     user_id = body.user_id
     if user_id is None and body.device_id is None:
         user_id = principal.user_id
-    return service.create_api_token(
+    return tokens.create_api_token(
         session,
         actor=principal,
         name=body.name,
@@ -240,7 +241,7 @@ def search_audit(
     search: Annotated[AuditSearch, Query()], principal: CurrentPrincipal, session: SessionDep
 ) -> Page[AuditOut]:
     """Search the audit log by actor, action, target and time (admins only)."""
-    return service.search_audit(session, actor=principal, criteria=search.criteria(), params=search.paging())
+    return audit.search_audit(session, actor=principal, criteria=search.criteria(), params=search.paging())
 
 
 @router.get("/audit/export.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
@@ -248,7 +249,7 @@ def export_audit(
     criteria: Annotated[AuditFilter, Query()], principal: AdminPrincipal, session: SessionDep
 ) -> Response:
     """The matching audit rows as an Excel file with Chinese headers (admins only)."""
-    rows = service.audit_rows_for_export(session, actor=principal, criteria=criteria)
+    rows = audit.audit_rows_for_export(session, actor=principal, criteria=criteria)
     filename = f"audit-{local(utcnow()):%Y%m%d-%H%M}.xlsx"
     return Response(
         export.audit_workbook(rows),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from jiayuan.accounts import logins, service
+from jiayuan.accounts.service import logins, sessions
 from jiayuan.db.uow import unit_of_work
 from jiayuan.web import i18n
 from jiayuan.web.auth import (
@@ -114,7 +114,7 @@ def login_submit(
         )
         ticket = None
         if not isinstance(outcome, logins.LoginRefused):
-            ticket = service.start_session(
+            ticket = sessions.start_session(
                 session,
                 principal=outcome,
                 policy=policy,
@@ -149,7 +149,7 @@ def logout(
     """End the browser session (the CSRF token is checked like any other form); the resident's page
     sends its people back to its own sign-in (`next`, same-site paths only)."""
     if principal is not None:
-        service.end_session(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
+        sessions.end_session(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
     target = next if next == "/h5/login" else "/login"
     response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response, context.settings)

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from jiayuan.cases import service
 from jiayuan.cases.attachments import MAX_UPLOAD_BYTES
 from jiayuan.cases.schemas import (
     ActionIn,
@@ -19,6 +18,7 @@ from jiayuan.cases.schemas import (
     DeadlineOut,
     MergeIn,
 )
+from jiayuan.cases.service import reads, reporting, uploads, workflow
 from jiayuan.kernel.ids import MAX_ROW_ID
 from jiayuan.kernel.paging import MAX_PAGE, MAX_PAGE_SIZE, PageParams
 from jiayuan.web.auth import CurrentPrincipal
@@ -38,7 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("", response_model=CaseOut, status_code=201, responses=_ERRORS)
 def report_case(data: CaseIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
     """上报: a resident at their own household, staff and grid workers at a household or in a community."""
-    return service.report_case(session, actor=principal, data=data)
+    return reporting.report_case(session, actor=principal, data=data)
 
 
 @router.get("", response_model=CasePage, responses=_ERRORS)
@@ -51,7 +51,7 @@ def list_cases(
 ) -> CasePage:
     """Cases within reach, newest first (without their histories), narrowed by state, category, source,
     grid, `mine` (dispatched to me), `overdue` and `text` (in the title or place)."""
-    return service.list_cases(
+    return reads.list_cases(
         session, actor=principal, filters=filters, params=PageParams(page=page, size=size)
     )
 
@@ -61,7 +61,7 @@ def deadlines(
     principal: CurrentPrincipal, session: SessionDep, community_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 ) -> list[DeadlineOut]:
     """A community's time limit for every category and step (its own where set, else the default)."""
-    return service.deadline_table(session, actor=principal, community_id=community_id)
+    return workflow.deadline_table(session, actor=principal, community_id=community_id)
 
 
 @router.put("/deadlines", response_model=DeadlineOut, responses=_ERRORS)
@@ -72,7 +72,7 @@ def set_deadline(
     community_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)],
 ) -> DeadlineOut:
     """Set one limit (community admins); audited with the value before."""
-    return service.set_deadline(session, actor=principal, community_id=community_id, data=data)
+    return workflow.set_deadline(session, actor=principal, community_id=community_id, data=data)
 
 
 @router.post("/attachments", response_model=AttachmentOut, status_code=201, responses=_ERRORS)
@@ -83,7 +83,7 @@ def upload_attachment(
 ) -> AttachmentOut:
     """Upload a photo or voice note, then give its id in `attachment_ids` with a report or an action
     within a day. Photos are kept re-encoded, upright and without their EXIF block (no GPS)."""
-    return service.upload_attachment(session, actor=principal, data=file.file.read(MAX_UPLOAD_BYTES + 1))
+    return uploads.upload_attachment(session, actor=principal, data=file.file.read(MAX_UPLOAD_BYTES + 1))
 
 
 @router.get(
@@ -93,7 +93,7 @@ def upload_attachment(
 )
 def read_attachment(attachment_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> Response:
     """A photo or voice note of a case within reach (or one's own upload not yet given)."""
-    found = service.attachment_file(session, actor=principal, attachment_id=attachment_id)
+    found = uploads.attachment_file(session, actor=principal, attachment_id=attachment_id)
     return Response(
         found.data,
         media_type=found.content_type,
@@ -104,7 +104,7 @@ def read_attachment(attachment_id: RowId, principal: CurrentPrincipal, session: 
 @router.get("/{case_id}", response_model=CaseOut, responses=_ERRORS)
 def show_case(case_id: RowId, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
     """One case with its history and the actions its state allows."""
-    return service.show_case(session, actor=principal, case_id=case_id)
+    return reads.show_case(session, actor=principal, case_id=case_id)
 
 
 @router.post("/{case_id}/actions", response_model=CaseOut, responses=_ERRORS)
@@ -113,7 +113,7 @@ def take_action(
 ) -> CaseOut:
     """受理、派遣、到场、处置、核查、结案, or 退回 (with a reason), 升级, 重开 (the reporter: within
     JIAYUAN_CASE_REOPEN_DAYS of 结案)."""
-    return service.act(
+    return workflow.act(
         session, actor=principal, case_id=case_id, data=data, reopen_days=context.settings.case_reopen_days
     )
 
@@ -122,4 +122,4 @@ def take_action(
 def merge_case(case_id: RowId, data: MergeIn, principal: CurrentPrincipal, session: SessionDep) -> CaseOut:
     """合并: close this duplicate report into the open case it repeats (the office); its reporter follows
     that case from now on. Answers with the case merged into."""
-    return service.merge(session, actor=principal, case_id=case_id, data=data)
+    return workflow.merge(session, actor=principal, case_id=case_id, data=data)

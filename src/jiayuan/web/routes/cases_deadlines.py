@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from jiayuan.cases import policies, service
+from jiayuan.cases import policies
 from jiayuan.cases.deadlines import DUE_STEPS
 from jiayuan.cases.schemas import Category, DeadlineIn, DeadlineOut
+from jiayuan.cases.service import workflow
 from jiayuan.kernel.errors import Forbidden, Invalid, JiayuanError
 from jiayuan.kernel.i18n import Label
 from jiayuan.kernel.ids import MAX_ROW_ID
@@ -46,7 +47,7 @@ def deadlines_page(
 ) -> Response:
     """The table of limits; a form for the community's admins."""
     community = _community(principal, community_id)
-    table = service.deadline_table(session, actor=principal, community_id=community)
+    table = workflow.deadline_table(session, actor=principal, community_id=community)
     return _render(request, principal, community, table, notice=notice)
 
 
@@ -60,7 +61,7 @@ async def save_deadlines(
     """Save every limit that changed (`minutes.<category>.<step>`, in minutes); a bad one is named and
     nothing is saved."""
     form = await request.form()
-    table = service.deadline_table(session, actor=principal, community_id=community_id)
+    table = workflow.deadline_table(session, actor=principal, community_id=community_id)
     try:
         policies.require_deadline_editor(principal, community_id)
         changed = 0
@@ -78,7 +79,7 @@ async def save_deadlines(
                     most=_MAX_MINUTES,
                 )
             data = DeadlineIn(category=row.category, step=row.step, minutes=minutes)
-            service.set_deadline(session, actor=principal, community_id=community_id, data=data)
+            workflow.set_deadline(session, actor=principal, community_id=community_id, data=data)
             changed += 1
     except JiayuanError as exc:
         session.rollback()

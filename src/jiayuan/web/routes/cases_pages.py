@@ -11,9 +11,10 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from jiayuan.cases import policies, service
+from jiayuan.cases import policies
 from jiayuan.cases.attachments import MAX_PER_STEP, MAX_UPLOAD_BYTES
 from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, Category, MergeIn, Source
+from jiayuan.cases.service import reads, uploads, workflow
 from jiayuan.cases.states import CaseAction, CaseState
 from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.i18n import N_, SEPARATOR
@@ -54,7 +55,7 @@ def cases_page(
             i18n.translate(_FILTER_LABELS.get(str(e["loc"][0]), N_("筛选"))) for e in exc.errors()
         )
         filters, query = CaseFilter(), {}
-    results = service.list_cases(
+    results = reads.list_cases(
         session, actor=principal, filters=filters, params=PageParams(page=page, size=50)
     )
     pages = (results.total + results.size - 1) // results.size + (0 if results.total_exact else 1)
@@ -91,7 +92,7 @@ def case_page(
     notice: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """One case: where, what, its history and what can be done next."""
-    case = service.show_case(session, actor=principal, case_id=case_id)
+    case = reads.show_case(session, actor=principal, case_id=case_id)
     return render(request, "cases/case.html", _case_values(session, principal, case, notice=notice))
 
 
@@ -113,7 +114,7 @@ def case_action(
         if len(given) > MAX_PER_STEP:
             raise Invalid("一次至多 {n} 个文件", field="files", n=MAX_PER_STEP)
         uploaded = [
-            service.upload_attachment(session, actor=principal, data=f.file.read(MAX_UPLOAD_BYTES + 1))
+            uploads.upload_attachment(session, actor=principal, data=f.file.read(MAX_UPLOAD_BYTES + 1))
             for f in given
         ]
         data = ActionIn.model_validate(
@@ -124,7 +125,7 @@ def case_action(
                 "attachment_ids": [u.id for u in uploaded],
             }
         )
-        done = service.act(session, actor=principal, case_id=case_id, data=data)
+        done = workflow.act(session, actor=principal, case_id=case_id, data=data)
     except ValidationError as exc:
         session.rollback()
         message = i18n.translate("输入有误：") + "；".join(
@@ -156,7 +157,7 @@ def case_merge(
         data = MergeIn.model_validate(
             {"into_case_id": into_case_id.strip().lstrip("#") or None, "note": note}
         )
-        done = service.merge(session, actor=principal, case_id=case_id, data=data)
+        done = workflow.merge(session, actor=principal, case_id=case_id, data=data)
     except ValidationError:
         session.rollback()
         return _refused(
@@ -172,7 +173,7 @@ def case_merge(
 def _refused(
     request: Request, principal: PagePrincipal, session: SessionDep, case_id: int, message: str, status: int
 ) -> Response:
-    case = service.show_case(session, actor=principal, case_id=case_id)
+    case = reads.show_case(session, actor=principal, case_id=case_id)
     values = _case_values(session, principal, case, error=message)
     return render(request, "cases/case.html", values, status_code=status)
 
@@ -186,7 +187,7 @@ def _case_values(
     error: str | None = None,
 ) -> dict[str, object]:
     assignees = (
-        service.assignees(session, actor=principal, case_id=case.id)
+        workflow.assignees(session, actor=principal, case_id=case.id)
         if CaseAction.DISPATCH in case.allowed
         else []
     )

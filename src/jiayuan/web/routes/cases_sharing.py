@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from jiayuan.cases import service, sharing
 from jiayuan.cases.schemas import SHARE_PURPOSE_LABELS, ShareIn, ShareOut
+from jiayuan.cases.service import reads, sharing
 from jiayuan.kernel.errors import JiayuanError
 from jiayuan.kernel.i18n import N_, SEPARATOR
 from jiayuan.web import i18n
@@ -120,7 +120,7 @@ def _page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    case = service.show_case(session, actor=principal, case_id=case_id)
+    case = reads.show_case(session, actor=principal, case_id=case_id)
     shares = sharing.list_shares(session, actor=principal, case_id=case_id)
     values = {
         "case": case,

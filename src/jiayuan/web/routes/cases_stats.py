@@ -8,8 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from jiayuan.cases import stats
 from jiayuan.cases.schemas import CaseStats
+from jiayuan.cases.service import stats
 from jiayuan.cases.stats_book import workbook
 from jiayuan.kernel.principal import Principal
 from jiayuan.web import i18n

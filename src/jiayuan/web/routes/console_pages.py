@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from jiayuan.accounts import logins, service
 from jiayuan.accounts.schemas import USER_ROLES, AuditSearch, parse_scope
+from jiayuan.accounts.service import audit, logins, users
 from jiayuan.kernel.errors import Invalid, JiayuanError
 from jiayuan.kernel.ids import RowIdInt
 from jiayuan.kernel.paging import PageParams
@@ -56,9 +56,7 @@ def audit_page(request: Request, principal: PagePrincipal, session: SessionDep) 
             f"{'.'.join(map(str, e['loc']))} {e['msg']}" for e in exc.errors()
         )
         search = AuditSearch()
-    results = service.search_audit(
-        session, actor=principal, criteria=search.criteria(), params=search.paging()
-    )
+    results = audit.search_audit(session, actor=principal, criteria=search.criteria(), params=search.paging())
     # The filter as typed, for the form, the page links and the export link.
     query = {k: v for k in _AUDIT_FIELDS if (v := request.query_params.get(k, "").strip())}
     context = {"results": results, "query": query, "error": error}
@@ -91,10 +89,10 @@ def _users_view(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    users = service.list_users(session, actor=principal, params=paging or PageParams(size=200))
+    listed = users.list_users(session, actor=principal, params=paging or PageParams(size=200))
     lockouts = logins.list_lockouts(session, actor=principal)
     context = {
-        "users": users,
+        "users": listed,
         "lockouts": lockouts,
         "locked_names": {lock.username for lock in lockouts if lock.username},
         "roles": USER_ROLES,
@@ -127,7 +125,7 @@ def add_user(
             raise Invalid("请选择角色", field="role")
         if len(password) > 256:
             raise Invalid("密码过长", field="password")
-        user = service.create_user(
+        user = users.create_user(
             session,
             actor=principal,
             username=username,
@@ -155,9 +153,7 @@ def deactivate_user(
 ) -> Response:
     """Deactivate a user from the console."""
     try:
-        user = service.deactivate_user(
-            session, actor=principal, user_id=user_id, reason=reason.strip() or None
-        )
+        user = users.deactivate_user(session, actor=principal, user_id=user_id, reason=reason.strip() or None)
     except JiayuanError as exc:
         session.rollback()
         return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
@@ -170,7 +166,7 @@ def unlock_user(
 ) -> Response:
     """Lift a login lock from the console."""
     try:
-        user = service.unlock_user(session, actor=principal, user_id=user_id)
+        user = users.unlock_user(session, actor=principal, user_id=user_id)
     except JiayuanError as exc:
         session.rollback()
         return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
@@ -187,7 +183,7 @@ def reset_password(
 ) -> Response:
     """Set a user's password from the console; the user is signed out everywhere."""
     try:
-        user = service.reset_password(session, actor=principal, user_id=user_id, new_password=new_password)
+        user = users.reset_password(session, actor=principal, user_id=user_id, new_password=new_password)
     except JiayuanError as exc:
         session.rollback()
         return _users_view(request, principal, session, error=i18n.error_text(exc), status_code=exc.status)
@@ -236,7 +232,7 @@ def change_password(
             settings=context.settings,
             request=request,
         )
-        service.change_password(
+        users.change_password(
             session,
             actor=principal,
             current_password=current_password,

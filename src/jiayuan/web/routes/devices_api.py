@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from jiayuan.access.pass_tokens import signer_for
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.devices.protocol import DeviceId, SnapshotId
 from jiayuan.devices.schemas import (
     DEAD_LETTER_REASONS,

@@ -20,11 +20,10 @@ from starlette.responses import Response
 from jiayuan.access.pass_tokens import BadPass, Signer, signer_for, verify
 from jiayuan.access.schemas import VisitorFilter, VisitorInvite
 from jiayuan.access.service import passes, visitors
-from jiayuan.accounts import service as accounts
-from jiayuan.accounts import sign_in
-from jiayuan.cases import service as cases
+from jiayuan.accounts.service import sessions, sign_in
 from jiayuan.cases.attachments import MAX_PER_STEP
 from jiayuan.cases.schemas import ActionIn, CaseIn, Category, RequestId, RowIdList
+from jiayuan.cases.service import reads, reporting, workflow
 from jiayuan.cases.states import CaseAction
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import LOCAL_TZ, local, utcnow
@@ -148,7 +147,7 @@ def login_submit(
             )  # fmt: skip
             ticket = None
             if not isinstance(outcome, sign_in.CodeRefused):
-                ticket = accounts.start_session(
+                ticket = sessions.start_session(
                     session, principal=outcome, policy=policy, ip=client_ip(request),
                     user_agent=request.headers.get("user-agent"),
                 )  # fmt: skip
@@ -433,7 +432,7 @@ def report(
                 description=description, place=place.strip(), attachment_ids=ids or [],
                 request_id=request_id or None,
             )  # fmt: skip
-            case = cases.report_case(session, actor=principal, data=data)
+            case = reporting.report_case(session, actor=principal, data=data)
         except ValidationError:
             error = N_("提交的内容有误，请刷新页面后重试")
         except JiayuanError as exc:
@@ -460,14 +459,14 @@ def _ids(text: str) -> list[int] | None:
 @pages.get("/cases")
 def my_cases(request: Request, principal: Resident, session: SessionDep) -> Response:
     """The alarms and reports I raised, newest first."""
-    found = cases.list_cases(session, actor=principal, params=PageParams(page=1, size=50))
+    found = reads.list_cases(session, actor=principal, params=PageParams(page=1, size=50))
     return render(request, "h5/cases.html", {"cases": found.items})
 
 
 def _resident_case(
     session: SessionDep, principal: Principal, context: AppContext, case_id: int
 ) -> h5.ResidentCase:
-    shown = cases.show_case(session, actor=principal, case_id=case_id)
+    shown = reads.show_case(session, actor=principal, case_id=case_id)
     return h5.resident_case(shown, reopen_days=context.settings.case_reopen_days)
 
 
@@ -504,7 +503,7 @@ def reopen(
 ) -> Response:
     """Reopen a closed case of mine within the allowed days: closed is not fixed."""
     try:
-        cases.act(
+        workflow.act(
             session, actor=principal, case_id=case_id,
             data=ActionIn(action=CaseAction.REOPEN, note=note.strip() or "居民反映问题仍未解决"),
             reopen_days=context.settings.case_reopen_days,

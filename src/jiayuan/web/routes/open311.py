@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
-from jiayuan.cases import open311
+from jiayuan.accounts.service import tokens
 from jiayuan.cases.schemas import (
     Open311Created,
     Open311Filter,
@@ -20,6 +19,7 @@ from jiayuan.cases.schemas import (
     Open311RequestIn,
     Open311Service,
 )
+from jiayuan.cases.service import open311
 from jiayuan.kernel.errors import Forbidden, Unauthorized
 from jiayuan.kernel.principal import Principal
 from jiayuan.web.deps import RowId, SessionDep
@@ -42,7 +42,7 @@ def _principal(session: Session, api_key: str) -> Principal:
     if not api_key.strip():
         raise Unauthorized("缺少 api_key：请提供平台签发的 API 令牌", field="api_key")
     try:
-        return accounts.principal_for_token(session, api_key.strip())
+        return tokens.principal_for_token(session, api_key.strip())
     except Unauthorized as exc:
         raise Forbidden("api_key 无效：{reason}", field="api_key", reason=exc) from None
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from jiayuan.bus.hub import Filter, Message
-from jiayuan.cases import service as cases
+from jiayuan.cases.service import reads
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.snapshot_files import SnapshotFiles
 from jiayuan.web import i18n
@@ -114,7 +114,7 @@ def case_snapshot(
 ) -> Response:
     """The snapshot a gate or camera case carries, for whoever sees the case (a grid worker included)."""
     require_phone(principal)
-    jpeg = cases.evidence_snapshot(
+    jpeg = reads.evidence_snapshot(
         session, actor=principal, files=SnapshotFiles(context.settings.var_dir), case_id=case_id
     )
     # Evidence never changes under its case: the phone may keep it (offline too), proxies not.

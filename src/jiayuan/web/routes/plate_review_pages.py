@@ -15,7 +15,7 @@ from starlette.responses import Response
 from jiayuan.access import policies
 from jiayuan.access.schemas import DIRECTION_LABELS, PlateReading
 from jiayuan.access.service import plate_reviews
-from jiayuan.cases import intake
+from jiayuan.cases.service import intake
 from jiayuan.kernel.errors import Conflict, Invalid
 from jiayuan.kernel.paging import MAX_PAGE, PageParams
 from jiayuan.kernel.principal import Principal

@@ -1,4 +1,4 @@
-"""Helper of the cases service: a batch of device events reaches the access domain, and every alarm it
+"""Use case of device batches: a batch of device events reaches the access domain, and every alarm it
 raises opens its case, in the batch's own transaction. The MQTT ingest and the HTTP push both come
 through here, so a gate alarm opens a case whichever way the device sent it."""
 
@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from jiayuan.access.events import AlarmRaised
 from jiayuan.access.service import gate_events
 from jiayuan.bus.bus import pending
-from jiayuan.cases import service as cases
 from jiayuan.cases.schemas import AlarmCase
+from jiayuan.cases.service import reporting
 from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.kernel.principal import Principal
 
@@ -51,4 +51,4 @@ def open_cases(session: Session) -> None:
         for a in alarms
     ]
     if raised:
-        cases.open_from_alarms(session, actor=Principal.system(), alarms=raised)
+        reporting.open_from_alarms(session, actor=Principal.system(), alarms=raised)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import users
 from jiayuan.cases import policies, repository
 from jiayuan.cases.models import Case
 from jiayuan.cases.repository import StatRow
@@ -165,7 +165,7 @@ def case_stats(
         return sorted(found, key=lambda r: (-r.total, r.label))
 
     names = directory.place_names(session, grid_ids={r.grid_id for r in rows if r.grid_id is not None})
-    people = accounts.display_names(
+    people = users.display_names(
         session, sorted({r.assignee_user_id for r in rows if r.assignee_user_id is not None})
     )
     return CaseStats(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service as accounts
-from jiayuan.accounts.service import record_audit
+from jiayuan.accounts.service import users
+from jiayuan.accounts.service.audit import record_audit
 from jiayuan.cases import policies, repository
 from jiayuan.cases.models import CaseShare
 from jiayuan.cases.schemas import ShareIn, ShareOut, SharePurpose
@@ -21,7 +21,7 @@ def share_case(session: Session, *, actor: Principal, case_id: int, data: ShareI
     """Let one police or property account of the case's community read it, for `data.purpose`."""
     case = policies.require_visible(actor, repository.case_by_id(session, case_id))
     policies.require_sharer(actor, case)
-    target = accounts.active_principal_by_id(session, data.user_id)
+    target = users.active_principal_by_id(session, data.user_id)
     works_in: frozenset[int] = frozenset()
     if target is not None:
         compounds = (directory.community_of_scope(session, "compound", str(i)) for i in target.compound_ids)
@@ -83,7 +83,7 @@ def _audit(
 
 
 def _out(session: Session, shares: list[CaseShare]) -> list[ShareOut]:
-    names = accounts.display_names(session, sorted({s.user_id for s in shares})) if shares else {}
+    names = users.display_names(session, sorted({s.user_id for s in shares})) if shares else {}
     return [
         ShareOut(
             id=s.id,

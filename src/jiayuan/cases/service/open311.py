@@ -14,7 +14,7 @@ from math import isfinite
 
 from sqlalchemy.orm import Session
 
-from jiayuan.cases import policies, repository, service
+from jiayuan.cases import policies, repository
 from jiayuan.cases.models import Case
 from jiayuan.cases.schemas import (
     ALARM_CATEGORIES,
@@ -26,6 +26,7 @@ from jiayuan.cases.schemas import (
     Open311RequestIn,
     Open311Service,
 )
+from jiayuan.cases.service import reporting
 from jiayuan.cases.states import CaseState
 from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, aware, local, utcnow
 from jiayuan.kernel.errors import Invalid
@@ -130,7 +131,7 @@ def create_request(session: Session, *, actor: Principal, data: Open311RequestIn
     if media and (len(media) > 500 or not media.startswith(("https://", "http://"))):
         raise Invalid("media_url 须为 http(s) 网址，且不超过 500 个字符", field="media_url")
     title = f"{category.label}：{description}"[:64]
-    made = service.report_case(
+    made = reporting.report_case(
         session,
         actor=actor,
         data=CaseIn(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import repository
 from jiayuan.accounts.models import LoginThrottle, SignInCode, User
 from jiayuan.accounts.schemas import ScopeKind
-from jiayuan.accounts.service import create_user, signed_in
+from jiayuan.accounts.service.users import create_user, signed_in
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, TooManyRequests
 from jiayuan.kernel.i18n import N_

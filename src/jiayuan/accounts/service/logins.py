@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import passwords, policies, repository
 from jiayuan.accounts.models import LoginThrottle, User
 from jiayuan.accounts.schemas import LockoutOut, LoginPolicy
-from jiayuan.accounts.service import record_audit, signed_in, user_community
+from jiayuan.accounts.service.audit import record_audit
+from jiayuan.accounts.service.users import signed_in, user_community
 from jiayuan.kernel.clock import local, utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, NotFound, TooManyRequests
 from jiayuan.kernel.principal import Principal
