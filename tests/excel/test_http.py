@@ -18,13 +18,8 @@ from jiayuan.registry import excel
 from jiayuan.registry.models import Resident
 from jiayuan.settings import Settings
 from tests.accounts.helpers import login
-from tests.excel import conftest as excel_fixtures
 from tests.excel.conftest import COLUMNS, Place, counts, row, workbook
 from tests.factories import make_id, make_user, token_for
-
-# The small registry of the Excel integration tests, shared here.
-place = excel_fixtures.place
-residents = excel_fixtures.residents
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GOOD_ROW = {"小区": "锦江花园", "楼栋": "1号楼", "单元": "1单元", "户号": "101", "与户主关系": "户主"}
