@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from jiayuan.cli.common import AS_HELP, console, operator, session_scope
-from jiayuan.registry.service.stats import Counts, registry_stats
+from jiayuan.registry.schemas import Counts
+from jiayuan.registry.service.stats import registry_stats
 
 _COLUMNS = (
     ("compounds", "小区"),

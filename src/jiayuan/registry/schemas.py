@@ -474,3 +474,39 @@ class ImportReport(Shown):
     households_created: int
     plans: list[RowPlan]
     notices: list[str]  # built (`Shown.built`): a page shows them in its language
+
+
+class Counts(BaseModel):
+    """How many of each registry level."""
+
+    compounds: int = 0
+    buildings: int = 0
+    units: int = 0
+    households: int = 0
+    residents: int = 0
+    vehicles: int = 0
+    shops: int = 0
+
+    def add(self, other: Counts) -> Counts:
+        """The sum of two counts."""
+        return Counts(**{name: getattr(self, name) + getattr(other, name) for name in _COUNTED})
+
+
+_COUNTED = tuple(Counts.model_fields)
+
+
+class _Place(BaseModel):
+    id: int
+    name: str
+    street: str
+
+
+class CommunityCounts(Counts, _Place):
+    """The counts of one community (its id, name and street first)."""
+
+
+class RegistryStats(BaseModel):
+    """Counts per community and in total; residents who have moved out are not counted."""
+
+    communities: list[CommunityCounts]
+    total: Counts

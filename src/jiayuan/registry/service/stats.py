@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -23,43 +22,7 @@ from jiayuan.registry.models import (
     Unit,
     Vehicle,
 )
-from jiayuan.registry.schemas import today
-
-
-class Counts(BaseModel):
-    """How many of each registry level."""
-
-    compounds: int = 0
-    buildings: int = 0
-    units: int = 0
-    households: int = 0
-    residents: int = 0
-    vehicles: int = 0
-    shops: int = 0
-
-    def add(self, other: Counts) -> Counts:
-        """The sum of two counts."""
-        return Counts(**{name: getattr(self, name) + getattr(other, name) for name in _COUNTED})
-
-
-_COUNTED = tuple(Counts.model_fields)
-
-
-class _Place(BaseModel):
-    id: int
-    name: str
-    street: str
-
-
-class CommunityCounts(Counts, _Place):
-    """The counts of one community (its id, name and street first)."""
-
-
-class RegistryStats(BaseModel):
-    """Counts per community and in total; residents who have moved out are not counted."""
-
-    communities: list[CommunityCounts]
-    total: Counts
+from jiayuan.registry.schemas import CommunityCounts, Counts, RegistryStats, today
 
 
 def registry_stats(session: Session, *, actor: Principal) -> RegistryStats:
@@ -136,6 +99,3 @@ def _total(rows: Iterable[Counts]) -> Counts:
     for row in rows:
         total = total.add(row)
     return total
-
-
-__all__ = ["CommunityCounts", "Counts", "RegistryStats", "registry_stats"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jiayuan.registry.service.stats import RegistryStats, registry_stats
+from jiayuan.registry.schemas import RegistryStats
+from jiayuan.registry.service.stats import registry_stats
 from jiayuan.web.auth import CurrentPrincipal
 from jiayuan.web.deps import SessionDep
 
