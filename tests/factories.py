@@ -1,7 +1,7 @@
 """Test data builders: registry trees, gates and devices, residents, users with scopes and their tokens.
 
-Each builder writes through the session it is given and commits, so what it made is visible to the
-app and services of the test; ids come back for the test to use.
+Each builder writes through the session it is given and commits (those that only flush say so), so
+what it made is visible to the app and services of the test; ids come back for the test to use.
 """
 
 from __future__ import annotations
@@ -106,8 +106,7 @@ def build_tree(db: Session) -> Tree:
     h201, h_far = Household(unit=u2, room="201"), Household(unit=u_far, room="301")
     db.add_all([street, other_street, h101, h102, h201, h_far])
     db.flush()
-    grid = Grid(community_id=community.id, name="第一网格", buildings=[b1])
-    db.add(grid)
+    grid = add_grid(db, community.id, "第一网格", [b1])
     db.add(Vehicle(plate="豫A12345", color="白", household=h101))
     db.add(Vehicle(plate="豫AD98765", color="黑", household=h201))
     db.commit()
@@ -126,7 +125,36 @@ def one_household(session: Session, *, room: str = "101") -> Household:
     return household
 
 
+def add_grid(session: Session, community_id: int, name: str, buildings: Iterable[Building] = ()) -> Grid:
+    """A grid of the community over these buildings, flushed."""
+    grid = Grid(community_id=community_id, name=name, buildings=list(buildings))
+    session.add(grid)
+    session.flush()
+    return grid
+
+
 # --- gates and devices ----------------------------------------------------------------------------
+
+
+def add_gate(
+    session: Session, compound: Compound, code: str, name: str, devices: Iterable[tuple[str, str, str]] = ()
+) -> Gate:
+    """A gate of the compound with its devices, each (device id, kind, name), flushed."""
+    gate = Gate(compound=compound, code=code, name=name)
+    session.add(gate)
+    session.add_all(Device(id=id_, gate=gate, kind=kind, name=label) for id_, kind, label in devices)
+    session.flush()
+    return gate
+
+
+def add_device(
+    session: Session, gate_id: int | None, device_id: str, kind: str, name: str, *, enabled: bool = True
+) -> Device:
+    """A device at the gate (`None`: at no gate), flushed."""
+    device = Device(id=device_id, gate_id=gate_id, kind=kind, name=name, enabled=enabled)
+    session.add(device)
+    session.flush()
+    return device
 
 
 @dataclass(frozen=True)
@@ -146,14 +174,11 @@ def seed_site(session: Session) -> Site:
     community = Community(street=street, name="紫荆路社区")
     other = Community(street=street, name="桐本南路社区")
     compound = Compound(community=community, name="锦江花园", code="jjhy")
-    gate1 = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-    gate2 = Gate(compound=compound, code="jjhy-gate2", name="2号门")
-    session.add_all([street, community, other, compound, gate1, gate2])
-    session.flush()
-    for kind in GATE1_DEVICES:
-        session.add(Device(id=f"jjhy-gate1-{kind}", gate_id=gate1.id, kind=kind, name=f"1号门 {kind}"))
-    session.add(Device(id="jjhy-gate2-qr", gate_id=gate2.id, kind="qr", name="2号门 扫码"))
-    session.add(Device(id="jjhy-old-qr", gate_id=gate2.id, kind="qr", name="停用读头", enabled=False))
+    session.add_all([street, community, other, compound])
+    gate1_devices = [(f"jjhy-gate1-{kind}", kind, f"1号门 {kind}") for kind in GATE1_DEVICES]
+    gate1 = add_gate(session, compound, "jjhy-gate1", "1号门", gate1_devices)
+    gate2 = add_gate(session, compound, "jjhy-gate2", "2号门", [("jjhy-gate2-qr", "qr", "2号门 扫码")])
+    add_device(session, gate2.id, "jjhy-old-qr", "qr", "停用读头", enabled=False)
     session.commit()
     return Site(community.id, compound.id, gate1.id, gate2.id, other.id)
 
@@ -166,11 +191,8 @@ def add_compound(
     session.add(compound)
     session.flush()
     if gate is not None:
-        added = Gate(compound_id=compound.id, code=f"{code}-gate1", name=gate)
-        session.add(added)
-        session.flush()
-        if qr:
-            session.add(Device(id=f"{code}-gate1-qr", gate_id=added.id, kind="qr", name=f"{gate} 扫码"))
+        reader = [(f"{code}-gate1-qr", "qr", f"{gate} 扫码")] if qr else []
+        add_gate(session, compound, f"{code}-gate1", gate, reader)
     session.commit()
     return compound.id
 

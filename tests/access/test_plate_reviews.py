@@ -20,10 +20,10 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Device, Gate
+from jiayuan.registry.models import Gate
 from tests.access.test_vehicles_flow import send
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Site, add_compound, bearer_for, make_user, seed_site
+from tests.factories import Site, add_compound, add_device, bearer_for, make_user, seed_site
 
 PLATE_CAM = "jjhy-gate1-plate"
 
@@ -189,7 +189,7 @@ def test_console_page_lists_reads_and_refuses_by_scope(
         site = seed_site(session)
         senhai = add_compound(session, site.community_id, "森海一期", "sh1", gate="东门")
         gate = session.scalars(select(Gate).where(Gate.compound_id == senhai)).one()
-        session.add(Device(id="sh1-gate1-plate", gate_id=gate.id, kind="plate", name="东门 车牌"))
+        add_device(session, gate.id, "sh1-gate1-plate", "plate", "东门 车牌")
         vehicles.add_watch_plate(
             session,
             actor=Principal.system(),

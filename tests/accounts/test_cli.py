@@ -18,8 +18,7 @@ from jiayuan.cli.main import app as cli
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.paging import PageParams
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Device
-from tests.factories import build_tree
+from tests.factories import add_device, build_tree
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -92,7 +91,7 @@ def test_device_token_and_unlock(cli_env: None, sessions: sessionmaker[Session])
     code, _, err = run("user", "device-token", "jjhy-gate1-qr")
     assert code == 1 and "设备不存在" in err  # only a registered device gets a token
     with sessions() as session:
-        session.add(Device(id="jjhy-gate1-qr", kind="qr", name="1号门二维码", config={}))
+        add_device(session, None, "jjhy-gate1-qr", "qr", "1号门二维码")
         session.commit()
     code, out, _ = run("user", "device-token", "jjhy-gate1-qr")
     assert code == 0

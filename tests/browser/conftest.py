@@ -24,11 +24,11 @@ from jiayuan.accounts.service.users import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Compound, Device, Gate
+from jiayuan.registry.models import Compound, Gate
 from jiayuan.settings import Settings
 from tests.conftest import make_test_settings
 from tests.databases import create_database
-from tests.factories import one_household
+from tests.factories import add_gate, one_household
 
 CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 CHROMIUM_ARGS = [
@@ -73,10 +73,7 @@ def seed_secretary(settings: Settings, *, username: str, password: str) -> int:
 def add_gate_one(session: Session, *devices: tuple[str, str, str]) -> Gate:
     """锦江花园's 1号门 with the given devices, each (device id, kind, name)."""
     compound = session.scalars(select(Compound).where(Compound.code == "jjhy")).one()
-    gate = Gate(compound=compound, code="jjhy-gate1", name="1号门")
-    session.add(gate)
-    session.add_all(Device(id=id_, gate=gate, kind=kind, name=name) for id_, kind, name in devices)
-    return gate
+    return add_gate(session, compound, "jjhy-gate1", "1号门", devices)
 
 
 def seed_gate_cameras(settings: Settings, *cameras: tuple[str, str, str]) -> None:

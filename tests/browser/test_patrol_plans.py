@@ -13,9 +13,8 @@ from jiayuan.accounts.service.users import create_user
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Device
 from jiayuan.settings import Settings
-from tests.factories import seed_site
+from tests.factories import add_device, seed_site
 
 PASSWORD = "secretary-pass-1"
 CAM, CAM2 = "jjhy-gate1-cam", "jjhy-gate2-cam"
@@ -28,7 +27,7 @@ def community(live_settings: Settings) -> None:
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
         site = seed_site(session)
-        session.add(Device(id=CAM2, gate_id=site.gate2_id, kind="cam", name="2号门 摄像机"))
+        add_device(session, site.gate2_id, CAM2, "cam", "2号门 摄像机")
         create_user(
             session, actor=Principal.system(), username="shuji", display_name="孙书记", role=Role.ADMIN,
             password=PASSWORD, scopes=[(ScopeKind.COMMUNITY, site.community_id)],

@@ -28,12 +28,12 @@ from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Building, Grid, Household, Unit
+from jiayuan.registry.models import Building, Household, Unit
 from jiayuan.registry.schemas import ResidentIn
 from jiayuan.registry.service.residents import add_resident
 from jiayuan.settings import Settings
 from tests.browser.conftest import seed_secretary
-from tests.factories import make_id
+from tests.factories import add_grid, make_id
 
 PASSWORD = "grid-pass-2026"
 SYSTEM = Principal.system()
@@ -68,11 +68,9 @@ def site(live_settings: Settings) -> Iterator[Site]:
         h201 = Household(unit=Unit(building=other, name="1单元"), room="201")
         session.add(h201)
         grids = [
-            Grid(community_id=community_id, name="第一网格", buildings=[building]),
-            Grid(community_id=community_id, name="第二网格", buildings=[other]),
+            add_grid(session, community_id, "第一网格", [building]),
+            add_grid(session, community_id, "第二网格", [other]),
         ]
-        session.add_all(grids)
-        session.flush()
         for household_id, name, id_number, phone in (
             (h301, "刘莹", ID_NUMBER, "13912345678"),
             (h201.id, "王芳", make_id(date(1985, 5, 6), 4), "13800001111"),

@@ -25,9 +25,8 @@ from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanCameraIn, PlanIn
-from jiayuan.registry.models import Grid
 from jiayuan.settings import Settings
-from tests.factories import seed_site
+from tests.factories import add_grid, seed_site
 
 PASSWORD = "grid-pass-2026"
 SYSTEM = Principal.system()
@@ -46,9 +45,7 @@ def rounds(live_settings: Settings) -> Iterator[Rounds]:
     sessions = make_sessionmaker(engine)
     with unit_of_work(sessions) as session:
         site = seed_site(session)
-        grid = Grid(community_id=site.community_id, name="第一网格", buildings=[])
-        session.add(grid)
-        session.flush()
+        grid = add_grid(session, site.community_id, "第一网格")
         worker = create_user(
             session, actor=SYSTEM, username="wangwei", display_name="王伟", role=Role.GRID, password=PASSWORD,
             scopes=[(ScopeKind.GRID, grid.id), (ScopeKind.COMMUNITY, site.community_id)],

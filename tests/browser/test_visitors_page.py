@@ -16,9 +16,10 @@ from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.models import Gate, Household, Unit
+from jiayuan.registry.models import Household, Unit
 from jiayuan.settings import Settings
 from tests.browser.conftest import seed_secretary
+from tests.factories import add_gate
 
 PASSWORD = "secretary-pass-2"
 
@@ -33,8 +34,7 @@ def visitor_token(live_settings: Settings) -> str:
     engine = make_engine(live_settings.database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
         household = session.get_one(Household, household_id)
-        session.add(Gate(compound_id=session.get_one(Unit, household.unit_id).building.compound_id,
-                         code="jjhy-gate1", name="1号门"))  # fmt: skip
+        add_gate(session, session.get_one(Unit, household.unit_id).building.compound, "jjhy-gate1", "1号门")
         for name, start in (("李四", timedelta(hours=-1)), ("王二", timedelta(days=1))):
             visitor = visitors.invite_visitor(
                 session, actor=Principal.system(), vault=vault,

@@ -24,10 +24,9 @@ from jiayuan.kernel.errors import Forbidden, Invalid
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import CheckIn, PlanCameraIn, PlanIn, StartIn
-from jiayuan.registry.models import Device, Gate
 from jiayuan.web.case_reports import case_statistics
 from tests.accounts.helpers import login
-from tests.factories import Tree, build_tree, make_user, token_for
+from tests.factories import Tree, add_gate, build_tree, make_user, token_for
 
 # Monday of 2026-W49 at 09:00 Beijing; "now" is that Friday evening.
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=LOCAL_TZ)
@@ -38,10 +37,7 @@ WEEK = stats.week_period("2026-W49")
 @pytest.fixture
 def tree(db: Session) -> Tree:
     built = build_tree(db)
-    gate = Gate(compound_id=built.jinjiang.id, code="jjhy-gate1", name="1号门")
-    db.add(gate)
-    db.flush()
-    db.add(Device(id="jjhy-gate1-cam", gate_id=gate.id, kind="cam", name="1号门 摄像机"))
+    add_gate(db, built.jinjiang, "jjhy-gate1", "1号门", [("jjhy-gate1-cam", "cam", "1号门 摄像机")])
     db.commit()
     return built
 

@@ -11,8 +11,7 @@ from jiayuan.accounts.service import users
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.clock import LOCAL_TZ
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Gate, Grid
-from tests.factories import Tree, build_tree, make_user
+from tests.factories import Tree, add_gate, add_grid, build_tree, make_user
 
 
 @dataclass
@@ -42,10 +41,9 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 def build_crew(db: Session, sessions: sessionmaker[Session]) -> Crew:
     tree = build_tree(db)
-    grid2 = Grid(community_id=tree.community.id, name="第二网格", buildings=[tree.b2])
-    gate = Gate(compound_id=tree.jinjiang.id, code="jjhy-gate1", name="1号门")
-    far_grid = Grid(community_id=tree.other_community.id, name="远方网格", buildings=[tree.b_far])
-    db.add_all([grid2, gate, far_grid])
+    grid2 = add_grid(db, tree.community.id, "第二网格", [tree.b2])
+    gate = add_gate(db, tree.jinjiang, "jjhy-gate1", "1号门")
+    far_grid = add_grid(db, tree.other_community.id, "远方网格", [tree.b_far])
     db.commit()
     community = f"community:{tree.community.id}"
     far = f"community:{tree.other_community.id}"

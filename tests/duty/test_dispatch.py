@@ -19,8 +19,8 @@ from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftChange, ShiftIn
 from jiayuan.duty.service import shifts
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal
-from jiayuan.registry.models import Device
 from tests.duty.helpers import Crew, build_crew
+from tests.factories import add_device
 
 SYSTEM = Principal.system()
 
@@ -245,7 +245,7 @@ def test_a_patrol_finding_goes_to_the_worker_of_its_cameras_grid(
 ) -> None:
     on_duty(sessions, crew, "worker", DutyRole.GRID_WORKER, hour)
     with unit_of_work(sessions) as session:
-        session.add(Device(id="jjhy-gate1-cam", gate_id=crew.gate_id, kind="cam", name="1号门 摄像机"))
+        add_device(session, crew.gate_id, "jjhy-gate1-cam", "cam", "1号门 摄像机")
     with unit_of_work(sessions) as session:
         opened = reporting.report_from_patrol(
             session, actor=crew.principals["staff"], category=Category.SAFETY, title="北门有人翻越围墙",

@@ -25,11 +25,11 @@ from jiayuan.duty.service import shifts
 from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Principal, Role
-from jiayuan.registry.models import Building, Grid, Unit
+from jiayuan.registry.models import Building, Unit
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
 from tests.devices.helpers import envelope
-from tests.factories import make_user, seed_site, token_for
+from tests.factories import add_grid, make_user, seed_site, token_for
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(120)]
 SYSTEM = Principal.system()
@@ -42,8 +42,7 @@ def test_a_gate_sos_goes_from_the_button_to_a_closed_case(
     with sessions() as session:
         site = seed_site(session)
         building = Building(compound_id=site.compound_id, name="1号楼", units=[Unit(name="1单元")])
-        grid = Grid(community_id=site.community_id, name="第一网格", buildings=[building])
-        session.add(grid)
+        grid = add_grid(session, site.community_id, "第一网格", [building])
         session.add(
             DeviceSnapshot(
                 device_id="jjhy-gate1-camera", snapshot_id="gate-view",

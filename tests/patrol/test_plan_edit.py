@@ -21,9 +21,9 @@ from jiayuan.patrol import service
 from jiayuan.patrol.models import PatrolCamera, PatrolPlan
 from jiayuan.patrol.schemas import PlanCameraIn, PlanChange, PlanIn, StartIn
 from jiayuan.patrol.states import SlotState
-from jiayuan.registry.models import Device, Gate
+from jiayuan.registry.models import Gate
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import Site, add_compound, make_user, seed_site, token_for
+from tests.factories import Site, add_compound, add_device, make_user, seed_site, token_for
 
 CAM, CAM2, FAR_CAM = "jjhy-gate1-cam", "jjhy-gate2-cam", "far-gate1-cam"
 # A Monday evening in Beijing; the night plan runs 20:00–06:00 every 2 hours.
@@ -55,11 +55,11 @@ def site(sessions: sessionmaker[Session]) -> Site:
     """The site with a second camera at gate 2 and a camera in the other community."""
     with sessions() as session:
         site = seed_site(session)
-        session.add(Device(id=CAM2, gate_id=site.gate2_id, kind="cam", name="2号门 摄像机"))
+        add_device(session, site.gate2_id, CAM2, "cam", "2号门 摄像机")
         session.commit()
         far = add_compound(session, site.other_community_id, "桐本花园", "far", gate="远方1号门")
         gate = session.scalars(select(Gate).where(Gate.compound_id == far)).one()
-        session.add(Device(id=FAR_CAM, gate_id=gate.id, kind="cam", name="远方摄像机"))
+        add_device(session, gate.id, FAR_CAM, "cam", "远方摄像机")
         session.commit()
         return site
 

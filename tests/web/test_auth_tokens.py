@@ -8,8 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kernel.principal import Role
-from jiayuan.registry.models import Device, Gate
-from tests.factories import build_tree, device_token, make_user, token_for
+from tests.factories import add_gate, build_tree, device_token, make_user, token_for
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -47,8 +46,8 @@ def test_admin_issues_device_tokens_that_act_as_the_device(
     unregistered = client.post("/api/v1/tokens", json=body, headers=admin)
     assert unregistered.status_code == 404 and unregistered.json()["field"] == "device_id"
     with sessions() as session:
-        gate = Gate(compound=build_tree(session).jinjiang, code="JJHY-1", name="锦江花园1号门")
-        session.add(Device(id="jjhy-gate1-qr", gate=gate, kind="qr", name="1号门二维码", config={}))
+        jinjiang = build_tree(session).jinjiang
+        add_gate(session, jinjiang, "JJHY-1", "锦江花园1号门", [("jjhy-gate1-qr", "qr", "1号门二维码")])
         session.commit()
     assert client.post("/api/v1/tokens", json=body, headers=staff).status_code == 403
     issued = client.post("/api/v1/tokens", json=body, headers=admin)

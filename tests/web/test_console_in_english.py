@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.accounts.models import User
 from jiayuan.kernel.principal import Role
 from jiayuan.notify.models import OutboxMessage
-from jiayuan.registry.models import Compound, Device, Gate
+from jiayuan.registry.models import Compound
 from tests.accounts.helpers import csrf_token, login
-from tests.factories import add_person, bearer_for, build_tree, make_user
+from tests.factories import add_gate, add_person, bearer_for, build_tree, make_user
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -141,10 +141,7 @@ def test_fallbacks_events_and_audit_targets_read_as_english(
             )
         compound = db.scalars(select(Compound).filter_by(community_id=community_id)).first()
         assert compound is not None
-        gate = Gate(compound_id=compound.id, code="t-gate", name="南门")
-        db.add(gate)
-        db.flush()
-        db.add(Device(id="t-gate-qr", gate_id=gate.id, kind="qr", name="南门 扫码"))
+        add_gate(db, compound, "t-gate", "南门", [("t-gate-qr", "qr", "南门 扫码")])
         db.commit()
     messages = client.get("/console/messages").text
     assert "boss (own mobile)" in messages and "Deleted account (own mobile)" in messages

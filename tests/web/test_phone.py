@@ -23,13 +23,13 @@ from jiayuan.kernel.principal import Principal, Role
 from jiayuan.registry.models import Building, Grid
 from jiayuan.settings import Settings
 from tests.devices.snapshot_helpers import jpeg
-from tests.factories import Tree, build_tree, make_user, seed_site, token_for
+from tests.factories import Tree, add_grid, build_tree, make_user, seed_site, token_for
 
 
 @pytest.fixture
 def tree(db: Session) -> Tree:
     built = build_tree(db)
-    db.add(Grid(community_id=built.community.id, name="第二网格", buildings=[built.b2]))
+    add_grid(db, built.community.id, "第二网格", [built.b2])
     db.commit()
     return built
 
@@ -222,8 +222,8 @@ def test_a_gate_cases_snapshot_reaches_the_grid_worker_it_concerns_only(
 ) -> None:
     site = seed_site(db)
     building = Building(compound_id=site.compound_id, name="1号楼")
-    db.add_all([Grid(community_id=site.community_id, name="门岗网格", buildings=[building]), building])
-    db.add(Grid(community_id=site.community_id, name="别的网格"))
+    add_grid(db, site.community_id, "门岗网格", [building])
+    add_grid(db, site.community_id, "别的网格")
     db.commit()
     _, worker = grid_worker(db, sessions, "wangwei", "门岗网格")
     _, other = grid_worker(db, sessions, "lina", "别的网格")

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.bus.hub import hub
 from jiayuan.db.uow import unit_of_work
 from jiayuan.kernel.principal import Role
-from jiayuan.registry.models import Grid
-from tests.factories import Tree, build_tree, make_user, token_for
+from tests.factories import Tree, add_grid, build_tree, make_user, token_for
 from tests.web.test_stream_guards import _Reader
 
 pytestmark = pytest.mark.usefixtures("real_commits")
@@ -25,7 +24,7 @@ WS = "/ws/v1/m"
 def tree(sessions: sessionmaker[Session]) -> Tree:
     with unit_of_work(sessions) as session:
         built = build_tree(session)
-        session.add(Grid(community_id=built.community.id, name="第二网格", buildings=[built.b2]))
+        add_grid(session, built.community.id, "第二网格", [built.b2])
     return built
 
 

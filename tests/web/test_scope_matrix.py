@@ -46,11 +46,10 @@ from jiayuan.kernel.ids import new_event_id
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.patrol import service as patrol
 from jiayuan.patrol.schemas import PlanCameraIn, PlanIn, StartIn
-from jiayuan.registry.models import Device, Gate
 from jiayuan.registry.service import importing, residents
 from tests.conftest import sessions_on
 from tests.databases import ensure_empty, rolled_back
-from tests.factories import build_tree, make_id, person
+from tests.factories import add_gate, build_tree, make_id, person
 
 ROLES = (
     "admin", "staff", "grid", "property", "police", "volunteer", "resident", "screen", "device", "anonymous"
@@ -393,19 +392,19 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
     and 森海一期 201; 桐本南路社区 (elsewhere): 远方小区 301.
     """
     tree = build_tree(session)
-    gate = Gate(compound=tree.jinjiang, code="JJHY-1", name="锦江花园1号门")
-    senhai_gate = Gate(compound=tree.senhai, code="SH1-1", name="森海一期1号门")
-    far_gate = Gate(compound=tree.far, code="YF-1", name="远方小区1号门")
-    session.add_all([gate, senhai_gate, far_gate])
-    session.add_all(
-        [
-            Device(id=DEVICE_ID, gate=gate, kind="qr", name="1号门二维码", config={}),
-            Device(id="jjhy-gate1-cam", gate=gate, kind="camera", name="1号门全景", config={}),
-            Device(id="sh1-gate1-cam", gate=senhai_gate, kind="camera", name="森海1号门全景", config={}),
-            Device(id="yf-gate1-cam", gate=far_gate, kind="camera", name="远方1号门全景", config={}),
-        ]
+    gate = add_gate(
+        session,
+        tree.jinjiang,
+        "JJHY-1",
+        "锦江花园1号门",
+        [(DEVICE_ID, "qr", "1号门二维码"), ("jjhy-gate1-cam", "camera", "1号门全景")],
     )
-    session.flush()
+    senhai_gate = add_gate(
+        session, tree.senhai, "SH1-1", "森海一期1号门", [("sh1-gate1-cam", "camera", "森海1号门全景")]
+    )
+    far_gate = add_gate(
+        session, tree.far, "YF-1", "远方小区1号门", [("yf-gate1-cam", "camera", "远方1号门全景")]
+    )
     # A refused message from each camera and one naming no device (bad JSON).
     for device_id in ("jjhy-gate1-cam", "sh1-gate1-cam", "yf-gate1-cam", None):
         session.add(
