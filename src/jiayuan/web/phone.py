@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import users
+from jiayuan.cases import policies as case_policies
 from jiayuan.cases.schemas import ActionIn, CaseFilter, CaseOut, RowIdList, Source
 from jiayuan.cases.service import reads, workflow
 from jiayuan.cases.states import CaseAction, CaseState
@@ -224,15 +225,18 @@ _SOURCE_LABELS = {
 
 
 def _actions(actor: Principal, case: CaseOut) -> list[PhoneAction]:
-    office = actor.role in (Role.ADMIN, Role.STAFF)
-    mine = case.assignee_user_id is not None and case.assignee_user_id == actor.user_id
     verbs: list[PhoneVerb] = []
-    if case.state in (CaseState.REPORTED, CaseState.ACCEPTED) and (office or mine):
+    if case.state in (CaseState.REPORTED, CaseState.ACCEPTED):
         verbs.append("accept")
     if case.state is CaseState.DISPATCHED:
         verbs.append("arrive")
     if case.state is CaseState.ON_SITE:
         verbs.append("handle")
+    verbs = [
+        v
+        for v in verbs
+        if case_policies.may_work_on(actor, CaseAction(v), assignee_user_id=case.assignee_user_id)
+    ]
     return [
         PhoneAction(
             verb=v, label=i18n.translate(_VERB_LABELS[v]), note_required=v == "handle", photo=v != "accept"
