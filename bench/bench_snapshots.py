@@ -33,6 +33,7 @@ from jiayuan.db.session import make_engine, make_sessionmaker, normalise_url
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeviceSnapshot
 from jiayuan.devices.protocol import Topics
+from jiayuan.devices.schemas import PruneResult
 from jiayuan.devices.service import snapshots
 from jiayuan.devices.service.pipeline import RawMessage
 from jiayuan.devices.snapshot_files import SnapshotFiles
@@ -127,7 +128,7 @@ def bench_prune(url: str, var: Path, count: int, jpeg: bytes) -> tuple[float, fl
         for start in range(0, count, 1000):
             insert_rows(session, table_of(DeviceSnapshot), rows[start : start + 1000])
     retention = snapshots.Retention(days=30, max_bytes=10**12)
-    results: list[snapshots.PruneResult] = []
+    results: list[PruneResult] = []
 
     def prune() -> None:
         with unit_of_work(sessions) as session:

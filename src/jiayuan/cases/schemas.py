@@ -432,3 +432,11 @@ class CaseStats(BaseModel):
     by_worker: list[CountRow]
     by_category: list[CountRow]
     patrol: RoundCounts | None = Field(default=None, description="视频巡查（无权查看巡查时为空）")
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """A stored photo or voice note as it is sent to a browser."""
+
+    content_type: str
+    data: bytes

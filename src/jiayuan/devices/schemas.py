@@ -3,6 +3,7 @@ in devices.protocol)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -117,3 +118,14 @@ class DeviceSwitchOut(BaseModel):
     device_id: str
     enabled: bool
     tokens_revoked: int
+
+
+@dataclass
+class PruneResult:
+    """What one pruning pass removed and what is left."""
+
+    expired: int = 0
+    over_budget: int = 0
+    orphans: int = 0
+    kept: int = 0
+    kept_bytes: int = 0

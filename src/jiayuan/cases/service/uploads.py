@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from jiayuan.cases import attachments, policies, repository
 from jiayuan.cases.models import Case, CaseAttachment, CaseStep
-from jiayuan.cases.schemas import AttachmentOut
+from jiayuan.cases.schemas import AttachmentFile, AttachmentOut
 from jiayuan.cases.service.reads import _attachment_out
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, NotFound, TooManyRequests
@@ -21,14 +20,6 @@ from jiayuan.kernel.principal import Principal, Role
 # An upload is given with a report or an action within a day; one person keeps at most this many waiting.
 ATTACHMENT_WAIT = timedelta(days=1)
 MAX_WAITING_UPLOADS = 30
-
-
-@dataclass(frozen=True)
-class AttachmentFile:
-    """A stored photo or voice note as it is sent to a browser."""
-
-    content_type: str
-    data: bytes
 
 
 def upload_attachment(session: Session, *, actor: Principal, data: bytes) -> AttachmentOut:

@@ -20,6 +20,7 @@ from jiayuan.devices import policies, repository
 from jiayuan.devices.decode import Rejected
 from jiayuan.devices.jpeg import jpeg_problem
 from jiayuan.devices.protocol import SNAPSHOT_ID_PATTERN, SNAPSHOT_MAX_BYTES, Topics
+from jiayuan.devices.schemas import PruneResult
 from jiayuan.devices.service import cameras
 from jiayuan.devices.service import pipeline as devices
 from jiayuan.devices.service.pipeline import BatchOutcome, Pipeline, RawMessage
@@ -41,17 +42,6 @@ class Retention:
     days: int
     max_bytes: int
     orphan_grace: timedelta = timedelta(minutes=10)
-
-
-@dataclass
-class PruneResult:
-    """What one pruning pass removed and what is left."""
-
-    expired: int = 0
-    over_budget: int = 0
-    orphans: int = 0
-    kept: int = 0
-    kept_bytes: int = 0
 
 
 def accept_messages(
