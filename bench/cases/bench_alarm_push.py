@@ -57,6 +57,7 @@ from jiayuan.cases.models import Case  # noqa: E402
 from jiayuan.cli.serve import server_config  # noqa: E402
 from jiayuan.db.session import make_engine, make_sessionmaker  # noqa: E402
 from jiayuan.devices.models import DeviceEvent  # noqa: E402
+from jiayuan.devices.protocol import Topics  # noqa: E402
 from jiayuan.devices.service.pipeline import BatchOutcome  # noqa: E402
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftIn  # noqa: E402
 from jiayuan.duty.service import shifts  # noqa: E402
@@ -141,7 +142,7 @@ def press_sos(prefix: str, every: float, seconds: float) -> int:
     client.username_pw_set(target.username or "bench", target.password)
     client.connect(target.host, target.port)
     client.loop_start()
-    topic = f"{prefix}/v1/devices/bench-sos/events"
+    topic = Topics(prefix).events("bench-sos")
     pressed = 0
     started = time.monotonic()
     while time.monotonic() - started + every < seconds:

@@ -42,6 +42,7 @@ from jiayuan.bus.hub import hub
 from jiayuan.cli.serve import server_config
 from jiayuan.db import migrate
 from jiayuan.db.session import make_engine, normalise_url
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.ingest.supervisor import start_in_child_process
@@ -120,7 +121,7 @@ def ceiling(url: str, count: int) -> float:
     target = parse_mqtt_url(MQTT_URL)
     client.username_pw_set(target.username or "bench", target.password)
     ready = threading.Event()
-    client.on_connect = lambda c, *_a: (c.subscribe(f"{prefix}/v1/devices/+/events", qos=1), ready.set())
+    client.on_connect = lambda c, *_a: (c.subscribe(Topics(prefix).events_filter, qos=1), ready.set())
     client.on_message = lambda _c, _u, m: inbox.put((m.mid, bytes(m.payload)))
     client.connect(target.host, target.port)
     client.loop_start()

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from jiayuan.devices.protocol import Topics
+
 WINDOW = 1000
 
 
@@ -45,7 +47,7 @@ def main() -> None:
     client.on_publish = lambda *_a: window.release()
     client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
     client.loop_start()
-    topic = f"{args.prefix}/v1/devices/{args.device}/events"
+    topic = Topics(args.prefix).events(args.device)
     kind = "plate_read" if args.kind == "plate" else "heartbeat"
 
     def content(index: int) -> dict[str, object]:

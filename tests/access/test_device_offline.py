@@ -25,7 +25,7 @@ PIPELINE = Pipeline(topics=Topics("t"))
 
 def heartbeat(device: str, at: datetime) -> RawMessage:
     raw = envelope(device, "heartbeat", {"uptime_s": 1, "fw": "1"}, ts=at)
-    return RawMessage("mqtt", f"t/v1/devices/{device}/events", raw, at)
+    return RawMessage("mqtt", PIPELINE.topics.events(device), raw, at)
 
 
 def feed(sessions: sessionmaker[Session], messages: list[RawMessage], at: datetime) -> None:
@@ -82,7 +82,7 @@ def test_online_status_counts_as_heard_and_offline_does_not(sessions: sessionmak
 
     def status(state: str, at: datetime) -> RawMessage:
         body = json.dumps({"v": 1, "state": state, "ts": at.isoformat()}).encode()
-        return RawMessage("mqtt", "t/v1/devices/jjhy-gate1-qr/status", body, at)
+        return RawMessage("mqtt", PIPELINE.topics.status("jjhy-gate1-qr"), body, at)
 
     feed(sessions, [status("online", T0)], T0)
     feed(sessions, [status("offline", T0 + timedelta(seconds=30))], T0 + timedelta(seconds=30))

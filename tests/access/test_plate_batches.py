@@ -26,7 +26,7 @@ DEVICE = "jjhy-gate1-plate"
 def read(text: str, direction: str, at: datetime) -> RawMessage:
     payload = {"plate": text, "color": "blue", "confidence": 0.95, "direction": direction}
     raw = envelope(DEVICE, "plate_read", payload, ts=at)
-    return RawMessage("mqtt", f"t/v1/devices/{DEVICE}/events", raw, at)
+    return RawMessage("mqtt", PIPELINE.topics.events(DEVICE), raw, at)
 
 
 def handle(sessions: sessionmaker[Session], messages: list[RawMessage], now: datetime) -> None:

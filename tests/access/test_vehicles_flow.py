@@ -33,7 +33,7 @@ def send(
         outcome = accept_batch(
             session,
             actor=SYSTEM,
-            messages=[RawMessage("mqtt", f"t/v1/devices/{device}/events", raw, at)],
+            messages=[RawMessage("mqtt", PIPELINE.topics.events(device), raw, at)],
             pipeline=PIPELINE,
             now=at,
         )

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from jiayuan.cli.main import app as cli
 from jiayuan.devices.models import DeadLetter
-from jiayuan.devices.protocol import SNAPSHOT_MAX_BYTES
+from jiayuan.devices.protocol import SNAPSHOT_MAX_BYTES, Topics
 from jiayuan.settings import Settings, get_settings
 from tests.broker.crash import run_ingest
 from tests.broker.helpers import Probe, eventually
@@ -56,11 +56,11 @@ def test_oversize_messages_leave_a_trace_on_either_side_of_the_broker_limit(
     probe = Probe.platform(mosquitto.url)
     try:
         # Over the protocol's 16 KiB but within the broker's limit: the ingest parks it as too_large.
-        probe.publish("size/v1/devices/jjhy-gate1-cam/events", b"{" + b" " * (100 * 1024) + b"}")
+        probe.publish(Topics("size").events("jjhy-gate1-cam"), b"{" + b" " * (100 * 1024) + b"}")
         run_ingest(settings, sessions, lambda: _reasons(sessions) == ["too_large"], 20)
         # Over the broker's limit: refused before it reaches anyone, and the broker log names the client.
         probe.mqtt.publish(
-            "size/v1/devices/jjhy-gate1-cam/events", b"x" * settings.mqtt_max_packet_bytes, qos=1
+            Topics("size").events("jjhy-gate1-cam"), b"x" * settings.mqtt_max_packet_bytes, qos=1
         )
         assert probe.disconnected.wait(10)
         client_id = probe.mqtt._client_id.decode()

@@ -31,7 +31,7 @@ PIPELINE = Pipeline(topics=Topics("t"))
 def feed(
     sessions: sessionmaker[Session], device: str, type: str, payload: dict[str, object], at: datetime
 ) -> None:
-    message = RawMessage("mqtt", f"t/v1/devices/{device}/events", envelope(device, type, payload, ts=at), at)
+    message = RawMessage("mqtt", PIPELINE.topics.events(device), envelope(device, type, payload, ts=at), at)
     with sessions() as session:
         outcome = accept_batch(
             session, actor=Principal.system(), messages=[message], pipeline=PIPELINE, now=at

@@ -7,6 +7,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import RawMessage
 
 
@@ -21,4 +22,4 @@ def jpeg(shade: int = 90, width: int = 64, height: int = 48) -> bytes:
 
 def snapshot_message(prefix: str, device: str, snapshot_id: str, data: bytes, at: datetime) -> RawMessage:
     """A snapshot as the ingest receives it from the broker."""
-    return RawMessage("mqtt", f"{prefix}/v1/devices/{device}/snapshots/{snapshot_id}", data, at)
+    return RawMessage("mqtt", Topics(prefix).snapshot(device, snapshot_id), data, at)

@@ -67,7 +67,7 @@ def event(type: str, *, payload: dict[str, Any] | None = None, **envelope: Any) 
 
 
 def on_topic(body: bytes, device: str, kind: str = "events") -> RawMessage:
-    return RawMessage("mqtt", f"t/v1/devices/{device}/{kind}", body, NOW)
+    return RawMessage("mqtt", PIPELINE.topics.device_root(device) + kind, body, NOW)
 
 
 def dumps(data: object) -> bytes:
@@ -258,7 +258,7 @@ def hostile_message(draw: st.DrawFn) -> RawMessage:
         case _:
             snapshot_id = draw(st.from_regex(r"[A-Za-z0-9_.-]{1,70}", fullmatch=True))
             data = draw(st.sampled_from([jpeg(), jpeg()[:100], b"", b"\xff\xd8\xff\xd9"]))
-            return RawMessage("mqtt", f"t/v1/devices/{device}/snapshots/{snapshot_id}", data, NOW)
+            return RawMessage("mqtt", PIPELINE.topics.snapshot(device, snapshot_id), data, NOW)
 
 
 def test_hostile_messages_are_accepted_or_refused_with_a_reason_never_a_failure(

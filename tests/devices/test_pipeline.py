@@ -25,7 +25,7 @@ HB = {"uptime_s": 5, "fw": "1.0"}
 
 
 def mqtt(device: str, raw: bytes, kind: str = "events") -> RawMessage:
-    return RawMessage("mqtt", f"t/v1/devices/{device}/{kind}", raw, NOW)
+    return RawMessage("mqtt", PIPELINE.topics.device_root(device) + kind, raw, NOW)
 
 
 BAD = {
@@ -217,7 +217,9 @@ def test_dead_letter_counts_and_scope(sessions: sessionmaker[Session]) -> None:
         status = session.get(DeviceStatus, "jjhy-gate1-qr")
         assert status is not None
         on_topic = sum(
-            1 for m in BAD.values() if m.topic == "t/v1/devices/jjhy-gate1-qr/" + m.topic.rsplit("/", 1)[1]
+            1
+            for m in BAD.values()
+            if m.topic == PIPELINE.topics.device_root("jjhy-gate1-qr") + m.topic.rsplit("/", 1)[1]
         )
         assert status.dead_letters == on_topic == 12
 

@@ -20,6 +20,7 @@ from jiayuan.cases.schemas import ActionIn
 from jiayuan.cases.service import reads, workflow
 from jiayuan.db.uow import unit_of_work
 from jiayuan.devices.models import DeviceSnapshot
+from jiayuan.devices.protocol import Topics
 from jiayuan.duty.schemas import DutyRole, PlaceKind, ShiftIn
 from jiayuan.duty.service import shifts
 from jiayuan.ingest.supervisor import start_in_child_process
@@ -82,7 +83,7 @@ def test_a_gate_sos_goes_from_the_button_to_a_closed_case(
             raw = envelope(
                 "jjhy-gate1-sos", "sos", {"button": "b1", "pressed": "long"}, ts=utcnow(), id="sos-press-0001"
             )
-            publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-sos/events", raw, qos=1).wait_for_publish(5)
+            publisher.publish(Topics(prefix).events("jjhy-gate1-sos"), raw, qos=1).wait_for_publish(5)
             pushed = phone.receive_json()
             while not pushed["alert"]:
                 pushed = phone.receive_json()

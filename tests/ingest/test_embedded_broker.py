@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts.service.tokens import create_api_token, issue_api_token, revoke_api_token
 from jiayuan.devices.models import DeviceEvent
+from jiayuan.devices.protocol import Topics
 from jiayuan.ingest.embedded_broker import EmbeddedBroker, free_port
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
@@ -229,7 +230,7 @@ def test_shutdown_with_clients_still_connected_is_clean(
     caplog.set_level(logging.WARNING)
     broker = EmbeddedBroker(database_url=database_url, prefix=PREFIX).start()
     ingest = Client(broker.port, broker.username, broker.password, clean=False, client_id="ingest-shutdown")
-    ingest.subscribe(f"{PREFIX}/v1/devices/+/status")
+    ingest.subscribe(Topics(PREFIX).status_filter)
     device = Client(
         broker.port, "jjhy-gate1-qr", tokens.gate1_qr, will_topic=topic("jjhy-gate1-qr", "status")
     )
@@ -238,7 +239,7 @@ def test_shutdown_with_clients_still_connected_is_clean(
     relays = [Client(broker.port, broker.username, broker.password) for _ in range(5)]
     for relay in relays:
         relay.mqtt.reconnect_delay_set(min_delay=0, max_delay=0)
-        relay.subscribe(f"{PREFIX}/v1/devices/+/live")
+        relay.subscribe(Topics(PREFIX).live_filter)
     started = time.monotonic()
     broker.stop()
     assert time.monotonic() - started < 5

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.models import DeviceEvent
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.clock import utcnow
 from tests.devices.helpers import envelope
 from tests.factories import seed_site
@@ -155,7 +156,7 @@ def test_a_killed_ingest_child_is_reported_and_restarted_and_ingests_again(
 
         payload = {"uptime_s": 5, "fw": "1.0"}
         event = envelope("jjhy-gate1-qr", "heartbeat", payload, ts=utcnow(), id="after-restart")
-        publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-qr/events", event, qos=1).wait_for_publish(5)
+        publisher.publish(Topics(prefix).events("jjhy-gate1-qr"), event, qos=1).wait_for_publish(5)
 
         def stored() -> bool | None:
             with sessions() as session:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.devices.protocol import Topics
 from jiayuan.devices.service.pipeline import BatchOutcome
 from jiayuan.ingest.supervisor import start_in_child_process
 from jiayuan.kernel.clock import utcnow
@@ -51,7 +52,7 @@ def test_a_plate_read_stored_by_the_ingest_process_is_pushed_once_to_live_client
             TestClient(create_app(broker_settings)) as client,
             client.websocket_connect(f"/ws/v1/access?token={token}") as live,
         ):
-            topic = f"{prefix}/v1/devices/jjhy-gate1-plate/events"
+            topic = Topics(prefix).events("jjhy-gate1-plate")
             plates = ["豫C66666", "豫C77777"]
             sent = [f"live-relay-{i}" for i in range(len(plates))]
             for plate, event_id in zip(plates, sent, strict=True):

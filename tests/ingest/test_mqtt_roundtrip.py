@@ -15,6 +15,7 @@ from jiayuan.bus import bus
 from jiayuan.bus.events import DomainEvent
 from jiayuan.devices.events import DeviceEventStored
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.devices.protocol import Topics
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
@@ -44,19 +45,19 @@ def test_events_flow_from_broker_to_database_and_bus(
     bus.subscribe(DeviceEventStored, seen.append)
     commands: list[dict[str, object]] = []
     publisher.on_message = lambda _c, _u, m: commands.append(json.loads(m.payload))
-    publisher.subscribe(f"{prefix}/v1/devices/jjhy-gate1-qr/commands", qos=1)
+    publisher.subscribe(Topics(prefix).commands("jjhy-gate1-qr"), qos=1)
     loop = IngestLoop(broker_settings, sessions=sessions)
     with ingesting(loop):
         now = utcnow()
-        topic = f"{prefix}/v1/devices/jjhy-gate1-qr/events"
+        topic = Topics(prefix).events("jjhy-gate1-qr")
         raws = [envelope("jjhy-gate1-qr", "heartbeat", HB, ts=now) for _ in range(50)]
         for raw in raws + raws[:10]:
             publisher.publish(topic, raw, qos=1).wait_for_publish(5)
         publisher.publish(topic, b"garbage", qos=1).wait_for_publish(5)
         late = envelope("jjhy-gate1-qr", "heartbeat", HB, ts=now + timedelta(hours=1))
-        publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-qr/events", late, qos=1).wait_for_publish(5)
+        publisher.publish(Topics(prefix).events("jjhy-gate1-qr"), late, qos=1).wait_for_publish(5)
         publisher.publish(
-            f"{prefix}/v1/devices/jjhy-gate1-qr/status",
+            Topics(prefix).status("jjhy-gate1-qr"),
             b'{"v":1,"state":"online","ts":"%s"}' % now.isoformat().encode(),
             qos=1,
             retain=True,
@@ -79,9 +80,7 @@ def test_events_flow_from_broker_to_database_and_bus(
 
         wait_for(done)
     # Clear the retained status once the ingest has stopped (it would take the empty message as one).
-    publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-qr/status", b"", qos=1, retain=True).wait_for_publish(
-        5
-    )
+    publisher.publish(Topics(prefix).status("jjhy-gate1-qr"), b"", qos=1, retain=True).wait_for_publish(5)
     with sessions() as session:
         status = session.get(DeviceStatus, "jjhy-gate1-qr")
         assert status is not None

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.clock import utcnow
 from tests.devices.helpers import envelope
 from tests.factories import seed_site
@@ -153,7 +154,7 @@ def test_nothing_lost_nothing_doubled(
     infos = []
     started = time.monotonic()
     for index, (device, raw) in enumerate(stream):
-        infos.append(publisher.publish(f"{prefix}/v1/devices/{device}/events", raw, qos=1))
+        infos.append(publisher.publish(Topics(prefix).events(device), raw, qos=1))
         # About 12 s of traffic, so the kill and the outage both land mid-stream.
         lag = started + index * 12 / len(stream) - time.monotonic()
         if lag > 0:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.db.session import make_engine, make_sessionmaker
 from jiayuan.devices.models import DeadLetter, DeviceEvent, DeviceStatus
+from jiayuan.devices.protocol import Topics
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.settings import Settings
@@ -93,7 +94,7 @@ def test_one_poison_in_a_hundred_costs_a_few_transactions_and_one_log_line(
     loop = IngestLoop(settings, sessions=sessions)
     caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
     with ingesting(loop):
-        publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
+        publish_queued(publisher, Topics(prefix).events(DEVICE), raws)
         assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
             counts(sessions),
             loop.stats,
@@ -161,7 +162,7 @@ def test_an_outage_while_a_poison_is_isolated_loses_and_doubles_nothing(
     try:
         with ingesting(loop) as thread:
             cutter.start()
-            publish_queued(publisher, f"{prefix}/v1/devices/{DEVICE}/events", raws)
+            publish_queued(publisher, Topics(prefix).events(DEVICE), raws)
             cutter.join(90)
             assert eventually(lambda: all_handled(sessions, loop, raws, poisoned), 60), (
                 counts(sessions),
@@ -203,7 +204,7 @@ def test_a_failing_liveness_check_neither_stops_nor_repeats_the_batches(
         caplog.set_level(logging.WARNING, logger="jiayuan.ingest.runner")
         with ingesting(loop):
             for raw in raws:  # about 3 s of traffic: several liveness rounds fail meanwhile
-                publisher.publish(f"{prefix}/v1/devices/{DEVICE}/events", raw, qos=1).wait_for_publish(5)
+                publisher.publish(Topics(prefix).events(DEVICE), raw, qos=1).wait_for_publish(5)
                 time.sleep(0.01)
             assert eventually(lambda: counts(sessions) == (len(raws), 0), 30), counts(sessions)
             time.sleep(1.5)  # a batch handled twice would show up now
@@ -229,7 +230,7 @@ def test_a_snapshot_the_database_refuses_is_counted_for_its_device(
     loop = IngestLoop(broker_settings, sessions=sessions)
     try:
         with ingesting(loop):
-            publisher.publish(f"{prefix}/v1/devices/jjhy-gate1-cam/snapshots/snap-1", jpeg(), qos=1)
+            publisher.publish(Topics(prefix).snapshot("jjhy-gate1-cam", "snap-1"), jpeg(), qos=1)
             assert eventually(lambda: counts(sessions)[1] == 1, 30), loop.stats
     finally:
         remove_refused_snapshots(engine)

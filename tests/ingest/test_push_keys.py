@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from jiayuan.access.pass_tokens import unb64url
-from jiayuan.devices.protocol import COMMAND_PAYLOADS, Envelope
+from jiayuan.devices.protocol import COMMAND_PAYLOADS, Envelope, Topics
 from jiayuan.settings import Settings
 from tests.factories import seed_site
 
@@ -33,7 +33,7 @@ def test_push_keys_reaches_every_reader(
         seed_site(session)
     received: list[tuple[str, dict[str, object]]] = []
     publisher.on_message = lambda _c, _u, m: received.append((m.topic, json.loads(m.payload)))
-    publisher.subscribe(f"{prefix}/v1/devices/+/commands", qos=1)
+    publisher.subscribe(Topics(prefix).commands("+"), qos=1)
     time.sleep(0.3)
     for name, value in {
         "JIAYUAN_DATABASE_URL": settings.database_url,

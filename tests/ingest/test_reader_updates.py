@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import VisitorPass
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.crypto import PiiVault
 from jiayuan.kernel.principal import Role
@@ -47,7 +48,7 @@ def test_cancelling_a_visitor_pass_sends_the_new_revocation_list_to_every_enable
     token = token_for(sessions, staff)
     received: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
     publisher.on_message = lambda _c, _u, m: received.put((m.topic, json.loads(m.payload)))
-    publisher.subscribe(f"{prefix}/v1/devices/+/commands", qos=1)
+    publisher.subscribe(Topics(prefix).commands("+"), qos=1)
     with TestClient(create_app(broker_settings)) as client:
         cancelled = client.post(
             f"/api/v1/visitors/{visitor_id}/cancel", headers={"Authorization": f"Bearer {token}"}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.devices.models import DeadLetter, DeviceSnapshot, DeviceStatus
+from jiayuan.devices.protocol import Topics
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import local
 from jiayuan.settings import Settings
@@ -53,7 +54,7 @@ def test_snapshots_flow_from_broker_to_disk_and_table(
     )
     with ingesting(loop):
         for device, snapshot_id, data in sends:
-            topic = f"{prefix}/v1/devices/{device}/snapshots/{snapshot_id}"
+            topic = Topics(prefix).snapshot(device, snapshot_id)
             publisher.publish(topic, data, qos=1).wait_for_publish(5)
         wait_for(lambda: loop.stats.messages >= len(sends) and not orphan.exists())
 
@@ -85,7 +86,7 @@ def test_snapshots_flow_from_broker_to_disk_and_table(
         assert "FF D8 FF" in details[1] and "FF D9" in details[2]
         assert "letters, digits" in details[3] and "letters, digits" in details[4]
         assert letters[0].raw == other_picture and letters[0].raw_size == len(other_picture)
-        assert letters[0].topic == f"{prefix}/v1/devices/{CAM}/snapshots/snap-1"
+        assert letters[0].topic == Topics(prefix).snapshot(CAM, "snap-1")
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 7
         status = session.get(DeviceStatus, CAM)
         assert status is not None and status.dead_letters == 5  # counted for the device, as events are

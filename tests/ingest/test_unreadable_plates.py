@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.access.models import UnreadPlate, VehiclePassage
 from jiayuan.devices.models import DeadLetter, DeviceSnapshot
+from jiayuan.devices.protocol import Topics
 from jiayuan.ingest.runner import IngestLoop
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.principal import Role
@@ -48,9 +49,9 @@ def test_an_unreadable_plate_goes_from_the_camera_to_the_review_list(
     ]
     loop = IngestLoop(broker_settings, sessions=sessions)
     with ingesting(loop):
-        publisher.publish(f"{prefix}/v1/devices/{CAM}/snapshots/car-1", picture, qos=1).wait_for_publish(5)
+        publisher.publish(Topics(prefix).snapshot(CAM, "car-1"), picture, qos=1).wait_for_publish(5)
         for raw in events:
-            publisher.publish(f"{prefix}/v1/devices/{CAM}/events", raw, qos=1).wait_for_publish(5)
+            publisher.publish(Topics(prefix).events(CAM), raw, qos=1).wait_for_publish(5)
 
         def stored() -> bool:
             with sessions() as s:

@@ -15,6 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.broker_link import parse_mqtt_url
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.principal import Role
 from jiayuan.web.app import create_app
 from tests.accounts.helpers import login
@@ -52,7 +53,7 @@ def publish_frames(url: str, prefix: str, device: str, count: int) -> bytes:
     for i in range(count):
         image = np.full((48, 64, 3), 40 * i % 255, dtype=np.uint8)
         jpeg = cv2.imencode(".jpg", image)[1].tobytes()
-        client.publish(f"{prefix}/v1/devices/{device}/live", jpeg, qos=1).wait_for_publish(5)
+        client.publish(Topics(prefix).live(device), jpeg, qos=1).wait_for_publish(5)
         time.sleep(0.15)
     client.loop_stop()
     client.disconnect()

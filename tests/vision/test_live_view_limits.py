@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jiayuan.accounts.service import users
 from jiayuan.broker_link import parse_mqtt_url
 from jiayuan.db.uow import unit_of_work
+from jiayuan.devices.protocol import Topics
 from jiayuan.kernel.principal import Principal, Role
 from jiayuan.settings import Settings
 from jiayuan.web.app import create_app
@@ -46,7 +47,7 @@ def _camera_feed(url: str, prefix: str, stop: threading.Event) -> None:
     i = 0
     while not stop.is_set() and time.monotonic() < deadline:
         jpeg = cv2.imencode(".jpg", np.full((24, 32, 3), i % 255, dtype=np.uint8))[1].tobytes()
-        client.publish(f"{prefix}/v1/devices/{CAMERA}/live", jpeg, qos=0)
+        client.publish(Topics(prefix).live(CAMERA), jpeg, qos=0)
         i += 1
         time.sleep(0.1)
     client.loop_stop()

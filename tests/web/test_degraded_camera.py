@@ -24,7 +24,7 @@ SLOW = "近 30 秒每秒只分析了 3.1 帧，设定 5 帧（62%）"
 
 def say_status(sessions: sessionmaker[Session], body: dict[str, object], at: datetime) -> None:
     """The camera's retained status, through the ingest as it arrives from the broker."""
-    message = RawMessage("mqtt", f"t/v1/devices/{CAMERA}/status", json.dumps(body).encode(), at)
+    message = RawMessage("mqtt", PIPELINE.topics.status(CAMERA), json.dumps(body).encode(), at)
     with sessions() as session:
         accept_batch(session, actor=Principal.system(), messages=[message], pipeline=PIPELINE, now=at)
         session.commit()

@@ -409,7 +409,7 @@ def build_registry(session: Session, vault: PiiVault) -> dict[str, Any]:
     for device_id in ("jjhy-gate1-cam", "sh1-gate1-cam", "yf-gate1-cam", None):
         session.add(
             DeadLetter(
-                channel="mqtt", topic=f"jiayuan/v1/devices/{device_id}/events", device_id=device_id,
+                channel="mqtt", topic=Topics("jiayuan").events(str(device_id)), device_id=device_id,
                 reason="bad_json", detail="", raw=b"{", raw_size=1,
             )
         )  # fmt: skip
