@@ -364,3 +364,16 @@ def test_a_case_arriving_on_an_english_page_reads_english(page: Page, live_serve
     }"""
     page.wait_for_function(f"({kept})()")
     assert page.evaluate(kept).startswith("Offline, and this page was never saved")
+
+
+def test_a_live_update_leaves_the_focus_on_the_button_that_had_it(
+    page: Page, live_server: str, site: Site
+) -> None:
+    """A keyboard user on a case's button keeps it when a new case redraws the list."""
+    open_case(site, "消防栓漏水", site.h301, site.worker_id)
+    sign_in(page, live_server)
+    button = card(page, "消防栓漏水").locator("button", has_text="到场")
+    button.focus()
+    open_case(site, "楼梯扶手松动", site.h301, site.worker_id)
+    expect(card(page, "楼梯扶手松动")).to_be_visible()
+    expect(button).to_be_focused()

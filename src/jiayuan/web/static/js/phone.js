@@ -207,7 +207,12 @@
   function renderCases() {
     const pending = {};
     for (const item of queue()) pending[item.case_id] = item;
+    // A live update redraws the list: the button that had the keyboard's focus keeps it.
+    const focused = document.activeElement;
+    const refocus = $("m-cases").contains(focused) && focused.dataset.verb
+      ? `button[data-case="${focused.dataset.case}"][data-verb="${focused.dataset.verb}"]` : null;
     $("m-cases").replaceChildren(...state.cases.map((c) => caseCard(c, pending[c.id])));
+    if (refocus) $("m-cases").querySelector(refocus)?.focus();
     $("m-cases-empty").hidden = state.cases.length > 0;
     $("m-case-count").textContent = String(state.cases.length);
   }
