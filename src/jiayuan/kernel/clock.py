@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime
 
+from jiayuan.kernel.errors import Invalid
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -31,6 +33,18 @@ def local(moment: datetime) -> datetime:
 FIRST_YEAR = 1900
 LAST_YEAR = 2999
 _OUT_OF_RANGE = f"日期须在 {FIRST_YEAR} 年到 {LAST_YEAR} 年之间"
+
+
+def require_year(year: int, *, field: str) -> None:
+    """Refuse a date typed outside these years (a query parsed by hand), naming the field."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid(
+            "{name} 须在 {first} 年到 {last} 年之间",
+            field=field,
+            name=field,
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
 
 
 def _day_in_range(value: date) -> date:

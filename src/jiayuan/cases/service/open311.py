@@ -28,7 +28,7 @@ from jiayuan.cases.schemas import (
 )
 from jiayuan.cases.service import reporting
 from jiayuan.cases.states import CaseState
-from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, aware, local, utcnow
+from jiayuan.kernel.clock import aware, local, require_year, utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.numbers import row_id
 from jiayuan.kernel.principal import Principal, Role
@@ -202,14 +202,7 @@ def _moment(text: str, field: str) -> datetime | None:
         raise Invalid(
             "{name} 不是有效的日期时间；应为 ISO 8601，如 2026-12-01T08:00:00+08:00", field=field, name=field
         ) from None
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise Invalid(
-            "{name} 须在 {first} 年到 {last} 年之间",
-            field=field,
-            name=field,
-            first=FIRST_YEAR,
-            last=LAST_YEAR,
-        )
+    require_year(moment.year, field=field)
     return aware(moment)
 
 

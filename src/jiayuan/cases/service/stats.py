@@ -24,7 +24,7 @@ from jiayuan.cases.models import Case
 from jiayuan.cases.repository import StatRow
 from jiayuan.cases.schemas import CaseStats, Category, CountRow, Durations, RoundCounts
 from jiayuan.cases.states import CaseAction, CaseState
-from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, LOCAL_TZ, local, utcnow
+from jiayuan.kernel.clock import FIRST_YEAR, LAST_YEAR, LOCAL_TZ, local, require_year, utcnow
 from jiayuan.kernel.errors import Invalid
 from jiayuan.kernel.i18n import N_, Text
 from jiayuan.kernel.principal import Principal
@@ -108,14 +108,7 @@ def _date(text: str, field: str) -> date | None:
         raise Invalid(
             "{name} “{text}”不是有效日期，应为如 2026-12-01", field=field, name=field, text=text[:16]
         ) from None
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise Invalid(
-            "{name} 须在 {first} 年到 {last} 年之间",
-            field=field,
-            name=field,
-            first=FIRST_YEAR,
-            last=LAST_YEAR,
-        )
+    require_year(value.year, field=field)
     return value
 
 
