@@ -175,7 +175,7 @@ def shows_reporter(actor: Principal, case: Case) -> bool:
 
 def may_take(actor: Principal, case: Case, action: CaseAction, *, now: datetime, reopen_days: int) -> bool:
     """Whether the actor may take `action` on a case it sees (the state is checked by `states`)."""
-    if action is CaseAction.REOPEN and not (actor.is_system or actor.role in _OFFICE):
+    if action is CaseAction.REOPEN and not actor.has_role(*_OFFICE):
         window = case.closed_at is not None and now - case.closed_at <= timedelta(days=reopen_days)
         return is_reporter(actor, case) and window
     return may_work_on(actor, action, assignee_user_id=case.assignee_user_id)
@@ -184,7 +184,7 @@ def may_take(actor: Principal, case: Case, action: CaseAction, *, now: datetime,
 def may_work_on(actor: Principal, action: CaseAction, *, assignee_user_id: int | None) -> bool:
     """Whether the actor may take a step of the loop other than reopening on a case assigned to this
     user: the office any; a grid worker accepts what is handed to them; the field goes on site."""
-    if actor.is_system or actor.role in _OFFICE:
+    if actor.has_role(*_OFFICE):
         return True
     mine = actor.user_id is not None and actor.user_id == assignee_user_id
     if action in (CaseAction.ACCEPT, CaseAction.DISPATCH):

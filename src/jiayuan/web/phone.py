@@ -42,6 +42,13 @@ CASES_SHOWN = 50
 SLOTS_SHOWN = 12
 PhoneVerb = Literal["accept", "arrive", "handle"]
 _VERB_LABELS = {"accept": N_("受理"), "arrive": N_("到场"), "handle": N_("处置")}
+# The one step a phone offers in each state of the loop (an accepted case is taken on: dispatched to oneself).
+_VERB_OF_STATE: dict[CaseState, PhoneVerb] = {
+    CaseState.REPORTED: "accept",
+    CaseState.ACCEPTED: "accept",
+    CaseState.DISPATCHED: "arrive",
+    CaseState.ON_SITE: "handle",
+}
 
 
 def may_use_phone(actor: Principal) -> bool:
@@ -225,24 +232,13 @@ _SOURCE_LABELS = {
 
 
 def _actions(actor: Principal, case: CaseOut) -> list[PhoneAction]:
-    verbs: list[PhoneVerb] = []
-    if case.state in (CaseState.REPORTED, CaseState.ACCEPTED):
-        verbs.append("accept")
-    if case.state is CaseState.DISPATCHED:
-        verbs.append("arrive")
-    if case.state is CaseState.ON_SITE:
-        verbs.append("handle")
-    verbs = [
-        v
-        for v in verbs
-        if case_policies.may_work_on(actor, CaseAction(v), assignee_user_id=case.assignee_user_id)
-    ]
-    return [
-        PhoneAction(
-            verb=v, label=i18n.translate(_VERB_LABELS[v]), note_required=v == "handle", photo=v != "accept"
-        )
-        for v in verbs
-    ]
+    verb = _VERB_OF_STATE.get(case.state)
+    if verb is None or not case_policies.may_work_on(
+        actor, CaseAction(verb), assignee_user_id=case.assignee_user_id
+    ):
+        return []
+    label = i18n.translate(_VERB_LABELS[verb])
+    return [PhoneAction(verb=verb, label=label, note_required=verb == "handle", photo=verb != "accept")]
 
 
 def take(session: Session, *, actor: Principal, case_id: int, data: PhoneActionIn) -> PhoneActionOut:

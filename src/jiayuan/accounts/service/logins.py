@@ -35,6 +35,11 @@ _FORGET_AFTER = timedelta(days=1)
 UNKNOWN_ADDRESS = "unknown"
 
 
+def throttle_address(ip: str | None) -> str:
+    """The network address a throttle counts under (one for requests that give none)."""
+    return (ip or UNKNOWN_ADDRESS)[:64]
+
+
 class ThrottleKind(StrEnum):
     """What a throttle row counts failures for."""
 
@@ -102,7 +107,7 @@ def _check(
 ) -> User | LoginRefused:
     now = utcnow()
     username = username.strip()[:64]
-    address = (ip or UNKNOWN_ADDRESS)[:64]
+    address = throttle_address(ip)
     keys = _keys(username, address)
     found = repository.throttles_by_key(session, [key for key, _, _ in keys.values()])
     rows = {kind: found.get(key) for kind, (key, _, _) in keys.items()}

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import repository
 from jiayuan.accounts.models import LoginThrottle, SignInCode, User
 from jiayuan.accounts.schemas import ScopeKind
+from jiayuan.accounts.service.logins import throttle_address
 from jiayuan.accounts.service.users import create_user, signed_in
 from jiayuan.kernel.clock import utcnow
 from jiayuan.kernel.errors import Invalid, JiayuanError, TooManyRequests
@@ -33,7 +34,6 @@ _CODE = re.compile(r"^\d{6}$", re.ASCII)
 _WINDOW = timedelta(hours=1)
 _DAY = timedelta(hours=24)
 TOO_MANY_WRONG = N_("今天验证码输错次数过多，请明天再试，或请社区工作人员协助登录")
-UNKNOWN_ADDRESS = "unknown"
 # What anyone is told after asking for a code, registered or not.
 CODE_SENT = N_(
     "如该手机号已在社区登记，验证码已发出（5 分钟内有效）。没有收到请联系社区工作人员核对登记的手机号。"
@@ -109,7 +109,7 @@ def request_code(
     now = now or utcnow()
     phone = normalise_mobile(phone)
     phone_hash = keyed(phone)
-    address = (ip or UNKNOWN_ADDRESS)[:64]
+    address = throttle_address(ip)
     counters = [
         (_counter(session, f"code-phone:{phone_hash}", "code_phone", None, now), policy.per_phone_per_hour),
         (_counter(session, f"code-addr:{address}", "code_addr", address, now), policy.per_address_per_hour),
