@@ -87,6 +87,23 @@ def test_a_missing_model_stops_the_worker_with_what_to_do(tmp_path: Path) -> Non
     assert "JIAYUAN_VISION_MODEL_PATH" in message and "重新安装" in message
 
 
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_missing_or_broken_plate_model_is_said_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_dir: Path, broken: bool
+) -> None:
+    from jiayuan.vision import recognisers
+
+    model = tmp_path / "clp_v2_c_rec.onnx"
+    if broken:
+        model.write_bytes(b"not an onnx file")
+    monkeypatch.setattr(recognisers, "PLATE_MODEL", model)
+    result = CliRunner().invoke(app, ["vision", "eval", "plates", str(data_dir / "plates")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    message = " ".join(result.output.split())
+    assert ("无法加载车牌识别模型" if broken else "找不到车牌识别模型") in message and str(model) in message
+    assert "重新安装" in message
+
+
 def test_an_unreadable_model_stops_the_worker_too(tmp_path: Path) -> None:
     broken = tmp_path / "yolox_nano.onnx"
     broken.write_bytes(b"not an onnx file")

@@ -196,6 +196,7 @@ def _folder(directory: Path) -> Path:
 
 
 def _run_with_progress(label: str, work: Any, as_json: bool) -> dict[str, Any]:
+    from jiayuan.vision.detect import ModelError
     from jiayuan.vision.evaluate import DataError
 
     with Progress(console=err_console, transient=True, disable=as_json) as progress:
@@ -206,7 +207,7 @@ def _run_with_progress(label: str, work: Any, as_json: bool) -> dict[str, Any]:
 
         try:
             result: dict[str, Any] = work(advance)
-        except DataError as exc:
+        except (DataError, ModelError) as exc:
             raise _fail(str(exc)) from exc
     return result
 

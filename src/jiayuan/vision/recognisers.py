@@ -23,6 +23,7 @@ from jiayuan.vision.plate_grammar import Grammar
 MODELS = Path(__file__).parent / "models"
 PLATE_MODEL = MODELS / "clp_v2_c_rec.onnx"
 PLATE_CHARACTERS = MODELS / "clp_dict.txt"
+_REMEDY = "安装包自带这两个文件：请重新安装 jiayuan（pip install --force-reinstall jiayuan）"
 
 
 class Recogniser(Protocol):
@@ -85,20 +86,19 @@ class PlateRecogniser:
     def __init__(self, *, threads: int = 1) -> None:
         import onnxruntime as ort
 
-        if not PLATE_MODEL.is_file() or not PLATE_CHARACTERS.is_file():
-            raise ModelError(
-                f"找不到车牌识别模型 {PLATE_MODEL} 或其字符表：安装包自带这两个文件，请重新安装 jiayuan"
-                "（pip install --force-reinstall jiayuan）"
-            )
+        model, table = PLATE_MODEL, PLATE_CHARACTERS
+        if not model.is_file() or not table.is_file():
+            raise ModelError(f"找不到车牌识别模型 {model} 或其字符表 {table}。{_REMEDY}。")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(PLATE_MODEL), options, providers=["CPUExecutionProvider"])
-        self.characters = ["blank", *PLATE_CHARACTERS.read_text(encoding="utf-8").split()]
+        try:
+            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid files
+            raise ModelError(f"无法加载车牌识别模型 {model}（{type(exc).__name__}）。{_REMEDY}。") from exc
+        self.characters = ["blank", *table.read_text(encoding="utf-8").split()]
         if self._session.get_outputs()[0].shape[-1] != len(self.characters):
-            raise ModelError(
-                f"车牌识别模型 {PLATE_MODEL} 与字符表 {PLATE_CHARACTERS} 的字符数不一致：请重新安装 jiayuan"
-            )
+            raise ModelError(f"车牌识别模型 {model} 与字符表 {table} 的字符数不一致。{_REMEDY}。")
         self.grammar = Grammar(self.characters)
 
     def scores(self, line: Frame) -> np.ndarray:
