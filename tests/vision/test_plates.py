@@ -175,7 +175,7 @@ def test_a_forced_alignment_reads_exactly_the_text_with_each_characters_probabil
     aligned = grammar.align(probs, "皖A1212V")
     assert aligned is not None and aligned.text == "皖A1212V"
     assert aligned.scores == pytest.approx((0.9, 0.8, 0.7, 0.6, 0.7, 0.6, 0.45))
-    loose = grammar.align(probs, "浙A1212V", anything=[True])  # any first character: the path's own
+    loose = grammar.align(probs, "浙A1212V", chinese_free=True)  # any Chinese character: the path's own
     assert loose is not None and loose.text == "皖A1212V"
     assert grammar.align(probs[:5], "皖A1212V") is None  # too few steps for seven characters
 
@@ -203,6 +203,23 @@ def test_a_recogniser_that_does_not_judge_chinese_characters_never_decides_one()
     assert joint.scores == pytest.approx((0.6, 0.99, 0.99, 0.99, 0.99, 0.99, 0.7))
     trusted = decode_jointly([Reading(grammar, general), Reading(grammar, plates)])
     assert trusted is not None and trusted.text != "冀A6767学"  # what the rule prevents
+    # Nor does its own suffix count: the general one's 5 stands against its 学.
+    general = scores(
+        spaced({"京": 0.95}, {"A": 0.95}, *[{"1": 0.95}, {"2": 0.95}] * 2, {"5": 0.55, "学": 0.4})
+    )
+    plates = scores(spaced({"皖": 0.95}, {"A": 0.95}, *[{"1": 0.95}, {"2": 0.95}] * 2, {"学": 0.6, "5": 0.3}))
+    joint = decode_jointly([Reading(grammar, general), Reading(grammar, plates, chinese=False)])
+    assert joint is not None and (joint.text, joint.scores[-1]) == ("京A12125", pytest.approx(0.55))
+
+
+def test_a_joint_read_always_follows_a_plate_layout() -> None:
+    grammar = Grammar(CHARACTERS)
+    # The general recogniser reads an ordinary plate, unsure of its letter; the plate one reads an
+    # embassy plate. The general one's province on the plate one's serial (皖123456) is no plate.
+    general = scores(spaced({"皖": 0.95}, {"A": 0.45, "1": 0.5}, *[{d: 0.9} for d in "23456"]))
+    plates = scores(spaced({"使": 0.6, "皖": 0.3}, *[{d: 0.95} for d in "123456"]))
+    joint = decode_jointly([Reading(grammar, general), Reading(grammar, plates, chinese=False)])
+    assert joint is not None and joint.text == "皖A23456" and plate_format(joint.text) == "ordinary"
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +307,36 @@ def test_leaning_characters_are_stood_upright() -> None:
     assert error < 0.3 * np.abs(leaning.astype(int) - strokes.astype(int))[8:32, 10:110].mean()
 
 
+class Scripted:
+    """A recogniser that reads every line as the same crafted scores."""
+
+    def __init__(self, probs: np.ndarray, *, chinese: bool = True) -> None:
+        self.grammar, self.probs, self.chinese = Grammar(CHARACTERS), probs, chinese
+
+    def scores(self, line: np.ndarray) -> np.ndarray:
+        return self.probs
+
+    def text(self, probs: np.ndarray) -> str:
+        return "".join(CHARACTERS[i] for i in probs.argmax(axis=1) if i)
+
+
+def test_a_second_opinion_that_cannot_settle_the_text_leaves_a_valid_read_standing(
+    reader: PlateReader, data_dir: Path
+) -> None:
+    line = shared_crop(data_dir, "lprnet_0894.jpg")
+    general = scores(spaced({"京": 0.9}, {"A": 0.9}, *[{"1": 0.9}] * 5))  # 京A11111, 0.9: valid, unsure
+    # The plate recogniser's scores have too few steps for five 1s apart: every proposal is near-impossible.
+    short = scores([{"京": 0.9}, {"A": 0.9}, {"1": 0.9}, {}, {"1": 0.9}, {}, {"1": 0.9}, {}])
+    test_reader = PlateReader.__new__(PlateReader)
+    test_reader.general, test_reader.plate = Scripted(general), Scripted(short, chinese=False)
+    read = test_reader.read_line(line, line, None)
+    assert read is not None and (read.plate, read.valid, read.confidence) == (
+        "京A11111",
+        True,
+        pytest.approx(0.9),
+    )
+
+
 class Counting:
     """A recogniser that counts how often it runs."""
 
@@ -307,8 +354,8 @@ class Counting:
 
 def test_a_plate_read_sure_at_once_is_not_read_again(data_dir: Path) -> None:
     reader = PlateReader()
-    general, plates = Counting(reader.recognisers[0]), Counting(reader.recognisers[1])
-    reader.recognisers = (general, plates)
+    general, plates = Counting(reader.general), Counting(reader.plate)
+    reader.general, reader.plate = general, plates
     read = reader.read_crop(shared_crop(data_dir, "lprnet_0894.jpg"))
     assert read is not None and (read.plate, read.valid) == ("皖AZ9D80", True) and read.confidence >= STOP
     assert (general.runs, plates.runs) == (1, 0)  # one rendering, and no second opinion needed

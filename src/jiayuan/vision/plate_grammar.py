@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from jiayuan.kernel.plates import LAYOUTS, SYMBOLS, Layout
+from jiayuan.kernel.plates import LAYOUTS, SYMBOLS, Layout, layout_of
 
 # Printed between the letter and the serial, or read from rivets and frame: never part of the text.
 SEPARATORS = " ·.・•-_:：,，。"
@@ -129,6 +130,12 @@ class _Automaton:
         return Decoded("".join(text), tuple(scores), total)
 
 
+@lru_cache(maxsize=1024)
+def _text_automaton(text: str, chinese_free: bool) -> _Automaton:
+    positions = tuple(SYMBOLS if chinese_free and not c.isascii() else c for c in text)
+    return _Automaton(Layout("text", positions))
+
+
 class Grammar:
     """Decodes recogniser output (T × characters, softmax) into the most likely plate text."""
 
@@ -153,14 +160,12 @@ class Grammar:
         """The best plate-shaped CTC path, or None when the steps are too few for any plate."""
         return self._best(probs, self.automata)
 
-    def align(self, probs: np.ndarray, text: str, *, anything: Sequence[bool] = ()) -> Decoded | None:
-        """The best CTC path that reads exactly `text` (a plate), or None when the steps are too few.
-
-        Where `anything` is true, the position may hold any plate character (the path's own is kept).
+    def align(self, probs: np.ndarray, text: str, *, chinese_free: bool = False) -> Decoded | None:
+        """The best CTC path that reads exactly `text` (plate characters), or None when the steps are
+        too few. With `chinese_free`, a Chinese character's position may hold any plate character
+        (the path's own is kept): the text's letters and digits are fixed, the rest is this reader's.
         """
-        free = list(anything) + [False] * (len(text) - len(anything))
-        positions = tuple(SYMBOLS if open_ else c for c, open_ in zip(text, free, strict=True))
-        return self._best(probs, [_Automaton(Layout("text", positions))])
+        return self._best(probs, [_text_automaton(text, chinese_free)])
 
     def _best(self, probs: np.ndarray, automata: Sequence[_Automaton]) -> Decoded | None:
         reduced = self.reduce(probs)
@@ -190,34 +195,43 @@ class Reading:
     probs: np.ndarray
     chinese: bool = True
 
-    def judges(self, character: str) -> bool:
-        return self.chinese or character.isascii()
+    def align(self, text: str) -> Decoded | None:
+        """`text` as this recogniser reads it, free at the characters it does not judge."""
+        return self.grammar.align(self.probs, text, chinese_free=not self.chinese)
 
 
 def decode_jointly(readings: Sequence[Reading]) -> Decoded | None:
     """The plate that recognisers reading the same line find likeliest together.
 
-    Each recogniser proposes its best plate (one that does not judge Chinese characters takes the
-    province from those that do); each proposal's log-probability is summed over all recognisers, a
-    recogniser that does not judge a character's position free to read anything there. So a text only
-    one of them believes loses to one both find likely. A character of the winner is as sure as the
-    surer recogniser that judges it: they agree on the text, and one of them may not know a glyph well
-    (a general recogniser a worn plate digit, a plate recogniser an unusual layout).
+    Each recogniser proposes its best plate; in the proposal of one that does not judge Chinese
+    characters, those are what each judging recogniser reads there, and a proposal that then follows
+    no layout is dropped. Each proposal's log-probability is summed over all recognisers (one that
+    does not judge a Chinese character free to read anything there), so a text only one of them
+    believes loses to one both find likely. A character of the winner is as sure as the surer
+    recogniser that judges it: they agree on the text, and one may not know a glyph well (a general
+    recogniser a worn plate digit, a plate recogniser an unusual layout).
     """
-    decoded = [(r, r.grammar.decode(r.probs)) for r in readings]
-    firsts = {d.text[0] for r, d in decoded if d is not None and r.chinese}
+    judges = [r for r in readings if r.chinese]
     proposals: set[str] = set()
-    for r, d in decoded:
-        if d is not None:
-            proposals.update([d.text] if r.chinese else (first + d.text[1:] for first in firsts))
+    for reading in readings:
+        own = reading.grammar.decode(reading.probs)
+        if own is None:
+            continue
+        if reading.chinese:
+            proposals.add(own.text)
+        for judge in judges if not reading.chinese else ():
+            filled = judge.grammar.align(judge.probs, own.text, chinese_free=True)
+            if filled is not None and layout_of(filled.text) is not None:
+                proposals.add(filled.text)
     best: Decoded | None = None
     for text in sorted(proposals):
-        aligned = [r.grammar.align(r.probs, text, anything=[not r.judges(c) for c in text]) for r in readings]
-        if any(a is None for a in aligned):
+        aligned = [r.align(text) for r in readings]
+        if not all(aligned):
             continue  # too few steps in one of them to hold this text
-        sure = np.array([a.scores for a in aligned if a is not None])
-        sure[~np.array([[r.judges(c) for c in text] for r in readings])] = 0.0
-        total = sum(a.log_score for a in aligned if a is not None)
+        sure = np.array([a.scores for a in aligned if a])
+        # A recogniser's probability of a Chinese character it does not judge does not count.
+        sure[[not r.chinese for r in readings], :] *= [c.isascii() for c in text]
+        total = sum(a.log_score for a in aligned if a)
         if best is None or total > best.log_score:
             best = Decoded(text, tuple(float(v) for v in sure.max(axis=0)), total)
     return best

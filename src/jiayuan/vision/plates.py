@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -302,8 +302,8 @@ def renderings(crop: Frame) -> list[Frame]:
 class PlateReader:
     """Reads plates from plate crops, or finds them in vehicle crops and photos first.
 
-    A text line is read by the general recogniser; when that read is not sure (below STOP), by both
-    recognisers (`recognisers`), decoded jointly with the grammar.
+    A text line is read by the general recogniser; when that read is not sure (below STOP), the plate
+    recogniser reads it too and the two are decoded jointly with the grammar (`recognisers`).
     """
 
     def __init__(self, *, threads: int = 1) -> None:
@@ -314,38 +314,41 @@ class PlateReader:
         self._ocr: Any = RapidOCR(
             intra_op_num_threads=threads, inter_op_num_threads=1, det_limit_type="max", det_limit_side_len=960
         )
-        self.recognisers: tuple[Recogniser, ...] = (
-            GeneralRecogniser(self._ocr),
-            PlateRecogniser(threads=threads),
-        )
-
-    def scores(self, line: Frame, which: slice = slice(None)) -> list[np.ndarray]:
-        """Each recogniser's (time steps × characters) probabilities for one text-line image."""
-        return [r.scores(line) for r in self.recognisers[which]]
+        self.general: Recogniser = GeneralRecogniser(self._ocr)
+        self.plate: Recogniser = PlateRecogniser(threads=threads)
 
     def read_line(self, line: Frame, crop: Frame, box: tuple[int, int, int, int] | None) -> PlateRead | None:
-        """One text line: the general recogniser alone when it is sure, as most plates are; else both."""
-        probs = self.scores(line, slice(1))
-        read = self.decide(probs, crop, box)
-        if read is None or not read.valid or read.confidence < STOP:
-            read = self.decide(probs + self.scores(line, slice(1, None)), crop, box)
-        return read
+        """One text line (`line`, taken from `crop`)."""
+        return self._read(lambda r: r.scores(line), crop, box)
 
-    def decide(
+    def read_rows(
+        self, top: Frame, bottom: Frame, crop: Frame, box: tuple[int, int, int, int] | None
+    ) -> PlateRead | None:
+        """A double-row plate's two rows, read as one line: top, a blank step, bottom."""
+        return self._read(lambda r: _one_line(r.scores(top), r.scores(bottom)), crop, box)
+
+    def _read(
         self,
-        probs: Sequence[np.ndarray],
+        scores_of: Callable[[Recogniser], np.ndarray],
         crop: Frame,
         box: tuple[int, int, int, int] | None,
-        raw: str | None = None,
     ) -> PlateRead | None:
-        """A read from the first recognisers' scores: the joint grammar plate when sure, else not valid.
+        """The general recogniser's read when it is sure, as most plates are; else the joint read of both,
+        unless that cannot settle a text the general one read validly (which then stands)."""
+        general = Reading(self.general.grammar, scores_of(self.general))
+        alone = self.decide([general], crop, box)
+        if alone is not None and alone.valid and alone.confidence >= STOP:
+            return alone
+        plate = Reading(self.plate.grammar, scores_of(self.plate), chinese=self.plate.chinese)
+        joint = self.decide([general, plate], crop, box)
+        return alone if alone is not None and alone.valid and not (joint and joint.valid) else joint
 
-        `raw`, the text a person sees when the read is not valid, is the general recogniser's own.
-        """
-        raw = self.recognisers[0].text(probs[0]) if raw is None else raw
-        readers = zip(self.recognisers[: len(probs)], probs, strict=True)
-        decoded = decode_jointly([Reading(r.grammar, p, r.chinese) for r, p in readers])
-        return _verdict(decoded, raw, crop, box)
+    def decide(
+        self, readings: Sequence[Reading], crop: Frame, box: tuple[int, int, int, int] | None
+    ) -> PlateRead | None:
+        """A read from the recognisers' scores (the general one's first): the joint grammar plate when
+        it is sure, else not valid with the general recogniser's own text, for a person to read."""
+        return _verdict(decode_jointly(readings), self.general.text(readings[0].probs), crop, box)
 
     def read_crop(self, crop: Frame, box: tuple[int, int, int, int] | None = None) -> PlateRead | None:
         """Read an image that holds only the plate (one row, or two rows read top then bottom).
@@ -370,10 +373,7 @@ class PlateReader:
         reads = [self.read_line(variant, crop, box)]
         rows = split_rows(variant)
         if rows is not None:
-            tops, bottoms = (self.scores(row) for row in rows)
-            joined = [_one_line(top, bottom) for top, bottom in zip(tops, bottoms, strict=True)]
-            raw = self.recognisers[0].text(tops[0]) + self.recognisers[0].text(bottoms[0])
-            reads.append(self.decide(joined, crop, box, raw))
+            reads.append(self.read_rows(*rows, crop, box))
         return [r for r in reads if r]
 
     def read_scene(self, image: Frame) -> PlateRead | None:

@@ -78,9 +78,9 @@ class PlateRecogniser:
     """The plate-trained CRNN: 32 px high BGR scaled to [-1, 1], any width; 72 plate characters."""
 
     HEIGHT = 32
-    # Trained on CCPD, nearly all blue Anhui plates: it reads other provinces' characters as 皖 (9 of the
-    # 28 other provinces' crops of the shared set) and 学 as a digit, so Chinese characters are left to
-    # the general recogniser; it judges letters and digits.
+    # Trained on CCPD, nearly all blue Anhui plates: it reads other provinces' characters as 皖 (6 of the
+    # 28 other provinces' crops of the shared set, 8 in one rendering or another) and 学 and 港 as
+    # digits, so Chinese characters are left to the general recogniser; it judges letters and digits.
     chinese = False
 
     def __init__(self, *, threads: int = 1) -> None:
@@ -88,7 +88,8 @@ class PlateRecogniser:
 
         model, table = PLATE_MODEL, PLATE_CHARACTERS
         if not model.is_file() or not table.is_file():
-            raise ModelError(f"找不到车牌识别模型 {model} 或其字符表 {table}。{_REMEDY}。")
+            missing = f"{model.name} 或其字符表 {table.name}"
+            raise ModelError(f"在 {model.parent} 找不到车牌识别模型 {missing}。{_REMEDY}。")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -96,6 +97,7 @@ class PlateRecogniser:
             self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid files
             raise ModelError(f"无法加载车牌识别模型 {model}（{type(exc).__name__}）。{_REMEDY}。") from exc
+        self._input = self._session.get_inputs()[0].name
         self.characters = ["blank", *table.read_text(encoding="utf-8").split()]
         if self._session.get_outputs()[0].shape[-1] != len(self.characters):
             raise ModelError(f"车牌识别模型 {model} 与字符表 {table} 的字符数不一致。{_REMEDY}。")
@@ -106,7 +108,7 @@ class PlateRecogniser:
         h, w = line.shape[:2]
         width = max(self.HEIGHT, math.ceil(self.HEIGHT * w / h))
         image = cv2.resize(line, (width, self.HEIGHT)).astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
-        return np.asarray(self._session.run(None, {"x": image[np.newaxis]})[0][0])
+        return np.asarray(self._session.run(None, {self._input: image[np.newaxis]})[0][0])
 
     def text(self, probs: np.ndarray) -> str:
         return _greedy(probs, self.characters)
