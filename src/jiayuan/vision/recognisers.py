@@ -19,6 +19,7 @@ import numpy as np
 
 from jiayuan.vision.detect import Frame, ModelError
 from jiayuan.vision.plate_grammar import Grammar
+from jiayuan.vision.runtime import cpu_session
 
 MODELS = Path(__file__).parent / "models"
 PLATE_MODEL = MODELS / "clp_v2_c_rec.onnx"
@@ -84,17 +85,12 @@ class PlateRecogniser:
     chinese = False
 
     def __init__(self, *, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         model, table = PLATE_MODEL, PLATE_CHARACTERS
         if not model.is_file() or not table.is_file():
             missing = f"{model.name} 或其字符表 {table.name}"
             raise ModelError(f"在 {model.parent} 找不到车牌识别模型 {missing}。{_REMEDY}。")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
         try:
-            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._session = cpu_session(model, threads=threads)
         except Exception as exc:  # onnxruntime raises its own types for unreadable or invalid files
             raise ModelError(f"无法加载车牌识别模型 {model}（{type(exc).__name__}）。{_REMEDY}。") from exc
         self._input = self._session.get_inputs()[0].name

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from jiayuan.vision.detect import Detection, Frame
+from jiayuan.vision.runtime import cpu_session
 
 COCO_NAMES = (  # noqa: SIM905 - the 80 names read better as text
     "person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant stop_sign "
@@ -69,13 +69,7 @@ class YoloxDetector:
     def __init__(
         self, model_path: Path, *, threads: int = 1, threshold: float = 0.1, iou: float = 0.45
     ) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # The cores are shared with other workers: busy-waiting threads only slow everyone down.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model_path, threads=threads)
         self._input = self._session.get_inputs()[0].name
         self._cells, self._strides = _grid()
         self.threshold = threshold
