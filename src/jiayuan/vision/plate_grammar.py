@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -195,6 +195,11 @@ class Reading:
     probs: np.ndarray
     chinese: bool = True
 
+    @cached_property
+    def decoded(self) -> Decoded | None:
+        """Its best plate alone (decoded once, whether it is read alone and then with another)."""
+        return self.grammar.decode(self.probs)
+
     def align(self, text: str) -> Decoded | None:
         """`text` as this recogniser reads it, free at the characters it does not judge."""
         return self.grammar.align(self.probs, text, chinese_free=not self.chinese)
@@ -214,24 +219,25 @@ def decode_jointly(readings: Sequence[Reading]) -> Decoded | None:
     judges = [r for r in readings if r.chinese]
     proposals: set[str] = set()
     for reading in readings:
-        own = reading.grammar.decode(reading.probs)
+        own = reading.decoded
         if own is None:
             continue
         if reading.chinese:
             proposals.add(own.text)
-        for judge in judges if not reading.chinese else ():
+            continue
+        for judge in judges:
             filled = judge.grammar.align(judge.probs, own.text, chinese_free=True)
             if filled is not None and layout_of(filled.text) is not None:
                 proposals.add(filled.text)
     best: Decoded | None = None
     for text in sorted(proposals):
-        aligned = [r.align(text) for r in readings]
-        if not all(aligned):
+        aligned = [a for a in (r.align(text) for r in readings) if a is not None]
+        if len(aligned) < len(readings):
             continue  # too few steps in one of them to hold this text
-        sure = np.array([a.scores for a in aligned if a])
+        sure = np.array([a.scores for a in aligned])
         # A recogniser's probability of a Chinese character it does not judge does not count.
         sure[[not r.chinese for r in readings], :] *= [c.isascii() for c in text]
-        total = sum(a.log_score for a in aligned if a)
+        total = sum(a.log_score for a in aligned)
         if best is None or total > best.log_score:
             best = Decoded(text, tuple(float(v) for v in sure.max(axis=0)), total)
     return best
