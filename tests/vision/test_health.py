@@ -7,7 +7,7 @@ import threading
 import time
 
 from jiayuan.devices.decode import Limits, Status, decode_status
-from jiayuan.devices.protocol import HealthReason
+from jiayuan.devices.protocol import HEALTH_TEXT_MAX, HealthReason
 from jiayuan.vision.annotate import captured_at, stamp
 from jiayuan.vision.health import HealthMonitor
 from jiayuan.vision.worker import _watch_health
@@ -80,6 +80,15 @@ def test_a_model_that_failed_to_load_is_a_lasting_reason() -> None:
     assert [(r.code, r.text) for r in monitor.reasons()] == [
         ("plates_off", "车牌识别模型加载失败，不识别车牌（OSError）")
     ]
+
+
+def test_a_long_reason_is_cut_to_what_the_status_message_takes() -> None:
+    monitor = HealthMonitor(5.0, clock=Clock())
+    # A missing model names its folder and what to do: with a deep install path, over 200 characters.
+    text = "车牌识别模型加载失败，不识别车牌（在 " + "/opt/site-packages" * 12 + " 找不到车牌识别模型）"
+    monitor.feature_off("plates_off", text)
+    [reason] = monitor.reasons()
+    assert reason.text == text[:HEALTH_TEXT_MAX] and len(text) > HEALTH_TEXT_MAX
 
 
 class FakePublisher:

@@ -128,9 +128,9 @@ def run(
             plate_reader = PlateReader()
         except Exception as exc:  # the OCR models failed to load: count on, and say plates are off
             logging.getLogger(__name__).exception("camera %s: plate reader not loaded", camera)
-            # A missing or broken shipped model says what to do; the console shows at most 200 characters.
+            # A missing or broken shipped model says what to do.
             reason = str(exc) if isinstance(exc, ModelError) else type(exc).__name__
-            health.feature_off("plates_off", f"车牌识别模型加载失败，不识别车牌（{reason}）"[:200])
+            health.feature_off("plates_off", f"车牌识别模型加载失败，不识别车牌（{reason}）")
     pipeline = Pipeline(config, found, frame_rate=fps, plate_reader=plate_reader)
     console.print(
         f"摄像机 {camera}: 检测器 {found.name}，来源 {source}，MQTT {redacted(url)}", soft_wrap=True

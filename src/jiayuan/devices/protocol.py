@@ -191,6 +191,7 @@ EVENT_PAYLOADS: dict[str, type[_Strict]] = {
 
 Health = Literal["ok", "degraded"]
 HEALTH_REASONS_MAX = 8
+HEALTH_TEXT_MAX = 200
 
 
 class HealthReason(_Strict):
@@ -198,7 +199,7 @@ class HealthReason(_Strict):
     plates_off; a device may name its own), and the device's own words (Chinese, with figures)."""
 
     code: Label
-    text: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=HEALTH_TEXT_MAX)]
 
 
 class DeviceStatusMessage(_Strict):

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from jiayuan.devices.protocol import HealthReason
+from jiayuan.devices.protocol import HEALTH_TEXT_MAX, HealthReason
 
 
 class HealthMonitor:
@@ -64,9 +64,10 @@ class HealthMonitor:
             self._reconnected.append(now)
 
     def feature_off(self, code: str, text: str) -> None:
-        """A part of the work that does not run at all (a model that failed to load)."""
+        """A part of the work that does not run at all (a model that failed to load); a long text is cut
+        to what the status message takes."""
         with self._lock:
-            self._off[code] = text
+            self._off[code] = text[:HEALTH_TEXT_MAX]
 
     def kept_fps(self) -> float | None:
         """Frames analysed per second over the last window; None before the worker ran that long."""
